@@ -1,0 +1,1875 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+"""bootstrap.py -- install Python packages into a sandbox that has no internet.
+
+One file, standard library only, Python 3.8 to 3.13. Upload it with a bundle of wheels and
+run it in any of these ways:
+
+    python bootstrap.py inspect [--json] [-o FILE]   this interpreter's profile
+    %run bootstrap.py bundle.tar.gz                  (IPython)
+    exec(open('/mnt/data/bootstrap.py').read())      (a notebook cell)
+    import bootstrap; bootstrap.inspect()            (a Python API returning plain data)
+
+Exit codes: 0 ok; 1 something is missing or failed; 2 usage error or unreadable input.
+
+Nothing outside the standard library is imported, and nothing here ever opens a network
+connection. pip, when the sandbox has it, is only ever *run* (as a subprocess) for what only
+pip can do: building an sdist.
+
+Glossary (used the same way in code, reports and docs):
+
+    Profile      an interpreter as data: marker environment, ordered wheel tags, paths,
+                 installed distributions. Profile.current() or Profile.from_json().
+    Tag          one (interpreter, abi, platform) triple of PEP 425; a profile's tags are
+                 ordered best first and a wheel's rank is the position of its best tag.
+    target       the one-line name of a profile: its best tag, e.g.
+                 cp311-cp311-manylinux_2_36_x86_64.
+    WheelName    a parsed wheel file name (PEP 427).
+    Wheel        a wheel file together with its METADATA.
+    Bundle       the files a user uploaded, plus their manifest when there is one.
+    Requirement  a PEP 508 dependency specifier.
+    Plan         the outcome of resolution: what to install, what is already satisfied,
+                 what is skipped.
+    Problem      one thing that is wrong, with a stable code, its subject and a fix.
+    Report       everything one command found, as JSON and as short text.
+
+Project names are always canonicalized (PEP 503) before they are compared.
+"""
+
+# -- Version gate -----------------------------------------------------------------------------
+# Written in syntax that every Python since 2.7 parses, and so is the rest of this file (no
+# f-strings, annotations, keyword-only arguments or `yield from`): an old interpreter compiles
+# the whole file before it runs this gate, and must reach the gate to say why it stops.
+import sys
+
+if sys.version_info < (3, 8):
+    _TOO_OLD = (
+        "bootstrap.py needs Python 3.8 or newer, but this is Python %d.%d (%s); "
+        "run it with python3.8 or later." % (sys.version_info[0], sys.version_info[1], sys.executable)
+    )
+    if __name__ == "__main__" and "__file__" in globals():
+        sys.stderr.write(_TOO_OLD + "\n")
+        sys.exit(2)
+    raise ImportError(_TOO_OLD)
+
+# -- Imports ----------------------------------------------------------------------------------
+import argparse
+import collections
+import functools
+import importlib.machinery
+import json
+import os
+import platform
+import re
+import shutil
+import struct
+import subprocess
+import sysconfig
+
+__version__ = "0.1.0"
+
+PROFILE_SCHEMA = "sandbox-bootstrap.profile/1"
+REPORT_SCHEMA = "sandbox-bootstrap.report/1"
+BUNDLE_SCHEMA = "sandbox-bootstrap.bundle/1"
+
+# -- Errors -----------------------------------------------------------------------------------
+# One root exception with a stable code and a subject. The parse errors are also ValueErrors,
+# as packaging's are, so code written against packaging catches them the same way.
+
+
+class BootstrapError(Exception):
+    """Something bootstrap cannot use, with a stable ``code`` and the ``subject`` it concerns."""
+
+    code = "error"
+
+    def __init__(self, message, subject="", code=None):
+        Exception.__init__(self, message)
+        self.message = message
+        self.subject = subject
+        if code is not None:
+            self.code = code
+
+    def __str__(self):
+        return self.message
+
+
+class InvalidVersion(BootstrapError, ValueError):
+    code = "invalid-version"
+
+
+class InvalidSpecifier(BootstrapError, ValueError):
+    code = "invalid-specifier"
+
+
+class InvalidMarker(BootstrapError, ValueError):
+    code = "invalid-marker"
+
+
+class InvalidRequirement(BootstrapError, ValueError):
+    code = "invalid-requirement"
+
+
+class InvalidWheelFilename(BootstrapError, ValueError):
+    code = "invalid-wheel-filename"
+
+
+class InvalidSdistFilename(BootstrapError, ValueError):
+    code = "invalid-sdist-filename"
+
+
+class InvalidProfile(BootstrapError, ValueError):
+    code = "invalid-profile"
+
+
+class UsageError(BootstrapError):
+    code = "usage"
+
+
+class UndefinedComparison(ValueError):
+    """A marker compares values that are not versions with an operator only versions have."""
+
+
+class UndefinedEnvironmentName(ValueError):
+    """A marker names a variable that the environment does not define."""
+
+
+# -- Names (PEP 503) --------------------------------------------------------------------------
+
+
+def canonicalize_name(name):
+    """PEP 503 normal form of a project or extra name: lower case, runs of -_. become -."""
+    value = name.lower().replace("_", "-").replace(".", "-")
+    while "--" in value:
+        value = value.replace("--", "-")
+    return value
+
+
+# -- Versions (PEP 440) -----------------------------------------------------------------------
+# Version mirrors packaging.version.Version: the same grammar, normal form and ordering.
+# Left out: the legacy (non-PEP 440) versions that packaging dropped too.
+
+_VERSION_PATTERN = r"""
+    v?
+    (?a:
+        (?:(?P<epoch>[0-9]+)!)?                           # epoch
+        (?P<release>[0-9]+(?:\.[0-9]+)*)                  # release segment
+        (?P<pre>                                          # pre-release
+            [._-]?
+            (?P<pre_l>alpha|a|beta|b|preview|pre|c|rc)
+            [._-]?
+            (?P<pre_n>[0-9]+)?
+        )?
+        (?P<post>                                         # post release
+            (?:-(?P<post_n1>[0-9]+))
+            |
+            (?:
+                [._-]?
+                (?P<post_l>post|rev|r)
+                [._-]?
+                (?P<post_n2>[0-9]+)?
+            )
+        )?
+        (?P<dev>                                          # dev release
+            [._-]?
+            (?P<dev_l>dev)
+            [._-]?
+            (?P<dev_n>[0-9]+)?
+        )?
+    )
+    (?a:\+
+        (?P<local>                                        # local version
+            [a-z0-9]+
+            (?:[._-][a-z0-9]+)*
+        )
+    )?
+"""
+_VERSION_RE = re.compile(r"\s*" + _VERSION_PATTERN + r"\s*", re.VERBOSE | re.IGNORECASE)
+_SIMPLE_VERSION_CHARS = frozenset(".0123456789")
+_LETTER_NORMALIZATION = {"alpha": "a", "beta": "b", "c": "rc", "pre": "rc", "preview": "rc",
+                         "rev": "post", "r": "post"}
+_LOCAL_SEPARATORS = re.compile(r"[\._-]")
+_PRE_RANK = {"a": 0, "b": 1, "rc": 2}
+_STABLE_SUFFIX = (3, 0, 0, 0, 1, 0)
+
+
+def _parse_letter_version(letter, number):
+    if letter:
+        letter = letter.lower()
+        return _LETTER_NORMALIZATION.get(letter, letter), int(number or 0)
+    if number:
+        return "post", int(number)  # the implicit post release of "1.0-1"
+    return None
+
+
+def _parse_local_version(local):
+    if local is None:
+        return None
+    return tuple(part.lower() if not part.isdigit() else int(part)
+                 for part in _LOCAL_SEPARATORS.split(local))
+
+
+def _version_key(epoch, release, pre, post, dev, local):
+    """Sort key of PEP 440: trailing zeros ignored, dev < a < b < rc < final < post."""
+    i = len(release)
+    while i and release[i - 1] == 0:
+        i -= 1
+    trimmed = release[:i]
+    if pre is None and post is None and dev is None and local is None:
+        return epoch, trimmed, _STABLE_SUFFIX
+    if pre is None and post is None and dev is not None:
+        pre_rank, pre_n = -1, 0
+    elif pre is None:
+        pre_rank, pre_n = 3, 0
+    else:
+        pre_rank, pre_n = _PRE_RANK[pre[0]], pre[1]
+    suffix = (pre_rank, pre_n,
+              0 if post is None else 1, 0 if post is None else post[1],
+              1 if dev is None else 0, 0 if dev is None else dev[1])
+    if local is None:
+        return epoch, trimmed, suffix
+    return epoch, trimmed, suffix, tuple((seg, "") if isinstance(seg, int) else (-1, seg)
+                                         for seg in local)
+
+
+class Version(object):
+    """A PEP 440 version, equal to packaging.version.Version in parsing, str() and order."""
+
+    __slots__ = ("_epoch", "_release", "_pre", "_post", "_dev", "_local", "_key_cache")
+
+    def __init__(self, version):
+        if _SIMPLE_VERSION_CHARS.issuperset(version):
+            parts = version.split(".")
+            if "" in parts:
+                raise InvalidVersion("Invalid version: %r" % (version,), version)
+            self._set((0, tuple(int(p) for p in parts), None, None, None, None))
+            return
+        match = _VERSION_RE.fullmatch(version)
+        if not match:
+            raise InvalidVersion("Invalid version: %r" % (version,), version)
+        self._set((
+            int(match.group("epoch")) if match.group("epoch") else 0,
+            tuple(int(p) for p in match.group("release").split(".")),
+            _parse_letter_version(match.group("pre_l"), match.group("pre_n")),
+            _parse_letter_version(match.group("post_l"),
+                                  match.group("post_n1") or match.group("post_n2")),
+            _parse_letter_version(match.group("dev_l"), match.group("dev_n")),
+            _parse_local_version(match.group("local")),
+        ))
+
+    def _set(self, parts):
+        self._epoch, self._release, self._pre, self._post, self._dev, self._local = parts
+        self._key_cache = None
+
+    @classmethod
+    def _from_parts(cls, epoch, release, pre, post, dev, local):
+        new = cls.__new__(cls)
+        new._set((epoch, tuple(release), pre, post, dev, local))
+        return new
+
+    def replace(self, **changes):
+        """A copy with some segments changed: epoch, release, pre, post, dev, local (tuples)."""
+        parts = {"epoch": self._epoch, "release": self._release, "pre": self._pre,
+                 "post": self._post, "dev": self._dev, "local": self._local}
+        parts.update(changes)
+        return Version._from_parts(parts["epoch"], parts["release"], parts["pre"],
+                                   parts["post"], parts["dev"], parts["local"])
+
+    @property
+    def _key(self):
+        if self._key_cache is None:
+            self._key_cache = _version_key(self._epoch, self._release, self._pre, self._post,
+                                           self._dev, self._local)
+        return self._key_cache
+
+    def __hash__(self):
+        return hash(self._key)
+
+    def __eq__(self, other):
+        if not isinstance(other, Version):
+            return NotImplemented
+        return self._key == other._key
+
+    def __ne__(self, other):
+        if not isinstance(other, Version):
+            return NotImplemented
+        return self._key != other._key
+
+    def __lt__(self, other):
+        if not isinstance(other, Version):
+            return NotImplemented
+        return self._key < other._key
+
+    def __le__(self, other):
+        if not isinstance(other, Version):
+            return NotImplemented
+        return self._key <= other._key
+
+    def __gt__(self, other):
+        if not isinstance(other, Version):
+            return NotImplemented
+        return self._key > other._key
+
+    def __ge__(self, other):
+        if not isinstance(other, Version):
+            return NotImplemented
+        return self._key >= other._key
+
+    def __repr__(self):
+        return "<Version(%r)>" % (str(self),)
+
+    def __str__(self):
+        text = ".".join(str(x) for x in self._release)
+        if self._epoch:
+            text = "%d!%s" % (self._epoch, text)
+        if self._pre is not None:
+            text += "%s%d" % self._pre
+        if self._post is not None:
+            text += ".post%d" % self._post[1]
+        if self._dev is not None:
+            text += ".dev%d" % self._dev[1]
+        if self._local is not None:
+            text += "+" + ".".join(str(x) for x in self._local)
+        return text
+
+    @property
+    def epoch(self):
+        return self._epoch
+
+    @property
+    def release(self):
+        return self._release
+
+    @property
+    def pre(self):
+        return self._pre
+
+    @property
+    def post(self):
+        return self._post[1] if self._post else None
+
+    @property
+    def dev(self):
+        return self._dev[1] if self._dev else None
+
+    @property
+    def local(self):
+        if self._local:
+            return ".".join(str(x) for x in self._local)
+        return None
+
+    @property
+    def public(self):
+        return str(self).split("+", 1)[0]
+
+    @property
+    def base_version(self):
+        release = ".".join(str(x) for x in self._release)
+        return "%d!%s" % (self._epoch, release) if self._epoch else release
+
+    @property
+    def is_prerelease(self):
+        return self._dev is not None or self._pre is not None
+
+    @property
+    def is_postrelease(self):
+        return self._post is not None
+
+    @property
+    def is_devrelease(self):
+        return self._dev is not None
+
+    @property
+    def major(self):
+        return self._release[0] if len(self._release) >= 1 else 0
+
+    @property
+    def minor(self):
+        return self._release[1] if len(self._release) >= 2 else 0
+
+    @property
+    def micro(self):
+        return self._release[2] if len(self._release) >= 3 else 0
+
+
+def canonicalize_version(version, strip_trailing_zero=True):
+    """Normal form of a version string; trailing zeros of the release stripped by default.
+
+    Text that is not a valid version is returned unchanged, as packaging does.
+    """
+    if not isinstance(version, Version):
+        try:
+            version = Version(version)
+        except InvalidVersion:
+            return str(version)
+    if not strip_trailing_zero:
+        return str(version)
+    release = version.release
+    i = len(release)
+    while i > 1 and release[i - 1] == 0:
+        i -= 1
+    return str(version.replace(release=release[:i]))
+
+
+def _coerce_version(version):
+    if isinstance(version, Version):
+        return version
+    try:
+        return Version(version)
+    except InvalidVersion:
+        return None
+
+
+def _public_version(version):
+    return version if version._local is None else version.replace(local=None)
+
+
+# -- Specifiers (PEP 440) ---------------------------------------------------------------------
+# Specifier and SpecifierSet mirror packaging.specifiers: the same operators, the same
+# pre-release rules (a pre-release matches only when asked for, or when nothing else does).
+# Left out: set algebra beyond `&` (intersection ranges, is_unsatisfiable).
+
+_SPECIFIER_PATTERN = r"""
+    (?:
+        (?:
+            # === : an arbitrary string, compared as text
+            ===
+            \s*
+            [^\s;)]*
+        )
+        |
+        (?:
+            # == and != : may end in .* (prefix match) or carry a local label
+            (?:==|!=)
+            \s*
+            v?
+            (?:[0-9]+!)?
+            [0-9]+(?:\.[0-9]+)*
+            (?:
+                \.\*
+                |
+                (?a:
+                    [-_\.]?
+                    (alpha|beta|preview|pre|a|b|c|rc)
+                    [-_\.]?
+                    [0-9]*
+                )?
+                (?a:
+                    (?:-[0-9]+)|(?:[-_\.]?(post|rev|r)[-_\.]?[0-9]*)
+                )?
+                (?a:[-_\.]?dev[-_\.]?[0-9]*)?
+                (?a:\+[a-z0-9]+(?:[-_\.][a-z0-9]+)*)?
+            )?
+        )
+        |
+        (?:
+            # ~= : at least two release segments
+            (?:~=)
+            \s*
+            v?
+            (?:[0-9]+!)?
+            [0-9]+(?:\.[0-9]+)+
+            (?:
+                [-_\.]?
+                (alpha|beta|preview|pre|a|b|c|rc)
+                [-_\.]?
+                [0-9]*
+            )?
+            (?:
+                (?:-[0-9]+)|(?:[-_\.]?(post|rev|r)[-_\.]?[0-9]*)
+            )?
+            (?:[-_\.]?dev[-_\.]?[0-9]*)?
+        )
+        |
+        (?:
+            # <= >= < > : no local label, no wildcard
+            (?:<=|>=|<|>)
+            \s*
+            v?
+            (?:[0-9]+!)?
+            [0-9]+(?:\.[0-9]+)*
+            (?a:
+                [-_\.]?
+                (alpha|beta|preview|pre|a|b|c|rc)
+                [-_\.]?
+                [0-9]*
+            )?
+            (?a:
+                (?:-[0-9]+)|(?:[-_\.]?(post|rev|r)[-_\.]?[0-9]*)
+            )?
+            (?a:[-_\.]?dev[-_\.]?[0-9]*)?
+        )
+    )
+"""
+_SPECIFIER_RE = re.compile(r"\s*" + _SPECIFIER_PATTERN + r"\s*", re.VERBOSE | re.IGNORECASE)
+_PREFIX_SPLIT_RE = re.compile(r"([0-9]+)((?:a|b|c|rc)[0-9]+)")
+
+
+def _version_split(version):
+    """Components of a normalised version for prefix matching: epoch, then each segment."""
+    epoch, _, rest = version.rpartition("!")
+    result = [epoch or "0"]
+    for item in rest.split("."):
+        match = _PREFIX_SPLIT_RE.fullmatch(item)
+        if match:
+            result.extend(match.groups())
+        else:
+            result.append(item)
+    return result
+
+
+def _numeric_prefix_len(split):
+    count = 0
+    for segment in split:
+        if not segment.isdigit():
+            break
+        count += 1
+    return count
+
+
+def _left_pad(split, target_numeric_len):
+    numeric_len = _numeric_prefix_len(split)
+    pad_needed = target_numeric_len - numeric_len
+    if pad_needed <= 0:
+        return split
+    return split[:numeric_len] + ["0"] * pad_needed + split[numeric_len:]
+
+
+def _is_not_suffix(segment):
+    return not any(segment.startswith(prefix) for prefix in ("dev", "a", "b", "rc", "post"))
+
+
+class Specifier(object):
+    """One version clause such as ``>=1.2`` or ``==3.*`` (packaging.specifiers.Specifier)."""
+
+    __slots__ = ("_spec", "_prereleases", "_spec_version")
+
+    def __init__(self, spec="", prereleases=None):
+        if not _SPECIFIER_RE.fullmatch(spec):
+            raise InvalidSpecifier("Invalid specifier: %r" % (spec,), spec)
+        spec = spec.strip()
+        if spec.startswith("==="):
+            operator, version = spec[:3], spec[3:].strip()
+        elif spec[:2] in ("~=", "==", "!=", "<=", ">="):
+            operator, version = spec[:2], spec[2:].strip()
+        else:
+            operator, version = spec[:1], spec[1:].strip()
+        self._spec = (operator, version)
+        self._prereleases = prereleases
+        self._spec_version = None
+
+    @property
+    def operator(self):
+        return self._spec[0]
+
+    @property
+    def version(self):
+        return self._spec[1]
+
+    def _parsed(self):
+        """The specifier's version as a Version (None for an arbitrary === string)."""
+        if self._spec_version is None:
+            self._spec_version = (_coerce_version(self._spec[1]),)
+        return self._spec_version[0]
+
+    @property
+    def prereleases(self):
+        if self._prereleases is not None:
+            return self._prereleases
+        operator, version = self._spec
+        if operator == "!=":
+            return False
+        if operator == "==" and version.endswith(".*"):
+            return False
+        parsed = self._parsed()
+        if parsed is None:
+            return None
+        return parsed.is_prerelease
+
+    @prereleases.setter
+    def prereleases(self, value):
+        self._prereleases = value
+
+    def __str__(self):
+        return "%s%s" % self._spec
+
+    def __repr__(self):
+        pre = ", prereleases=%r" % (self.prereleases,) if self._prereleases is not None else ""
+        return "<Specifier(%r%s)>" % (str(self), pre)
+
+    def _canonical_spec(self):
+        operator, version = self._spec
+        if operator == "===" or version.endswith(".*"):
+            return operator, version
+        return operator, canonicalize_version(self._parsed(),
+                                              strip_trailing_zero=(operator != "~="))
+
+    def __hash__(self):
+        return hash(self._canonical_spec())
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            try:
+                other = Specifier(other)
+            except InvalidSpecifier:
+                return NotImplemented
+        elif not isinstance(other, Specifier):
+            return NotImplemented
+        return self._canonical_spec() == other._canonical_spec()
+
+    def __ne__(self, other):
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    # The comparison of one candidate, per operator.
+
+    def _matches(self, prospective, item):
+        operator, spec = self._spec
+        if operator == "===":
+            return str(item).lower() == spec.lower()
+        if operator == "==":
+            return self._compare_equal(prospective, spec)
+        if operator == "!=":
+            return not self._compare_equal(prospective, spec)
+        if operator == "~=":
+            return self._compare_compatible(prospective, spec)
+        if operator == "<=":
+            return _public_version(prospective) <= self._parsed()
+        if operator == ">=":
+            return _public_version(prospective) >= self._parsed()
+        if operator == "<":
+            return self._compare_less_than(prospective)
+        return self._compare_greater_than(prospective)
+
+    def _compare_compatible(self, prospective, spec):
+        # ~=2.2 is >=2.2 together with ==2.*, ignoring pre/post/dev suffixes of the spec.
+        prefix_parts = []
+        for part in _version_split(spec)[1:]:
+            if not _is_not_suffix(part):
+                break
+            prefix_parts.append(part)
+        epoch = _version_split(spec)[0]
+        prefix = "%s!%s.*" % (epoch, ".".join(prefix_parts[:-1]))
+        return (_public_version(prospective) >= self._parsed()
+                and self._compare_equal(prospective, prefix))
+
+    def _compare_equal(self, prospective, spec):
+        if spec.endswith(".*"):
+            split_spec = _version_split(canonicalize_version(spec[:-2], strip_trailing_zero=False))
+            split_prospective = _version_split(
+                canonicalize_version(_public_version(prospective), strip_trailing_zero=False))
+            padded = _left_pad(split_prospective, _numeric_prefix_len(split_spec))
+            return padded[:len(split_spec)] == split_spec
+        spec_version = Version(spec)
+        if not spec_version.local:
+            prospective = _public_version(prospective)
+        return prospective == spec_version
+
+    def _compare_less_than(self, prospective):
+        spec = self._parsed()
+        if not prospective < spec:
+            return False
+        # <V does not match a pre-release of V unless V is itself a pre-release.
+        if (not spec.is_prerelease and prospective.is_prerelease
+                and prospective >= spec.replace(dev=("dev", 0), local=None)):
+            return False
+        return True
+
+    def _compare_greater_than(self, prospective):
+        spec = self._parsed()
+        if not prospective > spec:
+            return False
+        # >V does not match a post-release of V unless V is itself a post-release.
+        if (not spec.is_postrelease and prospective.is_postrelease
+                and prospective.replace(post=None, dev=None, local=None) == spec):
+            return False
+        # ... nor a local version of V.
+        if prospective.local is not None and _public_version(prospective) == spec:
+            return False
+        return True
+
+    def _match_item(self, item):
+        """(matches, parsed version or None) for one candidate, ignoring pre-release policy."""
+        parsed = _coerce_version(item)
+        if parsed is None:
+            return self.operator == "===" and str(item).lower() == self.version.lower(), None
+        return self._matches(parsed, item), parsed
+
+    def filter(self, iterable, prereleases=None):
+        include_prereleases = prereleases if prereleases is not None else self.prereleases
+        held_back = []
+        found_final = False
+        for item in iterable:
+            matches, parsed = self._match_item(item)
+            if not matches:
+                continue
+            if parsed is None:
+                yield item
+            elif not parsed.is_prerelease or include_prereleases:
+                found_final = True
+                yield item
+            elif prereleases is None and self._prereleases is not False:
+                held_back.append(item)
+        if not found_final and prereleases is None and self._prereleases is not False:
+            for item in held_back:
+                yield item
+
+    def contains(self, item, prereleases=None):
+        return bool(list(self.filter([item], prereleases=prereleases)))
+
+    def __contains__(self, item):
+        return self.contains(item)
+
+
+def _pep440_filter_prereleases(iterable):
+    """Finals (and arbitrary strings) when there are any; otherwise everything."""
+    nonfinal = []
+    arbitrary = []
+    found_final = False
+    for item in iterable:
+        parsed = _coerce_version(item)
+        if parsed is None:
+            if found_final:
+                yield item
+            else:
+                arbitrary.append(item)
+                nonfinal.append(item)
+        elif not parsed.is_prerelease:
+            if not found_final:
+                for held in arbitrary:
+                    yield held
+                found_final = True
+            yield item
+        elif not found_final:
+            nonfinal.append(item)
+    if not found_final:
+        for item in nonfinal:
+            yield item
+
+
+class SpecifierSet(object):
+    """A comma-separated set of specifiers, all of which must hold."""
+
+    __slots__ = ("_specs", "_prereleases", "_has_arbitrary")
+
+    def __init__(self, specifiers="", prereleases=None):
+        if isinstance(specifiers, str):
+            parts = [s.strip() for s in specifiers.split(",") if s.strip()]
+            self._specs = tuple(Specifier(s) for s in parts)
+            self._has_arbitrary = "===" in specifiers
+        else:
+            self._specs = tuple(specifiers)
+            self._has_arbitrary = any("===" in str(s) for s in self._specs)
+        self._prereleases = prereleases
+
+    @property
+    def prereleases(self):
+        if self._prereleases is not None:
+            return self._prereleases
+        if not self._specs:
+            return None
+        if any(s.prereleases for s in self._specs):
+            return True
+        return None
+
+    @prereleases.setter
+    def prereleases(self, value):
+        self._prereleases = value
+
+    def _canonical_specs(self):
+        unique = []
+        for spec in sorted(self._specs, key=str):
+            if spec not in unique:
+                unique.append(spec)
+        return tuple(unique)
+
+    def __str__(self):
+        return ",".join(str(s) for s in self._canonical_specs())
+
+    def __repr__(self):
+        pre = ", prereleases=%r" % (self.prereleases,) if self._prereleases is not None else ""
+        return "<SpecifierSet(%r%s)>" % (str(self), pre)
+
+    def __hash__(self):
+        return hash(self._canonical_specs())
+
+    def __eq__(self, other):
+        if isinstance(other, (str, Specifier)):
+            other = SpecifierSet(str(other))
+        elif not isinstance(other, SpecifierSet):
+            return NotImplemented
+        return set(self._specs) == set(other._specs)
+
+    def __ne__(self, other):
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    def __and__(self, other):
+        if isinstance(other, str):
+            other = SpecifierSet(other)
+        elif not isinstance(other, SpecifierSet):
+            return NotImplemented
+        if (self._prereleases is not None and other._prereleases is not None
+                and self._prereleases != other._prereleases):
+            raise ValueError("Cannot combine SpecifierSets with True and False prerelease "
+                             "overrides.")
+        prereleases = self._prereleases if self._prereleases is not None else other._prereleases
+        return SpecifierSet(self._specs + other._specs, prereleases=prereleases)
+
+    def __len__(self):
+        return len(self._specs)
+
+    def __iter__(self):
+        return iter(self._specs)
+
+    def __bool__(self):
+        return bool(self._specs)
+
+    def _matches_all(self, item):
+        parsed = _coerce_version(item)
+        if parsed is None:
+            return (all(s.operator == "===" and str(item).lower() == s.version.lower()
+                        for s in self._specs), None)
+        for spec in self._specs:
+            if not spec._matches(parsed, item):
+                return False, parsed
+        return True, parsed
+
+    def filter(self, iterable, prereleases=None):
+        if prereleases is None and self.prereleases is not None:
+            prereleases = self.prereleases
+        if self._specs:
+            matching = []
+            for item in iterable:
+                matches, parsed = self._matches_all(item)
+                if not matches:
+                    continue
+                if prereleases is False and parsed is not None and parsed.is_prerelease:
+                    continue
+                matching.append(item)
+            if prereleases is not None:
+                return iter(matching)
+            return _pep440_filter_prereleases(matching)
+        if prereleases is True:
+            return iter(iterable)
+        if prereleases is False:
+            return (item for item in iterable
+                    if _coerce_version(item) is None or not _coerce_version(item).is_prerelease)
+        return _pep440_filter_prereleases(iterable)
+
+    def contains(self, item, prereleases=None, installed=None):
+        version = _coerce_version(item)
+        if version is not None and installed and version.is_prerelease:
+            prereleases = True
+        if version is None or (self._has_arbitrary and not isinstance(item, Version)):
+            check_item = item
+        else:
+            check_item = version
+        return bool(list(self.filter([check_item], prereleases=prereleases)))
+
+    def __contains__(self, item):
+        return self.contains(item)
+
+
+# -- Markers (PEP 508) ------------------------------------------------------------------------
+# Marker mirrors packaging.markers.Marker: the same grammar (a context-sensitive tokenizer),
+# version comparison for version-valued variables, PEP 685 extra normalisation, and the
+# lock-file variables of PEP 751 (extras, dependency_groups).
+
+_TOKEN_RULES = {
+    "LEFT_PARENTHESIS": re.compile(r"\("),
+    "RIGHT_PARENTHESIS": re.compile(r"\)"),
+    "LEFT_BRACKET": re.compile(r"\["),
+    "RIGHT_BRACKET": re.compile(r"\]"),
+    "SEMICOLON": re.compile(r";"),
+    "COMMA": re.compile(r","),
+    "QUOTED_STRING": re.compile(r"""(('[^']*')|("[^"]*"))"""),
+    "OP": re.compile(r"(===|==|~=|!=|<=|>=|<|>)"),
+    "BOOLOP": re.compile(r"\b(or|and)\b"),
+    "IN": re.compile(r"\bin\b"),
+    "NOT": re.compile(r"\bnot\b"),
+    "VARIABLE": re.compile(r"""
+        \b(
+            python_version
+            |python_full_version
+            |os[._]name
+            |sys[._]platform
+            |platform_(release|system)
+            |platform[._](version|machine|python_implementation)
+            |python_implementation
+            |implementation_(name|version)
+            |extras?
+            |dependency_groups
+        )\b
+        """, re.VERBOSE),
+    "SPECIFIER": re.compile(_SPECIFIER_PATTERN, re.VERBOSE | re.IGNORECASE),
+    "AT": re.compile(r"\@"),
+    "URL": re.compile(r"[^ \t]+"),
+    "IDENTIFIER": re.compile(r"\b[a-zA-Z0-9][a-zA-Z0-9._-]*\b"),
+    "VERSION_PREFIX_TRAIL": re.compile(r"\.\*"),
+    "VERSION_LOCAL_LABEL_TRAIL": re.compile(r"\+[a-z0-9]+(?:[-_\.][a-z0-9]+)*"),
+    "WS": re.compile(r"[ \t]+"),
+    "END": re.compile(r"$"),
+}
+
+MARKER_VARIABLES = (
+    "implementation_name", "implementation_version", "os_name", "platform_machine",
+    "platform_release", "platform_system", "platform_version", "python_full_version",
+    "platform_python_implementation", "python_version", "sys_platform",
+)
+_MARKERS_REQUIRING_VERSION = frozenset(
+    ["implementation_version", "platform_release", "python_full_version", "python_version"])
+_MARKERS_ALLOWING_SET = frozenset(["extras", "dependency_groups"])
+
+
+class _SyntaxError(Exception):
+    def __init__(self, message, source, position):
+        Exception.__init__(self, message)
+        self.message = message
+        self.source = source
+        self.position = position
+
+    def describe(self):
+        return "%s\n    %s\n    %s^" % (self.message, self.source, " " * self.position)
+
+
+class _Tokenizer(object):
+    """Reads the token a grammar rule asks for at the current position (packaging's way)."""
+
+    def __init__(self, source):
+        self.source = source
+        self.position = 0
+        self._next = None
+
+    def check(self, name, peek=False):
+        match = _TOKEN_RULES[name].match(self.source, self.position)
+        if match is None:
+            return False
+        if not peek:
+            self._next = match.group(0)
+        return True
+
+    def read(self):
+        text = self._next
+        self.position += len(text)
+        self._next = None
+        return text
+
+    def consume(self, name):
+        if self.check(name):
+            self.read()
+
+    def expect(self, name, expected):
+        if not self.check(name):
+            self.fail("Expected " + expected)
+        return self.read()
+
+    def fail(self, message, position=None):
+        raise _SyntaxError(message, self.source,
+                           self.position if position is None else position)
+
+    def enclosed(self, open_name, close_name, around, parse):
+        """Run ``parse`` between an optional pair of brackets."""
+        opened = self.check(open_name)
+        start = self.position
+        if opened:
+            self.read()
+        result = parse()
+        if opened:
+            if not self.check(close_name):
+                self.fail("Expected matching %s for %s, after %s" % (close_name, open_name, around),
+                          start)
+            self.read()
+        return result
+
+
+def _parse_marker_expression(tokens):
+    """marker = marker_atom (BOOLOP marker_atom)*, as a flat list: [atom, "and", atom, ...]."""
+    expression = [_parse_marker_atom(tokens)]
+    while tokens.check("BOOLOP"):
+        operator = tokens.read()
+        expression.extend((operator, _parse_marker_atom(tokens)))
+    return expression
+
+
+def _parse_marker_atom(tokens):
+    tokens.consume("WS")
+    if tokens.check("LEFT_PARENTHESIS", peek=True):
+        def inner():
+            tokens.consume("WS")
+            result = _parse_marker_expression(tokens)
+            tokens.consume("WS")
+            return result
+        atom = tokens.enclosed("LEFT_PARENTHESIS", "RIGHT_PARENTHESIS", "marker expression", inner)
+    else:
+        atom = _parse_marker_item(tokens)
+    tokens.consume("WS")
+    return atom
+
+
+def _parse_marker_item(tokens):
+    """One comparison: a (lhs, op, rhs) triple whose sides are ("var"|"str", text)."""
+    tokens.consume("WS")
+    left = _parse_marker_var(tokens)
+    tokens.consume("WS")
+    if tokens.check("IN"):
+        tokens.read()
+        operator = "in"
+    elif tokens.check("NOT"):
+        tokens.read()
+        tokens.expect("WS", "whitespace after 'not'")
+        tokens.expect("IN", "'in' after 'not'")
+        operator = "not in"
+    elif tokens.check("OP"):
+        operator = tokens.read()
+    else:
+        tokens.fail("Expected marker operator, one of <=, <, !=, ==, >=, >, ~=, ===, in, not in")
+    tokens.consume("WS")
+    right = _parse_marker_var(tokens)
+    tokens.consume("WS")
+    return (left, operator, right)
+
+
+def _parse_marker_var(tokens):
+    if tokens.check("VARIABLE"):
+        name = tokens.read().replace(".", "_")
+        if name == "python_implementation":
+            name = "platform_python_implementation"
+        return ("var", name)
+    if tokens.check("QUOTED_STRING"):
+        return ("str", _python_string(tokens.read()))
+    tokens.fail("Expected a marker variable or quoted string")
+
+
+def _python_string(quoted):
+    """The value of a quoted marker string, escapes read as Python reads them (as packaging)."""
+    if "\\" not in quoted:
+        return quoted[1:-1]
+    import ast  # only for the rare string with a backslash escape
+    try:
+        return str(ast.literal_eval(quoted))
+    except (SyntaxError, ValueError):
+        return quoted[1:-1]
+
+
+def _normalize_extras(markers):
+    """PEP 685: the value compared with `extra` is a canonical name."""
+    result = []
+    for item in markers:
+        if isinstance(item, tuple):
+            left, operator, right = item
+            if left == ("var", "extra"):
+                right = ("str", canonicalize_name(right[1]))
+            elif right == ("var", "extra"):
+                left = ("str", canonicalize_name(left[1]))
+            item = (left, operator, right)
+        elif isinstance(item, list):
+            item = _normalize_extras(item)
+        result.append(item)
+    return result
+
+
+def _format_marker(marker, first=True):
+    if isinstance(marker, list) and len(marker) == 1 and isinstance(marker[0], (list, tuple)):
+        return _format_marker(marker[0])
+    if isinstance(marker, list):
+        inner = " ".join(_format_marker(m, first=False) for m in marker)
+        return inner if first else "(" + inner + ")"
+    if isinstance(marker, tuple):
+        left, operator, right = marker
+        return " ".join((_format_marker_side(left), operator, _format_marker_side(right)))
+    return marker
+
+
+def _format_marker_side(side):
+    kind, text = side
+    return text if kind == "var" else '"%s"' % text
+
+
+_STRING_OPERATORS = {
+    "in": lambda lhs, rhs: lhs in rhs,
+    "not in": lambda lhs, rhs: lhs not in rhs,
+    "<": lambda lhs, rhs: False,
+    "<=": lambda lhs, rhs: lhs == rhs,
+    "==": lambda lhs, rhs: lhs == rhs,
+    "!=": lambda lhs, rhs: lhs != rhs,
+    ">=": lambda lhs, rhs: lhs == rhs,
+    ">": lambda lhs, rhs: False,
+}
+
+
+def _eval_op(lhs, operator, rhs, key):
+    if key in _MARKERS_REQUIRING_VERSION:
+        try:
+            spec = Specifier(operator + rhs)
+        except InvalidSpecifier:
+            pass
+        else:
+            return spec.contains(lhs, prereleases=True)
+    compare = _STRING_OPERATORS.get(operator)
+    if compare is None:
+        raise UndefinedComparison("Undefined %r on %r and %r." % (operator, lhs, rhs))
+    return compare(lhs, rhs)
+
+
+def _evaluate_markers(markers, environment):
+    groups = [[]]
+    for item in markers:
+        if isinstance(item, list):
+            groups[-1].append(_evaluate_markers(item, environment))
+        elif isinstance(item, tuple):
+            left, operator, right = item
+            if left[0] == "var":
+                key = left[1]
+                lhs, rhs = _environment_value(environment, key), right[1]
+            else:
+                key = right[1]
+                lhs, rhs = left[1], _environment_value(environment, key)
+            if key in _MARKERS_ALLOWING_SET:
+                lhs = canonicalize_name(lhs)
+                rhs = (canonicalize_name(rhs) if isinstance(rhs, str)
+                       else set(canonicalize_name(v) for v in rhs))
+            groups[-1].append(_eval_op(lhs, operator, rhs, key))
+        elif item == "or":
+            groups.append([])
+    return any(all(group) for group in groups)
+
+
+def _environment_value(environment, key):
+    try:
+        return environment[key]
+    except KeyError:
+        raise UndefinedEnvironmentName(
+            "%r does not exist in evaluation environment." % (key,))
+
+
+def _format_full_version(info):
+    version = "%d.%d.%d" % (info.major, info.minor, info.micro)
+    if info.releaselevel != "final":
+        version += info.releaselevel[0] + str(info.serial)
+    return version
+
+
+def default_environment():
+    """The PEP 508 marker environment of this interpreter (packaging's default_environment)."""
+    return {
+        "implementation_name": sys.implementation.name,
+        "implementation_version": _format_full_version(sys.implementation.version),
+        "os_name": os.name,
+        "platform_machine": platform.machine(),
+        "platform_release": platform.release(),
+        "platform_system": platform.system(),
+        "platform_version": platform.version(),
+        "python_full_version": platform.python_version(),
+        "platform_python_implementation": platform.python_implementation(),
+        "python_version": ".".join(platform.python_version_tuple()[:2]),
+        "sys_platform": sys.platform,
+    }
+
+
+class Marker(object):
+    """A PEP 508 environment marker such as ``python_version < "3.10"``."""
+
+    __slots__ = ("_markers",)
+
+    def __init__(self, marker):
+        try:
+            tokens = _Tokenizer(marker)
+            markers = _parse_marker_expression(tokens)
+            tokens.expect("END", "end of marker expression")
+        except _SyntaxError as error:
+            raise InvalidMarker("Invalid marker %r: %s" % (marker, error.describe()), marker)
+        self._markers = _normalize_extras(markers)
+
+    @classmethod
+    def _from_parsed(cls, markers):
+        new = cls.__new__(cls)
+        new._markers = _normalize_extras(markers)
+        return new
+
+    def __str__(self):
+        return _format_marker(self._markers)
+
+    def __repr__(self):
+        return "<Marker(%r)>" % (str(self),)
+
+    def __hash__(self):
+        return hash(str(self))
+
+    def __eq__(self, other):
+        if not isinstance(other, Marker):
+            return NotImplemented
+        return str(self) == str(other)
+
+    def __ne__(self, other):
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    def evaluate(self, environment=None, context="metadata"):
+        """True when the marker holds in ``environment`` (default: this interpreter).
+
+        ``context`` is "metadata" (an `extra` variable, "" by default), "lock_file" (the
+        `extras` and `dependency_groups` sets of PEP 751) or "requirement".
+        """
+        current = dict(default_environment())
+        if context == "lock_file":
+            current.update(extras=frozenset(), dependency_groups=frozenset())
+        elif context == "metadata":
+            current["extra"] = ""
+        if environment is not None:
+            current.update(environment)
+            if "extra" in current:
+                extra = current["extra"]
+                current["extra"] = canonicalize_name(extra) if extra else ""
+        full = current["python_full_version"]
+        if isinstance(full, str) and full.endswith("+"):
+            current["python_full_version"] = full + "local"
+        return _evaluate_markers(self._markers, current)
+
+
+# -- Requirements (PEP 508) -------------------------------------------------------------------
+
+
+def _parse_requirement(tokens):
+    """(name, url, extras, specifier, marker-list or None) of one dependency specifier."""
+    tokens.consume("WS")
+    name = tokens.expect("IDENTIFIER", "package name at the start of dependency specifier")
+    tokens.consume("WS")
+    extras = _parse_extras(tokens)
+    tokens.consume("WS")
+    url, specifier, marker = "", "", None
+    if tokens.check("AT"):
+        tokens.read()
+        tokens.consume("WS")
+        url = tokens.expect("URL", "URL after @")
+        if not tokens.check("END", peek=True):
+            tokens.expect("WS", "whitespace after URL")
+            if not tokens.check("END", peek=True):
+                marker = _parse_requirement_marker(tokens, "semicolon (after URL and whitespace)")
+    else:
+        specifier = _parse_specifier(tokens)
+        tokens.consume("WS")
+        if not tokens.check("END", peek=True):
+            marker = _parse_requirement_marker(
+                tokens, "comma (within version specifier), semicolon (after version specifier)"
+                if specifier else "semicolon (after name with no version specifier)")
+    tokens.expect("END", "end of dependency specifier")
+    return name, url, extras, specifier, marker
+
+
+def _parse_requirement_marker(tokens, expected):
+    if not tokens.check("SEMICOLON"):
+        tokens.fail("Expected %s or end" % expected)
+    tokens.read()
+    marker = _parse_marker_expression(tokens)
+    tokens.consume("WS")
+    return marker
+
+
+def _parse_extras(tokens):
+    if not tokens.check("LEFT_BRACKET", peek=True):
+        return []
+
+    def inner():
+        tokens.consume("WS")
+        extras = []
+        if tokens.check("IDENTIFIER"):
+            extras.append(tokens.read())
+            while True:
+                tokens.consume("WS")
+                if tokens.check("IDENTIFIER", peek=True):
+                    tokens.fail("Expected comma between extra names")
+                elif not tokens.check("COMMA"):
+                    break
+                tokens.read()
+                tokens.consume("WS")
+                extras.append(tokens.expect("IDENTIFIER", "extra name after comma"))
+        tokens.consume("WS")
+        return extras
+    return tokens.enclosed("LEFT_BRACKET", "RIGHT_BRACKET", "extras", inner)
+
+
+def _parse_specifier(tokens):
+    def inner():
+        tokens.consume("WS")
+        parsed = ""
+        while tokens.check("SPECIFIER"):
+            start = tokens.position
+            parsed += tokens.read()
+            if tokens.check("VERSION_PREFIX_TRAIL", peek=True):
+                tokens.fail(".* suffix can only be used with `==` or `!=` operators", start)
+            if tokens.check("VERSION_LOCAL_LABEL_TRAIL", peek=True):
+                tokens.fail("Local version label can only be used with `==` or `!=` operators",
+                            start)
+            tokens.consume("WS")
+            if not tokens.check("COMMA"):
+                break
+            parsed += tokens.read()
+            tokens.consume("WS")
+        tokens.consume("WS")
+        return parsed
+    return tokens.enclosed("LEFT_PARENTHESIS", "RIGHT_PARENTHESIS", "version specifier", inner)
+
+
+class Requirement(object):
+    """A PEP 508 dependency specifier: name, extras, version specifier or URL, marker."""
+
+    def __init__(self, requirement_string):
+        try:
+            name, url, extras, specifier, marker = _parse_requirement(
+                _Tokenizer(requirement_string))
+        except _SyntaxError as error:
+            raise InvalidRequirement("Invalid requirement %r: %s" % (
+                requirement_string, error.describe()), requirement_string)
+        self.name = name
+        self.url = url or None
+        self.extras = set(extras)
+        self.specifier = SpecifierSet(specifier)
+        self.marker = Marker._from_parsed(marker) if marker is not None else None
+
+    @property
+    def key(self):
+        """The canonical project name."""
+        return canonicalize_name(self.name)
+
+    def _parts(self, name):
+        yield name
+        if self.extras:
+            yield "[%s]" % ",".join(sorted(self.extras))
+        if self.specifier:
+            yield str(self.specifier)
+        if self.url:
+            yield " @ " + self.url
+            if self.marker:
+                yield " "
+        if self.marker:
+            yield "; %s" % self.marker
+
+    def __str__(self):
+        return "".join(self._parts(self.name))
+
+    def __repr__(self):
+        return "<Requirement(%r)>" % (str(self),)
+
+    def __hash__(self):
+        return hash(tuple(self._parts(canonicalize_name(self.name))))
+
+    def __eq__(self, other):
+        if not isinstance(other, Requirement):
+            return NotImplemented
+        return (canonicalize_name(self.name) == canonicalize_name(other.name)
+                and self.extras == other.extras and self.specifier == other.specifier
+                and self.url == other.url and self.marker == other.marker)
+
+    def __ne__(self, other):
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+
+# -- Tags (PEP 425, 600, 656; macOS, iOS, Android, Windows, emscripten) ------------------------
+# The tags this interpreter accepts, best first, element for element the list that
+# packaging.tags.sys_tags() gives. A wheel's rank is the position of its best tag.
+# Machine facts come from small _detect_* functions that never raise and are not cached
+# (Profile.current() keeps the result), so tests can simulate other machines.
+
+INTERPRETER_SHORT_NAMES = {"python": "py", "cpython": "cp", "pypy": "pp", "ironpython": "ip",
+                           "jython": "jy"}
+_MANYLINUX_ARCHS = frozenset(["x86_64", "aarch64", "ppc64", "ppc64le", "s390x", "loongarch64",
+                              "riscv64"])
+_LEGACY_MANYLINUX = {(2, 17): "manylinux2014", (2, 12): "manylinux2010", (2, 5): "manylinux1"}
+_LAST_GLIBC_MINOR = 50  # for glibc majors above 2, should one ever appear (as packaging)
+
+
+class Tag(object):
+    """One (interpreter, abi, platform) triple, lower-cased, e.g. cp311-cp311-manylinux_2_17_x86_64."""
+
+    __slots__ = ("interpreter", "abi", "platform", "_hash")
+
+    def __init__(self, interpreter, abi, platform):
+        self.interpreter = interpreter.lower()
+        self.abi = abi.lower()
+        self.platform = platform.lower()
+        self._hash = hash((self.interpreter, self.abi, self.platform))
+
+    def __eq__(self, other):
+        if not isinstance(other, Tag):
+            return NotImplemented
+        return (self._hash == other._hash and self.platform == other.platform
+                and self.abi == other.abi and self.interpreter == other.interpreter)
+
+    def __ne__(self, other):
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    def __hash__(self):
+        return self._hash
+
+    def __str__(self):
+        return "%s-%s-%s" % (self.interpreter, self.abi, self.platform)
+
+    def __repr__(self):
+        return "<Tag %s>" % (self,)
+
+
+def parse_tag(tag):
+    """The set of Tags in a possibly compressed tag string such as ``py2.py3-none-any``."""
+    interpreters, abis, platforms = tag.split("-")
+    return frozenset(Tag(i, a, p) for i in interpreters.split(".") for a in abis.split(".")
+                     for p in platforms.split("."))
+
+
+def _normalize_string(string):
+    return string.replace(".", "_").replace("-", "_").replace(" ", "_")
+
+
+def _version_nodot(version):
+    return "".join(str(x) for x in version)
+
+
+def _is_32bit():
+    return struct.calcsize("P") == 4
+
+
+def _read_elf_header(path):
+    """(class, data, machine, flags, interpreter) of an ELF file, or None when it is not one."""
+    try:
+        with open(path, "rb") as f:
+            ident = f.read(16)
+            if len(ident) < 16 or ident[:4] != b"\x7fELF":
+                return None
+            capacity, encoding = ident[4], ident[5]
+            formats = {(1, 1): ("<HHIIIIIHHH", "<IIIIIIII", (0, 1, 4)),
+                       (1, 2): (">HHIIIIIHHH", ">IIIIIIII", (0, 1, 4)),
+                       (2, 1): ("<HHIQQQIHHH", "<IIQQQQQQ", (0, 2, 5)),
+                       (2, 2): (">HHIQQQIHHH", ">IIQQQQQQ", (0, 2, 5))}.get((capacity, encoding))
+            if formats is None:
+                return None
+            e_fmt, p_fmt, p_idx = formats
+            header = struct.unpack(e_fmt, f.read(struct.calcsize(e_fmt)))
+            machine, phoff, flags, phentsize, phnum = (header[1], header[4], header[6],
+                                                       header[8], header[9])
+            interpreter = None
+            for index in range(phnum):
+                f.seek(phoff + phentsize * index)
+                raw = f.read(struct.calcsize(p_fmt))
+                if len(raw) < struct.calcsize(p_fmt):
+                    continue
+                data = struct.unpack(p_fmt, raw)
+                if data[p_idx[0]] != 3:  # PT_INTERP
+                    continue
+                f.seek(data[p_idx[1]])
+                interpreter = os.fsdecode(f.read(data[p_idx[2]])).strip("\0")
+                break
+            return capacity, encoding, machine, flags, interpreter
+    except (OSError, struct.error, ValueError, TypeError):
+        return None
+
+
+def _detect_elf_abi(executable, archs):
+    """Whether the running executable's ELF header fits manylinux for these archs."""
+    if "armv7l" in archs:
+        header = _read_elf_header(executable)
+        return (header is not None and header[0] == 1 and header[1] == 1 and header[2] == 40
+                and header[3] & 0xFF000000 == 0x05000000 and header[3] & 0x400 == 0x400)
+    if "i686" in archs:
+        header = _read_elf_header(executable)
+        return header is not None and header[0] == 1 and header[1] == 1 and header[2] == 3
+    return any(arch in _MANYLINUX_ARCHS for arch in archs)
+
+
+def _parse_glibc_version(text):
+    match = re.match(r"(?P<major>[0-9]+)\.(?P<minor>[0-9]+)", text)
+    if not match:
+        return (-1, -1)
+    return (int(match.group("major")), int(match.group("minor")))
+
+
+def _detect_glibc_version():
+    """(major, minor) of the running glibc, or (-1, -1) when this is not glibc."""
+    text = None
+    try:
+        value = os.confstr("CS_GNU_LIBC_VERSION")
+        if value is not None:
+            text = value.rsplit()[1]
+    except (AttributeError, OSError, ValueError, IndexError):
+        text = None
+    if text is None:
+        text = _glibc_version_ctypes()
+    if text is None:
+        return (-1, -1)
+    return _parse_glibc_version(text)
+
+
+def _glibc_version_ctypes():
+    try:
+        import ctypes
+        process = ctypes.CDLL(None)
+        function = process.gnu_get_libc_version
+    except (ImportError, OSError, AttributeError):
+        return None
+    function.restype = ctypes.c_char_p
+    value = function()
+    return value.decode("ascii") if isinstance(value, bytes) else value
+
+
+def _detect_musl_version(executable):
+    """(major, minor) of musl when the executable is linked against it, else None."""
+    header = _read_elf_header(executable)
+    loader = header[4] if header else None
+    if not loader or "musl" not in loader:
+        return None
+    try:
+        proc = subprocess.run([loader], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                              universal_newlines=True, check=False)
+    except OSError:
+        return None
+    lines = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
+    if len(lines) < 2 or lines[0][:4] != "musl":
+        return None
+    match = re.match(r"Version (\d+)\.(\d+)", lines[1])
+    if not match:
+        return None
+    return (int(match.group(1)), int(match.group(2)))
+
+
+def _manylinux_override():
+    """The `_manylinux` module a distributor may install to veto manylinux (PEP 600)."""
+    try:
+        import _manylinux
+    except ImportError:
+        return None
+    return _manylinux
+
+
+def _manylinux_compatible(override, arch, version):
+    if override is None:
+        return True
+    if hasattr(override, "manylinux_compatible"):
+        result = override.manylinux_compatible(version[0], version[1], arch)
+        return True if result is None else bool(result)
+    legacy = {(2, 5): "manylinux1_compatible", (2, 12): "manylinux2010_compatible",
+              (2, 17): "manylinux2014_compatible"}.get(version)
+    if legacy and hasattr(override, legacy):
+        return bool(getattr(override, legacy))
+    return True
+
+
+def _manylinux_platforms(archs):
+    """manylinux_X_Y tags from this glibc down, each legacy alias right after its twin."""
+    if not _detect_elf_abi(sys.executable, archs):
+        return
+    too_old = (2, 4) if set(archs) & set(["x86_64", "i686"]) else (2, 16)
+    current = tuple(_detect_glibc_version())
+    maxima = [current] + [(major, _LAST_GLIBC_MINOR) for major in range(current[0] - 1, 1, -1)]
+    override = _manylinux_override()
+    for arch in archs:
+        for glibc_max in maxima:
+            min_minor = too_old[1] if glibc_max[0] == too_old[0] else -1
+            for minor in range(glibc_max[1], min_minor, -1):
+                version = (glibc_max[0], minor)
+                if version > current or not _manylinux_compatible(override, arch, version):
+                    continue
+                yield "manylinux_%d_%d_%s" % (version[0], version[1], arch)
+                if version in _LEGACY_MANYLINUX:
+                    yield "%s_%s" % (_LEGACY_MANYLINUX[version], arch)
+
+
+def _musllinux_platforms(archs):
+    musl = _detect_musl_version(sys.executable)
+    if musl is None:
+        return
+    for arch in archs:
+        for minor in range(musl[1], -1, -1):
+            yield "musllinux_%d_%d_%s" % (musl[0], minor, arch)
+
+
+def _linux_platforms(is_32bit=None):
+    if is_32bit is None:
+        is_32bit = _is_32bit()
+    linux = _normalize_string(sysconfig.get_platform())
+    if not linux.startswith("linux_"):
+        yield linux
+        return
+    if is_32bit:
+        linux = {"linux_x86_64": "linux_i686", "linux_aarch64": "linux_armv8l"}.get(linux, linux)
+    arch = linux.split("_", 1)[1]
+    archs = ["armv8l", "armv7l"] if arch == "armv8l" else [arch]
+    for platform_ in _manylinux_platforms(archs):
+        yield platform_
+    for platform_ in _musllinux_platforms(archs):
+        yield platform_
+    for arch in archs:
+        yield "linux_" + arch
+
+
+def _mac_arch(arch, is_32bit=None):
+    if is_32bit is None:
+        is_32bit = _is_32bit()
+    if not is_32bit:
+        return arch
+    return "ppc" if arch.startswith("ppc") else "i386"
+
+
+def _mac_binary_formats(version, cpu_arch):
+    formats = [cpu_arch]
+    if cpu_arch == "x86_64":
+        if version < (10, 4):
+            return []
+        formats.extend(["intel", "fat64", "fat32"])
+    elif cpu_arch == "i386":
+        if version < (10, 4):
+            return []
+        formats.extend(["intel", "fat32", "fat"])
+    elif cpu_arch == "ppc64":
+        if version > (10, 5) or version < (10, 4):
+            return []
+        formats.append("fat64")
+    elif cpu_arch == "ppc":
+        if version > (10, 6):
+            return []
+        formats.extend(["fat32", "fat"])
+    if cpu_arch in ("arm64", "x86_64"):
+        formats.append("universal2")
+    if cpu_arch in ("x86_64", "i386", "ppc64", "ppc", "intel"):
+        formats.append("universal")
+    return formats
+
+
+def _detect_mac_version():
+    version_text = platform.mac_ver()[0]
+    version = tuple(int(x) for x in version_text.split(".")[:2])
+    if version == (10, 16):
+        # An interpreter built against an old SDK reports 10.16; ask without the compat shim.
+        version_text = subprocess.run(
+            [sys.executable, "-sS", "-c", "import platform; print(platform.mac_ver()[0])"],
+            check=True, env={"SYSTEM_VERSION_COMPAT": "0"}, stdout=subprocess.PIPE,
+            universal_newlines=True).stdout
+        version = tuple(int(x) for x in version_text.split(".")[:2])
+    return version
+
+
+def mac_platforms(version=None, arch=None):
+    """macOS platform tags, newest first (packaging.tags.mac_platforms)."""
+    cpu_arch = platform.mac_ver()[2]
+    if version is None:
+        version = _detect_mac_version()
+    if arch is None:
+        arch = _mac_arch(cpu_arch)
+    if (10, 0) <= version < (11, 0):
+        for minor in range(version[1], -1, -1):
+            for binary_format in _mac_binary_formats((10, minor), arch):
+                yield "macosx_10_%d_%s" % (minor, binary_format)
+    if version >= (11, 0):
+        for major in range(version[0], 10, -1):
+            for binary_format in _mac_binary_formats((major, 0), arch):
+                yield "macosx_%d_0_%s" % (major, binary_format)
+        # macOS 11+ runs x86_64 binaries of earlier releases; arm64 only universal2 ones.
+        for minor in range(16, 3, -1):
+            if arch == "x86_64":
+                for binary_format in _mac_binary_formats((10, minor), arch):
+                    yield "macosx_10_%d_%s" % (minor, binary_format)
+            else:
+                yield "macosx_10_%d_universal2" % minor
+
+
+def ios_platforms(version=None, multiarch=None):
+    """iOS platform tags, newest first (packaging.tags.ios_platforms)."""
+    if version is None:
+        release = platform.ios_ver()[1]
+        version = tuple(int(x) for x in release.split(".")[:2])
+    if multiarch is None:
+        multiarch = sys.implementation._multiarch
+    multiarch = multiarch.replace("-", "_")
+    if version[0] < 12:
+        return
+    yield "ios_%d_%d_%s" % (version[0], version[1], multiarch)
+    for minor in range(version[1] - 1, -1, -1):
+        yield "ios_%d_%d_%s" % (version[0], minor, multiarch)
+    for major in range(version[0] - 1, 11, -1):
+        for minor in range(9, -1, -1):
+            yield "ios_%d_%d_%s" % (major, minor, multiarch)
+
+
+def android_platforms(api_level=None, abi=None):
+    """Android platform tags from this API level down to 16 (packaging.tags.android_platforms)."""
+    if platform.system() != "Android" and (api_level is None or abi is None):
+        raise TypeError("on non-Android platforms, the api_level and abi arguments are required")
+    if api_level is None:
+        api_level = platform.android_ver().api_level
+    if abi is None:
+        abi = sysconfig.get_platform().split("-")[-1]
+    abi = _normalize_string(abi)
+    for level in range(api_level, 15, -1):
+        yield "android_%d_%s" % (level, abi)
+
+
+def _emscripten_platforms():
+    version = sysconfig.get_config_var("PYEMSCRIPTEN_PLATFORM_VERSION")
+    if version:
+        yield "pyemscripten_%s_wasm32" % version
+    yield _normalize_string(sysconfig.get_platform())
+
+
+def platform_tags():
+    """The platform tags of this machine, best first."""
+    system = platform.system()
+    if system == "Darwin":
+        return mac_platforms()
+    if system == "iOS":
+        return ios_platforms()
+    if system == "Android":
+        return android_platforms()
+    if system == "Linux":
+        return _linux_platforms()
+    if system == "Emscripten":
+        return _emscripten_platforms()
+    return iter([_normalize_string(sysconfig.get_platform())])
+
+
+def interpreter_name():
+    name = sys.implementation.name
+    return INTERPRETER_SHORT_NAMES.get(name) or name
+
+
+def interpreter_version():
+    version = sysconfig.get_config_var("py_version_nodot")
+    return str(version) if version else _version_nodot(sys.version_info[:2])
+
+
+def _cpython_abis(py_version):
+    py_version = tuple(py_version)
+    abis = []
+    version = _version_nodot(py_version[:2])
+    threading = debug = pymalloc = ucs4 = ""
+    with_debug = sysconfig.get_config_var("Py_DEBUG")
+    has_refcount = hasattr(sys, "gettotalrefcount")
+    has_ext = "_d.pyd" in importlib.machinery.EXTENSION_SUFFIXES
+    if with_debug or (with_debug is None and (has_refcount or has_ext)):
+        debug = "d"
+    if py_version >= (3, 13) and sysconfig.get_config_var("Py_GIL_DISABLED"):
+        threading = "t"
+    if py_version < (3, 8):
+        with_pymalloc = sysconfig.get_config_var("WITH_PYMALLOC")
+        if with_pymalloc or with_pymalloc is None:
+            pymalloc = "m"
+        if py_version < (3, 3):
+            unicode_size = sysconfig.get_config_var("Py_UNICODE_SIZE")
+            if unicode_size == 4 or (unicode_size is None and sys.maxunicode == 0x10FFFF):
+                ucs4 = "u"
+    elif debug:
+        abis.append("cp%s%s" % (version, threading))  # a debug build loads normal extensions
+    abis.insert(0, "cp%s%s%s%s%s" % (version, threading, debug, pymalloc, ucs4))
+    return abis
+
+
+def _is_threaded_abi(abis):
+    if not abis:
+        return False
+    match = re.match(r"cp\d+(.*)", abis[0])
+    return bool(match) and "t" in match.group(1)
+
+
+def cpython_tags(python_version=None, abis=None, platforms=None):
+    """Tags for CPython: its own ABI, then abi3 (or abi3t), none, and older abi3 releases."""
+    if not python_version:
+        python_version = sys.version_info[:2]
+    interpreter = "cp" + _version_nodot(python_version[:2])
+    if abis is None:
+        abis = _cpython_abis(python_version) if len(python_version) > 1 else []
+    abis = [abi for abi in abis if abi not in ("abi3", "none")]
+    platforms = list(platforms or platform_tags())
+    for abi in abis:
+        for platform_ in platforms:
+            yield Tag(interpreter, abi, platform_)
+    threading = _is_threaded_abi(abis)
+    modern = len(python_version) > 1 and tuple(python_version) >= (3, 2)
+    use_abi3 = modern and not threading
+    use_abi3t = modern and threading
+    for stable_abi, used in (("abi3", use_abi3), ("abi3t", use_abi3t)):
+        if used:
+            for platform_ in platforms:
+                yield Tag(interpreter, stable_abi, platform_)
+    for platform_ in platforms:
+        yield Tag(interpreter, "none", platform_)
+    if use_abi3 or use_abi3t:
+        for minor in range(python_version[1] - 1, 1, -1):
+            older = "cp" + _version_nodot((python_version[0], minor))
+            for platform_ in platforms:
+                yield Tag(older, "abi3t" if use_abi3t else "abi3", platform_)
+
+
+def _generic_abi():
+    ext_suffix = sysconfig.get_config_var("EXT_SUFFIX")
+    if not isinstance(ext_suffix, str) or ext_suffix[0] != ".":
+        raise SystemError("invalid sysconfig.get_config_var('EXT_SUFFIX')")
+    parts = ext_suffix.split(".")
+    if len(parts) < 3:
+        return _cpython_abis(sys.version_info[:2])
+    soabi = parts[1]
+    if soabi.startswith("cpython"):
+        abi = "cp" + soabi.split("-")[1]
+    elif soabi.startswith("cp"):
+        abi = soabi.split("-")[0]
+    elif soabi.startswith("pypy"):
+        abi = "-".join(soabi.split("-")[:2])
+    elif soabi.startswith("graalpy"):
+        abi = "-".join(soabi.split("-")[:3])
+    elif soabi:
+        abi = soabi
+    else:
+        return []
+    return [_normalize_string(abi)]
+
+
+def generic_tags(interpreter=None, abis=None, platforms=None):
+    """Tags for an interpreter that needs no special rules (PyPy, GraalPy, ...)."""
+    if not interpreter:
+        interpreter = interpreter_name() + interpreter_version()
+    abis = _generic_abi() if abis is None else list(abis)
+    platforms = list(platforms or platform_tags())
+    if "none" not in abis:
+        abis.append("none")
+    for abi in abis:
+        for platform_ in platforms:
+            yield Tag(interpreter, abi, platform_)
+
+
+def _py_interpreter_range(py_version):
+    if len(py_version) > 1:
+        yield "py" + _version_nodot(py_version[:2])
+    yield "py%d" % py_version[0]
+    if len(py_version) > 1:
+        for minor in range(py_version[1] - 1, -1, -1):
+            yield "py" + _version_nodot((py_version[0], minor))
+
+
+def compatible_tags(python_version=None, interpreter=None, platforms=None):
+    """py*-none-<platform>, then <interpreter>-none-any, then py*-none-any."""
+    if not python_version:
+        python_version = sys.version_info[:2]
+    platforms = list(platforms or platform_tags())
+    for version in _py_interpreter_range(python_version):
+        for platform_ in platforms:
+            yield Tag(version, "none", platform_)
+    if interpreter:
+        yield Tag(interpreter, "none", "any")
+    for version in _py_interpreter_range(python_version):
+        yield Tag(version, "none", "any")
+
+
+def sys_tags():
+    """Every tag this interpreter accepts, best first (packaging.tags.sys_tags)."""
+    name = interpreter_name()
+    if name == "cp":
+        for tag in cpython_tags():
+            yield tag
+    else:
+        for tag in generic_tags():
+            yield tag
+    if name == "pp":
+        interpreter = "pp3"
+    elif name == "cp":
+        interpreter = "cp" + interpreter_version()
+    else:
+        interpreter = None
+    for tag in compatible_tags(interpreter=interpreter):
+        yield tag
