@@ -61,10 +61,11 @@ import json
 import os
 import platform
 import re
-import shutil
 import struct
-import subprocess
 import sysconfig
+
+# Modules that only some commands need (subprocess, shutil, zipfile, tarfile, hashlib, ...)
+# are imported where they are used, so that `inspect` starts fast.
 
 __version__ = "0.1.0"
 
@@ -1517,6 +1518,7 @@ def _detect_musl_version(executable):
     loader = header[4] if header else None
     if not loader or "musl" not in loader:
         return None
+    import subprocess
     try:
         proc = subprocess.run([loader], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
                               universal_newlines=True, check=False)
@@ -1638,6 +1640,7 @@ def _detect_mac_version():
     version_text = platform.mac_ver()[0]
     version = tuple(int(x) for x in version_text.split(".")[:2])
     if version == (10, 16):
+        import subprocess
         # An interpreter built against an old SDK reports 10.16; ask without the compat shim.
         version_text = subprocess.run(
             [sys.executable, "-sS", "-c", "import platform; print(platform.mac_ver()[0])"],
@@ -1873,3 +1876,555 @@ def sys_tags():
         interpreter = None
     for tag in compatible_tags(interpreter=interpreter):
         yield tag
+
+
+# -- Wheel and sdist file names (PEP 427, 491, 625) -------------------------------------------
+
+_BUILD_TAG_RE = re.compile(r"(\d+)(.*)", re.ASCII)
+_WHEEL_NAME_PART_RE = re.compile(r"^[\w\d._]*$", re.UNICODE)
+
+
+def parse_wheel_filename(filename):
+    """(name, Version, build tag, frozenset of Tags) of a wheel file name, as packaging."""
+    if not filename.endswith(".whl"):
+        raise InvalidWheelFilename(
+            "Invalid wheel filename (extension must be '.whl'): %r" % (filename,), filename)
+    stem = filename[:-4]
+    dashes = stem.count("-")
+    if dashes not in (4, 5):
+        raise InvalidWheelFilename(
+            "Invalid wheel filename (wrong number of parts): %r" % (stem,), filename)
+    parts = stem.split("-", dashes - 2)
+    name_part = parts[0]
+    if "__" in name_part or _WHEEL_NAME_PART_RE.match(name_part) is None:
+        raise InvalidWheelFilename("Invalid project name: %r" % (stem,), filename)
+    try:
+        version = Version(parts[1])
+    except InvalidVersion:
+        raise InvalidWheelFilename(
+            "Invalid wheel filename (invalid version): %r" % (stem,), filename)
+    build = ()
+    if dashes == 5:
+        match = _BUILD_TAG_RE.match(parts[2])
+        if match is None:
+            raise InvalidWheelFilename(
+                "Invalid build number: %s in %r" % (parts[2], stem), filename)
+        build = (int(match.group(1)), match.group(2))
+    return canonicalize_name(name_part), version, build, parse_tag(parts[-1])
+
+
+def parse_sdist_filename(filename):
+    """(name, Version) of an sdist file name (``.tar.gz`` or ``.zip``), as packaging."""
+    if filename.endswith(".tar.gz"):
+        stem = filename[:-len(".tar.gz")]
+    elif filename.endswith(".zip"):
+        stem = filename[:-len(".zip")]
+    else:
+        raise InvalidSdistFilename(
+            "Invalid sdist filename (extension must be '.tar.gz' or '.zip'): %r" % (filename,),
+            filename)
+    name_part, sep, version_part = stem.rpartition("-")
+    if not sep:
+        raise InvalidSdistFilename("Invalid sdist filename: %r" % (filename,), filename)
+    try:
+        version = Version(version_part)
+    except InvalidVersion:
+        raise InvalidSdistFilename(
+            "Invalid sdist filename (invalid version): %r" % (filename,), filename)
+    return canonicalize_name(name_part), version
+
+
+class WheelName(collections.namedtuple("WheelName", "filename name version build tags")):
+    """A parsed wheel file name: canonical name, Version, build tag, frozenset of Tags."""
+
+    __slots__ = ()
+
+    @classmethod
+    def parse(cls, filename):
+        name, version, build, tags = parse_wheel_filename(os.path.basename(filename))
+        return cls(os.path.basename(filename), name, version, build, tags)
+
+
+# -- Core metadata (METADATA, PKG-INFO) ------------------------------------------------------
+# Only the header fields resolution needs. Left out: the description body, and validation
+# of fields bootstrap does not use.
+
+
+class Metadata(collections.namedtuple(
+        "Metadata", "name version requires_dist requires_python provides_extra")):
+    """The fields of a METADATA file that resolution reads."""
+
+    __slots__ = ()
+
+
+def _parse_headers(text):
+    """RFC 822 style headers up to the first blank line, continuation lines folded."""
+    headers = []
+    for line in text.splitlines():
+        if not line.strip():
+            break
+        if line[:1] in (" ", "\t") and headers:
+            key, value = headers[-1]
+            headers[-1] = (key, value + "\n" + line.strip())
+            continue
+        key, sep, value = line.partition(":")
+        if sep:
+            headers.append((key.strip().lower(), value.strip()))
+    return headers
+
+
+def parse_metadata(text, source="METADATA"):
+    """Metadata from the text of a METADATA or PKG-INFO file; a bad file raises naming ``source``."""
+    fields = collections.defaultdict(list)
+    for key, value in _parse_headers(text):
+        fields[key].append(value)
+    missing = [key for key in ("name", "version") if not fields.get(key)]
+    if missing:
+        raise BootstrapError("%s has no %s field" % (source, " or ".join(missing)), source,
+                             code="invalid-metadata")
+    try:
+        version = Version(fields["version"][0])
+    except InvalidVersion:
+        raise BootstrapError("%s has an invalid Version %r" % (source, fields["version"][0]),
+                             source, code="invalid-metadata")
+    return Metadata(
+        name=fields["name"][0], version=version,
+        requires_dist=tuple(fields.get("requires-dist", ())),
+        requires_python=fields["requires-python"][0] if fields.get("requires-python") else None,
+        provides_extra=tuple(canonicalize_name(e) for e in fields.get("provides-extra", ())),
+    )
+
+
+def _read_text(path):
+    with open(path, "rb") as f:
+        return f.read().decode("utf-8", "replace")
+
+
+def _read_headers_text(path, chunk=16384):
+    """The header part of a METADATA file: enough to parse, without its long description."""
+    with open(path, "rb") as f:
+        data = f.read(chunk)
+        while b"\n\n" not in data and len(data) % chunk == 0 and data:
+            more = f.read(chunk)
+            if not more:
+                break
+            data += more
+    return data.decode("utf-8", "replace")
+
+
+def _egg_info_requires(text):
+    """Requires-Dist equivalents of an egg-info requires.txt ([extra:marker] sections)."""
+    requires = []
+    section = None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+            continue
+        marker_parts = []
+        if section:
+            extra, _, marker = section.partition(":")
+            if extra:
+                marker_parts.append('extra == "%s"' % extra)
+            if marker:
+                marker_parts.append("(%s)" % marker)
+        requires.append(line + ("; " + " and ".join(marker_parts) if marker_parts else ""))
+    return requires
+
+
+class Distribution(collections.namedtuple("Distribution", "name version requires location")):
+    """An installed distribution: canonical name, version text, Requires-Dist, its directory."""
+
+    __slots__ = ()
+
+    def to_json(self):
+        return {"name": self.name, "version": self.version, "requires": list(self.requires),
+                "location": self.location}
+
+
+def _read_distribution(directory, entry):
+    """The Distribution of one .dist-info or .egg-info entry, or None when it is unreadable."""
+    path = os.path.join(directory, entry)
+    try:
+        if entry.endswith(".dist-info"):
+            metadata = parse_metadata(_read_headers_text(os.path.join(path, "METADATA")), path)
+            requires = list(metadata.requires_dist)
+        elif os.path.isdir(path):
+            metadata = parse_metadata(_read_headers_text(os.path.join(path, "PKG-INFO")), path)
+            requires_txt = os.path.join(path, "requires.txt")
+            requires = (_egg_info_requires(_read_text(requires_txt))
+                        if os.path.isfile(requires_txt) else list(metadata.requires_dist))
+        else:
+            metadata = parse_metadata(_read_headers_text(path), path)
+            requires = list(metadata.requires_dist)
+    except (OSError, BootstrapError):
+        return None
+    return Distribution(canonicalize_name(metadata.name), str(metadata.version), requires,
+                        directory)
+
+
+def find_distributions(paths=None):
+    """Installed distributions on ``paths`` (default sys.path); the first of a name wins."""
+    found = collections.OrderedDict()
+    for directory in (sys.path if paths is None else paths):
+        directory = directory or os.getcwd()
+        try:
+            entries = sorted(os.listdir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            if not entry.endswith((".dist-info", ".egg-info")):
+                continue
+            dist = _read_distribution(directory, entry)
+            if dist is not None and dist.name not in found:
+                found[dist.name] = dist
+    return list(found.values())
+
+
+# -- Profile: an interpreter as data (SPEC 4.1) ------------------------------------------------
+# A superset of pex's "complete platform" JSON: marker_environment and compatible_tags as pex
+# has them, plus what installing and reporting need.
+
+
+def _nearest_existing(path):
+    while path and not os.path.exists(path):
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return path
+
+
+def _is_writable(path):
+    """Whether files could be created at ``path`` (or where it would be created)."""
+    existing = _nearest_existing(path)
+    return bool(existing) and os.access(existing, os.W_OK | os.X_OK)
+
+
+def _user_site():
+    """(path, enabled) of this interpreter's user site-packages."""
+    import site
+    path = site.getusersitepackages() if hasattr(site, "getusersitepackages") else None
+    enabled = site.ENABLE_USER_SITE
+    if enabled is None:
+        enabled = site.check_enableusersite()
+    if sys.prefix != getattr(sys, "base_prefix", sys.prefix):
+        enabled = False  # a virtual environment never reads the user site
+    return path, bool(enabled)
+
+
+def _detect_paths():
+    scheme = sysconfig.get_paths()
+    user_path, user_enabled = _user_site()
+    purelib_writable = _is_writable(scheme["purelib"])
+    user_writable = bool(user_path) and user_enabled and _is_writable(user_path)
+    if purelib_writable:
+        install, where = scheme["purelib"], "site-packages"
+    elif user_writable:
+        install, where = user_path, "user-site"
+    else:
+        install, where = None, None
+    return {
+        "purelib": scheme["purelib"], "platlib": scheme["platlib"],
+        "scripts": scheme["scripts"], "data": scheme["data"], "include": scheme["include"],
+        "user_site": user_path, "user_site_enabled": user_enabled,
+        "install": install, "install_kind": where, "writable": install is not None,
+        "purelib_writable": purelib_writable,
+    }
+
+
+def _detect_libc():
+    if platform.system() != "Linux":
+        return {"kind": None, "version": None}
+    glibc = _detect_glibc_version()
+    if glibc != (-1, -1):
+        return {"kind": "glibc", "version": "%d.%d" % glibc}
+    musl = _detect_musl_version(sys.executable)
+    if musl is not None:
+        return {"kind": "musl", "version": "%d.%d" % musl}
+    return {"kind": "unknown", "version": None}
+
+
+def _detect_compiler():
+    import shutil
+    configured = (sysconfig.get_config_var("CC") or "").split()
+    for candidate in configured[:1] + ["cc", "gcc", "clang"]:
+        found = shutil.which(candidate)
+        if found:
+            return found
+    return None
+
+
+def _detect_sandbox(paths):
+    include = paths.get("include") or ""
+    return {
+        "mnt_data": os.path.isdir("/mnt/data"),
+        "notebook": "ipykernel" in sys.modules,
+        "virtualenv": sys.prefix != getattr(sys, "base_prefix", sys.prefix),
+        "container": os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv"),
+        "compiler": _detect_compiler(),
+        "python_headers": os.path.isfile(os.path.join(include, "Python.h")),
+        "cwd": os.getcwd(),
+    }
+
+
+def _tag_from_text(text):
+    parts = text.split("-")
+    if len(parts) != 3 or not all(parts):
+        raise ValueError(text)
+    return Tag(*parts)
+
+
+class Profile(object):
+    """An interpreter as data: marker environment, ordered tags, paths, installed distributions."""
+
+    def __init__(self, marker_environment, tags, python=None, implementation=None, libc=None,
+                 paths=None, pip=None, installed=(), sandbox=None, source="this interpreter"):
+        self.marker_environment = dict(marker_environment)
+        self.tags = list(tags)
+        self.python = python or {}
+        self.implementation = implementation or {}
+        self.libc = libc or {"kind": None, "version": None}
+        self.paths = paths or {}
+        self.pip = pip
+        self.installed = list(installed)
+        self.sandbox = sandbox or {}
+        self.source = source
+        self._ranks = None
+
+    @property
+    def target(self):
+        """The one-line name of this profile: its best tag."""
+        return str(self.tags[0]) if self.tags else "unknown"
+
+    def rank(self, tag):
+        """Position of ``tag`` in this profile's tags (0 is best), or None if unsupported."""
+        if self._ranks is None:
+            ranks = {}
+            for index, item in enumerate(self.tags):
+                ranks.setdefault(item, index)
+            self._ranks = ranks
+        return self._ranks.get(tag)
+
+    @classmethod
+    def current(cls):
+        """The profile of the running interpreter."""
+        tags = list(sys_tags())
+        paths = _detect_paths()
+        installed = find_distributions()
+        pip = next(({"version": d.version, "location": d.location}
+                    for d in installed if d.name == "pip"), None)
+        return cls(
+            marker_environment=default_environment(), tags=tags,
+            python={"version": platform.python_version(), "executable": sys.executable,
+                    "prefix": sys.prefix, "base_prefix": getattr(sys, "base_prefix", sys.prefix),
+                    "bits": 32 if _is_32bit() else 64,
+                    "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED"))},
+            implementation={"name": sys.implementation.name,
+                            "version": _format_full_version(sys.implementation.version),
+                            "interpreter": tags[0].interpreter if tags else None,
+                            "abi": tags[0].abi if tags else None},
+            libc=_detect_libc(), paths=paths, pip=pip, installed=installed,
+            sandbox=_detect_sandbox(paths),
+        )
+
+    def to_json(self):
+        return collections.OrderedDict([
+            ("schema", PROFILE_SCHEMA),
+            ("target", self.target),
+            ("marker_environment", dict(sorted(self.marker_environment.items()))),
+            ("compatible_tags", [str(tag) for tag in self.tags]),
+            ("python", self.python),
+            ("implementation", self.implementation),
+            ("libc", self.libc),
+            ("paths", self.paths),
+            ("pip", self.pip),
+            ("installed", [_distribution_json(d) for d in self.installed]),
+            ("sandbox", self.sandbox),
+        ])
+
+    @classmethod
+    def from_json(cls, data, source="profile"):
+        """A Profile from JSON text or a mapping: ours, or a pex complete-platform file."""
+        if isinstance(data, (bytes, str)):
+            try:
+                data = json.loads(data)
+            except ValueError as error:
+                raise InvalidProfile("%s is not valid JSON (%s)" % (source, error), source)
+        problems = _profile_problems(data)
+        if problems:
+            raise InvalidProfile("%s is not a sandbox-bootstrap profile: %s"
+                                 % (source, "; ".join(problems)), source)
+        return cls(
+            marker_environment=data["marker_environment"],
+            tags=[_tag_from_text(t) for t in data["compatible_tags"]],
+            python=data.get("python"), implementation=data.get("implementation"),
+            libc=data.get("libc"), paths=data.get("paths"), pip=data.get("pip"),
+            installed=[_distribution_from_json(d) for d in data.get("installed") or ()],
+            sandbox=data.get("sandbox"), source=source,
+        )
+
+    @classmethod
+    def from_file(cls, path):
+        try:
+            text = _read_text(path)
+        except OSError as error:
+            raise InvalidProfile("cannot read profile %s: %s" % (path, error.strerror or error),
+                                 path)
+        return cls.from_json(text, source=path)
+
+
+def _distribution_json(dist):
+    return dist.to_json() if isinstance(dist, Distribution) else dict(dist)
+
+
+def _distribution_from_json(data):
+    return Distribution(canonicalize_name(data["name"]), str(data["version"]),
+                        list(data.get("requires") or ()), data.get("location"))
+
+
+def _profile_problems(data):
+    """Every reason ``data`` is not a usable profile (empty when it is one)."""
+    if not isinstance(data, dict):
+        return ["expected a JSON object, found %s" % type(data).__name__]
+    problems = []
+    schema = data.get("schema")
+    if schema is not None and schema != PROFILE_SCHEMA:
+        problems.append("schema is %r, expected %r" % (schema, PROFILE_SCHEMA))
+    env = data.get("marker_environment")
+    if not isinstance(env, dict):
+        problems.append("missing marker_environment (an object of the PEP 508 variables)")
+    else:
+        missing = [key for key in MARKER_VARIABLES if not isinstance(env.get(key), str)]
+        if missing:
+            problems.append("marker_environment lacks " + ", ".join(missing))
+    tags = data.get("compatible_tags")
+    if not isinstance(tags, list) or not tags:
+        problems.append("missing compatible_tags (a non-empty list, best tag first)")
+    else:
+        bad = [t for t in tags if not isinstance(t, str) or len(t.split("-")) != 3
+               or not all(t.split("-"))]
+        if bad:
+            problems.append("compatible_tags has malformed tags such as %r" % (bad[0],))
+    installed = data.get("installed")
+    if installed is not None and (not isinstance(installed, list) or not all(
+            isinstance(d, dict) and isinstance(d.get("name"), str) and "version" in d
+            for d in installed)):
+        problems.append("installed must be a list of {name, version, requires}")
+    return problems
+
+
+# -- Rendering --------------------------------------------------------------------------------
+
+
+def _bundle_command(target):
+    """The online command that builds a bundle for a target (tools/bundle.py, SPEC 3)."""
+    return "python tools/bundle.py REQUIREMENT... --profile %s -o bundle.tar.gz" % target
+
+
+def render_profile(profile):
+    """A short human summary of a profile (what `inspect` prints)."""
+    python = profile.python
+    env = profile.marker_environment
+    libc = profile.libc
+    paths = profile.paths
+    libc_text = ("%s %s" % (libc["kind"], libc["version"]) if libc.get("kind") and libc.get("version")
+                 else libc.get("kind") or "n/a")
+    if paths.get("install"):
+        where = "%s (%s, writable)" % (paths["install"], paths.get("install_kind"))
+    else:
+        where = "%s (NOT writable; use --target DIR)" % paths.get("purelib", "?")
+    pip = profile.pip
+    lines = [
+        "Python %s (%s) at %s" % (env.get("python_full_version"),
+                                  env.get("platform_python_implementation"),
+                                  python.get("executable", "?")),
+        "Platform: %s %s, libc %s" % (env.get("platform_system"), env.get("platform_machine"),
+                                      libc_text),
+        "Wheel tags: %d supported, best first" % len(profile.tags),
+        "Installs to: %s" % where,
+        "pip: %s" % ("%s" % pip["version"] if pip else "no pip"),
+        "Installed distributions: %d" % len(profile.installed),
+        "Target: %s" % profile.target,
+        "Build a bundle for it, on a machine with internet:",
+        "  " + _bundle_command(profile.target),
+    ]
+    return "\n".join(lines)
+
+
+def _dump_json(data):
+    return json.dumps(data, indent=2, sort_keys=False) + "\n"
+
+
+# -- Command line -----------------------------------------------------------------------------
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser that raises UsageError instead of exiting the process."""
+
+    def error(self, message):
+        raise UsageError(message)
+
+
+def _build_parser():
+    parser = _ArgumentParser(
+        prog="bootstrap.py",
+        description="Install Python packages into a sandbox that has no internet.")
+    parser.add_argument("--version", action="version", version="%(prog)s " + __version__)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    inspect_parser = commands.add_parser(
+        "inspect", help="describe this interpreter (its profile)")
+    inspect_parser.add_argument("--json", action="store_true", help="print the profile as JSON")
+    inspect_parser.add_argument("-o", "--output", metavar="FILE",
+                                help="write the profile as JSON to FILE")
+    return parser
+
+
+def _write_file(path, text):
+    try:
+        with open(path, "w") as f:
+            f.write(text)
+    except OSError as error:
+        raise UsageError("cannot write %s: %s" % (path, error.strerror or error), path)
+
+
+def _command_inspect(args, out):
+    profile = Profile.current()
+    data = profile.to_json()
+    if args.output:
+        _write_file(args.output, _dump_json(data))
+    if args.json:
+        out.write(_dump_json(data))
+    else:
+        out.write(render_profile(profile) + "\n")
+        if args.output:
+            out.write("Profile written to %s; pass it as --profile %s\n"
+                      % (args.output, args.output))
+    return 0
+
+
+_COMMANDS = {"inspect": _command_inspect}
+
+
+def main(argv=None, out=None, err=None):
+    """Run one command; returns the exit code (0 ok, 1 missing or failed, 2 usage or input)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    if argv is None:
+        argv = sys.argv[1:]
+    try:
+        args = _build_parser().parse_args(argv)
+        return _COMMANDS[args.command](args, out)
+    except BootstrapError as error:
+        err.write("bootstrap.py: error: %s\n" % error)
+        return 2
+    except KeyboardInterrupt:
+        err.write("bootstrap.py: interrupted\n")
+        return 1
+
+
+if __name__ == "__main__" and "__file__" in globals():
+    sys.exit(main())
