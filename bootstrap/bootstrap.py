@@ -2316,6 +2316,571 @@ def _profile_problems(data):
     return problems
 
 
+
+# -- Problems and reports (SPEC 2.4) ----------------------------------------------------------
+# A Problem is data: a stable code from the closed list below, the subject it concerns, what
+# required it, a message, and a fix saying where to act and the exact command.
+
+PROBLEM_CODES = (
+    "incompatible-wheel",   # a wheel built for another Python, ABI, OS/arch or a newer libc
+    "invalid-wheel",        # a file named .whl whose name or METADATA cannot be read
+    "missing-dependency",   # nothing in the bundle or the environment provides a requirement
+    "version-conflict",     # what is installed or bundled does not satisfy every requirement
+    "requires-python",      # the only candidates need another Python version
+    "sdist-needs-build",    # an sdist this sandbox cannot build (no build backend)
+    "build-failed",         # building an sdist offline failed
+    "corrupt-archive",      # a truncated, corrupt or mislabelled upload, or a missing part
+    "unsafe-archive-member",  # a member that would escape the work folder, a device, a bomb
+    "hash-mismatch",        # a file whose sha256 differs from its manifest or RECORD
+    "not-writable",         # the install location cannot be written
+    "import-failed",        # an installed module does not import in a fresh interpreter
+    "restart-needed",       # a package was already imported at another version
+    "budget-exhausted",     # the time budget ran out; a rerun continues
+)
+
+
+class Problem(collections.namedtuple(
+        "Problem", "code subject message required_by fix details")):
+    """One thing that is wrong, with what to do about it."""
+
+    __slots__ = ()
+
+    def __new__(cls, code, subject, message, required_by=(), fix=None, details=None):
+        if code not in PROBLEM_CODES:
+            raise ValueError("unknown problem code %r" % (code,))
+        return super(Problem, cls).__new__(cls, code, subject, message, tuple(required_by),
+                                           fix, details or {})
+
+    def to_json(self):
+        data = collections.OrderedDict([
+            ("code", self.code), ("subject", self.subject),
+            ("required_by", list(self.required_by)), ("message", self.message),
+            ("fix", self.fix)])
+        data.update(sorted(self.details.items()))
+        return data
+
+
+def _problem_from_error(error):
+    """The Problem of a BootstrapError raised at the edges (intake, files)."""
+    code = error.code if error.code in PROBLEM_CODES else "corrupt-archive"
+    return Problem(code, error.subject, error.message,
+                   fix=getattr(error, "fix", None) or _reupload_fix(error.subject))
+
+
+def _reupload_fix(subject):
+    name = os.path.basename(subject) if subject else "the file"
+    return {"where": "online", "command": "upload %s again (complete, unmodified)" % name}
+
+
+class ArchiveError(BootstrapError):
+    """An upload that cannot be read: truncated, corrupt, mislabelled, or a missing part."""
+
+    code = "corrupt-archive"
+
+
+class UnsafeMemberError(BootstrapError):
+    """An archive member that would write outside the work folder, or a decompression bomb."""
+
+    code = "unsafe-archive-member"
+
+
+# -- Bundle intake ----------------------------------------------------------------------------
+# Turns what the user uploaded (archives, nested archives, split parts, folders, single
+# wheels) into a folder of plain files, writing nothing outside its work folder. Archives are
+# recognised by their content, not their name, and extracted as a stream: memory stays flat.
+# Refused: absolute paths, `..`, links that leave the folder, writes through links, devices
+# and fifos, members that overwrite each other, and archives that expand beyond the limits.
+# Left out: symlinks are never created (an sdist or wheel does not need them); a link whose
+# target stays inside is skipped and noted.
+
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar", ".zip")
+_PART_RE = re.compile(r"^(?P<base>.+)\.part-?(?P<number>\d+)$")
+_NESTING_LIMIT = 4
+_CHUNK = 1024 * 1024
+
+
+class IntakeLimits(collections.namedtuple("IntakeLimits", "max_total max_ratio ratio_floor")):
+    """Limits against decompression bombs: total bytes, and expansion ratio past a floor."""
+
+    __slots__ = ()
+
+
+DEFAULT_LIMITS = IntakeLimits(max_total=8 * 1024 ** 3, max_ratio=200, ratio_floor=64 * 1024 ** 2)
+
+
+def _sniff(path):
+    """The kind of archive a file is by its first bytes: gz, bz2, xz, zip, tar, or None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(512)
+    except OSError as error:
+        raise ArchiveError("cannot read %s: %s" % (path, error.strerror or error), path)
+    if head[:2] == b"\x1f\x8b":
+        return "gz"
+    if head[:3] == b"BZh":
+        return "bz2"
+    if head[:6] == b"\xfd7zXZ\x00":
+        return "xz"
+    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        return "zip"
+    if len(head) >= 262 and head[257:262] == b"ustar":
+        return "tar"
+    return None
+
+
+def _describe_content(path):
+    """A hint at what a non-archive file is, for the error message."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except OSError:
+        return ""
+    if not head:
+        return " (it is empty)"
+    text = head.lstrip().lower()
+    if text.startswith((b"<!doctype html", b"<html", b"<?xml")):
+        return " (it is an HTML page: an error page saved instead of the file?)"
+    return " (it starts with %r)" % (head[:16],)
+
+
+class _Destination(object):
+    """The one place intake writes to: owns the paths, the traversal guard and the budget."""
+
+    def __init__(self, root, limits, archive, archive_size):
+        self.root = os.path.realpath(root)
+        self.limits = limits
+        self.archive = archive
+        self.archive_size = max(archive_size, 1)
+        self.written = 0
+        self.names = set()
+
+    def path_for(self, name):
+        """The real path a member name maps to; refuses every name that could escape."""
+        clean = name.replace("\\", "/")
+        parts = [p for p in clean.split("/") if p not in ("", ".")]
+        if (clean.startswith("/") or re.match(r"^[A-Za-z]:", clean) or ".." in parts
+                or not parts):
+            raise UnsafeMemberError("%s: member %r has an absolute or parent path; nothing was "
+                                    "extracted from it" % (self.archive, name), self.archive)
+        key = "/".join(parts)
+        if key in self.names:
+            raise UnsafeMemberError("%s: member %r appears twice and would overwrite itself"
+                                    % (self.archive, name), self.archive)
+        self.names.add(key)
+        target = os.path.join(self.root, *parts)
+        parent = os.path.dirname(target)
+        if os.path.realpath(parent) != os.path.normpath(parent):
+            raise UnsafeMemberError("%s: member %r would be written through a link"
+                                    % (self.archive, name), self.archive)
+        return target
+
+    def account_declared(self, total):
+        """Refuse up front an archive whose own directory declares a bomb (zip)."""
+        self.account(total)
+        self.written = 0
+
+    def account(self, size):
+        self.written += size
+        limits = self.limits
+        if self.written > limits.max_total:
+            raise UnsafeMemberError(
+                "%s expands to more than %d MB: refused as a decompression bomb"
+                % (self.archive, limits.max_total // 1024 ** 2), self.archive)
+        if (self.written > limits.ratio_floor
+                and self.written > limits.max_ratio * self.archive_size):
+            raise UnsafeMemberError(
+                "%s expands more than %d times its size: refused as a decompression bomb"
+                % (self.archive, limits.max_ratio), self.archive)
+
+    def write_stream(self, name, source):
+        target = self.path_for(name)
+        _makedirs(os.path.dirname(target))
+        with open(target, "wb") as out:
+            while True:
+                block = source.read(_CHUNK)
+                if not block:
+                    break
+                self.account(len(block))
+                out.write(block)
+        return target
+
+    def make_dir(self, name):
+        _makedirs(self.path_for(name))
+
+
+def _makedirs(path):
+    if not os.path.isdir(path):
+        os.makedirs(path)
+
+
+def _check_free_space(folder, needed, archive):
+    try:
+        stat = os.statvfs(folder)
+    except (OSError, AttributeError):
+        return
+    free = stat.f_bavail * stat.f_frsize
+    if needed > free:
+        raise ArchiveError("%s needs %d MB to extract but %s has only %d MB free"
+                           % (archive, needed // 1024 ** 2 + 1, folder, free // 1024 ** 2),
+                           archive, code="corrupt-archive")
+
+
+def _is_corrupt_error(error):
+    """Whether an exception from reading an archive means the archive itself is bad."""
+    import tarfile
+    import zipfile
+    if isinstance(error, (tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError,
+                          NotImplementedError)):
+        return True
+    if isinstance(error, OSError):
+        return error.errno is None  # gzip.BadGzipFile, bz2's "Invalid data stream"
+    return type(error).__module__ in ("zlib", "_lzma", "lzma")  # zlib.error, LZMAError
+
+
+def _read_archive(path, dest, extract):
+    """Run ``extract(path, dest, notes)``, turning every failure into an ArchiveError."""
+    import errno
+    notes = []
+    try:
+        extract(path, dest, notes)
+    except BootstrapError:
+        raise
+    except Exception as error:
+        if _is_corrupt_error(error):
+            raise ArchiveError("%s is truncated or corrupt (%s); upload it again"
+                               % (path, error or type(error).__name__), path)
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise BootstrapError("no space left in %s while extracting %s; free some space or "
+                                 "pass --work-dir on a larger disk" % (dest.root, path),
+                                 dest.root, code="not-writable")
+        raise
+    return notes
+
+
+def _extract_tar(path, dest, notes):
+    import tarfile
+    mode = {"gz": "r|gz", "bz2": "r|bz2", "xz": "r|xz", "tar": "r|"}[_sniff(path)]
+    with tarfile.open(path, mode) as archive:
+        for member in archive:
+            _extract_tar_member(archive, member, dest, notes)
+
+
+def _extract_tar_member(archive, member, dest, notes):
+    name = member.name
+    if member.isdir():
+        dest.make_dir(name)
+    elif member.isfile():
+        source = archive.extractfile(member)
+        dest.write_stream(name, source)
+    elif member.issym() or member.islnk():
+        target = dest.path_for(name)
+        link = member.linkname
+        base = os.path.dirname(target) if member.issym() else dest.root
+        resolved = os.path.normpath(os.path.join(base, link))
+        if os.path.isabs(link) or not (resolved + os.sep).startswith(dest.root + os.sep):
+            raise UnsafeMemberError("%s: link %r points outside the bundle (%r)"
+                                    % (dest.archive, name, link), dest.archive)
+        notes.append("skipped link %s -> %s" % (name, link))
+    else:
+        raise UnsafeMemberError("%s: member %r is a device or fifo; refused"
+                                % (dest.archive, name), dest.archive)
+
+
+def _extract_zip(path, dest, notes):
+    import stat
+    import zipfile
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+        declared = sum(info.file_size for info in infos)
+        dest.account_declared(declared)
+        _check_free_space(dest.root, declared, path)
+        for info in infos:
+            mode = info.external_attr >> 16
+            if stat.S_ISLNK(mode):
+                dest.path_for(info.filename)
+                notes.append("skipped link %s" % info.filename)
+            elif info.is_dir():
+                dest.make_dir(info.filename)
+            elif mode and not stat.S_ISREG(mode):
+                raise UnsafeMemberError("%s: member %r is a device or fifo; refused"
+                                        % (path, info.filename), path)
+            else:
+                with archive.open(info) as source:
+                    dest.write_stream(info.filename, source)
+
+
+def extract_archive(path, folder, limits=DEFAULT_LIMITS):
+    """Extract one archive into ``folder`` (created); returns notes on skipped members."""
+    kind = _sniff(path)
+    if kind is None:
+        raise ArchiveError("%s is not an archive%s" % (path, _describe_content(path)), path)
+    _makedirs(folder)
+    size = os.path.getsize(path)
+    _check_free_space(folder, size, path)
+    dest = _Destination(folder, limits, path, size)
+    return _read_archive(path, dest, _extract_zip if kind == "zip" else _extract_tar)
+
+
+def _join_parts(first, folder):
+    """Join NAME.part-001, NAME.part-002, ... (in order) into folder/NAME; names a missing part."""
+    match = _PART_RE.match(os.path.basename(first))
+    directory = os.path.dirname(first) or "."
+    base = match.group("base")
+    width = len(match.group("number"))
+    parts = {}
+    for entry in os.listdir(directory):
+        m = _PART_RE.match(entry)
+        if m and m.group("base") == base:
+            parts[int(m.group("number"))] = os.path.join(directory, entry)
+    numbers = sorted(parts)
+    expected = list(range(numbers[0] if numbers and numbers[0] in (0, 1) else 1,
+                          numbers[-1] + 1)) if numbers else []
+    missing = [n for n in expected if n not in parts]
+    if missing or not numbers or numbers[0] not in (0, 1):
+        gap = missing[0] if missing else 1
+        raise ArchiveError("%s is split into parts but %s.part-%0*d is missing; upload every part"
+                           % (base, base, width, gap), os.path.join(directory, base))
+    joined = os.path.join(folder, base)
+    _makedirs(folder)
+    with open(joined, "wb") as out:
+        for number in numbers:
+            with open(parts[number], "rb") as source:
+                _copy_stream(source, out)
+    return joined
+
+
+def _copy_stream(source, target):
+    while True:
+        block = source.read(_CHUNK)
+        if not block:
+            return
+        target.write(block)
+
+
+_SDIST_NAME_RE = re.compile(r"^(?P<name>.+)-(?P<version>[^-]+?)\.(tar\.gz|tgz|tar\.bz2|tar\.xz|zip)$")
+
+
+def _sdist_name(name):
+    """(project, version) when a file name reads as an sdist's, else None."""
+    match = _SDIST_NAME_RE.match(name)
+    if not match or _coerce_version(match.group("version")) is None:
+        return None
+    return canonicalize_name(match.group("name")), Version(match.group("version"))
+
+
+def _looks_like_bundle(path, kind, limit=64):
+    """Whether an archive holds wheels or a manifest among its first members (else an sdist)."""
+    import tarfile
+    import zipfile
+    try:
+        if kind == "zip":
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()[:limit]
+        else:
+            names = []
+            with tarfile.open(path, "r|*") as archive:
+                for member in archive:
+                    names.append(member.name)
+                    if len(names) >= limit:
+                        break
+    except Exception:
+        return True  # unreadable: let extraction report it as corrupt
+    return any(n.endswith((".whl", "manifest.json")) or n.endswith(ARCHIVE_SUFFIXES)
+               for n in names)
+
+
+def _is_sdist_archive(path, name):
+    """Whether an archive file is a source distribution rather than a bundle of wheels."""
+    kind = _sniff(path)
+    return (kind is not None and _sdist_name(name) is not None
+            and not _looks_like_bundle(path, kind))
+
+
+class BundleFile(collections.namedtuple("BundleFile", "path kind origin")):
+    """A file found in the uploads: kind is wheel, sdist or manifest; origin is the upload."""
+
+    __slots__ = ()
+
+
+class Bundle(object):
+    """What the user uploaded, as plain files: wheels, sdists, manifests, plus intake problems."""
+
+    def __init__(self, uploads, files, manifests, problems, notes, work_dir):
+        self.uploads = list(uploads)
+        self.files = list(files)
+        self.manifests = list(manifests)
+        self.problems = list(problems)
+        self.notes = list(notes)
+        self.work_dir = work_dir
+
+    @property
+    def wheels(self):
+        return [f for f in self.files if f.kind == "wheel"]
+
+    @property
+    def sdists(self):
+        return [f for f in self.files if f.kind == "sdist"]
+
+    def roots(self):
+        """The root requirements the manifests name (empty when there is no manifest)."""
+        roots = []
+        for manifest in self.manifests:
+            for root in manifest.get("roots") or ():
+                if root not in roots:
+                    roots.append(root)
+        return roots
+
+
+def open_bundle(uploads, work_dir, limits=DEFAULT_LIMITS):
+    """Read every upload into a Bundle; problems are collected, not raised, so one run shows all."""
+    collector = _Intake(work_dir, limits)
+    for upload in uploads:
+        collector.add_upload(upload)
+    return Bundle(uploads, collector.files, collector.manifests, collector.problems,
+                  collector.notes, work_dir)
+
+
+class _Intake(object):
+    def __init__(self, work_dir, limits):
+        self.work_dir = work_dir
+        self.limits = limits
+        self.files = []
+        self.manifests = []
+        self.problems = []
+        self.notes = []
+        self._counter = 0
+        self._joined = set()
+
+    def _folder_for(self, name):
+        self._counter += 1
+        return os.path.join(self.work_dir, "%03d-%s" % (self._counter, re.sub(
+            r"[^A-Za-z0-9._-]", "_", name)[:60]))
+
+    def add_upload(self, path):
+        try:
+            if not os.path.exists(path) and not self._parts_exist(path):
+                raise UsageError("%s does not exist" % path, path)
+            self._add(path, path, 0)
+        except UsageError:
+            raise
+        except BootstrapError as error:
+            self.problems.append(_problem_from_error(error))
+
+    def _parts_exist(self, path):
+        directory = os.path.dirname(path) or "."
+        base = os.path.basename(path)
+        try:
+            return any(_PART_RE.match(e) and _PART_RE.match(e).group("base") == base
+                       for e in os.listdir(directory))
+        except OSError:
+            return False
+
+    def _add(self, path, origin, depth):
+        name = os.path.basename(path)
+        part = _PART_RE.match(name)
+        if part or (not os.path.exists(path) and self._parts_exist(path)):
+            if not part:
+                path = os.path.join(os.path.dirname(path) or ".", self._first_part(path))
+            base = _PART_RE.match(os.path.basename(path)).group("base")
+            if base in self._joined:
+                return
+            self._joined.add(base)
+            joined = _join_parts(path, self._folder_for(base + ".joined"))
+            return self._add(joined, origin, depth)
+        if os.path.isdir(path):
+            return self._add_folder(path, origin, depth)
+        if name.endswith(".whl"):
+            self.files.append(BundleFile(path, "wheel", origin))
+        elif name == "manifest.json":
+            self._add_manifest(path, origin)
+        elif name.endswith(ARCHIVE_SUFFIXES) or depth == 0:
+            if _is_sdist_archive(path, name):
+                self.files.append(BundleFile(path, "sdist", origin))
+                return
+            if depth >= _NESTING_LIMIT:
+                raise UnsafeMemberError("%s: archives nested more than %d deep; refused"
+                                        % (path, _NESTING_LIMIT), path)
+            folder = self._folder_for(name)
+            self.notes.extend(extract_archive(path, folder, self.limits))
+            self._add_folder(folder, origin, depth + 1)
+
+    def _first_part(self, path):
+        base = os.path.basename(path)
+        directory = os.path.dirname(path) or "."
+        parts = sorted(e for e in os.listdir(directory)
+                       if _PART_RE.match(e) and _PART_RE.match(e).group("base") == base)
+        return parts[0]
+
+    def _add_folder(self, folder, origin, depth):
+        for directory, subdirs, entries in os.walk(folder):
+            subdirs.sort()
+            for entry in sorted(entries):
+                path = os.path.join(directory, entry)
+                if os.path.islink(path):
+                    continue
+                try:
+                    if entry.endswith(".whl") or entry == "manifest.json":
+                        self._add(path, origin, depth + 1)
+                    elif entry.endswith(ARCHIVE_SUFFIXES) or _PART_RE.match(entry):
+                        self._add(path, origin, depth + 1)
+                except BootstrapError as error:
+                    if isinstance(error, UsageError):
+                        raise
+                    self.problems.append(_problem_from_error(error))
+
+    def _add_manifest(self, path, origin):
+        try:
+            data = json.loads(_read_text(path))
+        except (OSError, ValueError) as error:
+            raise ArchiveError("%s is not valid JSON (%s)" % (path, error), path)
+        if not isinstance(data, dict) or data.get("schema") != BUNDLE_SCHEMA:
+            self.notes.append("ignored %s: not a %s manifest" % (path, BUNDLE_SCHEMA))
+            return
+        data = dict(data)
+        data["_folder"] = os.path.dirname(path)
+        self.manifests.append(data)
+        self.files.append(BundleFile(path, "manifest", origin))
+
+
+def _sha256_file(path):
+    import hashlib
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while True:
+            block = f.read(_CHUNK)
+            if not block:
+                break
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_manifests(bundle):
+    """hash-mismatch / corrupt-archive problems for files that differ from their manifest."""
+    problems = []
+    for manifest in bundle.manifests:
+        folder = manifest["_folder"]
+        for entry in manifest.get("files") or ():
+            relative = entry.get("path", "")
+            path = os.path.join(folder, *relative.split("/"))
+            if not os.path.isfile(path):
+                problems.append(Problem(
+                    "corrupt-archive", relative,
+                    "the manifest lists %s but the bundle does not contain it" % relative,
+                    fix=_reupload_fix(relative)))
+                continue
+            size = os.path.getsize(path)
+            if entry.get("size") is not None and size != entry["size"]:
+                problems.append(Problem(
+                    "hash-mismatch", relative, "%s is %d bytes, the manifest says %d: truncated "
+                    "or altered in transit" % (relative, size, entry["size"]),
+                    fix=_reupload_fix(relative)))
+            elif entry.get("sha256") and _sha256_file(path) != entry["sha256"]:
+                problems.append(Problem(
+                    "hash-mismatch", relative, "%s does not match the sha256 in the manifest"
+                    % relative, fix=_reupload_fix(relative)))
+    return problems
+
+
 # -- Rendering --------------------------------------------------------------------------------
 
 
