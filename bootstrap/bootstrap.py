@@ -2881,6 +2881,665 @@ def verify_manifests(bundle):
     return problems
 
 
+
+# -- Wheels and their verdicts ----------------------------------------------------------------
+# A Wheel is a file plus its METADATA (read lazily, from the zip's .dist-info). A Verdict says
+# whether it fits a profile: its rank, or why not (python, abi, platform, libc) and the
+# closest tag the profile does take.
+
+_PLATFORM_WORDS = (
+    (re.compile(r"^macosx_(\d+)_(\d+)_(\w+)$"), lambda m: "macOS %s.%s %s" % m.groups()),
+    (re.compile(r"^manylinux_(\d+)_(\d+)_(\w+)$"),
+     lambda m: "Linux glibc %s.%s+ %s" % m.groups()),
+    (re.compile(r"^manylinux2014_(\w+)$"), lambda m: "Linux glibc 2.17+ %s" % m.group(1)),
+    (re.compile(r"^manylinux2010_(\w+)$"), lambda m: "Linux glibc 2.12+ %s" % m.group(1)),
+    (re.compile(r"^manylinux1_(\w+)$"), lambda m: "Linux glibc 2.5+ %s" % m.group(1)),
+    (re.compile(r"^musllinux_(\d+)_(\d+)_(\w+)$"), lambda m: "Linux musl %s.%s+ %s" % m.groups()),
+    (re.compile(r"^linux_(\w+)$"), lambda m: "Linux %s (a local, non-manylinux build)" % m.group(1)),
+    (re.compile(r"^win_amd64$"), lambda m: "Windows x86_64"),
+    (re.compile(r"^win32$"), lambda m: "Windows 32-bit"),
+    (re.compile(r"^win_(\w+)$"), lambda m: "Windows %s" % m.group(1)),
+    (re.compile(r"^(py)?emscripten_.*$"), lambda m: "WebAssembly (Pyodide)"),
+    (re.compile(r"^ios_(\d+)_(\d+)_(\w+)$"), lambda m: "iOS %s.%s %s" % m.groups()),
+    (re.compile(r"^android_(\d+)_(\w+)$"), lambda m: "Android API %s %s" % m.groups()),
+    (re.compile(r"^any$"), lambda m: "any platform"),
+)
+_LEGACY_GLIBC = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
+_MANYLINUX_RE = re.compile(r"^(manylinux_(\d+)_(\d+)|manylinux1|manylinux2010|manylinux2014)_(\w+)$")
+
+
+def describe_platform(platform_tag):
+    """A platform tag in words: macosx_11_0_arm64 -> macOS 11.0 arm64."""
+    for pattern, words in _PLATFORM_WORDS:
+        match = pattern.match(platform_tag)
+        if match:
+            return words(match)
+    return platform_tag
+
+
+def _manylinux_glibc(platform_tag):
+    """((major, minor), arch) of a manylinux platform tag, or None."""
+    match = _MANYLINUX_RE.match(platform_tag)
+    if not match:
+        return None
+    if match.group(2):
+        return (int(match.group(2)), int(match.group(3))), match.group(4)
+    return _LEGACY_GLIBC[match.group(1)], match.group(4)
+
+
+class Verdict(collections.namedtuple("Verdict", "filename rank reason message closest")):
+    """Whether a wheel fits a profile: rank (0 best) when it does; else reason and closest tag."""
+
+    __slots__ = ()
+
+    @property
+    def compatible(self):
+        return self.rank is not None
+
+    def to_json(self):
+        if self.compatible:
+            return collections.OrderedDict([("file", self.filename), ("compatible", True),
+                                            ("rank", self.rank)])
+        return collections.OrderedDict([
+            ("file", self.filename), ("compatible", False), ("reason", self.reason),
+            ("message", self.message), ("closest", self.closest)])
+
+
+def _profile_platform_summary(profile):
+    """The platforms a profile takes, in a few words (for messages)."""
+    platforms = []
+    for tag in profile.tags:
+        if tag.platform != "any" and tag.platform not in platforms:
+            platforms.append(tag.platform)
+    many = [p for p in platforms if p.startswith("manylinux_")]
+    if many:
+        arch = _manylinux_glibc(many[0])[1]
+        newest, oldest = _manylinux_glibc(many[0])[0], _manylinux_glibc(many[-1])[0]
+        text = "manylinux_%d_%d..manylinux_%d_%d %s" % (oldest + newest + (arch,))
+        musl = [p for p in platforms if p.startswith("musllinux_")]
+        return text + (" or musllinux" if musl else "")
+    return platforms[0] if platforms else "any"
+
+
+def judge_wheel(profile, wheel_name):
+    """The Verdict on one WheelName for a profile (pure: reads nothing)."""
+    ranks = [profile.rank(tag) for tag in wheel_name.tags]
+    ranks = [r for r in ranks if r is not None]
+    if ranks:
+        return Verdict(wheel_name.filename, min(ranks), None, None, None)
+    reason, message = _incompatibility(profile, wheel_name.tags)
+    return Verdict(wheel_name.filename, None, reason, message, str(_closest_tag(profile,
+                                                                             wheel_name.tags)))
+
+
+def _closest_tag(profile, tags):
+    """The best profile tag sharing the most with any of ``tags`` (interpreter, then abi)."""
+    interpreters = set(t.interpreter for t in tags)
+    pairs = set((t.interpreter, t.abi) for t in tags)
+    for wanted in (lambda t: (t.interpreter, t.abi) in pairs,
+                   lambda t: t.interpreter in interpreters, lambda t: True):
+        for tag in profile.tags:
+            if wanted(tag):
+                return tag
+    return None
+
+
+def _incompatibility(profile, tags):
+    """(reason, message) for tags none of which a profile takes."""
+    interpreters = set(t.interpreter for t in profile.tags)
+    pairs = set((t.interpreter, t.abi) for t in profile.tags)
+    platforms = set(t.platform for t in profile.tags)
+    python = "%s %s" % (profile.marker_environment.get("platform_python_implementation", "Python"),
+                        profile.marker_environment.get("python_version", "?"))
+    wheel_interpreters = sorted(set(t.interpreter for t in tags))
+    if not any(t.interpreter in interpreters for t in tags):
+        takes = sorted(set(t.interpreter for t in profile.tags[:1])) + ["py3"]
+        return "python", "built for %s; this interpreter is %s and takes %s wheels" % (
+            "/".join(wheel_interpreters), python, " or ".join(takes))
+    if not any((t.interpreter, t.abi) in pairs for t in tags):
+        return "abi", "built for the %s ABI; this interpreter takes %s" % (
+            "/".join(sorted(set(t.abi for t in tags))),
+            ", ".join(sorted(set(a for i, a in pairs if i in set(wheel_interpreters)))))
+    needs = _profile_platform_summary(profile)
+    glibc = profile.libc.get("version") if profile.libc.get("kind") == "glibc" else None
+    for tag in tags:
+        parsed = _manylinux_glibc(tag.platform)
+        if parsed and glibc and any(_manylinux_glibc(p) and _manylinux_glibc(p)[1] == parsed[1]
+                                    for p in platforms):
+            return "libc", "needs glibc %d.%d or newer; this sandbox has glibc %s (takes %s)" % (
+                parsed[0] + (glibc, needs))
+    wheel_platforms = sorted(set(describe_platform(t.platform) for t in tags))
+    return "platform", "built for %s; this interpreter needs %s (or any) wheels" % (
+        " / ".join(wheel_platforms), needs)
+
+
+class Wheel(object):
+    """A wheel file in a bundle: its WheelName, and its METADATA once asked for."""
+
+    def __init__(self, path, wheel_name):
+        self.path = path
+        self.wheel_name = wheel_name
+        self._metadata = None
+
+    @property
+    def name(self):
+        return self.wheel_name.name
+
+    @property
+    def version(self):
+        return self.wheel_name.version
+
+    @property
+    def filename(self):
+        return self.wheel_name.filename
+
+    def dist_info(self, names):
+        """The .dist-info folder among a wheel's member names (PEP 427: name-version)."""
+        folders = set(n.split("/", 1)[0] for n in names if "/" in n)
+        candidates = [f for f in folders if f.endswith(".dist-info")
+                      and canonicalize_name(f[:-len(".dist-info")].rpartition("-")[0])
+                      == self.name]
+        if len(candidates) != 1:
+            raise BootstrapError("%s has %s .dist-info folder for %s" % (
+                self.filename, "no" if not candidates else "more than one", self.name),
+                self.filename, code="invalid-wheel")
+        return candidates[0]
+
+    @property
+    def metadata(self):
+        if self._metadata is None:
+            self._metadata = self._read_metadata()
+        return self._metadata
+
+    def _read_metadata(self):
+        import zipfile
+        try:
+            with zipfile.ZipFile(self.path) as archive:
+                folder = self.dist_info(archive.namelist())
+                text = archive.read(folder + "/METADATA").decode("utf-8", "replace")
+        except (zipfile.BadZipFile, KeyError, OSError, EOFError) as error:
+            raise BootstrapError("%s cannot be read as a wheel (%s); upload it again"
+                                 % (self.filename, error), self.filename, code="invalid-wheel")
+        metadata = parse_metadata(text, "%s METADATA" % self.filename)
+        if canonicalize_name(metadata.name) != self.name:
+            raise BootstrapError("%s: METADATA names %r, the file name %r" % (
+                self.filename, metadata.name, self.name), self.filename, code="invalid-wheel")
+        return metadata
+
+
+# -- Source distributions ---------------------------------------------------------------------
+# An sdist is only ever built through pip (offline, --no-build-isolation) with the build
+# backend the sandbox already has. Here: what building it would need.
+
+_BUILD_BACKEND_RE = re.compile(r"""^\s*build-backend\s*=\s*["']([^"']+)["']""", re.MULTILINE)
+_BUILD_REQUIRES_RE = re.compile(r"""^\s*requires\s*=\s*\[(.*?)\]""", re.MULTILINE | re.DOTALL)
+LEGACY_BACKEND = ("setuptools.build_meta:__legacy__", ["setuptools>=40.8.0"])
+
+
+class Sdist(collections.namedtuple("Sdist", "path name version backend requires metadata")):
+    """A source distribution: its name, version, build backend and build requirements."""
+
+    __slots__ = ()
+
+    @property
+    def filename(self):
+        return os.path.basename(self.path)
+
+
+def _parse_build_system(text):
+    """(backend, requires) from a pyproject.toml; the legacy setuptools backend by default."""
+    try:
+        import tomllib
+    except ImportError:
+        tomllib = None
+    if tomllib is not None:
+        try:
+            build = tomllib.loads(text).get("build-system") or {}
+        except ValueError:
+            build = {}
+        return (build.get("build-backend") or LEGACY_BACKEND[0],
+                list(build.get("requires") or LEGACY_BACKEND[1]))
+    section = text.split("[build-system]", 1)[1] if "[build-system]" in text else ""
+    section = re.split(r"^\[", section, flags=re.MULTILINE)[0]
+    backend = _BUILD_BACKEND_RE.search(section)
+    requires = _BUILD_REQUIRES_RE.search(section)
+    return (backend.group(1) if backend else LEGACY_BACKEND[0],
+            re.findall(r"""["']([^"']+)["']""", requires.group(1)) if requires
+            else list(LEGACY_BACKEND[1]))
+
+
+def read_sdist(path):
+    """An Sdist from an .tar.gz/.zip source archive (reads PKG-INFO and pyproject.toml)."""
+    import tarfile
+    import zipfile
+    name, version = _sdist_name(os.path.basename(path))
+    wanted = {}
+    try:
+        if _sniff(path) == "zip":
+            with zipfile.ZipFile(path) as archive:
+                for member in archive.namelist():
+                    if member.count("/") == 1 and member.endswith(("/PKG-INFO", "/pyproject.toml")):
+                        wanted[member.split("/")[1]] = archive.read(member).decode("utf-8", "replace")
+        else:
+            with tarfile.open(path, "r:*") as archive:
+                for member in archive:
+                    parts = member.name.strip("/").split("/")
+                    if len(parts) == 2 and parts[1] in ("PKG-INFO", "pyproject.toml") and member.isfile():
+                        wanted[parts[1]] = archive.extractfile(member).read().decode("utf-8", "replace")
+    except Exception as error:
+        raise BootstrapError("%s cannot be read as an sdist (%s)" % (os.path.basename(path), error),
+                             os.path.basename(path), code="corrupt-archive")
+    backend, requires = _parse_build_system(wanted.get("pyproject.toml", ""))
+    metadata = None
+    if "PKG-INFO" in wanted:
+        try:
+            metadata = parse_metadata(wanted["PKG-INFO"], os.path.basename(path) + " PKG-INFO")
+        except BootstrapError:
+            metadata = None
+    return Sdist(path, name, version, backend, requires, metadata)
+
+
+def missing_build_requirements(profile, sdist):
+    """The build requirements of an sdist that the profile's installed distributions lack."""
+    installed = dict((d.name, d) for d in profile.installed)
+    missing = []
+    for text in sdist.requires:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            missing.append(text)
+            continue
+        if requirement.marker and not requirement.marker.evaluate(profile.marker_environment):
+            continue
+        dist = installed.get(requirement.key)
+        if dist is None or not requirement.specifier.contains(dist.version, prereleases=True):
+            missing.append(text)
+    if not profile.pip:
+        missing.append("pip")
+    return missing
+
+
+# -- Resolution -------------------------------------------------------------------------------
+# resolve(profile, candidates, roots) -> Plan, touching no disk. Candidates are the bundle's
+# compatible wheels (best version that satisfies every constraint, best tag among equals),
+# its sdists, and the profile's installed distributions, which win whenever they satisfy.
+# A preinstalled distribution is never replaced without `upgrade`, and never when another
+# installed distribution's requirement would then break. Every problem is collected; a root
+# whose closure has a problem is blocked, the other roots still go ahead.
+# Left out: backtracking over older versions of an already chosen project (bundles carry one
+# version per project in practice); a second pick is tried once when constraints tighten.
+
+
+class Candidate(collections.namedtuple(
+        "Candidate", "name version source requires requires_python wheel sdist rank")):
+    """One way to provide a project: a bundle wheel, an sdist, or what is installed."""
+
+    __slots__ = ()
+
+    @property
+    def label(self):
+        return "%s==%s" % (self.name, self.version)
+
+
+def _installed_candidate(dist):
+    version = _coerce_version(dist.version)
+    return Candidate(dist.name, version or dist.version, "installed", tuple(dist.requires), None,
+                     None, None, None)
+
+
+class Pool(object):
+    """Everything resolution may choose from, indexed by canonical name."""
+
+    def __init__(self, profile, wheels=(), sdists=(), verdicts=None):
+        self.profile = profile
+        self.wheels = collections.defaultdict(list)       # compatible Wheels
+        self.incompatible = collections.defaultdict(list)  # Verdicts of wheels that do not fit
+        self.sdists = collections.defaultdict(list)
+        self.installed = dict((d.name, d) for d in profile.installed)
+        verdicts = verdicts or {}
+        for wheel in wheels:
+            verdict = verdicts.get(wheel.filename) or judge_wheel(profile, wheel.wheel_name)
+            if verdict.compatible:
+                self.wheels[wheel.name].append((verdict.rank, wheel))
+            else:
+                self.incompatible[wheel.name].append(verdict)
+        for sdist in sdists:
+            self.sdists[sdist.name].append(sdist)
+
+    def wheel_candidates(self, name):
+        """(Candidate, problem-or-None) per version, best tag first within a version."""
+        by_version = {}
+        for rank, wheel in sorted(self.wheels.get(name, ()), key=lambda item: item[0]):
+            by_version.setdefault(wheel.version, (rank, wheel))
+        result = []
+        for version, (rank, wheel) in by_version.items():
+            metadata = wheel.metadata
+            result.append(Candidate(name, version, "bundle", metadata.requires_dist,
+                                    metadata.requires_python, wheel, None, rank))
+        return result
+
+
+class Plan(object):
+    """What resolution decided: install (dependencies first), satisfied, skipped, problems."""
+
+    def __init__(self, install, satisfied, skipped, problems, roots, blocked, fetch):
+        self.install = install
+        self.satisfied = satisfied
+        self.skipped = skipped
+        self.problems = problems
+        self.roots = roots
+        self.blocked = blocked
+        self.fetch = fetch
+
+    @property
+    def status(self):
+        if not self.problems:
+            return "ok"
+        if self.install or self.satisfied and len(self.blocked) < len(self.roots):
+            return "partial"
+        return "failed"
+
+
+def _requires_python_ok(profile, requires_python):
+    if not requires_python:
+        return True
+    try:
+        spec = SpecifierSet(requires_python)
+    except InvalidSpecifier:
+        return True  # as pip: an unparsable Requires-Python does not exclude a release
+    return spec.contains(profile.marker_environment.get("python_full_version", "0"),
+                         prereleases=True)
+
+
+class _Resolver(object):
+    def __init__(self, pool, upgrade):
+        self.pool = pool
+        self.profile = pool.profile
+        self.env = pool.profile.marker_environment
+        self.upgrade = upgrade
+        self.constraints = collections.defaultdict(list)   # name -> [(Requirement, parent)]
+        self.chosen = collections.OrderedDict()
+        self.expanded = collections.defaultdict(set)        # name -> extras expanded
+        self.roots_of = collections.defaultdict(set)
+        self.children = collections.defaultdict(list)
+        self.parents = collections.defaultdict(list)        # name -> [(parent label, why)]
+        self.failed = collections.OrderedDict()             # name -> Problem
+        self.fetch = collections.OrderedDict()              # requirement text -> exact pin?
+        self.problems = []
+
+    def run(self, roots):
+        queue = collections.deque()
+        for root in roots:
+            if root.marker is not None and not root.marker.evaluate(self.env, "requirement"):
+                continue
+            queue.append((root, None, str(root), None))
+        while queue:
+            requirement, parent, root, why = queue.popleft()
+            self._visit(requirement, parent, root, why, queue)
+
+    def _visit(self, requirement, parent, root, why, queue):
+        name = requirement.key
+        self.constraints[name].append((requirement, parent))
+        self.roots_of[name].add(root)
+        if parent is not None:
+            self.parents[name].append((parent, why))
+            parent_name = parent.split("==")[0]
+            if name not in self.children[parent_name]:
+                self.children[parent_name].append(name)
+        if name in self.failed:
+            return
+        current = self.chosen.get(name)
+        if current is not None and self._satisfies(current, name):
+            self._expand(current, queue, root)
+            return
+        candidate = self._pick(name)
+        if candidate is None:
+            self.chosen.pop(name, None)
+            return
+        self.chosen[name] = candidate
+        if current is not None and candidate != current:
+            self.expanded[name] = set()
+        self._expand(candidate, queue, root)
+
+    def _extras(self, name):
+        extras = set()
+        for requirement, _ in self.constraints[name]:
+            extras.update(canonicalize_name(e) for e in requirement.extras)
+        return extras
+
+    def _specifier(self, name):
+        specifier = SpecifierSet()
+        for requirement, _ in self.constraints[name]:
+            specifier = specifier & requirement.specifier
+        return specifier
+
+    def _satisfies(self, candidate, name):
+        version = str(candidate.version)
+        return self._specifier(name).contains(version, prereleases=True if candidate.source ==
+                                              "installed" else None)
+
+    def _expand(self, candidate, queue, root):
+        wanted = set([""]) | self._extras(candidate.name)
+        new = wanted - self.expanded[candidate.name]
+        if not new:
+            for child in self.children.get(candidate.name, ()):
+                self.roots_of[child].add(root)
+            return
+        self.expanded[candidate.name] |= new
+        for text in candidate.requires:
+            try:
+                dependency = Requirement(text)
+            except InvalidRequirement:
+                continue
+            if dependency.marker is not None:
+                extras_true = [e for e in sorted(new) if dependency.marker.evaluate(
+                    dict(self.env, extra=e))]
+                if not extras_true:
+                    continue
+                why = str(dependency.marker)
+            else:
+                if "" not in new:
+                    continue
+                why = None
+            queue.append((dependency, candidate.label, root, why))
+
+    def _wheel_candidates(self, name):
+        candidates = []
+        for rank, wheel in sorted(self.pool.wheels.get(name, ()), key=lambda item: item[0]):
+            try:
+                metadata = wheel.metadata
+            except BootstrapError as error:
+                self._problem_once(Problem("invalid-wheel", wheel.filename, error.message,
+                                           fix=_reupload_fix(wheel.filename)))
+                continue
+            candidates.append(Candidate(name, wheel.version, "bundle", metadata.requires_dist,
+                                        metadata.requires_python, wheel, None, rank))
+        return candidates
+
+    def _problem_once(self, problem):
+        if problem not in self.problems:
+            self.problems.append(problem)
+
+    def _pick(self, name):
+        specifier = self._specifier(name)
+        wheels = self._wheel_candidates(name)
+        fitting = [c for c in wheels if _requires_python_ok(self.profile, c.requires_python)]
+        allowed = set(specifier.filter([str(c.version) for c in fitting]))
+        matching = [c for c in fitting if str(c.version) in allowed]
+        best = max(matching, key=lambda c: (c.version, -c.rank)) if matching else None
+        installed = self.pool.installed.get(name)
+        if installed is not None:
+            return self._pick_over_installed(name, specifier, _installed_candidate(installed), best)
+        if best is not None:
+            return best
+        sdist = self._pick_sdist(name, specifier)
+        if sdist is not None:
+            return sdist
+        self._explain_missing(name, specifier, wheels, fitting)
+        return None
+
+    def _pick_over_installed(self, name, specifier, installed, best):
+        """Keep what is installed when it satisfies; replace it only as --upgrade allows."""
+        satisfied = specifier.contains(str(installed.version), prereleases=True)
+        if satisfied and not (self.upgrade and best is not None and best.version > installed.version):
+            return installed
+        subject = "%s%s" % (name, specifier)
+        if best is None:
+            self._fail(name, "version-conflict", subject,
+                       "%s %s is installed but %s is required, and the bundle has no version "
+                       "that satisfies it" % (name, installed.version, subject), fetch=subject)
+            return None
+        breakers = self._breakers(name, best.version)
+        if not self.upgrade:
+            self._fail(name, "version-conflict", subject,
+                       "%s %s is installed but %s is required; the bundle has %s, which would "
+                       "replace the preinstalled one%s" % (
+                           name, installed.version, subject, best.version,
+                           self._breaker_text(breakers)),
+                       sandbox_fix=None if breakers else "--upgrade",
+                       details={"installed": str(installed.version), "bundle": str(best.version),
+                                "would_break": breakers})
+            return None
+        if breakers:
+            self._fail(name, "version-conflict", subject,
+                       "upgrading %s from %s to %s would break installed packages: %s" % (
+                           name, installed.version, best.version, ", ".join(breakers)),
+                       details={"installed": str(installed.version), "bundle": str(best.version),
+                                "would_break": breakers})
+            return None
+        return best
+
+    def _breakers(self, name, version):
+        """Installed distributions whose requirement on ``name`` rejects ``version``."""
+        breakers = []
+        for dist in self.profile.installed:
+            for text in dist.requires:
+                try:
+                    requirement = Requirement(text)
+                except InvalidRequirement:
+                    continue
+                if requirement.key != name:
+                    continue
+                if requirement.marker and not requirement.marker.evaluate(dict(self.env, extra="")):
+                    continue
+                if not requirement.specifier.contains(str(version), prereleases=True):
+                    breakers.append("%s==%s (requires %s)" % (dist.name, dist.version, requirement))
+        return sorted(set(breakers))
+
+    @staticmethod
+    def _breaker_text(breakers):
+        if not breakers:
+            return ""
+        return ", and that would break %s" % ", ".join(breakers)
+
+    def _pick_sdist(self, name, specifier):
+        sdists = [s for s in self.pool.sdists.get(name, ())
+                  if specifier.contains(str(s.version), prereleases=True)]
+        if not sdists:
+            return None
+        sdist = max(sdists, key=lambda s: s.version)
+        requires = sdist.metadata.requires_dist if sdist.metadata else ()
+        requires_python = sdist.metadata.requires_python if sdist.metadata else None
+        return Candidate(name, sdist.version, "sdist", requires, requires_python, None, sdist, None)
+
+    def _explain_missing(self, name, specifier, wheels, fitting):
+        subject = "%s%s" % (name, specifier)
+        incompatible = self.pool.incompatible.get(name)
+        if wheels and not fitting:
+            needs = sorted(set(c.requires_python for c in wheels))
+            self._fail(name, "requires-python", subject,
+                       "the bundle's %s wheels need Python %s; this is Python %s" % (
+                           name, " or ".join(needs),
+                           self.env.get("python_full_version")), fetch=subject)
+        elif wheels:
+            have = ", ".join(sorted(set(str(c.version) for c in wheels)))
+            self._fail(name, "version-conflict", subject,
+                       "%s is required but the bundle has %s %s" % (subject, name, have),
+                       fetch=subject)
+        elif incompatible:
+            verdict = incompatible[0]
+            pin = "%s==%s" % (name, WheelName.parse(verdict.filename).version)
+            self._fail(name, "incompatible-wheel", verdict.filename,
+                       "%s does not fit: %s" % (verdict.filename, verdict.message),
+                       fetch=pin if not specifier else subject,
+                       details={"reason": verdict.reason, "closest": verdict.closest})
+        else:
+            self._fail(name, "missing-dependency", subject,
+                       "%s is required but the bundle has no %s wheel and it is not installed"
+                       % (subject, name), fetch=subject)
+
+    def _fail(self, name, code, subject, message, fetch=None, sandbox_fix=None, details=None):
+        details = dict(details or {})
+        parents = self.parents.get(name, [])
+        reasons = sorted(set(why for _, why in parents if why))
+        if reasons:
+            details["because"] = reasons
+            message += " (needed because %s)" % " or ".join(reasons)
+        details["chain"] = self._chain(name)
+        if fetch:
+            self.fetch[fetch] = True
+            details["fetch"] = fetch
+        if sandbox_fix:
+            details["sandbox_fix"] = sandbox_fix
+        problem = Problem(code, subject, message,
+                          required_by=sorted(set(parent for parent, _ in parents)), details=details)
+        self.failed[name] = problem
+        self.problems.append(problem)
+
+    def _chain(self, name, seen=None):
+        """The path from a root down to ``name``'s first requirer, as labels."""
+        seen = seen or set()
+        parents = self.parents.get(name)
+        if not parents or name in seen:
+            return []
+        seen.add(name)
+        parent = parents[0][0]
+        return self._chain(parent.split("==")[0], seen) + [parent]
+
+    def plan(self, roots):
+        blocked = set()
+        for name in self.failed:
+            blocked |= self.roots_of[name]
+        order = []
+        for root in roots:
+            self._post_order(root.key, order, set())
+        install, satisfied = [], []
+        for name in order:
+            candidate = self.chosen.get(name)
+            if candidate is None or not (self.roots_of[name] - blocked):
+                continue
+            (satisfied if candidate.source == "installed" else install).append(candidate)
+        return install, satisfied, sorted(blocked)
+
+    def _post_order(self, name, order, visiting):
+        if name in visiting or name in order:
+            return
+        visiting.add(name)
+        for child in self.children.get(name, ()):
+            self._post_order(child, order, visiting)
+        order.append(name)
+
+
+def resolve(profile, wheels=(), sdists=(), roots=(), upgrade=False, verdicts=None):
+    """Decide what to install for ``roots`` (Requirements) on ``profile``: a Plan. Pure."""
+    pool = Pool(profile, wheels, sdists, verdicts)
+    resolver = _Resolver(pool, upgrade)
+    resolver.run(roots)
+    install, satisfied, blocked = resolver.plan(roots)
+    chosen = set(c.wheel.filename for c in install if c.wheel is not None)
+    skipped = []
+    for wheel in wheels:
+        if wheel.filename in chosen:
+            continue
+        verdict = (verdicts or {}).get(wheel.filename) or judge_wheel(profile, wheel.wheel_name)
+        reason = verdict.message if not verdict.compatible else (
+            "another version or build was chosen" if wheel.name in resolver.chosen
+            else "not needed by any root")
+        skipped.append({"file": wheel.filename, "reason": reason})
+    return Plan(install, satisfied, skipped, resolver.problems, [str(r) for r in roots],
+                blocked, list(resolver.fetch))
+
+
 # -- Rendering --------------------------------------------------------------------------------
 
 
