@@ -1961,8 +1961,8 @@ def _parse_headers(text):
     """RFC 822 style headers up to the first blank line, continuation lines folded."""
     headers = []
     for line in text.splitlines():
-        if not line.strip():
-            break
+        if not line:
+            break  # a line of spaces is a folded continuation; only an empty line ends headers
         if line[:1] in (" ", "\t") and headers:
             key, value = headers[-1]
             headers[-1] = (key, value + "\n" + line.strip())
@@ -3438,6 +3438,15 @@ class _Resolver(object):
         if not sdists:
             return None
         sdist = max(sdists, key=lambda s: s.version)
+        missing = missing_build_requirements(self.profile, sdist)
+        if missing:
+            self._fail(name, "sdist-needs-build", sdist.filename,
+                       "%s is a source distribution and building it offline needs %s, which "
+                       "this interpreter lacks" % (sdist.filename, ", ".join(missing)),
+                       fetch="%s==%s" % (name, sdist.version),
+                       details={"backend": sdist.backend, "build_requires": list(sdist.requires),
+                                "missing": missing})
+            return None
         requires = sdist.metadata.requires_dist if sdist.metadata else ()
         requires_python = sdist.metadata.requires_python if sdist.metadata else None
         return Candidate(name, sdist.version, "sdist", requires, requires_python, None, sdist, None)
@@ -3472,9 +3481,14 @@ class _Resolver(object):
         details = dict(details or {})
         parents = self.parents.get(name, [])
         reasons = sorted(set(why for _, why in parents if why))
+        requirers = sorted(set(parent for parent, _ in parents))
         if reasons:
             details["because"] = reasons
-            message += " (needed because %s)" % " or ".join(reasons)
+        if requirers:
+            message += "; required by %s%s" % (", ".join(requirers), " because %s" % " or ".join(
+                reasons) if reasons else "")
+        else:
+            message += "; it is a root requirement"
         details["chain"] = self._chain(name)
         if fetch:
             self.fetch[fetch] = True
@@ -3540,6 +3554,279 @@ def resolve(profile, wheels=(), sdists=(), roots=(), upgrade=False, verdicts=Non
                 blocked, list(resolver.fetch))
 
 
+
+# -- Fixes ------------------------------------------------------------------------------------
+# Every problem carries a fix: where to act and the exact command. Everything missing from the
+# bundle is fetched by ONE online command for this profile (tools/bundle.py), with a plain
+# `pip download` carrying every platform, ABI and version flag as the alternative.
+
+FIX_BUNDLE_NAME = "bundle-fix.tar.gz"
+
+
+def _quote(text):
+    import shlex
+    return shlex.quote(text)
+
+
+def pip_download_command(profile, requirements, dest="wheels"):
+    """`pip download` for this profile's tags; --no-deps when every requirement is a pin."""
+    platforms, abis = [], []
+    for tag in profile.tags:
+        if tag.platform != "any" and tag.platform not in platforms:
+            platforms.append(tag.platform)
+        if tag.abi not in abis:
+            abis.append(tag.abi)
+    implementation = re.match(r"[a-z]+", profile.tags[0].interpreter).group(0) if profile.tags else "py"
+    parts = ["pip download --only-binary=:all:"]
+    parts.extend("--platform %s" % p for p in platforms)
+    parts.append("--python-version %s" % profile.marker_environment.get("python_version", "3"))
+    parts.append("--implementation %s" % implementation)
+    parts.extend("--abi %s" % a for a in abis)
+    pinned = all(re.match(r"^[A-Za-z0-9._-]+(\[[^\]]*\])?===?[^,;]+$", r) for r in requirements)
+    if pinned:
+        parts.append("--no-deps")
+    parts.append("-d %s" % dest)
+    parts.extend(_quote(r) for r in requirements)
+    return " ".join(parts)
+
+
+def online_fix(profile, requirements, profile_argument=None):
+    """The one online command that fetches ``requirements`` for this profile, and its alternative."""
+    target = profile_argument or profile.target
+    command = "python tools/bundle.py %s --profile %s -o %s" % (
+        " ".join(_quote(r) for r in requirements), _quote(target), FIX_BUNDLE_NAME)
+    return collections.OrderedDict([
+        ("where", "online"), ("command", command),
+        ("alt", pip_download_command(profile, requirements))])
+
+
+def attach_fixes(problems, profile, fetch, rerun, profile_argument=None):
+    """Problems with their `fix` filled in: the shared online fix, or a sandbox rerun."""
+    shared = online_fix(profile, fetch, profile_argument) if fetch else None
+    fixed = []
+    for problem in problems:
+        fix = problem.fix
+        if fix is None and problem.details.get("sandbox_fix"):
+            fix = {"where": "sandbox", "command": rerun + " " + problem.details["sandbox_fix"]}
+        elif fix is None and problem.details.get("fetch") and shared:
+            fix = shared
+        elif fix is None:
+            fix = {"where": "online", "command": "python tools/bundle.py %s --profile "
+                   "sandbox-profile.json -o %s" % (" ".join(_quote(r) for r in problem.required_by
+                                                            or [problem.subject]), FIX_BUNDLE_NAME),
+                   "before": "in the sandbox: python bootstrap.py inspect -o sandbox-profile.json"}
+        fixed.append(problem._replace(fix=fix))
+    return fixed
+
+
+# -- The report (SPEC 2.4) --------------------------------------------------------------------
+
+_INPUT_PROBLEMS = frozenset(["corrupt-archive", "unsafe-archive-member", "invalid-wheel",
+                             "hash-mismatch"])
+
+
+class Report(dict):
+    """What one command found: a plain, JSON-serialisable mapping with `ok` and short text."""
+
+    @property
+    def ok(self):
+        return self.get("status") == "ok"
+
+    @property
+    def exit_code(self):
+        codes = set(p["code"] for p in self.get("problems", ()))
+        if codes & _INPUT_PROBLEMS:
+            return 2
+        return 0 if self.ok else 1
+
+    def __str__(self):
+        return render_report(self)
+
+
+def _candidate_json(candidate):
+    data = collections.OrderedDict([("name", candidate.name),
+                                    ("version", str(candidate.version))])
+    if candidate.wheel is not None:
+        data["wheel"] = candidate.wheel.filename
+        data["rank"] = candidate.rank
+    if candidate.sdist is not None:
+        data["sdist"] = candidate.sdist.filename
+    return data
+
+
+def _next_steps(command, status, problems, fix, bundles):
+    steps = []
+    online = [p for p in problems if p["fix"] and p["fix"].get("where") == "online"]
+    if fix:
+        steps.append("On a machine with internet, run: %s" % fix["command"])
+        steps.append("Upload %s next to the bundle and run %s again with both bundles."
+                     % (FIX_BUNDLE_NAME, command))
+    elif online:
+        steps.append("On a machine with internet: %s" % online[0]["fix"]["command"])
+    for problem in problems:
+        fix_item = problem["fix"] or {}
+        if fix_item.get("where") == "sandbox":
+            steps.append("In the sandbox: %s" % fix_item["command"])
+    if status == "ok" and command == "check":
+        steps.append("Everything fits: python bootstrap.py install %s"
+                     % " ".join(_quote(b) for b in bundles))
+    result = []
+    for step in steps:
+        if step not in result:
+            result.append(step)
+    return result
+
+
+def build_report(command, profile, bundle, plan, problems, bundles, verdicts=(), sdists=(),
+                 rerun=None, profile_argument=None, notes=()):
+    """The Report of a check (and the planning half of an install)."""
+    rerun = rerun or "python bootstrap.py %s %s" % (command, " ".join(_quote(b) for b in bundles))
+    fixed = attach_fixes(problems, profile, plan.fetch if plan else [], rerun, profile_argument)
+    problems_json = sorted((p.to_json() for p in fixed), key=lambda p: (p["code"], p["subject"]))
+    fix = online_fix(profile, plan.fetch, profile_argument) if plan and plan.fetch else None
+    status = plan.status if plan else "failed"
+    if problems and status == "ok":
+        status = "partial" if plan and (plan.install or plan.satisfied) else "failed"
+    report = Report()
+    report["schema"] = REPORT_SCHEMA
+    report["command"] = command
+    report["status"] = status
+    report["target"] = profile.target
+    report["profile"] = profile.source
+    report["roots"] = plan.roots if plan else []
+    report["blocked_roots"] = plan.blocked if plan else []
+    report["would_install"] = [_candidate_json(c) for c in plan.install] if plan else []
+    report["installed"] = []
+    report["satisfied"] = [collections.OrderedDict([("name", c.name), ("version", str(c.version)),
+                                                    ("by", "preinstalled")])
+                           for c in (plan.satisfied if plan else ())]
+    report["wheels"] = [v.to_json() for v in sorted(verdicts, key=lambda v: v.filename)]
+    report["sdists"] = [_sdist_json(profile, s) for s in sdists]
+    report["skipped"] = plan.skipped if plan else []
+    report["problems"] = problems_json
+    report["fix"] = fix
+    report["next_steps"] = _next_steps(command, status, problems_json, fix, bundles)
+    report["notes"] = list(notes) + (list(bundle.notes) if bundle else [])
+    return report
+
+
+def _sdist_json(profile, sdist):
+    missing = missing_build_requirements(profile, sdist)
+    return collections.OrderedDict([
+        ("file", sdist.filename), ("name", sdist.name), ("version", str(sdist.version)),
+        ("backend", sdist.backend), ("build_requires", list(sdist.requires)),
+        ("missing", missing), ("buildable", not missing)])
+
+
+# -- check: the dry run -----------------------------------------------------------------------
+
+
+def _load_profile(profile):
+    if profile is None:
+        return Profile.current()
+    if isinstance(profile, Profile):
+        return profile
+    if isinstance(profile, dict):
+        return Profile.from_json(profile)
+    return Profile.from_file(profile)
+
+
+def _roots(require, bundle, wheels, sdists):
+    """Root requirements: --require, else the manifests' roots, else every file's project."""
+    texts = list(require or ()) or bundle.roots()
+    if not texts:
+        names = []
+        for item in list(wheels) + list(sdists):
+            if item.name not in names:
+                names.append(item.name)
+        texts = names
+    roots = []
+    for text in texts:
+        try:
+            roots.append(Requirement(text))
+        except InvalidRequirement as error:
+            raise UsageError("--require %s: %s" % (text, error.message.splitlines()[0]), text)
+    return roots
+
+
+def _read_wheels(bundle, profile, excluded):
+    wheels, verdicts, problems = [], [], []
+    for item in bundle.wheels:
+        if os.path.basename(item.path) in excluded:
+            continue
+        try:
+            wheel = Wheel(item.path, WheelName.parse(item.path))
+        except InvalidWheelFilename as error:
+            problems.append(Problem("invalid-wheel", os.path.basename(item.path), error.message,
+                                    fix=_reupload_fix(item.path)))
+            continue
+        wheels.append(wheel)
+        verdicts.append(judge_wheel(profile, wheel.wheel_name))
+    return wheels, verdicts, problems
+
+
+def _read_sdists(bundle):
+    sdists, problems = [], []
+    for item in bundle.sdists:
+        try:
+            sdists.append(read_sdist(item.path))
+        except BootstrapError as error:
+            problems.append(_problem_from_error(error))
+    return sdists, problems
+
+
+class _WorkDir(object):
+    """A private folder for extracted uploads, removed afterwards unless asked to keep it."""
+
+    def __init__(self, parent=None, keep=False):
+        self.parent = parent
+        self.keep = keep
+        self.path = None
+
+    def __enter__(self):
+        import tempfile
+        if self.parent:
+            _makedirs(self.parent)
+        self.path = tempfile.mkdtemp(prefix="bootstrap-", dir=self.parent)
+        return self.path
+
+    def __exit__(self, *exc):
+        if not self.keep:
+            import shutil
+            shutil.rmtree(self.path, ignore_errors=True)
+        return False
+
+
+def plan_bundle(bundles, work, require=None, profile=None, upgrade=False):
+    """Intake, verdicts and resolution of uploads: (profile, bundle, plan, problems, verdicts, sdists)."""
+    profile = _load_profile(profile)
+    bundle = open_bundle(bundles, work)
+    problems = list(bundle.problems)
+    manifest_problems = verify_manifests(bundle)
+    problems.extend(manifest_problems)
+    excluded = set(os.path.basename(p.subject) for p in manifest_problems)
+    wheels, verdicts, wheel_problems = _read_wheels(bundle, profile, excluded)
+    sdists, sdist_problems = _read_sdists(bundle)
+    problems.extend(wheel_problems + sdist_problems)
+    roots = _roots(require, bundle, wheels, sdists)
+    plan = resolve(profile, wheels, sdists, roots, upgrade=upgrade,
+                   verdicts=dict((v.filename, v) for v in verdicts))
+    problems.extend(plan.problems)
+    return profile, bundle, plan, problems, verdicts, sdists
+
+
+def check(bundles, require=None, profile=None, upgrade=False, work_dir=None):
+    """Dry run: which wheels fit, what would be installed, what is missing. Returns a Report."""
+    if isinstance(bundles, str):
+        bundles = [bundles]
+    profile_argument = profile if isinstance(profile, str) else None
+    with _WorkDir(work_dir) as work:
+        profile, bundle, plan, problems, verdicts, sdists = plan_bundle(
+            bundles, work, require, profile, upgrade)
+        return build_report("check", profile, bundle, plan, problems, bundles, verdicts, sdists,
+                            profile_argument=profile_argument)
+
+
 # -- Rendering --------------------------------------------------------------------------------
 
 
@@ -3578,6 +3865,47 @@ def render_profile(profile):
     return "\n".join(lines)
 
 
+def _short(items, limit=6):
+    text = ", ".join(items[:limit])
+    return text + (" and %d more" % (len(items) - limit) if len(items) > limit else "")
+
+
+def render_report(report, max_problems=8):
+    """The short text of a report (at most about 25 lines); the JSON has the full detail."""
+    wheels = report.get("wheels", [])
+    fitting = sum(1 for w in wheels if w.get("compatible"))
+    lines = ["%s: %s (target %s)" % (report.get("command"), report.get("status", "?").upper(),
+                                     report.get("target"))]
+    lines.append("Bundle: %d wheels (%d fit this interpreter), %d sdists; roots: %s" % (
+        len(wheels), fitting, len(report.get("sdists", [])),
+        _short(report.get("roots", []), 4) or "none"))
+    for key, title in (("installed", "Installed"), ("would_install", "Would install")):
+        items = report.get(key) or []
+        if items:
+            lines.append("%s %d: %s" % (title, len(items), _short(
+                ["%s %s" % (i["name"], i["version"]) for i in items])))
+    satisfied = report.get("satisfied") or []
+    if satisfied:
+        lines.append("Already satisfied %d: %s" % (len(satisfied), _short(
+            ["%s %s" % (i["name"], i["version"]) for i in satisfied])))
+    problems = report.get("problems") or []
+    if problems:
+        lines.append("Problems (%d):" % len(problems))
+        for problem in problems[:max_problems]:
+            lines.append("  [%s] %s" % (problem["code"], problem["message"]))
+        if len(problems) > max_problems:
+            lines.append("  ... %d more in the JSON report" % (len(problems) - max_problems))
+    fix = report.get("fix")
+    if fix:
+        lines.append("Fix, online, one command for everything missing:")
+        lines.append("  " + fix["command"])
+        lines.append("  or: " + fix["alt"])
+    steps = [s for s in report.get("next_steps") or [] if not fix or fix["command"] not in s]
+    for step in steps[:4]:
+        lines.append("Next: " + step)
+    return "\n".join(lines)
+
+
 def _dump_json(data):
     return json.dumps(data, indent=2, sort_keys=False) + "\n"
 
@@ -3604,7 +3932,26 @@ def _build_parser():
     inspect_parser.add_argument("--json", action="store_true", help="print the profile as JSON")
     inspect_parser.add_argument("-o", "--output", metavar="FILE",
                                 help="write the profile as JSON to FILE")
+    check_parser = commands.add_parser(
+        "check", help="dry run: which wheels fit, what would be installed, what is missing")
+    _add_bundle_arguments(check_parser)
+    check_parser.add_argument("--profile", metavar="FILE",
+                              help="judge for the interpreter this profile describes")
     return parser
+
+
+def _add_bundle_arguments(parser):
+    parser.add_argument("bundles", nargs="+", metavar="BUNDLE",
+                        help="archives, folders, wheels or split parts that were uploaded")
+    parser.add_argument("--require", action="append", metavar="REQ",
+                        help="a root requirement (PEP 508); repeatable. Default: the bundle "
+                             "manifest's roots, else every wheel in the bundle")
+    parser.add_argument("--upgrade", action="store_true",
+                        help="allow replacing preinstalled packages (never when that breaks one)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--report", metavar="FILE", help="also write the JSON report to FILE")
+    parser.add_argument("--work-dir", metavar="DIR",
+                        help="where uploads are extracted (default: a temporary folder)")
 
 
 def _write_file(path, text):
@@ -3630,7 +3977,20 @@ def _command_inspect(args, out):
     return 0
 
 
-_COMMANDS = {"inspect": _command_inspect}
+def _emit_report(report, args, out):
+    if args.report:
+        _write_file(args.report, _dump_json(report))
+    out.write(_dump_json(report) if args.json else render_report(report) + "\n")
+    return report.exit_code
+
+
+def _command_check(args, out):
+    report = check(args.bundles, require=args.require, profile=args.profile,
+                   upgrade=args.upgrade, work_dir=args.work_dir)
+    return _emit_report(report, args, out)
+
+
+_COMMANDS = {"inspect": _command_inspect, "check": _command_check}
 
 
 def main(argv=None, out=None, err=None):
