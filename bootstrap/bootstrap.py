@@ -3202,7 +3202,7 @@ class Pool(object):
             if verdict.compatible:
                 self.wheels[wheel.name].append((verdict.rank, wheel))
             else:
-                self.incompatible[wheel.name].append(verdict)
+                self.incompatible[wheel.name].append((verdict, wheel))
         for sdist in sdists:
             self.sdists[sdist.name].append(sdist)
 
@@ -3275,6 +3275,7 @@ class _Resolver(object):
             queue.append((root, None, str(root), None))
         while queue:
             requirement, parent, root, why = queue.popleft()
+            self._queue, self._root = queue, root
             self._visit(requirement, parent, root, why, queue)
 
     def _visit(self, requirement, parent, root, why, queue):
@@ -3466,16 +3467,28 @@ class _Resolver(object):
                        "%s is required but the bundle has %s %s" % (subject, name, have),
                        fetch=subject)
         elif incompatible:
-            verdict = incompatible[0]
-            pin = "%s==%s" % (name, WheelName.parse(verdict.filename).version)
+            verdict, wheel = incompatible[0]
+            pin = "%s==%s" % (name, wheel.version)
             self._fail(name, "incompatible-wheel", verdict.filename,
                        "%s does not fit: %s" % (verdict.filename, verdict.message),
-                       fetch=pin if not specifier else subject,
+                       fetch=pin if specifier.contains(str(wheel.version), prereleases=True)
+                       else subject,
                        details={"reason": verdict.reason, "closest": verdict.closest})
+            self._expand_incompatible(name, wheel)
         else:
             self._fail(name, "missing-dependency", subject,
                        "%s is required but the bundle has no %s wheel and it is not installed"
                        % (subject, name), fetch=subject)
+
+    def _expand_incompatible(self, name, wheel):
+        """Follow an unusable wheel's own requirements, so its replacement's closure is known."""
+        try:
+            metadata = wheel.metadata
+        except BootstrapError:
+            return
+        candidate = Candidate(name, wheel.version, "incompatible", metadata.requires_dist,
+                              metadata.requires_python, wheel, None, None)
+        self._expand(candidate, self._queue, self._root)
 
     def _fail(self, name, code, subject, message, fetch=None, sandbox_fix=None, details=None):
         details = dict(details or {})
