@@ -750,7 +750,7 @@ def _pep440_filter_prereleases(iterable):
 class SpecifierSet(object):
     """A comma-separated set of specifiers, all of which must hold."""
 
-    __slots__ = ("_specs", "_prereleases", "_has_arbitrary")
+    __slots__ = ("_specs", "_prereleases", "_has_arbitrary", "_canonicalized")
 
     def __init__(self, specifiers="", prereleases=None):
         if isinstance(specifiers, str):
@@ -760,6 +760,7 @@ class SpecifierSet(object):
         else:
             self._specs = tuple(specifiers)
             self._has_arbitrary = any("===" in str(s) for s in self._specs)
+        self._canonicalized = len(self._specs) <= 1
         self._prereleases = prereleases
 
     @property
@@ -777,11 +778,15 @@ class SpecifierSet(object):
         self._prereleases = value
 
     def _canonical_specs(self):
-        unique = []
-        for spec in sorted(self._specs, key=str):
-            if spec not in unique:
-                unique.append(spec)
-        return tuple(unique)
+        """Sorted and deduplicated specs; like packaging, this also becomes the set's own."""
+        if not self._canonicalized:
+            unique = []
+            for spec in sorted(self._specs, key=str):
+                if spec not in unique:
+                    unique.append(spec)
+            self._specs = tuple(unique)
+            self._canonicalized = True
+        return self._specs
 
     def __str__(self):
         return ",".join(str(s) for s in self._canonical_specs())
@@ -798,7 +803,7 @@ class SpecifierSet(object):
             other = SpecifierSet(str(other))
         elif not isinstance(other, SpecifierSet):
             return NotImplemented
-        return set(self._specs) == set(other._specs)
+        return self._canonical_specs() == other._canonical_specs()
 
     def __ne__(self, other):
         result = self.__eq__(other)
@@ -809,12 +814,16 @@ class SpecifierSet(object):
             other = SpecifierSet(other)
         elif not isinstance(other, SpecifierSet):
             return NotImplemented
-        if (self._prereleases is not None and other._prereleases is not None
-                and self._prereleases != other._prereleases):
+        if self._prereleases is None or self._prereleases == other._prereleases:
+            prereleases = other._prereleases
+        elif other._prereleases is None:
+            prereleases = self._prereleases
+        else:
             raise ValueError("Cannot combine SpecifierSets with True and False prerelease "
                              "overrides.")
-        prereleases = self._prereleases if self._prereleases is not None else other._prereleases
-        return SpecifierSet(self._specs + other._specs, prereleases=prereleases)
+        combined = SpecifierSet(self._specs + other._specs, prereleases=prereleases)
+        combined._has_arbitrary = self._has_arbitrary or other._has_arbitrary
+        return combined
 
     def __len__(self):
         return len(self._specs)
@@ -1053,7 +1062,11 @@ def _python_string(quoted):
 
 
 def _normalize_extras(markers):
-    """PEP 685: the value compared with `extra` is a canonical name."""
+    """PEP 685: the value compared with `extra` is a canonical name.
+
+    As in packaging, only comparisons at the top level are normalised, not those inside
+    parentheses (parity over purity: both libraries must give the same answers).
+    """
     result = []
     for item in markers:
         if isinstance(item, tuple):
@@ -1063,8 +1076,6 @@ def _normalize_extras(markers):
             elif right == ("var", "extra"):
                 left = ("str", canonicalize_name(left[1]))
             item = (left, operator, right)
-        elif isinstance(item, list):
-            item = _normalize_extras(item)
         result.append(item)
     return result
 
@@ -1324,7 +1335,11 @@ class Requirement(object):
         self.name = name
         self.url = url or None
         self.extras = set(extras)
-        self.specifier = SpecifierSet(specifier)
+        try:
+            self.specifier = SpecifierSet(specifier)
+        except InvalidSpecifier as error:  # "===1,>=1.0+local" tokenizes as one === clause
+            raise InvalidRequirement("Invalid requirement %r: %s" % (
+                requirement_string, error.message), requirement_string)
         self.marker = Marker._from_parsed(marker) if marker is not None else None
 
     @property
@@ -1778,7 +1793,10 @@ def cpython_tags(python_version=None, abis=None, platforms=None):
     interpreter = "cp" + _version_nodot(python_version[:2])
     if abis is None:
         abis = _cpython_abis(python_version) if len(python_version) > 1 else []
-    abis = [abi for abi in abis if abi not in ("abi3", "none")]
+    abis = list(abis)
+    for explicit_abi in ("abi3", "none"):  # handled below; removed once, as packaging does
+        if explicit_abi in abis:
+            abis.remove(explicit_abi)
     platforms = list(platforms or platform_tags())
     for abi in abis:
         for platform_ in platforms:
