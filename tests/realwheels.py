@@ -27,6 +27,7 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 
@@ -40,6 +41,7 @@ BENCH_PREFIX = "bench-"
 SKIP_REASON = ("real wheels not cached and network unavailable: "
                "run python tests/realwheels.py --fetch")
 
+_PART = ".part-"  # prefix of files being written; never a pinned name
 CONNECT_TIMEOUT = 20  # seconds without a byte before a download is given up
 _CHUNK = 1 << 20
 
@@ -107,7 +109,7 @@ def _is_good(path, entry):
 
 def _download(entry, dest_dir):
     """Download one pinned file into dest_dir through a temporary name; check it; return path."""
-    fd, tmp = tempfile.mkstemp(prefix=".part-", dir=dest_dir)
+    fd, tmp = tempfile.mkstemp(prefix=_PART, dir=dest_dir)
     try:
         with os.fdopen(fd, "wb") as out:
             try:
@@ -121,6 +123,7 @@ def _download(entry, dest_dir):
                              "sha256 %s" % (entry["url"], size, digest, entry["size"],
                                             entry["sha256"]))
         path = os.path.join(dest_dir, entry["filename"])
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
         return path
     finally:
@@ -137,6 +140,20 @@ def _from_other_sets(entry, root):
     return None
 
 
+def _remove_strays(folder, wanted):
+    """Delete files of old pins and of interrupted downloads (a part file untouched for an hour;
+    a younger one may belong to another process fetching the same set right now)."""
+    for stray in sorted(set(os.listdir(folder)) - wanted):
+        path = os.path.join(folder, stray)
+        try:
+            if stray.startswith(_PART) and time.time() - os.path.getmtime(path) < 3600:
+                continue
+            if os.path.isfile(path) or os.path.islink(path):
+                os.unlink(path)
+        except FileNotFoundError:  # finished or removed by another process meanwhile
+            pass
+
+
 def fetch(name, download=True, quiet=True):
     """Return the folder holding exactly the files of set ``name``, downloading what is missing.
 
@@ -149,18 +166,18 @@ def fetch(name, download=True, quiet=True):
     folder = os.path.join(root, name)
     os.makedirs(folder, exist_ok=True)
     wanted = {e["filename"] for e in entries}
-    for stray in sorted(set(os.listdir(folder)) - wanted):  # old pins, interrupted downloads
-        path = os.path.join(folder, stray)
-        if os.path.isfile(path) or os.path.islink(path):
-            os.unlink(path)
+    _remove_strays(folder, wanted)
     for entry in entries:
         path = os.path.join(folder, entry["filename"])
         if _is_good(path, entry):
             continue
         other = _from_other_sets(entry, root)
         if other is not None:
-            shutil.copyfile(other, path + ".copy")
-            os.replace(path + ".copy", path)
+            fd, tmp = tempfile.mkstemp(prefix=_PART, dir=folder)
+            os.close(fd)
+            shutil.copyfile(other, tmp)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
             continue
         if not download:
             raise FetchError("%s is not cached in %s" % (entry["filename"], folder), network=True)
