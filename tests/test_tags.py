@@ -24,6 +24,7 @@ import struct
 import sys
 import sysconfig
 import types
+import warnings
 
 import pytest
 
@@ -188,6 +189,9 @@ class TestCpythonTags:
             ((3, 7), None, ["linux_x86_64"]),
             ((2, 7), None, ["linux_x86_64"]),
             ((3, 13), None, ["linux_x86_64"]),
+            ((3, 11, 4), ["cp311"], ["linux_x86_64"]),
+            ((3, 12), ("cp312",), ("win_amd64", "win32")),
+            ((3, 11), ["cp311"], []),
         ],
     )
     def test_tags_equal_packaging(self, python_version, abis, platforms):
@@ -241,6 +245,8 @@ class TestCompatibleTags:
             ((3, 12), None, None),
             (None, "cp311", None),
             (None, None, None),
+            ((3, 11, 4), "cp311", ["linux_x86_64"]),
+            ((3, 9), "cp39", []),
         ],
     )
     def test_tags_equal_packaging(self, python_version, interpreter, platforms):
@@ -362,7 +368,7 @@ def _cpython_config(version, triplet, debug=False, free_threaded=False):
 
 
 def linux(arch, libc, version=(3, 11), debug=False, free_threaded=False, is_32bit=False,
-          sys_arch=None, implementation="cpython", config=None, expect=None):
+          sys_arch=None, implementation="cpython", config=None, elf=None, expect=None):
     """A Linux machine; SYS_ARCH is what sysconfig.get_platform() says when it differs."""
     sys_arch = sys_arch or arch
     kind = "musl" if libc[0] == "musl" else "gnu"
@@ -375,30 +381,34 @@ def linux(arch, libc, version=(3, 11), debug=False, free_threaded=False, is_32bi
         system="Linux", machine=sys_arch, sys_platform="linux",
         platform="linux-" + sys_arch, version=version, implementation=implementation,
         config=cfg, ext_suffixes=[cfg["EXT_SUFFIX"], ".abi3.so", ".so"], libc=libc,
-        is_32bit=is_32bit, elf=ELF_BY_ARCH[arch], mac_ver=None, ios_ver=None,
+        is_32bit=is_32bit, elf=elf or ELF_BY_ARCH[arch], mac_ver=None, ios_ver=None,
         android_api=None, multiarch=triplet, expect=expect,
     )
 
 
-def macos(release, arch, version=(3, 12), sys_platform_arch=None, is_32bit=False, expect=None):
+def macos(release, arch, version=(3, 12), sys_platform_arch=None, is_32bit=False,
+          implementation="cpython", config=None, expect=None):
     plat = sys_platform_arch or ("macosx-11.0-arm64" if arch == "arm64" else "macosx-10.9-x86_64")
     cfg = _cpython_config(version, "darwin")
+    cfg.update(config or {})
     return Machine(
         system="Darwin", machine=arch, sys_platform="darwin", platform=plat, version=version,
-        implementation="cpython", config=cfg, ext_suffixes=[cfg["EXT_SUFFIX"], ".abi3.so", ".so"],
+        implementation=implementation, config=cfg, ext_suffixes=[cfg["EXT_SUFFIX"], ".abi3.so", ".so"],
         libc=(None, None), is_32bit=is_32bit, elf=None, mac_ver=(release, ("", "", ""), arch),
         ios_ver=None, android_api=None, multiarch="darwin", expect=expect,
     )
 
 
-def windows(plat, machine, version=(3, 11), debug=False, is_32bit=False, expect=None):
+def windows(plat, machine, version=(3, 11), debug=False, is_32bit=False,
+            implementation="cpython", config=None, expect=None):
     suffix = "%s.cp%s-%s.pyd" % ("_d" if debug else "", _nodot(version), plat.replace("-", "_"))
     cfg = {"EXT_SUFFIX": suffix, "SOABI": None, "Py_DEBUG": None, "Py_GIL_DISABLED": None,
            "py_version_nodot": _nodot(version), "PYEMSCRIPTEN_PLATFORM_VERSION": None}
-    suffixes = [suffix, "_d.pyd" if debug else ".pyd"]
+    cfg.update(config or {})
+    suffixes = [cfg["EXT_SUFFIX"], "_d.pyd" if debug else ".pyd"]
     return Machine(
         system="Windows", machine=machine, sys_platform="win32", platform=plat, version=version,
-        implementation="cpython", config=cfg, ext_suffixes=suffixes, libc=(None, None),
+        implementation=implementation, config=cfg, ext_suffixes=suffixes, libc=(None, None),
         is_32bit=is_32bit, elf=None, mac_ver=None, ios_ver=None, android_api=None,
         multiarch=None, expect=expect,
     )
@@ -470,10 +480,16 @@ MACHINES = {
                                                 expect="manylinux_2_31_armv7l"),
     "glibc-2.28-armv7l": linux("armv7l", (GLIBC, "2.28"), is_32bit=True,
                                expect="manylinux_2_28_armv7l"),
+    "glibc-2.28-armv7l-soft-float": linux("armv7l", (GLIBC, "2.28"), is_32bit=True,
+                                          elf=(32, True, EM_ARM, 0x05000000),
+                                          expect="linux_armv7l"),
     "glibc-2.35-ppc64le": linux("ppc64le", (GLIBC, "2.35"), expect="manylinux_2_17_ppc64le"),
     "glibc-2.34-s390x": linux("s390x", (GLIBC, "2.34"), expect="manylinux2014_s390x"),
     "glibc-3.1-hypothetical": linux("x86_64", (GLIBC, "3.1"), expect="manylinux_2_50_x86_64"),
     "unknown-libc-x86_64": linux("x86_64", (None, None), expect="linux_x86_64"),
+    "no-py_version_nodot": linux("x86_64", (GLIBC, "2.31"), version=(3, 10),
+                                 config={"py_version_nodot": None},
+                                 expect="manylinux_2_31_x86_64"),
     # -- musl Linux (PEP 656)
     "musl-1.1-x86_64": linux("x86_64", (MUSL, (1, 1)), expect="musllinux_1_1_x86_64"),
     "musl-1.2-x86_64": linux("x86_64", (MUSL, (1, 2)), version=(3, 12),
@@ -484,6 +500,9 @@ MACHINES = {
     # -- builds with other ABIs
     "free-threaded-3.13t": linux("x86_64", (GLIBC, "2.39"), version=(3, 13),
                                  free_threaded=True, expect="manylinux_2_39_x86_64"),
+    "free-threaded-debug-3.13td": linux("aarch64", (GLIBC, "2.34"), version=(3, 13),
+                                        free_threaded=True, debug=True,
+                                        expect="manylinux_2_34_aarch64"),
     "debug-3.12d": linux("x86_64", (GLIBC, "2.36"), version=(3, 12), debug=True,
                          expect="manylinux_2_36_x86_64"),
     "debug-3.8d": linux("aarch64", (GLIBC, "2.28"), version=(3, 8), debug=True,
@@ -499,6 +518,12 @@ MACHINES = {
                                         "SOABI": "graalpy-311-native-x86_64-linux",
                                         "Py_DEBUG": None},
                                 expect="manylinux_2_28_x86_64"),
+    "pypy-3.10-windows": windows("win-amd64", "AMD64", version=(3, 10), implementation="pypy",
+                                 config=pypy_config((3, 10), "win_amd64.pyd"),
+                                 expect="win_amd64"),
+    "pypy-3.11-macos-arm64": macos("14.4", "arm64", version=(3, 11), implementation="pypy",
+                                   config=pypy_config((3, 11), "darwin.so"),
+                                   expect="macosx_14_0_arm64"),
     # -- macOS
     "macos-10.15-x86_64": macos("10.15.7", "x86_64", version=(3, 9),
                                 expect="macosx_10_15_x86_64"),
@@ -744,6 +769,55 @@ class TestSimulatedMachine:
         assert (None if musl is None else tuple(musl)) == (
             None if their_musl is None else tuple(their_musl))
         assert is_32bit == machine.is_32bit
+
+
+def _override_module(**attributes):
+    module = types.ModuleType("_manylinux")
+    for name, value in attributes.items():
+        setattr(module, name, value)
+    return module
+
+
+MANYLINUX_OVERRIDES = {
+    "pep600-upto-2.27": {"manylinux_compatible":
+                         lambda major, minor, arch: (major, minor) <= (2, 27)},
+    "pep600-undecided": {"manylinux_compatible": lambda major, minor, arch: None},
+    "pep600-not-x86_64": {"manylinux_compatible":
+                          lambda major, minor, arch: False if arch == "x86_64" else None},
+    "legacy-no-manylinux1": {"manylinux1_compatible": False},
+    "legacy-no-2010-2014": {"manylinux2010_compatible": False,
+                            "manylinux2014_compatible": False},
+    "legacy-all-true": {"manylinux1_compatible": True, "manylinux2010_compatible": True,
+                        "manylinux2014_compatible": True},
+    "empty-module": {},
+}
+
+
+class TestManylinuxOverride:
+    """PEP 600: a distributor's `_manylinux` module may veto manylinux tags."""
+
+    @pytest.mark.parametrize("override", sorted(MANYLINUX_OVERRIDES))
+    @pytest.mark.parametrize("name", ["glibc-2.39-aarch64", "glibc-2.35-ppc64le",
+                                      "glibc-2.5-x86_64", "glibc-2.17-i686-on-x86_64-kernel"])
+    def test_tags_equal_packaging(self, name, override, monkeypatch, tmp_path):
+        monkeypatch.setitem(sys.modules, "_manylinux",
+                            _override_module(**MANYLINUX_OVERRIDES[override]))
+        with simulated(monkeypatch, MACHINES[name], "machine", tmp_path):
+            theirs = _collect(ptags)
+            ours = _collect(bootstrap)
+        assert ours == theirs
+
+
+class TestUnparsableGlibc:
+    @pytest.mark.parametrize("text", ["glibc 2", "glibc two.seventeen", "glibc"])
+    def test_tags_equal_packaging(self, text, monkeypatch, tmp_path):
+        machine = MACHINES["glibc-2.17-x86_64"]._replace(libc=(GLIBC, text.partition(" ")[2]))
+        with simulated(monkeypatch, machine, "machine", tmp_path):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                theirs = _collect(ptags)
+                ours = _collect(bootstrap)
+        assert ours == theirs
 
 
 class TestSimulationIsUndone:

@@ -388,7 +388,7 @@ def run_pytest(label, python, args, timeout, stream):
 
 def main_run(pytest_args):
     version = "%d.%d.%d" % sys.version_info[:3]
-    label = "Python %s (main, full suite)" % version
+    label = "Python %s (main, %s)" % (version, "given args" if pytest_args else "full suite")
     started = time.monotonic()
     if not os.path.exists(PYPROJECT):
         return Result(label, failed=1, note="pyproject.toml is missing")
