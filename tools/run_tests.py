@@ -435,7 +435,8 @@ def prepare_parity(version, python, info):
 
 
 def parity_run(version, info, prepared, modules):
-    label = "Python %s (parity, %d modules)" % (info["full"], len(modules))
+    plural = "" if len(modules) == 1 else "s"
+    label = "Python %s (parity, %d module%s)" % (info["full"], len(modules), plural)
     started = time.monotonic()
     try:
         vpython = prepared.result()
