@@ -16,3 +16,21 @@ if BOOTSTRAP_DIR not in sys.path:
 def bootstrap_py():
     """Path of the single-file bootstrap.py under test."""
     return BOOTSTRAP_PY
+
+
+# -- make_wheel: real wheels with a correct RECORD (tests/wheelmaker.py) ------------------------
+import functools  # noqa: E402
+
+try:
+    from wheelmaker import make_wheel as _make_wheel
+except ImportError:  # tests/ is not on sys.path under this import mode
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from wheelmaker import make_wheel as _make_wheel
+
+
+@pytest.fixture
+def make_wheel(tmp_path):
+    """make_wheel(name, version, **options) -> path of a real wheel under tmp_path/wheels."""
+    directory = tmp_path / "wheels"
+    directory.mkdir(exist_ok=True)
+    return functools.partial(_make_wheel, directory)
