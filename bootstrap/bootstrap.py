@@ -3172,6 +3172,11 @@ def missing_build_requirements(profile, sdist):
         dist = installed.get(requirement.key)
         if dist is None or not requirement.specifier.contains(dist.version, prereleases=True):
             missing.append(text)
+    setuptools = installed.get("setuptools")
+    if (sdist.backend.startswith("setuptools.build_meta") and setuptools is not None
+            and "wheel" not in installed and (_coerce_version(setuptools.version) or Version("0"))
+            < Version("70.1")):
+        missing.append("wheel (setuptools %s has no bdist_wheel of its own)" % setuptools.version)
     if not profile.pip:
         missing.append("pip")
     return missing
@@ -3270,11 +3275,12 @@ def _requires_python_ok(profile, requires_python):
 
 
 class _Resolver(object):
-    def __init__(self, pool, upgrade):
+    def __init__(self, pool, upgrade, shadow=None):
         self.pool = pool
         self.profile = pool.profile
         self.env = pool.profile.marker_environment
         self.upgrade = upgrade
+        self.shadow = shadow  # an install folder that may shadow what is installed elsewhere
         self.constraints = collections.defaultdict(list)   # name -> [(Requirement, parent)]
         self.chosen = collections.OrderedDict()
         self.expanded = collections.defaultdict(set)        # name -> extras expanded
@@ -3391,9 +3397,9 @@ class _Resolver(object):
             return self._pick_over_installed(name, specifier, _installed_candidate(installed), best)
         if best is not None:
             return best
-        sdist = self._pick_sdist(name, specifier)
-        if sdist is not None:
-            return sdist
+        if any(specifier.contains(str(s.version), prereleases=True)
+               for s in self.pool.sdists.get(name, ())):
+            return self._pick_sdist(name, specifier)  # None when it cannot be built here
         self._explain_missing(name, specifier, wheels, fitting)
         return None
 
@@ -3409,6 +3415,10 @@ class _Resolver(object):
                        "that satisfies it" % (name, installed.version, subject), fetch=subject)
             return None
         breakers = self._breakers(name, best.version)
+        installed_dist = self.pool.installed[name]
+        if (self.shadow and installed_dist.location != self.shadow and not breakers
+                and not satisfied):
+            return best._replace(source="shadows")
         if not self.upgrade:
             self._fail(name, "version-conflict", subject,
                        "%s %s is installed but %s is required; the bundle has %s, which would "
@@ -3522,7 +3532,7 @@ class _Resolver(object):
             message += "; it is a root requirement"
         details["chain"] = self._chain(name)
         if fetch:
-            self.fetch[fetch] = True
+            self._add_fetch(name, fetch)
             details["fetch"] = fetch
         if sandbox_fix:
             details["sandbox_fix"] = sandbox_fix
@@ -3530,6 +3540,15 @@ class _Resolver(object):
                           required_by=sorted(set(parent for parent, _ in parents)), details=details)
         self.failed[name] = problem
         self.problems.append(problem)
+
+    def _add_fetch(self, name, requirement):
+        """One entry per project in the online fix; an exact pin wins over a range."""
+        for existing in list(self.fetch):
+            if Requirement(existing).key == name:
+                if "==" in existing:
+                    return
+                del self.fetch[existing]
+        self.fetch[requirement] = True
 
     def _chain(self, name, seen=None):
         """The path from a root down to ``name``'s first requirer, as labels."""
@@ -3565,10 +3584,14 @@ class _Resolver(object):
         order.append(name)
 
 
-def resolve(profile, wheels=(), sdists=(), roots=(), upgrade=False, verdicts=None):
-    """Decide what to install for ``roots`` (Requirements) on ``profile``: a Plan. Pure."""
+def resolve(profile, wheels=(), sdists=(), roots=(), upgrade=False, verdicts=None, shadow=None):
+    """Decide what to install for ``roots`` (Requirements) on ``profile``: a Plan. Pure.
+
+    ``shadow`` is an install folder (--target) whose packages may shadow, without --upgrade,
+    an installed distribution elsewhere that does not satisfy a requirement.
+    """
     pool = Pool(profile, wheels, sdists, verdicts)
-    resolver = _Resolver(pool, upgrade)
+    resolver = _Resolver(pool, upgrade, shadow)
     resolver.run(roots)
     install, satisfied, blocked = resolver.plan(roots)
     chosen = set(c.wheel.filename for c in install if c.wheel is not None)
@@ -3828,7 +3851,7 @@ class _WorkDir(object):
         return False
 
 
-def plan_bundle(bundles, work, require=None, profile=None, upgrade=False):
+def plan_bundle(bundles, work, require=None, profile=None, upgrade=False, shadow=None):
     """Intake, verdicts and resolution of uploads: (profile, bundle, plan, problems, verdicts, sdists)."""
     profile = _load_profile(profile)
     bundle = open_bundle(bundles, work)
@@ -3841,7 +3864,7 @@ def plan_bundle(bundles, work, require=None, profile=None, upgrade=False):
     problems.extend(wheel_problems + sdist_problems)
     roots = _roots(require, bundle, wheels, sdists)
     plan = resolve(profile, wheels, sdists, roots, upgrade=upgrade,
-                   verdicts=dict((v.filename, v) for v in verdicts))
+                   verdicts=dict((v.filename, v) for v in verdicts), shadow=shadow)
     problems.extend(plan.problems)
     return profile, bundle, plan, problems, verdicts, sdists
 
@@ -3856,6 +3879,690 @@ def check(bundles, require=None, profile=None, upgrade=False, work_dir=None):
             bundles, work, require, profile, upgrade)
         return build_report("check", profile, bundle, plan, problems, bundles, verdicts, sdists,
                             profile_argument=profile_argument)
+
+
+# -- Installation (PEP 427, 491) --------------------------------------------------------------
+# Installs wheels itself, with no pip: the files of each wheel are checked against its RECORD
+# while they are unpacked into a staging folder next to their destination, then moved into
+# place with renames, the .dist-info last. A READY marker in the staging folder is the journal:
+# a rerun finishes a staged package that has one and discards one that has not, so an
+# interrupted run never leaves a package half there once bootstrap runs again.
+# Left out: bytecode compilation (imports compile lazily), Windows .exe launchers.
+
+INSTALLER_NAME = "sandbox-bootstrap"
+STAGING_DIR = ".bootstrap-staging"
+LOCK_FILE = ".bootstrap.lock"
+SCHEME_KEYS = ("purelib", "platlib", "headers", "scripts", "data")
+
+_SCRIPT_TEMPLATE = """# -*- coding: utf-8 -*-
+import re
+import sys
+from %(module)s import %(import_name)s
+if __name__ == '__main__':
+    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])
+    sys.exit(%(func)s())
+"""
+
+
+class HashMismatch(BootstrapError):
+    code = "hash-mismatch"
+
+
+class Scheme(collections.namedtuple("Scheme", SCHEME_KEYS)):
+    """Where each part of a wheel goes (PEP 427's purelib, platlib, headers, scripts, data)."""
+
+    __slots__ = ()
+
+
+def install_scheme(dist_name, target=None, user=False):
+    """The Scheme pip would use: a --target folder, the user site, or this interpreter's."""
+    if target:
+        target = os.path.abspath(target)
+        return Scheme(target, target, os.path.join(target, "include", "python", dist_name),
+                      os.path.join(target, "bin"), target)
+    if user:
+        name = (sysconfig.get_preferred_scheme("user") if hasattr(sysconfig, "get_preferred_scheme")
+                else ("osx_framework_user" if sys.platform == "darwin" and sysconfig.get_config_var(
+                    "PYTHONFRAMEWORK") else "%s_user" % os.name))
+        paths = sysconfig.get_paths(scheme=name)
+    else:
+        paths = sysconfig.get_paths()
+    include = paths["include"]
+    if sys.prefix != getattr(sys, "base_prefix", sys.prefix):
+        include = os.path.join(sys.prefix, "include", "site",
+                               "python%d.%d" % sys.version_info[:2])
+    return Scheme(paths["purelib"], paths["platlib"], os.path.join(include, dist_name),
+                  paths["scripts"], paths["data"])
+
+
+def _parse_record(text):
+    """{path: (algorithm, urlsafe-b64 digest, size)} from a RECORD file."""
+    import csv
+    rows = {}
+    for row in csv.reader(text.splitlines()):
+        if not row:
+            continue
+        path = row[0]
+        hash_text = row[1] if len(row) > 1 else ""
+        size = row[2] if len(row) > 2 else ""
+        algorithm, _, digest = hash_text.partition("=")
+        rows[path] = (algorithm or None, digest or None, int(size) if size.isdigit() else None)
+    return rows
+
+
+def _parse_entry_points(text):
+    """{group: [(name, module, attribute)]} of console_scripts and gui_scripts."""
+    groups = collections.defaultdict(list)
+    group = None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            group = line[1:-1].strip()
+            continue
+        if group not in ("console_scripts", "gui_scripts") or "=" not in line:
+            continue
+        name, _, value = line.partition("=")
+        value = value.split("[", 1)[0].strip()  # extras of an entry point are ignored, as pip
+        module, _, attribute = value.partition(":")
+        groups[group].append((name.strip(), module.strip(), attribute.strip()))
+    return groups
+
+
+def _shebang(executable, gui=False):
+    """The shebang line pip (distlib) writes for this interpreter, long paths included."""
+    if gui and executable.endswith("python"):
+        executable = executable  # posix has no pythonw
+    if os.name != "posix" or (" " not in executable and len(executable) + 3 <= 127):
+        return "#!%s\n" % executable
+    return "#!/bin/sh\n'''exec' %s \"$0\" \"$@\"\n' '''\n" % _quote(executable)
+
+
+def _urlsafe_digest(data_hash):
+    import base64
+    return base64.urlsafe_b64encode(data_hash.digest()).rstrip(b"=").decode("ascii")
+
+
+class _WheelInstall(object):
+    """One wheel's installation: stage (checking RECORD), then commit (renames)."""
+
+    def __init__(self, wheel, scheme, requested, executable=None):
+        self.wheel = wheel
+        self.scheme = scheme
+        self.requested = requested
+        self.executable = executable or sys.executable
+        self.made = set()
+        self.installed = []   # (scheme key, relative path, sha256 digest, size)
+
+    def run(self):
+        import zipfile
+        with zipfile.ZipFile(self.wheel.path) as archive:
+            infos = archive.infolist()
+            names = [info.filename for info in infos]
+            dist_info = self.wheel.dist_info(names)
+            wheel_text = archive.read(dist_info + "/WHEEL").decode("utf-8", "replace")
+            record = _parse_record(archive.read(dist_info + "/RECORD").decode("utf-8", "replace"))
+            self.root_is_purelib = any(
+                key == "root-is-purelib" and value.lower() == "true"
+                for key, value in _parse_headers(wheel_text))
+            self.lib_key = "purelib" if self.root_is_purelib else "platlib"
+            self.lib_dir = getattr(self.scheme, self.lib_key)
+            self.dist_info = dist_info
+            self.staging = os.path.join(self.lib_dir, STAGING_DIR, dist_info[:-len(".dist-info")])
+            import shutil
+            shutil.rmtree(self.staging, ignore_errors=True)
+            _makedirs(self.staging)
+            self._stage_members(archive, infos, record)
+            entry_points = (archive.read(dist_info + "/entry_points.txt").decode("utf-8", "replace")
+                            if dist_info + "/entry_points.txt" in names else "")
+        self._stage_entry_points(_parse_entry_points(entry_points))
+        self._stage_metadata_files()
+        _mark_ready(self.staging, self.scheme)
+        commit_staging(self.staging)
+        return self
+
+    def _stage_path(self, key, relative):
+        path = os.path.join(self.staging, key, *relative.split("/"))
+        parent = os.path.dirname(path)
+        if parent not in self.made:
+            _makedirs(parent)
+            self.made.add(parent)
+        return path
+
+    def _destination(self, name):
+        """(scheme key, path relative to it) of a wheel member; refuses escaping names."""
+        parts = name.split("/")
+        if name.startswith("/") or ".." in parts or "\\" in name:
+            raise UnsafeMemberError("%s: member %r has an absolute or parent path"
+                                    % (self.wheel.filename, name), self.wheel.filename)
+        data_dir = self.dist_info[:-len(".dist-info")] + ".data"
+        if parts[0] == data_dir and len(parts) > 2:
+            key = parts[1]
+            if key not in SCHEME_KEYS:
+                raise BootstrapError("%s: unknown .data folder %r" % (self.wheel.filename, key),
+                                     self.wheel.filename, code="invalid-wheel")
+            return key, "/".join(parts[2:])
+        return self.lib_key, name
+
+    def _stage_members(self, archive, infos, record):
+        import hashlib
+        mismatches = []
+        for info in infos:
+            if info.is_dir() or info.filename == self.dist_info + "/RECORD":
+                continue
+            key, relative = self._destination(info.filename)
+            data = archive.read(info)
+            digest = hashlib.sha256(data)
+            expected = record.get(info.filename)
+            if expected is None or expected[0] is None:
+                if not info.filename.endswith((".pyc", "/RECORD.jws", "/RECORD.p7s")):
+                    mismatches.append("%s is not listed in RECORD with a hash" % info.filename)
+            elif expected[0] == "sha256" and _urlsafe_digest(digest) != expected[1]:
+                mismatches.append("%s does not match its RECORD hash" % info.filename)
+            elif expected[0] != "sha256":
+                other = hashlib.new(expected[0], data) if expected[0] in hashlib.algorithms_available else None
+                if other is None or _urlsafe_digest(other) != expected[1]:
+                    mismatches.append("%s does not match its RECORD hash" % info.filename)
+            if key == "scripts" and data.startswith(b"#!python"):
+                data = self._rewrite_shebang(data)
+                digest = hashlib.sha256(data)
+            path = self._stage_path(key, relative)
+            with open(path, "wb") as out:
+                out.write(data)
+            if (info.external_attr >> 16) & 0o111 or key == "scripts":
+                os.chmod(path, 0o755)
+            self.installed.append((key, relative, _urlsafe_digest(digest), len(data)))
+        if mismatches:
+            raise HashMismatch("%s: %s; nothing of it was installed" % (
+                self.wheel.filename, "; ".join(mismatches[:3]) + (
+                    " and %d more" % (len(mismatches) - 3) if len(mismatches) > 3 else "")),
+                self.wheel.filename)
+
+    def _rewrite_shebang(self, data):
+        first, sep, rest = data.partition(b"\n")
+        gui = first.startswith(b"#!pythonw")
+        arguments = first[len(b"#!pythonw" if gui else b"#!python"):]
+        return _shebang(self.executable, gui).rstrip("\n").encode("utf-8") + arguments + sep + rest
+
+    def _stage_entry_points(self, groups):
+        import hashlib
+        for group in ("console_scripts", "gui_scripts"):
+            for name, module, attribute in groups.get(group, ()):
+                import_name = attribute.split(".")[0]
+                text = _shebang(self.executable, group == "gui_scripts") + _SCRIPT_TEMPLATE % {
+                    "module": module, "import_name": import_name, "func": attribute}
+                data = text.encode("utf-8")
+                path = self._stage_path("scripts", name)
+                with open(path, "wb") as out:
+                    out.write(data)
+                os.chmod(path, 0o755)
+                self.installed = [item for item in self.installed
+                                  if not (item[0] == "scripts" and item[1] == name)]
+                self.installed.append(("scripts", name, _urlsafe_digest(hashlib.sha256(data)),
+                                       len(data)))
+
+    def _final_path(self, key, relative):
+        return os.path.join(getattr(self.scheme, key), *relative.split("/"))
+
+    def _stage_metadata_files(self):
+        import hashlib
+        extra = [("INSTALLER", (INSTALLER_NAME + "\n").encode("ascii"))]
+        if self.requested:
+            extra.append(("REQUESTED", b""))
+        for name, data in extra:
+            relative = self.dist_info + "/" + name
+            with open(self._stage_path(self.lib_key, relative), "wb") as out:
+                out.write(data)
+            self.installed.append((self.lib_key, relative, _urlsafe_digest(hashlib.sha256(data)),
+                                   len(data)))
+        rows = []
+        for key, relative, digest, size in self.installed:
+            final = self._final_path(key, relative)
+            rows.append((os.path.relpath(final, self.lib_dir).replace(os.sep, "/"),
+                         "sha256=" + digest, str(size)))
+        rows.append((self.dist_info + "/RECORD", "", ""))
+        import csv
+        import io
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        for row in sorted(rows):
+            writer.writerow(row)
+        with open(self._stage_path(self.lib_key, self.dist_info + "/RECORD"), "w") as out:
+            out.write(buffer.getvalue())
+
+    def top_level_modules(self):
+        """Importable top-level names this wheel installed into its lib folder."""
+        return _top_level_modules([relative for key, relative, _, _ in self.installed
+                                   if key in ("purelib", "platlib")],
+                                  os.path.join(self.lib_dir))
+
+
+def _mark_ready(staging, scheme):
+    """Write the journal entry that says the staged package is complete and may be committed."""
+    temporary = os.path.join(staging, "READY.tmp")
+    with open(temporary, "w") as out:
+        json.dump(dict(zip(SCHEME_KEYS, scheme)), out)
+    os.replace(temporary, os.path.join(staging, "READY"))
+
+
+def _move_into(source, destination):
+    """Move a staged file or folder into place, merging folders (namespace packages)."""
+    if os.path.isdir(source) and not os.path.islink(source):
+        if os.path.isdir(destination) and not os.path.islink(destination):
+            for entry in sorted(os.listdir(source)):
+                _move_into(os.path.join(source, entry), os.path.join(destination, entry))
+            os.rmdir(source)
+            return
+    _makedirs(os.path.dirname(destination))
+    try:
+        os.replace(source, destination)
+    except OSError as error:
+        import errno
+        import shutil
+        if error.errno != errno.EXDEV:
+            raise
+        shutil.move(source, destination)
+
+
+def commit_staging(staging):
+    """Move a READY staged package into place, its .dist-info last; then drop the staging."""
+    import shutil
+    with open(os.path.join(staging, "READY")) as f:
+        destinations = json.load(f)
+    dist_infos = []
+    for key in SCHEME_KEYS:
+        area = os.path.join(staging, key)
+        if not os.path.isdir(area):
+            continue
+        for entry in sorted(os.listdir(area)):
+            if entry.endswith(".dist-info"):
+                dist_infos.append((os.path.join(area, entry),
+                                   os.path.join(destinations[key], entry)))
+                continue
+            _move_into(os.path.join(area, entry), os.path.join(destinations[key], entry))
+    for source, destination in dist_infos:
+        if os.path.isdir(destination):
+            shutil.rmtree(destination)
+        _move_into(source, destination)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def recover_staging(lib_dir):
+    """Finish (READY) or discard (not ready) what an interrupted run left; returns notes."""
+    import shutil
+    root = os.path.join(lib_dir, STAGING_DIR)
+    notes = []
+    if not os.path.isdir(root):
+        return notes
+    for entry in sorted(os.listdir(root)):
+        staging = os.path.join(root, entry)
+        if os.path.isfile(os.path.join(staging, "READY")):
+            commit_staging(staging)
+            notes.append("finished installing %s, which an interrupted run had staged" % entry)
+        else:
+            shutil.rmtree(staging, ignore_errors=True)
+            notes.append("discarded the incomplete staging of %s from an interrupted run" % entry)
+    try:
+        os.rmdir(root)
+    except OSError:
+        pass
+    return notes
+
+
+_EXTENSION_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(\.[A-Za-z0-9_-]+)?\.(so|pyd)$")
+
+
+def _top_level_modules(relatives, lib_dir):
+    """Top-level importable modules among installed paths (a namespace folder: its children)."""
+    modules = set()
+    for relative in relatives:
+        parts = relative.split("/")
+        head = parts[0]
+        if head.endswith((".dist-info", ".egg-info", ".data")) or head == "__pycache__":
+            continue
+        if len(parts) == 1:
+            if head.endswith(".py") and head[:-3].isidentifier():
+                modules.add(head[:-3])
+            match = _EXTENSION_RE.match(head)
+            if match:
+                modules.add(match.group(1))
+        elif head.isidentifier():
+            if os.path.isfile(os.path.join(lib_dir, head, "__init__.py")) or parts[1] in (
+                    "__init__.py",):
+                modules.add(head)
+            elif len(parts) > 2 and parts[1].isidentifier() and parts[2] == "__init__.py":
+                modules.add(head + "." + parts[1])
+            elif len(parts) == 2 and parts[1].endswith(".py") and parts[1][:-3].isidentifier():
+                modules.add(head + "." + parts[1][:-3])
+    return sorted(modules)
+
+
+class _Lock(object):
+    """An exclusive lock on a destination folder, so two installs do not interleave."""
+
+    def __init__(self, folder):
+        self.path = os.path.join(folder, LOCK_FILE)
+        self.handle = None
+
+    def __enter__(self):
+        self.handle = open(self.path, "a")
+        try:
+            import fcntl
+        except ImportError:
+            return self
+        fcntl.flock(self.handle.fileno(), fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        self.handle.close()
+        return False
+
+
+# -- install: check, install, verify, report ---------------------------------------------------
+
+
+class Destination(collections.namedtuple("Destination", "kind lib_dir target user")):
+    """Where an install goes: kind is target, site-packages or user-site."""
+
+    __slots__ = ()
+
+    def scheme(self, dist_name):
+        return install_scheme(dist_name, target=self.target, user=self.user)
+
+
+def _writable_alternative():
+    """A folder this process can write, for the not-writable fix."""
+    import tempfile
+    user_path, user_enabled = _user_site()
+    candidates = []
+    if user_enabled and user_path:
+        candidates.append(("--user-site", user_path))
+    if os.path.isdir("/mnt/data"):
+        candidates.append(("--target", "/mnt/data/python-packages"))
+    candidates.append(("--target", os.path.join(os.getcwd(), "python-packages")))
+    candidates.append(("--target", os.path.join(tempfile.gettempdir(), "python-packages")))
+    for flag, path in candidates:
+        if _is_writable(path):
+            return flag, path
+    return "--target", candidates[-1][1]
+
+
+def choose_destination(target=None):
+    """The Destination of an install, or a not-writable Problem naming what works instead."""
+    if target:
+        target = os.path.abspath(target)
+        if _is_writable(target):
+            return Destination("target", target, target, False), None
+        subject = target
+    else:
+        paths = _detect_paths()
+        if paths["purelib_writable"]:
+            return Destination("site-packages", paths["purelib"], None, False), None
+        user_path, user_enabled = _user_site()
+        if user_enabled and user_path and _is_writable(user_path):
+            return Destination("user-site", user_path, None, True), None
+        subject = paths["purelib"]
+    flag, path = _writable_alternative()
+    command = ("python bootstrap.py install BUNDLE --target %s" % _quote(path) if flag == "--target"
+               else "python bootstrap.py install BUNDLE  (this user's site-packages, %s)" % path)
+    return None, Problem("not-writable", subject,
+                         "%s cannot be written by this user" % subject,
+                         fix={"where": "sandbox", "command": command,
+                              "then": "PYTHONPATH=%s python ..." % path if flag == "--target"
+                              else ""})
+
+
+def _target_profile(destination):
+    """This interpreter's profile, with what an install folder already holds as installed."""
+    profile = Profile.current()
+    if destination is not None and destination.kind == "target":
+        present = find_distributions([destination.lib_dir])
+        names = set(d.name for d in present)
+        profile.installed = present + [d for d in profile.installed if d.name not in names]
+    return profile
+
+
+def _build_sdist(sdist, out_dir):
+    """Build a wheel from an sdist offline with this interpreter's pip and build backend."""
+    import subprocess
+    _makedirs(out_dir)
+    env = dict(os.environ, PIP_CONFIG_FILE=os.devnull, PIP_NO_INPUT="1",
+               PIP_DISABLE_PIP_VERSION_CHECK="1")
+    for key in ("PIP_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
+        env.pop(key, None)
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+               "--no-index", "-w", out_dir, sdist.path]
+    proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, env=env)
+    built = [f for f in os.listdir(out_dir) if f.endswith(".whl")]
+    if proc.returncode != 0 or not built:
+        lines = [line.strip() for line in proc.stdout.splitlines() if line.strip()]
+        errors = [line for line in lines if re.search(r"error", line, re.IGNORECASE)
+                  and not re.search(r"subprocess-exited-with-error|metadata-generation-failed|"
+                                    r"originates from a subprocess", line)]
+        tail = (errors or lines)[-3:]
+        raise BootstrapError("building %s offline failed: %s" % (sdist.filename, " | ".join(tail)),
+                             sdist.filename, code="build-failed")
+    path = os.path.join(out_dir, built[0])
+    return Wheel(path, WheelName.parse(path))
+
+
+def _remove_distribution(dist):
+    """Remove an installed distribution's files (for an --upgrade replacement)."""
+    import shutil
+    folder = None
+    for entry in os.listdir(dist.location):
+        if entry.endswith(".dist-info") and canonicalize_name(
+                entry[:-len(".dist-info")].rpartition("-")[0]) == dist.name:
+            folder = os.path.join(dist.location, entry)
+    if folder is None:
+        return
+    record = os.path.join(folder, "RECORD")
+    if os.path.isfile(record):
+        for path in _parse_record(_read_text(record)):
+            full = os.path.normpath(os.path.join(dist.location, path))
+            if os.path.isfile(full) and not full.startswith(folder + os.sep):
+                os.remove(full)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+class _Installer(object):
+    """Runs a Plan's installs, in parallel, within a time budget; collects results and problems."""
+
+    def __init__(self, destination, profile, roots, budget, jobs, work):
+        import time
+        self.destination = destination
+        self.installed_by_name = dict((d.name, d) for d in profile.installed)
+        self.root_names = set(r.key for r in roots)
+        self.deadline = time.monotonic() + budget if budget else None
+        self.jobs = jobs or min(4, (os.cpu_count() or 1) + 1)
+        self.work = work
+        self.results = []
+        self.problems = []
+        self.modules = {}
+
+    def _out_of_time(self):
+        import time
+        return self.deadline is not None and time.monotonic() > self.deadline
+
+    def run(self, candidates):
+        wheels = []
+        for candidate in candidates:
+            wheel = candidate.wheel
+            if candidate.sdist is not None:
+                try:
+                    wheel = _build_sdist(candidate.sdist, os.path.join(self.work, "built"))
+                except BootstrapError as error:
+                    self.problems.append(Problem(error.code, error.subject, error.message,
+                                                fix={"where": "online", "command":
+                                                     "python tools/bundle.py %s==%s --profile "
+                                                     "sandbox-profile.json -o %s" % (
+                                                         candidate.name, candidate.version,
+                                                         FIX_BUNDLE_NAME)}))
+                    continue
+            wheels.append((candidate, wheel))
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            outcomes = list(pool.map(self._install_one, wheels))
+        skipped = [c for c, outcome in zip(wheels, outcomes) if outcome == "budget"]
+        if skipped:
+            self.problems.append(Problem(
+                "budget-exhausted", "install",
+                "the time budget ran out before %d of %d packages (%s); what is installed is "
+                "complete" % (len(skipped), len(wheels), _short([c.name for c, _ in skipped])),
+                fix={"where": "sandbox", "command": "run the same install command again: it "
+                     "continues where it stopped"}))
+
+    def _install_one(self, item):
+        candidate, wheel = item
+        if self._out_of_time():
+            return "budget"
+        previous = self.installed_by_name.get(candidate.name)
+        if previous is not None and previous.location != self.destination.lib_dir:
+            previous = None  # shadowed in a --target folder, not replaced
+        try:
+            if previous is not None:
+                _remove_distribution(previous)
+            installation = _WheelInstall(wheel, self.destination.scheme(candidate.name),
+                                         candidate.name in self.root_names).run()
+        except BootstrapError as error:
+            self.problems.append(Problem(
+                error.code if error.code in PROBLEM_CODES else "invalid-wheel", wheel.filename,
+                error.message, fix=_reupload_fix(wheel.filename)))
+            return "failed"
+        self.modules[candidate.name] = installation.top_level_modules()
+        self.results.append(collections.OrderedDict([
+            ("name", candidate.name), ("version", str(candidate.version)),
+            ("wheel", wheel.filename), ("location", installation.lib_dir),
+            ("replaced", previous.version if previous is not None else None)]))
+        return "ok"
+
+
+_VERIFY_CODE = r"""
+import importlib, json, sys
+results = {}
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+        results[name] = None
+    except BaseException as error:
+        text = str(error).strip().splitlines()
+        results[name] = "%s: %s" % (type(error).__name__, text[-1] if text else "")
+sys.stdout.write(json.dumps(results))
+"""
+
+
+def _import_in_subprocess(modules, extra_path, timeout=300):
+    """{module: None or 'Error: last line'} from importing each in one fresh interpreter."""
+    import subprocess
+    env = dict(os.environ)
+    if extra_path:
+        env["PYTHONPATH"] = os.pathsep.join([extra_path] + (
+            [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    try:
+        proc = subprocess.run([sys.executable, "-c", _VERIFY_CODE] + list(modules),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                              universal_newlines=True, timeout=timeout)
+        return json.loads(proc.stdout)
+    except (ValueError, subprocess.TimeoutExpired):
+        if len(modules) == 1:
+            return {modules[0]: "the interpreter crashed or hung while importing it"}
+        results = {}
+        for module in modules:  # a crash in one import: find which, one at a time
+            results.update(_import_in_subprocess([module], extra_path, timeout))
+        return results
+
+
+def verify_imports(modules_by_package, extra_path=None):
+    """import-failed Problems for installed modules that do not import in a fresh interpreter."""
+    everything = sorted(set(m for modules in modules_by_package.values() for m in modules))
+    if not everything:
+        return []
+    results = _import_in_subprocess(everything, extra_path)
+    problems = []
+    for package, modules in sorted(modules_by_package.items()):
+        for module in modules:
+            error = results.get(module)
+            if error:
+                hint = ("a system library it links to is missing: install a manylinux wheel "
+                        "that bundles it, or the library itself"
+                        if "cannot open shared object" in error or "DLL load" in error
+                        else "see the error; a wheel built for this interpreter may be needed")
+                problems.append(Problem(
+                    "import-failed", module, "%s (from %s) does not import: %s" % (
+                        module, package, error),
+                    fix={"where": "sandbox", "command": "python -c 'import %s'" % module,
+                         "hint": hint}))
+    return problems
+
+
+def _activate(lib_dir, new_files):
+    """Make what was just installed importable in this process, without a restart."""
+    import importlib
+    import site
+    if lib_dir not in sys.path:
+        site.addsitedir(lib_dir)
+    else:
+        for name in sorted(new_files):
+            if name.endswith(".pth") and "/" not in name:
+                site.addpackage(lib_dir, name, None)
+    importlib.invalidate_caches()
+
+
+def _restart_needed(results, modules_by_package):
+    """restart-needed Problems for packages already imported here at another version."""
+    problems = []
+    for item in results:
+        loaded = [m for m in modules_by_package.get(item["name"], ()) if m.split(".")[0] in
+                  sys.modules]
+        if loaded and item.get("replaced"):
+            problems.append(Problem(
+                "restart-needed", item["name"],
+                "%s %s was already imported in this process; %s is now installed but the old "
+                "one stays in use until a restart" % (item["name"], item["replaced"],
+                                                      item["version"]),
+                fix={"where": "sandbox", "command": "restart the kernel (or the interpreter)"}))
+    return problems
+
+
+def install(bundles=None, require=None, target=None, upgrade=False, budget=None, work_dir=None,
+            verify=True, jobs=None):
+    """Check, install, verify imports, report. Returns a Report (installed, problems, ...)."""
+    if isinstance(bundles, str):
+        bundles = [bundles]
+    bundles = list(bundles or ())
+    destination, problem = choose_destination(target)
+    if problem is not None:
+        profile = Profile.current()
+        return build_report("install", profile, None, None, [problem], bundles)
+    _makedirs(destination.lib_dir)
+    with _WorkDir(work_dir) as work, _Lock(destination.lib_dir):
+        notes = recover_staging(destination.lib_dir)
+        profile = _target_profile(destination)
+        profile, bundle, plan, problems, verdicts, sdists = plan_bundle(
+            bundles, work, require, profile, upgrade,
+            shadow=destination.lib_dir if destination.kind == "target" else None)
+        if any(p.code in _INPUT_PROBLEMS for p in problems):
+            return build_report("install", profile, bundle, plan, problems, bundles, verdicts,
+                                sdists, notes=notes + ["nothing was installed: fix the uploads"])
+        installer = _Installer(destination, profile, [Requirement(r) for r in plan.roots],
+                               budget, jobs, work)
+        installer.run(plan.install)
+        problems.extend(installer.problems)
+        _activate(destination.lib_dir, [])
+        if verify and installer.modules:
+            problems.extend(verify_imports(installer.modules,
+                                           destination.lib_dir if destination.target else None))
+        problems.extend(_restart_needed(installer.results, installer.modules))
+        report = build_report("install", profile, bundle, plan, problems, bundles, verdicts,
+                              sdists, notes=notes)
+    report["installed"] = installer.results
+    report["would_install"] = []
+    report["location"] = destination.lib_dir
+    if installer.results and report["status"] == "failed":
+        report["status"] = "partial"
+    return report
 
 
 # -- Rendering --------------------------------------------------------------------------------
@@ -3968,6 +4675,18 @@ def _build_parser():
     _add_bundle_arguments(check_parser)
     check_parser.add_argument("--profile", metavar="FILE",
                               help="judge for the interpreter this profile describes")
+    install_parser = commands.add_parser(
+        "install", help="check, install, verify imports, report")
+    _add_bundle_arguments(install_parser)
+    install_parser.add_argument("--target", metavar="DIR",
+                                help="install into DIR instead of this interpreter's site-packages")
+    install_parser.add_argument("--budget", type=float, metavar="SECONDS",
+                                help="stop cleanly between packages after this long; a rerun "
+                                     "continues")
+    install_parser.add_argument("--jobs", type=int, metavar="N",
+                                help="packages installed at once (default: cores + 1, at most 4)")
+    install_parser.add_argument("--no-verify", action="store_true",
+                                help="do not import the installed modules in a fresh interpreter")
     return parser
 
 
@@ -4021,7 +4740,14 @@ def _command_check(args, out):
     return _emit_report(report, args, out)
 
 
-_COMMANDS = {"inspect": _command_inspect, "check": _command_check}
+def _command_install(args, out):
+    report = install(args.bundles, require=args.require, target=args.target,
+                     upgrade=args.upgrade, budget=args.budget, work_dir=args.work_dir,
+                     verify=not args.no_verify, jobs=args.jobs)
+    return _emit_report(report, args, out)
+
+
+_COMMANDS = {"inspect": _command_inspect, "check": _command_check, "install": _command_install}
 
 
 def main(argv=None, out=None, err=None):
