@@ -2528,7 +2528,7 @@ class _Destination(object):
 
 def _makedirs(path):
     if not os.path.isdir(path):
-        os.makedirs(path)
+        os.makedirs(path, exist_ok=True)
 
 
 def _check_free_space(folder, needed, archive):
@@ -3274,6 +3274,12 @@ def _requires_python_ok(profile, requires_python):
                          prereleases=True)
 
 
+@functools.lru_cache(maxsize=4096)
+def _requirement(text):
+    """A parsed Requirement, cached (METADATA repeats the same strings across packages)."""
+    return Requirement(text)
+
+
 class _Resolver(object):
     def __init__(self, pool, upgrade, shadow=None):
         self.pool = pool
@@ -3353,7 +3359,7 @@ class _Resolver(object):
         self.expanded[candidate.name] |= new
         for text in candidate.requires:
             try:
-                dependency = Requirement(text)
+                dependency = _requirement(text)
             except InvalidRequirement:
                 continue
             if dependency.marker is not None:
@@ -3443,11 +3449,11 @@ class _Resolver(object):
         breakers = []
         for dist in self.profile.installed:
             for text in dist.requires:
-                try:
-                    requirement = Requirement(text)
-                except InvalidRequirement:
+                if canonicalize_name(re.split(r"[\s\[;(<>=!~@]", text.strip(), 1)[0]) != name:
                     continue
-                if requirement.key != name:
+                try:
+                    requirement = _requirement(text)
+                except InvalidRequirement:
                     continue
                 if requirement.marker and not requirement.marker.evaluate(dict(self.env, extra="")):
                     continue
@@ -3984,6 +3990,47 @@ def _urlsafe_digest(data_hash):
     return base64.urlsafe_b64encode(data_hash.digest()).rstrip(b"=").decode("ascii")
 
 
+class _RawZip(object):
+    """Reads small zip members straight from their local headers: deflate or stored, CRC
+    checked, exactly what zipfile does, without its per-member objects (thousands of files)."""
+
+    def __init__(self, path):
+        self.file = open(path, "rb")
+
+    def close(self):
+        self.file.close()
+
+    def read(self, info):
+        import zipfile
+        import zlib
+        if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED,
+                                                               zipfile.ZIP_DEFLATED):
+            return None  # encrypted or another compression: let zipfile handle it
+        self.file.seek(info.header_offset)
+        header = self.file.read(30)
+        if len(header) < 30 or header[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile("bad local header for %s" % info.filename)
+        name_length, extra_length = struct.unpack("<HH", header[26:30])
+        self.file.seek(info.header_offset + 30 + name_length + extra_length)
+        raw = self.file.read(info.compress_size)
+        data = zlib.decompress(raw, -15) if info.compress_type == zipfile.ZIP_DEFLATED else raw
+        if len(data) != info.file_size or zlib.crc32(data) & 0xFFFFFFFF != info.CRC:
+            raise zipfile.BadZipFile("bad CRC-32 for %s" % info.filename)
+        return data
+
+
+def _write_new_file(path, data, executable):
+    """Create ``path`` with ``data``; mode 0o777 or 0o666 less the umask, as pip leaves them."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0),
+                 0o777 if executable else 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
 class _WheelInstall(object):
     """One wheel's installation: stage (checking RECORD), then commit (renames)."""
 
@@ -3996,31 +4043,84 @@ class _WheelInstall(object):
         self.installed = []   # (scheme key, relative path, sha256 digest, size)
 
     def run(self):
+        """Install the wheel in this thread: prepare, extract every member, finish."""
+        self.prepare()
+        self.extract(self.members)
+        return self.finish()
+
+    def prepare(self):
+        """Read the wheel's directory, WHEEL, RECORD and entry points; create its staging."""
+        import shutil
         import zipfile
         with zipfile.ZipFile(self.wheel.path) as archive:
             infos = archive.infolist()
             names = [info.filename for info in infos]
             dist_info = self.wheel.dist_info(names)
             wheel_text = archive.read(dist_info + "/WHEEL").decode("utf-8", "replace")
-            record = _parse_record(archive.read(dist_info + "/RECORD").decode("utf-8", "replace"))
-            self.root_is_purelib = any(
-                key == "root-is-purelib" and value.lower() == "true"
-                for key, value in _parse_headers(wheel_text))
-            self.lib_key = "purelib" if self.root_is_purelib else "platlib"
-            self.lib_dir = getattr(self.scheme, self.lib_key)
-            self.dist_info = dist_info
-            self.staging = os.path.join(self.lib_dir, STAGING_DIR, dist_info[:-len(".dist-info")])
+            self.record = _parse_record(
+                archive.read(dist_info + "/RECORD").decode("utf-8", "replace"))
+            self.entry_points = (
+                archive.read(dist_info + "/entry_points.txt").decode("utf-8", "replace")
+                if dist_info + "/entry_points.txt" in names else "")
+        self.root_is_purelib = any(key == "root-is-purelib" and value.lower() == "true"
+                                   for key, value in _parse_headers(wheel_text))
+        self.lib_key = "purelib" if self.root_is_purelib else "platlib"
+        self.lib_dir = getattr(self.scheme, self.lib_key)
+        self.dist_info = dist_info
+        self.members = [info for info in infos if not info.filename.endswith("/")
+                        and info.filename != dist_info + "/RECORD"]
+        self.mismatches = []
+        self.staging = os.path.join(self.lib_dir, STAGING_DIR, dist_info[:-len(".dist-info")])
+        shutil.rmtree(self.staging, ignore_errors=True)
+        _makedirs(self.staging)
+        return self
+
+    def chunks(self, target_bytes=4 * _CHUNK):
+        """The members in groups of about ``target_bytes``, largest first, for parallel work."""
+        ordered = sorted(self.members, key=lambda info: -info.file_size)
+        groups, group, size = [], [], 0
+        for info in ordered:
+            group.append(info)
+            size += info.file_size
+            if size >= target_bytes:
+                groups.append(group)
+                group, size = [], 0
+        if group:
+            groups.append(group)
+        return groups
+
+    def extract(self, infos):
+        """Extract some members into the staging folder (safe to run in several threads)."""
+        import zipfile
+        raw = _RawZip(self.wheel.path)
+        archive = None
+        try:
+            if any(info.file_size > _CHUNK for info in infos):
+                archive = zipfile.ZipFile(self.wheel.path)
+            self._stage_from(archive, raw, infos, self.record)
+        finally:
+            raw.close()
+            if archive is not None:
+                archive.close()
+
+    def finish(self):
+        """After every member is staged: entry points, RECORD, journal, commit."""
+        if self.mismatches:
             import shutil
             shutil.rmtree(self.staging, ignore_errors=True)
-            _makedirs(self.staging)
-            self._stage_members(archive, infos, record)
-            entry_points = (archive.read(dist_info + "/entry_points.txt").decode("utf-8", "replace")
-                            if dist_info + "/entry_points.txt" in names else "")
-        self._stage_entry_points(_parse_entry_points(entry_points))
+            raise HashMismatch("%s: %s; nothing of it was installed" % (
+                self.wheel.filename, "; ".join(sorted(self.mismatches)[:3]) + (
+                    " and %d more" % (len(self.mismatches) - 3)
+                    if len(self.mismatches) > 3 else "")), self.wheel.filename)
+        self._stage_entry_points(_parse_entry_points(self.entry_points))
         self._stage_metadata_files()
         _mark_ready(self.staging, self.scheme)
         commit_staging(self.staging)
         return self
+
+    def discard(self):
+        import shutil
+        shutil.rmtree(self.staging, ignore_errors=True)
 
     def _stage_path(self, key, relative):
         path = os.path.join(self.staging, key, *relative.split("/"))
@@ -4029,6 +4129,7 @@ class _WheelInstall(object):
             _makedirs(parent)
             self.made.add(parent)
         return path
+
 
     def _destination(self, name):
         """(scheme key, path relative to it) of a wheel member; refuses escaping names."""
@@ -4045,15 +4146,18 @@ class _WheelInstall(object):
             return key, "/".join(parts[2:])
         return self.lib_key, name
 
-    def _stage_members(self, archive, infos, record):
+    def _stage_from(self, archive, raw, infos, record):
         import hashlib
-        mismatches = []
+        mismatches = self.mismatches
         for info in infos:
-            if info.is_dir() or info.filename == self.dist_info + "/RECORD":
-                continue
             key, relative = self._destination(info.filename)
-            data = archive.read(info)
-            digest = hashlib.sha256(data)
+            path = self._stage_path(key, relative)
+            executable = bool((info.external_attr >> 16) & 0o111) or key == "scripts"
+            data = raw.read(info) if info.file_size <= _CHUNK or key == "scripts" else None
+            if data is None:
+                digest, size = self._stream_member(archive, info, path)
+            else:
+                digest, size = hashlib.sha256(data), len(data)
             expected = record.get(info.filename)
             if expected is None or expected[0] is None:
                 if not info.filename.endswith((".pyc", "/RECORD.jws", "/RECORD.p7s")):
@@ -4064,20 +4168,30 @@ class _WheelInstall(object):
                 other = hashlib.new(expected[0], data) if expected[0] in hashlib.algorithms_available else None
                 if other is None or _urlsafe_digest(other) != expected[1]:
                     mismatches.append("%s does not match its RECORD hash" % info.filename)
-            if key == "scripts" and data.startswith(b"#!python"):
-                data = self._rewrite_shebang(data)
-                digest = hashlib.sha256(data)
-            path = self._stage_path(key, relative)
-            with open(path, "wb") as out:
-                out.write(data)
-            if (info.external_attr >> 16) & 0o111 or key == "scripts":
+            if data is not None:
+                if key == "scripts" and data.startswith(b"#!python"):
+                    data = self._rewrite_shebang(data)
+                    digest, size = hashlib.sha256(data), len(data)
+                _write_new_file(path, data, executable)
+            elif executable:
                 os.chmod(path, 0o755)
-            self.installed.append((key, relative, _urlsafe_digest(digest), len(data)))
-        if mismatches:
-            raise HashMismatch("%s: %s; nothing of it was installed" % (
-                self.wheel.filename, "; ".join(mismatches[:3]) + (
-                    " and %d more" % (len(mismatches) - 3) if len(mismatches) > 3 else "")),
-                self.wheel.filename)
+            self.installed.append((key, relative, _urlsafe_digest(digest), size))
+
+    @staticmethod
+    def _stream_member(archive, info, path):
+        """Copy a large member in chunks (memory stays flat); returns (sha256, size)."""
+        import hashlib
+        digest = hashlib.sha256()
+        size = 0
+        with archive.open(info) as source, open(path, "wb") as out:
+            while True:
+                block = source.read(_CHUNK)
+                if not block:
+                    break
+                digest.update(block)
+                out.write(block)
+                size += len(block)
+        return digest, size
 
     def _rewrite_shebang(self, data):
         first, sep, rest = data.partition(b"\n")
@@ -4367,6 +4481,13 @@ def _remove_distribution(dist):
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def _file_size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
 class _Installer(object):
     """Runs a Plan's installs, in parallel, within a time budget; collects results and problems."""
 
@@ -4402,9 +4523,10 @@ class _Installer(object):
                                                          FIX_BUNDLE_NAME)}))
                     continue
             wheels.append((candidate, wheel))
-        from concurrent.futures import ThreadPoolExecutor
-        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-            outcomes = list(pool.map(self._install_one, wheels))
+        # Largest first, and members (not wheels) shared among the workers: one big wheel's
+        # decompression spreads over every core, and small wheels fill the gaps.
+        wheels.sort(key=lambda item: -_file_size(item[1].path))
+        outcomes = self._install_all(wheels)
         skipped = [c for c, outcome in zip(wheels, outcomes) if outcome == "budget"]
         if skipped:
             self.problems.append(Problem(
@@ -4414,23 +4536,54 @@ class _Installer(object):
                 fix={"where": "sandbox", "command": "run the same install command again: it "
                      "continues where it stopped"}))
 
-    def _install_one(self, item):
-        candidate, wheel = item
-        if self._out_of_time():
-            return "budget"
-        previous = self.installed_by_name.get(candidate.name)
-        if previous is not None and previous.location != self.destination.lib_dir:
-            previous = None  # shadowed in a --target folder, not replaced
+    def _install_all(self, wheels):
+        """Prepare each wheel, extract all members on a shared pool, commit each wheel whole."""
+        from concurrent.futures import ThreadPoolExecutor
+        outcomes = [None] * len(wheels)
+        pending = []
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            for index, (candidate, wheel) in enumerate(wheels):
+                if self._out_of_time():
+                    outcomes[index] = "budget"
+                    continue
+                try:
+                    installation = _WheelInstall(wheel, self.destination.scheme(candidate.name),
+                                                 candidate.name in self.root_names).prepare()
+                except (BootstrapError, OSError, ValueError) as error:
+                    outcomes[index] = self._failed(wheel, error)
+                    continue
+                futures = [pool.submit(installation.extract, chunk)
+                           for chunk in installation.chunks()]
+                pending.append((index, candidate, installation, futures))
+            for index, candidate, installation, futures in pending:
+                outcomes[index] = self._finish_one(candidate, installation, futures)
+        return outcomes
+
+    def _failed(self, wheel, error):
+        if isinstance(error, BootstrapError):
+            code, message = error.code, error.message
+        else:
+            code, message = "invalid-wheel", "%s cannot be installed: %s" % (wheel.filename, error)
+        self.problems.append(Problem(code if code in PROBLEM_CODES else "invalid-wheel",
+                                     wheel.filename, message, fix=_reupload_fix(wheel.filename)))
+        return "failed"
+
+    def _finish_one(self, candidate, installation, futures):
+        wheel = installation.wheel
         try:
+            for future in futures:
+                future.result()
+            previous = self.installed_by_name.get(candidate.name)
+            if previous is not None and previous.location != self.destination.lib_dir:
+                previous = None  # shadowed in a --target folder, not replaced
             if previous is not None:
                 _remove_distribution(previous)
-            installation = _WheelInstall(wheel, self.destination.scheme(candidate.name),
-                                         candidate.name in self.root_names).run()
-        except BootstrapError as error:
-            self.problems.append(Problem(
-                error.code if error.code in PROBLEM_CODES else "invalid-wheel", wheel.filename,
-                error.message, fix=_reupload_fix(wheel.filename)))
-            return "failed"
+            installation.finish()
+        except Exception as error:
+            installation.discard()
+            if not isinstance(error, (BootstrapError, OSError, ValueError)):
+                raise
+            return self._failed(wheel, error)
         self.modules[candidate.name] = installation.top_level_modules()
         self.results.append(collections.OrderedDict([
             ("name", candidate.name), ("version", str(candidate.version)),

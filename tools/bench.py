@@ -419,6 +419,8 @@ def install_commands(venv, wheels, folder, with_bootstrap):
     rows = {}
     if with_bootstrap:
         rows["bootstrap install"] = lambda t: [py, "-I", BOOTSTRAP, "install"] + wheels + [
+            "--target", t, "--json", "--no-verify"]
+        rows["bootstrap install+verify"] = lambda t: [py, "-I", BOOTSTRAP, "install"] + wheels + [
             "--target", t, "--json"]
     rows.update({
         "pip --no-compile": lambda t: pip + [t, "--no-compile"] + wheels,
