@@ -2470,10 +2470,12 @@ class _Destination(object):
         self.archive = archive
         self.archive_size = max(archive_size, 1)
         self.written = 0
-        self.names = set()
+        self.files = set()
+        self.dirs = set()
 
-    def path_for(self, name):
-        """The real path a member name maps to; refuses every name that could escape."""
+    def path_for(self, name, is_dir=False):
+        """The real path a member name maps to; refuses every name that could escape, and
+        every member that would overwrite another (a file twice, a file where a folder is)."""
         clean = name.replace("\\", "/")
         parts = [p for p in clean.split("/") if p not in ("", ".")]
         if (clean.startswith("/") or re.match(r"^[A-Za-z]:", clean) or ".." in parts
@@ -2481,10 +2483,13 @@ class _Destination(object):
             raise UnsafeMemberError("%s: member %r has an absolute or parent path; nothing was "
                                     "extracted from it" % (self.archive, name), self.archive)
         key = "/".join(parts)
-        if key in self.names:
-            raise UnsafeMemberError("%s: member %r appears twice and would overwrite itself"
+        parents = ["/".join(parts[:i]) for i in range(1, len(parts))]
+        if (key in self.files or (not is_dir and key in self.dirs)
+                or any(parent in self.files for parent in parents)):
+            raise UnsafeMemberError("%s: member %r would overwrite another member"
                                     % (self.archive, name), self.archive)
-        self.names.add(key)
+        (self.dirs if is_dir else self.files).add(key)
+        self.dirs.update(parents)
         target = os.path.join(self.root, *parts)
         parent = os.path.dirname(target)
         if os.path.realpath(parent) != os.path.normpath(parent):
@@ -2523,7 +2528,16 @@ class _Destination(object):
         return target
 
     def make_dir(self, name):
-        _makedirs(self.path_for(name))
+        _makedirs(self.path_for(name, is_dir=True))
+
+    def check_link(self, name, link, hard=False):
+        """Refuse a link whose target leaves the folder; links are never created."""
+        target = self.path_for(name)
+        base = self.root if hard else os.path.dirname(target)
+        resolved = os.path.normpath(os.path.join(base, link))
+        if os.path.isabs(link) or not (resolved + os.sep).startswith(self.root + os.sep):
+            raise UnsafeMemberError("%s: link %r points outside the bundle (%r)"
+                                    % (self.archive, name, link), self.archive)
 
 
 def _makedirs(path):
@@ -2575,12 +2589,50 @@ def _read_archive(path, dest, extract):
     return notes
 
 
+class _TailReader(object):
+    """A read-only stream that remembers its last bytes (to see the end-of-archive blocks)."""
+
+    def __init__(self, stream, keep=1024):
+        self.stream = stream
+        self.keep = keep
+        self.tail = b""
+
+    def read(self, size=-1):
+        data = self.stream.read(size)
+        if data:
+            self.tail = (self.tail + data[-self.keep:])[-self.keep:]
+        return data
+
+    def drain(self):
+        while self.read(_CHUNK):
+            pass
+
+
+def _open_decompressed(path, kind):
+    """The decompressed stream of a tar upload; its own reader checks CRC and trailer at EOF."""
+    if kind == "gz":
+        import gzip
+        return gzip.GzipFile(path, "rb")
+    if kind == "bz2":
+        import bz2
+        return bz2.BZ2File(path, "rb")
+    if kind == "xz":
+        import lzma
+        return lzma.LZMAFile(path, "rb")
+    return open(path, "rb")
+
+
 def _extract_tar(path, dest, notes):
     import tarfile
-    mode = {"gz": "r|gz", "bz2": "r|bz2", "xz": "r|xz", "tar": "r|"}[_sniff(path)]
-    with tarfile.open(path, mode) as archive:
-        for member in archive:
-            _extract_tar_member(archive, member, dest, notes)
+    with _open_decompressed(path, _sniff(path)) as raw:
+        stream = _TailReader(raw)
+        with tarfile.open(fileobj=stream, mode="r|") as archive:
+            for member in archive:
+                _extract_tar_member(archive, member, dest, notes)
+        stream.drain()  # to the end: a truncated compressed stream fails here
+    if stream.tail.strip(b"\0"):
+        raise ArchiveError("%s ends without the tar end-of-archive marker: it was cut short; "
+                           "upload it again" % path, path)
 
 
 def _extract_tar_member(archive, member, dest, notes):
@@ -2591,22 +2643,36 @@ def _extract_tar_member(archive, member, dest, notes):
         source = archive.extractfile(member)
         dest.write_stream(name, source)
     elif member.issym() or member.islnk():
-        target = dest.path_for(name)
-        link = member.linkname
-        base = os.path.dirname(target) if member.issym() else dest.root
-        resolved = os.path.normpath(os.path.join(base, link))
-        if os.path.isabs(link) or not (resolved + os.sep).startswith(dest.root + os.sep):
-            raise UnsafeMemberError("%s: link %r points outside the bundle (%r)"
-                                    % (dest.archive, name, link), dest.archive)
-        notes.append("skipped link %s -> %s" % (name, link))
+        dest.check_link(name, member.linkname, hard=member.islnk())
+        notes.append("skipped link %s -> %s" % (name, member.linkname))
     else:
         raise UnsafeMemberError("%s: member %r is a device or fifo; refused"
                                 % (dest.archive, name), dest.archive)
 
 
+def _zip_ends_properly(path):
+    """Whether the zip's end-of-central-directory record is really at the end of the file
+    (a stored zip cut short can expose an inner wheel's record instead)."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        f.seek(max(0, size - 65557))
+        tail = f.read()
+    index = tail.rfind(b"PK\x05\x06")
+    while index >= 0:
+        if len(tail) - index >= 22:
+            comment_length = struct.unpack("<H", tail[index + 20:index + 22])[0]
+            if index + 22 + comment_length == len(tail):
+                return True
+        index = tail.rfind(b"PK\x05\x06", 0, index)
+    return False
+
+
 def _extract_zip(path, dest, notes):
     import stat
     import zipfile
+    if not _zip_ends_properly(path):
+        raise ArchiveError("%s is truncated: its zip directory is missing; upload it again"
+                           % path, path)
     with zipfile.ZipFile(path) as archive:
         infos = archive.infolist()
         declared = sum(info.file_size for info in infos)
@@ -2615,11 +2681,12 @@ def _extract_zip(path, dest, notes):
         for info in infos:
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
-                dest.path_for(info.filename)
-                notes.append("skipped link %s" % info.filename)
+                link = archive.read(info)[:4096].decode("utf-8", "replace")
+                dest.check_link(info.filename, link)
+                notes.append("skipped link %s -> %s" % (info.filename, link))
             elif info.is_dir():
                 dest.make_dir(info.filename)
-            elif mode and not stat.S_ISREG(mode):
+            elif stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
                 raise UnsafeMemberError("%s: member %r is a device or fifo; refused"
                                         % (path, info.filename), path)
             else:
@@ -2838,9 +2905,9 @@ class _Intake(object):
                     continue
                 try:
                     if entry.endswith(".whl") or entry == "manifest.json":
-                        self._add(path, origin, depth + 1)
+                        self._add(path, origin, depth)
                     elif entry.endswith(ARCHIVE_SUFFIXES) or _PART_RE.match(entry):
-                        self._add(path, origin, depth + 1)
+                        self._add(path, origin, depth)
                 except BootstrapError as error:
                     if isinstance(error, UsageError):
                         raise
@@ -3075,9 +3142,12 @@ class Wheel(object):
             with zipfile.ZipFile(self.path) as archive:
                 folder = self.dist_info(archive.namelist())
                 text = archive.read(folder + "/METADATA").decode("utf-8", "replace")
-        except (zipfile.BadZipFile, KeyError, OSError, EOFError) as error:
-            raise BootstrapError("%s cannot be read as a wheel (%s); upload it again"
-                                 % (self.filename, error), self.filename, code="invalid-wheel")
+        except KeyError as error:
+            raise BootstrapError("%s has no %s" % (self.filename, error), self.filename,
+                                 code="invalid-wheel")
+        except (zipfile.BadZipFile, OSError, EOFError) as error:
+            raise ArchiveError("%s is truncated or corrupt (%s); upload it again"
+                               % (self.filename, error), self.filename)
         metadata = parse_metadata(text, "%s METADATA" % self.filename)
         if canonicalize_name(metadata.name) != self.name:
             raise BootstrapError("%s: METADATA names %r, the file name %r" % (
@@ -3816,13 +3886,33 @@ def _read_wheels(bundle, profile, excluded):
             continue
         try:
             wheel = Wheel(item.path, WheelName.parse(item.path))
+            _check_zip(item.path)
         except InvalidWheelFilename as error:
             problems.append(Problem("invalid-wheel", os.path.basename(item.path), error.message,
                                     fix=_reupload_fix(item.path)))
             continue
+        except ArchiveError as error:
+            problems.append(_problem_from_error(error))
+            continue
         wheels.append(wheel)
         verdicts.append(judge_wheel(profile, wheel.wheel_name))
     return wheels, verdicts, problems
+
+
+def _check_zip(path):
+    """Raise ArchiveError unless ``path`` is a readable zip (its directory, not its data)."""
+    import zipfile
+    if _sniff(path) != "zip":
+        raise ArchiveError("%s is not a wheel: not a zip archive%s" % (
+            os.path.basename(path), _describe_content(path)), os.path.basename(path))
+    try:
+        with zipfile.ZipFile(path):
+            pass
+        if not _zip_ends_properly(path):
+            raise zipfile.BadZipFile("its zip directory is missing")
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+        raise ArchiveError("%s is truncated or corrupt (%s); upload it again"
+                           % (os.path.basename(path), error), os.path.basename(path))
 
 
 def _read_sdists(bundle):
