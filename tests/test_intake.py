@@ -1,0 +1,753 @@
+"""Bundle intake: what users upload, and a corpus of hostile and broken archives.
+
+Every archive here is built in the test with tarfile/zipfile. Each hostile or broken upload
+must be refused with the right problem code, naming the upload, with nothing written outside
+the work folder (a snapshot of the whole test folder, work folder excluded, is taken before
+and compared after) and nothing installed. Good uploads in every accepted shape (formats,
+content sniffing, nested archives, split parts, folders, several bundles) must be read.
+
+The layout of each test::
+
+    tmp_path/uploads/...        what the user uploaded
+    tmp_path/sandbox/work/      the work folder given to bootstrap (check() makes its own
+                                temporary folder inside it and removes it afterwards)
+
+Escaping members aim at ``tmp_path`` (watched by the snapshot) and at its parent (checked by
+name), never at system folders.
+"""
+import bz2
+import gzip
+import io
+import lzma
+import os
+import stat
+import tarfile
+import zipfile
+
+import pytest
+
+import bootstrap
+from checkkit import (problem_codes, site_packages_snapshot, tar_bytes, tar_info, tree,
+                      write_tar, write_zip, zip_info)
+
+UNSAFE = "unsafe-archive-member"
+CORRUPT = "corrupt-archive"
+HTML = b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head><body>gone</body></html>\n"
+ESCAPE = "PWNED"  # the name every escaping member tries to create
+SMALL = bootstrap.IntakeLimits(max_total=64 * 1024, max_ratio=10, ratio_floor=4 * 1024)
+
+
+class Area(object):
+    """The folders of one test, and the snapshot that proves nothing escaped."""
+
+    def __init__(self, root):
+        self.root = root
+        self.uploads = root / "uploads"
+        self.work = root / "sandbox" / "work"
+        self.uploads.mkdir()
+        self.work.mkdir(parents=True)
+        self._before = None
+        self._site = None
+
+    def path(self, name):
+        return self.uploads / name
+
+    def write(self, name, data):
+        path = self.path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        return path
+
+    def start(self):
+        self._before = tree(self.root, exclude=[self.work])
+        self._site = site_packages_snapshot()
+
+    def assert_nothing_escaped(self):
+        assert tree(self.root, exclude=[self.work]) == self._before
+        for folder in (self.root, self.root.parent, self.uploads):
+            for name in os.listdir(str(folder)):
+                assert not name.startswith(ESCAPE), os.path.join(str(folder), name)
+        assert site_packages_snapshot() == self._site
+
+
+@pytest.fixture
+def area(tmp_path):
+    return Area(tmp_path)
+
+
+@pytest.fixture
+def wheels(make_wheel):
+    """Three small real wheels: alpha (needs beta), beta, gamma."""
+    return [
+        make_wheel("zz-alpha", "1.0", requires=["zz-beta>=1"]),
+        make_wheel("zz-beta", "1.2"),
+        make_wheel("zz-gamma", "2.0"),
+    ]
+
+
+def names_of(report):
+    return sorted(item["name"] for item in report["would_install"])
+
+
+def wheel_files(paths):
+    return dict((path.name, path) for path in paths)
+
+
+def ups(levels):
+    return "../" * levels
+
+
+# -- the corpus --------------------------------------------------------------------------------
+# Each builder makes one upload in area.uploads and returns its path. The tables say which
+# problem code each one must get.
+
+
+def _tar(area, name, members, mode="w:gz"):
+    return write_tar(area.path(name), members, mode)
+
+
+def _zip(area, name, members, compression=zipfile.ZIP_DEFLATED):
+    return write_zip(area.path(name), members, compression)
+
+
+UNSAFE_TARS = {
+    "absolute-path": lambda a: [tar_info(str(a.root / ESCAPE), b"owned")],
+    "dotdot-1": lambda a: [tar_info(ups(1) + ESCAPE, b"owned")],
+    "dotdot-3": lambda a: [tar_info(ups(3) + ESCAPE, b"owned")],
+    "dotdot-4": lambda a: [tar_info(ups(4) + ESCAPE, b"owned")],
+    "dotdot-5": lambda a: [tar_info(ups(5) + ESCAPE, b"owned")],
+    "dotdot-inside-path": lambda a: [tar_info("wheels/" + ups(5) + ESCAPE, b"owned")],
+    "dotdot-after-good-member": lambda a: [tar_info("wheels/ok.txt", b"ok"),
+                                           tar_info(ups(4) + ESCAPE, b"owned")],
+    "symlink-absolute": lambda a: [tar_info("link", kind=tarfile.SYMTYPE,
+                                            linkname=str(a.root))],
+    "symlink-relative-out": lambda a: [tar_info("sub/link", kind=tarfile.SYMTYPE,
+                                                linkname=ups(6))],
+    "symlink-to-system-file": lambda a: [tar_info("passwd", kind=tarfile.SYMTYPE,
+                                                  linkname="/etc/passwd")],
+    "hardlink-out": lambda a: [tar_info("link", kind=tarfile.LNKTYPE,
+                                        linkname=ups(4) + "uploads/x")],
+    "hardlink-absolute": lambda a: [tar_info("link", kind=tarfile.LNKTYPE,
+                                             linkname="/etc/passwd")],
+    "write-through-symlink": lambda a: [
+        tar_info("escape", kind=tarfile.SYMTYPE, linkname=str(a.root)),
+        tar_info("escape/" + ESCAPE, b"owned")],
+    "write-through-relative-symlink": lambda a: [
+        tar_info("escape", kind=tarfile.SYMTYPE, linkname=ups(4)),
+        tar_info("escape/" + ESCAPE, b"owned")],
+    "character-device": lambda a: [tar_info("dev/null", kind=tarfile.CHRTYPE)],
+    "block-device": lambda a: [tar_info("dev/sda", kind=tarfile.BLKTYPE)],
+    "fifo": lambda a: [tar_info("pipe", kind=tarfile.FIFOTYPE)],
+    "duplicate-member": lambda a: [tar_info("wheels/a.txt", b"first"),
+                                   tar_info("wheels/a.txt", b"second")],
+    "duplicate-spelled-differently": lambda a: [tar_info("wheels/a.txt", b"first"),
+                                                tar_info("./wheels//a.txt", b"second")],
+    "directory-overwrites-file": lambda a: [tar_info("wheels/a", b"a file"),
+                                            tar_info("wheels/a/b.txt", b"under it")],
+    "file-overwrites-directory": lambda a: [tar_info("wheels/a/", kind=tarfile.DIRTYPE),
+                                            tar_info("wheels/a", b"a file")],
+    "file-overwrites-implied-directory": lambda a: [tar_info("wheels/a/b.txt", b"under a"),
+                                                    tar_info("wheels/a", b"a file")],
+}
+
+UNSAFE_ZIPS = {
+    "absolute-path": lambda a: [(str(a.root / ESCAPE), b"owned")],
+    "dotdot-1": lambda a: [(ups(1) + ESCAPE, b"owned")],
+    "dotdot-4": lambda a: [(ups(4) + ESCAPE, b"owned")],
+    "dotdot-backslashes": lambda a: [("..\\..\\..\\..\\" + ESCAPE, b"owned")],
+    "drive-letter": lambda a: [("C:/" + ESCAPE, b"owned")],
+    "drive-relative": lambda a: [("C:" + ESCAPE, b"owned")],
+    "symlink-out": lambda a: [(zip_info("link", stat.S_IFLNK | 0o777),
+                               str(a.root).encode())],
+    "symlink-relative-out": lambda a: [(zip_info("link", stat.S_IFLNK | 0o777),
+                                        ups(6).encode())],
+    "write-through-symlink": lambda a: [
+        (zip_info("escape", stat.S_IFLNK | 0o777), str(a.root).encode()),
+        ("escape/" + ESCAPE, b"owned")],
+    "character-device": lambda a: [(zip_info("dev/null", stat.S_IFCHR | 0o644), b"")],
+    "fifo": lambda a: [(zip_info("pipe", stat.S_IFIFO | 0o644), b"")],
+    "duplicate-member": lambda a: [("wheels/a.txt", b"first"), ("wheels/a.txt", b"second")],
+    "directory-overwrites-file": lambda a: [("wheels/a", b"a file"),
+                                            ("wheels/a/b.txt", b"under it")],
+    "file-overwrites-implied-directory": lambda a: [("wheels/a/b.txt", b"under a"),
+                                                    ("wheels/a", b"a file")],
+}
+
+
+def _truncated(data, keep):
+    return data[:keep]
+
+
+def _tar_gz_of_wheels(make_wheel):
+    """A tar.gz of three incompressible wheels, and the member offsets of its plain tar."""
+    files = {}
+    for name in ("zz-one", "zz-two", "zz-three"):
+        path = make_wheel(name, "1.0", files={name.replace("-", "_") + "/blob.bin":
+                                              os.urandom(16 * 1024)})
+        files["wheels/" + path.name] = path
+    return files
+
+
+def _tar_member_boundary(files):
+    """A plain tar cut exactly where its second member starts (whole members lost)."""
+    data = tar_bytes(files, mode="w")
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        offsets = [member.offset for member in archive]
+    return data[:offsets[1]]
+
+
+def _zip_of(files, compression):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for name in sorted(files):
+            info = zip_info(name)
+            info.compress_type = compression
+            archive.writestr(info, files[name].read_bytes())
+    return buffer.getvalue()
+
+
+BROKEN = {
+    # name: (file name, builder(files) -> bytes, what the message must say)
+    "tar.gz-cut-in-half": ("bundle.tar.gz", lambda f: _truncated(tar_bytes(f), len(tar_bytes(f)) // 2),
+                           "truncated"),
+    "tar.gz-without-gzip-trailer": ("bundle.tar.gz", lambda f: tar_bytes(f)[:-8], ""),
+    "tar-cut-at-member-boundary": ("bundle.tar", _tar_member_boundary, ""),
+    "tar.bz2-cut": ("bundle.tar.bz2", lambda f: tar_bytes(f, "w:bz2")[:-200], ""),
+    "tar.xz-cut": ("bundle.tar.xz", lambda f: tar_bytes(f, "w:xz")[:-200], ""),
+    "zip-cut-in-half": ("bundle.zip", lambda f: _zip_of(f, zipfile.ZIP_DEFLATED)[:20000], ""),
+    "zip-without-directory-end": ("bundle.zip", lambda f: _zip_of(f, zipfile.ZIP_DEFLATED)[:-30],
+                                  ""),
+    "stored-zip-without-directory-end": ("bundle.zip",
+                                         lambda f: _zip_of(f, zipfile.ZIP_STORED)[:-30], ""),
+    "html-named-tar.gz": ("bundle.tar.gz", lambda f: HTML, "HTML"),
+    "html-named-zip": ("bundle.zip", lambda f: HTML, "HTML"),
+    "html-named-whl": ("zz_one-1.0-py3-none-any.whl", lambda f: HTML, "HTML"),
+    "empty-tar.gz": ("bundle.tar.gz", lambda f: b"", "empty"),
+    "empty-zip": ("bundle.zip", lambda f: b"", "empty"),
+    "empty-whl": ("zz_one-1.0-py3-none-any.whl", lambda f: b"", "empty"),
+    "cut-whl": ("zz_one-1.0-py3-none-any.whl",
+                lambda f: f["wheels/zz_one-1.0-py3-none-any.whl"].read_bytes()[:5000], ""),
+    "gzip-of-text": ("bundle.tar.gz", lambda f: gzip.compress(b"not a tar\n" * 200), ""),
+    "bz2-of-text": ("bundle.tar.bz2", lambda f: bz2.compress(b"not a tar\n" * 200), ""),
+    "xz-of-text": ("bundle.tar.xz", lambda f: lzma.compress(b"not a tar\n" * 200), ""),
+    "random-bytes": ("bundle.tar.gz", lambda f: bytes(range(256)) * 8, ""),
+}
+
+
+def _only_problem_names_upload(report, code, upload):
+    matching = [p for p in report["problems"] if p["code"] == code]
+    assert matching, report["problems"]
+    assert any(os.path.basename(str(upload)) in p["subject"] + p["message"] for p in matching), \
+        matching
+    for problem in matching:
+        assert problem["fix"]["command"], problem
+
+
+def _assert_refused_by_check(area, upload, code, words=""):
+    area.start()
+    report = bootstrap.check([str(upload)], work_dir=str(area.work))
+    assert code in problem_codes(report), report["problems"]
+    _only_problem_names_upload(report, code, upload)
+    if words:
+        assert any(words.lower() in p["message"].lower() for p in report["problems"]), \
+            report["problems"]
+    assert report["status"] == "failed"
+    assert report.exit_code == 2
+    assert report["installed"] == []
+    assert report["would_install"] == []
+    area.assert_nothing_escaped()
+    assert os.listdir(str(area.work)) == []  # check's temporary folder is gone
+    return report
+
+
+# -- hostile archives ----------------------------------------------------------------------------
+
+
+class TestHostileTar:
+    @pytest.mark.parametrize("mode,suffix", [("w:gz", ".tar.gz"), ("w", ".tar")])
+    @pytest.mark.parametrize("case", sorted(UNSAFE_TARS))
+    def test_check_refuses(self, area, case, mode, suffix):
+        upload = _tar(area, "evil_" + case.replace("-", "_") + suffix, UNSAFE_TARS[case](area), mode)
+        _assert_refused_by_check(area, upload, UNSAFE)
+
+    @pytest.mark.parametrize("case", sorted(UNSAFE_TARS))
+    def test_extract_archive_raises_unsafe_member(self, area, case):
+        upload = _tar(area, "evil.tar.gz", UNSAFE_TARS[case](area))
+        area.start()
+        with pytest.raises(bootstrap.UnsafeMemberError) as caught:
+            bootstrap.extract_archive(str(upload), str(area.work / "out"))
+        assert caught.value.code == UNSAFE
+        assert "evil.tar.gz" in str(caught.value)
+        area.assert_nothing_escaped()
+
+    @pytest.mark.parametrize("case", sorted(UNSAFE_TARS))
+    def test_open_bundle_collects_the_problem(self, area, case):
+        upload = _tar(area, "evil.tar.gz", UNSAFE_TARS[case](area))
+        area.start()
+        bundle = bootstrap.open_bundle([str(upload)], str(area.work))
+        assert [p.code for p in bundle.problems] == [UNSAFE]
+        assert bundle.wheels == []
+        area.assert_nothing_escaped()
+
+    def test_refusal_names_the_member(self, area):
+        upload = _tar(area, "evil.tar.gz", [tar_info(ups(3) + "PWNED-member", b"x")])
+        report = bootstrap.check([str(upload)], work_dir=str(area.work))
+        assert "PWNED-member" in report["problems"][0]["message"]
+
+    def test_hostile_member_after_wheels_still_refuses_whole_upload(self, area, wheels):
+        members = [tar_info("wheels/" + w.name, w.read_bytes()) for w in wheels]
+        members.append(tar_info(ups(4) + ESCAPE, b"owned"))
+        upload = _tar(area, "bundle.tar.gz", members)
+        _assert_refused_by_check(area, upload, UNSAFE)
+
+
+class TestHostileZip:
+    @pytest.mark.parametrize("case", sorted(UNSAFE_ZIPS))
+    def test_check_refuses(self, area, case):
+        upload = _zip(area, "evil_" + case.replace("-", "_") + ".zip", UNSAFE_ZIPS[case](area))
+        _assert_refused_by_check(area, upload, UNSAFE)
+
+    @pytest.mark.parametrize("case", sorted(UNSAFE_ZIPS))
+    def test_extract_archive_raises_unsafe_member(self, area, case):
+        upload = _zip(area, "evil.zip", UNSAFE_ZIPS[case](area))
+        area.start()
+        with pytest.raises(bootstrap.UnsafeMemberError) as caught:
+            bootstrap.extract_archive(str(upload), str(area.work / "out"))
+        assert caught.value.code == UNSAFE
+        area.assert_nothing_escaped()
+
+
+class TestLinks:
+    def test_link_inside_the_folder_is_skipped_and_noted(self, area, wheels):
+        upload = _tar(area, "bundle.tar.gz", [
+            tar_info("wheels/" + wheels[1].name, wheels[1].read_bytes()),
+            tar_info("wheels/latest.whl", kind=tarfile.SYMTYPE, linkname=wheels[1].name)])
+        area.start()
+        notes = bootstrap.extract_archive(str(upload), str(area.work / "out"))
+        assert any("latest.whl" in note for note in notes), notes
+        for directory, subdirs, files in os.walk(str(area.work)):
+            for name in subdirs + files:
+                assert not os.path.islink(os.path.join(directory, name)), name
+        area.assert_nothing_escaped()
+
+    def test_no_symlink_is_ever_created(self, area):
+        upload = _tar(area, "bundle.tar.gz", [
+            tar_info("sub/", kind=tarfile.DIRTYPE),
+            tar_info("alias", kind=tarfile.SYMTYPE, linkname="sub"),
+            tar_info("alias/file.txt", b"data")])
+        area.start()
+        try:
+            bootstrap.extract_archive(str(upload), str(area.work / "out"))
+        except bootstrap.UnsafeMemberError:
+            pass  # refusing a write through a link is also right
+        for directory, subdirs, files in os.walk(str(area.work)):
+            for name in subdirs + files:
+                assert not os.path.islink(os.path.join(directory, name)), name
+        area.assert_nothing_escaped()
+
+
+# -- decompression bombs ---------------------------------------------------------------------------
+
+
+class _Zeros(io.RawIOBase):
+    """A readable stream of ``size`` zero bytes, never held in memory at once."""
+
+    def __init__(self, size):
+        self.left = size
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        count = min(len(buffer), self.left)
+        buffer[:count] = b"\0" * count
+        self.left -= count
+        return count
+
+
+def zeros_tar_gz(path, size):
+    with tarfile.open(str(path), "w:gz", format=tarfile.GNU_FORMAT) as archive:
+        info = tarfile.TarInfo("wheels/zeros.bin")
+        info.size = size
+        archive.addfile(info, io.BufferedReader(_Zeros(size)))
+    return path
+
+
+def zeros_zip(path, size):
+    with zipfile.ZipFile(str(path), "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open(zip_info("wheels/zeros.bin"), "w", force_zip64=True) as out:
+            block = b"\0" * (1 << 20)
+            left = size
+            while left:
+                out.write(block[:min(left, len(block))])
+                left -= min(left, len(block))
+    return path
+
+
+DEFAULT_BOMB_SIZE = 72 * 1024 * 1024  # past the 64 MB floor, ~1000x its compressed size
+
+
+class TestBombs:
+    @pytest.mark.parametrize("builder", [zeros_tar_gz, zeros_zip], ids=["tar.gz", "zip"])
+    def test_ratio_limit(self, area, builder):
+        upload = builder(area.path("bomb" + (".zip" if builder is zeros_zip else ".tar.gz")),
+                         SMALL.ratio_floor * 3)
+        area.start()
+        with pytest.raises(bootstrap.UnsafeMemberError) as caught:
+            bootstrap.extract_archive(str(upload), str(area.work / "out"), limits=SMALL)
+        assert caught.value.code == UNSAFE
+        assert "bomb" in str(caught.value)
+        area.assert_nothing_escaped()
+
+    @pytest.mark.parametrize("builder", [zeros_tar_gz, zeros_zip], ids=["tar.gz", "zip"])
+    def test_total_limit(self, area, builder):
+        limits = bootstrap.IntakeLimits(max_total=32 * 1024, max_ratio=10 ** 9, ratio_floor=0)
+        upload = builder(area.path("big" + (".zip" if builder is zeros_zip else ".tar.gz")),
+                         40 * 1024)
+        area.start()
+        with pytest.raises(bootstrap.UnsafeMemberError) as caught:
+            bootstrap.extract_archive(str(upload), str(area.work / "out"), limits=limits)
+        assert "bomb" in str(caught.value)
+        area.assert_nothing_escaped()
+
+    def test_total_limit_counts_every_member(self, area):
+        limits = bootstrap.IntakeLimits(max_total=32 * 1024, max_ratio=10 ** 9, ratio_floor=0)
+        members = [tar_info("part-%d.bin" % i, os.urandom(8 * 1024)) for i in range(6)]
+        upload = _tar(area, "many.tar.gz", members)
+        area.start()
+        with pytest.raises(bootstrap.UnsafeMemberError):
+            bootstrap.extract_archive(str(upload), str(area.work / "out"), limits=limits)
+        area.assert_nothing_escaped()
+
+    def test_zip_bomb_refused_before_writing(self, area):
+        upload = zeros_zip(area.path("bomb.zip"), SMALL.ratio_floor * 3)
+        with pytest.raises(bootstrap.UnsafeMemberError):
+            bootstrap.extract_archive(str(upload), str(area.work / "out"), limits=SMALL)
+        assert not (area.work / "out" / "wheels" / "zeros.bin").exists()
+
+    def test_open_bundle_with_limits_reports_bomb(self, area):
+        upload = zeros_tar_gz(area.path("bomb.tar.gz"), SMALL.ratio_floor * 3)
+        area.start()
+        bundle = bootstrap.open_bundle([str(upload)], str(area.work), limits=SMALL)
+        assert [p.code for p in bundle.problems] == [UNSAFE]
+        area.assert_nothing_escaped()
+
+    def test_archive_within_limits_is_read(self, area, wheels):
+        upload = area.write("bundle.tar.gz", tar_bytes(wheel_files(wheels)))
+        limits = bootstrap.IntakeLimits(max_total=10 * 1024 * 1024, max_ratio=10,
+                                        ratio_floor=1024 * 1024)
+        bootstrap.extract_archive(str(upload), str(area.work / "out"), limits=limits)
+        assert sorted(os.listdir(str(area.work / "out"))) == sorted(w.name for w in wheels)
+
+    @pytest.mark.parametrize("builder", [zeros_tar_gz, zeros_zip], ids=["tar.gz", "zip"])
+    def test_default_ratio_limit_in_check(self, area, builder):
+        upload = builder(area.path("bomb" + (".zip" if builder is zeros_zip else ".tar.gz")),
+                         DEFAULT_BOMB_SIZE)
+        report = _assert_refused_by_check(area, upload, UNSAFE, "bomb")
+        ratio = str(bootstrap.DEFAULT_LIMITS.max_ratio)
+        assert ratio in report["problems"][0]["message"]  # the ratio that was exceeded
+
+    def test_free_space_is_checked_before_extracting(self, area, wheels, monkeypatch):
+        upload = area.write("bundle.zip", _zip_of(wheel_files(wheels), zipfile.ZIP_DEFLATED))
+
+        class Full(object):
+            f_bavail = 1
+            f_frsize = 512
+
+        monkeypatch.setattr(bootstrap.os, "statvfs", lambda path: Full())
+        area.start()
+        bundle = bootstrap.open_bundle([str(upload)], str(area.work))
+        monkeypatch.undo()
+        assert len(bundle.problems) == 1
+        assert "free" in bundle.problems[0].message
+        assert bundle.wheels == []
+        for directory, subdirs, files in os.walk(str(area.work)):
+            assert not [f for f in files if f.endswith(".whl")], files
+        area.assert_nothing_escaped()
+
+
+# -- broken uploads ---------------------------------------------------------------------------------
+
+
+class TestBroken:
+    @pytest.mark.parametrize("case", sorted(BROKEN))
+    def test_check_reports_corrupt_archive(self, area, make_wheel, case):
+        name, builder, words = BROKEN[case]
+        upload = area.write(name, builder(_tar_gz_of_wheels(make_wheel)))
+        _assert_refused_by_check(area, upload, CORRUPT, words)
+
+    @pytest.mark.parametrize("case", sorted(c for c in BROKEN if not BROKEN[c][0].endswith(".whl")))
+    def test_extract_archive_raises_archive_error(self, area, make_wheel, case):
+        name, builder, words = BROKEN[case]
+        upload = area.write(name, builder(_tar_gz_of_wheels(make_wheel)))
+        area.start()
+        with pytest.raises(bootstrap.ArchiveError) as caught:
+            bootstrap.extract_archive(str(upload), str(area.work / "out"))
+        assert caught.value.code == CORRUPT
+        assert name in str(caught.value)
+        area.assert_nothing_escaped()
+
+    def test_broken_upload_next_to_good_one_names_only_the_broken(self, area, wheels):
+        good = area.write("good.tar.gz", tar_bytes(wheel_files(wheels)))
+        bad = area.write("bad.tar.gz", tar_bytes(wheel_files(wheels))[:300])
+        report = bootstrap.check([str(good), str(bad)], work_dir=str(area.work))
+        corrupt = [p for p in report["problems"] if p["code"] == CORRUPT]
+        assert len(corrupt) == 1
+        assert "bad.tar.gz" in corrupt[0]["subject"]
+        assert "good.tar.gz" not in corrupt[0]["message"]
+        assert report.exit_code == 2
+
+    def test_fix_says_to_upload_the_file_again(self, area):
+        upload = area.write("bundle.tar.gz", HTML)
+        report = bootstrap.check([str(upload)], work_dir=str(area.work))
+        fix = report["problems"][0]["fix"]
+        assert fix["where"] == "online"
+        assert "bundle.tar.gz" in fix["command"]
+
+    def test_manifest_hash_mismatch(self, area, wheels):
+        import hashlib
+        import json
+        folder = area.uploads / "bundle"
+        (folder / "wheels").mkdir(parents=True)
+        entries = []
+        for wheel in wheels:
+            data = wheel.read_bytes()
+            entries.append({"path": "wheels/" + wheel.name, "size": len(data),
+                            "sha256": hashlib.sha256(data).hexdigest()})
+            (folder / "wheels" / wheel.name).write_bytes(data)
+        tampered = folder / "wheels" / wheels[2].name
+        data = bytearray(tampered.read_bytes())
+        data[100] ^= 0xFF
+        tampered.write_bytes(bytes(data))
+        (folder / "manifest.json").write_text(json.dumps(
+            {"schema": "sandbox-bootstrap.bundle/1", "roots": ["zz-alpha", "zz-gamma"],
+             "files": entries}))
+        report = bootstrap.check([str(folder)], work_dir=str(area.work))
+        mismatch = [p for p in report["problems"] if p["code"] == "hash-mismatch"]
+        assert [p["subject"] for p in mismatch] == ["wheels/" + wheels[2].name]
+        assert names_of(report) == ["zz-alpha", "zz-beta"]
+        assert report.exit_code == 2
+
+    def test_manifest_lists_a_missing_file(self, area, wheels):
+        import json
+        folder = area.uploads / "bundle"
+        folder.mkdir()
+        (folder / wheels[0].name).write_bytes(wheels[0].read_bytes())
+        (folder / "manifest.json").write_text(json.dumps(
+            {"schema": "sandbox-bootstrap.bundle/1", "roots": ["zz-alpha"],
+             "files": [{"path": wheels[0].name}, {"path": wheels[1].name}]}))
+        report = bootstrap.check([str(folder)], work_dir=str(area.work))
+        assert any(p["code"] == CORRUPT and wheels[1].name in p["subject"]
+                   for p in report["problems"]), report["problems"]
+
+
+# -- what users upload, in every accepted shape ------------------------------------------------
+
+
+FORMATS = {
+    ".tar.gz": lambda f: tar_bytes(f, "w:gz"),
+    ".tgz": lambda f: tar_bytes(f, "w:gz"),
+    ".tar.bz2": lambda f: tar_bytes(f, "w:bz2"),
+    ".tar.xz": lambda f: tar_bytes(f, "w:xz"),
+    ".tar": lambda f: tar_bytes(f, "w"),
+    ".zip": lambda f: _zip_of(f, zipfile.ZIP_DEFLATED),
+}
+
+
+class TestAccepted:
+    @pytest.mark.parametrize("suffix", sorted(FORMATS))
+    def test_every_archive_format(self, area, wheels, suffix):
+        upload = area.write("bundle" + suffix, FORMATS[suffix](wheel_files(wheels)))
+        report = bootstrap.check([str(upload)], work_dir=str(area.work))
+        assert report["problems"] == []
+        assert names_of(report) == ["zz-alpha", "zz-beta", "zz-gamma"]
+        assert report.exit_code == 0
+
+    @pytest.mark.parametrize("name,suffix", [("bundle.tar.gz", ".zip"), ("bundle.zip", ".tar.gz"),
+                                             ("bundle.tgz", ".tar.bz2"), ("upload", ".tar.gz"),
+                                             ("file-abc123", ".zip")])
+    def test_content_decides_not_the_name(self, area, wheels, name, suffix):
+        upload = area.write(name, FORMATS[suffix](wheel_files(wheels)))
+        report = bootstrap.check([str(upload)], work_dir=str(area.work))
+        assert report["problems"] == []
+        assert names_of(report) == ["zz-alpha", "zz-beta", "zz-gamma"]
+
+    def test_single_wheel(self, area, wheels):
+        report = bootstrap.check([str(wheels[2])], work_dir=str(area.work))
+        assert names_of(report) == ["zz-gamma"]
+        assert report.ok
+
+    def test_folder(self, area, wheels):
+        folder = area.uploads / "pip-download"
+        (folder / "nested").mkdir(parents=True)
+        (folder / wheels[0].name).write_bytes(wheels[0].read_bytes())
+        (folder / "nested" / wheels[1].name).write_bytes(wheels[1].read_bytes())
+        (folder / "README.txt").write_text("not a wheel")
+        report = bootstrap.check([str(folder)], work_dir=str(area.work))
+        assert report["problems"] == []
+        assert names_of(report) == ["zz-alpha", "zz-beta"]
+
+    def test_folder_upload_is_left_untouched(self, area, wheels):
+        folder = area.uploads / "pip-download"
+        folder.mkdir()
+        (folder / "inner.tar.gz").write_bytes(tar_bytes(wheel_files(wheels)))
+        before = tree(area.root, exclude=[area.work])
+        report = bootstrap.check([str(folder)], work_dir=str(area.work))
+        assert names_of(report) == ["zz-alpha", "zz-beta", "zz-gamma"]
+        assert tree(area.root, exclude=[area.work]) == before
+
+    def test_zip_holding_tar_gz_of_wheels(self, area, wheels):
+        inner = tar_bytes(dict(("wheels/" + w.name, w) for w in wheels))
+        upload = area.write("download.zip", b"")
+        write_zip(upload, [("bundle/bundle.tar.gz", inner), ("bundle/README.txt", b"hi")])
+        report = bootstrap.check([str(upload)], work_dir=str(area.work))
+        assert report["problems"] == []
+        assert names_of(report) == ["zz-alpha", "zz-beta", "zz-gamma"]
+
+    def test_zip_from_python_writestr_is_read(self, area, wheels):
+        """zipfile.writestr(name, data) stores mode 0o600 with no file-type bits: a plain file."""
+        upload = area.path("download.zip")
+        with zipfile.ZipFile(str(upload), "w") as archive:
+            for wheel in wheels:
+                archive.writestr("wheels/" + wheel.name, wheel.read_bytes())
+        report = bootstrap.check([str(upload)], work_dir=str(area.work))
+        assert report["problems"] == []
+        assert names_of(report) == ["zz-alpha", "zz-beta", "zz-gamma"]
+
+    def test_zip_without_unix_modes_is_read(self, area, wheels):
+        upload = area.path("windows.zip")
+        with zipfile.ZipFile(str(upload), "w") as archive:
+            for wheel in wheels:
+                info = zipfile.ZipInfo("wheels/" + wheel.name, date_time=(2020, 1, 1, 0, 0, 0))
+                info.create_system = 0
+                info.external_attr = 0x20  # MS-DOS "archive" attribute
+                archive.writestr(info, wheel.read_bytes())
+        report = bootstrap.check([str(upload)], work_dir=str(area.work))
+        assert report["problems"] == []
+        assert names_of(report) == ["zz-alpha", "zz-beta", "zz-gamma"]
+
+    def test_three_levels_of_nesting(self, area, wheels):
+        level1 = tar_bytes(wheel_files(wheels))
+        level2 = tar_bytes({"inner.tar.gz": level1})
+        upload = area.write("outer.zip", b"")
+        write_zip(upload, [("middle.tar.gz", level2)])
+        report = bootstrap.check([str(upload)], work_dir=str(area.work))
+        assert report["problems"] == []
+        assert names_of(report) == ["zz-alpha", "zz-beta", "zz-gamma"]
+
+    def test_nesting_too_deep_is_refused(self, area, wheels):
+        data = tar_bytes(wheel_files(wheels))
+        for level in range(8):
+            data = tar_bytes({"level-%d.tar.gz" % level: data})
+        upload = area.write("deep.tar.gz", data)
+        area.start()
+        report = bootstrap.check([str(upload)], work_dir=str(area.work))
+        assert UNSAFE in problem_codes(report)
+        assert report["would_install"] == []
+        area.assert_nothing_escaped()
+
+    def test_several_bundles_at_once(self, area, make_wheel, wheels):
+        extra = make_wheel("zz-delta", "0.5")
+        folder = area.uploads / "folder"
+        folder.mkdir()
+        (folder / extra.name).write_bytes(extra.read_bytes())
+        archive = area.write("ab.tar.gz", tar_bytes(wheel_files(wheels[:2])))
+        zipped = area.write("c.zip", _zip_of(wheel_files(wheels[2:]), zipfile.ZIP_DEFLATED))
+        report = bootstrap.check([str(archive), str(zipped), str(folder)],
+                                 work_dir=str(area.work))
+        assert report["problems"] == []
+        assert names_of(report) == ["zz-alpha", "zz-beta", "zz-delta", "zz-gamma"]
+
+    def test_same_wheel_in_two_bundles(self, area, wheels):
+        first = area.write("one.tar.gz", tar_bytes(wheel_files(wheels)))
+        second = area.write("two.zip", _zip_of(wheel_files(wheels), zipfile.ZIP_DEFLATED))
+        report = bootstrap.check([str(first), str(second)], work_dir=str(area.work))
+        assert report["problems"] == []
+        assert names_of(report) == ["zz-alpha", "zz-beta", "zz-gamma"]
+
+    def test_open_bundle_lists_wheels(self, area, wheels):
+        upload = area.write("bundle.tar.gz", tar_bytes(wheel_files(wheels)))
+        bundle = bootstrap.open_bundle([str(upload)], str(area.work))
+        assert bundle.problems == []
+        assert sorted(os.path.basename(f.path) for f in bundle.wheels) == \
+            sorted(w.name for w in wheels)
+        for item in bundle.wheels:
+            assert os.path.realpath(item.path).startswith(os.path.realpath(str(area.work)))
+            assert item.origin == str(upload)
+
+    def test_extraction_keeps_contents(self, area, wheels):
+        upload = area.write("bundle.tar.gz", tar_bytes(wheel_files(wheels)))
+        bootstrap.extract_archive(str(upload), str(area.work / "out"))
+        for wheel in wheels:
+            assert (area.work / "out" / wheel.name).read_bytes() == wheel.read_bytes()
+
+    def test_check_removes_its_work_folder(self, area, wheels):
+        upload = area.write("bundle.tar.gz", tar_bytes(wheel_files(wheels)))
+        bootstrap.check([str(upload)], work_dir=str(area.work))
+        assert os.listdir(str(area.work)) == []
+
+
+# -- split uploads ----------------------------------------------------------------------------------
+
+
+def split(area, data, name="bundle.tar.gz", parts=3, folder="parts"):
+    directory = area.uploads / folder
+    directory.mkdir()
+    size = len(data) // parts + 1
+    paths = []
+    for index in range(parts):
+        path = directory / ("%s.part-%03d" % (name, index + 1))
+        path.write_bytes(data[index * size:(index + 1) * size])
+        paths.append(path)
+    return directory, paths
+
+
+class TestSplitUploads:
+    @pytest.mark.parametrize("given", ["first", "base", "all", "middle", "folder"])
+    def test_parts_are_joined_in_order(self, area, wheels, given):
+        directory, paths = split(area, tar_bytes(wheel_files(wheels)))
+        uploads = {"first": [paths[0]], "base": [directory / "bundle.tar.gz"], "all": paths,
+                   "middle": [paths[1]], "folder": [directory]}[given]
+        report = bootstrap.check([str(p) for p in uploads], work_dir=str(area.work))
+        assert report["problems"] == []
+        assert names_of(report) == ["zz-alpha", "zz-beta", "zz-gamma"]
+
+    def test_parts_given_out_of_order(self, area, wheels):
+        directory, paths = split(area, tar_bytes(wheel_files(wheels)))
+        report = bootstrap.check([str(p) for p in reversed(paths)], work_dir=str(area.work))
+        assert report["problems"] == []
+        assert names_of(report) == ["zz-alpha", "zz-beta", "zz-gamma"]
+
+    def test_zip_in_parts(self, area, wheels):
+        directory, paths = split(area, _zip_of(wheel_files(wheels), zipfile.ZIP_DEFLATED),
+                                 name="bundle.zip")
+        report = bootstrap.check([str(paths[0])], work_dir=str(area.work))
+        assert names_of(report) == ["zz-alpha", "zz-beta", "zz-gamma"]
+
+    @pytest.mark.parametrize("missing", [1, 2, 3])
+    def test_missing_part_is_named(self, area, wheels, missing):
+        directory, paths = split(area, tar_bytes(wheel_files(wheels)), parts=4)
+        paths[missing].unlink()  # part-004, the last, leaves no gap: it is caught as truncated
+        present = [p for p in paths if p.exists()]
+        area.start()
+        report = bootstrap.check([str(present[0])], work_dir=str(area.work))
+        assert report["problems"], report
+        assert CORRUPT in problem_codes(report)
+        if missing < 3:
+            assert any("part-%03d" % (missing + 1) in p["message"] for p in report["problems"]), \
+                report["problems"]
+        assert report["would_install"] == []
+        area.assert_nothing_escaped()
+
+    def test_missing_first_part_is_named(self, area, wheels):
+        directory, paths = split(area, tar_bytes(wheel_files(wheels)))
+        paths[0].unlink()
+        report = bootstrap.check([str(paths[1])], work_dir=str(area.work))
+        assert CORRUPT in problem_codes(report)
+        assert any("part-001" in p["message"] for p in report["problems"]), report["problems"]
+
+    def test_parts_leave_the_uploads_untouched(self, area, wheels):
+        directory, paths = split(area, tar_bytes(wheel_files(wheels)))
+        area.start()
+        bootstrap.check([str(paths[0])], work_dir=str(area.work))
+        area.assert_nothing_escaped()

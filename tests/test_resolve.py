@@ -1,0 +1,800 @@
+"""Offline resolution in `check`: roots, markers, Requires-Python, choices, installed
+distributions, blocked roots, verdicts, sdists, and the one online fix.
+
+Every case judges for a *simulated* interpreter (checkkit.linux_profile / windows_profile:
+CPython 3.8 or 3.11 on Linux or Windows, with the installed distributions the test gives), so
+the answers do not depend on the interpreter running the tests: markers must be evaluated for
+the profile, never for the host. The last classes run the real-world cases of issue 3 on real
+PyPI files (tests/realwheels.py's pinned sets; skipped with a reason when not available).
+"""
+import hashlib
+import json
+import os
+import re
+import shlex
+import sys
+
+import pytest
+
+import bootstrap
+from checkkit import (PYTHON38, linux_profile, manylinux_platforms, problem_codes,
+                      problems_with, run_cli, tar_bytes, windows_profile)
+
+try:
+    import realwheels
+except ImportError:  # tests/ is not on sys.path under this import mode
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    try:
+        import realwheels
+    except ImportError:
+        realwheels = None
+
+PY38 = linux_profile("3.8")
+PY311 = linux_profile("3.11")
+
+
+@pytest.fixture
+def bundle(tmp_path, make_wheel):
+    """The folder the make_wheel fixture writes into (a `pip download` style bundle)."""
+    return tmp_path / "wheels"
+
+
+@pytest.fixture
+def run(tmp_path, bundle):
+    """run(profile, require=None, upgrade=False, uploads=None) -> Report of check()."""
+    work = tmp_path / "work"
+    work.mkdir()
+
+    def run_check(profile=PY38, require=None, upgrade=False, uploads=None):
+        return bootstrap.check([str(u) for u in (uploads or [bundle])], require=require,
+                               profile=profile, upgrade=upgrade, work_dir=str(work))
+    return run_check
+
+
+def installs(report):
+    return [(item["name"], item["version"]) for item in report["would_install"]]
+
+
+def installed_names(report):
+    return sorted(item["name"] for item in report["would_install"])
+
+
+def only(items):
+    assert len(items) == 1, items
+    return items[0]
+
+
+def write_sdist(folder, name, version, pyproject=None, requires=(), folder_name=None):
+    """A source distribution NAME-VERSION.tar.gz with PKG-INFO and an optional pyproject.toml."""
+    base = folder_name or "%s-%s" % (name, version)
+    pkg_info = "Metadata-Version: 2.1\nName: %s\nVersion: %s\n" % (name, version)
+    pkg_info += "".join("Requires-Dist: %s\n" % r for r in requires)
+    files = {base + "/PKG-INFO": pkg_info.encode(), base + "/setup.py": b"from setuptools "
+             b"import setup\nsetup()\n"}
+    if pyproject is not None:
+        files[base + "/pyproject.toml"] = pyproject.encode()
+    path = folder / ("%s.tar.gz" % base)
+    path.write_bytes(tar_bytes(files))
+    return path
+
+
+# -- roots -------------------------------------------------------------------------------------
+
+
+class TestRoots:
+    def test_every_wheel_is_a_root_without_require_or_manifest(self, run, make_wheel):
+        make_wheel("zz-app", "1.0", requires=["zz-lib"])
+        make_wheel("zz-lib", "1.0")
+        make_wheel("zz-other", "2.0")
+        report = run()
+        assert sorted(report["roots"]) == ["zz-app", "zz-lib", "zz-other"]
+        assert installed_names(report) == ["zz-app", "zz-lib", "zz-other"]
+        assert report.ok
+
+    def test_require_picks_the_roots(self, run, make_wheel):
+        make_wheel("zz-app", "1.0", requires=["zz-lib"])
+        make_wheel("zz-lib", "1.0")
+        make_wheel("zz-other", "2.0")
+        report = run(require=["zz-app"])
+        assert report["roots"] == ["zz-app"]
+        assert installed_names(report) == ["zz-app", "zz-lib"]
+        skipped = dict((s["file"], s["reason"]) for s in report["skipped"])
+        assert "zz_other-2.0-py3-none-any.whl" in skipped
+        assert "not needed" in skipped["zz_other-2.0-py3-none-any.whl"]
+
+    def test_manifest_roots(self, tmp_path, run, make_wheel):
+        folder = tmp_path / "bundle"
+        (folder / "wheels").mkdir(parents=True)
+        entries = []
+        for wheel in (make_wheel("zz-app", "1.0", requires=["zz-lib"]),
+                      make_wheel("zz-lib", "1.0"), make_wheel("zz-other", "2.0")):
+            data = wheel.read_bytes()
+            (folder / "wheels" / wheel.name).write_bytes(data)
+            entries.append({"path": "wheels/" + wheel.name, "size": len(data),
+                            "sha256": hashlib.sha256(data).hexdigest()})
+        (folder / "manifest.json").write_text(json.dumps({
+            "schema": "sandbox-bootstrap.bundle/1", "roots": ["zz-app"], "files": entries}))
+        report = run(uploads=[folder])
+        assert report["roots"] == ["zz-app"]
+        assert installed_names(report) == ["zz-app", "zz-lib"]
+        assert report["problems"] == []
+        report = run(uploads=[folder], require=["zz-other"])  # --require wins
+        assert installed_names(report) == ["zz-other"]
+
+    def test_require_with_extras(self, run, make_wheel):
+        make_wheel("zz-lib", "1.0", extras={"fast": ["zz-speedy>=2"]})
+        make_wheel("zz-speedy", "2.1")
+        assert installed_names(run(require=["zz-lib"])) == ["zz-lib"]
+        report = run(require=["zz-lib[fast]"])
+        assert installed_names(report) == ["zz-lib", "zz-speedy"]
+        assert report.ok
+
+    def test_require_with_version(self, run, make_wheel):
+        make_wheel("zz-lib", "1.0")
+        make_wheel("zz-lib", "2.0")
+        assert installs(run(require=["zz-lib<2"])) == [("zz-lib", "1.0")]
+
+    def test_require_names_are_canonicalized(self, run, make_wheel):
+        make_wheel("Zz.Lib_Name", "1.0")
+        assert installs(run(require=["zz-lib-name"])) == [("zz-lib-name", "1.0")]
+
+    def test_require_with_false_marker_is_not_needed(self, run, make_wheel):
+        make_wheel("zz-lib", "1.0")
+        report = run(require=['zz-missing; python_version >= "3.9"', "zz-lib"])
+        assert report.ok
+        assert installed_names(report) == ["zz-lib"]
+
+    @pytest.mark.parametrize("text", ["zz-lib >= =", "", "zz lib", "zz-lib[", "zz-lib; os_name"])
+    def test_invalid_require_is_a_usage_error(self, run, make_wheel, text):
+        make_wheel("zz-lib", "1.0")
+        with pytest.raises(bootstrap.UsageError):
+            run(require=[text])
+
+    def test_dependencies_come_before_dependents(self, run, make_wheel):
+        make_wheel("zz-top", "1.0", requires=["zz-middle"])
+        make_wheel("zz-middle", "1.0", requires=["zz-bottom"])
+        make_wheel("zz-bottom", "1.0")
+        names = [name for name, _ in installs(run(require=["zz-top"]))]
+        assert names == ["zz-bottom", "zz-middle", "zz-top"]
+
+
+# -- markers and Requires-Python, for the profile --------------------------------------------
+
+
+class TestMarkersForTheProfile:
+    BACKPORT = 'zz-importlib-metadata>=4.4; python_version < "3.10"'
+
+    def test_backport_missing_for_38(self, run, make_wheel):
+        make_wheel("zz-markdown", "3.5", requires=[self.BACKPORT])
+        report = run(PY38)
+        problem = only(report["problems"])
+        assert problem["code"] == "missing-dependency"
+        assert problem["subject"] == "zz-importlib-metadata>=4.4"
+        assert problem["required_by"] == ["zz-markdown==3.5"]
+        assert 'python_version < "3.10"' in problem["message"]
+        assert problem["because"] == ['python_version < "3.10"']
+        assert report["blocked_roots"] == ["zz-markdown"]
+        assert report.exit_code == 1
+
+    def test_backport_not_needed_for_311(self, run, make_wheel):
+        make_wheel("zz-markdown", "3.5", requires=[self.BACKPORT])
+        report = run(PY311)
+        assert report.ok
+        assert installed_names(report) == ["zz-markdown"]
+
+    def test_newer_python_only_dependency(self, run, make_wheel):
+        make_wheel("zz-app", "1.0", requires=['zz-new; python_version >= "3.11"'])
+        assert run(PY38).ok
+        assert problem_codes(run(PY311)) == ["missing-dependency"]
+
+    def test_windows_only_dependency(self, run, make_wheel):
+        make_wheel("zz-app", "1.0", requires=['zz-pywin32; sys_platform == "win32"',
+                                              'zz-uvloop; platform_system != "Windows"'])
+        linux = run(linux_profile("3.11"))
+        assert [p["subject"] for p in linux["problems"]] == ["zz-uvloop"]
+        windows = run(windows_profile("3.11"))
+        assert [p["subject"] for p in windows["problems"]] == ["zz-pywin32"]
+
+    def test_extra_dependencies_only_when_the_extra_is_asked(self, run, make_wheel):
+        make_wheel("zz-lib", "1.0", extras={"socks": ["zz-pysocks>=1.5"]})
+        make_wheel("zz-app", "1.0", requires=["zz-lib[socks]"])
+        assert run(require=["zz-lib"]).ok
+        report = run(require=["zz-app"])
+        problem = only(report["problems"])
+        assert problem["subject"] == "zz-pysocks>=1.5"
+        assert problem["required_by"] == ["zz-lib==1.0"]
+        assert problem["chain"] == ["zz-app==1.0", "zz-lib==1.0"]
+
+    def test_extra_with_marker(self, run, make_wheel):
+        make_wheel("zz-lib", "1.0", extras={"compat": ['zz-compat; python_version < "3.9"']})
+        make_wheel("zz-compat", "1.0")
+        assert installed_names(run(PY38, require=["zz-lib[compat]"])) == ["zz-compat", "zz-lib"]
+        assert installed_names(run(PY311, require=["zz-lib[compat]"])) == ["zz-lib"]
+
+    def test_extra_names_are_normalized(self, run, make_wheel):
+        make_wheel("zz-lib", "1.0", extras={"Use_Chardet": ["zz-chardet"]})
+        make_wheel("zz-chardet", "5.0")
+        report = run(require=["zz-lib[use-chardet]"])
+        assert installed_names(report) == ["zz-chardet", "zz-lib"]
+
+    def test_requires_python_too_new(self, run, make_wheel):
+        make_wheel("zz-new", "2.0", requires_python=">=3.9")
+        report = run(PY38)
+        problem = only(report["problems"])
+        assert problem["code"] == "requires-python"
+        assert ">=3.9" in problem["message"]
+        assert "3.8" in problem["message"]
+        assert run(PY311).ok
+
+    def test_requires_python_picks_an_older_fitting_version(self, run, make_wheel):
+        make_wheel("zz-new", "2.0", requires_python=">=3.9")
+        make_wheel("zz-new", "1.5", requires_python=">=3.7")
+        assert installs(run(PY38)) == [("zz-new", "1.5")]
+        assert installs(run(PY311)) == [("zz-new", "2.0")]
+
+    def test_requires_python_of_a_dependency(self, run, make_wheel):
+        make_wheel("zz-app", "1.0", requires=["zz-dep"])
+        make_wheel("zz-dep", "1.0", requires_python=">=3.10")
+        report = run(PY38, require=["zz-app"])
+        problem = only(report["problems"])
+        assert problem["code"] == "requires-python"
+        assert problem["required_by"] == ["zz-app==1.0"]
+
+
+# -- choosing among candidates -----------------------------------------------------------------
+
+
+class TestChoice:
+    def test_best_version(self, run, make_wheel):
+        for version in ("1.0", "2.0", "1.5"):
+            make_wheel("zz-pkg", version)
+        assert installs(run()) == [("zz-pkg", "2.0")]
+
+    def test_best_version_within_every_constraint(self, run, make_wheel):
+        for version in ("1.0", "1.4", "2.0"):
+            make_wheel("zz-pkg", version)
+        make_wheel("zz-a", "1.0", requires=["zz-pkg>=1.2"])
+        make_wheel("zz-b", "1.0", requires=["zz-pkg<2"])
+        report = run(require=["zz-a", "zz-b"])
+        assert ("zz-pkg", "1.4") in installs(report)
+        assert report.ok
+
+    def test_best_tag_among_builds_of_one_version(self, run, make_wheel):
+        make_wheel("zz-pkg", "2.0")
+        make_wheel("zz-pkg", "2.0", tag="cp38-cp38-manylinux_2_17_x86_64")
+        make_wheel("zz-pkg", "2.0", tag="cp38-abi3-manylinux_2_17_x86_64")
+        item = only(run(PY38)["would_install"])
+        assert item["wheel"] == "zz_pkg-2.0-cp38-cp38-manylinux_2_17_x86_64.whl"
+        assert item["rank"] == PY38["compatible_tags"].index("cp38-cp38-manylinux_2_17_x86_64")
+
+    def test_newer_glibc_build_preferred_when_it_fits(self, run, make_wheel):
+        make_wheel("zz-pkg", "2.0", tag="cp38-cp38-manylinux_2_17_x86_64")
+        make_wheel("zz-pkg", "2.0", tag="cp38-cp38-manylinux_2_28_x86_64")
+        item = only(run(PY38)["would_install"])
+        assert item["wheel"] == "zz_pkg-2.0-cp38-cp38-manylinux_2_28_x86_64.whl"
+
+    def test_incompatible_newer_version_is_passed_over(self, run, make_wheel):
+        make_wheel("zz-pkg", "1.0")
+        make_wheel("zz-pkg", "3.0", tag="cp39-cp39-manylinux_2_17_x86_64")
+        make_wheel("zz-pkg", "2.5", tag="cp38-cp38-macosx_11_0_arm64")
+        report = run(PY38, require=["zz-pkg"])
+        assert installs(report) == [("zz-pkg", "1.0")]
+        assert report.ok
+
+    def test_wrong_version_is_a_version_conflict(self, run, make_wheel):
+        make_wheel("zz-pkg", "1.0")
+        make_wheel("zz-app", "1.0", requires=["zz-pkg>=2"])
+        problem = only(run(require=["zz-app"])["problems"])
+        assert problem["code"] == "version-conflict"
+        assert problem["subject"] == "zz-pkg>=2"
+        assert "1.0" in problem["message"]
+
+
+class TestPrereleases:
+    def test_stable_preferred(self, run, make_wheel):
+        make_wheel("zz-pkg", "1.0")
+        make_wheel("zz-pkg", "2.0b1")
+        assert installs(run()) == [("zz-pkg", "1.0")]
+
+    def test_pre_release_when_asked(self, run, make_wheel):
+        make_wheel("zz-pkg", "1.0")
+        make_wheel("zz-pkg", "2.0b1")
+        assert installs(run(require=["zz-pkg>=2.0b1"])) == [("zz-pkg", "2.0b1")]
+
+    def test_pre_release_when_nothing_else(self, run, make_wheel):
+        make_wheel("zz-pkg", "2.0rc1")
+        assert installs(run(require=["zz-pkg>=1"])) == [("zz-pkg", "2.0rc1")]
+
+    def test_pre_release_dependency_when_asked_by_the_parent(self, run, make_wheel):
+        make_wheel("zz-app", "1.0", requires=["zz-pkg>=2.0a1"])
+        make_wheel("zz-pkg", "1.9")
+        make_wheel("zz-pkg", "2.0a3")
+        assert ("zz-pkg", "2.0a3") in installs(run(require=["zz-app"]))
+
+
+# -- what is installed already -------------------------------------------------------------------
+
+
+INSTALLED = [("zz-idna", "3.4"), ("zz-requests", "2.31.0", ["zz-idna<4,>=2.5"]),
+             ("zz-six", "1.10.0")]
+
+
+class TestInstalled:
+    def test_satisfying_preinstalled_is_kept(self, run, make_wheel):
+        make_wheel("zz-app", "1.0", requires=["zz-idna>=3"])
+        make_wheel("zz-idna", "3.6")
+        report = run(linux_profile("3.8", INSTALLED), require=["zz-app"])
+        assert report.ok
+        assert installs(report) == [("zz-app", "1.0")]
+        assert [(s["name"], s["version"], s["by"]) for s in report["satisfied"]] == \
+            [("zz-idna", "3.4", "preinstalled")]
+
+    def test_preinstalled_root_is_satisfied(self, run, make_wheel):
+        make_wheel("zz-six", "1.16.0")
+        report = run(linux_profile("3.8", INSTALLED), require=["zz-six"])
+        assert report.ok
+        assert installs(report) == []
+        assert [s["name"] for s in report["satisfied"]] == ["zz-six"]
+
+    def test_conflict_names_both_sides(self, run, make_wheel):
+        make_wheel("zz-app", "1.0", requires=["zz-six>=1.16"])
+        report = run(linux_profile("3.8", INSTALLED), require=["zz-app"])
+        problem = only(report["problems"])
+        assert problem["code"] == "version-conflict"
+        assert problem["subject"] == "zz-six>=1.16"
+        assert "1.10.0" in problem["message"]  # what is installed
+        assert "zz-six>=1.16" in problem["message"]  # what is required
+        assert problem["required_by"] == ["zz-app==1.0"]
+        assert report["fix"] is not None and "zz-six>=1.16" in report["fix"]["command"]
+
+    def test_no_silent_upgrade(self, run, make_wheel):
+        make_wheel("zz-app", "1.0", requires=["zz-six>=1.16"])
+        make_wheel("zz-six", "1.16.0")
+        report = run(linux_profile("3.8", INSTALLED), require=["zz-app"])
+        problem = only(report["problems"])
+        assert problem["code"] == "version-conflict"
+        assert problem["installed"] == "1.10.0"
+        assert problem["bundle"] == "1.16.0"
+        assert problem["fix"]["where"] == "sandbox"
+        assert "--upgrade" in problem["fix"]["command"]
+        assert installs(report) == []
+
+    def test_upgrade_allowed(self, run, make_wheel):
+        make_wheel("zz-app", "1.0", requires=["zz-six>=1.16"])
+        make_wheel("zz-six", "1.16.0")
+        report = run(linux_profile("3.8", INSTALLED), require=["zz-app"], upgrade=True)
+        assert report.ok
+        assert installs(report) == [("zz-six", "1.16.0"), ("zz-app", "1.0")]
+
+    @pytest.mark.parametrize("upgrade", [False, True])
+    def test_upgrade_refused_when_it_breaks_another_installed_package(self, run, make_wheel,
+                                                                      upgrade):
+        make_wheel("zz-app", "1.0", requires=["zz-idna>=4"])
+        make_wheel("zz-idna", "4.0")
+        report = run(linux_profile("3.8", INSTALLED), require=["zz-app"], upgrade=upgrade)
+        problem = only(report["problems"])
+        assert problem["code"] == "version-conflict"
+        assert "zz-requests" in problem["message"]
+        assert only(problem["would_break"]).startswith("zz-requests==2.31.0")
+        assert installs(report) == []
+        assert problem["fix"]["where"] != "sandbox" or "--upgrade" not in problem["fix"]["command"]
+
+    def test_installed_requirement_with_false_marker_does_not_block(self, run, make_wheel):
+        installed = [("zz-idna", "3.4"),
+                     ("zz-old", "1.0", ['zz-idna<4; python_version < "3.0"'])]
+        make_wheel("zz-app", "1.0", requires=["zz-idna>=4"])
+        make_wheel("zz-idna", "4.0")
+        report = run(linux_profile("3.8", installed), require=["zz-app"], upgrade=True)
+        assert report.ok
+        assert ("zz-idna", "4.0") in installs(report)
+
+
+# -- blocked roots and every problem in one run -------------------------------------------------
+
+
+class TestBlocked:
+    def test_blocked_root_does_not_block_an_independent_root(self, run, make_wheel):
+        make_wheel("zz-good", "1.0", requires=["zz-shared"])
+        make_wheel("zz-bad", "1.0", requires=["zz-shared", "zz-absent>=1"])
+        make_wheel("zz-shared", "1.0")
+        report = run(require=["zz-good", "zz-bad"])
+        assert report["blocked_roots"] == ["zz-bad"]
+        assert installed_names(report) == ["zz-good", "zz-shared"]
+        assert report["status"] == "partial"
+        assert report.exit_code == 1
+
+    def test_blocked_root_is_not_half_installed(self, run, make_wheel):
+        make_wheel("zz-bad", "1.0", requires=["zz-dep", "zz-absent"])
+        make_wheel("zz-dep", "1.0")
+        report = run(require=["zz-bad"])
+        assert installs(report) == []
+        assert report["status"] == "failed"
+
+    def test_wheel_of_a_blocked_root_is_not_said_to_be_replaced(self, run, make_wheel):
+        make_wheel("zz-bad", "1.0", requires=["zz-absent"])
+        report = run(require=["zz-bad"])
+        skipped = dict((s["file"], s["reason"]) for s in report["skipped"])
+        reason = skipped.get("zz_bad-1.0-py3-none-any.whl", "")
+        assert "another version" not in reason, reason
+
+    def test_every_problem_in_one_run(self, run, make_wheel):
+        make_wheel("zz-a", "1.0", requires=["zz-m1>=1", "zz-m2==2.0", "zz-six>=2"])
+        make_wheel("zz-b", "1.0", requires=["zz-m3", "zz-x"])
+        make_wheel("zz-x", "1.0", tag="cp38-cp38-macosx_11_0_arm64")
+        make_wheel("zz-y", "1.0", requires_python=">=3.12")
+        make_wheel("zz-fine", "1.0")
+        report = run(linux_profile("3.8", INSTALLED))
+        subjects = dict((p["subject"], p["code"]) for p in report["problems"])
+        assert subjects == {
+            "zz-m1>=1": "missing-dependency", "zz-m2==2.0": "missing-dependency",
+            "zz-m3": "missing-dependency", "zz-six>=2": "version-conflict",
+            "zz_x-1.0-cp38-cp38-macosx_11_0_arm64.whl": "incompatible-wheel",
+            "zz-y": "requires-python"}
+        assert installed_names(report) == ["zz-fine"]
+        assert sorted(report["blocked_roots"]) == ["zz-a", "zz-b", "zz-x", "zz-y"]
+
+    def test_problem_deep_in_the_closure_names_the_chain(self, run, make_wheel):
+        make_wheel("zz-top", "1.0", requires=["zz-middle"])
+        make_wheel("zz-middle", "1.0", requires=["zz-bottom"])
+        make_wheel("zz-bottom", "1.0", requires=["zz-absent"])
+        problem = only(run(require=["zz-top"])["problems"])
+        assert problem["chain"] == ["zz-top==1.0", "zz-middle==1.0", "zz-bottom==1.0"]
+        assert problem["required_by"] == ["zz-bottom==1.0"]
+
+
+# -- the online fix -----------------------------------------------------------------------------
+
+
+def pip_options(command, option):
+    words = shlex.split(command)
+    return [words[i + 1] for i, word in enumerate(words[:-1]) if word == option]
+
+
+class TestFix:
+    def _missing_three(self, make_wheel):
+        make_wheel("zz-a", "1.0", requires=["zz-m1>=1", 'zz-m2; python_version < "3.10"'])
+        make_wheel("zz-b", "1.0", requires=["zz-m3==2.0"])
+
+    def test_one_command_for_everything_missing(self, run, make_wheel):
+        self._missing_three(make_wheel)
+        report = run(PY38)
+        fix = report["fix"]
+        assert fix["where"] == "online"
+        words = shlex.split(fix["command"])
+        assert words[:2] == ["python", "tools/bundle.py"]
+        for requirement in ("zz-m1>=1", "zz-m2", "zz-m3==2.0"):
+            assert requirement in words, words
+        assert pip_options(fix["command"], "--profile") == [PY38["compatible_tags"][0]]
+        for problem in report["problems"]:
+            assert problem["fix"] == fix
+
+    def test_next_steps_start_with_the_fix(self, run, make_wheel):
+        self._missing_three(make_wheel)
+        report = run(PY38)
+        assert report["fix"]["command"] in report["next_steps"][0]
+
+    def test_profile_file_is_carried_by_the_fix(self, tmp_path, run, make_wheel):
+        self._missing_three(make_wheel)
+        path = tmp_path / "sandbox-profile.json"
+        path.write_text(json.dumps(PY38))
+        report = run(str(path))
+        assert report["target"] == PY38["compatible_tags"][0]
+        assert pip_options(report["fix"]["command"], "--profile")[0] in (
+            str(path), PY38["compatible_tags"][0])
+
+    def test_pip_download_alternative(self, run, make_wheel):
+        self._missing_three(make_wheel)
+        alt = run(PY38)["fix"]["alt"]
+        words = shlex.split(alt)
+        assert words[:2] == ["pip", "download"]
+        assert "--only-binary=:all:" in words
+        assert pip_options(alt, "--platform") == manylinux_platforms((2, 31))
+        assert pip_options(alt, "--python-version") == ["3.8"]
+        assert pip_options(alt, "--implementation") == ["cp"]
+        assert "cp38" in pip_options(alt, "--abi")
+        assert "--no-deps" not in words
+        for requirement in ("zz-m1>=1", "zz-m2", "zz-m3==2.0"):
+            assert requirement in words
+
+    def test_platforms_run_from_this_glibc_down_to_the_legacy_aliases(self, run, make_wheel):
+        self._missing_three(make_wheel)
+        alt = run(linux_profile("3.8", glibc=(2, 28)))["fix"]["alt"]
+        platforms = pip_options(alt, "--platform")
+        assert platforms[0] == "manylinux_2_28_x86_64"
+        for legacy in ("manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64"):
+            assert legacy in platforms
+        assert "manylinux_2_29_x86_64" not in platforms
+
+    def test_windows_target(self, run, make_wheel):
+        self._missing_three(make_wheel)
+        alt = run(windows_profile("3.11"))["fix"]["alt"]
+        assert pip_options(alt, "--platform") == ["win_amd64"]
+        assert pip_options(alt, "--python-version") == ["3.11"]
+        assert "cp311" in pip_options(alt, "--abi")
+
+    def test_no_deps_only_for_exact_pins(self, run, make_wheel):
+        make_wheel("zz-a", "1.0", requires=["zz-m1==1.0", "zz-m2===2.0"])
+        alt = run(PY38)["fix"]["alt"]
+        assert "--no-deps" in shlex.split(alt)
+
+    def test_incompatible_wheels_are_fetched_as_pins(self, run, make_wheel):
+        make_wheel("zz-fast", "1.2", tag="cp38-cp38-macosx_11_0_arm64")
+        report = run(PY38)
+        assert "zz-fast==1.2" in shlex.split(report["fix"]["command"])
+
+    @pytest.mark.parametrize("requirements,no_deps", [
+        (["a==1.0"], True),
+        (["a==1.0", "b===2"], True),
+        (["a[x]==1.0"], True),
+        (["a>=1.0"], False),
+        (["a==1.0", "b"], False),
+        (["a==1.*"], False),
+        (["a~=1.0"], False),
+        (["a==1.0,!=1.0.1"], False),
+        (["a<2"], False),
+    ])
+    def test_pip_download_command_table(self, requirements, no_deps):
+        command = bootstrap.pip_download_command(bootstrap.Profile.from_json(PY38), requirements)
+        words = shlex.split(command)
+        assert ("--no-deps" in words) == no_deps, command
+        assert words[-len(requirements):] == requirements
+        assert "--only-binary=:all:" in words
+
+
+# -- verdicts ----------------------------------------------------------------------------------
+
+
+VERDICTS = [
+    ("x-1.0-cp38-cp38-macosx_11_0_arm64.whl", "platform"),
+    ("x-1.0-cp38-cp38-win_amd64.whl", "platform"),
+    ("x-1.0-cp38-cp38-musllinux_1_1_x86_64.whl", "platform"),
+    ("x-1.0-cp38-abi3-manylinux_2_17_aarch64.whl", "platform"),
+    ("x-1.0-cp39-cp39-manylinux_2_17_x86_64.whl", "python"),
+    ("x-1.0-pp38-pypy38_pp73-manylinux_2_17_x86_64.whl", "python"),
+    ("x-1.0-py2-none-any.whl", "python"),
+    ("x-1.0-cp38-cp38d-manylinux_2_17_x86_64.whl", "abi"),
+    ("x-1.0-cp38-cp38-manylinux_2_35_x86_64.whl", "libc"),
+]
+
+
+class TestVerdicts:
+    @pytest.mark.parametrize("filename,reason", VERDICTS)
+    def test_incompatible_reason(self, filename, reason):
+        profile = bootstrap.Profile.from_json(PY38)
+        verdict = bootstrap.judge_wheel(profile, bootstrap.WheelName.parse(filename))
+        assert verdict.rank is None
+        assert verdict.reason == reason
+        assert verdict.message
+        assert verdict.closest in PY38["compatible_tags"]
+
+    @pytest.mark.parametrize("filename", [
+        "x-1.0-py3-none-any.whl", "x-1.0-cp38-cp38-manylinux_2_17_x86_64.whl",
+        "x-1.0-cp37-abi3-manylinux2014_x86_64.whl", "x-1.0-py2.py3-none-any.whl",
+        "x-1.0-cp38-cp38-manylinux_2_5_x86_64.manylinux1_x86_64.whl"])
+    def test_compatible_rank_is_the_best_tag_position(self, filename):
+        profile = bootstrap.Profile.from_json(PY38)
+        wheel_name = bootstrap.WheelName.parse(filename)
+        verdict = bootstrap.judge_wheel(profile, wheel_name)
+        expected = min(PY38["compatible_tags"].index(str(t)) for t in wheel_name.tags
+                       if str(t) in PY38["compatible_tags"])
+        assert verdict.rank == expected
+        assert verdict.reason is None
+
+    def test_macos_wheel_in_linux_explains_both_sides(self):
+        profile = bootstrap.Profile.from_json(PY38)
+        verdict = bootstrap.judge_wheel(profile, bootstrap.WheelName.parse(
+            "aiohttp-3.8.5-cp38-cp38-macosx_11_0_arm64.whl"))
+        assert "macOS" in verdict.message and "arm64" in verdict.message
+        assert "manylinux" in verdict.message and "x86_64" in verdict.message
+        assert verdict.closest.startswith("cp38-cp38-manylinux")
+
+    def test_libc_message_names_both_versions(self):
+        profile = bootstrap.Profile.from_json(PY38)
+        verdict = bootstrap.judge_wheel(profile, bootstrap.WheelName.parse(
+            "x-1.0-cp38-cp38-manylinux_2_35_x86_64.whl"))
+        assert "2.35" in verdict.message and "2.31" in verdict.message
+
+    def test_report_lists_every_wheel_verdict(self, run, make_wheel):
+        make_wheel("zz-pkg", "1.0")
+        make_wheel("zz-pkg", "1.0", tag="cp38-cp38-macosx_11_0_arm64")
+        wheels = run(PY38)["wheels"]
+        assert [(w["file"], w["compatible"]) for w in wheels] == [
+            ("zz_pkg-1.0-cp38-cp38-macosx_11_0_arm64.whl", False),
+            ("zz_pkg-1.0-py3-none-any.whl", True)]
+        assert wheels[0]["reason"] == "platform" and wheels[0]["closest"]
+
+    def test_only_incompatible_wheels_is_an_incompatible_wheel_problem(self, run, make_wheel):
+        make_wheel("zz-pkg", "1.0", tag="cp38-cp38-macosx_11_0_arm64")
+        problem = only(run(PY38)["problems"])
+        assert problem["code"] == "incompatible-wheel"
+        assert problem["reason"] == "platform"
+        assert problem["closest"] in PY38["compatible_tags"]
+
+
+# -- sdists ------------------------------------------------------------------------------------
+
+
+SETUPTOOLS = [("setuptools", "68.0.0"), ("wheel", "0.41.0")]
+
+
+class TestSdists:
+    def test_legacy_sdist_with_setuptools_present(self, run, bundle, make_wheel):
+        make_wheel("zz-app", "1.0", requires=["zz-crc"])
+        write_sdist(bundle, "zz-crc", "1.7")
+        report = run(linux_profile("3.8", SETUPTOOLS), require=["zz-app"])
+        sdist = only(report["sdists"])
+        assert sdist["file"] == "zz-crc-1.7.tar.gz"
+        assert "setuptools" in sdist["backend"]
+        assert sdist["buildable"] is True and sdist["missing"] == []
+        assert report.ok
+        assert ("zz-crc", "1.7") in installs(report)
+
+    def test_legacy_sdist_without_setuptools(self, run, bundle, make_wheel):
+        make_wheel("zz-app", "1.0", requires=["zz-crc"])
+        write_sdist(bundle, "zz-crc", "1.7")
+        report = run(linux_profile("3.8"), require=["zz-app"])
+        sdist = only(report["sdists"])
+        assert sdist["buildable"] is False
+        assert any("setuptools" in m for m in sdist["missing"])
+        problem = only(report["problems"])
+        assert problem["code"] == "sdist-needs-build"
+        assert problem["subject"] == "zz-crc-1.7.tar.gz"
+        assert "setuptools" in problem["backend"]
+        assert problem["required_by"] == ["zz-app==1.0"]
+        assert problem["fix"]["command"]
+
+    def test_pyproject_backend(self, run, bundle):
+        write_sdist(bundle, "zz-flitty", "0.3", pyproject=(
+            '[build-system]\nrequires = ["flit_core >=3.2,<4"]\n'
+            'build-backend = "flit_core.buildapi"\n'))
+        report = run(linux_profile("3.8", SETUPTOOLS))
+        sdist = only(report["sdists"])
+        assert sdist["backend"] == "flit_core.buildapi"
+        assert sdist["build_requires"] == ["flit_core >=3.2,<4"]
+        assert sdist["buildable"] is False
+        assert problem_codes(report) == ["sdist-needs-build"]
+
+    def test_no_pip_means_no_build(self, run, bundle):
+        write_sdist(bundle, "zz-crc", "1.7")
+        report = run(linux_profile("3.8", SETUPTOOLS, pip=False))
+        assert only(report["sdists"])["buildable"] is False
+        assert "pip" in only(report["sdists"])["missing"]
+
+    def test_wheel_preferred_over_sdist(self, run, bundle, make_wheel):
+        write_sdist(bundle, "zz-crc", "1.7")
+        make_wheel("zz-crc", "1.7")
+        report = run(linux_profile("3.8"))
+        assert report.ok
+        assert only(report["would_install"]).get("wheel") == "zz_crc-1.7-py3-none-any.whl"
+
+
+# -- resolve() itself ------------------------------------------------------------------------------
+
+
+class TestResolveApi:
+    def test_plan(self, make_wheel):
+        paths = [make_wheel("zz-app", "1.0", requires=["zz-lib>=1", "zz-gone"]),
+                 make_wheel("zz-lib", "1.1"), make_wheel("zz-solo", "1.0")]
+        wheels = [bootstrap.Wheel(str(p), bootstrap.WheelName.parse(str(p))) for p in paths]
+        profile = bootstrap.Profile.from_json(PY38)
+        roots = [bootstrap.Requirement("zz-app"), bootstrap.Requirement("zz-solo")]
+        plan = bootstrap.resolve(profile, wheels, (), roots)
+        assert [c.name for c in plan.install] == ["zz-solo"]
+        assert plan.blocked == ["zz-app"]
+        assert [p.code for p in plan.problems] == ["missing-dependency"]
+        assert plan.fetch == ["zz-gone"]
+        assert plan.status == "partial"
+
+
+# -- the real-world cases of issue 3 -------------------------------------------------------------
+
+
+def real_set(name):
+    if realwheels is None:
+        pytest.skip("tests/realwheels.py is not available")
+    return realwheels.require_set(name)
+
+
+class TestRealWorld:
+    def test_markdown_for_38_under_python_38(self):
+        if not os.path.exists(PYTHON38):
+            pytest.skip("%s is not installed" % PYTHON38)
+        folder = real_set("markdown-py38")
+        proc = run_cli(["check", folder, "--json"], python=PYTHON38)
+        assert "Traceback" not in proc.stderr
+        assert proc.returncode == 1, proc.stderr
+        report = json.loads(proc.stdout)
+        assert report["target"].startswith("cp38-cp38-")
+        problem = only([p for p in report["problems"]
+                        if p["subject"].startswith("importlib-metadata")])
+        assert problem["code"] == "missing-dependency"
+        assert problem["subject"] == "importlib-metadata>=4.4"
+        assert problem["required_by"] == ["markdown==3.5"]
+        assert 'python_version < "3.10"' in problem["message"]
+        fix = report["fix"]
+        assert "importlib-metadata>=4.4" in shlex.split(fix["command"])
+        assert pip_options(fix["alt"], "--python-version") == ["3.8"]
+        assert "--no-deps" not in shlex.split(fix["alt"])  # what it needs (zipp) comes along
+
+    @pytest.mark.parametrize("profile,needed", [(PY38, True), (PY311, False)])
+    def test_markdown_judged_for_a_profile(self, tmp_path, profile, needed):
+        folder = real_set("markdown-py38")
+        report = bootstrap.check([folder], profile=profile, work_dir=str(tmp_path))
+        if needed:
+            problem = only(report["problems"])
+            assert problem["subject"] == "importlib-metadata>=4.4"
+            assert problem["required_by"] == ["markdown==3.5"]
+        else:
+            assert report.ok
+            assert installs(report) == [("markdown", "3.5")]
+
+    def test_complete_markdown_bundle_for_38(self, tmp_path):
+        folder = real_set("markdown-py38-complete")
+        report = bootstrap.check([folder], profile=PY38, require=["markdown==3.5"],
+                                 work_dir=str(tmp_path))
+        assert report.ok
+        assert installed_names(report) == ["importlib-metadata", "markdown", "zipp"]
+
+    def test_macos_wheels_in_linux(self, tmp_path):
+        folder = real_set("aiohttp-macos")
+        report = bootstrap.check([folder], profile=PY38, work_dir=str(tmp_path))
+        incompatible = problems_with(report, "incompatible-wheel")
+        assert sorted(p["subject"].split("-")[0] for p in incompatible) == \
+            ["aiohttp", "frozenlist", "multidict", "propcache", "yarl"]
+        for problem in incompatible:
+            assert problem["reason"] == "platform"
+            assert "macOS" in problem["message"]
+        pure = ["async-timeout", "attrs", "charset-normalizer", "idna", "typing-extensions"]
+        assert [n for n in pure if n in installed_names(report)] == pure
+        assert report["status"] == "partial"
+        for item in report["wheels"]:
+            assert item["compatible"] == item["file"].endswith("-none-any.whl")
+        fix = shlex.split(report["fix"]["command"])
+        assert "aiohttp==3.8.5" in fix
+
+    def test_macos_wheels_under_python_38(self):
+        if not os.path.exists(PYTHON38):
+            pytest.skip("%s is not installed" % PYTHON38)
+        folder = real_set("aiohttp-macos")
+        proc = run_cli(["check", folder, "--json"], python=PYTHON38)
+        report = json.loads(proc.stdout)
+        if not report["target"].endswith("x86_64"):
+            pytest.skip("needs an x86_64 Linux machine")
+        reasons = set(p.get("reason") for p in problems_with(report, "incompatible-wheel"))
+        assert reasons == {"platform"}
+        assert "attrs" in installed_names(report) or \
+            "attrs" in [s["name"] for s in report["satisfied"]]
+
+    def test_html2notion_sdist(self, tmp_path):
+        folder = real_set("html2notion")
+        report = bootstrap.check([folder], work_dir=str(tmp_path))
+        sdist = only(report["sdists"])
+        assert sdist["file"] == "crcmod-1.7.tar.gz"
+        assert "setuptools" in sdist["backend"]
+        assert sdist["buildable"] is (not sdist["missing"])
+        profile = bootstrap.Profile.current()  # what this interpreter has
+        have = dict((d.name, d.version) for d in profile.installed)
+        if sdist["buildable"]:
+            assert "setuptools" in have and profile.pip
+        for missing in sdist["missing"]:
+            name = re.match(r"[A-Za-z0-9._-]+", missing).group(0)
+            if bootstrap.canonicalize_name(name) not in have:
+                continue  # absent: rightly missing
+            requirement = bootstrap.Requirement(missing)  # present: must be too old
+            assert not requirement.specifier.contains(have[requirement.key], prereleases=True)
+
+    @pytest.mark.parametrize("installed,buildable", [(SETUPTOOLS, True), ((), False)])
+    def test_html2notion_sdist_for_a_profile(self, tmp_path, installed, buildable):
+        folder = real_set("html2notion")
+        profile = linux_profile("3.11", installed)
+        report = bootstrap.check([folder], profile=profile, require=["html2notion"],
+                                 work_dir=str(tmp_path))
+        sdist = only(report["sdists"])
+        assert sdist["file"] == "crcmod-1.7.tar.gz"
+        assert sdist["buildable"] is buildable
+        codes = problem_codes(report)
+        assert ("sdist-needs-build" in codes) is (not buildable)
+        if not buildable:
+            problem = only(problems_with(report, "sdist-needs-build"))
+            assert problem["subject"] == "crcmod-1.7.tar.gz"
+            assert problem["required_by"]  # cos-python-sdk-v5
