@@ -2821,8 +2821,10 @@ def open_bundle(uploads, work_dir, limits=DEFAULT_LIMITS):
     collector = _Intake(work_dir, limits)
     for upload in uploads:
         collector.add_upload(upload)
-    return Bundle(uploads, collector.files, collector.manifests, collector.problems,
-                  collector.notes, work_dir)
+    problems = [p._replace(subject=collector.display(p.subject), message=collector.display(
+        p.message)) for p in collector.problems]
+    notes = [collector.display(note) for note in collector.notes]
+    return Bundle(uploads, collector.files, collector.manifests, problems, notes, work_dir)
 
 
 class _Intake(object):
@@ -2835,11 +2837,21 @@ class _Intake(object):
         self.notes = []
         self._counter = 0
         self._joined = set()
+        self._labels = {}  # extraction folder -> what the user calls it (upload.zip!inner.tar)
 
-    def _folder_for(self, name):
+    def _folder_for(self, name, source=None):
         self._counter += 1
-        return os.path.join(self.work_dir, "%03d-%s" % (self._counter, re.sub(
+        folder = os.path.join(self.work_dir, "%03d-%s" % (self._counter, re.sub(
             r"[^A-Za-z0-9._-]", "_", name)[:60]))
+        self._labels[folder] = self.display(source) if source else name
+        return folder
+
+    def display(self, text):
+        """``text`` with work-folder paths replaced by names the user knows (stable output)."""
+        for folder in sorted(self._labels, key=len, reverse=True):
+            text = text.replace(folder + os.sep, self._labels[folder] + "!")
+            text = text.replace(folder, self._labels[folder])
+        return text
 
     def add_upload(self, path):
         try:
@@ -2870,7 +2882,7 @@ class _Intake(object):
             if base in self._joined:
                 return
             self._joined.add(base)
-            joined = _join_parts(path, self._folder_for(base + ".joined"))
+            joined = _join_parts(path, self._folder_for(base + ".joined", None))
             return self._add(joined, origin, depth)
         if os.path.isdir(path):
             return self._add_folder(path, origin, depth)
@@ -2885,7 +2897,7 @@ class _Intake(object):
             if depth >= _NESTING_LIMIT:
                 raise UnsafeMemberError("%s: archives nested more than %d deep; refused"
                                         % (path, _NESTING_LIMIT), path)
-            folder = self._folder_for(name)
+            folder = self._folder_for(name, path)
             self.notes.extend(extract_archive(path, folder, self.limits))
             self._add_folder(folder, origin, depth + 1)
 
@@ -3370,8 +3382,12 @@ class _Resolver(object):
     def run(self, roots):
         queue = collections.deque()
         for root in roots:
-            if root.marker is not None and not root.marker.evaluate(self.env, "requirement"):
-                continue
+            try:
+                if root.marker is not None and not root.marker.evaluate(self.env, "requirement"):
+                    continue
+            except (UndefinedComparison, UndefinedEnvironmentName) as error:
+                raise UsageError("the marker of %s cannot be evaluated: %s" % (root, error),
+                                 str(root))
             queue.append((root, None, str(root), None))
         while queue:
             requirement, parent, root, why = queue.popleft()
@@ -3433,8 +3449,12 @@ class _Resolver(object):
             except InvalidRequirement:
                 continue
             if dependency.marker is not None:
-                extras_true = [e for e in sorted(new) if dependency.marker.evaluate(
-                    dict(self.env, extra=e))]
+                try:
+                    extras_true = [e for e in sorted(new) if dependency.marker.evaluate(
+                        dict(self.env, extra=e))]
+                except (UndefinedComparison, UndefinedEnvironmentName) as error:
+                    self._bad_marker(candidate, text, error)
+                    continue
                 if not extras_true:
                     continue
                 why = str(dependency.marker)
@@ -3617,6 +3637,17 @@ class _Resolver(object):
         self.failed[name] = problem
         self.problems.append(problem)
 
+    def _bad_marker(self, candidate, text, error):
+        """A Requires-Dist whose marker cannot be evaluated: the candidate's roots are blocked."""
+        source = candidate.wheel.filename if candidate.wheel is not None else candidate.label
+        self._problem_once(Problem(
+            "invalid-wheel", source, "%s: the requirement %r has a marker that cannot be "
+            "evaluated (%s)" % (source, text, error), required_by=[candidate.label],
+            fix={"where": "online", "command": "report it to the project; or fetch another "
+                 "version: python tools/bundle.py '%s!=%s' --profile sandbox-profile.json -o %s"
+                 % (candidate.name, candidate.version, FIX_BUNDLE_NAME)}))
+        self.failed.setdefault(candidate.name, self.problems[-1])
+
     def _add_fetch(self, name, requirement):
         """One entry per project in the online fix; an exact pin wins over a range."""
         for existing in list(self.fetch):
@@ -3676,9 +3707,16 @@ def resolve(profile, wheels=(), sdists=(), roots=(), upgrade=False, verdicts=Non
         if wheel.filename in chosen:
             continue
         verdict = (verdicts or {}).get(wheel.filename) or judge_wheel(profile, wheel.wheel_name)
-        reason = verdict.message if not verdict.compatible else (
-            "another version or build was chosen" if wheel.name in resolver.chosen
-            else "not needed by any root")
+        picked = resolver.chosen.get(wheel.name)
+        if not verdict.compatible:
+            reason = verdict.message
+        elif picked is not None and picked.wheel is wheel:
+            reason = "not installed: a root that needs it cannot be completed (see problems)"
+        elif picked is not None or wheel.name in resolver.failed:
+            reason = ("another version or build was chosen" if picked is not None
+                      else "not installed: see the problems about %s" % wheel.name)
+        else:
+            reason = "not needed by any root"
         skipped.append({"file": wheel.filename, "reason": reason})
     return Plan(install, satisfied, skipped, resolver.problems, [str(r) for r in roots],
                 blocked, list(resolver.fetch))
@@ -3712,7 +3750,7 @@ def pip_download_command(profile, requirements, dest="wheels"):
     parts.append("--python-version %s" % profile.marker_environment.get("python_version", "3"))
     parts.append("--implementation %s" % implementation)
     parts.extend("--abi %s" % a for a in abis)
-    pinned = all(re.match(r"^[A-Za-z0-9._-]+(\[[^\]]*\])?===?[^,;]+$", r) for r in requirements)
+    pinned = all(re.match(r"^[A-Za-z0-9._-]+(\[[^\]]*\])?===?[^,;*]+$", r) for r in requirements)
     if pinned:
         parts.append("--no-deps")
     parts.append("-d %s" % dest)
