@@ -36,6 +36,13 @@ Glossary (used the same way in code, reports and docs):
 Project names are always canonicalized (PEP 503) before they are compared.
 """
 
+# In a notebook cell, exec(open(...).read()) runs this file in the caller's namespace: remember
+# that namespace, so that the end of the file can give it back with one new name, `bootstrap`.
+_CALLER_NAMESPACE = (
+    dict(globals()) if __name__ == "__main__" and (
+        __import__("sys")._getframe(0).f_code.co_filename.startswith("<")
+        or "__file__" not in globals()) else None)
+
 # -- Version gate -----------------------------------------------------------------------------
 # Written in syntax that every Python since 2.7 parses, and so is the rest of this file (no
 # f-strings, annotations, keyword-only arguments or `yield from`): an old interpreter compiles
@@ -47,7 +54,7 @@ if sys.version_info < (3, 8):
         "bootstrap.py needs Python 3.8 or newer, but this is Python %d.%d (%s); "
         "run it with python3.8 or later." % (sys.version_info[0], sys.version_info[1], sys.executable)
     )
-    if __name__ == "__main__" and "__file__" in globals():
+    if __name__ == "__main__" and _CALLER_NAMESPACE is None:
         sys.stderr.write(_TOO_OLD + "\n")
         sys.exit(2)
     raise ImportError(_TOO_OLD)
@@ -3997,6 +4004,11 @@ def plan_bundle(bundles, work, require=None, profile=None, upgrade=False, shadow
     sdists, sdist_problems = _read_sdists(bundle)
     problems.extend(wheel_problems + sdist_problems)
     roots = _roots(require, bundle, wheels, sdists)
+    if not bundle.wheels and not bundle.sdists and not problems:
+        problems.append(Problem(
+            "missing-dependency", "wheels", "the uploads (%s) hold no wheel and no sdist" % (
+                ", ".join(os.path.basename(u) for u in bundles) or "none found"),
+            fix={"where": "online", "command": _bundle_command(profile.target)}))
     plan = resolve(profile, wheels, sdists, roots, upgrade=upgrade,
                    verdicts=dict((v.filename, v) for v in verdicts), shadow=shadow)
     problems.extend(plan.problems)
@@ -4025,7 +4037,6 @@ def check(bundles, require=None, profile=None, upgrade=False, work_dir=None):
 
 INSTALLER_NAME = "sandbox-bootstrap"
 STAGING_DIR = ".bootstrap-staging"
-LOCK_FILE = ".bootstrap.lock"
 SCHEME_KEYS = ("purelib", "platlib", "headers", "scripts", "data")
 
 _SCRIPT_TEMPLATE = """# -*- coding: utf-8 -*-
@@ -4445,11 +4456,15 @@ def recover_staging(lib_dir):
         else:
             shutil.rmtree(staging, ignore_errors=True)
             notes.append("discarded the incomplete staging of %s from an interrupted run" % entry)
+    _remove_empty(root)
+    return notes
+
+
+def _remove_empty(folder):
     try:
-        os.rmdir(root)
+        os.rmdir(folder)
     except OSError:
         pass
-    return notes
 
 
 _EXTENSION_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(\.[A-Za-z0-9_-]+)?\.(so|pyd)$")
@@ -4481,23 +4496,26 @@ def _top_level_modules(relatives, lib_dir):
 
 
 class _Lock(object):
-    """An exclusive lock on a destination folder, so two installs do not interleave."""
+    """An exclusive lock on a destination folder, so two installs do not interleave. It locks
+    the folder itself (flock on its descriptor), so no lock file is left behind.
+    Left out: Windows, which has no flock; there two installs at once are not serialised."""
 
     def __init__(self, folder):
-        self.path = os.path.join(folder, LOCK_FILE)
-        self.handle = None
+        self.folder = folder
+        self.fd = None
 
     def __enter__(self):
-        self.handle = open(self.path, "a")
         try:
             import fcntl
         except ImportError:
             return self
-        fcntl.flock(self.handle.fileno(), fcntl.LOCK_EX)
+        self.fd = os.open(self.folder, os.O_RDONLY)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
         return self
 
     def __exit__(self, *exc):
-        self.handle.close()
+        if self.fd is not None:
+            os.close(self.fd)
         return False
 
 
@@ -4619,8 +4637,9 @@ def _file_size(path):
 class _Installer(object):
     """Runs a Plan's installs, in parallel, within a time budget; collects results and problems."""
 
-    def __init__(self, destination, profile, roots, budget, jobs, work):
+    def __init__(self, destination, profile, roots, budget, jobs, work, progress=None):
         import time
+        self.progress = progress or (lambda done, total, name, size: None)
         self.destination = destination
         self.installed_by_name = dict((d.name, d) for d in profile.installed)
         self.root_names = set(r.key for r in roots)
@@ -4683,8 +4702,10 @@ class _Installer(object):
                 futures = [pool.submit(installation.extract, chunk)
                            for chunk in installation.chunks()]
                 pending.append((index, candidate, installation, futures))
-            for index, candidate, installation, futures in pending:
+            for done, (index, candidate, installation, futures) in enumerate(pending, 1):
                 outcomes[index] = self._finish_one(candidate, installation, futures)
+                self.progress(done, len(pending), candidate.name,
+                              _file_size(installation.wheel.path))
         return outcomes
 
     def _failed(self, wheel, error):
@@ -4808,11 +4829,15 @@ def _restart_needed(results, modules_by_package):
 
 
 def install(bundles=None, require=None, target=None, upgrade=False, budget=None, work_dir=None,
-            verify=True, jobs=None):
-    """Check, install, verify imports, report. Returns a Report (installed, problems, ...)."""
+            verify=True, jobs=None, progress=None):
+    """Check, install, verify imports, report. Returns a Report (installed, problems, ...).
+
+    Without ``bundles``, installs the uploads found by find_uploads(). ``progress`` is a
+    callable (done, total, name, bytes); the default shows progress on a terminal or notebook.
+    """
     if isinstance(bundles, str):
         bundles = [bundles]
-    bundles = list(bundles or ())
+    bundles = list(bundles) if bundles else find_uploads()
     destination, problem = choose_destination(target)
     if problem is not None:
         profile = Profile.current()
@@ -4828,9 +4853,10 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
             return build_report("install", profile, bundle, plan, problems, bundles, verdicts,
                                 sdists, notes=notes + ["nothing was installed: fix the uploads"])
         installer = _Installer(destination, profile, [Requirement(r) for r in plan.roots],
-                               budget, jobs, work)
+                               budget, jobs, work, progress or Progress())
         installer.run(plan.install)
         problems.extend(installer.problems)
+        _remove_empty(os.path.join(destination.lib_dir, STAGING_DIR))
         _activate(destination.lib_dir, [])
         if verify and installer.modules:
             problems.extend(verify_imports(installer.modules,
@@ -4968,11 +4994,16 @@ def _build_parser():
                                 help="packages installed at once (default: cores + 1, at most 4)")
     install_parser.add_argument("--no-verify", action="store_true",
                                 help="do not import the installed modules in a fresh interpreter")
+    schema_parser = commands.add_parser(
+        "tool-schema", help="print the tool definitions for LLM function calling")
+    schema_parser.add_argument("--format", choices=["openai", "mcp"], default="openai")
+    commands.add_parser("mcp", help="serve the tools over MCP (JSON-RPC on stdin/stdout)")
     return parser
 
 
 def _add_bundle_arguments(parser):
-    parser.add_argument("bundles", nargs="+", metavar="BUNDLE",
+    parser.add_argument("bundles", nargs="*" if parser.prog.endswith("install") else "+",
+                        metavar="BUNDLE",
                         help="archives, folders, wheels or split parts that were uploaded")
     parser.add_argument("--require", action="append", metavar="REQ",
                         help="a root requirement (PEP 508); repeatable. Default: the bundle "
@@ -5024,11 +5055,22 @@ def _command_check(args, out):
 def _command_install(args, out):
     report = install(args.bundles, require=args.require, target=args.target,
                      upgrade=args.upgrade, budget=args.budget, work_dir=args.work_dir,
-                     verify=not args.no_verify, jobs=args.jobs)
+                     verify=not args.no_verify, jobs=args.jobs,
+                     progress=Progress(quiet=args.json))
     return _emit_report(report, args, out)
 
 
-_COMMANDS = {"inspect": _command_inspect, "check": _command_check, "install": _command_install}
+def _command_tool_schema(args, out):
+    out.write(_dump_json(tool_schemas(args.format)))
+    return 0
+
+
+def _command_mcp(args, out):
+    return serve_mcp()
+
+
+_COMMANDS = {"inspect": _command_inspect, "check": _command_check, "install": _command_install,
+             "tool-schema": _command_tool_schema, "mcp": _command_mcp}
 
 
 def main(argv=None, out=None, err=None):
@@ -5048,5 +5090,428 @@ def main(argv=None, out=None, err=None):
         return 1
 
 
-if __name__ == "__main__" and "__file__" in globals():
-    sys.exit(main())
+# -- The Python API ---------------------------------------------------------------------------
+
+
+class ProfileReport(Report):
+    """The profile of an interpreter as a Report: a plain mapping that renders as a summary."""
+
+    @property
+    def ok(self):
+        return True
+
+    @property
+    def exit_code(self):
+        return 0
+
+    def __str__(self):
+        return render_profile(Profile.from_json(dict(self), source=self.get("source", "profile")))
+
+    def _repr_markdown_(self):
+        return "```\n%s\n```" % self
+
+    def _repr_html_(self):
+        return "<pre>%s</pre>" % _escape_html(self)
+
+
+def inspect():
+    """This interpreter's profile (sandbox-bootstrap.profile/1) as a ProfileReport."""
+    return ProfileReport(Profile.current().to_json())
+
+
+_UPLOAD_SUFFIXES = (".whl",) + ARCHIVE_SUFFIXES
+
+
+def upload_folders():
+    """Where uploads are looked for: the notebook's folder, /mnt/data, the current folder."""
+    folders = []
+    for folder in (os.environ.get("JPY_SESSION_NAME") and os.path.dirname(
+            os.environ["JPY_SESSION_NAME"]), "/mnt/data", os.getcwd()):
+        if folder and os.path.isdir(folder) and os.path.realpath(folder) not in [
+                os.path.realpath(f) for f in folders]:
+            folders.append(folder)
+    return folders
+
+
+def find_uploads(folders=None):
+    """Uploaded bundles in the upload folders: wheels, sdists, split parts, and archives that
+    hold wheels or a manifest (an unrelated data archive is left alone)."""
+    found = []
+    for folder in upload_folders() if folders is None else folders:
+        try:
+            entries = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            path = os.path.join(folder, entry)
+            if not os.path.isfile(path):
+                continue
+            part = _PART_RE.match(entry)
+            if part:
+                base = os.path.join(folder, part.group("base"))
+                if base not in found:
+                    found.append(base)
+            elif entry.endswith(".whl") or _sdist_name(entry):
+                found.append(path)
+            elif entry.endswith(ARCHIVE_SUFFIXES):
+                kind = _sniff(path)
+                if kind is None or _looks_like_bundle(path, kind):
+                    found.append(path)
+    return found
+
+
+# -- Rendering for notebooks ------------------------------------------------------------------
+
+
+def _escape_html(text):
+    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+def _report_rows(report):
+    rows = [("status", report.get("status")), ("target", report.get("target"))]
+    for key in ("installed", "would_install", "satisfied"):
+        items = report.get(key) or []
+        if items:
+            rows.append((key.replace("_", " "), ", ".join(
+                "%s %s" % (i["name"], i["version"]) for i in items)))
+    for problem in report.get("problems") or []:
+        fix = problem.get("fix") or {}
+        rows.append((problem["code"], "%s — fix (%s): %s" % (
+            problem["message"], fix.get("where", "?"), fix.get("command", ""))))
+    for step in report.get("next_steps") or []:
+        rows.append(("next", step))
+    return rows
+
+
+def _report_markdown(report):
+    lines = ["| | |", "|---|---|"]
+    for key, value in _report_rows(report):
+        lines.append("| **%s** | %s |" % (key, str(value).replace("|", "\\|").replace("\n", " ")))
+    return "\n".join(lines)
+
+
+def _report_html(report):
+    rows = "".join("<tr><th style='text-align:left'>%s</th><td style='text-align:left'>%s</td>"
+                   "</tr>" % (_escape_html(k), _escape_html(v)) for k, v in _report_rows(report))
+    return "<table>%s</table>" % rows
+
+
+def _report_pretty(report, printer, cycle):
+    printer.text(str(report))
+
+
+Report._repr_markdown_ = _report_markdown
+Report._repr_html_ = _report_html
+Report._repr_pretty_ = _report_pretty
+
+
+def _show(report):
+    """Display a report: rendered in a notebook, as short text elsewhere."""
+    if _in_ipython():
+        try:
+            from IPython.display import display
+            display(report)
+            return
+        except Exception:
+            pass
+    sys.stdout.write(str(report) + "\n")
+
+
+# -- Progress ---------------------------------------------------------------------------------
+
+
+class Progress(object):
+    """Package k of n, bytes and elapsed time: on a terminal in place, in a notebook as lines
+    at most every few seconds, nothing when quiet (--json, MCP)."""
+
+    def __init__(self, stream=None, quiet=False):
+        import threading
+        import time
+        self.stream = stream or sys.stderr
+        self.quiet = quiet
+        self.terminal = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.notebook = "ipykernel" in sys.modules
+        self.start = time.monotonic()
+        self.last = 0.0
+        self.lock = threading.Lock()
+
+    def __call__(self, done, total, name, size):
+        import time
+        if self.quiet or not (self.terminal or self.notebook):
+            return
+        now = time.monotonic()
+        with self.lock:
+            if self.notebook and not self.terminal and now - self.last < 3 and done < total:
+                return
+            self.last = now
+            text = "installing %d of %d: %s (%.1f MB) %.1fs" % (
+                done, total, name, size / 1e6, now - self.start)
+            if self.terminal:
+                self.stream.write("\r" + text[:100].ljust(100) + ("\n" if done == total else ""))
+            else:
+                self.stream.write(text + "\n")
+            self.stream.flush()
+
+
+# -- Notebook cells: exec(open('bootstrap.py').read()) -----------------------------------------
+
+
+def _write_profile_for_upload():
+    """Write sandbox-profile.json where uploads go; returns its path (or None)."""
+    folder = "/mnt/data" if os.path.isdir("/mnt/data") else os.getcwd()
+    path = os.path.join(folder, "sandbox-profile.json")
+    try:
+        with open(path, "w") as f:
+            f.write(_dump_json(Profile.current().to_json()))
+    except OSError:
+        return None
+    return path
+
+
+def notebook_run():
+    """What a notebook cell that exec()s this file does: install the uploads found, or, with
+    none, describe this interpreter and say how to build a bundle for it. Never raises."""
+    try:
+        uploads = find_uploads()
+        if uploads:
+            report = install(uploads)
+            _show(report)
+            return report
+        profile = inspect()
+        path = _write_profile_for_upload()
+        _show(profile)
+        sys.stdout.write(
+            "No bundle found in %s.\nUpload %s to a machine with internet and run: python "
+            "tools/bundle.py REQUIREMENT... --profile %s -o bundle.tar.gz; then upload "
+            "bundle.tar.gz here and run this cell again.\n" % (
+                " or ".join(upload_folders()) or "the current folder",
+                path or "the profile", os.path.basename(path) if path else profile["target"]))
+        return profile
+    except BootstrapError as error:
+        sys.stdout.write("bootstrap.py: %s\n" % error)
+    except Exception as error:  # never take the kernel down; keep the detail for a report
+        import traceback
+        sys.stdout.write("bootstrap.py: unexpected %s: %s (the traceback is in "
+                         "bootstrap.last_traceback)\n" % (type(error).__name__, error))
+        sys.modules[__name__].last_traceback = traceback.format_exc()
+    return None
+
+
+def _notebook_exec(namespace, before):
+    """Run this file's code again as a real module, give the caller's namespace back as it
+    was, and bind `bootstrap` there: the only new name a notebook cell is left with."""
+    import types
+    module = types.ModuleType("bootstrap", namespace.get("__doc__"))
+    exec(sys._getframe(1).f_code, module.__dict__)
+    sys.modules["bootstrap"] = module
+    for name in list(namespace):
+        if name not in before:
+            del namespace[name]
+        elif namespace[name] is not before[name]:
+            namespace[name] = before[name]
+    namespace["bootstrap"] = module
+    module.notebook_run()
+
+
+# -- Tools for LLM agents: schemas and an MCP server over stdio ---------------------------------
+
+_FIX_HELP = ("Read `status` (ok | partial | failed) and `problems`: each problem has a stable "
+             "`code`, a `message`, and a `fix` whose `where` says where to act ('sandbox': run "
+             "`command` here; 'online': the sandbox has no internet, so tell the user to run "
+             "`command` on a machine with internet and upload the result). `next_steps` lists "
+             "what to do, in order.")
+
+TOOLS = [
+    ("sandbox_inspect",
+     "Describe this Python interpreter: version, platform, libc, wheel tags, where packages "
+     "install and whether that is writable, pip, and installed distributions. Call it first, "
+     "when a package is missing, to learn the one-line `target` a bundle must be built for.",
+     {"type": "object", "properties": {}, "additionalProperties": False}),
+    ("sandbox_check",
+     "Dry run on uploaded bundles (wheels, archives, folders): which wheels fit this "
+     "interpreter and why not, what would be installed, and what is missing, without "
+     "installing anything. " + _FIX_HELP,
+     {"type": "object", "properties": {
+         "bundles": {"type": "array", "items": {"type": "string"}, "minItems": 1,
+                     "description": "paths of uploaded archives, wheels or folders"},
+         "require": {"type": "array", "items": {"type": "string"},
+                     "description": "root requirements (PEP 508); default: the bundle's"},
+         "profile": {"type": "string",
+                     "description": "a profile JSON file to judge for another interpreter"}},
+      "required": ["bundles"], "additionalProperties": False}),
+    ("sandbox_install",
+     "Install uploaded bundles offline into this interpreter (or `target`), verify that the "
+     "new modules import, and report. With no `bundles`, uses the uploads found in /mnt/data, "
+     "the notebook's folder and the current folder. Never upgrades a preinstalled package "
+     "unless `upgrade` is true. " + _FIX_HELP,
+     {"type": "object", "properties": {
+         "bundles": {"type": "array", "items": {"type": "string"},
+                     "description": "paths of uploaded archives, wheels or folders"},
+         "require": {"type": "array", "items": {"type": "string"},
+                     "description": "root requirements (PEP 508); default: the bundle's"},
+         "target": {"type": "string", "description": "install into this folder instead"},
+         "upgrade": {"type": "boolean", "description": "allow replacing preinstalled packages"},
+         "budget": {"type": "number", "exclusiveMinimum": 0,
+                    "description": "seconds; stops cleanly between packages, rerun continues"}},
+      "additionalProperties": False}),
+]
+
+
+def tool_schemas(format="openai"):
+    """The tool definitions: OpenAI function-calling shape, or MCP's (`format="mcp"`)."""
+    if format == "mcp":
+        return [{"name": name, "description": description, "inputSchema": schema}
+                for name, description, schema in TOOLS]
+    return [{"type": "function", "function": {"name": name, "description": description,
+                                              "parameters": schema}}
+            for name, description, schema in TOOLS]
+
+
+def call_tool(name, arguments):
+    """Run one tool by name with JSON arguments; returns a Report. Bad input raises UsageError."""
+    schemas = dict((n, s) for n, _, s in TOOLS)
+    if name not in schemas:
+        raise UsageError("unknown tool %r" % (name,), name)
+    arguments = dict(arguments or {})
+    _validate_arguments(name, schemas[name], arguments)
+    if name == "sandbox_inspect":
+        return inspect()
+    if name == "sandbox_check":
+        return check(arguments["bundles"], require=arguments.get("require"),
+                     profile=arguments.get("profile"))
+    return install(arguments.get("bundles") or find_uploads(), require=arguments.get("require"),
+                   target=arguments.get("target"), upgrade=bool(arguments.get("upgrade")),
+                   budget=arguments.get("budget"), progress=Progress(quiet=True))
+
+
+def _validate_arguments(name, schema, arguments):
+    """Check arguments against the (small) schemas above; every mistake in one error."""
+    problems = []
+    properties = schema.get("properties", {})
+    for key in schema.get("required", ()):
+        if key not in arguments:
+            problems.append("%s is required" % key)
+    kinds = {"string": str, "boolean": bool, "number": (int, float), "array": list}
+    for key, value in arguments.items():
+        if key not in properties:
+            problems.append("unknown argument %s" % key)
+            continue
+        expected = properties[key]["type"]
+        if not isinstance(value, kinds[expected]) or (expected == "number" and isinstance(
+                value, bool)):
+            problems.append("%s must be a %s" % (key, expected))
+        elif expected == "array" and not all(isinstance(v, str) for v in value):
+            problems.append("%s must be a list of strings" % key)
+        elif expected == "array" and len(value) < properties[key].get("minItems", 0):
+            problems.append("%s must not be empty" % key)
+        elif expected == "number" and value <= properties[key].get("exclusiveMinimum", value - 1):
+            problems.append("%s must be positive" % key)
+    if problems:
+        raise UsageError("%s: %s" % (name, "; ".join(problems)), name)
+
+
+MCP_PROTOCOL_VERSION = "2025-06-18"
+
+
+def _mcp_response(message_id, result=None, error=None):
+    response = {"jsonrpc": "2.0", "id": message_id}
+    if error is not None:
+        response["error"] = error
+    else:
+        response["result"] = result
+    return response
+
+
+def _mcp_handle(message):
+    """The response to one JSON-RPC message (None for a notification)."""
+    if not isinstance(message, dict) or message.get("jsonrpc") != "2.0" or not isinstance(
+            message.get("method"), str):
+        return _mcp_response(message.get("id") if isinstance(message, dict) else None,
+                             error={"code": -32600, "message": "Invalid Request"})
+    method, message_id = message["method"], message.get("id")
+    params = message.get("params") or {}
+    if "id" not in message:
+        return None  # notifications (initialized, cancelled, ...) get no answer
+    if method == "initialize":
+        return _mcp_response(message_id, {
+            "protocolVersion": params.get("protocolVersion") or MCP_PROTOCOL_VERSION,
+            "capabilities": {"tools": {"listChanged": False}},
+            "serverInfo": {"name": "sandbox-bootstrap", "version": __version__},
+            "instructions": "Install Python packages offline from uploaded bundles. " + _FIX_HELP})
+    if method == "ping":
+        return _mcp_response(message_id, {})
+    if method == "tools/list":
+        return _mcp_response(message_id, {"tools": tool_schemas("mcp")})
+    if method == "tools/call":
+        if not isinstance(params, dict) or not isinstance(params.get("name"), str):
+            return _mcp_response(message_id, error={"code": -32602,
+                                                    "message": "params.name is required"})
+        if params["name"] not in [name for name, _, _ in TOOLS]:
+            return _mcp_response(message_id, error={"code": -32602, "message": "Unknown tool: %s"
+                                                    % params["name"]})
+        try:
+            report = call_tool(params["name"], params.get("arguments"))
+        except UsageError as error:
+            return _mcp_response(message_id, error={"code": -32602, "message": str(error)})
+        except BootstrapError as error:
+            return _mcp_response(message_id, {"content": [{"type": "text", "text": str(error)}],
+                                              "isError": True})
+        return _mcp_response(message_id, {
+            "content": [{"type": "text", "text": json.dumps(report, indent=1)}],
+            "structuredContent": dict(report), "isError": not report.ok})
+    return _mcp_response(message_id, error={"code": -32601, "message": "Method not found: %s"
+                                            % method})
+
+
+def serve_mcp(stdin=None, stdout=None):
+    """An MCP server over stdio: one JSON-RPC message per line, until stdin closes. Nothing
+    but protocol messages goes to stdout; anything else printed goes to stderr."""
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    real_stdout, sys.stdout = sys.stdout, sys.stderr
+    try:
+        for line in stdin:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                message = json.loads(line)
+            except ValueError:
+                response = _mcp_response(None, error={"code": -32700, "message": "Parse error"})
+            else:
+                try:
+                    response = _mcp_handle(message)
+                except Exception as error:  # a bug must not end the session
+                    response = _mcp_response(message.get("id") if isinstance(message, dict)
+                                             else None,
+                                             error={"code": -32603, "message": "Internal error: "
+                                                    "%s: %s" % (type(error).__name__, error)})
+            if response is not None:
+                stdout.write(json.dumps(response) + "\n")
+                stdout.flush()
+    finally:
+        sys.stdout = real_stdout
+    return 0
+
+
+# -- Entry points: API, notebooks, agents -----------------------------------------------------
+#
+# The ways bootstrap.py is started (SPEC 2.1): `python bootstrap.py ...` (main), `%run` in
+# IPython (main, but never SystemExit), exec(open(...).read()) in a kernel cell (the end of this
+# file), `import bootstrap` (the functions below), and an LLM agent (tool-schema, mcp).
+
+
+def _in_ipython():
+    return "IPython" in sys.modules and getattr(sys.modules["IPython"], "get_ipython",
+                                                lambda: None)() is not None
+
+
+if __name__ == "__main__" and _CALLER_NAMESPACE is None:
+    if _in_ipython():
+        main()  # %run: the report is printed; no SystemExit for a normal failure
+    else:
+        sys.exit(main())
+elif __name__ == "__main__" and _CALLER_NAMESPACE is not None:
+    _notebook_exec(globals(), _CALLER_NAMESPACE)
+
