@@ -3246,9 +3246,13 @@ def read_sdist(path):
     return Sdist(path, name, version, backend, requires, metadata)
 
 
-def missing_build_requirements(profile, sdist):
-    """The build requirements of an sdist that the profile's installed distributions lack."""
+def missing_build_requirements(profile, sdist, available=None):
+    """The build requirements of an sdist that neither the profile's installed distributions
+    nor the bundle's own wheels (``available``: {name: [version text]}) provide."""
     installed = dict((d.name, d) for d in profile.installed)
+    for name, versions in (available or {}).items():
+        if name not in installed and versions:
+            installed[name] = Distribution(name, max(versions, key=Version), [], None)
     missing = []
     for text in sdist.requires:
         try:
@@ -3570,7 +3574,9 @@ class _Resolver(object):
         if not sdists:
             return None
         sdist = max(sdists, key=lambda s: s.version)
-        missing = missing_build_requirements(self.profile, sdist)
+        available = dict((n, [str(w.version) for _, w in items])
+                         for n, items in self.pool.wheels.items())
+        missing = missing_build_requirements(self.profile, sdist, available)
         if missing:
             self._fail(name, "sdist-needs-build", sdist.filename,
                        "%s is a source distribution and building it offline needs %s, which "
@@ -4011,6 +4017,7 @@ def plan_bundle(bundles, work, require=None, profile=None, upgrade=False, shadow
             fix={"where": "online", "command": _bundle_command(profile.target)}))
     plan = resolve(profile, wheels, sdists, roots, upgrade=upgrade,
                    verdicts=dict((v.filename, v) for v in verdicts), shadow=shadow)
+    plan.wheels = [w for w, v in zip(wheels, verdicts) if v.compatible]
     problems.extend(plan.problems)
     return profile, bundle, plan, problems, verdicts, sdists
 
@@ -4583,19 +4590,32 @@ def _target_profile(destination):
     return profile
 
 
-def _build_sdist(sdist, out_dir):
-    """Build a wheel from an sdist offline with this interpreter's pip and build backend."""
+def _build_environment(backend_wheels, folder):
+    """Install the bundle's build-backend wheels into a private folder for one build."""
+    for wheel in backend_wheels:
+        _WheelInstall(wheel, install_scheme(wheel.name, target=folder), False).run()
+    return folder
+
+
+def _build_sdist(sdist, out_dir, backend_wheels=()):
+    """Build a wheel from an sdist offline with pip and the build backend: this interpreter's
+    own, or the wheels of it that the bundle ships (put on PYTHONPATH for this build only)."""
     import subprocess
     _makedirs(out_dir)
     env = dict(os.environ, PIP_CONFIG_FILE=os.devnull, PIP_NO_INPUT="1",
                PIP_DISABLE_PIP_VERSION_CHECK="1")
+    if backend_wheels:
+        folder = _build_environment(backend_wheels, os.path.join(out_dir, ".build-env"))
+        env["PYTHONPATH"] = os.pathsep.join([folder] + ([env["PYTHONPATH"]]
+                                                        if env.get("PYTHONPATH") else []))
     for key in ("PIP_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
         env.pop(key, None)
     command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                "--no-index", "-w", out_dir, sdist.path]
     proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           universal_newlines=True, env=env)
-    built = [f for f in os.listdir(out_dir) if f.endswith(".whl")]
+    built = [f for f in os.listdir(out_dir) if f.endswith(".whl")
+             and canonicalize_name(f.split("-")[0]) == sdist.name]
     if proc.returncode != 0 or not built:
         lines = [line.strip() for line in proc.stdout.splitlines() if line.strip()]
         errors = [line for line in lines if re.search(r"error", line, re.IGNORECASE)
@@ -4637,8 +4657,10 @@ def _file_size(path):
 class _Installer(object):
     """Runs a Plan's installs, in parallel, within a time budget; collects results and problems."""
 
-    def __init__(self, destination, profile, roots, budget, jobs, work, progress=None):
+    def __init__(self, destination, profile, roots, budget, jobs, work, progress=None,
+                 bundle_wheels=()):
         import time
+        self.bundle_wheels = list(bundle_wheels)
         self.progress = progress or (lambda done, total, name, size: None)
         self.destination = destination
         self.installed_by_name = dict((d.name, d) for d in profile.installed)
@@ -4660,7 +4682,8 @@ class _Installer(object):
             wheel = candidate.wheel
             if candidate.sdist is not None:
                 try:
-                    wheel = _build_sdist(candidate.sdist, os.path.join(self.work, "built"))
+                    wheel = _build_sdist(candidate.sdist, os.path.join(self.work, "built"),
+                                         self._backend_wheels(candidate.sdist))
                 except BootstrapError as error:
                     self.problems.append(Problem(error.code, error.subject, error.message,
                                                 fix={"where": "online", "command":
@@ -4682,6 +4705,32 @@ class _Installer(object):
                 "complete" % (len(skipped), len(wheels), _short([c.name for c, _ in skipped])),
                 fix={"where": "sandbox", "command": "run the same install command again: it "
                      "continues where it stopped"}))
+
+    def _backend_wheels(self, sdist):
+        """The bundle's wheels that provide an sdist's build requirements missing here, with
+        their own requirements (wheel needs packaging, ...), newest version of each."""
+        best = {}
+        for wheel in self.bundle_wheels:
+            if wheel.name not in best or wheel.version > best[wheel.name].version:
+                best[wheel.name] = wheel
+        environment = dict(default_environment(), extra="")
+        queue, chosen = list(sdist.requires) + ["wheel", "pip"], {}
+        while queue:
+            try:
+                requirement = _requirement(queue.pop())
+                if requirement.marker and not requirement.marker.evaluate(environment):
+                    continue
+            except (InvalidRequirement, UndefinedComparison, UndefinedEnvironmentName):
+                continue
+            name = requirement.key
+            if name in chosen or name in self.installed_by_name or name not in best:
+                continue
+            chosen[name] = best[name]
+            try:
+                queue.extend(best[name].metadata.requires_dist)
+            except BootstrapError:
+                continue
+        return [chosen[name] for name in sorted(chosen)]
 
     def _install_all(self, wheels):
         """Prepare each wheel, extract all members on a shared pool, commit each wheel whole."""
@@ -4853,7 +4902,8 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
             return build_report("install", profile, bundle, plan, problems, bundles, verdicts,
                                 sdists, notes=notes + ["nothing was installed: fix the uploads"])
         installer = _Installer(destination, profile, [Requirement(r) for r in plan.roots],
-                               budget, jobs, work, progress or Progress())
+                               budget, jobs, work, progress or Progress(),
+                               getattr(plan, "wheels", ()))
         installer.run(plan.install)
         problems.extend(installer.problems)
         _remove_empty(os.path.join(destination.lib_dir, STAGING_DIR))
