@@ -4539,23 +4539,20 @@ class Destination(collections.namedtuple("Destination", "kind lib_dir target use
 
 
 def _writable_alternative():
-    """A folder this process can write, for the not-writable fix."""
+    """A folder this process can write, for the not-writable fix (--target it)."""
     import tempfile
-    user_path, user_enabled = _user_site()
     candidates = []
-    if user_enabled and user_path:
-        candidates.append(("--user-site", user_path))
     if os.path.isdir("/mnt/data"):
-        candidates.append(("--target", "/mnt/data/python-packages"))
-    candidates.append(("--target", os.path.join(os.getcwd(), "python-packages")))
-    candidates.append(("--target", os.path.join(tempfile.gettempdir(), "python-packages")))
-    for flag, path in candidates:
+        candidates.append("/mnt/data/python-packages")
+    candidates.append(os.path.join(os.getcwd(), "python-packages"))
+    candidates.append(os.path.join(tempfile.gettempdir(), "python-packages"))
+    for path in candidates:
         if _is_writable(path):
-            return flag, path
-    return "--target", candidates[-1][1]
+            return path
+    return candidates[-1]
 
 
-def choose_destination(target=None):
+def choose_destination(target=None, bundles=()):
     """The Destination of an install, or a not-writable Problem naming what works instead."""
     if target:
         target = os.path.abspath(target)
@@ -4570,14 +4567,14 @@ def choose_destination(target=None):
         if user_enabled and user_path and _is_writable(user_path):
             return Destination("user-site", user_path, None, True), None
         subject = paths["purelib"]
-    flag, path = _writable_alternative()
-    command = ("python bootstrap.py install BUNDLE --target %s" % _quote(path) if flag == "--target"
-               else "python bootstrap.py install BUNDLE  (this user's site-packages, %s)" % path)
+    path = _writable_alternative()
+    command = "python bootstrap.py install %s --target %s" % (
+        " ".join(_quote(b) for b in bundles) or "BUNDLE", _quote(path))
     return None, Problem("not-writable", subject,
-                         "%s cannot be written by this user" % subject,
+                         "%s cannot be written by this user; install into a folder that can be, "
+                         "and put it on PYTHONPATH" % subject,
                          fix={"where": "sandbox", "command": command,
-                              "then": "PYTHONPATH=%s python ..." % path if flag == "--target"
-                              else ""})
+                              "then": "PYTHONPATH=%s python ..." % path})
 
 
 def _target_profile(destination):
@@ -4671,6 +4668,7 @@ class _Installer(object):
         self.results = []
         self.problems = []
         self.modules = {}
+        self.pth_files = []
 
     def _out_of_time(self):
         import time
@@ -4758,6 +4756,18 @@ class _Installer(object):
         return outcomes
 
     def _failed(self, wheel, error):
+        import errno
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EACCES,
+                                                          errno.EPERM, errno.EROFS):
+            where = self.destination.lib_dir
+            reason = ("no space left" if error.errno in (errno.ENOSPC, errno.EDQUOT)
+                      else "no permission to write")
+            self.problems.append(Problem(
+                "not-writable", where, "%s in %s while installing %s; nothing of it was "
+                "installed" % (reason, where, wheel.filename),
+                fix={"where": "sandbox", "command": "free some space in %s, or rerun with "
+                     "--target %s" % (where, _quote(_writable_alternative()))}))
+            return "failed"
         if isinstance(error, BootstrapError):
             code, message = error.code, error.message
         else:
@@ -4783,6 +4793,9 @@ class _Installer(object):
                 raise
             return self._failed(wheel, error)
         self.modules[candidate.name] = installation.top_level_modules()
+        self.pth_files.extend(relative for key, relative, _, _ in installation.installed
+                              if key == installation.lib_key and "/" not in relative
+                              and relative.endswith(".pth"))
         self.results.append(collections.OrderedDict([
             ("name", candidate.name), ("version", str(candidate.version)),
             ("wheel", wheel.filename), ("location", installation.lib_dir),
@@ -4861,18 +4874,34 @@ def _activate(lib_dir, new_files):
     importlib.invalidate_caches()
 
 
+def _loaded_elsewhere(module_name, lib_dir):
+    """Whether a module is already imported in this process from outside ``lib_dir``."""
+    module = sys.modules.get(module_name)
+    if module is None:
+        return False
+    location = getattr(module, "__file__", None) or next(iter(
+        getattr(module, "__path__", None) or []), None)
+    if not location:
+        return False
+    return not os.path.realpath(location).startswith(os.path.realpath(lib_dir) + os.sep)
+
+
 def _restart_needed(results, modules_by_package):
-    """restart-needed Problems for packages already imported here at another version."""
+    """restart-needed Problems for packages this process already imported from elsewhere (an
+    older version, or the base a new one now shadows): the old code stays in use until then."""
     problems = []
     for item in results:
-        loaded = [m for m in modules_by_package.get(item["name"], ()) if m.split(".")[0] in
-                  sys.modules]
-        if loaded and item.get("replaced"):
+        loaded = [m for m in modules_by_package.get(item["name"], ())
+                  if m.split(".")[0] in sys.modules and (
+                      item.get("replaced") or _loaded_elsewhere(m.split(".")[0],
+                                                                item["location"]))]
+        if loaded:
             problems.append(Problem(
                 "restart-needed", item["name"],
-                "%s %s was already imported in this process; %s is now installed but the old "
-                "one stays in use until a restart" % (item["name"], item["replaced"],
-                                                      item["version"]),
+                "%s was already imported in this process (%s); %s %s is now installed but the "
+                "one in use stays until a restart" % (
+                    item["name"], item.get("replaced") or "from another location",
+                    item["name"], item["version"]),
                 fix={"where": "sandbox", "command": "restart the kernel (or the interpreter)"}))
     return problems
 
@@ -4887,7 +4916,7 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
     if isinstance(bundles, str):
         bundles = [bundles]
     bundles = list(bundles) if bundles else find_uploads()
-    destination, problem = choose_destination(target)
+    destination, problem = choose_destination(target, bundles)
     if problem is not None:
         profile = Profile.current()
         return build_report("install", profile, None, None, [problem], bundles)
@@ -4907,7 +4936,7 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
         installer.run(plan.install)
         problems.extend(installer.problems)
         _remove_empty(os.path.join(destination.lib_dir, STAGING_DIR))
-        _activate(destination.lib_dir, [])
+        _activate(destination.lib_dir, installer.pth_files)
         if verify and installer.modules:
             problems.extend(verify_imports(installer.modules,
                                            destination.lib_dir if destination.target else None))
