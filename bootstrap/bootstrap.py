@@ -4763,7 +4763,7 @@ class _Installer(object):
             reason = ("no space left" if error.errno in (errno.ENOSPC, errno.EDQUOT)
                       else "no permission to write")
             self.problems.append(Problem(
-                "not-writable", where, "%s in %s while installing %s; nothing of it was "
+                "not-writable", wheel.filename, "%s in %s while installing %s; nothing of it was "
                 "installed" % (reason, where, wheel.filename),
                 fix={"where": "sandbox", "command": "free some space in %s, or rerun with "
                      "--target %s" % (where, _quote(_writable_alternative()))}))
