@@ -2192,6 +2192,7 @@ def _detect_sandbox(paths):
         "compiler": _detect_compiler(),
         "python_headers": os.path.isfile(os.path.join(include, "Python.h")),
         "cwd": os.getcwd(),
+        "layered_over": (_detect_layer() or {}).get("base_site"),
     }
 
 
@@ -2361,6 +2362,7 @@ PROBLEM_CODES = (
     "import-failed",        # an installed module does not import in a fresh interpreter
     "restart-needed",       # a package was already imported at another version
     "budget-exhausted",     # the time budget ran out; a rerun continues
+    "environment-failed",   # a conda-pack archive could not be unpacked or its Python not run
 )
 
 
@@ -2471,7 +2473,8 @@ def _describe_content(path):
 class _Destination(object):
     """The one place intake writes to: owns the paths, the traversal guard and the budget."""
 
-    def __init__(self, root, limits, archive, archive_size):
+    def __init__(self, root, limits, archive, archive_size, environment=False):
+        self.environment = environment  # a whole environment: keep inner links and modes
         self.root = os.path.realpath(root)
         self.limits = limits
         self.archive = archive
@@ -2522,7 +2525,7 @@ class _Destination(object):
                 "%s expands more than %d times its size: refused as a decompression bomb"
                 % (self.archive, limits.max_ratio), self.archive)
 
-    def write_stream(self, name, source):
+    def write_stream(self, name, source, mode=None):
         target = self.path_for(name)
         _makedirs(os.path.dirname(target))
         with open(target, "wb") as out:
@@ -2532,7 +2535,20 @@ class _Destination(object):
                     break
                 self.account(len(block))
                 out.write(block)
+        if self.environment and mode is not None and mode & 0o111:
+            os.chmod(target, 0o755)
         return target
+
+    def make_link(self, name, link, hard=False):
+        """Inside an environment: recreate a link that stays inside (checked first)."""
+        self.check_link(name, link, hard)
+        target = os.path.join(self.root, *[p for p in name.split("/") if p not in ("", ".")])
+        _makedirs(os.path.dirname(target))
+        if hard:
+            import shutil
+            shutil.copy2(os.path.join(self.root, *link.split("/")), target)
+        else:
+            os.symlink(link, target)
 
     def make_dir(self, name):
         _makedirs(self.path_for(name, is_dir=True))
@@ -2648,7 +2664,9 @@ def _extract_tar_member(archive, member, dest, notes):
         dest.make_dir(name)
     elif member.isfile():
         source = archive.extractfile(member)
-        dest.write_stream(name, source)
+        dest.write_stream(name, source, member.mode)
+    elif (member.issym() or member.islnk()) and dest.environment:
+        dest.make_link(name, member.linkname, hard=member.islnk())
     elif member.issym() or member.islnk():
         dest.check_link(name, member.linkname, hard=member.islnk())
         notes.append("skipped link %s -> %s" % (name, member.linkname))
@@ -2701,15 +2719,19 @@ def _extract_zip(path, dest, notes):
                     dest.write_stream(info.filename, source)
 
 
-def extract_archive(path, folder, limits=DEFAULT_LIMITS):
-    """Extract one archive into ``folder`` (created); returns notes on skipped members."""
+def extract_archive(path, folder, limits=DEFAULT_LIMITS, environment=False):
+    """Extract one archive into ``folder`` (created); returns notes on skipped members.
+
+    With ``environment`` (a conda-pack archive), links that stay inside are recreated and
+    executable bits kept; everything else is refused exactly as for a bundle.
+    """
     kind = _sniff(path)
     if kind is None:
         raise ArchiveError("%s is not an archive%s" % (path, _describe_content(path)), path)
     _makedirs(folder)
     size = os.path.getsize(path)
     _check_free_space(folder, size, path)
-    dest = _Destination(folder, limits, path, size)
+    dest = _Destination(folder, limits, path, size, environment)
     return _read_archive(path, dest, _extract_zip if kind == "zip" else _extract_tar)
 
 
@@ -4578,9 +4600,13 @@ def choose_destination(target=None, bundles=()):
 
 
 def _target_profile(destination):
-    """This interpreter's profile, with what an install folder already holds as installed."""
+    """This interpreter's profile, seen from the install destination: a --target folder is
+    self-contained (only what it holds counts as installed, as with pip --target); an overlay
+    sees its own packages first, then the base's."""
     profile = Profile.current()
     if destination is not None and destination.kind == "target":
+        profile.installed = find_distributions([destination.lib_dir])
+    elif destination is not None and destination.kind == "overlay":
         present = find_distributions([destination.lib_dir])
         names = set(d.name for d in present)
         profile.installed = present + [d for d in profile.installed if d.name not in names]
@@ -4907,7 +4933,7 @@ def _restart_needed(results, modules_by_package):
 
 
 def install(bundles=None, require=None, target=None, upgrade=False, budget=None, work_dir=None,
-            verify=True, jobs=None, progress=None):
+            verify=True, jobs=None, progress=None, overlay=None):
     """Check, install, verify imports, report. Returns a Report (installed, problems, ...).
 
     Without ``bundles``, installs the uploads found by find_uploads(). ``progress`` is a
@@ -4916,10 +4942,27 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
     if isinstance(bundles, str):
         bundles = [bundles]
     bundles = list(bundles) if bundles else find_uploads()
-    destination, problem = choose_destination(target, bundles)
+    environments, env_problems = [], []
+    for upload in [b for b in bundles if _is_conda_pack(b)]:
+        bundles.remove(upload)
+        try:
+            environments.append(unpack_conda_env(upload, target))
+        except BootstrapError as error:
+            env_problems.append(Problem("environment-failed", error.subject, error.message,
+                                        fix={"where": "sandbox", "command": "check that %s "
+                                             "was packed on a machine like this one (conda-pack "
+                                             "-n ENV -o env.tar.gz)" % os.path.basename(upload)}))
+    if (environments or env_problems) and not bundles:
+        report = build_report("install", Profile.current(), None, None, env_problems, [])
+        report["status"] = "failed" if env_problems else "ok"
+        report["environments"] = environments
+        return report
+    destination, problem = choose_destination(overlay or target, bundles)
     if problem is not None:
         profile = Profile.current()
         return build_report("install", profile, None, None, [problem], bundles)
+    if overlay:
+        destination = destination._replace(kind="overlay")
     _makedirs(destination.lib_dir)
     with _WorkDir(work_dir) as work, _Lock(destination.lib_dir):
         notes = recover_staging(destination.lib_dir)
@@ -4927,6 +4970,7 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
         profile, bundle, plan, problems, verdicts, sdists = plan_bundle(
             bundles, work, require, profile, upgrade,
             shadow=destination.lib_dir if destination.kind == "target" else None)
+        problems.extend(env_problems)
         if any(p.code in _INPUT_PROBLEMS for p in problems):
             return build_report("install", profile, bundle, plan, problems, bundles, verdicts,
                                 sdists, notes=notes + ["nothing was installed: fix the uploads"])
@@ -4936,7 +4980,11 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
         installer.run(plan.install)
         problems.extend(installer.problems)
         _remove_empty(os.path.join(destination.lib_dir, STAGING_DIR))
-        _activate(destination.lib_dir, installer.pth_files)
+        if destination.kind == "overlay":
+            _mark_overlay(destination.lib_dir)
+            _activate_overlay(destination.lib_dir)
+        else:
+            _activate(destination.lib_dir, installer.pth_files)
         if verify and installer.modules:
             problems.extend(verify_imports(installer.modules,
                                            destination.lib_dir if destination.target else None))
@@ -4946,9 +4994,194 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
     report["installed"] = installer.results
     report["would_install"] = []
     report["location"] = destination.lib_dir
+    report["shadowed"] = [collections.OrderedDict([
+        ("name", d.name), ("version", d.version), ("location", d.location),
+        ("by", next(i["version"] for i in installer.results if i["name"] == d.name))])
+        for d in profile.installed if d.location != destination.lib_dir
+        and any(i["name"] == d.name for i in installer.results)]
+    if destination.kind == "target":
+        report["activation"] = write_activation(destination.lib_dir)
+    if environments:
+        report["environments"] = environments
     if installer.results and report["status"] == "failed":
         report["status"] = "partial"
     return report
+
+
+# -- Environment modes: layered venvs, overlays, baked runtimes, conda-pack archives ------------
+# Three ways people already solve this problem. A layered venv (a kernel's venv over a base
+# venv, joined by a .pth file) is detected and installed into, never its base. An overlay is a
+# folder whose packages take precedence over the base in the running interpreter, discarded by
+# `overlay --reset`. A --target folder is a baked runtime: reproducible, with a written
+# activation. A conda-pack archive is unpacked, fixed up by its own conda-unpack, and made
+# importable when its interpreter matches this one.
+
+OVERLAY_MARKER = ".sandbox-bootstrap-overlay"
+
+
+def _detect_layer():
+    """The base site-packages a layered venv reads through a .pth file, or None."""
+    if sys.prefix == getattr(sys, "base_prefix", sys.prefix):
+        return None
+    purelib = sysconfig.get_paths()["purelib"]
+    try:
+        names = sorted(n for n in os.listdir(purelib) if n.endswith(".pth"))
+    except OSError:
+        return None
+    for name in names:
+        try:
+            lines = _read_text(os.path.join(purelib, name)).splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            line = line.strip()
+            if not line or line.startswith(("#", "import ", "import\t")):
+                continue
+            base = os.path.normpath(os.path.join(purelib, line))
+            if base != os.path.normpath(purelib) and os.path.isdir(base) and any(
+                    entry.endswith(".dist-info") for entry in os.listdir(base)):
+                return {"base_site": base, "pth": os.path.join(purelib, name)}
+    return None
+
+
+def write_activation(folder):
+    """How to activate a --target folder in another process (baked runtimes): PYTHONPATH, or
+    a .pth file written beside the folder (not in it: the folder holds only packages)."""
+    folder = os.path.abspath(folder.rstrip(os.sep))
+    pth = folder + "-activate.pth"
+    try:
+        with open(pth, "w") as f:
+            f.write(folder + "\n")
+    except OSError:
+        pth = None
+    return collections.OrderedDict([
+        ("pythonpath", "PYTHONPATH=%s" % _quote(folder)),
+        ("pth_file", pth),
+        ("pth_line", folder),
+        ("how", "set PYTHONPATH=%s%s" % (folder, ", or copy %s into the runtime's site-packages"
+                                         % pth if pth else ""))])
+
+
+def _activate_overlay(folder):
+    """Put an overlay first on sys.path, so its packages take precedence over the base."""
+    import importlib
+    import site
+    if folder in sys.path:
+        sys.path.remove(folder)
+    sys.path.insert(0, folder)
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".pth"):
+            site.addpackage(folder, name, None)
+    importlib.invalidate_caches()
+
+
+def _mark_overlay(folder):
+    marker = os.path.join(folder, OVERLAY_MARKER)
+    if not os.path.exists(marker):
+        with open(marker, "w") as f:
+            json.dump({"base_prefix": sys.prefix, "created_by": "sandbox-bootstrap"}, f)
+
+
+def reset_overlay(folder):
+    """Discard an overlay: off sys.path, its modules unloaded, the folder removed. Returns a
+    Report. Only a folder that bootstrap made an overlay (it holds the marker) is removed."""
+    import importlib
+    import shutil
+    folder = os.path.abspath(folder)
+    if not os.path.isfile(os.path.join(folder, OVERLAY_MARKER)):
+        raise UsageError("%s is not an overlay made by bootstrap.py (no %s in it)" % (
+            folder, OVERLAY_MARKER), folder)
+    while folder in sys.path:
+        sys.path.remove(folder)
+    unloaded = sorted(name for name, module in list(sys.modules.items())
+                      if (getattr(module, "__file__", None) or "").startswith(folder + os.sep))
+    for name in unloaded:
+        del sys.modules[name]
+    shutil.rmtree(folder)
+    importlib.invalidate_caches()
+    report = Report(schema=REPORT_SCHEMA, command="overlay-reset", status="ok",
+                    target=Profile.current().target, removed=folder, unloaded=unloaded,
+                    problems=[], next_steps=["Modules already bound to names in this process "
+                                             "still refer to the overlay's code until a restart."
+                                             ] if unloaded else [])
+    return report
+
+
+def _is_conda_pack(path, limit=20000):
+    """Whether an upload is a conda-pack archive (conda-meta/ and bin/conda-unpack inside)."""
+    import tarfile
+    import zipfile
+    kind = _sniff(path) if os.path.isfile(path) else None
+    if kind is None:
+        return False
+    names = []
+    try:
+        if kind == "zip":
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()[:limit]
+        else:
+            with tarfile.open(path, "r|*") as archive:
+                for member in archive:
+                    names.append(member.name)
+                    if len(names) >= limit:
+                        break
+    except Exception:
+        return False
+    names = [n[2:] if n.startswith("./") else n for n in names]
+    return (any(n.startswith("conda-meta/") for n in names)
+            and any(n in ("bin/conda-unpack", "Scripts/conda-unpack-script.py") for n in names))
+
+
+_ENV_INFO_CODE = ("import json, sys, sysconfig; print(json.dumps({'version': '%d.%d.%d' % "
+                  "sys.version_info[:3], 'soabi': sysconfig.get_config_var('SOABI'), "
+                  "'platform': sysconfig.get_platform(), 'site': sysconfig.get_paths()['purelib'], "
+                  "'implementation': sys.implementation.name}))")
+
+
+def unpack_conda_env(path, folder=None):
+    """Unpack a conda-pack archive, run its conda-unpack with its own Python, describe its
+    interpreter, and, when it matches this one, append its site-packages to sys.path."""
+    import subprocess
+    stem = re.sub(r"\.(tar\.gz|tgz|tar\.bz2|tar\.xz|tar|zip)$", "", os.path.basename(path))
+    if folder is None:
+        folder = os.path.join("/mnt/data" if os.path.isdir("/mnt/data") else os.getcwd(), stem)
+    folder = os.path.abspath(folder)
+    extract_archive(path, folder, IntakeLimits(64 * 1024 ** 3, 200, 64 * 1024 ** 2),
+                    environment=True)
+    python = next((os.path.join(folder, "bin", name) for name in ("python", "python3")
+                   if os.path.exists(os.path.join(folder, "bin", name))), None)
+    if python is None:
+        raise BootstrapError("%s has no bin/python: cannot run its conda-unpack" % path, path,
+                             code="environment-failed")
+    fixer = subprocess.run([python, os.path.join(folder, "bin", "conda-unpack")], cwd=folder,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           universal_newlines=True)
+    if fixer.returncode != 0:
+        raise BootstrapError("conda-unpack of %s failed: %s" % (
+            path, " | ".join(fixer.stdout.strip().splitlines()[-3:])), path,
+            code="environment-failed")
+    probe = subprocess.run([python, "-I", "-c", _ENV_INFO_CODE], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, universal_newlines=True)
+    try:
+        info = json.loads(probe.stdout)
+    except ValueError:
+        raise BootstrapError("the interpreter in %s does not run here: %s" % (
+            folder, probe.stderr.strip().splitlines()[-1:] or "?"), path,
+            code="environment-failed")
+    matches = (info["version"].split(".")[:2] == [str(x) for x in sys.version_info[:2]]
+               and info["soabi"] == sysconfig.get_config_var("SOABI")
+               and info["platform"] == sysconfig.get_platform()
+               and info["implementation"] == sys.implementation.name)
+    if matches and info["site"] not in sys.path:
+        import importlib
+        sys.path.append(info["site"])  # after the current paths: nothing loaded changes
+        importlib.invalidate_caches()
+    return collections.OrderedDict([
+        ("archive", os.path.basename(path)), ("path", folder), ("python", python),
+        ("version", info["version"]), ("abi", info["soabi"]), ("platform", info["platform"]),
+        ("site_packages", info["site"]), ("matches_this_interpreter", matches),
+        ("importable_here", matches),
+        ("run_with", "%s your_script.py" % _quote(python))])
 
 
 # -- Rendering --------------------------------------------------------------------------------
@@ -4982,6 +5215,9 @@ def render_profile(profile):
         "Installs to: %s" % where,
         "pip: %s" % ("%s" % pip["version"] if pip else "no pip"),
         "Installed distributions: %d" % len(profile.installed),
+    ] + ([
+        "Layered over base %s: installs go to this layer, the base is never changed"
+        % profile.sandbox["layered_over"]] if profile.sandbox.get("layered_over") else []) + [
         "Target: %s" % profile.target,
         "Build a bundle for it, on a machine with internet:",
         "  " + _bundle_command(profile.target),
@@ -5012,6 +5248,17 @@ def render_report(report, max_problems=8):
     if satisfied:
         lines.append("Already satisfied %d: %s" % (len(satisfied), _short(
             ["%s %s" % (i["name"], i["version"]) for i in satisfied])))
+    shadowed = report.get("shadowed") or []
+    if shadowed:
+        lines.append("Shadows (base left as it was): %s" % _short(
+            ["%s %s by %s" % (i["name"], i["version"], i["by"]) for i in shadowed]))
+    if report.get("activation"):
+        lines.append("Activate elsewhere: %s" % report["activation"]["how"])
+    for env in report.get("environments") or []:
+        lines.append("Environment %s: Python %s at %s; %s" % (
+            env["archive"], env["version"], env["path"],
+            "its packages are importable here" if env["importable_here"]
+            else "another interpreter: run %s" % env["run_with"]))
     problems = report.get("problems") or []
     if problems:
         lines.append("Problems (%d):" % len(problems))
@@ -5066,6 +5313,9 @@ def _build_parser():
     _add_bundle_arguments(install_parser)
     install_parser.add_argument("--target", metavar="DIR",
                                 help="install into DIR instead of this interpreter's site-packages")
+    install_parser.add_argument("--overlay", metavar="DIR",
+                                help="install into a layer at DIR that takes precedence over "
+                                     "the base (made active in this interpreter)")
     install_parser.add_argument("--budget", type=float, metavar="SECONDS",
                                 help="stop cleanly between packages after this long; a rerun "
                                      "continues")
@@ -5077,6 +5327,11 @@ def _build_parser():
         "tool-schema", help="print the tool definitions for LLM function calling")
     schema_parser.add_argument("--format", choices=["openai", "mcp"], default="openai")
     commands.add_parser("mcp", help="serve the tools over MCP (JSON-RPC on stdin/stdout)")
+    overlay_parser = commands.add_parser("overlay", help="manage an overlay made by --overlay")
+    overlay_parser.add_argument("--reset", metavar="DIR", required=True,
+                                help="discard the overlay at DIR; the base stays as it was")
+    overlay_parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    overlay_parser.add_argument("--report", metavar="FILE", help="also write the JSON report")
     return parser
 
 
@@ -5135,8 +5390,17 @@ def _command_install(args, out):
     report = install(args.bundles, require=args.require, target=args.target,
                      upgrade=args.upgrade, budget=args.budget, work_dir=args.work_dir,
                      verify=not args.no_verify, jobs=args.jobs,
-                     progress=Progress(quiet=args.json))
+                     progress=Progress(quiet=args.json), overlay=args.overlay)
     return _emit_report(report, args, out)
+
+
+def _command_overlay(args, out):
+    report = reset_overlay(args.reset)
+    if args.report:
+        _write_file(args.report, _dump_json(report))
+    out.write(_dump_json(report) if args.json else "overlay %s removed; this interpreter is "
+              "back to its base\n" % report["removed"])
+    return 0
 
 
 def _command_tool_schema(args, out):
@@ -5149,7 +5413,8 @@ def _command_mcp(args, out):
 
 
 _COMMANDS = {"inspect": _command_inspect, "check": _command_check, "install": _command_install,
-             "tool-schema": _command_tool_schema, "mcp": _command_mcp}
+             "tool-schema": _command_tool_schema, "mcp": _command_mcp,
+             "overlay": _command_overlay}
 
 
 def main(argv=None, out=None, err=None):
