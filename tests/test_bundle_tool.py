@@ -1,0 +1,582 @@
+"""tools/bundle.py, the online half (SPEC 3 and 4, issue 6), against a local PEP 503 index.
+
+Every bundle here is built by ``python tools/bundle.py`` in a subprocess whose pip sees nothing
+but ``PIP_INDEX_URL`` = a simple index served on 127.0.0.1 by this module (real PyPI files from
+tests/real_wheels.json: markdown 3.5 and its 3.8 dependencies, click and colorama, the jieba and
+crcmod sdists, setuptools/wheel/packaging, python-dateutil and two six versions, one macOS-only
+wheel). No test reaches the network beyond the pinned download step of tests/realwheels.py.
+
+What the bundles are then tried on are sandbox-like venvs (CPython 3.8 and 3.11) whose commands
+run under ``unshare -rn`` with pip's configuration neutralised, with bootstrap.py "uploaded"
+beside the bundle, as a user would.
+"""
+import fcntl
+import glob
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import sys
+import tarfile
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import indexkit  # noqa: E402
+import realwheels  # noqa: E402
+from indexkit import ROOT, LocalIndex, Sandbox, output_of, read_bundle, run_bundle  # noqa: E402
+
+sys.path.insert(0, ROOT)
+bootstrap = pytest.importorskip("bootstrap")
+profiles = pytest.importorskip("tools.profiles")
+pytest.importorskip("packaging.tags")
+
+PYTHON38 = (sorted(glob.glob("/root/.pyenv/versions/3.8.*/bin/python")) or [None])[-1]
+PYTHON311 = sys.executable if sys.version_info[:2] == (3, 11) else shutil.which("python3.11")
+INDEX_SETS = ("markdown-py38-complete", "markdown-py38", "click-windows", "jieba-sdist",
+              "crcmod-build", "six-delta")
+MACOS_ONLY = "frozenlist-1.5.0-cp38-cp38-macosx_11_0_arm64.whl"  # from the aiohttp-macos set
+TARGET38 = "cp38-cp38-manylinux_2_31_x86_64"
+TARGET311 = "cp311-cp311-manylinux_2_36_x86_64"
+FIX_NAME = "bundle-fix.tar.gz"
+NO_INDEX = "http://127.0.0.1:9/simple/"  # for runs that must stop before fetching anything
+
+needs_unshare = pytest.mark.skipif(not indexkit.have_unshare(),
+                                   reason="unshare -rn is not available: no network-less sandbox")
+needs_py38 = pytest.mark.skipif(PYTHON38 is None,
+                                reason="no CPython 3.8 under /root/.pyenv/versions/3.8.*")
+needs_py311 = pytest.mark.skipif(PYTHON311 is None, reason="no CPython 3.11 on this machine")
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    """The local index, serving every file of INDEX_SETS plus one macOS-only wheel."""
+    folders = [realwheels.require_set(name) for name in INDEX_SETS]
+    macos = realwheels.require_set("aiohttp-macos")
+    root = str(tmp_path_factory.mktemp("index"))
+    paths = [os.path.join(f, n) for f in folders for n in sorted(os.listdir(f))]
+    indexkit.build_index(root, paths + [os.path.join(macos, MACOS_ONLY)])
+    with LocalIndex(root) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def built(index, tmp_path_factory):
+    """build(name, *args) -> (process, output path): each distinct bundle is built once."""
+    cache = {}
+    out = tmp_path_factory.mktemp("bundles")
+
+    def build(name, *args):
+        if name not in cache:
+            path = str(out / name)
+            with open(indexkit.BOOTSTRAP_PY, "rb") as f:
+                BOOTSTRAP_COPIED[path] = f.read()  # what the bundle's copy must equal
+            cache[name] = (run_bundle(list(args) + ["-o", path], index.url), path)
+        return cache[name]
+    return build
+
+
+BOOTSTRAP_COPIED = {}  # bundle path -> bootstrap.py as it was when the bundle was built
+
+
+def _built_ok(built, name, *args):
+    proc, path = built(name, *args)
+    assert proc.returncode == 0, output_of(proc)
+    return path
+
+
+@pytest.fixture(scope="module")
+def markdown38(built):
+    """markdown==3.5 for CPython 3.8 on manylinux_2_31, built on this (3.11) machine."""
+    return _built_ok(built, "markdown38.tar.gz", "markdown==3.5", "--profile", TARGET38)
+
+
+# -- resolution for the target's markers ------------------------------------------------------
+
+class TestTargetMarkers:
+    def test_markdown_for_py38_gets_importlib_metadata_and_zipp(self, markdown38, index):
+        bundle = read_bundle(markdown38)
+        assert bundle.projects == ["importlib-metadata", "markdown", "zipp"], bundle.wheel_files
+        # the files came from the local index: the builder honours PIP_INDEX_URL
+        assert set(bundle.wheel_files) <= set(index.files_served())
+
+    def test_pip_download_alone_leaves_importlib_metadata_out(self, index, tmp_path):
+        """The contrast (SPEC 1): pip evaluates markers for this 3.11 host, not the target."""
+        proc = indexkit.run(
+            [sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--platform",
+             "manylinux2014_x86_64", "--python-version", "3.8", "--implementation", "cp",
+             "--abi", "cp38", "-d", str(tmp_path / "dl"), "markdown==3.5"],
+            env=indexkit.tool_env(index.url))
+        assert proc.returncode == 0, output_of(proc)
+        assert sorted(os.listdir(str(tmp_path / "dl"))) == ["Markdown-3.5-py3-none-any.whl"]
+
+    @needs_py38
+    @needs_unshare
+    def test_markdown_bundle_installs_on_python38_offline(self, markdown38, tmp_path):
+        sandbox = Sandbox(tmp_path, PYTHON38)
+        upload = sandbox.upload(markdown38)
+        proc, report = sandbox.bootstrap_json("install", upload)
+        assert proc.returncode == 0 and report["status"] == "ok", output_of(proc)
+        assert {"markdown", "importlib-metadata", "zipp"} <= set(sandbox.installed())
+        imported = sandbox.imports("markdown")
+        assert imported.returncode == 0, output_of(imported)
+        rendered = sandbox.run(["-c", "import markdown; print(markdown.markdown('*hi*'))"])
+        assert rendered.stdout.strip() == "<p><em>hi</em></p>", output_of(rendered)
+
+    @pytest.mark.parametrize("target, expected", [
+        ("cp311-cp311-win_amd64", ["click", "colorama"]),
+        ("cp311-cp311-manylinux_2_36_x86_64", ["click"]),
+    ])
+    def test_click_gets_colorama_only_on_windows(self, built, target, expected):
+        path = _built_ok(built, "click-%s.tar.gz" % target, "click==8.1.7", "--profile", target)
+        bundle = read_bundle(path)
+        assert bundle.projects == expected, bundle.wheel_files
+        assert bundle.manifest["target"] == target
+
+
+# -- sdists -----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def crcmod_case(index, tmp_path_factory):
+    """A 3.11 venv with pip but no setuptools (so the backend must ship), its inspect -o
+    profile (compiler and headers), and the crcmod bundle built for that profile."""
+    if PYTHON311 is None or not indexkit.have_unshare():
+        pytest.skip("needs CPython 3.11 and unshare -rn")
+    root = tmp_path_factory.mktemp("crcmod")
+    sandbox = Sandbox(root / "sandbox", PYTHON311, with_pip=True)
+    removed = sandbox.run(["-m", "pip", "uninstall", "-y", "setuptools"])
+    assert removed.returncode == 0, output_of(removed)
+    profile = sandbox.inspect(os.path.join(sandbox.data, "profile.json"))
+    with open(profile) as f:
+        hints = json.load(f).get("sandbox") or {}
+    if not (hints.get("compiler") and hints.get("python_headers")):
+        pytest.skip("this machine has no C compiler or Python headers: inspect says %r" % hints)
+    output = str(root / "crcmod.tar.gz")
+    proc = run_bundle(["crcmod==1.7", "--profile", profile, "-o", output], index.url)
+    return sandbox, profile, proc, output
+
+
+class TestSdists:
+    def test_pure_sdist_becomes_a_wheel(self, built):
+        path = _built_ok(built, "jieba.tar.gz", "jieba==0.42.1", "--profile", TARGET311)
+        bundle = read_bundle(path)
+        assert bundle.wheel_files == ["jieba-0.42.1-py3-none-any.whl"]
+        [entry] = bundle.manifest["files"]
+        assert entry["kind"] == "wheel" and entry["path"] == "wheels/" + bundle.wheel_files[0]
+
+    def test_compiled_sdist_ships_with_its_build_backend(self, crcmod_case):
+        _, _, proc, output = crcmod_case
+        assert proc.returncode == 0, output_of(proc)
+        bundle = read_bundle(output)
+        files = bundle.wheel_files
+        assert "crcmod-1.7.tar.gz" in files
+        assert not [f for f in files if f.startswith("crcmod-") and f.endswith(".whl")], files
+        assert {"setuptools", "wheel"} <= set(bundle.projects), files
+        kinds = dict((os.path.basename(e["path"]), e["kind"]) for e in bundle.manifest["files"])
+        assert kinds["crcmod-1.7.tar.gz"] == "sdist"
+        assert [k for f, k in kinds.items() if f.startswith("setuptools-")] == ["build-backend"]
+
+    def test_compiled_sdist_builds_and_installs_offline(self, crcmod_case):
+        sandbox, _, proc, output = crcmod_case
+        assert proc.returncode == 0, output_of(proc)
+        upload = sandbox.upload(output)
+        installed, report = sandbox.bootstrap_json("install", upload)
+        assert installed.returncode == 0 and report["status"] == "ok", output_of(installed)
+        imported = sandbox.run(["-c", "import crcmod, crcmod._crcfunext; "
+                                      "print(crcmod.mkCrcFun(0x11021, 0, False)(b'abc'))"])
+        assert imported.returncode == 0, output_of(imported)  # with its compiled extension
+        assert imported.stdout.split() == [str(0x9DD6)], output_of(imported)  # CRC-16/XMODEM
+
+    def test_compiled_sdist_without_compiler_hint_stops(self, built):
+        proc, path = built("crcmod-target.tar.gz", "crcmod==1.7", "--profile", TARGET311)
+        assert proc.returncode == 1, output_of(proc)
+        assert "crcmod" in proc.stderr
+        assert re.search(r"machine matching|matching machine", proc.stderr), output_of(proc)
+        assert not glob.glob(path + "*"), os.listdir(os.path.dirname(path))
+
+
+# -- delta bundles ----------------------------------------------------------------------------
+
+@pytest.fixture
+def six_sandbox(tmp_path):
+    """A 3.11 venv with six 1.16.0 preinstalled, and its inspect -o profile."""
+    if PYTHON311 is None or not indexkit.have_unshare():
+        pytest.skip("needs CPython 3.11 and unshare -rn")
+    wheel = os.path.join(realwheels.require_set("six-delta"), "six-1.16.0-py2.py3-none-any.whl")
+    sandbox = Sandbox(tmp_path, PYTHON311)
+    proc = sandbox.bootstrap("install", sandbox.upload(wheel))
+    assert proc.returncode == 0, output_of(proc)
+    assert sandbox.installed().get("six") == "1.16.0"
+    return sandbox, sandbox.inspect(os.path.join(sandbox.data, "profile.json"))
+
+
+class TestDelta:
+    def test_preinstalled_six_is_left_out_and_kept(self, six_sandbox, index, tmp_path):
+        sandbox, profile = six_sandbox
+        output = str(tmp_path / "dateutil.tar.gz")
+        proc = run_bundle(["python-dateutil==2.9.0.post0", "--profile", profile, "-o", output],
+                          index.url)
+        assert proc.returncode == 0, output_of(proc)
+        bundle = read_bundle(output)
+        assert bundle.projects == ["python-dateutil"], bundle.wheel_files
+        installed, report = sandbox.bootstrap_json("install", sandbox.upload(output))
+        assert installed.returncode == 0 and report["status"] == "ok", output_of(installed)
+        versions = sandbox.installed()
+        assert versions["six"] == "1.16.0" and versions["python-dateutil"] == "2.9.0.post0"
+        assert sandbox.imports("dateutil.parser").returncode == 0
+
+    def test_unavoidable_upgrade_is_stated(self, six_sandbox, index, tmp_path):
+        """six>=1.17 cannot keep the preinstalled 1.16.0: the output says that 1.17.0 would
+        replace it, and the bundle (written at once, or with --force) ships six 1.17.0."""
+        _, profile = six_sandbox
+        output = str(tmp_path / "six.tar.gz")
+        proc = run_bundle(["six>=1.17", "--profile", profile, "-o", output], index.url)
+        assert proc.returncode in (0, 1), output_of(proc)
+        stated = [line for line in (proc.stdout + proc.stderr).splitlines()
+                  if "six" in line and "1.16.0" in line and "1.17.0" in line]
+        assert stated, output_of(proc)
+        if proc.returncode == 1:
+            assert not os.path.exists(output)
+            proc = run_bundle(["six>=1.17", "--profile", profile, "-o", output, "--force"],
+                              index.url)
+            assert proc.returncode == 0, output_of(proc)
+        assert read_bundle(output).wheel_files == ["six-1.17.0-py2.py3-none-any.whl"]
+
+
+# -- split bundles ----------------------------------------------------------------------------
+
+PART_SIZE = 40 * 1024
+
+
+@pytest.fixture(scope="module")
+def split_bundle(built):
+    proc, path = built("split.tar.gz", "click==8.1.7", "--profile", TARGET311,
+                       "--max-part-size", "40K")
+    assert proc.returncode == 0, output_of(proc)
+    return proc, path
+
+
+class TestSplit:
+    def test_parts_are_named_and_sized(self, split_bundle):
+        proc, path = split_bundle
+        parts = proc.stdout.split()
+        assert len(parts) >= 2, output_of(proc)
+        assert parts == ["%s.part-%03d" % (path, n) for n in range(1, len(parts) + 1)]
+        assert not os.path.exists(path)
+        assert all(os.path.getsize(p) <= PART_SIZE for p in parts)
+        assert sorted(glob.glob(path + "*")) == parts
+
+    def test_joined_parts_match_the_manifest(self, split_bundle):
+        proc, path = split_bundle
+        bundle = read_bundle(*proc.stdout.split())
+        _assert_manifest_matches(bundle, path)
+
+    @pytest.mark.parametrize("given", ["first part", "base name"])
+    def test_check_and_install_round_trip(self, split_bundle, given, tmp_path):
+        if PYTHON311 is None or not indexkit.have_unshare():
+            pytest.skip("needs CPython 3.11 and unshare -rn")
+        proc, path = split_bundle
+        sandbox = Sandbox(tmp_path, PYTHON311)
+        for part in proc.stdout.split():
+            sandbox.upload(part)
+        name = os.path.basename(path) + (".part-001" if given == "first part" else "")
+        checked, report = sandbox.bootstrap_json("check", name)
+        assert checked.returncode == 0 and report["status"] == "ok", output_of(checked)
+        installed, report = sandbox.bootstrap_json("install", name)
+        assert installed.returncode == 0 and report["status"] == "ok", output_of(installed)
+        assert sandbox.installed().get("click") == "8.1.7"
+        assert sandbox.imports("click").returncode == 0
+
+    def test_a_corrupted_part_is_refused(self, split_bundle, tmp_path):
+        """The manifest's sha256 is checked: a part with one flipped byte installs nothing."""
+        if PYTHON311 is None or not indexkit.have_unshare():
+            pytest.skip("needs CPython 3.11 and unshare -rn")
+        proc, path = split_bundle
+        sandbox = Sandbox(tmp_path, PYTHON311)
+        parts = [sandbox.upload(p) for p in proc.stdout.split()]
+        _flip_byte_in_member(parts, "wheels/click-8.1.7-py3-none-any.whl")
+        installed, report = sandbox.bootstrap_json("install", os.path.basename(parts[0]))
+        assert installed.returncode != 0, output_of(installed)
+        codes = [(p["code"], p["subject"]) for p in report["problems"]]
+        assert ("hash-mismatch", "click-8.1.7-py3-none-any.whl") in [
+            (c, os.path.basename(s)) for c, s in codes], codes
+        assert "click" not in sandbox.installed()
+
+
+def _flip_byte_in_member(parts, member):
+    """Rewrite the joined archive with one byte of ``member`` changed, split the same way."""
+    data = b"".join(open(p, "rb").read() for p in parts)
+    source = tarfile.open(fileobj=io.BytesIO(data), mode="r:gz")
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as target:
+        for info in source:
+            content = source.extractfile(info).read() if info.isfile() else None
+            if info.name.lstrip("./") == member:
+                content = content[:1000] + bytes([content[1000] ^ 0xFF]) + content[1001:]
+            target.addfile(info, io.BytesIO(content) if content is not None else None)
+    data = out.getvalue()
+    size = (len(data) + len(parts) - 1) // len(parts)
+    for number, part in enumerate(parts):
+        with open(part, "wb") as f:
+            f.write(data[number * size:(number + 1) * size])
+
+
+# -- manifest.json and pylock.toml ------------------------------------------------------------
+
+def _assert_manifest_matches(bundle, path):
+    manifest = bundle.manifest
+    assert manifest["schema"] == "sandbox-bootstrap.bundle/1"
+    assert manifest["roots"] and manifest["target"]
+    listed = dict((e["path"], e) for e in manifest["files"])
+    members = dict((n, d) for n, d in bundle.members.items() if n.startswith("wheels/"))
+    assert sorted(listed) == sorted(members)
+    for member, data in members.items():
+        assert listed[member]["sha256"] == hashlib.sha256(data).hexdigest(), member
+        assert listed[member]["size"] == len(data), member
+    assert bundle.members["bootstrap.py"] == BOOTSTRAP_COPIED[path]
+
+
+def _pylock_files(text):
+    tomllib = pytest.importorskip("tomllib")
+    lock = tomllib.loads(text)
+    assert lock["lock-version"] == "1.0"
+    files = {}
+    for package in lock["packages"]:
+        entries = list(package.get("wheels", []))
+        if "sdist" in package:
+            entries.append(package["sdist"])
+        for entry in entries:
+            files[entry["path"] if "path" in entry else entry["name"]] = (
+                package["name"], package["version"], entry["hashes"]["sha256"], entry["size"])
+    return files
+
+
+class TestBundleFiles:
+    def test_manifest_has_roots_target_and_every_file(self, markdown38):
+        bundle = read_bundle(markdown38)
+        _assert_manifest_matches(bundle, markdown38)
+        assert bundle.manifest["roots"] == ["markdown==3.5"]
+        assert bundle.manifest["target"] == TARGET38
+
+    @pytest.mark.parametrize("case", ["markdown38", "crcmod"])
+    def test_pylock_lists_every_file_with_its_hash(self, case, request):
+        if case == "crcmod":
+            _, _, proc, path = request.getfixturevalue("crcmod_case")
+            assert proc.returncode == 0, output_of(proc)
+        else:
+            path = request.getfixturevalue("markdown38")
+        bundle = read_bundle(path)
+        locked = _pylock_files(bundle.pylock)
+        expected = dict((e["path"], (e["name"], e["version"], e["sha256"], e["size"]))
+                        for e in bundle.manifest["files"])
+        assert locked == expected
+        for member, (_, _, sha256, size) in locked.items():  # and they are the real files
+            data = bundle.members[member]
+            assert (hashlib.sha256(data).hexdigest(), len(data)) == (sha256, size), member
+
+
+# -- verifying before writing -----------------------------------------------------------------
+
+class TestCheckBeforeWriting:
+    def test_unsatisfiable_for_the_target_writes_nothing(self, index, tmp_path):
+        """frozenlist 1.5.0 has only a macOS wheel on the index: nothing for Linux 3.8."""
+        output = str(tmp_path / "out" / "frozen.tar.gz")
+        os.makedirs(os.path.dirname(output))
+        proc = run_bundle(["frozenlist==1.5.0", "--profile", TARGET38, "-o", output], index.url)
+        assert proc.returncode == 1, output_of(proc)
+        assert "frozenlist" in proc.stderr and "missing-dependency" in proc.stderr
+        assert os.listdir(os.path.dirname(output)) == []
+
+    def test_force_writes_it_anyway(self, index, tmp_path):
+        output = str(tmp_path / "frozen.tar.gz")
+        proc = run_bundle(["frozenlist==1.5.0", "--profile", TARGET38, "-o", output, "--force"],
+                          index.url)
+        assert proc.returncode == 0, output_of(proc)
+        assert "frozenlist" in proc.stderr
+        bundle = read_bundle(output)
+        assert bundle.manifest["roots"] == ["frozenlist==1.5.0"]
+
+
+# -- profiles ---------------------------------------------------------------------------------
+
+def _expected_tags(target, monkeypatch):
+    """packaging.tags for a target, computed with packaging's own platform generators (glibc or
+    musl version pinned), cpython_tags/generic_tags and compatible_tags."""
+    from packaging import _manylinux, _musllinux
+    from packaging.tags import compatible_tags, cpython_tags, generic_tags, mac_platforms
+    match = re.match(r"^(cp|pp)(\d)(\d+)-([a-z0-9_]+)-(.+)$", target)
+    impl, major, minor, abi, platform = (match.group(1), int(match.group(2)),
+                                         int(match.group(3)), match.group(4), match.group(5))
+    monkeypatch.setitem(sys.modules, "_manylinux", None)  # no PEP 600 override module
+    monkeypatch.setattr(_manylinux, "_have_compatible_abi", lambda *a: True)
+    linux = re.match(r"^(manylinux|musllinux)_(\d+)_(\d+)_(.+)$", platform)
+    legacy = re.match(r"^manylinux(2014|2010|1)_(.+)$", platform)
+    mac = re.match(r"^macosx_(\d+)_(\d+)_(.+)$", platform)
+    if linux or legacy:
+        if legacy:
+            kind, glibc, arch = "manylinux", {"2014": (2, 17), "2010": (2, 12), "1": (2, 5)}[
+                legacy.group(1)], legacy.group(2)
+        else:
+            kind, arch = linux.group(1), linux.group(4)
+            glibc = (int(linux.group(2)), int(linux.group(3)))
+        if kind == "manylinux":
+            monkeypatch.setattr(_manylinux, "_get_glibc_version", lambda: glibc)
+            monkeypatch.setattr(_musllinux, "_get_musl_version", lambda exe: None)
+        else:
+            monkeypatch.setattr(_manylinux, "_get_glibc_version", lambda: (-1, -1))
+            monkeypatch.setattr(_musllinux, "_get_musl_version",
+                                lambda exe: _musllinux._MuslVersion(*glibc))
+        platforms = (list(_manylinux.platform_tags([arch])) +
+                     list(_musllinux.platform_tags([arch])) + ["linux_" + arch])
+    elif mac:
+        platforms = list(mac_platforms((int(mac.group(1)), int(mac.group(2))), mac.group(3)))
+    else:
+        platforms = [platform]
+    if impl == "cp":
+        tags = list(cpython_tags((major, minor), [abi], platforms))
+        tags += list(compatible_tags((major, minor), "cp%d%d" % (major, minor), platforms))
+    else:
+        tags = list(generic_tags("pp%d%d" % (major, minor), [abi], platforms))
+        tags += list(compatible_tags((major, minor), "pp3", platforms))
+    return [str(t) for t in tags]
+
+
+TARGETS = [
+    ("cp38-cp38-manylinux_2_31_x86_64", "3.8", "linux"),
+    ("cp311-cp311-manylinux_2_36_x86_64", "3.11", "linux"),
+    ("cp311-cp311-manylinux2014_x86_64", "3.11", "linux"),
+    ("cp312-cp312-manylinux_2_28_aarch64", "3.12", "linux"),
+    ("cp310-cp310-musllinux_1_2_x86_64", "3.10", "linux"),
+    ("cp311-cp311-win_amd64", "3.11", "win32"),
+    ("cp39-cp39-macosx_11_0_arm64", "3.9", "darwin"),
+    ("cp312-cp312-macosx_10_9_x86_64", "3.12", "darwin"),
+    ("pp310-pypy310_pp73-manylinux_2_17_x86_64", "3.10", "linux"),
+]
+
+
+class TestProfiles:
+    @pytest.mark.parametrize("target, python_version, sys_platform", TARGETS)
+    def test_target_string_expands_to_packaging_tags(self, target, python_version,
+                                                     sys_platform, monkeypatch):
+        data, _ = profiles.load_profile(target)
+        expected = _expected_tags(target, monkeypatch)
+        assert data["compatible_tags"] == expected
+        assert data["marker_environment"]["python_version"] == python_version
+        assert data["marker_environment"]["sys_platform"] == sys_platform
+        profile = bootstrap.Profile.from_json(data, source=target)
+        assert [str(t) for t in profile.tags] == expected
+
+    @pytest.mark.parametrize("name", profiles.preset_names())
+    def test_presets_load(self, name):
+        data, _ = profiles.load_profile(name)
+        profile = bootstrap.Profile.from_json(data, source=name)
+        assert profile.tags and profile.marker_environment["python_version"]
+        assert data.get("source"), "a preset notes its source"
+
+    def test_there_are_presets(self):
+        assert len(profiles.preset_names()) >= 3
+
+    @pytest.mark.parametrize("content", [
+        None,                                    # not a file, preset or target string
+        "{not json",
+        "[1, 2]",
+        "",
+        '{"schema": "sandbox-bootstrap.profile/1"}',
+        '{"compatible_tags": "cp311-cp311-linux_x86_64", "marker_environment": 3}',
+        '{"compatible_tags": ["not a tag"], "marker_environment": {}}',
+    ])
+    def test_broken_profile_exits_2_with_one_line(self, content, tmp_path):
+        value = "no-such-profile-or-target"
+        if content is not None:
+            value = str(tmp_path / "profile.json")
+            with open(value, "w") as f:
+                f.write(content)
+        output = str(tmp_path / "out.tar.gz")
+        proc = run_bundle(["six", "--profile", value, "-o", output], NO_INDEX)
+        assert proc.returncode == 2, output_of(proc)
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in proc.stderr, output_of(proc)
+        assert not os.path.exists(output)
+
+    def test_unknown_platform_in_target_exits_2(self, tmp_path):
+        proc = run_bundle(["six", "--profile", "cp311-cp311-solaris_2_11_sparc", "-o",
+                           str(tmp_path / "o.tar.gz")], NO_INDEX)
+        assert proc.returncode == 2, output_of(proc)
+        assert len(proc.stderr.strip().splitlines()) == 1, output_of(proc)
+
+    @needs_py311
+    def test_inspect_profile_gives_the_same_tags_as_its_target_string(self, tmp_path):
+        sandbox = Sandbox(tmp_path, PYTHON311)
+        proc = sandbox.bootstrap("inspect", "-o", "profile.json", offline=False)
+        assert proc.returncode == 0, output_of(proc)
+        file_data, _ = profiles.load_profile(os.path.join(sandbox.data, "profile.json"))
+        if file_data["target"] != TARGET311:
+            pytest.skip("this machine is %s, not %s" % (file_data["target"], TARGET311))
+        target_data, _ = profiles.load_profile(TARGET311)
+        assert file_data["compatible_tags"] == target_data["compatible_tags"]
+        assert "--profile %s" % TARGET311 in proc.stdout
+
+
+# -- the closed loop --------------------------------------------------------------------------
+
+@pytest.fixture
+def repo_fix_output():
+    """The fix command writes bundle-fix.tar.gz into the repository root (its cwd): one test
+    at a time, never over a file that was there, and nothing left behind."""
+    lock_path = os.path.join(ROOT, ".cache", "bundle-fix.lock")
+    os.makedirs(os.path.dirname(lock_path), exist_ok=True)
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        target = os.path.join(ROOT, FIX_NAME)
+        if glob.glob(target + "*"):
+            pytest.skip("%s already exists in the repository root; move it away" % FIX_NAME)
+        try:
+            yield target
+        finally:
+            for path in glob.glob(target + "*"):
+                os.remove(path)
+
+
+@needs_py38
+@needs_unshare
+class TestClosedLoop:
+    def test_report_fix_command_completes_the_bundle_in_one_round(self, index, repo_fix_output,
+                                                                   tmp_path):
+        # the incomplete bundle: what plain pip download --platform ... made on this 3.11 host
+        incomplete = tmp_path / "incomplete"
+        proc = indexkit.run(
+            [sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--platform",
+             "manylinux2014_x86_64", "--python-version", "3.8", "--implementation", "cp",
+             "--abi", "cp38", "-d", str(incomplete), "markdown==3.5"],
+            env=indexkit.tool_env(index.url))
+        assert proc.returncode == 0, output_of(proc)
+        archive = str(tmp_path / "bundle.tar.gz")
+        with tarfile.open(archive, "w:gz") as tar:
+            for name in sorted(os.listdir(str(incomplete))):
+                tar.add(str(incomplete / name), arcname=name)
+
+        sandbox = Sandbox(tmp_path / "sandbox", PYTHON38)
+        sandbox.upload(archive)
+        checked, check_report = sandbox.bootstrap_json("check", "bundle.tar.gz")
+        assert checked.returncode == 1, output_of(checked)
+        installed, report = sandbox.bootstrap_json("install", "bundle.tar.gz")
+        assert installed.returncode == 1 and report["status"] != "ok", output_of(installed)
+        assert "importlib-metadata" in json.dumps(report["problems"])
+        assert report["fix"]["where"] == "online"
+        command = report["fix"]["command"]
+        assert check_report["fix"]["command"] == command
+
+        fixed = indexkit.run_shell_command(command, index.url, cwd=ROOT)
+        assert fixed.returncode == 0, "%s\n%s" % (command, output_of(fixed))
+        assert os.path.isfile(repo_fix_output), (command, os.listdir(ROOT))
+        sandbox.upload(repo_fix_output)
+
+        done, report = sandbox.bootstrap_json("install", "bundle.tar.gz", FIX_NAME)
+        assert done.returncode == 0 and report["status"] == "ok", output_of(done)
+        assert {"markdown", "importlib-metadata", "zipp"} <= set(sandbox.installed())
+        imported = sandbox.imports("markdown", "importlib_metadata", "zipp")
+        assert imported.returncode == 0, output_of(imported)
