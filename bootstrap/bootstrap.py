@@ -2964,6 +2964,7 @@ class _Intake(object):
             return
         data = dict(data)
         data["_folder"] = os.path.dirname(path)
+        data["_origin"] = origin
         self.manifests.append(data)
         self.files.append(BundleFile(path, "manifest", origin))
 
@@ -3935,14 +3936,18 @@ def _load_profile(profile):
 
 
 def _roots(require, bundle, wheels, sdists):
-    """Root requirements: --require, else the manifests' roots, else every file's project."""
-    texts = list(require or ()) or bundle.roots()
+    """Root requirements: --require; else, per upload, its manifest's roots, or every project
+    in an upload that has no manifest (a plain `pip download` folder beside a fix bundle)."""
+    texts = list(require or ())
     if not texts:
-        names = []
+        texts = bundle.roots()
+        with_manifest = set(m.get("_origin") for m in bundle.manifests)
+        origins = dict((f.path, f.origin) for f in bundle.files)
+        names = set(Requirement(t).key for t in texts if _is_requirement(t))
         for item in list(wheels) + list(sdists):
-            if item.name not in names:
-                names.append(item.name)
-        texts = names
+            if origins.get(item.path) not in with_manifest and item.name not in names:
+                names.add(item.name)
+                texts.append(item.name)
     roots = []
     for text in texts:
         try:
@@ -3950,6 +3955,14 @@ def _roots(require, bundle, wheels, sdists):
         except InvalidRequirement as error:
             raise UsageError("--require %s: %s" % (text, error.message.splitlines()[0]), text)
     return roots
+
+
+def _is_requirement(text):
+    try:
+        Requirement(text)
+    except InvalidRequirement:
+        return False
+    return True
 
 
 def _read_wheels(bundle, profile, excluded):

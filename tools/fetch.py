@@ -72,9 +72,12 @@ def download_wheel(requirement, profile, dest):
 
 def download_sdist(requirement, dest):
     """Download the sdist of ``requirement`` into ``dest``: its path, or None if there is none."""
+    from packaging.requirements import Requirement
+
     os.makedirs(dest, exist_ok=True)
-    proc, new = _new_files(dest, lambda: _run_pip(
-        ["--no-binary=:all:", "-d", dest, requirement]))
+    name = Requirement(requirement).name  # only this project from source: its build
+    proc, new = _new_files(dest, lambda: _run_pip(  # dependencies may come as wheels
+        ["--no-binary", name, "-d", dest, requirement]))
     archives = [name for name in new if name.endswith((".tar.gz", ".zip", ".tar.bz2"))]
     if proc.returncode == 0 and archives:
         return os.path.join(dest, archives[0])
