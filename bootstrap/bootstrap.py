@@ -1,6 +1,13 @@
 #!/usr/bin/env python3
 # -*- coding: utf-8 -*-
-"""bootstrap.py -- install Python packages into a sandbox that has no internet.
+# In a notebook cell, exec(open(...).read()) runs this file in the caller's namespace: remember
+# that namespace, so that the end of the file can give it back with one new name, `bootstrap`.
+_CALLER_NAMESPACE = (
+    dict(globals()) if __name__ == "__main__" and (
+        __import__("sys")._getframe(0).f_code.co_filename.startswith("<")
+        or "__file__" not in globals()) else None)
+
+__doc__ = """bootstrap.py -- install Python packages into a sandbox that has no internet.
 
 One file, standard library only, Python 3.8 to 3.13. Upload it with a bundle of wheels and
 run it in any of these ways:
@@ -35,13 +42,6 @@ Glossary (used the same way in code, reports and docs):
 
 Project names are always canonicalized (PEP 503) before they are compared.
 """
-
-# In a notebook cell, exec(open(...).read()) runs this file in the caller's namespace: remember
-# that namespace, so that the end of the file can give it back with one new name, `bootstrap`.
-_CALLER_NAMESPACE = (
-    dict(globals()) if __name__ == "__main__" and (
-        __import__("sys")._getframe(0).f_code.co_filename.startswith("<")
-        or "__file__" not in globals()) else None)
 
 # -- Version gate -----------------------------------------------------------------------------
 # Written in syntax that every Python since 2.7 parses, and so is the rest of this file (no
@@ -2218,6 +2218,7 @@ class Profile(object):
         self.installed = list(installed)
         self.sandbox = sandbox or {}
         self.source = source
+        self.build_installed = None  # what builds see, when installs see less (--target)
         self._ranks = None
 
     @property
@@ -3270,9 +3271,11 @@ def read_sdist(path):
 
 
 def missing_build_requirements(profile, sdist, available=None):
-    """The build requirements of an sdist that neither the profile's installed distributions
-    nor the bundle's own wheels (``available``: {name: [version text]}) provide."""
-    installed = dict((d.name, d) for d in profile.installed)
+    """The build requirements of an sdist that neither the interpreter's installed
+    distributions nor the bundle's own wheels (``available``: {name: [version text]}) provide.
+    (A --target profile counts only the folder's packages as installed, but builds run with
+    the interpreter's: ``profile.build_installed``.)"""
+    installed = dict((d.name, d) for d in (profile.build_installed or profile.installed))
     for name, versions in (available or {}).items():
         if name not in installed and versions:
             installed[name] = Distribution(name, max(versions, key=Version), [], None)
@@ -4618,6 +4621,7 @@ def _target_profile(destination):
     sees its own packages first, then the base's."""
     profile = Profile.current()
     if destination is not None and destination.kind == "target":
+        profile.build_installed = profile.installed
         profile.installed = find_distributions([destination.lib_dir])
     elif destination is not None and destination.kind == "overlay":
         present = find_distributions([destination.lib_dir])
@@ -4647,7 +4651,7 @@ def _build_sdist(sdist, out_dir, backend_wheels=()):
     for key in ("PIP_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
         env.pop(key, None)
     command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-               "--no-index", "-w", out_dir, sdist.path]
+               "--no-index", "--no-cache-dir", "-w", out_dir, sdist.path]
     proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           universal_newlines=True, env=env)
     built = [f for f in os.listdir(out_dir) if f.endswith(".whl")
@@ -4700,6 +4704,8 @@ class _Installer(object):
         self.progress = progress or (lambda done, total, name, size: None)
         self.destination = destination
         self.installed_by_name = dict((d.name, d) for d in profile.installed)
+        self.build_installed = set(d.name for d in (profile.build_installed
+                                                    or profile.installed))
         self.root_names = set(r.key for r in roots)
         self.deadline = time.monotonic() + budget if budget else None
         self.jobs = jobs or min(4, (os.cpu_count() or 1) + 1)
@@ -4760,7 +4766,7 @@ class _Installer(object):
             except (InvalidRequirement, UndefinedComparison, UndefinedEnvironmentName):
                 continue
             name = requirement.key
-            if name in chosen or name in self.installed_by_name or name not in best:
+            if name in chosen or name in self.build_installed or name not in best:
                 continue
             chosen[name] = best[name]
             try:
@@ -5757,7 +5763,8 @@ def _validate_arguments(name, schema, arguments):
         expected = properties[key]["type"]
         if not isinstance(value, kinds[expected]) or (expected == "number" and isinstance(
                 value, bool)):
-            problems.append("%s must be a %s" % (key, expected))
+            problems.append("%s must be %s %s" % (key, "an" if expected[0] in "aeiou" else "a",
+                                                   expected))
         elif expected == "array" and not all(isinstance(v, str) for v in value):
             problems.append("%s must be a list of strings" % key)
         elif expected == "array" and len(value) < properties[key].get("minItems", 0):
@@ -5787,9 +5794,14 @@ def _mcp_handle(message):
         return _mcp_response(message.get("id") if isinstance(message, dict) else None,
                              error={"code": -32600, "message": "Invalid Request"})
     method, message_id = message["method"], message.get("id")
-    params = message.get("params") or {}
+    params = message.get("params")
     if "id" not in message:
         return None  # notifications (initialized, cancelled, ...) get no answer
+    if params is None:
+        params = {}
+    elif not isinstance(params, dict):
+        return _mcp_response(message_id, error={"code": -32602,
+                                                "message": "params must be an object"})
     if method == "initialize":
         return _mcp_response(message_id, {
             "protocolVersion": params.get("protocolVersion") or MCP_PROTOCOL_VERSION,
@@ -5825,7 +5837,15 @@ def serve_mcp(stdin=None, stdout=None):
     """An MCP server over stdio: one JSON-RPC message per line, until stdin closes. Nothing
     but protocol messages goes to stdout; anything else printed goes to stderr."""
     stdin = stdin or sys.stdin
-    stdout = stdout or sys.stdout
+    saved_fd = None
+    if stdout is None:
+        try:  # the protocol keeps descriptor 1; anything else writing to it goes to stderr
+            sys.stdout.flush()
+            saved_fd = os.dup(1)
+            os.dup2(2, 1)
+            stdout = os.fdopen(os.dup(saved_fd), "w")
+        except (OSError, AttributeError, ValueError):
+            saved_fd, stdout = None, sys.stdout
     real_stdout, sys.stdout = sys.stdout, sys.stderr
     try:
         for line in stdin:
@@ -5849,6 +5869,10 @@ def serve_mcp(stdin=None, stdout=None):
                 stdout.flush()
     finally:
         sys.stdout = real_stdout
+        if saved_fd is not None:
+            stdout.close()
+            os.dup2(saved_fd, 1)
+            os.close(saved_fd)
     return 0
 
 
