@@ -457,7 +457,8 @@ class TestDestination:
         assert strictly_complete(str(our_target)) == []
 
     def test_target_writes_nothing_outside_it(self, tmp_path):
-        """pip --target writes into DIR only; so must bootstrap (no file beside DIR)."""
+        """pip --target writes into DIR only; bootstrap also writes the one activation file
+        of a baked runtime (issue 7), DIR-activate.pth beside DIR, and nothing else."""
         folder = wheel_dir(tmp_path / "bundle", "w")
         demo_wheel(folder)
         parent = tmp_path / "parent"
@@ -466,7 +467,11 @@ class TestDestination:
         result = cli("install", folder, "--target", parent / "target",
                      "--work-dir", tmp_path / "work")
         assert result.returncode == 0, result
-        assert sorted(os.listdir(str(parent))) == ["target", "unrelated.txt"]
+        assert sorted(os.listdir(str(parent))) == ["target", "target-activate.pth",
+                                                   "unrelated.txt"]
+        assert (parent / "unrelated.txt").read_text() == "mine\n"
+        assert (parent / "target-activate.pth").read_text() == str(parent / "target") + "\n"
+        assert result.report["activation"]["pth_file"] == str(parent / "target-activate.pth")
 
     def test_venv_site_packages_when_writable(self, tmp_path):
         folder = wheel_dir(tmp_path, "w")
