@@ -4967,6 +4967,9 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
         try:
             environments.append(unpack_conda_env(upload, target))
         except BootstrapError as error:
+            if error.code in ("corrupt-archive", "unsafe-archive-member"):
+                env_problems.append(_problem_from_error(error))
+                continue
             env_problems.append(Problem("environment-failed", error.subject, error.message,
                                         fix={"where": "sandbox", "command": "check that %s "
                                              "was packed on a machine like this one (conda-pack "
