@@ -3775,20 +3775,32 @@ def _quote(text):
     return shlex.quote(text)
 
 
-def pip_download_command(profile, requirements, dest="wheels"):
-    """`pip download` for this profile's tags; --no-deps when every requirement is a pin."""
+def pip_target_flags(profile):
+    """pip's --platform (every one, best first), --python-version, --implementation and --abi
+    flags that select this profile's wheels (used here and by tools/fetch.py)."""
     platforms, abis = [], []
     for tag in profile.tags:
         if tag.platform != "any" and tag.platform not in platforms:
             platforms.append(tag.platform)
         if tag.abi not in abis:
             abis.append(tag.abi)
-    implementation = re.match(r"[a-z]+", profile.tags[0].interpreter).group(0) if profile.tags else "py"
+    implementation = (re.match(r"[a-z]+", profile.tags[0].interpreter).group(0)
+                      if profile.tags else "py")
+    flags = []
+    for platform in platforms:
+        flags += ["--platform", platform]
+    flags += ["--python-version", profile.marker_environment.get("python_version", "3"),
+              "--implementation", implementation]
+    for abi in abis:
+        flags += ["--abi", abi]
+    return flags
+
+
+def pip_download_command(profile, requirements, dest="wheels"):
+    """`pip download` for this profile's tags; --no-deps when every requirement is a pin."""
+    flags = pip_target_flags(profile)
     parts = ["pip download --only-binary=:all:"]
-    parts.extend("--platform %s" % p for p in platforms)
-    parts.append("--python-version %s" % profile.marker_environment.get("python_version", "3"))
-    parts.append("--implementation %s" % implementation)
-    parts.extend("--abi %s" % a for a in abis)
+    parts.extend("%s %s" % (flags[i], flags[i + 1]) for i in range(0, len(flags), 2))
     pinned = all(re.match(r"^[A-Za-z0-9._-]+(\[[^\]]*\])?===?[^,;*]+$", r) for r in requirements)
     if pinned:
         parts.append("--no-deps")

@@ -10,14 +10,9 @@ import re
 
 import pytest
 
-packaging = pytest.importorskip("packaging", reason="the oracle packaging==26.2 is not installed")
-if packaging.__version__ != "26.2":
-    pytest.skip(
-        "parity tests need packaging==26.2 as the oracle, found packaging==%s"
-        % packaging.__version__,
-        allow_module_level=True,
-    )
-pytest.importorskip("hypothesis", reason="hypothesis is needed for the generated parity cases")
+import oracle
+
+packaging = oracle.require()
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402

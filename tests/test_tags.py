@@ -28,12 +28,9 @@ import warnings
 
 import pytest
 
-packaging = pytest.importorskip("packaging")
-if packaging.__version__ != "26.2":
-    pytest.skip(
-        "the tag parity tests need packaging==26.2 (the oracle), found %s" % packaging.__version__,
-        allow_module_level=True,
-    )
+import oracle
+
+packaging = oracle.require(hypothesis=False)
 
 from packaging import _manylinux, _musllinux  # noqa: E402
 from packaging import tags as ptags  # noqa: E402

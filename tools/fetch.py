@@ -21,21 +21,8 @@ class FetchError(Exception):
 
 def target_flags(profile):
     """pip's --platform/--python-version/--implementation/--abi flags for a profile."""
-    platforms, abis = [], []
-    for tag in profile.tags:
-        if tag.platform != "any" and tag.platform not in platforms:
-            platforms.append(tag.platform)
-        if tag.abi not in abis:
-            abis.append(tag.abi)
-    implementation = "".join(c for c in profile.tags[0].interpreter if c.isalpha())
-    flags = []
-    for platform in platforms:
-        flags += ["--platform", platform]
-    flags += ["--python-version", profile.marker_environment["python_version"],
-              "--implementation", implementation]
-    for abi in abis:
-        flags += ["--abi", abi]
-    return flags
+    import bootstrap  # the single-file tool: its flags are the ones its fix commands print
+    return bootstrap.pip_target_flags(profile)
 
 
 def _run_pip(arguments):
