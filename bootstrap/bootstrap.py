@@ -3950,7 +3950,7 @@ def _load_profile(profile):
     return Profile.from_file(profile)
 
 
-def _roots(require, bundle, wheels, sdists):
+def _roots(require, bundle, wheels, sdists, environment=None):
     """Root requirements: --require; else, per upload, its manifest's roots, or every project
     in an upload that has no manifest (a plain `pip download` folder beside a fix bundle)."""
     texts = list(require or ())
@@ -3966,9 +3966,14 @@ def _roots(require, bundle, wheels, sdists):
     roots = []
     for text in texts:
         try:
-            roots.append(Requirement(text))
+            root = Requirement(text)
+            if root.marker is not None and environment is not None:
+                root.marker.evaluate(environment, "requirement")
         except InvalidRequirement as error:
             raise UsageError("--require %s: %s" % (text, error.message.splitlines()[0]), text)
+        except (UndefinedComparison, UndefinedEnvironmentName) as error:
+            raise UsageError("the marker of %s cannot be evaluated: %s" % (text, error), text)
+        roots.append(root)
     return roots
 
 
@@ -4059,7 +4064,7 @@ def plan_bundle(bundles, work, require=None, profile=None, upgrade=False, shadow
     wheels, verdicts, wheel_problems = _read_wheels(bundle, profile, excluded)
     sdists, sdist_problems = _read_sdists(bundle)
     problems.extend(wheel_problems + sdist_problems)
-    roots = _roots(require, bundle, wheels, sdists)
+    roots = _roots(require, bundle, wheels, sdists, profile.marker_environment)
     if not bundle.wheels and not bundle.sdists and not problems:
         problems.append(Problem(
             "missing-dependency", "wheels", "the uploads (%s) hold no wheel and no sdist" % (
