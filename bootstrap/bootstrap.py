@@ -4201,7 +4201,8 @@ class _RawZip(object):
     def close(self):
         self.file.close()
 
-    def read(self, info):
+    def read(self, info, check_crc=True):
+        """The member's bytes; the CRC is skipped when the caller checks a stronger hash."""
         import zipfile
         import zlib
         if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED,
@@ -4215,9 +4216,45 @@ class _RawZip(object):
         self.file.seek(info.header_offset + 30 + name_length + extra_length)
         raw = self.file.read(info.compress_size)
         data = zlib.decompress(raw, -15) if info.compress_type == zipfile.ZIP_DEFLATED else raw
-        if len(data) != info.file_size or zlib.crc32(data) & 0xFFFFFFFF != info.CRC:
+        if len(data) != info.file_size or (check_crc and zlib.crc32(data) & 0xFFFFFFFF
+                                           != info.CRC):
             raise zipfile.BadZipFile("bad CRC-32 for %s" % info.filename)
         return data
+
+    def stream(self, info, path, check_crc=True):
+        """Copy a large member to ``path`` in chunks (memory stays flat); (sha256, size), or
+        None when zipfile must read it (encrypted, or another compression)."""
+        import hashlib
+        import zipfile
+        import zlib
+        if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED,
+                                                               zipfile.ZIP_DEFLATED):
+            return None
+        self.file.seek(info.header_offset)
+        header = self.file.read(30)
+        if len(header) < 30 or header[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile("bad local header for %s" % info.filename)
+        name_length, extra_length = struct.unpack("<HH", header[26:30])
+        self.file.seek(info.header_offset + 30 + name_length + extra_length)
+        inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+        digest, crc, size, remaining = hashlib.sha256(), 0, 0, info.compress_size
+        with open(path, "wb") as out:
+            while remaining > 0:
+                raw = self.file.read(min(_CHUNK, remaining))
+                if not raw:
+                    raise zipfile.BadZipFile("%s is cut short" % info.filename)
+                remaining -= len(raw)
+                block = inflater.decompress(raw) if inflater is not None else raw
+                if inflater is not None and remaining == 0:
+                    block += inflater.flush()
+                digest.update(block)
+                if check_crc:
+                    crc = zlib.crc32(block, crc)
+                out.write(block)
+                size += len(block)
+        if size != info.file_size or (check_crc and crc & 0xFFFFFFFF != info.CRC):
+            raise zipfile.BadZipFile("bad CRC-32 for %s" % info.filename)
+        return digest, size
 
 
 def _write_new_file(path, data, executable):
@@ -4294,15 +4331,18 @@ class _WheelInstall(object):
         """Extract some members into the staging folder (safe to run in several threads)."""
         import zipfile
         raw = _RawZip(self.wheel.path)
-        archive = None
+        opened = []
+
+        def archive():  # zipfile only when a member needs streaming (it rereads the directory)
+            if not opened:
+                opened.append(zipfile.ZipFile(self.wheel.path))
+            return opened[0]
         try:
-            if any(info.file_size > _CHUNK for info in infos):
-                archive = zipfile.ZipFile(self.wheel.path)
             self._stage_from(archive, raw, infos, self.record)
         finally:
             raw.close()
-            if archive is not None:
-                archive.close()
+            for item in opened:
+                item.close()
 
     def finish(self):
         """After every member is staged: entry points, RECORD, journal, commit."""
@@ -4324,7 +4364,10 @@ class _WheelInstall(object):
         shutil.rmtree(self.staging, ignore_errors=True)
 
     def _stage_path(self, key, relative):
-        path = os.path.join(self.staging, key, *relative.split("/"))
+        # Plain concatenation: thousands of files per wheel, and both parts are already
+        # checked (the staging folder is ours; _destination refused absolute and .. names).
+        path = self.staging + os.sep + key + os.sep + (
+            relative if os.sep == "/" else relative.replace("/", os.sep))
         parent = os.path.dirname(path)
         if parent not in self.made:
             _makedirs(parent)
@@ -4354,12 +4397,15 @@ class _WheelInstall(object):
             key, relative = self._destination(info.filename)
             path = self._stage_path(key, relative)
             executable = bool((info.external_attr >> 16) & 0o111) or key == "scripts"
-            data = raw.read(info) if info.file_size <= _CHUNK or key == "scripts" else None
-            if data is None:
-                digest, size = self._stream_member(archive, info, path)
+            expected = record.get(info.filename)
+            data = (raw.read(info, check_crc=not (expected and expected[0] == "sha256"))
+                    if info.file_size <= _CHUNK or key == "scripts" else None)
+            if data is None:  # large: stream it; another compression: zipfile streams it
+                streamed = raw.stream(info, path, check_crc=not (
+                    expected and expected[0] == "sha256"))
+                digest, size = streamed or self._stream_member(archive(), info, path)
             else:
                 digest, size = hashlib.sha256(data), len(data)
-            expected = record.get(info.filename)
             if expected is None or expected[0] is None:
                 if not info.filename.endswith((".pyc", "/RECORD.jws", "/RECORD.p7s")):
                     mismatches.append("%s is not listed in RECORD with a hash" % info.filename)
@@ -4433,9 +4479,12 @@ class _WheelInstall(object):
                                    len(data)))
         rows = []
         for key, relative, digest, size in self.installed:
-            final = self._final_path(key, relative)
-            rows.append((os.path.relpath(final, self.lib_dir).replace(os.sep, "/"),
-                         "sha256=" + digest, str(size)))
+            if key == self.lib_key:  # the RECORD lives in the lib folder: already relative
+                path = relative
+            else:
+                path = os.path.relpath(self._final_path(key, relative),
+                                       self.lib_dir).replace(os.sep, "/")
+            rows.append((path, "sha256=" + digest, str(size)))
         rows.append((self.dist_info + "/RECORD", "", ""))
         import csv
         import io
@@ -4704,6 +4753,16 @@ def _remove_distribution(dist):
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def _usable_cores():
+    """Cores this process may use (a container's limit included), at most 4: decompression
+    runs in parallel threads, and more threads than cores only contend for the GIL."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        count = os.cpu_count() or 1
+    return max(1, min(4, count))
+
+
 def _file_size(path):
     try:
         return os.path.getsize(path)
@@ -4725,7 +4784,7 @@ class _Installer(object):
                                                     or profile.installed))
         self.root_names = set(r.key for r in roots)
         self.deadline = time.monotonic() + budget if budget else None
-        self.jobs = jobs or min(4, (os.cpu_count() or 1) + 1)
+        self.jobs = jobs or _usable_cores()
         self.work = work
         self.results = []
         self.problems = []
