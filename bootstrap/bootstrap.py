@@ -5101,8 +5101,8 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
         report["activation"] = write_activation(destination.lib_dir)
     if environments:
         report["environments"] = environments
-    if installer.results and report["status"] == "failed":
-        report["status"] = "partial"
+    if report["problems"]:  # after installing, the status says what actually happened
+        report["status"] = "partial" if installer.results else "failed"
     return report
 
 
