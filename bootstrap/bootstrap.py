@@ -80,6 +80,30 @@ PROFILE_SCHEMA = "sandbox-bootstrap.profile/1"
 REPORT_SCHEMA = "sandbox-bootstrap.report/1"
 BUNDLE_SCHEMA = "sandbox-bootstrap.bundle/1"
 
+# -- Regular expressions, compiled on first use ------------------------------------------------
+# Start-up matters (`inspect` should answer within 100 ms, interpreter included): a command
+# compiles only the expressions it uses.
+
+
+class _LazyRegex(object):
+    """A regular expression compiled the first time it is used; its methods then bind
+    directly, so later calls cost what a compiled pattern's do."""
+
+    def __init__(self, pattern, flags=0):
+        self._pattern = pattern
+        self._flags = flags
+
+    def __getattr__(self, name):
+        compiled = re.compile(self._pattern, self._flags)
+        for method in ("match", "fullmatch", "search", "sub", "split", "findall", "finditer"):
+            setattr(self, method, getattr(compiled, method))
+        return getattr(compiled, name)
+
+
+def _lazy_regex(pattern, flags=0):
+    return _LazyRegex(pattern, flags)
+
+
 # -- Errors -----------------------------------------------------------------------------------
 # One root exception with a stable code and a subject. The parse errors are also ValueErrors,
 # as packaging's are, so code written against packaging catches them the same way.
@@ -191,11 +215,11 @@ _VERSION_PATTERN = r"""
         )
     )?
 """
-_VERSION_RE = re.compile(r"\s*" + _VERSION_PATTERN + r"\s*", re.VERBOSE | re.IGNORECASE)
+_VERSION_RE = _lazy_regex(r"\s*" + _VERSION_PATTERN + r"\s*", re.VERBOSE | re.IGNORECASE)
 _SIMPLE_VERSION_CHARS = frozenset(".0123456789")
 _LETTER_NORMALIZATION = {"alpha": "a", "beta": "b", "c": "rc", "pre": "rc", "preview": "rc",
                          "rev": "post", "r": "post"}
-_LOCAL_SEPARATORS = re.compile(r"[\._-]")
+_LOCAL_SEPARATORS = _lazy_regex(r"[\._-]")
 _PRE_RANK = {"a": 0, "b": 1, "rc": 2}
 _STABLE_SUFFIX = (3, 0, 0, 0, 1, 0)
 
@@ -508,8 +532,8 @@ _SPECIFIER_PATTERN = r"""
         )
     )
 """
-_SPECIFIER_RE = re.compile(r"\s*" + _SPECIFIER_PATTERN + r"\s*", re.VERBOSE | re.IGNORECASE)
-_PREFIX_SPLIT_RE = re.compile(r"([0-9]+)((?:a|b|c|rc)[0-9]+)")
+_SPECIFIER_RE = _lazy_regex(r"\s*" + _SPECIFIER_PATTERN + r"\s*", re.VERBOSE | re.IGNORECASE)
+_PREFIX_SPLIT_RE = _lazy_regex(r"([0-9]+)((?:a|b|c|rc)[0-9]+)")
 
 
 def _version_split(version):
@@ -893,18 +917,18 @@ class SpecifierSet(object):
 # lock-file variables of PEP 751 (extras, dependency_groups).
 
 _TOKEN_RULES = {
-    "LEFT_PARENTHESIS": re.compile(r"\("),
-    "RIGHT_PARENTHESIS": re.compile(r"\)"),
-    "LEFT_BRACKET": re.compile(r"\["),
-    "RIGHT_BRACKET": re.compile(r"\]"),
-    "SEMICOLON": re.compile(r";"),
-    "COMMA": re.compile(r","),
-    "QUOTED_STRING": re.compile(r"""(('[^']*')|("[^"]*"))"""),
-    "OP": re.compile(r"(===|==|~=|!=|<=|>=|<|>)"),
-    "BOOLOP": re.compile(r"\b(or|and)\b"),
-    "IN": re.compile(r"\bin\b"),
-    "NOT": re.compile(r"\bnot\b"),
-    "VARIABLE": re.compile(r"""
+    "LEFT_PARENTHESIS": _lazy_regex(r"\("),
+    "RIGHT_PARENTHESIS": _lazy_regex(r"\)"),
+    "LEFT_BRACKET": _lazy_regex(r"\["),
+    "RIGHT_BRACKET": _lazy_regex(r"\]"),
+    "SEMICOLON": _lazy_regex(r";"),
+    "COMMA": _lazy_regex(r","),
+    "QUOTED_STRING": _lazy_regex(r"""(('[^']*')|("[^"]*"))"""),
+    "OP": _lazy_regex(r"(===|==|~=|!=|<=|>=|<|>)"),
+    "BOOLOP": _lazy_regex(r"\b(or|and)\b"),
+    "IN": _lazy_regex(r"\bin\b"),
+    "NOT": _lazy_regex(r"\bnot\b"),
+    "VARIABLE": _lazy_regex(r"""
         \b(
             python_version
             |python_full_version
@@ -918,14 +942,14 @@ _TOKEN_RULES = {
             |dependency_groups
         )\b
         """, re.VERBOSE),
-    "SPECIFIER": re.compile(_SPECIFIER_PATTERN, re.VERBOSE | re.IGNORECASE),
-    "AT": re.compile(r"\@"),
-    "URL": re.compile(r"[^ \t]+"),
-    "IDENTIFIER": re.compile(r"\b[a-zA-Z0-9][a-zA-Z0-9._-]*\b"),
-    "VERSION_PREFIX_TRAIL": re.compile(r"\.\*"),
-    "VERSION_LOCAL_LABEL_TRAIL": re.compile(r"\+[a-z0-9]+(?:[-_\.][a-z0-9]+)*"),
-    "WS": re.compile(r"[ \t]+"),
-    "END": re.compile(r"$"),
+    "SPECIFIER": _lazy_regex(_SPECIFIER_PATTERN, re.VERBOSE | re.IGNORECASE),
+    "AT": _lazy_regex(r"\@"),
+    "URL": _lazy_regex(r"[^ \t]+"),
+    "IDENTIFIER": _lazy_regex(r"\b[a-zA-Z0-9][a-zA-Z0-9._-]*\b"),
+    "VERSION_PREFIX_TRAIL": _lazy_regex(r"\.\*"),
+    "VERSION_LOCAL_LABEL_TRAIL": _lazy_regex(r"\+[a-z0-9]+(?:[-_\.][a-z0-9]+)*"),
+    "WS": _lazy_regex(r"[ \t]+"),
+    "END": _lazy_regex(r"$"),
 }
 
 MARKER_VARIABLES = (
@@ -1905,8 +1929,8 @@ def sys_tags():
 
 # -- Wheel and sdist file names (PEP 427, 491, 625) -------------------------------------------
 
-_BUILD_TAG_RE = re.compile(r"(\d+)(.*)", re.ASCII)
-_WHEEL_NAME_PART_RE = re.compile(r"^[\w\d._]*$", re.UNICODE)
+_BUILD_TAG_RE = _lazy_regex(r"(\d+)(.*)", re.ASCII)
+_WHEEL_NAME_PART_RE = _lazy_regex(r"^[\w\d._]*$", re.UNICODE)
 
 
 def parse_wheel_filename(filename):
@@ -2422,7 +2446,7 @@ class UnsafeMemberError(BootstrapError):
 # target stays inside is skipped and noted.
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar", ".zip")
-_PART_RE = re.compile(r"^(?P<base>.+)\.part-?(?P<number>\d+)$")
+_PART_RE = _lazy_regex(r"^(?P<base>.+)\.part-?(?P<number>\d+)$")
 _NESTING_LIMIT = 4
 _CHUNK = 1024 * 1024
 
@@ -2772,7 +2796,7 @@ def _copy_stream(source, target):
         target.write(block)
 
 
-_SDIST_NAME_RE = re.compile(r"^(?P<name>.+)-(?P<version>[^-]+?)\.(tar\.gz|tgz|tar\.bz2|tar\.xz|zip)$")
+_SDIST_NAME_RE = _lazy_regex(r"^(?P<name>.+)-(?P<version>[^-]+?)\.(tar\.gz|tgz|tar\.bz2|tar\.xz|zip)$")
 
 
 def _sdist_name(name):
@@ -3016,24 +3040,24 @@ def verify_manifests(bundle):
 # closest tag the profile does take.
 
 _PLATFORM_WORDS = (
-    (re.compile(r"^macosx_(\d+)_(\d+)_(\w+)$"), lambda m: "macOS %s.%s %s" % m.groups()),
-    (re.compile(r"^manylinux_(\d+)_(\d+)_(\w+)$"),
+    (_lazy_regex(r"^macosx_(\d+)_(\d+)_(\w+)$"), lambda m: "macOS %s.%s %s" % m.groups()),
+    (_lazy_regex(r"^manylinux_(\d+)_(\d+)_(\w+)$"),
      lambda m: "Linux glibc %s.%s+ %s" % m.groups()),
-    (re.compile(r"^manylinux2014_(\w+)$"), lambda m: "Linux glibc 2.17+ %s" % m.group(1)),
-    (re.compile(r"^manylinux2010_(\w+)$"), lambda m: "Linux glibc 2.12+ %s" % m.group(1)),
-    (re.compile(r"^manylinux1_(\w+)$"), lambda m: "Linux glibc 2.5+ %s" % m.group(1)),
-    (re.compile(r"^musllinux_(\d+)_(\d+)_(\w+)$"), lambda m: "Linux musl %s.%s+ %s" % m.groups()),
-    (re.compile(r"^linux_(\w+)$"), lambda m: "Linux %s (a local, non-manylinux build)" % m.group(1)),
-    (re.compile(r"^win_amd64$"), lambda m: "Windows x86_64"),
-    (re.compile(r"^win32$"), lambda m: "Windows 32-bit"),
-    (re.compile(r"^win_(\w+)$"), lambda m: "Windows %s" % m.group(1)),
-    (re.compile(r"^(py)?emscripten_.*$"), lambda m: "WebAssembly (Pyodide)"),
-    (re.compile(r"^ios_(\d+)_(\d+)_(\w+)$"), lambda m: "iOS %s.%s %s" % m.groups()),
-    (re.compile(r"^android_(\d+)_(\w+)$"), lambda m: "Android API %s %s" % m.groups()),
-    (re.compile(r"^any$"), lambda m: "any platform"),
+    (_lazy_regex(r"^manylinux2014_(\w+)$"), lambda m: "Linux glibc 2.17+ %s" % m.group(1)),
+    (_lazy_regex(r"^manylinux2010_(\w+)$"), lambda m: "Linux glibc 2.12+ %s" % m.group(1)),
+    (_lazy_regex(r"^manylinux1_(\w+)$"), lambda m: "Linux glibc 2.5+ %s" % m.group(1)),
+    (_lazy_regex(r"^musllinux_(\d+)_(\d+)_(\w+)$"), lambda m: "Linux musl %s.%s+ %s" % m.groups()),
+    (_lazy_regex(r"^linux_(\w+)$"), lambda m: "Linux %s (a local, non-manylinux build)" % m.group(1)),
+    (_lazy_regex(r"^win_amd64$"), lambda m: "Windows x86_64"),
+    (_lazy_regex(r"^win32$"), lambda m: "Windows 32-bit"),
+    (_lazy_regex(r"^win_(\w+)$"), lambda m: "Windows %s" % m.group(1)),
+    (_lazy_regex(r"^(py)?emscripten_.*$"), lambda m: "WebAssembly (Pyodide)"),
+    (_lazy_regex(r"^ios_(\d+)_(\d+)_(\w+)$"), lambda m: "iOS %s.%s %s" % m.groups()),
+    (_lazy_regex(r"^android_(\d+)_(\w+)$"), lambda m: "Android API %s %s" % m.groups()),
+    (_lazy_regex(r"^any$"), lambda m: "any platform"),
 )
 _LEGACY_GLIBC = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
-_MANYLINUX_RE = re.compile(r"^(manylinux_(\d+)_(\d+)|manylinux1|manylinux2010|manylinux2014)_(\w+)$")
+_MANYLINUX_RE = _lazy_regex(r"^(manylinux_(\d+)_(\d+)|manylinux1|manylinux2010|manylinux2014)_(\w+)$")
 
 
 def describe_platform(platform_tag):
@@ -3202,8 +3226,8 @@ class Wheel(object):
 # An sdist is only ever built through pip (offline, --no-build-isolation) with the build
 # backend the sandbox already has. Here: what building it would need.
 
-_BUILD_BACKEND_RE = re.compile(r"""^\s*build-backend\s*=\s*["']([^"']+)["']""", re.MULTILINE)
-_BUILD_REQUIRES_RE = re.compile(r"""^\s*requires\s*=\s*\[(.*?)\]""", re.MULTILINE | re.DOTALL)
+_BUILD_BACKEND_RE = _lazy_regex(r"""^\s*build-backend\s*=\s*["']([^"']+)["']""", re.MULTILINE)
+_BUILD_REQUIRES_RE = _lazy_regex(r"""^\s*requires\s*=\s*\[(.*?)\]""", re.MULTILINE | re.DOTALL)
 LEGACY_BACKEND = ("setuptools.build_meta:__legacy__", ["setuptools>=40.8.0"])
 
 
@@ -4578,7 +4602,7 @@ def _remove_empty(folder):
         pass
 
 
-_EXTENSION_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(\.[A-Za-z0-9_-]+)?\.(so|pyd)$")
+_EXTENSION_RE = _lazy_regex(r"^([A-Za-z_][A-Za-z0-9_]*)(\.[A-Za-z0-9_-]+)?\.(so|pyd)$")
 
 
 def _top_level_modules(relatives, lib_dir):
