@@ -5245,11 +5245,13 @@ def _is_conda_pack(path, limit=20000):
             with tarfile.open(path, "r|*") as archive:
                 for member in archive:
                     names.append(member.name)
-                    if len(names) >= limit:
-                        break
+                    if len(names) >= limit or member.name.endswith((".whl", "manifest.json")):
+                        break  # a bundle of wheels: stop reading (it is extracted next)
     except Exception:
         return False
     names = [n[2:] if n.startswith("./") else n for n in names]
+    if names and names[-1].endswith((".whl", "manifest.json")):
+        return False
     return (any(n.startswith("conda-meta/") for n in names)
             and any(n in ("bin/conda-unpack", "Scripts/conda-unpack-script.py") for n in names))
 
