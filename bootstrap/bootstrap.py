@@ -100,10 +100,6 @@ class _LazyRegex(object):
         return getattr(compiled, name)
 
 
-def _lazy_regex(pattern, flags=0):
-    return _LazyRegex(pattern, flags)
-
-
 # -- Errors -----------------------------------------------------------------------------------
 # One root exception with a stable code and a subject. The parse errors are also ValueErrors,
 # as packaging's are, so code written against packaging catches them the same way.
@@ -215,11 +211,11 @@ _VERSION_PATTERN = r"""
         )
     )?
 """
-_VERSION_RE = _lazy_regex(r"\s*" + _VERSION_PATTERN + r"\s*", re.VERBOSE | re.IGNORECASE)
+_VERSION_RE = _LazyRegex(r"\s*" + _VERSION_PATTERN + r"\s*", re.VERBOSE | re.IGNORECASE)
 _SIMPLE_VERSION_CHARS = frozenset(".0123456789")
 _LETTER_NORMALIZATION = {"alpha": "a", "beta": "b", "c": "rc", "pre": "rc", "preview": "rc",
                          "rev": "post", "r": "post"}
-_LOCAL_SEPARATORS = _lazy_regex(r"[\._-]")
+_LOCAL_SEPARATORS = _LazyRegex(r"[\._-]")
 _PRE_RANK = {"a": 0, "b": 1, "rc": 2}
 _STABLE_SUFFIX = (3, 0, 0, 0, 1, 0)
 
@@ -532,8 +528,8 @@ _SPECIFIER_PATTERN = r"""
         )
     )
 """
-_SPECIFIER_RE = _lazy_regex(r"\s*" + _SPECIFIER_PATTERN + r"\s*", re.VERBOSE | re.IGNORECASE)
-_PREFIX_SPLIT_RE = _lazy_regex(r"([0-9]+)((?:a|b|c|rc)[0-9]+)")
+_SPECIFIER_RE = _LazyRegex(r"\s*" + _SPECIFIER_PATTERN + r"\s*", re.VERBOSE | re.IGNORECASE)
+_PREFIX_SPLIT_RE = _LazyRegex(r"([0-9]+)((?:a|b|c|rc)[0-9]+)")
 
 
 def _version_split(version):
@@ -674,12 +670,13 @@ class Specifier(object):
 
     def _compare_compatible(self, prospective, spec):
         # ~=2.2 is >=2.2 together with ==2.*, ignoring pre/post/dev suffixes of the spec.
+        split = _version_split(spec)
         prefix_parts = []
-        for part in _version_split(spec)[1:]:
+        for part in split[1:]:
             if not _is_not_suffix(part):
                 break
             prefix_parts.append(part)
-        epoch = _version_split(spec)[0]
+        epoch = split[0]
         prefix = "%s!%s.*" % (epoch, ".".join(prefix_parts[:-1]))
         return (_public_version(prospective) >= self._parsed()
                 and self._compare_equal(prospective, prefix))
@@ -917,18 +914,18 @@ class SpecifierSet(object):
 # lock-file variables of PEP 751 (extras, dependency_groups).
 
 _TOKEN_RULES = {
-    "LEFT_PARENTHESIS": _lazy_regex(r"\("),
-    "RIGHT_PARENTHESIS": _lazy_regex(r"\)"),
-    "LEFT_BRACKET": _lazy_regex(r"\["),
-    "RIGHT_BRACKET": _lazy_regex(r"\]"),
-    "SEMICOLON": _lazy_regex(r";"),
-    "COMMA": _lazy_regex(r","),
-    "QUOTED_STRING": _lazy_regex(r"""(('[^']*')|("[^"]*"))"""),
-    "OP": _lazy_regex(r"(===|==|~=|!=|<=|>=|<|>)"),
-    "BOOLOP": _lazy_regex(r"\b(or|and)\b"),
-    "IN": _lazy_regex(r"\bin\b"),
-    "NOT": _lazy_regex(r"\bnot\b"),
-    "VARIABLE": _lazy_regex(r"""
+    "LEFT_PARENTHESIS": _LazyRegex(r"\("),
+    "RIGHT_PARENTHESIS": _LazyRegex(r"\)"),
+    "LEFT_BRACKET": _LazyRegex(r"\["),
+    "RIGHT_BRACKET": _LazyRegex(r"\]"),
+    "SEMICOLON": _LazyRegex(r";"),
+    "COMMA": _LazyRegex(r","),
+    "QUOTED_STRING": _LazyRegex(r"""(('[^']*')|("[^"]*"))"""),
+    "OP": _LazyRegex(r"(===|==|~=|!=|<=|>=|<|>)"),
+    "BOOLOP": _LazyRegex(r"\b(or|and)\b"),
+    "IN": _LazyRegex(r"\bin\b"),
+    "NOT": _LazyRegex(r"\bnot\b"),
+    "VARIABLE": _LazyRegex(r"""
         \b(
             python_version
             |python_full_version
@@ -942,14 +939,14 @@ _TOKEN_RULES = {
             |dependency_groups
         )\b
         """, re.VERBOSE),
-    "SPECIFIER": _lazy_regex(_SPECIFIER_PATTERN, re.VERBOSE | re.IGNORECASE),
-    "AT": _lazy_regex(r"\@"),
-    "URL": _lazy_regex(r"[^ \t]+"),
-    "IDENTIFIER": _lazy_regex(r"\b[a-zA-Z0-9][a-zA-Z0-9._-]*\b"),
-    "VERSION_PREFIX_TRAIL": _lazy_regex(r"\.\*"),
-    "VERSION_LOCAL_LABEL_TRAIL": _lazy_regex(r"\+[a-z0-9]+(?:[-_\.][a-z0-9]+)*"),
-    "WS": _lazy_regex(r"[ \t]+"),
-    "END": _lazy_regex(r"$"),
+    "SPECIFIER": _LazyRegex(_SPECIFIER_PATTERN, re.VERBOSE | re.IGNORECASE),
+    "AT": _LazyRegex(r"\@"),
+    "URL": _LazyRegex(r"[^ \t]+"),
+    "IDENTIFIER": _LazyRegex(r"\b[a-zA-Z0-9][a-zA-Z0-9._-]*\b"),
+    "VERSION_PREFIX_TRAIL": _LazyRegex(r"\.\*"),
+    "VERSION_LOCAL_LABEL_TRAIL": _LazyRegex(r"\+[a-z0-9]+(?:[-_\.][a-z0-9]+)*"),
+    "WS": _LazyRegex(r"[ \t]+"),
+    "END": _LazyRegex(r"$"),
 }
 
 MARKER_VARIABLES = (
@@ -1929,8 +1926,8 @@ def sys_tags():
 
 # -- Wheel and sdist file names (PEP 427, 491, 625) -------------------------------------------
 
-_BUILD_TAG_RE = _lazy_regex(r"(\d+)(.*)", re.ASCII)
-_WHEEL_NAME_PART_RE = _lazy_regex(r"^[\w\d._]*$", re.UNICODE)
+_BUILD_TAG_RE = _LazyRegex(r"(\d+)(.*)", re.ASCII)
+_WHEEL_NAME_PART_RE = _LazyRegex(r"^[\w\d._]*$", re.UNICODE)
 
 
 def parse_wheel_filename(filename):
@@ -2415,8 +2412,12 @@ class Problem(collections.namedtuple(
 def _problem_from_error(error):
     """The Problem of a BootstrapError raised at the edges (intake, files)."""
     code = error.code if error.code in PROBLEM_CODES else "corrupt-archive"
-    return Problem(code, error.subject, error.message,
-                   fix=getattr(error, "fix", None) or _reupload_fix(error.subject))
+    if code == "not-writable":  # the disk, not the upload: make room, or work elsewhere
+        fix = {"where": "sandbox", "command": "free some space, or rerun with --work-dir DIR "
+               "on a disk with room"}
+    else:
+        fix = getattr(error, "fix", None) or _reupload_fix(error.subject)
+    return Problem(code, error.subject, error.message, fix=fix)
 
 
 def _reupload_fix(subject):
@@ -2446,7 +2447,7 @@ class UnsafeMemberError(BootstrapError):
 # target stays inside is skipped and noted.
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar", ".zip")
-_PART_RE = _lazy_regex(r"^(?P<base>.+)\.part-?(?P<number>\d+)$")
+_PART_RE = _LazyRegex(r"^(?P<base>.+)\.part-?(?P<number>\d+)$")
 _NESTING_LIMIT = 4
 _CHUNK = 1024 * 1024
 
@@ -2600,9 +2601,10 @@ def _check_free_space(folder, needed, archive):
         return
     free = stat.f_bavail * stat.f_frsize
     if needed > free:
-        raise ArchiveError("%s needs %d MB to extract but %s has only %d MB free"
-                           % (archive, needed // 1024 ** 2 + 1, folder, free // 1024 ** 2),
-                           archive, code="corrupt-archive")
+        raise BootstrapError("%s needs %d MB to extract but %s has only %d MB free; free some "
+                             "space or pass --work-dir on a larger disk"
+                             % (archive, needed // 1024 ** 2 + 1, folder, free // 1024 ** 2),
+                             archive, code="not-writable")
 
 
 def _is_corrupt_error(error):
@@ -2760,17 +2762,29 @@ def extract_archive(path, folder, limits=DEFAULT_LIMITS, environment=False):
     return _read_archive(path, dest, _extract_zip if kind == "zip" else _extract_tar)
 
 
-def _join_parts(first, folder):
-    """Join NAME.part-001, NAME.part-002, ... (in order) into folder/NAME; names a missing part."""
-    match = _PART_RE.match(os.path.basename(first))
-    directory = os.path.dirname(first) or "."
-    base = match.group("base")
-    width = len(match.group("number"))
-    parts = {}
-    for entry in os.listdir(directory):
+def _find_parts(path):
+    """(base path, {number: part path}, digits) of the split upload ``path`` names: a part
+    (NAME.part-001) or the name the parts share (NAME); empty when there are none."""
+    directory = os.path.dirname(path) or "."
+    match = _PART_RE.match(os.path.basename(path))
+    base = match.group("base") if match else os.path.basename(path)
+    parts, width = {}, 3
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        entries = []
+    for entry in entries:
         m = _PART_RE.match(entry)
         if m and m.group("base") == base:
             parts[int(m.group("number"))] = os.path.join(directory, entry)
+            width = len(m.group("number"))
+    return os.path.join(directory, base), parts, width
+
+
+def _join_parts(path, folder):
+    """Join NAME.part-001, NAME.part-002, ... (in order) into folder/NAME; names a missing part."""
+    base_path, parts, width = _find_parts(path)
+    directory, base = os.path.split(base_path)
     numbers = sorted(parts)
     expected = list(range(numbers[0] if numbers and numbers[0] in (0, 1) else 1,
                           numbers[-1] + 1)) if numbers else []
@@ -2796,7 +2810,7 @@ def _copy_stream(source, target):
         target.write(block)
 
 
-_SDIST_NAME_RE = _lazy_regex(r"^(?P<name>.+)-(?P<version>[^-]+?)\.(tar\.gz|tgz|tar\.bz2|tar\.xz|zip)$")
+_SDIST_NAME_RE = _LazyRegex(r"^(?P<name>.+)-(?P<version>[^-]+?)\.(tar\.gz|tgz|tar\.bz2|tar\.xz|zip)$")
 
 
 def _sdist_name(name):
@@ -2909,7 +2923,7 @@ class _Intake(object):
 
     def add_upload(self, path):
         try:
-            if not os.path.exists(path) and not self._parts_exist(path):
+            if not os.path.exists(path) and not _find_parts(path)[1]:
                 raise UsageError("%s does not exist" % path, path)
             self._add(path, path, 0)
         except UsageError:
@@ -2917,26 +2931,14 @@ class _Intake(object):
         except BootstrapError as error:
             self.problems.append(_problem_from_error(error))
 
-    def _parts_exist(self, path):
-        directory = os.path.dirname(path) or "."
-        base = os.path.basename(path)
-        try:
-            return any(_PART_RE.match(e) and _PART_RE.match(e).group("base") == base
-                       for e in os.listdir(directory))
-        except OSError:
-            return False
-
     def _add(self, path, origin, depth):
         name = os.path.basename(path)
-        part = _PART_RE.match(name)
-        if part or (not os.path.exists(path) and self._parts_exist(path)):
-            if not part:
-                path = os.path.join(os.path.dirname(path) or ".", self._first_part(path))
-            base = _PART_RE.match(os.path.basename(path)).group("base")
-            if base in self._joined:
+        if _PART_RE.match(name) or (not os.path.exists(path) and _find_parts(path)[1]):
+            base_path, _, _ = _find_parts(path)
+            if base_path in self._joined:
                 return
-            self._joined.add(base)
-            joined = _join_parts(path, self._folder_for(base + ".joined", None))
+            self._joined.add(base_path)
+            joined = _join_parts(path, self._folder_for(os.path.basename(base_path) + ".joined"))
             return self._add(joined, origin, depth)
         if os.path.isdir(path):
             return self._add_folder(path, origin, depth)
@@ -2954,13 +2956,6 @@ class _Intake(object):
             folder = self._folder_for(name, path)
             self.notes.extend(extract_archive(path, folder, self.limits))
             self._add_folder(folder, origin, depth + 1)
-
-    def _first_part(self, path):
-        base = os.path.basename(path)
-        directory = os.path.dirname(path) or "."
-        parts = sorted(e for e in os.listdir(directory)
-                       if _PART_RE.match(e) and _PART_RE.match(e).group("base") == base)
-        return parts[0]
 
     def _add_folder(self, folder, origin, depth):
         for directory, subdirs, entries in os.walk(folder):
@@ -3040,24 +3035,24 @@ def verify_manifests(bundle):
 # closest tag the profile does take.
 
 _PLATFORM_WORDS = (
-    (_lazy_regex(r"^macosx_(\d+)_(\d+)_(\w+)$"), lambda m: "macOS %s.%s %s" % m.groups()),
-    (_lazy_regex(r"^manylinux_(\d+)_(\d+)_(\w+)$"),
+    (_LazyRegex(r"^macosx_(\d+)_(\d+)_(\w+)$"), lambda m: "macOS %s.%s %s" % m.groups()),
+    (_LazyRegex(r"^manylinux_(\d+)_(\d+)_(\w+)$"),
      lambda m: "Linux glibc %s.%s+ %s" % m.groups()),
-    (_lazy_regex(r"^manylinux2014_(\w+)$"), lambda m: "Linux glibc 2.17+ %s" % m.group(1)),
-    (_lazy_regex(r"^manylinux2010_(\w+)$"), lambda m: "Linux glibc 2.12+ %s" % m.group(1)),
-    (_lazy_regex(r"^manylinux1_(\w+)$"), lambda m: "Linux glibc 2.5+ %s" % m.group(1)),
-    (_lazy_regex(r"^musllinux_(\d+)_(\d+)_(\w+)$"), lambda m: "Linux musl %s.%s+ %s" % m.groups()),
-    (_lazy_regex(r"^linux_(\w+)$"), lambda m: "Linux %s (a local, non-manylinux build)" % m.group(1)),
-    (_lazy_regex(r"^win_amd64$"), lambda m: "Windows x86_64"),
-    (_lazy_regex(r"^win32$"), lambda m: "Windows 32-bit"),
-    (_lazy_regex(r"^win_(\w+)$"), lambda m: "Windows %s" % m.group(1)),
-    (_lazy_regex(r"^(py)?emscripten_.*$"), lambda m: "WebAssembly (Pyodide)"),
-    (_lazy_regex(r"^ios_(\d+)_(\d+)_(\w+)$"), lambda m: "iOS %s.%s %s" % m.groups()),
-    (_lazy_regex(r"^android_(\d+)_(\w+)$"), lambda m: "Android API %s %s" % m.groups()),
-    (_lazy_regex(r"^any$"), lambda m: "any platform"),
+    (_LazyRegex(r"^manylinux2014_(\w+)$"), lambda m: "Linux glibc 2.17+ %s" % m.group(1)),
+    (_LazyRegex(r"^manylinux2010_(\w+)$"), lambda m: "Linux glibc 2.12+ %s" % m.group(1)),
+    (_LazyRegex(r"^manylinux1_(\w+)$"), lambda m: "Linux glibc 2.5+ %s" % m.group(1)),
+    (_LazyRegex(r"^musllinux_(\d+)_(\d+)_(\w+)$"), lambda m: "Linux musl %s.%s+ %s" % m.groups()),
+    (_LazyRegex(r"^linux_(\w+)$"), lambda m: "Linux %s (a local, non-manylinux build)" % m.group(1)),
+    (_LazyRegex(r"^win_amd64$"), lambda m: "Windows x86_64"),
+    (_LazyRegex(r"^win32$"), lambda m: "Windows 32-bit"),
+    (_LazyRegex(r"^win_(\w+)$"), lambda m: "Windows %s" % m.group(1)),
+    (_LazyRegex(r"^(py)?emscripten_.*$"), lambda m: "WebAssembly (Pyodide)"),
+    (_LazyRegex(r"^ios_(\d+)_(\d+)_(\w+)$"), lambda m: "iOS %s.%s %s" % m.groups()),
+    (_LazyRegex(r"^android_(\d+)_(\w+)$"), lambda m: "Android API %s %s" % m.groups()),
+    (_LazyRegex(r"^any$"), lambda m: "any platform"),
 )
 _LEGACY_GLIBC = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
-_MANYLINUX_RE = _lazy_regex(r"^(manylinux_(\d+)_(\d+)|manylinux1|manylinux2010|manylinux2014)_(\w+)$")
+_MANYLINUX_RE = _LazyRegex(r"^(manylinux_(\d+)_(\d+)|manylinux1|manylinux2010|manylinux2014)_(\w+)$")
 
 
 def describe_platform(platform_tag):
@@ -3172,6 +3167,43 @@ class Wheel(object):
         self.path = path
         self.wheel_name = wheel_name
         self._metadata = None
+        self._members = None
+
+    def members(self):
+        """{name: ZipInfo} of the wheel, its directory read once per run (and checked to end
+        where it should: a cut file is corrupt-archive, an HTML page says so)."""
+        if self._members is None:
+            import zipfile
+            if _sniff(self.path) != "zip":
+                raise ArchiveError("%s is not a wheel: not a zip archive%s" % (
+                    self.filename, _describe_content(self.path)), self.filename)
+            try:
+                with zipfile.ZipFile(self.path) as archive:
+                    infos = archive.infolist()
+                if not _zip_ends_properly(self.path):
+                    raise zipfile.BadZipFile("its zip directory is missing")
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+                raise ArchiveError("%s is truncated or corrupt (%s); upload it again"
+                                   % (self.filename, error), self.filename)
+            self._members = collections.OrderedDict((info.filename, info) for info in infos)
+        return self._members
+
+    def read(self, name):
+        """The bytes of one member (CRC checked); KeyError when the wheel has no such member."""
+        import zipfile
+        info = self.members()[name]
+        raw = _RawZip(self.path)
+        try:
+            data = raw.read(info)
+            if data is None:  # encrypted or another compression: zipfile reads it
+                with zipfile.ZipFile(self.path) as archive:
+                    data = archive.read(info)
+        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as error:
+            raise ArchiveError("%s is truncated or corrupt (%s); upload it again"
+                               % (self.filename, error), self.filename)
+        finally:
+            raw.close()
+        return data
 
     @property
     def name(self):
@@ -3204,17 +3236,12 @@ class Wheel(object):
         return self._metadata
 
     def _read_metadata(self):
-        import zipfile
+        folder = self.dist_info(self.members())
         try:
-            with zipfile.ZipFile(self.path) as archive:
-                folder = self.dist_info(archive.namelist())
-                text = archive.read(folder + "/METADATA").decode("utf-8", "replace")
+            text = self.read(folder + "/METADATA").decode("utf-8", "replace")
         except KeyError as error:
             raise BootstrapError("%s has no %s" % (self.filename, error), self.filename,
                                  code="invalid-wheel")
-        except (zipfile.BadZipFile, OSError, EOFError) as error:
-            raise ArchiveError("%s is truncated or corrupt (%s); upload it again"
-                               % (self.filename, error), self.filename)
         metadata = parse_metadata(text, "%s METADATA" % self.filename)
         if canonicalize_name(metadata.name) != self.name:
             raise BootstrapError("%s: METADATA names %r, the file name %r" % (
@@ -3226,8 +3253,8 @@ class Wheel(object):
 # An sdist is only ever built through pip (offline, --no-build-isolation) with the build
 # backend the sandbox already has. Here: what building it would need.
 
-_BUILD_BACKEND_RE = _lazy_regex(r"""^\s*build-backend\s*=\s*["']([^"']+)["']""", re.MULTILINE)
-_BUILD_REQUIRES_RE = _lazy_regex(r"""^\s*requires\s*=\s*\[(.*?)\]""", re.MULTILINE | re.DOTALL)
+_BUILD_BACKEND_RE = _LazyRegex(r"""^\s*build-backend\s*=\s*["']([^"']+)["']""", re.MULTILINE)
+_BUILD_REQUIRES_RE = _LazyRegex(r"""^\s*requires\s*=\s*\[(.*?)\]""", re.MULTILINE | re.DOTALL)
 LEGACY_BACKEND = ("setuptools.build_meta:__legacy__", ["setuptools>=40.8.0"])
 
 
@@ -3371,18 +3398,6 @@ class Pool(object):
                 self.incompatible[wheel.name].append((verdict, wheel))
         for sdist in sdists:
             self.sdists[sdist.name].append(sdist)
-
-    def wheel_candidates(self, name):
-        """(Candidate, problem-or-None) per version, best tag first within a version."""
-        by_version = {}
-        for rank, wheel in sorted(self.wheels.get(name, ()), key=lambda item: item[0]):
-            by_version.setdefault(wheel.version, (rank, wheel))
-        result = []
-        for version, (rank, wheel) in by_version.items():
-            metadata = wheel.metadata
-            result.append(Candidate(name, version, "bundle", metadata.requires_dist,
-                                    metadata.requires_python, wheel, None, rank))
-        return result
 
 
 class Plan(object):
@@ -4016,7 +4031,7 @@ def _read_wheels(bundle, profile, excluded):
             continue
         try:
             wheel = Wheel(item.path, WheelName.parse(item.path))
-            _check_zip(item.path)
+            wheel.members()
         except InvalidWheelFilename as error:
             problems.append(Problem("invalid-wheel", os.path.basename(item.path), error.message,
                                     fix=_reupload_fix(item.path)))
@@ -4027,22 +4042,6 @@ def _read_wheels(bundle, profile, excluded):
         wheels.append(wheel)
         verdicts.append(judge_wheel(profile, wheel.wheel_name))
     return wheels, verdicts, problems
-
-
-def _check_zip(path):
-    """Raise ArchiveError unless ``path`` is a readable zip (its directory, not its data)."""
-    import zipfile
-    if _sniff(path) != "zip":
-        raise ArchiveError("%s is not a wheel: not a zip archive%s" % (
-            os.path.basename(path), _describe_content(path)), os.path.basename(path))
-    try:
-        with zipfile.ZipFile(path):
-            pass
-        if not _zip_ends_properly(path):
-            raise zipfile.BadZipFile("its zip directory is missing")
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
-        raise ArchiveError("%s is truncated or corrupt (%s); upload it again"
-                           % (os.path.basename(path), error), os.path.basename(path))
 
 
 def _read_sdists(bundle):
@@ -4201,10 +4200,9 @@ def _parse_entry_points(text):
     return groups
 
 
-def _shebang(executable, gui=False):
-    """The shebang line pip (distlib) writes for this interpreter, long paths included."""
-    if gui and executable.endswith("python"):
-        executable = executable  # posix has no pythonw
+def _shebang(executable):
+    """The shebang line pip (distlib) writes for this interpreter, long paths included
+    (console and GUI scripts alike: there is no pythonw on posix)."""
     if os.name != "posix" or (" " not in executable and len(executable) + 3 <= 127):
         return "#!%s\n" % executable
     return "#!/bin/sh\n'''exec' %s \"$0\" \"$@\"\n' '''\n" % _quote(executable)
@@ -4313,17 +4311,19 @@ class _WheelInstall(object):
     def prepare(self):
         """Read the wheel's directory, WHEEL, RECORD and entry points; create its staging."""
         import shutil
-        import zipfile
-        with zipfile.ZipFile(self.wheel.path) as archive:
-            infos = archive.infolist()
-            names = [info.filename for info in infos]
-            dist_info = self.wheel.dist_info(names)
-            wheel_text = archive.read(dist_info + "/WHEEL").decode("utf-8", "replace")
+        members = self.wheel.members()
+        dist_info = self.wheel.dist_info(members)
+        try:
+            wheel_text = self.wheel.read(dist_info + "/WHEEL").decode("utf-8", "replace")
             self.record = _parse_record(
-                archive.read(dist_info + "/RECORD").decode("utf-8", "replace"))
-            self.entry_points = (
-                archive.read(dist_info + "/entry_points.txt").decode("utf-8", "replace")
-                if dist_info + "/entry_points.txt" in names else "")
+                self.wheel.read(dist_info + "/RECORD").decode("utf-8", "replace"))
+        except KeyError as error:
+            raise BootstrapError("%s has no %s" % (self.wheel.filename, error),
+                                 self.wheel.filename, code="invalid-wheel")
+        self.entry_points = (
+            self.wheel.read(dist_info + "/entry_points.txt").decode("utf-8", "replace")
+            if dist_info + "/entry_points.txt" in members else "")
+        infos = list(members.values())
         self.root_is_purelib = any(key == "root-is-purelib" and value.lower() == "true"
                                    for key, value in _parse_headers(wheel_text))
         self.lib_key = "purelib" if self.root_is_purelib else "platlib"
@@ -4468,14 +4468,14 @@ class _WheelInstall(object):
         first, sep, rest = data.partition(b"\n")
         gui = first.startswith(b"#!pythonw")
         arguments = first[len(b"#!pythonw" if gui else b"#!python"):]
-        return _shebang(self.executable, gui).rstrip("\n").encode("utf-8") + arguments + sep + rest
+        return _shebang(self.executable).rstrip("\n").encode("utf-8") + arguments + sep + rest
 
     def _stage_entry_points(self, groups):
         import hashlib
         for group in ("console_scripts", "gui_scripts"):
             for name, module, attribute in groups.get(group, ()):
                 import_name = attribute.split(".")[0]
-                text = _shebang(self.executable, group == "gui_scripts") + _SCRIPT_TEMPLATE % {
+                text = _shebang(self.executable) + _SCRIPT_TEMPLATE % {
                     "module": module, "import_name": import_name, "func": attribute}
                 data = text.encode("utf-8")
                 path = self._stage_path("scripts", name)
@@ -4602,7 +4602,7 @@ def _remove_empty(folder):
         pass
 
 
-_EXTENSION_RE = _lazy_regex(r"^([A-Za-z_][A-Za-z0-9_]*)(\.[A-Za-z0-9_-]+)?\.(so|pyd)$")
+_EXTENSION_RE = _LazyRegex(r"^([A-Za-z_][A-Za-z0-9_]*)(\.[A-Za-z0-9_-]+)?\.(so|pyd)$")
 
 
 def _top_level_modules(relatives, lib_dir):
@@ -5587,7 +5587,6 @@ def inspect():
     return ProfileReport(Profile.current().to_json())
 
 
-_UPLOAD_SUFFIXES = (".whl",) + ARCHIVE_SUFFIXES
 
 
 def upload_folders():

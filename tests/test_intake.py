@@ -751,3 +751,32 @@ class TestSplitUploads:
         area.start()
         bootstrap.check([str(paths[0])], work_dir=str(area.work))
         area.assert_nothing_escaped()
+
+
+class TestFreeSpace:
+    """An upload that would not fit where it is extracted is refused before anything is
+    written: not-writable (the disk, not the upload, is the problem), and the fix is space."""
+
+    def test_zip_larger_than_the_free_space_is_refused_up_front(self, tmp_path):
+        if os.geteuid() != 0:
+            pytest.skip("mounting a small tmpfs needs root")
+        small = tmp_path / "small"
+        small.mkdir()
+        import subprocess
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1M", "tmpfs", str(small)]
+                          ).returncode != 0:
+            pytest.skip("cannot mount a tmpfs here")
+        try:
+            upload = tmp_path / "big.zip"
+            with zipfile.ZipFile(str(upload), "w", zipfile.ZIP_DEFLATED) as archive:
+                archive.writestr("wheels/blob.bin", b"\0" * (4 * 1024 * 1024))
+            report = bootstrap.check([str(upload)], work_dir=str(small))
+            assert problem_codes(report) == ["not-writable"], report["problems"]
+            problem = report["problems"][0]
+            assert "MB free" in problem["message"] and "big.zip" in problem["message"]
+            assert problem["fix"]["where"] == "sandbox"
+            assert "upload" not in problem["fix"]["command"], problem["fix"]
+            assert report.exit_code == 1
+            assert os.listdir(str(small)) == []
+        finally:
+            subprocess.run(["umount", str(small)])
