@@ -2514,6 +2514,8 @@ class _Destination(object):
         every member that would overwrite another (a file twice, a file where a folder is)."""
         clean = name.replace("\\", "/")
         parts = [p for p in clean.split("/") if p not in ("", ".")]
+        if is_dir and not parts and not clean.startswith("/"):
+            return self.root  # the archive's own folder: `.` or `./` (tar -C dir .)
         if (clean.startswith("/") or re.match(r"^[A-Za-z]:", clean) or ".." in parts
                 or not parts):
             raise UnsafeMemberError("%s: member %r has an absolute or parent path; nothing was "
@@ -5541,12 +5543,30 @@ _COMMANDS = {"inspect": _command_inspect, "check": _command_check, "install": _c
              "overlay": _command_overlay}
 
 
+def _implied_command(argv):
+    """The arguments with their command made explicit: a first argument that is an upload
+    (an existing file or folder, or a name like one) means `install`; none at all is None."""
+    if not argv:
+        return None
+    first = argv[0]
+    if first in _COMMANDS or first.startswith("-"):
+        return argv
+    if os.path.exists(first) or first.endswith(ARCHIVE_SUFFIXES + (".whl",)) \
+            or _PART_RE.match(os.path.basename(first)):
+        return ["install"] + argv
+    return argv
+
+
 def main(argv=None, out=None, err=None):
     """Run one command; returns the exit code (0 ok, 1 missing or failed, 2 usage or input)."""
     out = out or sys.stdout
     err = err or sys.stderr
     if argv is None:
         argv = sys.argv[1:]
+    argv = _implied_command(list(argv))
+    if argv is None:  # no argument at all: what the exec cell does
+        result = notebook_run()
+        return 1 if result is None else result.exit_code
     try:
         args = _build_parser().parse_args(argv)
         return _COMMANDS[args.command](args, out)
