@@ -2437,6 +2437,46 @@ class UnsafeMemberError(BootstrapError):
     code = "unsafe-archive-member"
 
 
+# -- The gate from untrusted names to paths ----------------------------------------------------
+# Every name that comes from outside and becomes a path (archive members, wheel members,
+# RECORD entries, `.data/<scheme>/` keys, entry-point names, `.dist-info` names, journal
+# entries) passes through contained_path(): it refuses absolute names, drive letters, `..`,
+# NUL bytes and parts too long for a file system, and returns a path inside `root` by
+# construction. Names bootstrap keeps for its own state are reserved: no upload may use them.
+
+_NAME_MAX = 255  # bytes in one path component (ext4, tmpfs, xfs, APFS)
+RESERVED_NAMES = frozenset([".bootstrap-staging", ".bootstrap.lock"])
+
+
+def split_member_name(name):
+    """The parts of a relative '/'-separated name (backslashes count as '/'), or None when the
+    name is empty or could leave its root: absolute, a drive, `..`, NUL, an over-long part."""
+    clean = name.replace("\\", "/")
+    if not clean or clean.startswith("/") or "\0" in clean or re.match(r"^[A-Za-z]:", clean):
+        return None
+    parts = [part for part in clean.split("/") if part not in ("", ".")]
+    if not parts or ".." in parts:
+        return None
+    if any(len(part.encode("utf-8", "surrogateescape")) > _NAME_MAX for part in parts):
+        return None
+    return parts
+
+
+def contained_path(root, name, what="member", subject=None, reserved=True):
+    """``root`` joined with the untrusted relative ``name``; UnsafeMemberError (naming
+    ``what`` and ``subject``) for a name that could leave ``root`` or that uses a name reserved
+    for bootstrap's own state."""
+    parts = split_member_name(name)
+    subject = subject or root
+    if parts is None:
+        raise UnsafeMemberError("%s: %s %r is empty, absolute, has a parent (..) or an "
+                                "over-long part; refused" % (subject, what, name), subject)
+    if reserved and any(part in RESERVED_NAMES for part in parts):
+        raise UnsafeMemberError("%s: %s %r uses a name bootstrap keeps for its own state; "
+                                "refused" % (subject, what, name), subject)
+    return os.path.join(root, *parts)
+
+
 # -- Bundle intake ----------------------------------------------------------------------------
 # Turns what the user uploaded (archives, nested archives, split parts, folders, single
 # wheels) into a folder of plain files, writing nothing outside its work folder. Archives are
