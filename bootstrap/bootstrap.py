@@ -1421,6 +1421,14 @@ _MANYLINUX_ARCHS = frozenset(["x86_64", "aarch64", "ppc64", "ppc64le", "s390x", 
                               "riscv64"])
 _LEGACY_MANYLINUX = {(2, 17): "manylinux2014", (2, 12): "manylinux2010", (2, 5): "manylinux1"}
 _LAST_GLIBC_MINOR = 50  # for glibc majors above 2, should one ever appear (as packaging)
+# Which packaging release the tags follow: the newest one that supports the running Python
+# (pip installs no other there). 26.3 dropped 3.8 and 26.4 dropped 3.9, so 3.8 keeps 26.2's
+# behaviour, 3.9 gets 26.3's (native linux_* platforms before manylinux/musllinux; "fat3" for
+# macOS's 32-bit fat binaries; abi3t never an explicit ABI of a free-threaded build) and 3.10+
+# also 26.4's (an explicitly empty platform list stays empty; the first CPython ABI or abi3t
+# decides whether a build is free-threaded). Read from the real interpreter once, at import.
+_PACKAGING_26_3 = sys.version_info >= (3, 9)
+_PACKAGING_26_4 = sys.version_info >= (3, 10)
 
 
 class Tag(object):
@@ -1638,12 +1646,15 @@ def _linux_platforms(is_32bit=None):
         linux = {"linux_x86_64": "linux_i686", "linux_aarch64": "linux_armv8l"}.get(linux, linux)
     arch = linux.split("_", 1)[1]
     archs = ["armv8l", "armv7l"] if arch == "armv8l" else [arch]
+    native = ["linux_" + arch for arch in archs]
+    for platform_ in native if _PACKAGING_26_3 else ():
+        yield platform_
     for platform_ in _manylinux_platforms(archs):
         yield platform_
     for platform_ in _musllinux_platforms(archs):
         yield platform_
-    for arch in archs:
-        yield "linux_" + arch
+    for platform_ in native if not _PACKAGING_26_3 else ():
+        yield platform_
 
 
 def _mac_arch(arch, is_32bit=None):
@@ -1655,15 +1666,16 @@ def _mac_arch(arch, is_32bit=None):
 
 
 def _mac_binary_formats(version, cpu_arch):
+    fat32 = "fat3" if _PACKAGING_26_3 else "fat32"  # packaging 26.3 renamed it
     formats = [cpu_arch]
     if cpu_arch == "x86_64":
         if version < (10, 4):
             return []
-        formats.extend(["intel", "fat64", "fat32"])
+        formats.extend(["intel", "fat64", fat32])
     elif cpu_arch == "i386":
         if version < (10, 4):
             return []
-        formats.extend(["intel", "fat32", "fat"])
+        formats.extend(["intel", fat32, "fat"])
     elif cpu_arch == "ppc64":
         if version > (10, 5) or version < (10, 4):
             return []
@@ -1671,7 +1683,7 @@ def _mac_binary_formats(version, cpu_arch):
     elif cpu_arch == "ppc":
         if version > (10, 6):
             return []
-        formats.extend(["fat32", "fat"])
+        formats.extend([fat32, "fat"])
     if cpu_arch in ("arm64", "x86_64"):
         formats.append("universal2")
     if cpu_arch in ("x86_64", "i386", "ppc64", "ppc", "intel"):
@@ -1749,10 +1761,24 @@ def android_platforms(api_level=None, abi=None):
 
 
 def _emscripten_platforms():
+    """pyemscripten_<version>_wasm32 (PEP 783) as packaging, then -- a deliberate deviation
+    from packaging, which lacks it -- Pyodide's own pyodide_<ABI>_wasm32 when the interpreter
+    sets PYODIDE_ABI_VERSION (as pyodide-build does: Pyodide's wheels up to 0.29 carry it), and
+    last the generic emscripten_<emsdk>_wasm32. cpython_tags() then gives the abi3 variants
+    (cp39-abi3-pyodide_2024_0_wasm32, ...) and compatible_tags() py3-none-pyodide_..."""
     version = sysconfig.get_config_var("PYEMSCRIPTEN_PLATFORM_VERSION")
     if version:
         yield "pyemscripten_%s_wasm32" % version
+    pyodide_abi = _detect_pyodide_abi()
+    if pyodide_abi:
+        yield "pyodide_%s_wasm32" % pyodide_abi
     yield _normalize_string(sysconfig.get_platform())
+
+
+def _detect_pyodide_abi():
+    """Pyodide's ABI version (e.g. "2024_0") from sysconfig's PYODIDE_ABI_VERSION, or None."""
+    abi = sysconfig.get_config_var("PYODIDE_ABI_VERSION")
+    return _normalize_string(str(abi)) if abi else None
 
 
 def platform_tags():
@@ -1808,10 +1834,24 @@ def _cpython_abis(py_version):
 
 
 def _is_threaded_abi(abis):
-    if not abis:
-        return False
-    match = re.match(r"cp\d+(.*)", abis[0])
-    return bool(match) and "t" in match.group(1)
+    if not _PACKAGING_26_4:
+        match = re.match(r"cp\d+(.*)", abis[0]) if abis else None
+        return bool(match) and "t" in match.group(1)
+    for abi in abis:  # the first CPython ABI, or abi3t, decides
+        if abi == "abi3t":
+            return True
+        match = re.match(r"cp\d+(.*)", abi)
+        if match:
+            return "t" in match.group(1)
+    return False
+
+
+def _platform_list(platforms):
+    """The given platforms, or this machine's when none are given (an explicitly empty list
+    stays empty from packaging 26.4 on)."""
+    if platforms is None or not (platforms or _PACKAGING_26_4):
+        return list(platform_tags())
+    return list(platforms)
 
 
 def cpython_tags(python_version=None, abis=None, platforms=None):
@@ -1822,14 +1862,17 @@ def cpython_tags(python_version=None, abis=None, platforms=None):
     if abis is None:
         abis = _cpython_abis(python_version) if len(python_version) > 1 else []
     abis = list(abis)
-    for explicit_abi in ("abi3", "none"):  # handled below; removed once, as packaging does
+    threading = _is_threaded_abi(abis) if _PACKAGING_26_3 else None
+    explicit = ("abi3", "abi3t", "none") if threading else ("abi3", "none")
+    for explicit_abi in explicit:  # handled below; removed once, as packaging does
         if explicit_abi in abis:
             abis.remove(explicit_abi)
-    platforms = list(platforms or platform_tags())
+    platforms = _platform_list(platforms)
     for abi in abis:
         for platform_ in platforms:
             yield Tag(interpreter, abi, platform_)
-    threading = _is_threaded_abi(abis)
+    if threading is None:
+        threading = _is_threaded_abi(abis)
     modern = len(python_version) > 1 and tuple(python_version) >= (3, 2)
     use_abi3 = modern and not threading
     use_abi3t = modern and threading
@@ -1855,7 +1898,10 @@ def _generic_abi():
         return _cpython_abis(sys.version_info[:2])
     soabi = parts[1]
     if soabi.startswith("cpython"):
-        abi = "cp" + soabi.split("-")[1]
+        cpython_parts = soabi.split("-")
+        if _PACKAGING_26_3 and (len(cpython_parts) < 2 or not cpython_parts[1]):
+            raise SystemError("invalid sysconfig.get_config_var('EXT_SUFFIX')")
+        abi = "cp" + cpython_parts[1]
     elif soabi.startswith("cp"):
         abi = soabi.split("-")[0]
     elif soabi.startswith("pypy"):
@@ -1874,7 +1920,7 @@ def generic_tags(interpreter=None, abis=None, platforms=None):
     if not interpreter:
         interpreter = interpreter_name() + interpreter_version()
     abis = _generic_abi() if abis is None else list(abis)
-    platforms = list(platforms or platform_tags())
+    platforms = _platform_list(platforms)
     if "none" not in abis:
         abis.append("none")
     for abi in abis:
@@ -1895,7 +1941,7 @@ def compatible_tags(python_version=None, interpreter=None, platforms=None):
     """py*-none-<platform>, then <interpreter>-none-any, then py*-none-any."""
     if not python_version:
         python_version = sys.version_info[:2]
-    platforms = list(platforms or platform_tags())
+    platforms = _platform_list(platforms)
     for version in _py_interpreter_range(python_version):
         for platform_ in platforms:
             yield Tag(version, "none", platform_)

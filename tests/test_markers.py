@@ -1,4 +1,4 @@
-"""bootstrap.Marker held against packaging.markers.Marker (packaging==26.2 is the oracle).
+"""bootstrap.Marker held against packaging.markers.Marker (the newest packaging is the oracle).
 
 Behaviour is compared, never objects: which strings parse, str(), equality, and the outcome of
 evaluate() - True, False, UndefinedComparison, or a missing environment name - for custom

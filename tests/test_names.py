@@ -1,4 +1,4 @@
-"""bootstrap's name helpers held against packaging.utils (packaging==26.2 is the oracle).
+"""bootstrap's name helpers held against packaging.utils (the newest packaging is the oracle).
 
 canonicalize_name, canonicalize_version, parse_wheel_filename (build tags, compressed tag
 sets) and parse_sdist_filename. Results are compared as plain data: names, str() of versions,

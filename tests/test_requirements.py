@@ -1,4 +1,4 @@
-"""bootstrap.Requirement held against packaging.requirements.Requirement (packaging==26.2).
+"""bootstrap.Requirement held against packaging.requirements.Requirement (the newest packaging).
 
 Behaviour is compared, never objects: which strings parse, the name, URL, extras, str() of
 the specifier and marker, str() of the requirement, and what its marker evaluates to. Where

@@ -1,4 +1,4 @@
-"""bootstrap.Specifier / SpecifierSet held against packaging.specifiers (packaging==26.2).
+"""bootstrap.Specifier / SpecifierSet held against packaging.specifiers (the newest packaging).
 
 Behaviour is compared, never objects: which strings parse, str(), operator/version, the
 prereleases property, contains() and `in` for every prereleases/installed setting, the lists

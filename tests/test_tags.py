@@ -1,4 +1,4 @@
-"""Tags: bootstrap's wheel-tag generation against packaging.tags (packaging==26.2 is the oracle).
+"""Tags: bootstrap's wheel-tag generation against packaging.tags (the newest packaging is the oracle).
 
 Three layers:
 
@@ -47,6 +47,8 @@ def strs(tags):
 def _clear_packaging_caches():
     _manylinux._get_glibc_version.cache_clear()
     _musllinux._get_musl_version.cache_clear()
+    if hasattr(_manylinux, "_get_manylinux_module"):  # packaging 26.3 caches the override module
+        _manylinux._get_manylinux_module.cache_clear()
 
 
 @pytest.fixture(autouse=True)
@@ -824,3 +826,58 @@ class TestSimulationIsUndone:
             pass
         assert strs(ptags.sys_tags()) == before
         assert strs(bootstrap.sys_tags()) == before
+
+
+# -- Pyodide's own platform: a documented deviation from packaging ------------------------------
+
+def pyodide_abi_machine(abi, pyemscripten=None, version=(3, 12)):
+    machine = pyodide(pyemscripten, version=version)
+    config = dict(machine.config, PYODIDE_ABI_VERSION=abi)
+    return machine._replace(config=config)
+
+
+PYODIDE_MACHINES = {
+    # (machine, the platform list packaging gives, with Pyodide's inserted by bootstrap)
+    "pyodide-0.27": pyodide_abi_machine("2024_0"),
+    "pyodide-0.29": pyodide_abi_machine("2025_0", "2025_0", version=(3, 13)),
+    "pyodide-314": pyodide_abi_machine("2026_0", "2026_0", version=(3, 13)),
+}
+
+
+class TestPyodidePlatform:
+    """bootstrap adds pyodide_<PYODIDE_ABI_VERSION>_wasm32 ahead of the generic emscripten
+    platform, as pyodide-build does; everything else is packaging's list, element for element."""
+
+    @pytest.mark.parametrize("name", sorted(PYODIDE_MACHINES))
+    def test_tags_are_packagings_with_the_pyodide_platform(self, name, monkeypatch, tmp_path):
+        machine = PYODIDE_MACHINES[name]
+        abi = machine.config["PYODIDE_ABI_VERSION"]
+        with simulated(monkeypatch, machine, "machine", tmp_path):
+            theirs = list(ptags.platform_tags())
+            generic = theirs.index(ptags._normalize_string(sysconfig.get_platform()))
+            platforms = theirs[:generic] + ["pyodide_%s_wasm32" % abi] + theirs[generic:]
+            interpreter = "cp" + ptags.interpreter_version()
+            expected = strs(ptags.cpython_tags(platforms=platforms)) + strs(
+                ptags.compatible_tags(interpreter=interpreter, platforms=platforms))
+            ours_platforms = list(bootstrap.platform_tags())
+            ours = strs(bootstrap.sys_tags())
+        assert ours_platforms == platforms
+        assert ours == expected
+        assert len(ours) == len(set(ours))
+
+    @pytest.mark.parametrize("wheel_tag", [
+        "cp312-cp312-pyodide_2024_0_wasm32", "cp39-abi3-pyodide_2024_0_wasm32",
+        "cp35-abi3-pyodide_2024_0_wasm32", "py3-none-pyodide_2024_0_wasm32",
+        "cp312-cp312-emscripten_3_1_58_wasm32"])
+    def test_pyodide_wheels_are_accepted(self, wheel_tag, monkeypatch, tmp_path):
+        with simulated(monkeypatch, PYODIDE_MACHINES["pyodide-0.27"], "machine", tmp_path):
+            ours = strs(bootstrap.sys_tags())
+            theirs = strs(ptags.sys_tags())
+        assert wheel_tag in ours
+        if "pyodide_" in wheel_tag:  # the gap this deviation closes
+            assert wheel_tag not in theirs
+
+    def test_other_abi_is_rejected(self, monkeypatch, tmp_path):
+        with simulated(monkeypatch, PYODIDE_MACHINES["pyodide-0.27"], "machine", tmp_path):
+            ours = strs(bootstrap.sys_tags())
+        assert not [t for t in ours if "pyodide_2025_0" in t]

@@ -1,4 +1,4 @@
-"""bootstrap.Version held against packaging.version.Version (packaging==26.2 is the oracle).
+"""bootstrap.Version held against packaging.version.Version (the newest packaging is the oracle).
 
 Behaviour is compared, never objects: which strings parse, str(), every public property, the
 six comparisons, hashes of equal versions and sort orders. bootstrap raises its InvalidVersion

@@ -13,15 +13,9 @@ import zipfile
 
 import pytest
 
-packaging = pytest.importorskip(
-    "packaging", reason="packaging (to validate wheels) is not installed"
-)
-if packaging.__version__ != "26.2":
-    pytest.skip(
-        "these checks use packaging==26.2 as the oracle, found packaging==%s"
-        % packaging.__version__,
-        allow_module_level=True,
-    )
+import oracle  # noqa: E402
+
+packaging = oracle.require(hypothesis=False)
 
 from packaging.utils import canonicalize_name, parse_wheel_filename  # noqa: E402
 

@@ -9,8 +9,10 @@
 2. Runs the whole pytest suite in it (or the PYTEST-ARGS given, e.g. ``tests/test_tags.py -x``).
 3. Runs the parity modules (tests/test_tags.py, test_versions.py, ... those that exist) under
    every *other* CPython 3.8-3.13 found on this machine (pyenv's versions folder, or python3.X
-   on PATH), each in its own venv .cache/venv-3.X holding packaging==26.2 (the oracle), pytest
-   and hypothesis. A missing interpreter is reported with a visible "SKIP: ..." line.
+   on PATH), each in its own venv .cache/venv-3.X holding the newest packaging that supports
+   it (the oracle: 26.2 on 3.8, 26.3 on 3.9, 26.4 and later on 3.10+; upgraded on every run
+   when the index is reachable, so a new release that changes behaviour shows), pytest and
+   hypothesis. With --no-main, test-module arguments choose among the parity modules. A missing interpreter is reported with a visible "SKIP: ..." line.
 4. Prints one summary line per interpreter and, last, the totals as ``N passed, N failed,
    N skipped``. The exit code is 0 only when every run passed; a run that collected no test
    (pytest's exit code 5), timed out, crashed or could not set up its venv counts as failed.
@@ -46,10 +48,11 @@ PARITY_MODULES = (
     "tests/test_requirements.py",
     "tests/test_names.py",
 )
-#: What the parity venvs hold: the pinned oracle, and the newest pytest/hypothesis that pip
-#: finds for that Python (pip honours Requires-Python).
-PARITY_REQUIREMENTS = ("packaging==26.2", "pytest", "hypothesis")
-PACKAGING_PIN = "26.2"
+#: What the parity venvs hold: the newest packaging, pytest and hypothesis that pip finds for
+#: that Python (pip honours Requires-Python: packaging 26.2 is the last for 3.8).
+PARITY_REQUIREMENTS = ("packaging", "pytest", "hypothesis")
+#: The oldest packaging each Python must hold: the release bootstrap.py mirrors there.
+PACKAGING_ORACLE = (((3, 10), "26.4"), ((3, 9), "26.3"), ((3, 8), "26.2"))
 SUPPORTED = ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13")
 
 VENV_TIMEOUT = 300  # seconds, creating one venv
@@ -220,16 +223,21 @@ def ensure_venv(base_python, full_version, venv, install_args, identity, log):
 
 
 def _check_tools(python):
-    """The venv must hold pytest, hypothesis and the pinned packaging, or no run means much."""
-    code, out = run(
-        [python, "-c", "import pytest, hypothesis, packaging; print(packaging.__version__)"], 120
-    )
+    """The venv must hold pytest, hypothesis and the newest packaging, or no run means much."""
+    code, out = run([python, "-m", "pip", "install", "-q", "--upgrade", "--retries", "0",
+                     "--timeout", "10", "packaging"], 120)
+    if code != 0:  # offline: test against what the venv holds, and say so
+        say("note: could not look for a newer packaging for %s (offline?)" % python)
+    code, out = run([python, "-c", "import sys, pytest, hypothesis, packaging; "
+                     "print('%d.%d' % sys.version_info[:2], packaging.__version__)"], 120)
     if code != 0:
         raise SetupError("the test tools are missing in %s:\n%s" % (os.path.dirname(python), out))
-    if out.strip().splitlines()[-1:] != [PACKAGING_PIN]:
-        raise SetupError(
-            "%s holds packaging %s, not the pinned %s" % (python, out.strip(), PACKAGING_PIN)
-        )
+    found = (out.strip().splitlines()[-1:] or [""])[0].split()
+    release = lambda text: tuple(int(p) for p in text.split(".")[:2] if p.isdigit())
+    wanted = next((v for py, v in PACKAGING_ORACLE if release(found[0]) >= py), "26.2")
+    if len(found) != 2 or release(found[1]) < release(wanted):
+        raise SetupError("%s holds packaging %s, older than %s (the release bootstrap mirrors "
+                         "there)" % (python, found[-1:], wanted))
 
 
 # -- interpreters -----------------------------------------------------------------------------
@@ -487,6 +495,8 @@ def main(argv=None):
 
     parity = []
     modules = [m for m in PARITY_MODULES if os.path.exists(os.path.join(ROOT, m))]
+    if options.no_main and [m for m in pytest_args if m in modules]:
+        modules = [m for m in pytest_args if m in modules]
     if not options.no_parity:
         for version in SUPPORTED:
             if version == current and not options.no_main:
