@@ -2218,6 +2218,8 @@ def _detect_paths():
         install, where = user_path, "user-site"
     else:
         install, where = None, None
+    if sys.platform == "emscripten":  # Pyodide's prefix is "/", and its paths say "//lib/..."
+        scheme = dict((key, re.sub(r"^//+(?=[^/])", "/", value)) for key, value in scheme.items())
     return {
         "purelib": scheme["purelib"], "platlib": scheme["platlib"],
         "scripts": scheme["scripts"], "data": scheme["data"], "include": scheme["include"],
@@ -2251,16 +2253,152 @@ def _detect_compiler():
 
 def _detect_sandbox(paths):
     include = paths.get("include") or ""
+    pyodide = _detect_pyodide()
     return {
+        "kind": "pyodide" if pyodide else None,
         "mnt_data": os.path.isdir("/mnt/data"),
-        "notebook": "ipykernel" in sys.modules,
+        "notebook": "ipykernel" in sys.modules or _in_jupyterlite(),
         "virtualenv": sys.prefix != getattr(sys, "base_prefix", sys.prefix),
         "container": os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv"),
-        "compiler": _detect_compiler(),
+        "compiler": None if pyodide else _detect_compiler(),
         "python_headers": os.path.isfile(os.path.join(include, "Python.h")),
         "cwd": os.getcwd(),
         "layered_over": (_detect_layer() or {}).get("base_site"),
+        "threads": _can_start_threads(),
+        "processes": _can_start_processes(),
+        "pyodide": pyodide,
     }
+
+
+# -- Capabilities: what this interpreter can do, detected, never assumed ------------------------
+# Python compiled to WebAssembly (Pyodide, JupyterLite; WASI) has no processes and usually no
+# threads: starting one raises. Each capability is detected from the platform (emscripten, wasi)
+# or from a start that fails, and the code that needs it has a way without it: extraction runs
+# serially, import verification runs in this process, sdists are refused before anything starts.
+
+_NO_PROCESSES_PLATFORMS = ("emscripten", "wasi")
+
+
+def _can_start_threads():
+    """Whether a thread can be started here (emscripten/wasi builds usually cannot)."""
+    if sys.platform in _NO_PROCESSES_PLATFORMS:
+        return False
+    try:
+        import threading
+        thread = threading.Thread(target=lambda: None)
+        thread.start()
+        thread.join()
+        return True
+    except (ImportError, RuntimeError, OSError):
+        return False
+
+
+def _can_start_processes():
+    """Whether a child process can be started here (never on emscripten or wasi)."""
+    if sys.platform in _NO_PROCESSES_PLATFORMS:
+        return False
+    return hasattr(os, "fork") or hasattr(os, "spawnv") or os.name == "nt"
+
+
+def _can_build_sdists(profile):
+    """Whether an sdist could be built for ``profile``: a build runs pip in a child process."""
+    sandbox = profile.sandbox or {}
+    return sandbox.get("processes", True) is not False and sandbox.get("kind") != "pyodide"
+
+
+class _SerialExecutor(object):
+    """ThreadPoolExecutor's `with` and `submit`, running each call at once: where no thread
+    can start."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def submit(self, function, *args):
+        from concurrent.futures import Future
+        future = Future()
+        try:
+            future.set_result(function(*args))
+        except Exception as error:  # delivered through result(), as a pool would
+            future.set_exception(error)
+        return future
+
+
+def _extraction_pool(jobs):
+    """A thread pool of ``jobs`` workers, or a serial stand-in where threads cannot start."""
+    if jobs > 1 and _can_start_threads():
+        from concurrent.futures import ThreadPoolExecutor
+        return ThreadPoolExecutor(max_workers=jobs)
+    return _SerialExecutor()
+
+
+def _submit(pool, function, argument):
+    """pool.submit, or the call made at once when the pool's thread fails to start."""
+    try:
+        return pool.submit(function, argument)
+    except RuntimeError:  # "can't start new thread": the platform said no after all
+        return _SerialExecutor().submit(function, argument)
+
+
+# -- Pyodide and JupyterLite: the interpreter and its own package installer ---------------------
+
+
+def _in_jupyterlite():
+    return any(name in sys.modules for name in ("pyodide_kernel", "piplite"))
+
+
+def _detect_pyodide():
+    """{version, abi, platform, jupyterlite, packages} inside Pyodide, else None. `packages`
+    is what Pyodide's own installer (pyodide.loadPackage, micropip) offers: {name: version}
+    from the pyodide-lock.json this Pyodide was started with."""
+    if sys.platform != "emscripten":
+        return None
+    try:
+        import pyodide
+        version = str(getattr(pyodide, "__version__", "") or "") or None
+    except ImportError:
+        version = None
+    if version is None and not _detect_pyodide_abi():
+        return None
+    return collections.OrderedDict([
+        ("version", version), ("abi", _detect_pyodide_abi()),
+        ("platform", _normalize_string(sysconfig.get_platform())),
+        ("jupyterlite", _in_jupyterlite()),
+        ("packages", _pyodide_lock_packages())])
+
+
+def _pyodide_lock_packages():
+    """{name: version} of pyodide-lock.json's packages, through Pyodide's JavaScript API."""
+    try:
+        import pyodide_js
+        packages = pyodide_js._api.lockfile_packages.to_py()
+        return dict(sorted((canonicalize_name(str(name)), str(dict(entry).get("version")))
+                           for name, entry in packages.items()))
+    except Exception:  # an API that moved: the packages are simply not known
+        return {}
+
+
+def platform_package(profile, name, specifier=None):
+    """(name, version) when ``profile``'s platform installer (Pyodide's pyodide.loadPackage /
+    micropip) provides ``name`` at a version ``specifier`` admits, else None."""
+    packages = ((profile.sandbox or {}).get("pyodide") or {}).get("packages") or {}
+    version = packages.get(canonicalize_name(name))
+    if version is None or (specifier is not None and not specifier.contains(
+            version, prereleases=True)):
+        return None
+    return canonicalize_name(name), version
+
+
+def platform_install_fix(names):
+    """The one line that installs ``names`` with Pyodide's own installer, in a notebook cell
+    (JupyterLite, Pyodide's console), and its JavaScript twin."""
+    listed = ", ".join(json.dumps(n) for n in names)
+    return collections.OrderedDict([
+        ("where", "sandbox"),
+        ("command", "import micropip; await micropip.install([%s])" % listed),
+        ("alt", "await pyodide.loadPackage([%s])" % listed)])
 
 
 def _tag_from_text(text):
@@ -2290,7 +2428,12 @@ class Profile(object):
 
     @property
     def target(self):
-        """The one-line name of this profile: its best tag."""
+        """The one-line name of this profile: its best tag, passing over native linux_* tags
+        (first since packaging 26.3, but they name no libc: the manylinux or musllinux tag after
+        them says what the sandbox runs, and is what a bundle is built for)."""
+        for tag in self.tags:
+            if not tag.platform.startswith("linux_") and tag.platform != "any":
+                return str(tag)
         return str(self.tags[0]) if self.tags else "unknown"
 
     def rank(self, tag):
@@ -3727,6 +3870,15 @@ class _Resolver(object):
         if not sdists:
             return None
         sdist = max(sdists, key=lambda s: s.version)
+        if not _can_build_sdists(self.profile):
+            self._fail(name, "sdist-needs-build", sdist.filename,
+                       "%s is a source distribution, and this interpreter cannot build one (it "
+                       "cannot start the process a build runs in): it needs a wheel built for "
+                       "%s" % (sdist.filename, self.profile.target),
+                       fetch="%s==%s" % (name, sdist.version),
+                       details={"backend": sdist.backend, "missing": ["a wheel for %s" % (
+                           self.profile.target)], "build_requires": list(sdist.requires)})
+            return None
         available = dict((n, [str(w.version) for _, w in items])
                          for n, items in self.pool.wheels.items())
         missing = missing_build_requirements(self.profile, sdist, available)
@@ -3765,10 +3917,22 @@ class _Resolver(object):
                        else subject,
                        details={"reason": verdict.reason, "closest": verdict.closest})
             self._expand_incompatible(name, wheel)
+        elif platform_package(self.profile, name, specifier):
+            self._platform_provides(name, subject, platform_package(self.profile, name,
+                                                                    specifier)[1])
         else:
             self._fail(name, "missing-dependency", subject,
                        "%s is required but the bundle has no %s wheel and it is not installed"
                        % (subject, name), fetch=subject)
+
+    def _platform_provides(self, name, subject, version):
+        """Not installed, but Pyodide's own installer has it: say so, with its one line."""
+        self._fail(name, "missing-dependency", subject,
+                   "%s is not installed, but is available from Pyodide's own packages (%s %s, "
+                   "through micropip or pyodide.loadPackage)" % (subject, name, version),
+                   details={"available_from": "pyodide", "available_version": version})
+        self.problems[-1] = self.failed[name] = self.problems[-1]._replace(
+            fix=platform_install_fix([name]))
 
     def _expand_incompatible(self, name, wheel):
         """Follow an unusable wheel's own requirements, so its replacement's closure is known."""
@@ -4965,10 +5129,9 @@ class _Installer(object):
 
     def _install_all(self, wheels):
         """Prepare each wheel, extract all members on a shared pool, commit each wheel whole."""
-        from concurrent.futures import ThreadPoolExecutor
         outcomes = [None] * len(wheels)
         pending = []
-        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+        with _extraction_pool(self.jobs) as pool:
             for index, (candidate, wheel) in enumerate(wheels):
                 if self._out_of_time():
                     outcomes[index] = "budget"
@@ -4979,7 +5142,7 @@ class _Installer(object):
                 except (BootstrapError, OSError, ValueError) as error:
                     outcomes[index] = self._failed(wheel, error)
                     continue
-                futures = [pool.submit(installation.extract, chunk)
+                futures = [_submit(pool, installation.extract, chunk)
                            for chunk in installation.chunks()]
                 pending.append((index, candidate, installation, futures))
             for done, (index, candidate, installation, futures) in enumerate(pending, 1):
@@ -5071,12 +5234,50 @@ def _import_in_subprocess(modules, extra_path, timeout=300):
         return results
 
 
+def _import_modules(modules, extra_path):
+    """{module: None or error} in a fresh interpreter, or in this one where no process can
+    start (Pyodide): detected from the platform, or from a start that fails."""
+    if _can_start_processes():
+        try:
+            return _import_in_subprocess(modules, extra_path)
+        except OSError:  # e.g. "emscripten does not support processes"
+            pass
+    return _import_in_process(modules, extra_path)
+
+
+def _import_in_process(modules, extra_path):
+    """{module: None or 'Error: last line'} from importing each here. A failed import leaves
+    nothing behind: every module it added to sys.modules is removed again (a successful one
+    stays imported: it is what the user will import next)."""
+    import importlib
+    added_path = bool(extra_path) and extra_path not in sys.path
+    if added_path:
+        sys.path.insert(0, extra_path)
+    importlib.invalidate_caches()
+    results = {}
+    try:
+        for name in modules:
+            before = set(sys.modules)
+            try:
+                importlib.import_module(name)
+                results[name] = None
+            except (Exception, SystemExit) as error:
+                for added in set(sys.modules) - before:
+                    sys.modules.pop(added, None)
+                text = str(error).strip().splitlines()
+                results[name] = "%s: %s" % (type(error).__name__, text[-1] if text else "")
+    finally:
+        if added_path and extra_path in sys.path:
+            sys.path.remove(extra_path)
+    return results
+
+
 def verify_imports(modules_by_package, extra_path=None):
     """import-failed Problems for installed modules that do not import in a fresh interpreter."""
     everything = sorted(set(m for modules in modules_by_package.values() for m in modules))
     if not everything:
         return []
-    results = _import_in_subprocess(everything, extra_path)
+    results = _import_modules(everything, extra_path)
     problems = []
     for package, modules in sorted(modules_by_package.items()):
         for module in modules:

@@ -95,6 +95,9 @@ def profile_from_target(target):
                            % target)
     major, minor = int(match.group("major")), int(match.group("minor"))
     platforms, facts = _platforms(match.group("platform"))
+    if (major, minor) >= (3, 9):  # packaging 26.3+ (the newest there): native linux_* first
+        platforms = ([p for p in platforms if p.startswith("linux_")]
+                     + [p for p in platforms if not p.startswith("linux_")])
     if match.group("impl") == "cp":
         abis = [match.group("abi")]
         tags = list(ptags.cpython_tags((major, minor), abis, platforms))
