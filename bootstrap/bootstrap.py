@@ -2209,6 +2209,8 @@ def _user_site():
 
 def _detect_paths():
     scheme = sysconfig.get_paths()
+    if sys.platform == "emscripten":  # Pyodide's prefix is "/", and its paths say "//lib/..."
+        scheme = dict((key, re.sub(r"^//+(?=[^/])", "/", value)) for key, value in scheme.items())
     user_path, user_enabled = _user_site()
     purelib_writable = _is_writable(scheme["purelib"])
     user_writable = bool(user_path) and user_enabled and _is_writable(user_path)
@@ -2218,8 +2220,6 @@ def _detect_paths():
         install, where = user_path, "user-site"
     else:
         install, where = None, None
-    if sys.platform == "emscripten":  # Pyodide's prefix is "/", and its paths say "//lib/..."
-        scheme = dict((key, re.sub(r"^//+(?=[^/])", "/", value)) for key, value in scheme.items())
     return {
         "purelib": scheme["purelib"], "platlib": scheme["platlib"],
         "scripts": scheme["scripts"], "data": scheme["data"], "include": scheme["include"],

@@ -77,14 +77,19 @@ def _platforms(platform):
         return list(ptags.mac_platforms(version, arch)), {
             "os_name": "posix", "platform_system": "Darwin", "sys_platform": "darwin",
             "platform_machine": machine, "libc": {"kind": None, "version": None}}
+    wasm = re.match(r"^(pyodide|pyemscripten|emscripten)_\w+_wasm32$", platform)
+    if wasm:  # Pyodide (JupyterLite): no libc, no processes, no compiler
+        return [platform], {"os_name": "posix", "platform_system": "Emscripten",
+                            "sys_platform": "emscripten", "platform_machine": "wasm32",
+                            "libc": {"kind": None, "version": None}}
     windows = {"win_amd64": "AMD64", "win32": "x86", "win_arm64": "ARM64"}
     if platform in windows:
         return [platform], {"os_name": "nt", "platform_system": "Windows",
                             "sys_platform": "win32", "platform_machine": windows[platform],
                             "libc": {"kind": None, "version": None}}
     raise ProfileError("target platform %r is not one this tool knows (manylinux_X_Y_ARCH, "
-                       "musllinux_X_Y_ARCH, macosx_X_Y_ARCH, win_amd64, win32, win_arm64)"
-                       % platform)
+                       "musllinux_X_Y_ARCH, macosx_X_Y_ARCH, win_amd64, win32, win_arm64, "
+                       "pyodide_ABI_wasm32)" % platform)
 
 
 def profile_from_target(target):
@@ -125,7 +130,9 @@ def profile_from_target(target):
         "implementation": {"name": name, "interpreter": match.group("interpreter"),
                            "abi": match.group("abi")},
         "libc": facts["libc"], "paths": {}, "pip": None, "installed": [],
-        "sandbox": {"derived_from_target": True},
+        "sandbox": dict({"derived_from_target": True}, **(
+            {"kind": "pyodide", "processes": False, "threads": False, "compiler": None}
+            if facts["sys_platform"] == "emscripten" else {})),
     }
 
 
