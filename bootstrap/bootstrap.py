@@ -9,8 +9,8 @@ _CALLER_NAMESPACE = (
 
 __doc__ = """bootstrap.py -- install Python packages into a sandbox that has no internet.
 
-One file, standard library only, Python 3.8 to 3.13. Upload it with a bundle of wheels and
-run it in any of these ways:
+One file, standard library only, Python 3.8 to 3.14, and Pyodide (JupyterLite). Upload it with
+a bundle of wheels and run it in any of these ways:
 
     python bootstrap.py inspect [--json] [-o FILE]   this interpreter's profile
     %run bootstrap.py bundle.tar.gz                  (IPython)

@@ -8,7 +8,7 @@
    when pyproject.toml or the interpreter changed (a hash is kept in a stamp file).
 2. Runs the whole pytest suite in it (or the PYTEST-ARGS given, e.g. ``tests/test_tags.py -x``).
 3. Runs the parity modules (tests/test_tags.py, test_versions.py, ... those that exist) under
-   every *other* CPython 3.8-3.13 found on this machine (pyenv's versions folder, or python3.X
+   every *other* CPython 3.8-3.14 found on this machine (pyenv's versions folder, or python3.X
    on PATH), each in its own venv .cache/venv-3.X holding the newest packaging that supports
    it (the oracle: 26.2 on 3.8, 26.3 on 3.9, 26.4 and later on 3.10+; upgraded on every run
    when the index is reachable, so a new release that changes behaviour shows), pytest and
@@ -53,7 +53,7 @@ PARITY_MODULES = (
 PARITY_REQUIREMENTS = ("packaging", "pytest", "hypothesis")
 #: The oldest packaging each Python must hold: the release bootstrap.py mirrors there.
 PACKAGING_ORACLE = (((3, 10), "26.4"), ((3, 9), "26.3"), ((3, 8), "26.2"))
-SUPPORTED = ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13")
+SUPPORTED = ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
 
 VENV_TIMEOUT = 300  # seconds, creating one venv
 PIP_TIMEOUT = 900  # seconds, one pip install
