@@ -76,6 +76,18 @@ import sysconfig
 
 __version__ = "0.1.0"
 
+# Which packaging release bootstrap.py mirrors: the newest one that supports the running Python
+# (pip installs no other there). 26.3 dropped 3.8 and 26.4 dropped 3.9, so 3.8 keeps 26.2's
+# behaviour, 3.9 gets 26.3's and 3.10+ 26.4's; each place that differs names the release.
+# 26.3: native linux_* platforms before manylinux/musllinux; "fat3" for macOS's 32-bit fat
+# binaries; abi3t never an explicit ABI of a free-threaded build; marker values quoted with
+# whichever quote they lack; extra/extras/dependency_groups names normalized at every depth;
+# a malformed quoted string or a trailing line break is an InvalidMarker/InvalidRequirement.
+# 26.4: an explicitly empty platform list stays empty; the first CPython ABI or abi3t decides
+# whether a build is free-threaded; `===` needs a version. Read from the real interpreter once.
+_PACKAGING_26_3 = sys.version_info >= (3, 9)
+_PACKAGING_26_4 = sys.version_info >= (3, 10)
+
 PROFILE_SCHEMA = "sandbox-bootstrap.profile/1"
 REPORT_SCHEMA = "sandbox-bootstrap.report/1"
 BUNDLE_SCHEMA = "sandbox-bootstrap.bundle/1"
@@ -157,8 +169,12 @@ class UndefinedComparison(ValueError):
     """A marker compares values that are not versions with an operator only versions have."""
 
 
-class UndefinedEnvironmentName(ValueError):
-    """A marker names a variable that the environment does not define."""
+class UndefinedEnvironmentName(KeyError, ValueError):
+    """A marker names a variable that the environment does not define (a KeyError, as in
+    packaging 26.3, and a ValueError, as bootstrap's errors of evaluation are)."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
 
 
 # -- Names (PEP 503) --------------------------------------------------------------------------
@@ -459,10 +475,10 @@ def _public_version(version):
 _SPECIFIER_PATTERN = r"""
     (?:
         (?:
-            # === : an arbitrary string, compared as text
+            # === : an arbitrary string, compared as text (non-empty from packaging 26.4 on)
             ===
             \s*
-            [^\s;)]*
+            [^\s;)]ARBITRARY_REPEAT
         )
         |
         (?:
@@ -527,7 +543,7 @@ _SPECIFIER_PATTERN = r"""
             (?a:[-_\.]?dev[-_\.]?[0-9]*)?
         )
     )
-"""
+""".replace("ARBITRARY_REPEAT", "+" if _PACKAGING_26_4 else "*")
 _SPECIFIER_RE = _LazyRegex(r"\s*" + _SPECIFIER_PATTERN + r"\s*", re.VERBOSE | re.IGNORECASE)
 _PREFIX_SPLIT_RE = _LazyRegex(r"([0-9]+)((?:a|b|c|rc)[0-9]+)")
 
@@ -941,12 +957,12 @@ _TOKEN_RULES = {
         """, re.VERBOSE),
     "SPECIFIER": _LazyRegex(_SPECIFIER_PATTERN, re.VERBOSE | re.IGNORECASE),
     "AT": _LazyRegex(r"\@"),
-    "URL": _LazyRegex(r"[^ \t]+"),
+    "URL": _LazyRegex(r"\S+" if _PACKAGING_26_4 else r"[^ \t]+"),  # 26.4: no whitespace at all
     "IDENTIFIER": _LazyRegex(r"\b[a-zA-Z0-9][a-zA-Z0-9._-]*\b"),
     "VERSION_PREFIX_TRAIL": _LazyRegex(r"\.\*"),
     "VERSION_LOCAL_LABEL_TRAIL": _LazyRegex(r"\+[a-z0-9]+(?:[-_\.][a-z0-9]+)*"),
     "WS": _LazyRegex(r"[ \t]+"),
-    "END": _LazyRegex(r"$"),
+    "END": _LazyRegex(r"\Z" if _PACKAGING_26_3 else r"$"),  # 26.3: no trailing line break
 }
 
 MARKER_VARIABLES = (
@@ -1074,34 +1090,44 @@ def _parse_marker_var(tokens):
             name = "platform_python_implementation"
         return ("var", name)
     if tokens.check("QUOTED_STRING"):
-        return ("str", _python_string(tokens.read()))
+        start = tokens.position
+        value = _python_string(tokens.read())
+        if value is None:
+            tokens.fail("Invalid quoted string", start)
+        return ("str", value)
     tokens.fail("Expected a marker variable or quoted string")
 
 
 def _python_string(quoted):
     """The value of a quoted marker string, escapes read as Python reads them (as packaging)."""
-    if "\\" not in quoted:
+    if "\\" not in quoted and not (_PACKAGING_26_3 and re.search("[\r\n\0]", quoted)):
         return quoted[1:-1]
     import ast  # only for the rare string with a backslash escape
     try:
         return str(ast.literal_eval(quoted))
-    except (SyntaxError, ValueError):
-        return quoted[1:-1]
+    except (SyntaxError, ValueError):  # None: an error from packaging 26.3 on
+        return None if _PACKAGING_26_3 else quoted[1:-1]
 
 
 def _normalize_extras(markers):
     """PEP 685: the value compared with `extra` is a canonical name.
 
-    As in packaging, only comparisons at the top level are normalised, not those inside
-    parentheses (parity over purity: both libraries must give the same answers).
+    As in packaging 26.2, only comparisons at the top level are normalised, not those inside
+    parentheses; from 26.3 on every depth is, and so is the name tested for membership in
+    `extras` or `dependency_groups` (PEP 685/735); a variable is never turned into a value.
     """
     result = []
     for item in markers:
-        if isinstance(item, tuple):
+        if isinstance(item, list) and _PACKAGING_26_3:
+            item = _normalize_extras(item)
+        elif isinstance(item, tuple):
             left, operator, right = item
-            if left == ("var", "extra"):
+            if left == ("var", "extra") and (right[0] == "str" or not _PACKAGING_26_3):
                 right = ("str", canonicalize_name(right[1]))
-            elif right == ("var", "extra"):
+            elif right == ("var", "extra") and (left[0] == "str" or not _PACKAGING_26_3):
+                left = ("str", canonicalize_name(left[1]))
+            elif (_PACKAGING_26_3 and right[0] == "var" and right[1] in _MARKERS_ALLOWING_SET
+                  and left[0] == "str"):
                 left = ("str", canonicalize_name(left[1]))
             item = (left, operator, right)
         result.append(item)
@@ -1110,7 +1136,7 @@ def _normalize_extras(markers):
 
 def _format_marker(marker, first=True):
     if isinstance(marker, list) and len(marker) == 1 and isinstance(marker[0], (list, tuple)):
-        return _format_marker(marker[0])
+        return _format_marker(marker[0], first=first if _PACKAGING_26_3 else True)
     if isinstance(marker, list):
         inner = " ".join(_format_marker(m, first=False) for m in marker)
         return inner if first else "(" + inner + ")"
@@ -1122,7 +1148,13 @@ def _format_marker(marker, first=True):
 
 def _format_marker_side(side):
     kind, text = side
-    return text if kind == "var" else '"%s"' % text
+    if kind == "var":
+        return text
+    if '"' in text and _PACKAGING_26_3:  # 26.3 keeps the value: the quote it lacks
+        if "'" in text:
+            raise ValueError("Cannot serialize marker value containing both quote characters")
+        return "'%s'" % text
+    return '"%s"' % text
 
 
 _STRING_OPERATORS = {
@@ -1161,6 +1193,11 @@ def _evaluate_markers(markers, environment):
             if left[0] == "var":
                 key = left[1]
                 lhs, rhs = _environment_value(environment, key), right[1]
+                if not isinstance(lhs, str) and _PACKAGING_26_3:
+                    raise UndefinedComparison(
+                        "Set-valued marker %r can only be used with the membership form (e.g. "
+                        '"<name>" in %s); it cannot appear on the left-hand side of %r.'
+                        % (key, key, operator))
             else:
                 key = right[1]
                 lhs, rhs = left[1], _environment_value(environment, key)
@@ -1421,14 +1458,6 @@ _MANYLINUX_ARCHS = frozenset(["x86_64", "aarch64", "ppc64", "ppc64le", "s390x", 
                               "riscv64"])
 _LEGACY_MANYLINUX = {(2, 17): "manylinux2014", (2, 12): "manylinux2010", (2, 5): "manylinux1"}
 _LAST_GLIBC_MINOR = 50  # for glibc majors above 2, should one ever appear (as packaging)
-# Which packaging release the tags follow: the newest one that supports the running Python
-# (pip installs no other there). 26.3 dropped 3.8 and 26.4 dropped 3.9, so 3.8 keeps 26.2's
-# behaviour, 3.9 gets 26.3's (native linux_* platforms before manylinux/musllinux; "fat3" for
-# macOS's 32-bit fat binaries; abi3t never an explicit ABI of a free-threaded build) and 3.10+
-# also 26.4's (an explicitly empty platform list stays empty; the first CPython ABI or abi3t
-# decides whether a build is free-threaded). Read from the real interpreter once, at import.
-_PACKAGING_26_3 = sys.version_info >= (3, 9)
-_PACKAGING_26_4 = sys.version_info >= (3, 10)
 
 
 class Tag(object):
@@ -1462,11 +1491,26 @@ class Tag(object):
         return "<Tag %s>" % (self,)
 
 
+class InvalidTag(BootstrapError, ValueError):
+    """A tag string that is not three non-empty components (packaging 26.3's InvalidTag)."""
+
+
 def parse_tag(tag):
     """The set of Tags in a possibly compressed tag string such as ``py2.py3-none-any``."""
-    interpreters, abis, platforms = tag.split("-")
-    return frozenset(Tag(i, a, p) for i in interpreters.split(".") for a in abis.split(".")
-                     for p in platforms.split("."))
+    components = [component.split(".") for component in tag.split("-")]
+    if _PACKAGING_26_3:  # from 26.3 on: three non-empty components, identifier interpreters
+        for parts in components:
+            if "" in parts:
+                raise InvalidTag("Tag %r has an empty component: %r" % (tag, ".".join(parts)),
+                                 tag)
+        if len(components) != 3:
+            raise InvalidTag("Tag %r must have exactly three components" % (tag,), tag)
+        for interpreter in components[0]:
+            if not interpreter.isidentifier():
+                raise InvalidTag("Tag %r has an invalid interpreter: %r" % (tag, interpreter),
+                                 tag)
+    interpreters, abis, platforms = components
+    return frozenset(Tag(i, a, p) for i in interpreters for a in abis for p in platforms)
 
 
 def _normalize_string(string):
@@ -1972,8 +2016,9 @@ def sys_tags():
 
 # -- Wheel and sdist file names (PEP 427, 491, 625) -------------------------------------------
 
-_BUILD_TAG_RE = _LazyRegex(r"(\d+)(.*)", re.ASCII)
-_WHEEL_NAME_PART_RE = _LazyRegex(r"^[\w\d._]*$", re.UNICODE)
+_BUILD_TAG_RE = _LazyRegex(r"(\d+)(.*)\Z" if _PACKAGING_26_4 else r"(\d+)(.*)", re.ASCII)
+_WHEEL_NAME_PART_RE = _LazyRegex(r"^[\w._]+\Z" if _PACKAGING_26_3 else r"^[\w\d._]*$",
+                                 re.UNICODE)  # 26.3: a name is not empty
 
 
 def parse_wheel_filename(filename):
@@ -2002,7 +2047,12 @@ def parse_wheel_filename(filename):
             raise InvalidWheelFilename(
                 "Invalid build number: %s in %r" % (parts[2], stem), filename)
         build = (int(match.group(1)), match.group(2))
-    return canonicalize_name(name_part), version, build, parse_tag(parts[-1])
+    try:
+        tags = parse_tag(parts[-1])
+    except InvalidTag:
+        raise InvalidWheelFilename(
+            "Invalid wheel filename (invalid tag component): %r" % (stem,), filename)
+    return canonicalize_name(name_part), version, build, tags
 
 
 def parse_sdist_filename(filename):
@@ -2018,6 +2068,9 @@ def parse_sdist_filename(filename):
     name_part, sep, version_part = stem.rpartition("-")
     if not sep:
         raise InvalidSdistFilename("Invalid sdist filename: %r" % (filename,), filename)
+    if not name_part and _PACKAGING_26_3:
+        raise InvalidSdistFilename(
+            "Invalid sdist filename (empty project name): %r" % (filename,), filename)
     try:
         version = Version(version_part)
     except InvalidVersion:
