@@ -5047,8 +5047,13 @@ def _build_sdist(sdist, out_dir, backend_wheels=()):
         env.pop(key, None)
     command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                "--no-index", "--no-cache-dir", "-w", out_dir, sdist.path]
-    proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, env=env)
+    try:
+        proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              universal_newlines=True, env=env)
+    except OSError as error:  # no processes here after all: a capability, not a crash
+        raise BootstrapError("building %s needs a process, and none can start here (%s): a "
+                             "wheel built for this platform is needed" % (sdist.filename, error),
+                             sdist.filename, code="build-failed")
     built = [f for f in os.listdir(out_dir) if f.endswith(".whl")
              and canonicalize_name(f.split("-")[0]) == sdist.name]
     if proc.returncode != 0 or not built:

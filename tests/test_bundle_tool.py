@@ -431,7 +431,12 @@ def _expected_tags(target, monkeypatch):
             monkeypatch.setattr(_musllinux, "_get_musl_version",
                                 lambda exe: _musllinux._MuslVersion(*glibc))
         platforms = (list(_manylinux.platform_tags([arch])) +
-                     list(_musllinux.platform_tags([arch])) + ["linux_" + arch])
+                     list(_musllinux.platform_tags([arch])))
+        # the newest packaging for the target's Python: 26.3+ (3.9+) puts linux_* first
+        if (major, minor) >= (3, 9):
+            platforms.insert(0, "linux_" + arch)
+        else:
+            platforms.append("linux_" + arch)
     elif mac:
         platforms = list(mac_platforms((int(mac.group(1)), int(mac.group(2))), mac.group(3)))
     else:

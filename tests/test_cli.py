@@ -301,7 +301,7 @@ class TestInspectSummary:
         assert (version or "no pip") in summary_run.stdout
 
     def test_names_target_string(self, summary_run, profile):
-        target = profile["compatible_tags"][0]
+        target = best_named_tag(profile["compatible_tags"])
         assert re.search(r"(^|\s)%s(\s|$)" % re.escape(target), summary_run.stdout, re.M)
 
     def test_is_short(self, summary_run):

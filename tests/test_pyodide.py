@@ -423,3 +423,50 @@ class TestBundleForJupyterLite:
         wheels = sorted(os.path.basename(n) for n in contents.members if n.endswith(".whl"))
         assert wheels == ["purepkg-1.0-py3-none-any.whl",
                           "wasmpkg-2.0-cp314-cp314-pyodide_2026_0_wasm32.whl"]
+
+
+class TestCapabilitiesOnThisInterpreter:
+    """The same fallbacks on CPython when a start fails (a container's thread or process
+    limit): detected from the failed start, never a traceback."""
+
+    def test_install_when_no_thread_and_no_process_can_start(self, tmp_path, monkeypatch):
+        import threading
+        import bootstrap
+        wheels = tmp_path / "wheels"
+        wheels.mkdir()
+        make_wheel(wheels, "capmain", "1.0", requires=["capdep"],
+                   files={"capmain/__init__.py": "import capdep\nVALUE = 'main'\n"})
+        make_wheel(wheels, "capdep", "2.0", files={"capdep.py": "VALUE = 'dep'\n"})
+        make_wheel(wheels, "capbroken", "1.0", files={
+            "capbroken/__init__.py": "from . import part\nraise ImportError('no')\n",
+            "capbroken/part.py": "VALUE = 1\n"})
+        started = []
+
+        def no_thread(self):
+            started.append(self)
+            raise RuntimeError("can't start new thread")
+
+        def no_process(*args, **kwargs):
+            raise OSError(138, "this platform does not support processes")
+
+        monkeypatch.setattr(threading.Thread, "start", no_thread)
+        monkeypatch.setattr(subprocess, "Popen", no_process)
+        before = set(sys.modules)
+        target = tmp_path / "target"
+        try:
+            report = bootstrap.install([str(wheels)], target=str(target), jobs=4,
+                                       progress=lambda *args: None)
+            loaded = set(sys.modules) - before
+        finally:
+            for name in list(sys.modules):
+                if name.split(".")[0] in ("capmain", "capdep", "capbroken"):
+                    del sys.modules[name]
+        assert started  # a start was tried, failed, and was not fatal
+        assert sorted(i["name"] for i in report["installed"]) == ["capbroken", "capdep",
+                                                                   "capmain"]
+        assert [(p["code"], p["subject"]) for p in report["problems"]] == [
+            ("import-failed", "capbroken")]
+        # verified in this process: the good ones stay imported, the failed one left nothing
+        assert {"capmain", "capdep"} <= loaded
+        assert not [m for m in loaded if m.split(".")[0] == "capbroken"]
+        assert (target / "capmain" / "__init__.py").is_file()
