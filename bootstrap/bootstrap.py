@@ -976,14 +976,17 @@ _MARKERS_ALLOWING_SET = frozenset(["extras", "dependency_groups"])
 
 
 class _SyntaxError(Exception):
-    def __init__(self, message, source, position):
+    def __init__(self, message, source, position, end=None):
         Exception.__init__(self, message)
         self.message = message
         self.source = source
         self.position = position
+        self.end = position if end is None else end
 
     def describe(self):
-        return "%s\n    %s\n    %s^" % (self.message, self.source, " " * self.position)
+        """The message, the source and a ~~^ under the span, as packaging words it."""
+        return "%s\n    %s\n    %s%s^" % (self.message, self.source, " " * self.position,
+                                         "~" * max(0, self.end - self.position))
 
 
 class _Tokenizer(object):
@@ -1017,9 +1020,9 @@ class _Tokenizer(object):
             self.fail("Expected " + expected)
         return self.read()
 
-    def fail(self, message, position=None):
+    def fail(self, message, position=None, end=None):
         raise _SyntaxError(message, self.source,
-                           self.position if position is None else position)
+                           self.position if position is None else position, end)
 
     def enclosed(self, open_name, close_name, around, parse):
         """Run ``parse`` between an optional pair of brackets."""
@@ -1031,7 +1034,7 @@ class _Tokenizer(object):
         if opened:
             if not self.check(close_name):
                 self.fail("Expected matching %s for %s, after %s" % (close_name, open_name, around),
-                          start)
+                          start, self.position)
             self.read()
         return result
 
@@ -1093,7 +1096,7 @@ def _parse_marker_var(tokens):
         start = tokens.position
         value = _python_string(tokens.read())
         if value is None:
-            tokens.fail("Invalid quoted string", start)
+            tokens.fail("Invalid quoted string", start, tokens.position)
         return ("str", value)
     tokens.fail("Expected a marker variable or quoted string")
 
@@ -1254,7 +1257,7 @@ class Marker(object):
             markers = _parse_marker_expression(tokens)
             tokens.expect("END", "end of marker expression")
         except _SyntaxError as error:
-            raise InvalidMarker("Invalid marker %r: %s" % (marker, error.describe()), marker)
+            raise InvalidMarker(error.describe(), marker)  # packaging's words: the input shown
         self._markers = _normalize_extras(markers)
 
     @classmethod
@@ -1371,12 +1374,18 @@ def _parse_specifier(tokens):
         parsed = ""
         while tokens.check("SPECIFIER"):
             start = tokens.position
-            parsed += tokens.read()
+            specifier = tokens.read()
+            parsed += specifier
             if tokens.check("VERSION_PREFIX_TRAIL", peek=True):
-                tokens.fail(".* suffix can only be used with `==` or `!=` operators", start)
+                message = ".* suffix can only be used with `==` or `!=` operators"
+                if _PACKAGING_26_3 and (specifier.startswith("!=") or (
+                        specifier.startswith("==") and not specifier.startswith("==="))):
+                    message = (".* suffix cannot be used with pre-release, post-release, dev "
+                               "or local versions")
+                tokens.fail(message, start, tokens.position + 1)
             if tokens.check("VERSION_LOCAL_LABEL_TRAIL", peek=True):
                 tokens.fail("Local version label can only be used with `==` or `!=` operators",
-                            start)
+                            start, tokens.position)
             tokens.consume("WS")
             if not tokens.check("COMMA"):
                 break
@@ -1395,16 +1404,14 @@ class Requirement(object):
             name, url, extras, specifier, marker = _parse_requirement(
                 _Tokenizer(requirement_string))
         except _SyntaxError as error:
-            raise InvalidRequirement("Invalid requirement %r: %s" % (
-                requirement_string, error.describe()), requirement_string)
+            raise InvalidRequirement(error.describe(), requirement_string)
         self.name = name
         self.url = url or None
         self.extras = set(extras)
         try:
             self.specifier = SpecifierSet(specifier)
         except InvalidSpecifier as error:  # "===1,>=1.0+local" tokenizes as one === clause
-            raise InvalidRequirement("Invalid requirement %r: %s" % (
-                requirement_string, error.message), requirement_string)
+            raise InvalidRequirement(error.message, requirement_string)  # as packaging
         self.marker = Marker._from_parsed(marker) if marker is not None else None
 
     @property
@@ -1488,7 +1495,7 @@ class Tag(object):
         return "%s-%s-%s" % (self.interpreter, self.abi, self.platform)
 
     def __repr__(self):
-        return "<Tag %s>" % (self,)
+        return "<%s @ %d>" % (self, id(self))  # as packaging
 
 
 class InvalidTag(BootstrapError, ValueError):
