@@ -4514,7 +4514,10 @@ def _parse_entry_points(text):
 
 def _shebang(executable):
     """The shebang line pip (distlib) writes for this interpreter, long paths included
-    (console and GUI scripts alike: there is no pythonw on posix)."""
+    (console and GUI scripts alike: there is no pythonw on posix). In Pyodide the executable
+    is the host's JavaScript file, which cannot run a script: "python", as pip writes it."""
+    if sys.platform in _NO_PROCESSES_PLATFORMS:
+        executable = "python"
     if os.name != "posix" or (" " not in executable and len(executable) + 3 <= 127):
         return "#!%s\n" % executable
     return "#!/bin/sh\n'''exec' %s \"$0\" \"$@\"\n' '''\n" % _quote(executable)

@@ -81,6 +81,9 @@ out["api_install"] = api(bootstrap.install, ["/work/api-bundle.tar.gz"])
 out["cli_inspect"] = cli("inspect", "--json")
 out["cli_check"] = cli("check", "/work/cli-bundle.tar.gz", "--json")
 out["cli_install"] = cli("install", "/work/cli-bundle.tar.gz", "--json")
+scripts = bootstrap.Profile.current().paths["scripts"]
+with open(os.path.join(scripts, "gamma-cli")) as f:
+    out["script_head"] = f.readline()
 out["sdist_check"] = cli("check", "/work/sdist-bundle", "--json")
 out["sdist_install"] = cli("install", "/work/sdist-bundle", "--json")
 out["platform_check"] = cli("check", "/work/api-bundle.tar.gz", "--require",
@@ -185,7 +188,8 @@ def _bundles(base, binary_tag):
                files={"alpha/__init__.py": "VALUE = 'alpha'\nimport beta\n"})
     make_wheel(folders["api"], "beta", "2.1", files={"beta.py": "VALUE = 'beta'\n"})
     make_wheel(folders["cli"], "gamma", "0.3", requires=["delta"],
-               files={"gamma/__init__.py": "VALUE = 'gamma'\n"})
+               files={"gamma/__init__.py": "VALUE = 'gamma'\ndef main():\n    return 0\n"},
+               entry_points={"console_scripts": {"gamma-cli": "gamma:main"}})
     make_wheel(folders["cli"], "delta", "1.2", tag=binary_tag,
                files={"delta/__init__.py": "VALUE = 'delta'\n"})
     make_wheel(folders["cell"], "epsilon", "4.0", requires=["zeta"],
@@ -325,6 +329,8 @@ class TestCli:
         install = _report(results["cli_install"])
         assert install["status"] == "ok", install["problems"]
         assert sorted(i["name"] for i in install["installed"]) == ["delta", "gamma"]
+        # the console script names "python", not the host's JavaScript file
+        assert results["script_head"] == "#!python\n"
 
     def test_sdist_is_refused_up_front_with_a_fix(self, run):
         results = run[4]
