@@ -5698,12 +5698,20 @@ def render_profile(profile):
         "Installed distributions: %d" % len(profile.installed),
     ] + ([
         "Layered over base %s: installs go to this layer, the base is never changed"
-        % profile.sandbox["layered_over"]] if profile.sandbox.get("layered_over") else []) + [
+        % profile.sandbox["layered_over"]] if profile.sandbox.get("layered_over") else []) + (
+        [_pyodide_line(profile.sandbox["pyodide"])] if profile.sandbox.get("pyodide") else []) + [
         "Target: %s" % profile.target,
         "Build a bundle for it, on a machine with internet:",
         "  " + _bundle_command(profile.target),
     ]
     return "\n".join(lines)
+
+
+def _pyodide_line(pyodide):
+    return ("Sandbox: Pyodide %s (ABI %s)%s; no processes or threads; %d packages of its own "
+            "install with micropip" % (pyodide.get("version"), pyodide.get("abi"),
+                                       ", JupyterLite" if pyodide.get("jupyterlite") else "",
+                                       len(pyodide.get("packages") or ())))
 
 
 def _short(items, limit=6):
