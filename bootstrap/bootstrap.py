@@ -1368,9 +1368,35 @@ def _parse_extras(tokens):
     return tokens.enclosed("LEFT_BRACKET", "RIGHT_BRACKET", "extras", inner)
 
 
+_SPECIFIER_LIST_RE = _LazyRegex(r"[\t\x20-\x28\x2a-\x3a\x3c-\x7e]*(?=[;)]|\Z)")
+
+
+def _specifier_list(tokens):
+    """packaging 26.4's first try: the whole list up to `;`, `)` or the end, when SpecifierSet
+    reads it and every comma separates two clauses (one trailing comma allowed); else None."""
+    match = _SPECIFIER_LIST_RE.match(tokens.source, tokens.position)
+    text = match.group(0) if match else ""
+    if not text:
+        return None
+    try:
+        count = len(SpecifierSet(text))
+    except InvalidSpecifier:
+        return None
+    commas = text.count(",")
+    if count != commas + 1 and not (count and count == commas
+                                    and text.rstrip(" \t").endswith(",")):
+        return None
+    tokens.position += len(text)
+    return text
+
+
 def _parse_specifier(tokens):
     def inner():
         tokens.consume("WS")
+        if _PACKAGING_26_4 and tokens.position < len(tokens.source):
+            listed = _specifier_list(tokens)
+            if listed is not None:
+                return listed
         parsed = ""
         while tokens.check("SPECIFIER"):
             start = tokens.position
