@@ -1437,7 +1437,8 @@ class Requirement(object):
         try:
             self.specifier = SpecifierSet(specifier)
         except InvalidSpecifier as error:  # "===1,>=1.0+local" tokenizes as one === clause
-            raise InvalidRequirement(error.message, requirement_string)  # as packaging
+            raise InvalidRequirement("Invalid requirement %r: %s" % (  # naming the input
+                requirement_string, error.message), requirement_string)
         self.marker = Marker._from_parsed(marker) if marker is not None else None
 
     @property
