@@ -460,6 +460,8 @@ TARGETS = [
     ("cp39-cp39-macosx_11_0_arm64", "3.9", "darwin"),
     ("cp312-cp312-macosx_10_9_x86_64", "3.12", "darwin"),
     ("pp310-pypy310_pp73-manylinux_2_17_x86_64", "3.10", "linux"),
+    ("cp312-cp312-pyodide_2024_0_wasm32", "3.12", "emscripten"),
+    ("cp314-cp314-pyemscripten_2026_0_wasm32", "3.14", "emscripten"),
 ]
 
 

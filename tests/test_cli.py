@@ -261,6 +261,27 @@ class TestInspectOutputFile:
         assert loaded.target == best_named_tag(profile["compatible_tags"])
 
 
+class TestTarget:
+    """The target names the best tag, passing over native linux_* tags (packaging 26.3 puts
+    them first, but they name no libc: a bundle is built for the manylinux one after them)."""
+
+    ENV = dict.fromkeys(bootstrap.MARKER_VARIABLES, "")
+
+    @pytest.mark.parametrize("tags, target", [
+        (["cp311-cp311-linux_x86_64", "cp311-cp311-manylinux_2_36_x86_64", "py3-none-any"],
+         "cp311-cp311-manylinux_2_36_x86_64"),
+        (["cp312-cp312-manylinux_2_17_aarch64", "cp312-cp312-linux_aarch64"],
+         "cp312-cp312-manylinux_2_17_aarch64"),
+        (["cp310-cp310-linux_x86_64", "py3-none-any"], "cp310-cp310-linux_x86_64"),
+        (["cp312-cp312-pyodide_2024_0_wasm32", "py3-none-any"],
+         "cp312-cp312-pyodide_2024_0_wasm32"),
+        (["py3-none-any"], "py3-none-any"),
+    ])
+    def test_target(self, tags, target):
+        profile = bootstrap.Profile(self.ENV, [bootstrap.Tag(*t.split("-")) for t in tags])
+        assert profile.target == target
+
+
 class TestInspectSummary:
     def test_exits_zero(self, summary_run):
         assert summary_run.returncode == 0, summary_run.stderr
