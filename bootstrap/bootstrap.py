@@ -5893,7 +5893,7 @@ def _escape_html(text):
 
 
 _STATUS_COLOURS = {"ok": "#1a7f37", "partial": "#9a6700", "failed": "#cf222e"}
-_WHERE = {"online": "on a machine with internet", "sandbox": "here, in the sandbox"}
+_WHERE = {"online": "online, on a machine with internet", "sandbox": "here, in the sandbox"}
 
 
 def _report_rows(report):
