@@ -5697,7 +5697,8 @@ def _add_bundle_arguments(parser):
                         help="archives, folders, wheels or split parts that were uploaded")
     parser.add_argument("--require", action="append", metavar="REQ",
                         help="a root requirement (PEP 508); repeatable. Default: the bundle "
-                             "manifest's roots, else every wheel in the bundle")
+                             "manifest's roots, else the projects in the uploads that no "
+                             "other project in them requires")
     parser.add_argument("--upgrade", action="store_true",
                         help="allow replacing preinstalled packages (never when that breaks one)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -5894,6 +5895,9 @@ def _escape_html(text):
 
 _STATUS_COLOURS = {"ok": "#1a7f37", "partial": "#9a6700", "failed": "#cf222e"}
 _WHERE = {"online": "online, on a machine with internet", "sandbox": "here, in the sandbox"}
+_CODE_STYLE = ("margin:0.3em 0 0.6em 0;padding:0.4em 0.6em;background:#f6f8fa;"
+               "border:1px solid #d0d7de;border-radius:4px;white-space:pre-wrap;"
+               "word-break:break-all")
 
 
 def _report_rows(report):
@@ -5927,13 +5931,13 @@ def _report_fixes(report):
         item = problem.get("fix") or {}
         if not item.get("command") or (fix and item.get("command") == fix["command"]):
             continue
-        entry = ("%s: %s" % (problem["code"], problem["subject"]), item.get("where"),
-                 ["".join(_phrase(item["command"], "notebook"))])
+        entry = ("for %s %s" % (problem["code"], problem["subject"]), item.get("where"),
+                 [("", "".join(_phrase(item["command"], "notebook")))])
         if entry not in fixes:
             fixes.append(entry)
     if fix:
-        fixes.append(("everything missing, in one command", "online",
-                      [fix["command"], fix["alt"]]))
+        fixes.append(("for everything missing, one command", "online",
+                      [("", fix["command"]), ("or, with pip alone:", fix["alt"])]))
     return fixes
 
 
@@ -5958,10 +5962,12 @@ def _report_markdown(report):
         lines.append("| **next** | %s%s |" % (cell(head), " `%s`" % cell(command)
                                                if command else ""))
     for label, where, commands in _report_fixes(report):
-        lines.extend(["", "**Fix** (%s), %s:" % (label, _WHERE.get(where, where)), ""])
-        for command in commands:
-            lines.extend(["```sh" if "bootstrap." not in command else "```python", command,
-                          "```"])
+        lines.extend(["", "**Fix** %s, %s:" % (label, _WHERE.get(where, where))])
+        for lead, command in commands:
+            lines.extend(["", lead, "```sh" if "bootstrap." not in command else "```python",
+                          command, "```"] if lead else
+                         ["", "```sh" if "bootstrap." not in command else "```python",
+                          command, "```"])
     return "\n".join(lines)
 
 
@@ -5977,9 +5983,11 @@ def _report_html(report):
     rows.extend(row % (_escape_html(p["code"]), _escape_html(p["message"]))
                 for p in report.get("problems") or [])
     for label, where, commands in _report_fixes(report):
-        rows.append(row % ("fix", "%s, %s:%s" % (_escape_html(label), _escape_html(
-            _WHERE.get(where, where)), "".join("<pre><code>%s</code></pre>" % _escape_html(c)
-                                               for c in commands))))
+        rows.append(row % ("fix", "%s, %s:%s" % (
+            _escape_html(_WHERE.get(where, where).capitalize()), _escape_html(label),
+            "".join("%s<pre style='%s'><code>%s</code></pre>" % (
+                _escape_html(lead), _CODE_STYLE, _escape_html(command))
+                for lead, command in commands))))
     for head, command in _steps(report, "notebook", _shown_commands(report)):
         rows.append(row % ("next", _escape_html(head) + (
             "<code>%s</code>" % _escape_html(command) if command else "")))

@@ -28,7 +28,7 @@ DEFAULT_OUTPUT = os.path.join(os.path.dirname(TESTS), "docs", "notebook-reports.
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--host-resolver-rules=MAP * ~NOTFOUND",
-                  "--hide-scrollbars", "--window-size=1000,2600"]
+                  "--hide-scrollbars", "--window-size=1000,1750"]
 
 
 def offline_html(html):

@@ -5,12 +5,23 @@
                             how to build a bundle; exactly one new name (`bootstrap`); the
                             kernel's sys.argv ignored; running it twice is harmless
     TestExecWithBundle      a bundle in the cwd: installed, the report displayed, the package
-                            imports in the next cell without a restart, progress on stderr
+                            imports in the next cell without a restart, progress as one
+                            display updated in place (never stderr)
     TestExecNotebookFolder  the bundle next to the notebook (JPY_SESSION_NAME), not in the cwd
     TestExecFailing         a missing dependency and a corrupt upload: problem and fix shown,
                             no SystemExit, no traceback, nothing half-installed, kernel alive
-    TestRun                 %run bootstrap.py check/install: the CLI's text report, never
-                            SystemExit (exit code 1 results, usage errors, unreadable input)
+    TestRun                 %run bootstrap.py check/install: the CLI's report, displayed, its
+                            next step phrased for the notebook; never SystemExit (exit code 1
+                            results, usage errors, unreadable input)
+    TestUsages              the usages promised word for word (issue 12): `%run bootstrap.py
+                            bundle.tar.gz`, bare `%run bootstrap.py`, `%run bootstrap.py install
+                            bundle.tar.gz`, the exec cell: each installs, leaves exactly one new
+                            name (`bootstrap`), keeps the user's values, no SystemExit;
+                            `python bootstrap.py bundle.tar.gz` and bare `python bootstrap.py`
+    TestRendered            check and install, ok and failed, executed by nbclient and exported
+                            by nbconvert: heading with command and coloured status, the bundle
+                            line, fixes as code blocks, next rows that do not repeat them (the
+                            HTML of docs/notebook-reports.png, see tests/notebook_screenshot.py)
     TestApi                 import bootstrap; check()/inspect()/install() return plain,
                             JSON-serialisable mappings with .ok that render as tables
     TestProgress            the CLI with a terminal on stderr: progress there, never on stdout,
@@ -648,7 +659,7 @@ class TestRendered:
 
     def test_fix_commands_are_code_blocks(self, rendered):
         html = self.html_of(rendered, 1)
-        blocks = re.findall(r"<pre><code>(.*?)</code></pre>", html, re.S)
+        blocks = re.findall(r"<pre[^>]*><code>(.*?)</code></pre>", html, re.S)
         assert len(blocks) == 2, html  # the one online command and its pip alternative
         assert blocks[0].startswith("python tools/bundle.py ")
         assert blocks[1].startswith("pip download ")
@@ -657,7 +668,7 @@ class TestRendered:
         html = self.html_of(rendered, 1)
         nexts = re.findall(r"<th[^>]*>next</th><td[^>]*>(.*?)</td>", html, re.S)
         assert nexts, html
-        blocks = re.findall(r"<pre><code>(.*?)</code></pre>", html, re.S)
+        blocks = re.findall(r"<pre[^>]*><code>(.*?)</code></pre>", html, re.S)
         for step in nexts:
             assert not any(block in step for block in blocks), step
         assert any("bootstrap.check([" in step for step in nexts), nexts
@@ -683,7 +694,7 @@ class TestRendered:
                                 ("install", "FAILED")):
             assert "%s <span class='sandbox-bootstrap-status'" % command in html or \
                 '%s <span class="sandbox-bootstrap-status"' % command in html, command
-        assert html.count("<pre><code>") >= 4  # the fixes of both failed reports
+        assert len(re.findall(r"<pre[^>]*><code>", html)) >= 4  # the fixes of both failed reports
         assert "sandbox-bootstrap-progress" in html  # the install's progress display
 
 
