@@ -396,6 +396,18 @@ class TestExecFailing:
         assert "tools/bundle.py" in table, first_run
         assert "online" in table
 
+    def test_next_step_is_phrased_for_the_cell(self, first_run, nb):
+        """The cell found the uploads itself: re-running it takes the fix bundle too; the
+        explicit call names both uploads. Never the command line."""
+        (html,) = [d["text/html"] for d in first_run.displays
+                   if "sandbox-bootstrap-report" in d.get("text/html", "")]
+        nexts = re.findall(r"<th[^>]*>next</th><td[^>]*>(.*?)</td>", html, re.S)
+        upload = os.path.join(nb.cwd, "bundle.tar.gz")
+        fix = os.path.join(nb.cwd, "bundle-fix.tar.gz")
+        assert nexts == ["Upload bundle-fix.tar.gz next to the bundle, then re-run this cell "
+                         "(it takes every upload it finds) or run install again with both "
+                         "bundles: <code>bootstrap.install([%r, %r])</code>" % (upload, fix)]
+
     def test_nothing_half_installed(self, first_run, nb, kernel_python):
         cell = nb.execute("try:\n    import zz_nbbroken\nexcept ImportError:\n"
                           "    print('absent')\nelse:\n    print('present')")
