@@ -5959,7 +5959,7 @@ def _report_markdown(report):
     for problem in report.get("problems") or []:
         lines.append("| **%s** | %s |" % (problem["code"], cell(problem["message"])))
     for head, command in _steps(report, "notebook", _shown_commands(report)):
-        lines.append("| **next** | %s%s |" % (cell(head), " `%s`" % cell(command)
+        lines.append("| **next** | %s%s |" % (cell(head), "`%s`" % cell(command)
                                                if command else ""))
     for label, where, commands in _report_fixes(report):
         lines.extend(["", "**Fix** %s, %s:" % (label, _WHERE.get(where, where))])
