@@ -6279,7 +6279,8 @@ def tool_schemas(format="openai"):
     Responses API's function tools ("responses", strict where the schema allows), or MCP's
     ("mcp", with outputSchema and annotations)."""
     if format == "mcp":
-        return [{"name": name, "description": description, "inputSchema": schema,
+        return [{"name": name, "title": TOOL_ANNOTATIONS[name]["title"],
+                 "description": description, "inputSchema": schema,
                  "outputSchema": _output_schema(name), "annotations": TOOL_ANNOTATIONS[name]}
                 for name, description, schema in TOOLS]
     if format == "responses":

@@ -1,11 +1,12 @@
 """Helpers of tests/test_notebook.py and tests/test_mcp.py: the real hosts bootstrap.py meets.
 
-The hosts are real programs, not mocks: an ipykernel driven through ``jupyter_client``, and the
-official ``mcp`` SDK's stdio client. They live in one cached virtual environment,
-``.cache/venv-hosts``, made once with ``python -m venv`` and ``pip install ipykernel
-jupyter_client mcp jsonschema nbclient nbconvert`` (with this machine's ordinary pip configuration, for this
-download step only) and reused while its stamp file matches. When that set-up cannot be done
-(no network), ``require_hosts()`` skips with a plain reason. Nothing is ever installed into this
+The hosts are real programs, not mocks: an ipykernel driven through ``jupyter_client`` (or
+executing a notebook with ``nbclient``, exported by ``nbconvert``), and the official ``mcp``
+SDK's stdio client. They live in one cached virtual environment, ``.cache/venv-hosts``, made
+once with ``python -m venv`` and ``pip install ipykernel jupyter_client mcp jsonschema nbclient
+nbconvert`` (with this machine's ordinary pip configuration, for this download step only) and
+reused while its stamp file matches. When that set-up cannot be done (no network),
+``require_hosts()`` skips with a plain reason. Nothing is ever installed into this
 machine's own site-packages.
 
 The kernel under test never runs from the cached venv itself: ``make_kernel_venv()`` creates a

@@ -18,9 +18,10 @@
                         protocol version negotiation (the client's when supported, else the
                         newest), arguments are judged as the schema judges them and refused
                         as isError tool results, structuredContent valid against the
-                        outputSchema, null arguments (strict shape) as left out, stdout carries nothing
-                        but JSON-RPC lines even when an install builds an sdist or the
-                        installed code prints, and the server exits 0 when stdin closes
+                        outputSchema, null arguments (strict shape) as left out, stdout
+                        carries nothing but JSON-RPC lines even when an install builds an
+                        sdist or the installed code prints, and the server exits 0 when
+                        stdin closes
 
 Servers run with a clean environment (no PIP_* settings), under ``unshare -rn`` (no network)
 when this machine allows it. Installs go to a --target folder under tmp_path only.

@@ -611,7 +611,7 @@ class TestUsages:
             "print(__import__('json').dumps(__import__(%r).VALUE))" % module)) == 42
 
 
-# -- what a notebook shows: nbclient, nbconvert's HTML, a screenshot --------------------------------
+# -- what a notebook shows: nbclient, nbconvert's HTML, a screenshot -----------------------------
 
 
 #: The notebook of docs/notebook-reports.png: check and install, ok and with problems.
