@@ -5924,7 +5924,8 @@ def _report_rows(report):
 
 
 def _report_fixes(report):
-    """[(label, where, [commands])]: each fix once; the shared online fix last."""
+    """[(label, where, [(lead, command)])]: each fix once, its command phrased for a
+    notebook; the shared online fix (and its pip alternative) last."""
     fix = report.get("fix")
     fixes = []
     for problem in report.get("problems") or []:
