@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 # -*- coding: utf-8 -*-
-# In a notebook cell, exec(open(...).read()) runs this file in the caller's namespace: remember
-# that namespace, so that the end of the file can give it back with one new name, `bootstrap`.
+# In a notebook cell, exec(open(...).read()) runs this file in the caller's namespace, and so
+# does IPython's `%run -i`: remember that namespace, so that the end of the file can give it
+# back with one new name, `bootstrap`.
 _CALLER_NAMESPACE = (
     dict(globals()) if __name__ == "__main__" and (
         __import__("sys")._getframe(0).f_code.co_filename.startswith("<")
-        or "__file__" not in globals()) else None)
+        or "__file__" not in globals() or "get_ipython" in globals()) else None)
 
 __doc__ = """bootstrap.py -- install Python packages into a sandbox that has no internet.
 
@@ -6131,29 +6132,35 @@ def _as_module(namespace, code):
     return module
 
 
-def _notebook_exec(namespace, before):
-    """Run this file's code again as a real module, give the caller's namespace back as it
-    was, and bind `bootstrap` there: the only new name a notebook cell is left with."""
-    module = _as_module(namespace, sys._getframe(1).f_code)
+def _give_back(namespace, before, module):
+    """The caller's namespace as it was ``before`` this file ran, plus `bootstrap`."""
     for name in list(namespace):
         if name not in before:
             del namespace[name]
         elif namespace[name] is not before[name]:
             namespace[name] = before[name]
     namespace["bootstrap"] = module
+
+
+def _notebook_exec(namespace, before):
+    """Run this file's code again as a real module, give the caller's namespace back as it
+    was, and bind `bootstrap` there: the only new name a notebook cell is left with."""
+    module = _as_module(namespace, sys._getframe(1).f_code)
+    _give_back(namespace, before, module)
     module.notebook_run()
 
 
-def _ipython_run(namespace):
+def _ipython_run(namespace, before=None):
     """`%run bootstrap.py [ARGS]` in IPython: main() on %run's sys.argv, in a real `bootstrap`
     module; never SystemExit. %run copies the script's namespace into the user's when the
-    script ends, so that namespace is left holding `bootstrap` alone (with %run -i the script
-    runs in the user's own namespace, which is not emptied)."""
+    script ends, so that namespace is left holding `bootstrap` alone; `%run -i` runs the
+    script in the user's own namespace (``before`` is it as it was), which is given back."""
     module = _as_module(namespace, sys._getframe(1).f_code)
-    shell = sys.modules["IPython"].get_ipython()
-    if namespace is not getattr(shell, "user_ns", None):
+    if before is not None:
+        _give_back(namespace, before, module)
+    else:
         namespace.clear()  # no global of this function is looked up after this line
-    namespace["bootstrap"] = module
+        namespace["bootstrap"] = module
     try:
         module.main()
     except Exception as error:  # a bug: one line, the traceback kept, the kernel unharmed
@@ -6481,5 +6488,9 @@ if __name__ == "__main__" and _CALLER_NAMESPACE is None:
     else:
         sys.exit(main())
 elif __name__ == "__main__" and _CALLER_NAMESPACE is not None:
-    _notebook_exec(globals(), _CALLER_NAMESPACE)
+    if "__file__" in _CALLER_NAMESPACE and _in_ipython() and not \
+            sys._getframe(0).f_code.co_filename.startswith("<"):
+        _ipython_run(globals(), _CALLER_NAMESPACE)  # %run -i: in the user's own namespace
+    else:
+        _notebook_exec(globals(), _CALLER_NAMESPACE)
 
