@@ -1193,26 +1193,53 @@ def _evaluate_markers(markers, environment):
         if isinstance(item, list):
             groups[-1].append(_evaluate_markers(item, environment))
         elif isinstance(item, tuple):
-            left, operator, right = item
-            if left[0] == "var":
-                key = left[1]
-                lhs, rhs = _environment_value(environment, key), right[1]
-                if not isinstance(lhs, str) and _PACKAGING_26_3:
-                    raise UndefinedComparison(
-                        "Set-valued marker %r can only be used with the membership form (e.g. "
-                        '"<name>" in %s); it cannot appear on the left-hand side of %r.'
-                        % (key, key, operator))
-            else:
-                key = right[1]
-                lhs, rhs = left[1], _environment_value(environment, key)
-            if key in _MARKERS_ALLOWING_SET:
-                lhs = canonicalize_name(lhs)
-                rhs = (canonicalize_name(rhs) if isinstance(rhs, str)
-                       else set(canonicalize_name(v) for v in rhs))
-            groups[-1].append(_eval_op(lhs, operator, rhs, key))
+            groups[-1].append(_evaluate_item(item, environment))
         elif item == "or":
             groups.append([])
     return any(all(group) for group in groups)
+
+
+def _evaluate_item(item, environment):
+    """One comparison. From packaging 26.4 on, `extra` may be a set of selected extras (then
+    == is membership), and a set-valued variable given a string is an UndefinedComparison."""
+    from collections import abc
+    left, operator, right = item
+    if left[0] == "var":
+        key = left[1]
+        lhs, rhs = _environment_value(environment, key), right[1]
+        if not isinstance(lhs, str) and _PACKAGING_26_4 and key == "extra":
+            if not isinstance(lhs, abc.Set):
+                raise UndefinedComparison("Marker 'extra' must be a string, not %r." % (lhs,))
+            return _evaluate_extra_set(lhs, operator, rhs)
+        if not isinstance(lhs, str) and _PACKAGING_26_3:
+            raise UndefinedComparison(
+                "Set-valued marker %r can only be used with the membership form (e.g. "
+                '"<name>" in %s); it cannot appear on the left-hand side of %r.'
+                % (key, key, operator))
+    else:
+        key = right[1]
+        lhs, rhs = left[1], _environment_value(environment, key)
+        if key == "extra" and _PACKAGING_26_4 and isinstance(rhs, abc.Set):
+            return _evaluate_extra_set(rhs, operator, lhs)
+    if _PACKAGING_26_4 and key == "extra" and not isinstance(rhs, str):
+        raise UndefinedComparison("Marker 'extra' must be a string, not %r." % (rhs,))
+    if _PACKAGING_26_4 and key in _MARKERS_ALLOWING_SET and isinstance(rhs, str):
+        raise UndefinedComparison("Marker %r must be a set, not %r." % (key, rhs))
+    if key in _MARKERS_ALLOWING_SET:
+        lhs = canonicalize_name(lhs)
+        rhs = (canonicalize_name(rhs) if isinstance(rhs, str)
+               else set(canonicalize_name(v) for v in rhs))
+    return _eval_op(lhs, operator, rhs, key)
+
+
+def _evaluate_extra_set(extras, operator, literal):
+    if not extras:
+        extras = set([""])
+    if operator == "==":
+        return literal in extras
+    if operator == "!=":
+        return literal not in extras
+    raise UndefinedComparison("Undefined %r on %r and %r." % (operator, extras, literal))
 
 
 def _environment_value(environment, key):
@@ -1300,7 +1327,12 @@ class Marker(object):
             current.update(environment)
             if "extra" in current:
                 extra = current["extra"]
-                current["extra"] = canonicalize_name(extra) if extra else ""
+                if not extra:
+                    current["extra"] = ""
+                elif isinstance(extra, str) or not _PACKAGING_26_4:
+                    current["extra"] = canonicalize_name(extra)
+                else:  # 26.4: a set of selected extras
+                    current["extra"] = frozenset(canonicalize_name(n) for n in extra)
         full = current["python_full_version"]
         if isinstance(full, str) and full.endswith("+"):
             current["python_full_version"] = full + "local"

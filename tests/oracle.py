@@ -22,10 +22,10 @@ ORACLE_BY_PYTHON = ((3, 10), "26.4"), ((3, 9), "26.3"), ((3, 8), "26.2")
 def oracle_version(version_info=None):
     """The packaging release bootstrap.py mirrors on this Python (e.g. "26.4")."""
     version_info = tuple((version_info or sys.version_info)[:2])
-    return next(release for python, release in ORACLE_BY_PYTHON if version_info >= python)
+    return next(mirrored for python, mirrored in ORACLE_BY_PYTHON if version_info >= python)
 
 
-def _release(text):
+def release(text):
     return tuple(int(part) for part in text.split(".")[:2] if part.isdigit())
 
 
@@ -39,7 +39,7 @@ def require(hypothesis=True):
     packaging = pytest.importorskip(
         "packaging", reason="the oracle packaging>=%s is not installed" % wanted)
     found = packaging.__version__
-    if _release(found) < _release(wanted):
+    if release(found) < release(wanted):
         pytest.skip("parity tests need packaging>=%s as the oracle on Python %d.%d, found "
                     "packaging==%s" % ((wanted,) + sys.version_info[:2] + (found,)),
                     allow_module_level=True)

@@ -77,6 +77,15 @@ EXTRA_OVERRIDES = {
         "dependency_groups": {"Dev_Tools", "docs"},
     },
 }
+if oracle.release(packaging.__version__) >= (26, 4):
+    # packaging 26.4: `extra` may be the set of selected extras; a set-valued name given a
+    # string, or `extra` given a list, is an undefined comparison (older releases crash)
+    EXTRA_OVERRIDES.update({
+        "extra=set": {"extra": {"Foo_Bar", "test"}},
+        "extra=empty-set": {"extra": frozenset()},
+        "extra=list": {"extra": ["test"]},
+        "extras=string": {"extras": "test", "dependency_groups": "dev"},
+    })
 
 MARKERS = [
     # every PEP 508 variable, and the dotted / legacy aliases
