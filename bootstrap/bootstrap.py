@@ -5354,8 +5354,13 @@ def unpack_conda_env(path, folder=None):
 
 
 def _bundle_command(target):
-    """The online command that builds a bundle for a target (tools/bundle.py, SPEC 3)."""
-    return "python tools/bundle.py REQUIREMENT... --profile %s -o bundle.tar.gz" % target
+    """The online command that builds a bundle for a target (tools/bundle.py, SPEC 3); the
+    console script `sandbox-bundle` when the builder is installed beside this module."""
+    source = globals().get("__file__")  # absent when a notebook cell exec()s this file
+    here = os.path.dirname(os.path.abspath(source)) if source else None
+    tool = ("sandbox-bundle" if here and os.path.isfile(os.path.join(
+        here, "sandbox_bundle", "bundle.py")) else "python tools/bundle.py")
+    return "%s REQUIREMENT... --profile %s -o bundle.tar.gz" % (tool, target)
 
 
 def render_profile(profile):
@@ -5458,8 +5463,9 @@ class _ArgumentParser(argparse.ArgumentParser):
 
 
 def _build_parser():
+    installed = os.path.basename(sys.argv[0] or "").startswith("sandbox-bootstrap")
     parser = _ArgumentParser(
-        prog="bootstrap.py",
+        prog="sandbox-bootstrap" if installed else "bootstrap.py",
         description="Install Python packages into a sandbox that has no internet.")
     parser.add_argument("--version", action="version", version="%(prog)s " + __version__)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -22,13 +22,25 @@ import shutil
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-for _path in (ROOT, os.path.join(ROOT, "bootstrap")):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
+if not __package__:  # `python tools/bundle.py` in a checkout: import the folder as `tools`
+    ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if sys.path and os.path.abspath(sys.path[0]) == os.path.join(ROOT, "tools"):
+        del sys.path[0]  # tools/build.py is no top-level `build`
+    for _path in (ROOT, os.path.join(ROOT, "bootstrap")):
+        if _path not in sys.path:
+            sys.path.insert(0, _path)
+    __package__ = "tools"
+    try:
+        import packaging.utils  # noqa: F401
+    except ImportError:
+        sys.stderr.write("bundle.py: error: the bundle builder needs packaging and wheel; "
+                         "install them with: %s -m pip install packaging wheel\n"
+                         % sys.executable)
+        sys.exit(2)
 
 import bootstrap  # noqa: E402  (the single-file bootstrap.py, for its resolver and check)
-from tools import build, fetch, profiles, write  # noqa: E402
+
+from . import build, fetch, profiles, write  # noqa: E402
 
 MAX_ROUNDS = 12
 

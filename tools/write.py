@@ -10,8 +10,9 @@ import tarfile
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
 BUNDLE_SCHEMA = "sandbox-bootstrap.bundle/1"
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BOOTSTRAP_PY = os.path.join(ROOT, "bootstrap", "bootstrap.py")
+import bootstrap  # noqa: E402  (its own file is the copy every bundle carries)
+
+BOOTSTRAP_PY = os.path.splitext(os.path.abspath(bootstrap.__file__))[0] + ".py"
 
 
 def sha256_of(path):
