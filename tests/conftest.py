@@ -8,8 +8,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BOOTSTRAP_DIR = os.path.join(ROOT, "bootstrap")
 BOOTSTRAP_PY = os.path.join(BOOTSTRAP_DIR, "bootstrap.py")
 
-if BOOTSTRAP_DIR not in sys.path:
-    sys.path.insert(0, BOOTSTRAP_DIR)
+for _path in (BOOTSTRAP_DIR, ROOT):  # bootstrap.py, and tools/ as the package `tools`
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 
 @pytest.fixture(scope="session")
