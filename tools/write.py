@@ -86,8 +86,13 @@ def lock(data):
 
 
 def pylock_text(data):
-    """pylock.toml: the lock of ``lock(data)`` as TOML."""
-    return tomli_w.dumps(lock(data).to_dict())
+    """pylock.toml: the lock of ``lock(data)`` as TOML; a delta lock says so on its first line."""
+    text = tomli_w.dumps(lock(data).to_dict())
+    if data.get("delta"):
+        text = ("# A delta lock: it installs only on top of the sandbox it was built for, which "
+                "already has\n# the [tool.sandbox-bootstrap] preinstalled distributions.\n"
+                + text)
+    return text
 
 
 def parse_size(text):
