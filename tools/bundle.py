@@ -174,9 +174,9 @@ def read_requirements(paths):
         except pip_requirements_parser.InstallationError as error:
             raise RequirementsError(str(error).replace("|n", ": ").splitlines()[0])
         for line in parsed.invalid_lines:
-            raise RequirementsError("%s line %d: %s" % (
+            raise RequirementsError("%s line %d: %r is not a requirement (%s)" % (
                 line.requirement_line.filename, line.requirement_line.line_number,
-                line.error_message))
+                line.requirement_line.line, line.error_message.splitlines()[0]))
         for option in parsed.options:
             if set(option.options) - {"requirements", "constraints"}:
                 result.ignored.append(option.requirement_line.line)
@@ -291,7 +291,7 @@ def main(argv=None):
             bootstrap.Requirement(root)
     except (profiles.ProfileError, bootstrap.BootstrapError, RequirementsError,
             OSError) as error:
-        log("error: %s" % error)
+        log("error: %s" % (str(error).splitlines() or [""])[0])  # one line, as bootstrap's
         return 2
     if not roots:
         log("error: no requirements given")
