@@ -12,8 +12,13 @@ the sdist ships with its build backend's wheels when the target can compile, or 
 stops and says it must happen on a matching machine. With a profile that lists installed
 distributions, only what the sandbox lacks is shipped.
 
-Exit codes: 0 written; 1 the bundle would not install (nothing written unless --force);
-2 usage error or unusable input.
+Requirements files are read with pip's own parser (pip-requirements-parser): ``-r`` and
+``-c`` files are followed, ``\`` continuations joined, URLs keep their ``#`` fragment, and
+``--hash`` values (pip-compile --generate-hashes) are checked against every shipped file, as
+pip's hash-checking mode does; a constraint limits a project the closure needs, never adds one.
+
+Exit codes: 0 written; 1 the bundle would not install, or a file breaks a --hash (nothing
+written; --force overrides only the former); 2 usage error or unusable input.
 """
 
 import argparse

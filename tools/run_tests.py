@@ -20,6 +20,13 @@
    how many skipped for that reason and how many for others.
 
 Standard library only; runs with no stdin; every child gets a timeout.
+
+Why not nox (the convention of pip, packaging and installer): this command must run from a
+fresh clone with nothing but python3, and what it adds to a matrix of venvs is what nox does
+not do: per-run time limits that kill whole process groups, counts from junit XML, a run that
+collects nothing counted as failed, and skips judged by their reason (a missing download is a
+failure when the network is up). A noxfile would still need this logic, and nox itself would
+have to be installed first; the matrix part here is ~150 lines.
 """
 
 import argparse
