@@ -30,7 +30,7 @@ from wheelmaker import make_wheel  # noqa: E402
 
 import bootstrap  # noqa: E402
 
-pylock = pytest.importorskip("packaging.pylock", reason="packaging>=25 is a dependency")
+from packaging import pylock  # noqa: E402  (packaging>=25: a dependency of the builder)
 tomllib = pytest.importorskip("tomllib", reason="reading TOML needs Python 3.11")
 
 HOST = bootstrap.Profile.current()

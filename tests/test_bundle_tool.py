@@ -30,9 +30,8 @@ import realwheels  # noqa: E402
 from indexkit import ROOT, LocalIndex, Sandbox, output_of, read_bundle, run_bundle  # noqa: E402
 
 sys.path.insert(0, ROOT)
-bootstrap = pytest.importorskip("bootstrap")
-profiles = pytest.importorskip("tools.profiles")
-pytest.importorskip("packaging.tags")
+import bootstrap  # noqa: E402  (never a skip: a broken import is a failure)
+from tools import profiles  # noqa: E402
 
 PYTHON38 = installkit.find_python("3.8")
 PYTHON311 = sys.executable if sys.version_info[:2] == (3, 11) else shutil.which("python3.11")
