@@ -128,3 +128,9 @@ class TestReadme:
         for target in re.findall(r"\]\(((?:docs/)[^)#]+)", text):
             assert os.path.exists(os.path.join(ROOT, target)), target
         assert "docs/formats.md" in text
+
+    def test_the_readme_table_lists_the_documented_codes(self):
+        rows = schemakit.markdown_table(os.path.join(ROOT, "README.md"),
+                                        "## Formats and problem codes")
+        assert [row[0].strip("`") for row in rows] == list(
+            schemakit.documented_problem_codes())
