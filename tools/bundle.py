@@ -248,14 +248,17 @@ def build_closure(profile, roots, constraints, work, log):
 
 def hash_errors(files, hashes, work):
     """Why shipped files break the requirements' ``--hash`` values (as pip's hash-checking
-    mode: once one requirement has hashes, every shipped project needs them). A wheel built
-    here passes when the sdist it was built from has an allowed hash."""
+    mode: once one requirement has hashes, every shipped project needs them, but an sdist's
+    build backend does not). A wheel built here passes when the sdist it was built from has
+    an allowed hash."""
     if not hashes:
         return []
     errors = []
-    for path, _ in files:
+    for path, kind in files:
         name, _ = write._name_version(os.path.basename(path))
         allowed = hashes.get(name)
+        if allowed is None and kind == "build-backend":
+            continue  # as pip: build requirements of an sdist are not hash-checked
         if allowed is None:
             errors.append("%s: the requirements give no --hash for %s (with hashes, every "
                           "project that ships needs one, as in pip's hash-checking mode)"
