@@ -289,7 +289,8 @@ def without_mnt_data(folder=None):
     if folder is None:
         folder = tempfile.mkdtemp(prefix="empty-mnt-")
     os.makedirs(folder, exist_ok=True)
-    return [unshare, "-rm", "sh", "-c", 'mount --bind "$0" /mnt && exec "$@"', str(folder)]
+    flags = "-m" if os.geteuid() == 0 else "-rm"  # a user namespace only when not root
+    return [unshare, flags, "sh", "-c", 'mount --bind "$0" /mnt && exec "$@"', str(folder)]
 
 
 class KernelSession(object):
