@@ -5494,7 +5494,8 @@ class _ArgumentParser(argparse.ArgumentParser):
 
 
 def _build_parser():
-    installed = os.path.basename(sys.argv[0] or "").startswith("sandbox-bootstrap")
+    installed = os.path.basename((getattr(sys, "argv", None) or [""])[0] or "").startswith(
+        "sandbox-bootstrap")  # the console script of an installed wheel
     parser = _ArgumentParser(
         prog="sandbox-bootstrap" if installed else "bootstrap.py",
         description="Install Python packages into a sandbox that has no internet.")
