@@ -64,7 +64,9 @@ class TestSchemas:
 
     def test_check_report_by_cli_and_api_validate(self, folder):
         proc, report = _cli_json("check", folder)  # the hook validated it already
-        assert proc.returncode == 1 and report["status"] == "partial", proc.stderr
+        # the roots are the projects no other one requires; neither can be completed
+        assert proc.returncode == 1 and report["status"] == "failed", proc.stderr
+        assert sorted(report["roots"]) == ["docapp", "docwin"], report["roots"]
         codes = sorted(set(p["code"] for p in report["problems"]))
         assert codes == ["incompatible-wheel", "missing-dependency"], report["problems"]
         api = bootstrap.check([folder])
