@@ -13,7 +13,7 @@ stops and says it must happen on a matching machine. With a profile that lists i
 distributions, only what the sandbox lacks is shipped.
 
 Requirements files are read with pip's own parser (pip-requirements-parser): ``-r`` and
-``-c`` files are followed, ``\`` continuations joined, URLs keep their ``#`` fragment, and
+``-c`` files are followed, backslash continuations joined, URLs keep their ``#`` fragment, and
 ``--hash`` values (pip-compile --generate-hashes) are checked against every shipped file, as
 pip's hash-checking mode does; a constraint limits a project the closure needs, never adds one.
 
