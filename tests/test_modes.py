@@ -18,6 +18,7 @@ import tarfile
 
 import pytest
 
+import hostkit
 from installkit import (Venv, bootstrap, clean_env, diff_trees, find_dist_info, find_python,
                         installed_versions, record_problems, run, snapshot)
 from modekit import (BOOTSTRAP_PY, conda_pack, fingerprint, fingerprint_diff,
@@ -518,12 +519,12 @@ class TestCondaPack:
         assert proc.stdout.split() == [folder, "2.0"]
 
     def test_cli_unpacks_next_to_the_current_folder(self, conda_archives, host_venv, tmp_path):
-        if os.path.isdir("/mnt/data"):
-            pytest.skip("/mnt/data exists on this machine: the default folder would be there")
         packed = conda_archives["same"]
         work = tmp_path / "cwd"
         work.mkdir()
-        result = bootstrap(host_venv.python, "install", packed["archive"], cwd=work)
+        # with /mnt/data the default folder would be there: it is hidden for this run
+        result = bootstrap(host_venv.python, "install", packed["archive"], cwd=work,
+                           prefix=hostkit.without_mnt_data())
         assert result.returncode == 0, result
         env = result.report["environments"][0]
         stem = os.path.basename(packed["archive"])[:-len(".tar.gz")]
