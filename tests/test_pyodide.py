@@ -26,6 +26,7 @@ import sys
 import pytest
 
 from packaging.utils import parse_wheel_filename
+from schemakit import validate_document
 from wheelmaker import make_wheel
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -244,6 +245,8 @@ def run(request, tmp_path_factory):
     assert proc.returncode == 0 and marker in proc.stdout, (proc.stdout[-3000:],
                                                             proc.stderr[-3000:])
     results = json.loads(proc.stdout.split(marker, 1)[1])
+    for value in results.values():  # every profile and report the API returned, as documented
+        validate_document(value)
     return version, lock, binary_tag, platform_package, results
 
 
@@ -406,6 +409,13 @@ class TestBundleForJupyterLite:
     """tools/bundle.py --profile jupyterlite (the preset of the current JupyterLite: Pyodide
     314.0.6) ships pure wheels and the wheel of the right Pyodide tag from an index; what
     Pyodide itself provides is left to micropip, with the line that installs it."""
+
+    def test_preset_says_pyodide(self):
+        from tools import profiles
+        preset, _ = profiles.load_profile("jupyterlite")
+        assert preset["sandbox"]["kind"] == "pyodide"
+        assert preset["sandbox"]["pyodide"]["version"] == "314.0.6"
+        assert preset["target"] == preset["compatible_tags"][0]
 
     def test_bundle_has_pure_and_pyodide_wheels_only(self, tmp_path):
         import indexkit
