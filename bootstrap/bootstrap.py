@@ -30,8 +30,8 @@ Glossary (used the same way in code, reports and docs):
                  installed distributions. Profile.current() or Profile.from_json().
     Tag          one (interpreter, abi, platform) triple of PEP 425; a profile's tags are
                  ordered best first and a wheel's rank is the position of its best tag.
-    target       the one-line name of a profile: its best tag, e.g.
-                 cp311-cp311-manylinux_2_36_x86_64.
+    target       the one-line name of a profile: its best tag (a native linux_* tag, which
+                 names no libc, passed over), e.g. cp311-cp311-manylinux_2_36_x86_64.
     WheelName    a parsed wheel file name (PEP 427).
     Wheel        a wheel file together with its METADATA.
     Bundle       the files a user uploaded, plus their manifest when there is one.
@@ -1515,7 +1515,11 @@ class Requirement(object):
 
 # -- Tags (PEP 425, 600, 656; macOS, iOS, Android, Windows, emscripten) ------------------------
 # The tags this interpreter accepts, best first, element for element the list that
-# packaging.tags.sys_tags() gives. A wheel's rank is the position of its best tag.
+# packaging.tags.sys_tags() gives (the newest packaging release for this Python: see
+# _PACKAGING_26_3). One deliberate deviation: inside Pyodide, its own pyodide_<ABI>_wasm32
+# platform is added ahead of the generic emscripten one, as pyodide-build does, so that every
+# wheel of Pyodide's own lock file fits (_emscripten_platforms). A wheel's rank is the position
+# of its best tag.
 # Machine facts come from small _detect_* functions that never raise and are not cached
 # (Profile.current() keeps the result), so tests can simulate other machines.
 
