@@ -282,6 +282,8 @@ class Version(object):
     __slots__ = ("_epoch", "_release", "_pre", "_post", "_dev", "_local", "_key_cache")
 
     def __init__(self, version):
+        if not isinstance(version, str) and _PACKAGING_26_3:
+            raise InvalidVersion("Invalid version: %r" % (version,), str(version))
         if _SIMPLE_VERSION_CHARS.issuperset(version):
             parts = version.split(".")
             if "" in parts:
@@ -1049,15 +1051,28 @@ def _parse_marker_expression(tokens):
     return expression
 
 
+_MAX_MARKER_NESTING = 200  # as packaging 26.4 (and CPython's parser); never a RecursionError
+
+
 def _parse_marker_atom(tokens):
     tokens.consume("WS")
     if tokens.check("LEFT_PARENTHESIS", peek=True):
+        depth = getattr(tokens, "depth", 0)
+        if depth >= _MAX_MARKER_NESTING:
+            tokens.fail("Marker expression is nested more than %d levels deep"
+                        % _MAX_MARKER_NESTING)
+
         def inner():
             tokens.consume("WS")
             result = _parse_marker_expression(tokens)
             tokens.consume("WS")
             return result
-        atom = tokens.enclosed("LEFT_PARENTHESIS", "RIGHT_PARENTHESIS", "marker expression", inner)
+        tokens.depth = depth + 1
+        try:
+            atom = tokens.enclosed("LEFT_PARENTHESIS", "RIGHT_PARENTHESIS", "marker expression",
+                                   inner)
+        finally:
+            tokens.depth = depth
     else:
         atom = _parse_marker_item(tokens)
     tokens.consume("WS")
@@ -1498,14 +1513,20 @@ class Requirement(object):
     def __repr__(self):
         return "<Requirement(%r)>" % (str(self),)
 
-    def __hash__(self):
-        return hash(tuple(self._parts(canonicalize_name(self.name))))
+    def __hash__(self):  # what __eq__ compares, canonical (equal requirements hash equal)
+        return hash((canonicalize_name(self.name),
+                     frozenset(canonicalize_name(e) for e in self.extras), self.specifier,
+                     self.url, self.marker))
 
     def __eq__(self, other):
         if not isinstance(other, Requirement):
             return NotImplemented
+        extras = (frozenset(canonicalize_name(e) for e in self.extras),
+                  frozenset(canonicalize_name(e) for e in other.extras))
+        if not _PACKAGING_26_3:  # 26.2 compared extras as written
+            extras = (self.extras, other.extras)
         return (canonicalize_name(self.name) == canonicalize_name(other.name)
-                and self.extras == other.extras and self.specifier == other.specifier
+                and extras[0] == extras[1] and self.specifier == other.specifier
                 and self.url == other.url and self.marker == other.marker)
 
     def __ne__(self, other):

@@ -418,3 +418,30 @@ class TestGenerated:
             return
         _assert_same_parse(str(theirs[0]), *_parse_pair(str(theirs[0])))
         assert (mine[0] == mine[1]) == (theirs[0] == theirs[1])
+
+
+class TestNesting:
+    """packaging 26.4 rejects markers nested more than 200 levels deep, and so does bootstrap
+    on every Python (older packaging accepts a few hundred levels and then crashes with a
+    RecursionError: bootstrap's limit is a deliberate difference there, never a crash)."""
+
+    @pytest.mark.parametrize("depth", [1, 50, 200, 201, 400])
+    def test_deep_nesting(self, depth):
+        text = "(" * depth + 'os_name == "posix"' + ")" * depth
+        try:
+            theirs = pm.Marker(text)
+        except (pm.InvalidMarker, RecursionError) as exc:
+            theirs = exc
+        try:
+            mine = bootstrap.Marker(text)
+        except bootstrap.InvalidMarker as exc:  # anything else (RecursionError) fails the test
+            mine = exc
+        if depth > 200:
+            assert isinstance(mine, bootstrap.InvalidMarker)
+            assert str(mine).splitlines()[0] == (
+                "Marker expression is nested more than 200 levels deep")
+            if isinstance(theirs, pm.InvalidMarker):  # packaging 26.4+
+                assert str(mine).splitlines()[0] == str(theirs).splitlines()[0]
+        else:
+            assert str(mine) == str(theirs)
+

@@ -251,3 +251,19 @@ class TestGenerated:
         mine, theirs = _parse_pair(text)
         if _assert_same(text, mine, theirs):
             _assert_same(str(theirs), *_parse_pair(str(theirs)))
+
+
+class TestEquality:
+    """packaging 26.3: extras compare normalized (PEP 685) and equal requirements hash equal."""
+
+    @pytest.mark.parametrize("left, right", [
+        ("a[Foo]", "a[foo]"), ("a[Foo_Bar]", "a[foo-bar]"), ("a==1.0", "a==1.0.0"),
+        ("A[x]>=1", "a[X]>=1"), ("a[x]", "a[y]"), ("a>=1", "a>=2"),
+    ])
+    def test_equality_and_hash(self, left, right):
+        mine = (bootstrap.Requirement(left), bootstrap.Requirement(right))
+        theirs = (pr.Requirement(left), pr.Requirement(right))
+        assert (mine[0] == mine[1]) == (theirs[0] == theirs[1])
+        if mine[0] == mine[1]:
+            assert hash(mine[0]) == hash(mine[1])
+

@@ -291,3 +291,17 @@ class TestGenerated:
                 assert hash(mine[i]) == hash(mine[j])
         rnd.shuffle(texts)
         assert sorted(texts, key=bootstrap.Version) == sorted(texts, key=pv.Version)
+
+
+class TestNonString:
+    """packaging 26.3 raises InvalidVersion (a ValueError) for a non-string; 26.2 a TypeError."""
+
+    @pytest.mark.parametrize("value", [1, 1.5, None, b"1.0"])
+    def test_raises_the_same_kind(self, value):
+        with pytest.raises(Exception) as theirs:
+            pv.Version(value)
+        with pytest.raises(Exception) as mine:
+            bootstrap.Version(value)
+        assert isinstance(mine.value, ValueError) == isinstance(theirs.value, ValueError)
+        assert isinstance(mine.value, TypeError) == isinstance(theirs.value, TypeError)
+
