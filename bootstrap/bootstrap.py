@@ -2115,7 +2115,7 @@ def find_distributions(paths=None):
     """Installed distributions on ``paths`` (default sys.path); the first of a name wins."""
     found = collections.OrderedDict()
     for directory in (sys.path if paths is None else paths):
-        directory = directory or os.getcwd()
+        directory = directory or "."
         try:
             entries = sorted(os.listdir(directory))
         except OSError:
@@ -2203,6 +2203,14 @@ def _detect_compiler():
     return None
 
 
+def _current_folder():
+    """The current folder, or None when it has been deleted (getcwd fails)."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return None
+
+
 def _detect_sandbox(paths):
     include = paths.get("include") or ""
     return {
@@ -2212,7 +2220,7 @@ def _detect_sandbox(paths):
         "container": os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv"),
         "compiler": _detect_compiler(),
         "python_headers": os.path.isfile(os.path.join(include, "Python.h")),
-        "cwd": os.getcwd(),
+        "cwd": _current_folder(),
         "layered_over": (_detect_layer() or {}).get("base_site"),
     }
 
@@ -2417,7 +2425,7 @@ def _problem_from_error(error):
         fix = {"where": "sandbox", "command": "free some space, or rerun with --work-dir DIR "
                "on a disk with room"}
     elif fix is None and code == "unsafe-archive-member":  # the same file fails the same way
-        fix = {"where": "online", "command": "do not install %s: build the bundle again from "
+        fix = {"where": "online", "command": "do not install %s: build a new bundle from "
                "trusted sources (python tools/bundle.py REQUIREMENT... --profile "
                "sandbox-profile.json -o bundle.tar.gz)" % os.path.basename(error.subject or "it")}
     elif fix is None:
@@ -2563,17 +2571,21 @@ class _Budget(object):
             self.max_bytes = min(limits.max_total, by_ratio)
 
     def _refuse(self, what, flag, value):
-        raise UnsafeMemberError("%s %s: refused (if you trust it, rerun with %s %s)"
-                                % (self.upload, what, flag, value), self.upload)
+        error = UnsafeMemberError("%s %s: refused (if you trust it, rerun with %s %s)"
+                                  % (self.upload, what, flag, value), self.upload)
+        error.fix = {"where": "sandbox", "command": "only if you trust %s: rerun with %s %s"
+                     % (os.path.basename(self.upload), flag, value)}
+        raise error
 
     def check_bytes(self, size):
         """Refuse when ``size`` more bytes would not fit (a zip's directory, up front)."""
         if self.written + size <= self.max_bytes:
             return
         if self.by_ratio:
-            self._refuse("expands to more than %s, %d times its size of %s: a decompression "
-                         "bomb" % (_human_size(self.max_bytes), self.limits.max_ratio,
-                                   _human_size(self.size)),
+            self._refuse("expands to more than %s (an upload of %s may expand %d times, and "
+                         "at least to %s): a decompression bomb"
+                         % (_human_size(self.max_bytes), _human_size(self.size),
+                            self.limits.max_ratio, _human_size(self.limits.ratio_floor)),
                          "--max-upload-size", _human_size(self.max_bytes * 4))
         self._refuse("expands to more than %s: a decompression bomb"
                      % _human_size(self.max_bytes), "--max-upload-size",
@@ -2680,7 +2692,8 @@ class _Destination(object):
         self.archive = archive
         self.files = set()
         self.dirs = set()
-        self.metadata = 0  # macOS metadata members skipped
+        self.real_parents = set()  # folders already seen to be no link (members cannot
+        self.metadata = 0          # replace a folder later: a file there is an overwrite)
 
     def skip_metadata(self, name):
         """Whether ``name`` is macOS metadata, which is counted and skipped (never written)."""
@@ -2707,9 +2720,11 @@ class _Destination(object):
         (self.dirs if is_dir else self.files).add(key)
         self.dirs.update(parents)
         parent = os.path.dirname(target)
-        if os.path.realpath(parent) != os.path.normpath(parent):
-            raise UnsafeMemberError("%s: member %r would be written through a link"
-                                    % (self.archive, name), self.archive)
+        if parent not in self.real_parents:
+            if os.path.realpath(parent) != os.path.normpath(parent):
+                raise UnsafeMemberError("%s: member %r would be written through a link"
+                                        % (self.archive, name), self.archive)
+            self.real_parents.add(parent)
         return target
 
     def write_stream(self, name, source, mode=None, declared=None, account=True):
@@ -2745,7 +2760,11 @@ class _Destination(object):
             os.symlink(link, target)
 
     def make_dir(self, name):
-        _makedirs(self.path_for(name, is_dir=True))
+        """A folder member: checked and counted, but made only by the files written into it
+        (empty folders are no use to a bundle, and 40,000 of them would cost 40,000 inodes)."""
+        target = self.path_for(name, is_dir=True)
+        if self.environment:
+            _makedirs(target)
 
     def check_link(self, name, link, hard=False):
         """Refuse a link whose target leaves the folder; returns the link's own path."""
@@ -3271,7 +3290,8 @@ def open_bundle(uploads, work_dir, limits=DEFAULT_LIMITS):
     for upload in uploads:
         collector.add_upload(upload)
     problems = [p._replace(subject=collector.display(p.subject), message=collector.display(
-        p.message)) for p in collector.problems]
+        p.message), fix=_reupload_fix(collector.display(p.subject).split("!")[0])
+        if p.fix == _reupload_fix(p.subject) else p.fix) for p in collector.problems]
     notes = [collector.display(note) for note in collector.notes]
     return Bundle(uploads, collector.files, collector.manifests, problems, notes, work_dir)
 
@@ -3417,6 +3437,25 @@ class _Intake(object):
         data["_origin"] = origin
         self.manifests.append(data)
         self.files.append(BundleFile(path, "manifest", origin))
+
+
+def work_dir_problem(work_dir):
+    """A not-writable Problem when ``work_dir`` (--work-dir) cannot hold a work folder: a
+    file, a folder that cannot be written or made. None when it can, or when not given."""
+    if not work_dir:
+        return None
+    import tempfile
+    try:
+        _makedirs(work_dir)
+        os.rmdir(tempfile.mkdtemp(prefix="bootstrap-", dir=work_dir))
+    except OSError as error:
+        reason = ("it is a file, not a folder" if os.path.isfile(work_dir)
+                  else error.strerror or str(error))
+        return Problem("not-writable", work_dir, "--work-dir %s cannot hold a work folder: %s"
+                       % (work_dir, reason), fix={
+                           "where": "sandbox", "command": "rerun with --work-dir naming a "
+                           "folder that can be written, or without --work-dir"})
+    return None
 
 
 def _sha256_file(path):
@@ -3975,6 +4014,9 @@ class _Resolver(object):
         for rank, wheel in sorted(self.pool.wheels.get(name, ()), key=lambda item: item[0]):
             try:
                 metadata = wheel.metadata
+            except UnsafeMemberError as error:  # a bomb: uploading it again cannot help
+                self._problem_once(_problem_from_error(error))
+                continue
             except BootstrapError as error:
                 self._problem_once(Problem("invalid-wheel", wheel.filename, error.message,
                                            fix=_reupload_fix(wheel.filename)))
@@ -4536,6 +4578,9 @@ def check(bundles, require=None, profile=None, upgrade=False, work_dir=None, lim
     if isinstance(bundles, str):
         bundles = [bundles]
     profile_argument = profile if isinstance(profile, str) else None
+    problem = work_dir_problem(work_dir)
+    if problem is not None:
+        return build_report("check", _load_profile(profile), None, None, [problem], bundles)
     with _WorkDir(work_dir) as work:
         profile, bundle, plan, problems, verdicts, sdists = plan_bundle(
             bundles, work, require, profile, upgrade, limits=limits)
@@ -5104,7 +5149,7 @@ def _writable_alternative():
     candidates = []
     if os.path.isdir("/mnt/data"):
         candidates.append("/mnt/data/python-packages")
-    candidates.append(os.path.join(os.getcwd(), "python-packages"))
+    candidates.append(os.path.join(_current_folder() or tempfile.gettempdir(), "python-packages"))
     candidates.append(os.path.join(tempfile.gettempdir(), "python-packages"))
     for path in candidates:
         if _is_writable(path):
@@ -5512,6 +5557,7 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
         report["environments"] = environments
         return report
     destination, problem = choose_destination(overlay or target, bundles)
+    problem = problem or work_dir_problem(work_dir)
     if problem is not None:
         profile = Profile.current()
         return build_report("install", profile, None, None, [problem], bundles)
@@ -6048,7 +6094,7 @@ def upload_folders():
     """Where uploads are looked for: the notebook's folder, /mnt/data, the current folder."""
     folders = []
     for folder in (os.environ.get("JPY_SESSION_NAME") and os.path.dirname(
-            os.environ["JPY_SESSION_NAME"]), "/mnt/data", os.getcwd()):
+            os.environ["JPY_SESSION_NAME"]), "/mnt/data", _current_folder()):
         if folder and os.path.isdir(folder) and os.path.realpath(folder) not in [
                 os.path.realpath(f) for f in folders]:
             folders.append(folder)
