@@ -2661,11 +2661,14 @@ def _describe_content(path):
 
 
 def _not_an_archive(path):
-    """The error for an upload that is no archive: re-uploading the same file changes nothing."""
+    """The error for an upload that is no archive: uploading the same file again changes
+    nothing (unless it is empty: an upload that failed), the real file does."""
     name = os.path.basename(path)
     error = ArchiveError("%s is not an archive%s" % (path, _describe_content(path)), path)
     error.fix = {"where": "online", "command": "download the bundle itself (not a page that "
                  "links to it) and upload that file in place of %s" % name}
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        error.fix = _reupload_fix(path)
     return error
 
 
@@ -3105,10 +3108,11 @@ def _is_fragment(path):
         return False
 
 
-def _find_parts(path):
+def _find_parts(path, direct=False):
     """The split upload ``path`` names (one of its parts, or the name they share) as a
-    _PartSet, or None. An implicit naming counts only with its first part present, or when
-    none of its parts starts like an archive (a file named `xyz` is not a part)."""
+    _PartSet, or None. An implicit naming counts only with its first part present, or, for
+    a file the user named (``direct``), when none of its parts starts like an archive: a
+    file `xml` beside a bundle is no part, nor is a real archive named `xyz`."""
     directory = os.path.dirname(path) or "."
     name = os.path.basename(path)
     given = _split_part(name)
@@ -3125,8 +3129,8 @@ def _find_parts(path):
         sets.setdefault((part.implicit, part.prefix, part.numeric), []).append(part)
     for (implicit, prefix, numeric), found in sorted(sets.items()):
         parts = dict((p.index, os.path.join(directory, p.name)) for p in found)
-        if implicit and not set(parts) & set((0, 1) if numeric else (0,)) and not all(
-                _is_fragment(p) for p in parts.values()):
+        if implicit and not set(parts) & set((0, 1) if numeric else (0,)) and not (
+                direct and all(_is_fragment(p) for p in parts.values())):
             continue
         return _PartSet(os.path.join(directory, found[0].base), parts, prefix, numeric,
                         min(len(p.token) for p in found))
@@ -3324,7 +3328,7 @@ class _Intake(object):
 
     def add_upload(self, path):
         try:
-            if not os.path.exists(path) and _find_parts(path) is None:
+            if not os.path.exists(path) and _find_parts(path, True) is None:
                 raise UsageError("%s does not exist" % path, path)
             self._add(path, path, 0, None)
         except UsageError:
@@ -3336,7 +3340,7 @@ class _Intake(object):
         """Read one file or folder: ``budget`` is the upload's (None: ``path`` starts one)."""
         name = os.path.basename(path)
         if _split_part(name) is not None or not os.path.exists(path):
-            group = _find_parts(path)
+            group = _find_parts(path, direct=path == origin)
             if group is not None:
                 return self._add_parts(group, origin, depth, budget)
         if os.path.isdir(path):
@@ -3644,8 +3648,10 @@ class Wheel(object):
         if self._members is None:
             import zipfile
             if _sniff(self.path) != "zip":
-                raise ArchiveError("%s is not a wheel: not a zip archive%s" % (
+                error = ArchiveError("%s is not a wheel: not a zip archive%s" % (
                     self.filename, _describe_content(self.path)), self.filename)
+                error.fix = _not_an_archive(self.path).fix  # the same file fails the same way
+                raise error
             try:
                 with zipfile.ZipFile(self.path) as archive:
                     infos = archive.infolist()
@@ -6112,7 +6118,7 @@ def find_uploads(folders=None):
             continue
         for entry in entries:
             path = os.path.join(folder, entry)
-            if not os.path.isfile(path):
+            if not os.path.isfile(path) or _is_macos_metadata(entry):
                 continue
             part = _split_part(entry) and _find_parts(path)
             if part:
