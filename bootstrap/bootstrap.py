@@ -2516,6 +2516,7 @@ _BROWSER_COPY_RE = _LazyRegex(r"""
     """, re.VERBOSE)
 _MACOS_METADATA = ("__MACOSX", ".DS_Store")
 _HEADER_SLACK = 1024 * 1024  # tar headers (pax, GNU long names) beyond this are refused
+_METADATA_LIMIT = 64 * 1024 ** 2  # METADATA, RECORD, WHEEL, entry_points.txt are read whole
 _CHUNK = 1024 * 1024
 
 
@@ -3667,6 +3668,10 @@ class Wheel(object):
         """The bytes of one member (CRC checked); KeyError when the wheel has no such member."""
         import zipfile
         info = self.members()[name]
+        if info.file_size > _METADATA_LIMIT:  # read whole into memory: metadata files only
+            raise UnsafeMemberError("%s: %s declares %d bytes, more than a metadata file has; "
+                                    "refused" % (self.filename, name, info.file_size),
+                                    self.filename)
         raw = _RawZip(self.path)
         try:
             data = raw.read(info)

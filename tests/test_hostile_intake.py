@@ -148,9 +148,9 @@ def raw_zip(members):
     return b"".join(local) + directory + end
 
 
-def lying_wheel(folder, zeros_mb):
+def lying_wheel(folder, zeros_mb, honest=False):
     """A real wheel whose METADATA's headers declare its true size while its data inflates
-    to that METADATA followed by ``zeros_mb`` MB of zeros."""
+    to that METADATA followed by ``zeros_mb`` MB of zeros (``honest``: the headers say so)."""
     import zipfile
     real = make_wheel(str(folder), "liar", "1.0")
     members = []
@@ -158,8 +158,8 @@ def lying_wheel(folder, zeros_mb):
         for info in archive.infolist():
             data = archive.read(info)
             if info.filename.endswith("/METADATA"):
-                members.append((info.filename, deflate_zeros(data, zeros_mb), 8, len(data),
-                                zlib.crc32(data)))
+                members.append((info.filename, deflate_zeros(data, zeros_mb), 8,
+                                len(data) + honest * zeros_mb * MB, zlib.crc32(data)))
             else:
                 members.append((info.filename, data, 0, len(data), zlib.crc32(data)))
     real.write_bytes(raw_zip(members))
@@ -217,6 +217,11 @@ class TestLyingSizes:
         problem = assert_refused(area.check(wheel), UNSAFE, 2, "METADATA", "declares")
         assert problem["subject"] == wheel.name
         assert "again" not in problem["fix"]["command"]
+
+    def test_metadata_that_says_it_is_gigabytes_is_not_read(self, area):
+        wheel = lying_wheel(area.outside, 1536, honest=True)
+        problem = assert_refused(area.check(wheel), UNSAFE, 2, "METADATA", "declares")
+        assert problem["subject"] == wheel.name
 
     def test_the_same_wheel_told_truly_is_read_under_the_same_limit(self, area):
         wheel = make_wheel(str(area.outside), "liar", "1.0")
