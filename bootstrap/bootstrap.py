@@ -2514,7 +2514,6 @@ _BROWSER_COPY_RE = _LazyRegex(r"""
     ^(?P<stem>.+?)\ ?\((?P<copy>\d{1,3})\)                 # NAME (1), NAME(2)
      (?P<suffix>\.tar\.gz|\.tgz|\.tar\.bz2|\.tbz2|\.tar\.xz|\.txz|\.tar|\.zip|\.whl|\.json)$
     """, re.VERBOSE)
-_MACOS_METADATA = ("__MACOSX", ".DS_Store")
 _HEADER_SLACK = 1024 * 1024  # tar headers (pax, GNU long names) beyond this are refused
 _METADATA_LIMIT = 64 * 1024 ** 2  # METADATA, RECORD, WHEEL, entry_points.txt are read whole
 _CHUNK = 1024 * 1024
@@ -2535,14 +2534,14 @@ class IntakeLimits(collections.namedtuple(
 
 DEFAULT_LIMITS = IntakeLimits(max_total=8 * 1024 ** 3, max_ratio=200, ratio_floor=64 * 1024 ** 2)
 ENVIRONMENT_LIMITS = IntakeLimits(64 * 1024 ** 3, 200, 64 * 1024 ** 2, max_members=2000000)
-_NESTING_LIMIT = DEFAULT_LIMITS.max_depth
 
 
-def parse_size(text):
-    """Bytes of a size such as 500M, 16G, 2.5GB or 1000000; ValueError when it is not one."""
+def _parse_size(text):
+    """Bytes of a size such as 500M, 16G, 2.5GB or 1000000 (--max-upload-size)."""
     match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", str(text), re.IGNORECASE)
     if not match:
-        raise ValueError("not a size: %r (say 500M, 16G or a number of bytes)" % (text,))
+        raise argparse.ArgumentTypeError("not a size: %r (say 500M, 16G or a number of bytes)"
+                                         % (text,))
     power = " kmgt".index(match.group(2).lower() or " ")
     return int(float(match.group(1)) * 1024 ** power)
 
@@ -2613,7 +2612,7 @@ class _Budget(object):
                          "--max-nesting", self.limits.max_depth * 2)
 
 
-def intake_limits(args=None):
+def _intake_limits(args=None):
     """DEFAULT_LIMITS with the command line's --max-upload-size, --max-members and
     --max-nesting; an explicit size replaces the ratio (the user vouches for the upload)."""
     limits = DEFAULT_LIMITS
@@ -3027,7 +3026,7 @@ def extract_archive(path, folder, limits=DEFAULT_LIMITS, environment=False, budg
     return _read_archive(path, dest, _extract_zip if kind == "zip" else _extract_tar)
 
 
-class SplitPart(collections.namedtuple("SplitPart", "name base token prefix implicit")):
+class _SplitPart(collections.namedtuple("_SplitPart", "name base token prefix implicit")):
     """One part of a split upload, by its name: NAME.part-001 or NAME.part-aa (explicit);
     NAME.001 (7-Zip), NAME.aa or NAME.00 (split with a prefix), xaa or x00 (split without
     one) are implicit: they count only beside their first part, or as fragments."""
@@ -3049,19 +3048,19 @@ class SplitPart(collections.namedtuple("SplitPart", "name base token prefix impl
 
 
 def _split_part(name):
-    """The SplitPart a file name reads as, or None."""
+    """The _SplitPart a file name reads as, or None."""
     match = _SPLIT_PART_RE.match(name)
     if match is None:
         return None
     if match.group("base") is not None:
-        return SplitPart(name, match.group("base"), match.group("token"),
+        return _SplitPart(name, match.group("base"), match.group("token"),
                          name[:-len(match.group("token"))], False)
     if match.group("dotted") is not None:
         base, token = match.group("dotted"), match.group("dotted_token")
         if name.endswith(ARCHIVE_SUFFIXES) or not base.endswith(ARCHIVE_SUFFIXES + (".whl",)):
             return None
-        return SplitPart(name, base, token, name[:-len(token)], True)
-    return SplitPart(name, "x", match.group("bare_token"), "x", True)
+        return _SplitPart(name, base, token, name[:-len(token)], True)
+    return _SplitPart(name, "x", match.group("bare_token"), "x", True)
 
 
 def _part_token(index, numeric, width):
@@ -3444,7 +3443,7 @@ class _Intake(object):
         self.files.append(BundleFile(path, "manifest", origin))
 
 
-def work_dir_problem(work_dir):
+def _work_dir_problem(work_dir):
     """A not-writable Problem when ``work_dir`` (--work-dir) cannot hold a work folder: a
     file, a folder that cannot be written or made. None when it can, or when not given."""
     if not work_dir:
@@ -4589,7 +4588,7 @@ def check(bundles, require=None, profile=None, upgrade=False, work_dir=None, lim
     if isinstance(bundles, str):
         bundles = [bundles]
     profile_argument = profile if isinstance(profile, str) else None
-    problem = work_dir_problem(work_dir)
+    problem = _work_dir_problem(work_dir)
     if problem is not None:
         return build_report("check", _load_profile(profile), None, None, [problem], bundles)
     with _WorkDir(work_dir) as work:
@@ -5568,7 +5567,7 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
         report["environments"] = environments
         return report
     destination, problem = choose_destination(overlay or target, bundles)
-    problem = problem or work_dir_problem(work_dir)
+    problem = problem or _work_dir_problem(work_dir)
     if problem is not None:
         profile = Profile.current()
         return build_report("install", profile, None, None, [problem], bundles)
@@ -5956,7 +5955,7 @@ def _add_bundle_arguments(parser):
     parser.add_argument("--report", metavar="FILE", help="also write the JSON report to FILE")
     parser.add_argument("--work-dir", metavar="DIR",
                         help="where uploads are extracted (default: a temporary folder)")
-    parser.add_argument("--max-upload-size", type=parse_size, metavar="SIZE",
+    parser.add_argument("--max-upload-size", type=_parse_size, metavar="SIZE",
                         help="the most one upload may expand to, nested archives included "
                              "(default 8G, and 200 times its own size past 64M)")
     parser.add_argument("--max-members", type=int, metavar="N",
@@ -5999,7 +5998,7 @@ def _emit_report(report, args, out):
 
 def _command_check(args, out):
     report = check(args.bundles, require=args.require, profile=args.profile,
-                   upgrade=args.upgrade, work_dir=args.work_dir, limits=intake_limits(args))
+                   upgrade=args.upgrade, work_dir=args.work_dir, limits=_intake_limits(args))
     return _emit_report(report, args, out)
 
 
@@ -6008,7 +6007,7 @@ def _command_install(args, out):
                      upgrade=args.upgrade, budget=args.budget, work_dir=args.work_dir,
                      verify=not args.no_verify, jobs=args.jobs,
                      progress=Progress(quiet=args.json), overlay=args.overlay,
-                     limits=intake_limits(args))
+                     limits=_intake_limits(args))
     return _emit_report(report, args, out)
 
 

@@ -299,14 +299,16 @@ class TestMemberBudget:
 
 class TestNamesAndArguments:
     @pytest.mark.parametrize("kind", ["tar.gz", "zip"])
-    def test_member_name_over_255_bytes(self, area, kind):
-        name = "a" * 300 + "/x.whl"
+    @pytest.mark.parametrize("name,words", [
+        ("a" * 300 + "/x.whl", "over-long"),                      # one part over NAME_MAX
+        ("/".join(["b" * 250] * 20) + "/x.whl", "too long")])     # the path over PATH_MAX
+    def test_member_names_too_long(self, area, kind, name, words):
         upload = area.path("long." + kind)
         if kind == "zip":
             upload.write_bytes(raw_zip([(name, b"x", 0, 1, zlib.crc32(b"x"))]))
         else:
             upload.write_bytes(tar_gz({name: b"x"}))
-        problem = assert_refused(area.check(upload), UNSAFE, 2, "long." + kind, "over-long")
+        problem = assert_refused(area.check(upload), UNSAFE, 2, "long." + kind, words)
         assert "again" not in problem["fix"]["command"]
 
     def test_part_numbered_1700000000000(self, area):
