@@ -2575,6 +2575,7 @@ class _Budget(object):
                                   % (self.upload, what, flag, value), self.upload)
         error.fix = {"where": "sandbox", "command": "only if you trust %s: rerun with %s %s"
                      % (os.path.basename(self.upload), flag, value)}
+        error.whole_upload = True  # the upload's budget is spent: stop reading all of it
         raise error
 
     def check_bytes(self, size):
@@ -3220,19 +3221,19 @@ def _looks_like_bundle(path, kind, limit=64):
             with zipfile.ZipFile(path) as archive:
                 names = archive.namelist()[:limit]
         else:
-            names = _tar_member_names(path, kind, limit, 64 * 1024 ** 2)
+            names = _tar_member_names(path, kind, limit, IntakeLimits(64 * 1024 ** 2, None, 0))
     except Exception:
         return True  # unreadable: let extraction report it as corrupt
     return any(n.endswith((".whl", "manifest.json")) or n.endswith(ARCHIVE_SUFFIXES)
                for n in names)
 
 
-def _tar_member_names(path, kind, limit, max_bytes, stop=()):
+def _tar_member_names(path, kind, limit, limits, stop=()):
     """The names of a tar's first ``limit`` members (or up to the first ending with
-    ``stop``), reading at most ``max_bytes`` of it and no header larger than _HEADER_SLACK."""
+    ``stop``), reading no more than ``limits`` allow and no header larger than _HEADER_SLACK."""
     import tarfile
     names = []
-    budget = _Budget(IntakeLimits(max_bytes, None, 0, max_members=limit + 1), path, 1)
+    budget = _Budget(limits._replace(max_members=limit + 1), path, os.path.getsize(path))
     with _open_decompressed(path, kind) as raw:
         stream = _TailReader(raw, budget, path)
         with tarfile.open(fileobj=stream, mode="r|") as archive:
@@ -3422,7 +3423,7 @@ class _Intake(object):
                     if self._wanted(path, entry):
                         self._add(path, origin, depth, budget)
                 except BootstrapError as error:
-                    if isinstance(error, UsageError):
+                    if isinstance(error, UsageError) or getattr(error, "whole_upload", False):
                         raise
                     self.problems.append(_problem_from_error(error))
         if metadata:
@@ -5729,7 +5730,7 @@ def _is_conda_pack(path, limit=20000):
             with zipfile.ZipFile(path) as archive:
                 names = archive.namelist()[:limit]
         else:  # up to a wheel or manifest: a bundle of wheels, extracted next
-            names = _tar_member_names(path, kind, limit, ENVIRONMENT_LIMITS.max_total,
+            names = _tar_member_names(path, kind, limit, ENVIRONMENT_LIMITS,
                                       (".whl", "manifest.json"))
     except Exception:
         return False

@@ -192,8 +192,26 @@ class TestNestedBombs:
         upload = area.path("bomb.tar.gz")
         upload.write_bytes(tar_gz(dict(("middle-%s.tar.gz" % i, middle) for i in "abcd")))
         assert upload.stat().st_size < 64 * 1024
-        problem = assert_refused(area.check(upload), UNSAFE, 2, "bomb.tar.gz", "64M", "200")
+        result = area.check(upload)
+        problem = assert_refused(result, UNSAFE, 2, "bomb.tar.gz", "64M", "200")
         assert problem["subject"].endswith("bomb.tar.gz")
+        assert result.codes() == [UNSAFE]  # one upload, one budget, one problem
+
+    def test_install_refuses_before_anything_is_installed(self, area, tmp_path):
+        inner = zeros_tar_gz(1536)
+        upload = area.path("bomb.tar.gz")
+        upload.write_bytes(tar_gz(dict(("inner-%s.tar.gz" % i, inner) for i in "abcd")))
+        target = tmp_path / "target"
+        before = snapshot(str(area.outside))
+        result = bootstrap(PYTHON, "install", upload, "--target", target, "--work-dir",
+                           area.work, prefix=[sys.executable, "-c", _LIMITED],
+                           cwd=str(area.outside))
+        assert result.returncode == 2, result
+        assert result.codes() == [UNSAFE], result.report["problems"]
+        assert "Traceback" not in result.stderr
+        assert result.report["installed"] == [] and os.listdir(str(target)) == []
+        assert diff_trees(before, snapshot(str(area.outside)), "before", "after") == []
+        assert os.listdir(str(area.work)) == []
 
     def test_nesting_deeper_than_the_limit_names_the_flag(self, area, tmp_path):
         wheel = make_wheel(str(tmp_path / "w"), "deep", "1.0")
