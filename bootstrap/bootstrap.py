@@ -2504,7 +2504,6 @@ def contained_path(root, name, what="member", subject=None, reserved=True):
 # target stays inside is skipped and noted.
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar", ".zip")
-_PART_RE = _LazyRegex(r"^(?P<base>.+)\.part-?(?P<number>\d+)$")
 _SPLIT_PART_RE = _LazyRegex(r"""
     ^(?:(?P<base>.+?)\.part-?(?P<token>\d+|[a-z]{2,})     # NAME.part-001, NAME.part-aa
       | (?P<dotted>.+)\.(?P<dotted_token>\d{2,}|[a-z]{2,3})  # NAME.001 (7-Zip), NAME.aa, NAME.00
