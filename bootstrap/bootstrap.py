@@ -3108,33 +3108,46 @@ def _is_fragment(path):
         return False
 
 
-def _find_parts(path, direct=False):
-    """The split upload ``path`` names (one of its parts, or the name they share) as a
-    _PartSet, or None. An implicit naming counts only with its first part present, or, for
-    a file the user named (``direct``), when none of its parts starts like an archive: a
-    file `xml` beside a bundle is no part, nor is a real archive named `xyz`."""
-    directory = os.path.dirname(path) or "."
-    name = os.path.basename(path)
-    given = _split_part(name)
-    try:
-        entries = sorted(os.listdir(directory))
-    except OSError:
-        entries = []
-    sets = collections.OrderedDict()
+def _part_groups(directory, entries, direct=False):
+    """The split uploads among a folder's entries, found in one pass (a folder of 30,000
+    parts costs one pass, not 30,000): {part name, (prefix, numeric), base name: _PartSet}.
+    An implicit naming counts only with its first part present, or, for a file the user
+    named (``direct``), when none of its parts starts like an archive: a file `xml` beside a
+    bundle is no part, nor is a real archive named `xyz`."""
+    sets = {}
     for entry in entries:
         part = _split_part(entry)
-        if part is None or (given is None and part.base != name) or (given is not None and (
-                part.prefix, part.numeric) != (given.prefix, given.numeric)):
-            continue
-        sets.setdefault((part.implicit, part.prefix, part.numeric), []).append(part)
+        if part is not None:
+            sets.setdefault((part.implicit, part.prefix, part.numeric), []).append(part)
+    groups = {}
     for (implicit, prefix, numeric), found in sorted(sets.items()):
         parts = dict((p.index, os.path.join(directory, p.name)) for p in found)
         if implicit and not set(parts) & set((0, 1) if numeric else (0,)) and not (
                 direct and all(_is_fragment(p) for p in parts.values())):
             continue
-        return _PartSet(os.path.join(directory, found[0].base), parts, prefix, numeric,
-                        min(len(p.token) for p in found))
-    return None
+        group = _PartSet(os.path.join(directory, found[0].base), parts, prefix, numeric,
+                         min(len(p.token) for p in found))
+        groups.update((p.name, group) for p in found)
+        groups[(prefix, numeric)] = group
+        groups.setdefault(found[0].base, group)  # explicit namings first
+    return groups
+
+
+def _find_parts(path, direct=False, groups=None):
+    """The split upload ``path`` names (one of its parts, or the name they share) as a
+    _PartSet, or None; ``groups`` are its folder's, when already known."""
+    directory = os.path.dirname(path) or "."
+    name = os.path.basename(path)
+    if groups is None:
+        try:
+            entries = os.listdir(directory)
+        except OSError:
+            entries = []
+        groups = _part_groups(directory, entries, direct)
+    given = _split_part(name)
+    if given is not None:
+        return groups.get(name) or groups.get((given.prefix, given.numeric))
+    return groups.get(name)
 
 
 def _missing_part_error(group, index):
@@ -3330,24 +3343,25 @@ class _Intake(object):
         try:
             if not os.path.exists(path) and _find_parts(path, True) is None:
                 raise UsageError("%s does not exist" % path, path)
-            self._add(path, path, 0, None)
+            self._add(path, path, 0, None, None)
         except UsageError:
             raise
         except BootstrapError as error:
             self.problems.append(_problem_from_error(error))
 
-    def _add(self, path, origin, depth, budget):
-        """Read one file or folder: ``budget`` is the upload's (None: ``path`` starts one)."""
+    def _add(self, path, origin, depth, budget, groups):
+        """Read one file or folder: ``budget`` is the upload's (None: ``path`` starts one),
+        ``groups`` the split uploads of its folder (None: not known yet)."""
         name = os.path.basename(path)
         if _split_part(name) is not None or not os.path.exists(path):
-            group = _find_parts(path, direct=path == origin)
+            group = _find_parts(path, path == origin, groups)
             if group is not None:
                 return self._add_parts(group, origin, depth, budget)
         if os.path.isdir(path):
             return self._add_folder(path, origin, depth, budget)
         clean = _browser_name(name)
         if clean != name:
-            return self._add(self._renamed(path, clean), origin, depth, budget)
+            return self._add(self._renamed(path, clean), origin, depth, budget, None)
         if name.endswith(".whl"):
             self.files.append(BundleFile(path, "wheel", origin))
         elif name == "manifest.json":
@@ -3397,13 +3411,11 @@ class _Intake(object):
                           % (self.display(path), clean))
         return renamed
 
-    def _wanted(self, path, entry):
+    @staticmethod
+    def _wanted(entry, groups):
         """Whether a file found in a folder is part of the bundle (else it is left alone)."""
-        if entry.endswith((".whl",) + ARCHIVE_SUFFIXES) or entry == "manifest.json":
-            return True
-        if _browser_name(entry) != entry:
-            return True
-        return _split_part(entry) is not None and _find_parts(path) is not None
+        return (entry.endswith((".whl",) + ARCHIVE_SUFFIXES) or entry == "manifest.json"
+                or _browser_name(entry) != entry or entry in groups)
 
     def _add_folder(self, folder, origin, depth, budget):
         metadata = 0
@@ -3411,6 +3423,7 @@ class _Intake(object):
             kept = sorted(d for d in subdirs if not _is_macos_metadata(d))
             metadata += len(subdirs) - len(kept)
             subdirs[:] = kept
+            groups = _part_groups(directory, [e for e in entries if not _is_macos_metadata(e)])
             for entry in sorted(entries):
                 path = os.path.join(directory, entry)
                 if os.path.islink(path):
@@ -3419,8 +3432,8 @@ class _Intake(object):
                     metadata += 1
                     continue
                 try:
-                    if self._wanted(path, entry):
-                        self._add(path, origin, depth, budget)
+                    if self._wanted(entry, groups):
+                        self._add(path, origin, depth, budget, groups)
                 except BootstrapError as error:
                     if isinstance(error, UsageError) or getattr(error, "whole_upload", False):
                         raise
