@@ -2833,6 +2833,10 @@ def _read_archive(path, dest, extract):
             raise UnsafeMemberError("%s: a member's path is too long or not a valid name "
                                     "here (%s); refused" % (path, error.strerror), path)
         raise
+    links = [note for note in notes if note.startswith("skipped link ")]
+    if len(links) > 5:  # thousands of links make one line, not thousands
+        notes = [note for note in notes if note not in links] + links[:5] + [
+            "skipped %d more links in %s" % (len(links) - 5, path)]
     if dest.metadata:
         notes.append(_metadata_note(path, dest.metadata))
     return notes

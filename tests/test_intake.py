@@ -330,6 +330,15 @@ class TestLinks:
                 assert not os.path.islink(os.path.join(directory, name)), name
         area.assert_nothing_escaped()
 
+    def test_many_links_make_one_note(self, area, wheels):
+        links = [tar_info("wheels/link-%d.whl" % i, kind=tarfile.SYMTYPE,
+                          linkname=wheels[1].name) for i in range(40)]
+        upload = _tar(area, "bundle.tar.gz", [
+            tar_info("wheels/" + wheels[1].name, wheels[1].read_bytes())] + links)
+        notes = bootstrap.extract_archive(str(upload), str(area.work / "out"))
+        assert len(notes) == 6, notes
+        assert notes[-1].startswith("skipped 35 more links in ")
+
     def test_no_symlink_is_ever_created(self, area):
         upload = _tar(area, "bundle.tar.gz", [
             tar_info("sub/", kind=tarfile.DIRTYPE),
