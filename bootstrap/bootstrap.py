@@ -3454,6 +3454,13 @@ class _Intake(object):
         if not isinstance(data, dict) or data.get("schema") != BUNDLE_SCHEMA:
             self.notes.append("ignored %s: not a %s manifest" % (path, BUNDLE_SCHEMA))
             return
+        files, roots = data.get("files") or [], data.get("roots") or []
+        if not (isinstance(files, list) and isinstance(roots, list)
+                and all(isinstance(e, dict) and isinstance(e.get("path"), str) for e in files)
+                and all(isinstance(r, str) for r in roots)):
+            raise ArchiveError("%s is not a valid %s manifest: roots must be a list of "
+                               "requirements, files a list of {path, size, sha256}"
+                               % (path, BUNDLE_SCHEMA), path)
         data = dict(data)
         data["_folder"] = os.path.dirname(os.readlink(path) if os.path.islink(path) else path)
         data["_origin"] = origin
@@ -3498,8 +3505,12 @@ def verify_manifests(bundle):
     for manifest in bundle.manifests:
         folder = manifest["_folder"]
         for entry in manifest.get("files") or ():
-            relative = entry.get("path", "")
-            path = os.path.join(folder, *relative.split("/"))
+            relative = entry["path"]
+            try:
+                path = contained_path(folder, relative, "file", "manifest.json")
+            except UnsafeMemberError as error:  # never read (or tell the size of) a file
+                problems.append(_problem_from_error(error))  # outside the bundle
+                continue
             if not os.path.isfile(path):
                 problems.append(Problem(
                     "corrupt-archive", relative,

@@ -14,6 +14,7 @@ on stderr), and that the folder outside the work folder is byte-identical before
 
 import gzip
 import io
+import json
 import os
 import struct
 import sys
@@ -64,8 +65,9 @@ def area(tmp_path):
     return Area(tmp_path)
 
 
-def assert_refused(result, code, exit_code, *words):
-    """Exit code exactly, a JSON report with ``code``, no traceback, words in its message."""
+def assert_refused(result, code, exit_code, *words, **options):
+    """Exit code exactly, a JSON report with ``code``, no traceback, words in its message;
+    nothing planned (unless ``planned``: the rest of a bundle may still be checked)."""
     assert result.returncode == exit_code, result
     assert result.report is not None and result.report["command"] == "check", result
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) <= 1, \
@@ -74,7 +76,8 @@ def assert_refused(result, code, exit_code, *words):
     assert problems, result.report["problems"]
     for word in words:
         assert any(word in p["message"] for p in problems), (word, problems)
-    assert result.report["would_install"] == []
+    if not options.get("planned"):
+        assert result.report["would_install"] == []
     return problems[0]
 
 
@@ -344,6 +347,31 @@ class TestNamesAndArguments:
         area.path("bundle.tar.gz.part-1700000000000").write_bytes(b"\0" * 1024)
         assert_refused(area.check(area.path("bundle.tar.gz.part-001")), CORRUPT, 2,
                        "bundle.tar.gz.part-002 is missing")
+
+    @pytest.mark.parametrize("listed", ["../notes.txt", "/etc/passwd", "a/../../notes.txt"])
+    def test_manifest_entries_pass_the_gate(self, area, tmp_path, listed):
+        """A manifest naming a file outside its bundle: refused, never read, its size untold."""
+        import hashlib
+        bundle = area.path("bundle")
+        wheel = make_wheel(str(bundle / "wheels"), "fine", "1.0")
+        data = wheel.read_bytes()
+        files = [{"path": "wheels/" + wheel.name, "size": len(data),
+                  "sha256": hashlib.sha256(data).hexdigest()},
+                 {"path": listed, "size": 1, "sha256": "0" * 64}]
+        (bundle / "manifest.json").write_text(json.dumps({
+            "schema": "sandbox-bootstrap.bundle/1", "roots": ["fine"], "files": files}))
+        result = area.check(bundle)
+        problem = assert_refused(result, UNSAFE, 2, repr(listed), planned=True)
+        assert "bytes" not in problem["message"] and result.codes() == [UNSAFE]
+
+    @pytest.mark.parametrize("manifest", [{"files": [1, 2]}, {"files": "wheels/x.whl"},
+                                          {"roots": [{"a": 1}]}, {"files": [{"path": 3}]}])
+    def test_manifest_of_the_wrong_shape(self, area, manifest):
+        bundle = area.path("bundle")
+        bundle.mkdir()
+        manifest["schema"] = "sandbox-bootstrap.bundle/1"
+        (bundle / "manifest.json").write_text(json.dumps(manifest))
+        assert_refused(area.check(bundle), CORRUPT, 2, "not a valid")
 
     def test_work_dir_that_is_a_file(self, area, tmp_path):
         wheel = make_wheel(str(area.outside), "fine", "1.0")
