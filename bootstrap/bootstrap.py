@@ -4472,10 +4472,11 @@ class _WheelInstall(object):
                 digest, size = streamed or self._stream_member(archive(), info, path)
             else:
                 digest, size = hashlib.sha256(data), len(data)
+            text = _urlsafe_digest(digest)
             if expected is None or expected[0] is None:
                 if not info.filename.endswith((".pyc", "/RECORD.jws", "/RECORD.p7s")):
                     mismatches.append("%s is not listed in RECORD with a hash" % info.filename)
-            elif expected[0] == "sha256" and _urlsafe_digest(digest) != expected[1]:
+            elif expected[0] == "sha256" and text != expected[1]:
                 mismatches.append("%s does not match its RECORD hash" % info.filename)
             elif expected[0] != "sha256":
                 other = hashlib.new(expected[0], data) if expected[0] in hashlib.algorithms_available else None
@@ -4484,11 +4485,11 @@ class _WheelInstall(object):
             if data is not None:
                 if key == "scripts" and data.startswith(b"#!python"):
                     data = self._rewrite_shebang(data)
-                    digest, size = hashlib.sha256(data), len(data)
+                    text, size = _urlsafe_digest(hashlib.sha256(data)), len(data)
                 _write_new_file(path, data, executable)
             elif executable:
                 os.chmod(path, 0o755)
-            self.installed.append((key, relative, _urlsafe_digest(digest), size))
+            self.installed.append((key, relative, text, size))
 
     @staticmethod
     def _stream_member(archive, info, path):
@@ -4658,6 +4659,7 @@ _EXTENSION_RE = _LazyRegex(r"^([A-Za-z_][A-Za-z0-9_]*)(\.[A-Za-z0-9_-]+)?\.(so|p
 def _top_level_modules(relatives, lib_dir):
     """Top-level importable modules among installed paths (a namespace folder: its children)."""
     modules = set()
+    packages = {}  # head -> whether head/__init__.py is installed (one stat per folder)
     for relative in relatives:
         parts = relative.split("/")
         head = parts[0]
@@ -4670,8 +4672,9 @@ def _top_level_modules(relatives, lib_dir):
             if match:
                 modules.add(match.group(1))
         elif head.isidentifier():
-            if os.path.isfile(os.path.join(lib_dir, head, "__init__.py")) or parts[1] in (
-                    "__init__.py",):
+            if head not in packages:
+                packages[head] = os.path.isfile(os.path.join(lib_dir, head, "__init__.py"))
+            if packages[head] or parts[1] == "__init__.py":
                 modules.add(head)
             elif len(parts) > 2 and parts[1].isidentifier() and parts[2] == "__init__.py":
                 modules.add(head + "." + parts[1])
@@ -5056,6 +5059,11 @@ def fresh(path):
     return head[:4] == importlib.util.MAGIC_NUMBER and struct.unpack("<III", head[4:16]) == (
         0, int(stat.st_mtime) & 0xFFFFFFFF, stat.st_size & 0xFFFFFFFF)
 
+if hasattr(os, "nice"):
+    try:
+        os.nice(int(sys.argv[1]))  # after what the user waits for: the install, the imports
+    except OSError:
+        pass
 for line in sys.stdin.buffer:
     path = os.fsdecode(line.rstrip(b"\n"))
     if path and not fresh(path):
@@ -5086,6 +5094,7 @@ class _Compiler(object):
 
     def __init__(self, workers=None):
         self.count = workers or _usable_cores()
+        self.niceness = 10
         self.workers = []   # (process, queue, thread)
         self.loads = []
         self.failed = False
@@ -5100,7 +5109,8 @@ class _Compiler(object):
         for _ in range(self.count):
             try:
                 process = subprocess.Popen(
-                    [sys.executable] + _interpreter_flags() + ["-c", _COMPILE_CODE],
+                    [sys.executable] + _interpreter_flags() + ["-c", _COMPILE_CODE,
+                                                               str(self.niceness)],
                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL)
             except Exception:  # no processes here (or no interpreter): compile on import
