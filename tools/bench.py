@@ -7,8 +7,10 @@
 Cases
   inspect  median wall time of ``python -I bootstrap/bootstrap.py inspect --json`` over --runs
            runs for every CPython 3.8-3.13 on this machine, beside the median of
-           ``python -I -c pass`` (the interpreter's own start-up), both for the base interpreter
-           and inside a fresh ``--without-pip`` venv of it.
+           ``python -I -c pass`` (the interpreter's own start-up) and of ``python -m bootstrap
+           inspect --json`` (run in a folder holding a copy of bootstrap.py, whose bytecode
+           Python caches), both for the base interpreter and inside a fresh ``--without-pip``
+           venv of it.
   check    median of ``bootstrap.py check BUNDLE --json`` on a synthesized bundle of 200 small
            wheels with a dependency graph, beside the same resolution by ``pip install
            --dry-run`` and ``uv pip install --dry-run`` (fewer runs: they are references).
@@ -24,8 +26,18 @@ Cases
            the children it waited for), ``bootstrap / row`` (how many times longer bootstrap
            takes than that row) and ``row / unzip`` (how far the row is from the floor).
 
+  working  time-to-working, the figure a user waits for: for bench-datasci and
+           bench-jupyterlab (WORKING names their roots and the first import), into a tmpfs and
+           a disk target, --repeat interleaved cold runs of: bootstrap install (default:
+           bytecode and import verification; and --no-verify), uv pip install (no bytecode,
+           its default) and pip install (bytecode, its default), each followed by the first
+           import of the roots in a fresh interpreter that may write bytecode. Printed: the
+           medians of install, import and their sum, the ratio to uv, the peak RSS of the
+           install and the CPU time (user+sys) of every process involved.
+
 Competitors run with pip's machine-wide configuration neutralised (PIP_CONFIG_FILE=/dev/null,
-no PIP_* variables). pip (latest) and uv live in their own venv .cache/bench-venv, made on the
+no PIP_*, UV_* or PYTHON* variables: PYTHONDONTWRITEBYTECODE would stop every import from
+writing bytecode). pip (latest) and uv live in their own venv .cache/bench-venv, made on the
 first run with the python running this script; bootstrap.py runs on that venv's python too.
 A case whose bootstrap command does not exist yet is reported with a line and skipped.
 
@@ -96,6 +108,7 @@ def run(cmd, env=None, cwd=None, timeout=3600):
         out.seek(0)
         err.seek(0)
         return {"seconds": seconds, "rss_mb": usage.ru_maxrss / 1024.0, "rc": proc.returncode,
+                "cpu": usage.ru_utime + usage.ru_stime,
                 "out": out.read().decode("utf-8", "replace"),
                 "err": err.read().decode("utf-8", "replace")}
 
@@ -600,6 +613,7 @@ def one_working(argv_for, statement, python, base, on_disk):
         if result["rc"] in (0, 1):  # 1: bootstrap's report has notes or problems: still time it
             imported = run([python, "-c", statement], env=clean_env(PYTHONPATH=target), cwd=tmp)
             result["import"] = imported["seconds"]
+            result["cpu"] += imported["cpu"]
             if imported["rc"] != 0:
                 result["rc"], result["err"] = imported["rc"], imported["err"]
             result["seconds"] = result["install"] + result["import"]
@@ -638,6 +652,7 @@ def working_set(set_name, fs_label, base, venv, args):
             "median_install": median([r["install"] for r in results[name]]),
             "median_import": None if failed else median([r["import"] for r in results[name]]),
             "rss_mb": max(r["rss_mb"] for r in results[name]),
+            "cpu": median([r["cpu"] for r in results[name]]),
             "failure": ("exit %d: %s" % (failed[0]["rc"], last_line(failed[0]["err"]))
                         if failed else None)}
     return summary
@@ -648,13 +663,16 @@ def print_working(summary, repeat):
     base = rows[BASELINE]
     lines = [[name, secs(row["median_install"]), secs(row["median_import"]),
               row["failure"] or secs(row["median"]), ratio(row["median"], base["median"]),
-              ratio(row["median_install"], base["median_install"]), "%.0f MB" % row["rss_mb"]]
+              ratio(row["median_install"], base["median_install"]), "%.0f MB" % row["rss_mb"],
+              secs(row["cpu"])]
              for name, row in rows.items()]
     print("\n== time-to-working %s (%d wheels) -> %s target %s, median of %d interleaved runs"
           % (summary["set"], summary["wheels"], summary["filesystem"], summary["path"], repeat))
     print("   then, in a fresh interpreter: %s" % summary["statement"])
     print(table(["row", "install", "first import", "time-to-working", "/ uv",
-                 "install / uv's", "peak RSS (install)"], lines))
+                 "install / uv's", "peak RSS (install)", "CPU (all processes)"], lines))
+    print("   (CPU: user+sys of install and import with every child; less noisy than wall time "
+          "on a shared machine)")
 
 
 def case_working(args, venv):
