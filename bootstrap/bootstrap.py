@@ -5059,11 +5059,6 @@ def fresh(path):
     return head[:4] == importlib.util.MAGIC_NUMBER and struct.unpack("<III", head[4:16]) == (
         0, int(stat.st_mtime) & 0xFFFFFFFF, stat.st_size & 0xFFFFFFFF)
 
-if hasattr(os, "nice"):
-    try:
-        os.nice(int(sys.argv[1]))  # after what the user waits for: the install, the imports
-    except OSError:
-        pass
 for line in sys.stdin.buffer:
     path = os.fsdecode(line.rstrip(b"\n"))
     if path and not fresh(path):
@@ -5094,7 +5089,6 @@ class _Compiler(object):
 
     def __init__(self, workers=None):
         self.count = workers or _usable_cores()
-        self.niceness = 10
         self.workers = []   # (process, queue, thread)
         self.loads = []
         self.failed = False
@@ -5109,8 +5103,7 @@ class _Compiler(object):
         for _ in range(self.count):
             try:
                 process = subprocess.Popen(
-                    [sys.executable] + _interpreter_flags() + ["-c", _COMPILE_CODE,
-                                                               str(self.niceness)],
+                    [sys.executable] + _interpreter_flags() + ["-c", _COMPILE_CODE],
                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL)
             except Exception:  # no processes here (or no interpreter): compile on import
@@ -5148,6 +5141,17 @@ class _Compiler(object):
             thread.join()
             process.wait()
         self.workers = []
+
+
+def _stop_compiler(compiler):
+    """Stop the compile workers at once (the install is failing or interrupted)."""
+    for process, pending, _ in (compiler.workers if compiler is not None else ()):
+        pending.put(None)
+        try:
+            process.kill()
+        except OSError:
+            pass
+        process.wait()
 
 
 def _feed_worker(process, pending):
@@ -5426,7 +5430,11 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
                                budget, jobs, work, progress or Progress(),
                                getattr(plan, "wheels", ()))
         installer.compiler = _Compiler(jobs) if verify else None
-        installer.run(plan.install)
+        try:
+            installer.run(plan.install)
+        except BaseException:
+            _stop_compiler(installer.compiler)
+            raise
         problems.extend(installer.problems)
         _remove_empty(os.path.join(destination.lib_dir, STAGING_DIR))
         if destination.kind == "overlay":

@@ -31,7 +31,8 @@ Cases
            a disk target, --repeat interleaved cold runs of: bootstrap install (default:
            bytecode and import verification; and --no-verify), uv pip install (no bytecode,
            its default) and pip install (bytecode, its default), each followed by the first
-           import of the roots in a fresh interpreter that may write bytecode. Printed: the
+           import of the roots in a fresh interpreter that may write bytecode (pip, slow, in
+           the first repetition only: a reference). Printed: the
            medians of install, import and their sum, the ratio to uv, the peak RSS of the
            install and the CPU time (user+sys) of every process involved.
 
@@ -580,6 +581,8 @@ WORKING = {
 }
 WORKING_SETS = ("bench-datasci", "bench-jupyterlab")
 BASELINE = "uv"
+#: rows run in the first repetition only: references, slow (pip compiles every file)
+REFERENCE_ROWS = ("pip",)
 
 
 def working_commands(venv, wheels, folder, roots):
@@ -634,6 +637,8 @@ def working_set(set_name, fs_label, base, venv, args):
     for rep in range(args.repeat):
         shift = rep % len(names)
         for name in names[shift:] + names[:shift]:
+            if rep > 0 and name in REFERENCE_ROWS:
+                continue
             result = one_working(commands[name], statement, venv["python"], base,
                                  fs_label == "disk")
             results[name].append(result)
@@ -661,7 +666,7 @@ def working_set(set_name, fs_label, base, venv, args):
 def print_working(summary, repeat):
     rows = summary["rows"]
     base = rows[BASELINE]
-    lines = [[name, secs(row["median_install"]), secs(row["median_import"]),
+    lines = [[name, len(row["install"]), secs(row["median_install"]), secs(row["median_import"]),
               row["failure"] or secs(row["median"]), ratio(row["median"], base["median"]),
               ratio(row["median_install"], base["median_install"]), "%.0f MB" % row["rss_mb"],
               secs(row["cpu"])]
@@ -669,7 +674,7 @@ def print_working(summary, repeat):
     print("\n== time-to-working %s (%d wheels) -> %s target %s, median of %d interleaved runs"
           % (summary["set"], summary["wheels"], summary["filesystem"], summary["path"], repeat))
     print("   then, in a fresh interpreter: %s" % summary["statement"])
-    print(table(["row", "install", "first import", "time-to-working", "/ uv",
+    print(table(["row", "runs", "install", "first import", "time-to-working", "/ uv",
                  "install / uv's", "peak RSS (install)", "CPU (all processes)"], lines))
     print("   (CPU: user+sys of install and import with every child; less noisy than wall time "
           "on a shared machine)")
