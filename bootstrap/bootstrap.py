@@ -5012,11 +5012,14 @@ class _Installer(object):
 # committed package's .py files exactly as pip does (py_compile, timestamp-based .pyc in
 # __pycache__, not listed in RECORD, as with pip --no-compile), so the user's first import is
 # warm; test folders are left to be compiled on demand. Verification: the import names of the
-# roots (what the user asked for) are imported in one fresh interpreter. A root that does not
-# import is import-failed; a module beside it that needs an extra or an undeclared dependency
-# (black's blackd without black[d]) is a note. The importer is a seam: where the platform has
-# no processes, another importer with the same result shape can stand in for
-# _import_in_subprocess.
+# roots (what the user asked for) are imported in one fresh interpreter, the other new
+# packages' top-level modules after them. A root that does not import is import-failed; a
+# module beside it that needs an extra or an undeclared dependency (black's blackd without
+# black[d]), or one outside the roots that does not import (jupyterlab's matplotlib_inline
+# without matplotlib), is a note. Verification starts once every package is committed and
+# runs beside the compile workers. The importer is a seam: where the platform has no
+# processes, an importer with the same result shape stands in for _import_in_subprocess
+# (exec _VERIFY_CODE under another __name__ and call its try_imports).
 
 _VERIFY_CODE = r"""
 import importlib, json, sys
