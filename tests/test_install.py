@@ -1324,7 +1324,8 @@ class TestVerification:
         write_wheel(folder, "inline-like", "1.0", files={
             "inline_like/__init__.py": "from . import backend\n",
             "inline_like/backend.py": "import plotlike\n"})
-        result = cli("install", folder, "--require", "lablike", "--target", tmp_path / "t")
+        result = cli("install", folder, "--target", tmp_path / "t")  # the root: lablike
+        assert result.report["roots"] == ["lablike"], result.report["roots"]
         assert result.returncode == 0 and result.report["status"] == "ok", result
         assert sorted(result.installed()) == ["inline-like", "lablike"]
         notes = [n for n in result.report["notes"] if "inline_like" in n]
