@@ -5346,11 +5346,11 @@ def _verify_note(package, module, error, requires, root):
     missing = (error.get("missing") or "").split(".")[0]
     plain, extras = _declared(requires, missing) if missing else (False, [])
     if extras and not plain:
-        wanted = "%s[%s]" % (package, extras[0])
-        return ("%s (from %s) needs %s, which %s requires only with the extra %s; add %s to "
-                "the requirements if you use %s" % (module, package, missing, package,
-                                                   " or ".join("%s[%s]" % (package, e)
-                                                               for e in extras), wanted, module))
+        return ("%s (from %s) needs %s, which %s lists only under the extra %s; add %s[%s] "
+                "(or %s) to the requirements if you use %s" % (
+                    module, package, missing, package, " or ".join(
+                        "%s[%s]" % (package, e) for e in extras), package, extras[0],
+                    missing.replace("_", "-"), module))
     if missing and not plain:
         return ("%s (from %s) imports %s, which %s does not declare as a dependency and which "
                 "is not installed; bundle %s too if you use %s" % (
