@@ -1332,6 +1332,24 @@ class TestVerification:
         assert len(notes) == 1 and "plotlike" in notes[0] and "not declare" in notes[0], \
             result.report["notes"]
 
+    def test_an_importer_that_gives_text_only_fits_the_seam(self):
+        """Where no process can be started an in-process importer stands in: its text-only
+        results are read the same way (no subprocess is run here)."""
+        calls = []
+
+        def importer(modules, extra_path):
+            calls.append(list(modules))
+            return {"blacklike": None, "blacklikd": "ImportError: aiohttp dependency is not "
+                    "installed: No module named 'aiohttplike'", "lablike": "ImportError: boom"}
+
+        problems, notes = bootstrap.verify_imports(
+            {"blacklike": ["blacklike", "blacklikd"], "lablike": ["lablike"]},
+            roots=["blacklike", "lablike"], importer=importer,
+            requires={"blacklike": ['aiohttplike>=3; extra == "d"']})
+        assert calls == [["blacklike", "blacklikd", "lablike"]]  # the roots' modules, once
+        assert [(p.code, p.subject) for p in problems] == [("import-failed", "lablike")]
+        assert len(notes) == 1 and "blacklike[d]" in notes[0] and "blacklikd" in notes[0]
+
 
 # -- 12. bytecode ---------------------------------------------------------------------------------
 
