@@ -4570,14 +4570,14 @@ def _unrequired(candidates, items):
     required only through an extra makes that extra part of its requirer's root
     (`black[d]` when aiohttp came with black); a cycle that nothing else requires gives
     its first project."""
-    requirers, children = _requirement_graph(items)
+    requirers, children, requested = _requirement_graph(items)
     roots = collections.OrderedDict()
     for name in candidates:
         found = requirers.get(name, set())
         if not found:
             roots.setdefault(name, set())
-        elif all(extra for _, extra in found):
-            for requirer, extra in found:
+        elif all(extra and (requirer, extra) not in requested for requirer, extra in found):
+            for requirer, extra in found:  # no project here asks for those extras: the user did
                 roots.setdefault(requirer, set()).add(extra)
     reached = _closure(roots, children)
     for name in candidates:
@@ -4589,10 +4589,12 @@ def _unrequired(candidates, items):
 
 
 def _requirement_graph(items):
-    """({project: {(requirer, extra or None)}}, {project: {required}}) from the
-    Requires-Dist of ``items``; an unreadable METADATA or requirement adds nothing."""
+    """({project: {(requirer, extra or None)}}, {project: {required}}, {(project, extra)
+    some project asks for}) from the Requires-Dist of ``items``; an unreadable METADATA or
+    requirement adds nothing."""
     requirers = collections.defaultdict(set)
     children = collections.defaultdict(set)
+    requested = set()
     for item in items:
         try:
             requires = item.metadata.requires_dist if item.metadata is not None else ()
@@ -4609,7 +4611,9 @@ def _requirement_graph(items):
             for extra in extras or [None]:
                 requirers[requirement.key].add((item.name, extra))
             children[item.name].add(requirement.key)
-    return requirers, children
+            requested.update((requirement.key, canonicalize_name(extra))
+                             for extra in requirement.extras)
+    return requirers, children, requested
 
 
 def _marker_extras(markers):
