@@ -3480,9 +3480,13 @@ class Pool(object):
 class Plan(object):
     """What resolution decided: install (dependencies first), satisfied, skipped, problems.
 
-    ``conflicts`` maps each project that has a problem to the smallest set of requirements
-    that no available version satisfies: [{"requirement", "required_by"}] (required_by None
-    for a root), so a fix can name who requires what."""
+    ``conflicts`` maps each project that has a resolution problem to {"kind", "requirements"}:
+    the smallest set of requirements on it that no version satisfies, each
+    {"requirement": "c<2", "required_by": "a==1.0"} (None for a root), so that a fix can name
+    who requires what. kind is "range" (no version can satisfy them: fetching cannot help),
+    "available" (none of the available versions does), "missing" (no usable version at all:
+    every requirement is listed), or "dependencies" (versions satisfy them all, but each
+    fails on its own requirements: every requirement is listed)."""
 
     def __init__(self, install, satisfied, skipped, problems, roots, blocked, fetch,
                  conflicts=None):
@@ -3600,6 +3604,7 @@ class _Resolver(object):
         self.problems = []
         self.fetch = collections.OrderedDict()     # requirement text -> True
         self.conflicts = collections.OrderedDict()  # name -> [{"requirement", "required_by"}]
+        self.conflict_kinds = {}                    # name -> range, available, missing, ...
         self.failed = collections.OrderedDict()     # name -> Problem
         self.chosen = collections.OrderedDict()     # name -> Candidate (the final plan's)
         self.placeholders = {}                      # name -> placeholder Candidate
@@ -3889,20 +3894,20 @@ class _Resolver(object):
         return True
 
     def _forget(self, state, idents):
-        """Drop every need that the pins of ``idents`` brought (they no longer hold), and the
-        pins, with their own needs, that nothing requires any more."""
-        idents = list(idents)
-        while idents:
-            gone = set(idents)
-            idents = []
-            for key, criterion in list(state.criteria.items()):
-                needs = tuple((n, p) for n, p in criterion.needs if p is None or p[0] not in gone)
-                if len(needs) == len(criterion.needs):
-                    continue
+        """Unpin ``idents`` (a new requirement rejects their pins) and drop every need their
+        pins brought: a dropped version's requirements are never kept in force, and its pin
+        comes back only with the requirements of the candidate pinned next. (What only those
+        pins required stays pinned, unreachable, until the end: it is never installed; undoing
+        it at once could undo the very requirement that rejected the pin, round after round.)"""
+        gone = set(idents)
+        if not gone:
+            return
+        for key, criterion in list(state.criteria.items()):
+            needs = tuple((n, p) for n, p in criterion.needs if p is None or p[0] not in gone)
+            if len(needs) != len(criterion.needs):
                 state.criteria[key] = criterion._replace(needs=needs)
-                if not needs and key in state.mapping:
-                    del state.mapping[key]
-                    idents.append(key)
+        for ident in gone:
+            state.mapping.pop(ident, None)
 
     # -- every root, every problem ----------------------------------------------------------
 
@@ -3995,10 +4000,11 @@ class _Resolver(object):
             specifier = specifier & need.specifier
         subject = "%s%s" % (name, specifier)
         usable = [c for c in self.found(name) if c.source != "installed"]
-        smallest = self._smallest(name, needs, usable)
+        kind, smallest = self._smallest(name, needs, self.found(name))
         self.conflicts[name] = [collections.OrderedDict([
             ("requirement", "%s%s" % (need.ident, need.specifier)),
             ("required_by", parent[1].label if parent else None)]) for need, parent in smallest]
+        self.conflict_kinds[name] = kind
         if _witness(specifier) is None:
             return self._fail(name, "version-conflict", subject, "no version of %s can satisfy "
                               "every requirement on it: %s" % (name, _who_requires(smallest)),
@@ -4029,23 +4035,28 @@ class _Resolver(object):
 
     @staticmethod
     def _smallest(name, needs, usable):
-        """The fewest needs that together leave no version: an empty range, or none of the
-        usable candidates (all of them when the failure lies elsewhere)."""
-        def empty(subset):
+        """(kind, the fewest needs that together leave no version): kind "range" when no
+        version can satisfy them, "available" when none of the usable candidates does,
+        "missing" when there is no usable candidate at all, "dependencies" (and every need)
+        when some candidates satisfy them all but each fails on its own requirements."""
+        def specifier_of(subset):
             specifier = SpecifierSet()
             for need, _ in subset:
                 specifier = specifier & need.specifier
-            if _witness(specifier) is None:
+            return specifier
+
+        def empty(subset):
+            if _witness(specifier_of(subset)) is None:
                 return True
             return bool(usable) and not any(all(n.accepts(c) for n, _ in subset) for c in usable)
         if not empty(needs):
-            return list(needs)
+            return ("dependencies" if usable else "missing"), list(needs)
         smallest = list(needs)
         for item in list(needs):
             trial = [other for other in smallest if other is not item]
             if trial and empty(trial):
                 smallest = trial
-        return smallest
+        return ("range" if _witness(specifier_of(smallest)) is None else "available"), smallest
 
     def _installed_conflict(self, name, specifier, subject, needs):
         installed = _installed_candidate(self.pool.installed[name])
@@ -4138,6 +4149,7 @@ class _Resolver(object):
             message += "; it is a root requirement"
         details["chain"] = self._chain(name)
         details["conflict"] = self.conflicts.get(name, [])
+        details["conflict_kind"] = self.conflict_kinds.get(name)
         if fetch:
             self._add_fetch(name, fetch)
             details["fetch"] = fetch
@@ -4262,7 +4274,9 @@ def resolve(profile, wheels=(), sdists=(), roots=(), upgrade=False, verdicts=Non
             reason = "not needed by any root"
         skipped.append({"file": wheel.filename, "reason": reason})
     return Plan(install, satisfied, skipped, resolver.problems, [str(r) for r in roots],
-                sorted(resolver.blocked_texts), list(resolver.fetch), dict(resolver.conflicts))
+                sorted(resolver.blocked_texts), list(resolver.fetch),
+                dict((name, {"kind": resolver.conflict_kinds[name], "requirements": items})
+                     for name, items in resolver.conflicts.items()))
 
 
 # -- Fixes ------------------------------------------------------------------------------------
