@@ -3486,7 +3486,8 @@ class Plan(object):
     who requires what. kind is "range" (no version can satisfy them: fetching cannot help),
     "available" (none of the available versions does), "missing" (no usable version at all:
     every requirement is listed), or "dependencies" (versions satisfy them all, but each
-    fails on its own requirements: every requirement is listed)."""
+    fails on its own requirements: every requirement is listed); roots are the roots whose
+    closure reaches the project (what to fetch together, unpinned, when kind is "range")."""
 
     def __init__(self, install, satisfied, skipped, problems, roots, blocked, fetch,
                  conflicts=None):
@@ -3605,6 +3606,7 @@ class _Resolver(object):
         self.fetch = collections.OrderedDict()     # requirement text -> True
         self.conflicts = collections.OrderedDict()  # name -> [{"requirement", "required_by"}]
         self.conflict_kinds = {}                    # name -> range, available, missing, ...
+        self.conflict_roots = {}                    # name -> the roots that reach it
         self.failed = collections.OrderedDict()     # name -> Problem
         self.chosen = collections.OrderedDict()     # name -> Candidate (the final plan's)
         self.placeholders = {}                      # name -> placeholder Candidate
@@ -3967,6 +3969,8 @@ class _Resolver(object):
                     n.ident for _, n in needs]))]
         self._state = state
         for name in used:
+            self.conflict_roots[name] = [text for text, need in needs if any(
+                ident.split("[")[0] == name for ident in _reach(edges, [need.ident]))]
             self._diagnose(name, [(n, p) for ident, c in sorted(state.criteria.items())
                                   if ident.split("[")[0] == name for n, p in c.needs
                                   if n.pin is None])
@@ -4005,8 +4009,8 @@ class _Resolver(object):
             ("requirement", "%s%s" % (need.ident, need.specifier)),
             ("required_by", parent[1].label if parent else None)]) for need, parent in smallest]
         self.conflict_kinds[name] = kind
-        if _witness(specifier) is None:
-            return self._fail(name, "version-conflict", subject, "no version of %s can satisfy "
+        if _witness(specifier) is None:  # the subject is no range: it cannot be fetched
+            return self._fail(name, "version-conflict", name, "no version of %s can satisfy "
                               "every requirement on it: %s" % (name, _who_requires(smallest)),
                               needs)
         if name in self.pool.installed:
@@ -4039,24 +4043,26 @@ class _Resolver(object):
         version can satisfy them, "available" when none of the usable candidates does,
         "missing" when there is no usable candidate at all, "dependencies" (and every need)
         when some candidates satisfy them all but each fails on its own requirements."""
-        def specifier_of(subset):
+        def no_range(subset):
             specifier = SpecifierSet()
             for need, _ in subset:
                 specifier = specifier & need.specifier
-            return specifier
+            return _witness(specifier) is None
 
-        def empty(subset):
-            if _witness(specifier_of(subset)) is None:
-                return True
-            return bool(usable) and not any(all(n.accepts(c) for n, _ in subset) for c in usable)
-        if not empty(needs):
+        def none_usable(subset):
+            return not any(all(n.accepts(c) for n, _ in subset) for c in usable)
+        if no_range(needs):
+            kind, empty = "range", no_range
+        elif usable and none_usable(needs):
+            kind, empty = "available", none_usable
+        else:
             return ("dependencies" if usable else "missing"), list(needs)
         smallest = list(needs)
         for item in list(needs):
             trial = [other for other in smallest if other is not item]
             if trial and empty(trial):
                 smallest = trial
-        return ("range" if _witness(specifier_of(smallest)) is None else "available"), smallest
+        return kind, smallest
 
     def _installed_conflict(self, name, specifier, subject, needs):
         installed = _installed_candidate(self.pool.installed[name])
@@ -4150,6 +4156,7 @@ class _Resolver(object):
         details["chain"] = self._chain(name)
         details["conflict"] = self.conflicts.get(name, [])
         details["conflict_kind"] = self.conflict_kinds.get(name)
+        details["conflict_roots"] = self.conflict_roots.get(name, [])
         if fetch:
             self._add_fetch(name, fetch)
             details["fetch"] = fetch
@@ -4275,7 +4282,8 @@ def resolve(profile, wheels=(), sdists=(), roots=(), upgrade=False, verdicts=Non
         skipped.append({"file": wheel.filename, "reason": reason})
     return Plan(install, satisfied, skipped, resolver.problems, [str(r) for r in roots],
                 sorted(resolver.blocked_texts), list(resolver.fetch),
-                dict((name, {"kind": resolver.conflict_kinds[name], "requirements": items})
+                dict((name, {"kind": resolver.conflict_kinds[name], "requirements": items,
+                             "roots": resolver.conflict_roots.get(name, [])})
                      for name, items in resolver.conflicts.items()))
 
 
