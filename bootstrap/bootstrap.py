@@ -3712,8 +3712,9 @@ class _Resolver(object):
         versions += [str(c.version) for _, c in self.rejected.get(name, ())
                      if isinstance(c, Candidate)]
         allowed = set(specifier.filter(versions))
+        pinned = any(need.pin is not None for need, _ in criterion.needs)  # pip: explicit
         return [c for c in found
-                if (c.source == "installed" or str(c.version) in allowed)
+                if (pinned or c.source == "installed" or str(c.version) in allowed)
                 and c.key not in criterion.incompatible
                 and all(need.accepts(c) for need, _ in criterion.needs)]
 

@@ -305,6 +305,14 @@ class TestPrereleases:
         make_wheel("zz-pkg", "2.0rc1")
         assert installs(run(require=["zz-pkg>=1"])) == [("zz-pkg", "2.0rc1")]
 
+    def test_pre_release_with_an_extra(self, run, make_wheel):
+        make_wheel("zz-pkg", "1.0", extras={"x": ["zz-dep"]})
+        make_wheel("zz-pkg", "2.0b1", extras={"x": ["zz-dep"]})
+        make_wheel("zz-dep", "1.0")
+        report = run(require=["zz-pkg[x]>=2.0b1"])  # the base node must accept the pin
+        assert report.ok, report["problems"]
+        assert sorted(installs(report)) == [("zz-dep", "1.0"), ("zz-pkg", "2.0b1")]
+
     def test_pre_release_dependency_when_asked_by_the_parent(self, run, make_wheel):
         make_wheel("zz-app", "1.0", requires=["zz-pkg>=2.0a1"])
         make_wheel("zz-pkg", "1.9")
