@@ -3548,7 +3548,7 @@ class _Need(collections.namedtuple("_Need", "ident name extras specifier text wh
             return True  # a placeholder stands for whatever version will be fetched
         if self.pin is not None:
             return candidate.key == self.pin
-        return self.specifier.contains(str(candidate.version), prereleases=True)
+        return self.specifier.contains(candidate.version, prereleases=True)
 
 
 _Criterion = collections.namedtuple("_Criterion", "needs incompatible")  # needs: (need, parent)
@@ -3614,6 +3614,8 @@ class _Resolver(object):
         self.blocked_names = set()                  # the projects those roots reach
         self._state = None
         self._found = {}
+        self._available = None
+        self._memo = {}  # (what, id, id) -> (the objects, the answer): see _memoized
         self._bundle = {}
         self._deps = {}
         self._requested = {}
@@ -3646,8 +3648,10 @@ class _Resolver(object):
                 candidates.append(candidate)
             else:
                 self.rejected[name].append(("requires-python", candidate))
-        available = dict((n, [str(w.version) for _, w in items])
-                         for n, items in self.pool.wheels.items())
+        if self._available is None:
+            self._available = dict((n, [str(w.version) for _, w in items])
+                                   for n, items in self.pool.wheels.items())
+        available = self._available
         for sdist in self.pool.sdists.get(name, ()):
             missing = missing_build_requirements(self.profile, sdist, available)
             if missing:
@@ -3699,8 +3703,21 @@ class _Resolver(object):
                 return False
         return True
 
+    def _memoized(self, what, first, second, compute):
+        """compute(), remembered for these two objects (criteria, needs and candidates are
+        immutable, and kept alive by the memo, so their ids stay theirs)."""
+        key = (what, id(first), id(second))
+        hit = self._memo.get(key)
+        if hit is None or hit[0] is not first or hit[1] is not second:
+            hit = self._memo[key] = (first, second, compute())
+        return hit[2]
+
     def matches(self, ident, criterion):
         """The candidates of ``ident`` that every need of ``criterion`` accepts, best first."""
+        return self._memoized("matches", criterion, ident,
+                              lambda: self._matches(ident, criterion))
+
+    def _matches(self, ident, criterion):
         name = criterion.needs[0][0].name if criterion.needs else ident.split("[")[0]
         if name in self.placeholders:
             return [self.placeholders[name]]
@@ -3716,7 +3733,10 @@ class _Resolver(object):
         return [c for c in found
                 if (pinned or c.source == "installed" or str(c.version) in allowed)
                 and c.key not in criterion.incompatible
-                and all(need.accepts(c) for need, _ in criterion.needs)]
+                and all(self.accepts(need, c) for need, _ in criterion.needs)]
+
+    def accepts(self, need, candidate):
+        return self._memoized("accepts", need, candidate, lambda: need.accepts(candidate))
 
     def dependencies(self, ident, candidate):
         """The needs of a pinned candidate: its Requires-Dist whose marker holds for the
@@ -3773,6 +3793,7 @@ class _Resolver(object):
         _Conflict naming the criterion that ran empty; _TooDeep past the round limit."""
         self._requested = dict((need.ident, i) for i, need in reversed(list(enumerate(roots))))
         self._depths = {}
+        self._memo = {}
         criteria = {}
         for need in roots:
             self._add(criteria, need, None)
@@ -3805,10 +3826,10 @@ class _Resolver(object):
         return _State(collections.OrderedDict(state.mapping), dict(state.criteria),
                       list(state.causes))
 
-    @staticmethod
-    def _pin_ok(state, ident, criterion):
+    def _pin_ok(self, state, ident, criterion):
         pin = state.mapping.get(ident)
-        return pin is not None and all(need.accepts(pin) for need, _ in criterion.needs)
+        return pin is not None and self._memoized("pin", criterion, pin, lambda: all(
+            self.accepts(need, pin) for need, _ in criterion.needs))
 
     def _add(self, criteria, need, parent):
         """Add one need to ``criteria``; _Conflict when no candidate is left for it."""
