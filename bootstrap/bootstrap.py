@@ -3769,9 +3769,10 @@ class _Resolver(object):
         if problem not in self.problems:
             self.problems.append(problem)
 
-    def _breakers(self, name, version):
-        """Installed distributions whose requirement on ``name`` rejects ``version``."""
-        breakers = []
+    def _installed_requirements(self, name):
+        """[(Requirement, Distribution)]: what the installed distributions require of
+        ``name`` (markers that hold for the profile)."""
+        held = []
         for dist in self.profile.installed:
             for text in dist.requires:
                 if canonicalize_name(re.split(r"[\s\[;(<>=!~@]", text.strip(), 1)[0]) != name:
@@ -3782,9 +3783,14 @@ class _Resolver(object):
                     continue
                 if requirement.marker and not requirement.marker.evaluate(dict(self.env, extra="")):
                     continue
-                if not requirement.specifier.contains(str(version), prereleases=True):
-                    breakers.append("%s==%s (requires %s)" % (dist.name, dist.version, requirement))
-        return sorted(set(breakers))
+                held.append((requirement, dist))
+        return held
+
+    def _breakers(self, name, version):
+        """Installed distributions whose requirement on ``name`` rejects ``version``."""
+        return sorted(set("%s==%s (requires %s)" % (dist.name, dist.version, requirement)
+                          for requirement, dist in self._installed_requirements(name)
+                          if not requirement.specifier.contains(str(version), prereleases=True)))
 
     # -- the search ---------------------------------------------------------------------------
 
@@ -4088,6 +4094,12 @@ class _Resolver(object):
 
     def _installed_conflict(self, name, specifier, subject, needs):
         installed = _installed_candidate(self.pool.installed[name])
+        held = self._installed_requirements(name)
+        pinned = specifier
+        for requirement, _ in held:
+            pinned = pinned & requirement.specifier
+        if held and _witness(pinned) is None:
+            return self._pinned_by_installed(name, installed, needs, held)
         accepted = [c for c in self._bundle_candidates_all(name)
                     if all(need.accepts(c) for need, _ in needs)]
         if not accepted:
@@ -4111,6 +4123,39 @@ class _Resolver(object):
                        ", and that would break %s" % ", ".join(breakers) if breakers else ""),
                    needs, sandbox_fix=None if breakers or self.upgrade else "--upgrade",
                    details=details)
+
+    def _pinned_by_installed(self, name, installed, needs, held):
+        """What is required of an installed project contradicts what other installed
+        distributions require of it: no version can be fetched; the roots must change."""
+        pinned = SpecifierSet()
+        for requirement, _ in held:
+            pinned = pinned & requirement.specifier
+        blame = [(n, p) for n, p in needs if _witness(n.specifier & pinned) is None]
+        self.conflicts[name] = [collections.OrderedDict([
+            ("requirement", "%s%s" % (need.ident, need.specifier)),
+            ("required_by", parent[1].label if parent else None)])
+            for need, parent in blame or needs] + [collections.OrderedDict([
+                ("requirement", "%s%s" % (name, requirement.specifier)),
+                ("required_by", "%s==%s (installed)" % (dist.name, dist.version))])
+                for requirement, dist in held]
+        self.conflict_kinds[name] = "range"
+        self._fail(name, "version-conflict", name,
+                   "%s %s is installed and %s; no version of %s satisfies that and %s" % (
+                       name, installed.version, ", ".join(
+                           "%s==%s requires %s%s" % (d.name, d.version, name, r.specifier)
+                           for r, d in held), name, _who_requires(blame or needs)), needs,
+                   details=self._replacement(name, installed, needs))
+
+    def _replacement(self, name, installed, needs):
+        """The details of a conflict over an installed project: its version, the bundle's best
+        version that the requirements accept, and the installed packages that would break."""
+        details = {"installed": str(installed.version)}
+        accepted = [c for c in self._bundle_candidates_all(name)
+                    if all(need.accepts(c) for need, _ in needs)]
+        if accepted:
+            details["bundle"] = str(accepted[0].version)
+            details["would_break"] = self._breakers(name, accepted[0].version)
+        return details
 
     def _bundle_candidates_all(self, name):
         """The bundle's usable versions of a project, whatever is installed."""

@@ -453,6 +453,24 @@ class TestBacktracking:
 
 
 class TestInstalledWithBacktracking:
+    def test_no_fetch_contradicts_what_installed_packages_require(self, run, make_wheel):
+        make_wheel("zz-types-requests", "2.32", requires=["zz-urllib3>=2"])
+        installed = [("zz-urllib3", "1.26.18"),
+                     ("zz-botocore", "1.34.0", ["zz-urllib3<1.27,>=1.25.4"])]
+        report = run(linux_profile("3.11", installed), require=["zz-types-requests"])
+        problem = only(report["problems"])
+        assert problem["code"] == "version-conflict"
+        assert problem["subject"] == "zz-urllib3"
+        assert "fetch" not in problem and report["fix"] is None
+        assert problem["conflict_kind"] == "range"
+        assert problem["conflict"] == [
+            {"requirement": "zz-urllib3>=2", "required_by": "zz-types-requests==2.32"},
+            {"requirement": "zz-urllib3<1.27,>=1.25.4",
+             "required_by": "zz-botocore==1.34.0 (installed)"}]
+        assert problem["conflict_roots"] == ["zz-types-requests"]
+        assert "zz-botocore==1.34.0 requires zz-urllib3<1.27,>=1.25.4" in problem["message"]
+
+
     def test_the_newest_version_that_fits_what_is_installed(self, run, make_wheel):
         make_wheel("zz-pandas", "2.2", requires=["zz-numpy>=2.0.2"])
         make_wheel("zz-pandas", "2.1", requires=["zz-numpy>=1.22"])
