@@ -3610,6 +3610,7 @@ class _Resolver(object):
         self.failed = collections.OrderedDict()     # name -> Problem
         self.chosen = collections.OrderedDict()     # name -> Candidate (the final plan's)
         self.placeholders = {}                      # name -> placeholder Candidate
+        self.blamed = {}                            # name -> the needs that ran out, then
         self.blocked_texts = set()                  # the roots that cannot be completed
         self.blocked_names = set()                  # the projects those roots reach
         self._state = None
@@ -3820,12 +3821,21 @@ class _Resolver(object):
             causes = self._attempt(state, ident)
             if causes:
                 if not self._backjump(states, causes):
-                    raise causes[0]
+                    raise self._blame(causes)
                 states[-1].causes[:] = [item for c in causes for item in c.criterion.needs]
             else:
                 self._forget(state, [i for i in sorted(satisfied) if not self._pin_ok(
                     state, i, state.criteria[i])])
                 states.append(self._copy(state))
+
+    def _blame(self, causes):
+        """The conflict to report: the first whose requirements alone leave no candidate (not
+        only what backtracking ruled out), else the first."""
+        for conflict in causes:
+            if not self.matches(conflict.ident, conflict.criterion._replace(
+                    incompatible=frozenset())):
+                return conflict
+        return causes[0]
 
     @staticmethod
     def _copy(state):
@@ -3956,6 +3966,7 @@ class _Resolver(object):
             if name in self.placeholders:
                 return self._too_deep(roots), []
             self.placeholders[name] = self._placeholder(name)
+            self.blamed[name] = [(n, p) for n, p in conflict.criterion.needs if n.pin is None]
             try:
                 state = self.solve([n for _, n in needs])
                 break
@@ -3999,9 +4010,7 @@ class _Resolver(object):
         for name in used:
             self.conflict_roots[name] = [text for text, need in needs if any(
                 ident.split("[")[0] == name for ident in _reach(edges, [need.ident]))]
-            self._diagnose(name, [(n, p) for ident, c in sorted(state.criteria.items())
-                                  if ident.split("[")[0] == name for n, p in c.needs
-                                  if n.pin is None])
+            self._diagnose(name, self._needs_on(name, state))
         blocked = set(text for text, need in needs if any(
             ident.split("[")[0] in used for ident in _reach(edges, [need.ident])))
         self.blocked_texts = blocked
@@ -4025,6 +4034,16 @@ class _Resolver(object):
         return None
 
     # -- problems -----------------------------------------------------------------------------
+
+    def _needs_on(self, name, state):
+        """The needs on a project with a problem: those of the final (placeholder) state;
+        with those that ran out when it was blamed, when the final ones alone conflict in no
+        way (a placeholder has no requirements, so the pin that clashed may be gone)."""
+        needs = [(n, p) for ident, c in sorted(state.criteria.items())
+                 if ident.split("[")[0] == name for n, p in c.needs if n.pin is None]
+        if self._smallest(name, needs, self.found(name))[0] in ("range", "available"):
+            return needs
+        return needs + [item for item in self.blamed.get(name, ()) if item not in needs]
 
     def _diagnose(self, name, needs):
         specifier = SpecifierSet()
