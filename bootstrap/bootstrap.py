@@ -3722,7 +3722,8 @@ class _Resolver(object):
     def _matches(self, ident, criterion):
         name = criterion.needs[0][0].name if criterion.needs else ident.split("[")[0]
         if name in self.placeholders:
-            return [self.placeholders[name]]
+            placeholder = self.placeholders[name]
+            return [] if placeholder.key in criterion.incompatible else [placeholder]
         found = self.found(name)
         specifier = SpecifierSet()
         for need, _ in criterion.needs:

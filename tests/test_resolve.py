@@ -469,6 +469,22 @@ class TestBacktracking:
             {"requirement": "zz-c>=2", "required_by": "zz-b==1.0"}]}}
         assert plan.fetch == [] and plan.install == [] and plan.status == "failed"
 
+    def test_unusable_wheels_that_require_each_other(self, run, make_wheel):
+        """A placeholder (what stands for a project with a problem) follows the unusable
+        wheel's requirements and is never pinned again once backtracking ruled it out."""
+        mac = "cp38-cp38-macosx_11_0_arm64"
+        make_wheel("zz-a", "1.0", tag=mac, requires=["zz-b", "zz-c", "zz-d"])
+        make_wheel("zz-b", "1.0", tag=mac, requires=["zz-d", "zz-e"])
+        make_wheel("zz-c", "1.0", requires=["zz-d>=1"])
+        make_wheel("zz-d", "1.0", tag=mac)
+        make_wheel("zz-e", "1.0", tag=mac)
+        report = run(PY38, require=["zz-a"])
+        assert sorted((p["code"], p["subject"].split("-")[0]) for p in report["problems"]) == [
+            ("incompatible-wheel", "zz_%s" % n) for n in "abde"]
+        assert sorted(shlex.split(report["fix"]["command"])[2:6]) == [
+            "zz-a==1.0", "zz-b==1.0", "zz-d==1.0", "zz-e==1.0"]
+        assert report["blocked_roots"] == ["zz-a"] and installs(report) == []
+
     def test_the_round_limit_is_a_problem_not_a_hang(self, make_wheel):
         paths = []
         for name in ("zz-a", "zz-b", "zz-c", "zz-d"):
