@@ -4301,7 +4301,29 @@ class _Resolver(object):
                 continue
             self.chosen[name] = candidate
             (satisfied if candidate.source == "installed" else install).append(candidate)
+        if self.upgrade:
+            roots = set(need.name for _, need in needs)
+            self._refused_upgrades([c for c in satisfied if c.name in roots])
         return install, satisfied
+
+    def _refused_upgrades(self, satisfied):
+        """--upgrade kept an installed root at its version because every newer one in the
+        bundle would break another installed distribution: a problem, never a silent "ok"."""
+        for installed in satisfied:
+            newer = [c for why, c in self.rejected.get(installed.name, ())
+                     if why == "breaks" and c.version > (_coerce_version(installed.version)
+                                                         or Version("0"))]
+            if not newer:
+                continue
+            best = max(newer, key=lambda c: c.version)
+            breakers = self._breakers(installed.name, best.version)
+            self._problem_once(Problem(
+                "version-conflict", "%s==%s" % (installed.name, best.version),
+                "upgrading %s from %s to %s would break installed packages: %s; %s %s stays"
+                % (installed.name, installed.version, best.version, ", ".join(breakers),
+                   installed.name, installed.version),
+                details={"installed": str(installed.version), "bundle": str(best.version),
+                         "would_break": breakers}))
 
 
 def _who_requires(needs):

@@ -530,6 +530,15 @@ class TestInstalledWithBacktracking:
         assert [(s["name"], s["version"]) for s in report["satisfied"]] == \
             [("zz-numpy", "1.26.4")]
 
+    def test_a_refused_upgrade_of_a_root_is_a_problem(self, run, make_wheel):
+        make_wheel("zz-idna", "4.0")
+        report = run(linux_profile("3.8", INSTALLED), require=["zz-idna"], upgrade=True)
+        problem = only(report["problems"])
+        assert problem["code"] == "version-conflict" and problem["subject"] == "zz-idna==4.0"
+        assert only(problem["would_break"]).startswith("zz-requests==2.31.0")
+        assert installs(report) == []
+        assert [(s["name"], s["version"]) for s in report["satisfied"]] == [("zz-idna", "3.4")]
+
     def test_upgrade_takes_the_newest(self, run, make_wheel):
         make_wheel("zz-pandas", "2.2", requires=["zz-numpy>=2.0.2"])
         make_wheel("zz-pandas", "2.1", requires=["zz-numpy>=1.22"])
