@@ -3413,7 +3413,8 @@ def missing_build_requirements(profile, sdist, available=None):
 # that pin incompatible. A pin that a new requirement no longer accepts loses its
 # requirements at once (they are never kept in force), and so does whatever only it
 # required. Prereleases as pip: only when a specifier names one, or nothing else matches.
-# Work is bounded by a round limit (exceeding it is a problem, never a hang).
+# Work is bounded: a round limit per search, and one search more per project with a problem
+# (exceeding the limit is a problem, never a hang).
 #
 # When no solution exists, the project whose criterion ran empty is recorded and replaced by
 # a placeholder, and the search runs again, until it succeeds: that collects every problem in
@@ -3423,7 +3424,8 @@ def missing_build_requirements(profile, sdist, available=None):
 # a range only when some version can satisfy every requirement on that project.
 # Left out: URL requirements are matched by name only; constraints files; --pre.
 
-RESOLVE_MAX_ROUNDS = 20000  # pins and backjumps of one resolve() call, all searches together
+RESOLVE_MAX_ROUNDS = 20000  # pins and backjumps of one search (a resolve() call runs at most
+#                            one per project with a problem, plus two)
 
 
 class Candidate(collections.namedtuple(
@@ -3803,6 +3805,7 @@ class _Resolver(object):
         self._requested = dict((need.ident, i) for i, need in reversed(list(enumerate(roots))))
         self._depths = {}
         self._memo = {}
+        self.rounds_left = self.max_rounds
         criteria = {}
         for need in roots:
             self._add(criteria, need, None)
