@@ -3410,9 +3410,10 @@ def missing_build_requirements(profile, sdist, available=None):
 # then the shallowest, then the roots' order, then the constrained, then the name); a
 # candidate whose dependencies empty another criterion is passed over; when no candidate
 # is left, it backjumps to the last pin whose dependencies took part in the conflict and marks
-# that pin incompatible. A pin that a new requirement no longer accepts loses its
-# requirements at once (they are never kept in force), and so does whatever only it
-# required. Prereleases as pip: only when a specifier names one, or nothing else matches.
+# that pin incompatible. A pin that a new requirement no longer accepts is undone with its
+# requirements at once (they are never kept in force); what only it required is left out of
+# the answer, which holds what the roots reach. Prereleases as pip: only when a specifier
+# names one, or nothing else matches.
 # Work is bounded: a round limit per search, and one search more per project with a problem
 # (exceeding the limit is a problem, never a hang).
 #
