@@ -3614,6 +3614,8 @@ class _Resolver(object):
         self.failed = collections.OrderedDict()     # name -> Problem
         self.chosen = collections.OrderedDict()     # name -> Candidate (the final plan's)
         self.placeholders = {}                      # name -> placeholder Candidate
+        self.follow = False                         # placeholders follow unusable wheels
+        self._optimistic = True                     # how the current search backjumps
         self.blamed = {}                            # name -> the needs that ran out, then
         self.blocked_texts = set()                  # the roots that cannot be completed
         self.blocked_names = set()                  # the projects those roots reach
@@ -3800,9 +3802,26 @@ class _Resolver(object):
 
     # -- the search ---------------------------------------------------------------------------
 
-    def solve(self, roots):
+    def solve(self, roots, safe=True):
         """A final _State whose pins satisfy every need of ``roots`` (a list of _Need), or a
-        _Conflict naming the criterion that ran empty; _TooDeep past the round limit."""
+        _Conflict naming the criterion that ran empty; _TooDeep past the round limit.
+
+        As resolvelib 1.2 (pip 26): the search backjumps optimistically first; when that
+        finds no answer and ``safe``, a second search undoes one pin at a time, which misses
+        no answer (within its own round limit; past it, the first search's conflict stands)."""
+        try:
+            return self._search(roots, True)
+        except _Conflict as conflict:
+            if not safe:
+                raise
+            first = conflict
+        try:
+            return self._search(roots, False)
+        except _TooDeep:
+            raise first
+
+    def _search(self, roots, optimistic):
+        self._optimistic = optimistic
         self._requested = dict((need.ident, i) for i, need in reversed(list(enumerate(roots))))
         self._depths = {}
         self._memo = {}
@@ -3916,8 +3935,14 @@ class _Resolver(object):
                     return False
                 broken = states.pop()
                 ident, candidate = broken.mapping.popitem()
+                if not self._optimistic and ident not in involved:
+                    break  # safe: undo the last pin
                 if set(n.ident for n in self.dependencies(ident, candidate)) & involved:
                     break
+                if not broken.mapping:
+                    break  # never past the first pin: undo that one, and try its next
+                if len(states) < 2:
+                    return False
             learnt = [(k, c.incompatible) for k, c in broken.criteria.items() if c.incompatible]
             learnt.append((ident, frozenset([candidate.key])))
             states.append(self._copy(states[-1]))
@@ -3967,20 +3992,28 @@ class _Resolver(object):
             conflict = error
         except _TooDeep:
             return self._too_deep(roots), []
+        state = self._lenient([n for _, n in needs], conflict)
+        if state is None:
+            return self._too_deep(roots), []
+        return self._isolate(state, needs)
+
+    def _lenient(self, needs, conflict):
+        """A final state once each project that ran out has a placeholder (added one at a
+        time, as the searches find them), or None past the round limit."""
         while True:
-            name = conflict.criterion.needs[0][0].name
-            if name in self.placeholders:
-                return self._too_deep(roots), []
-            self.placeholders[name] = self._placeholder(name)
-            self.blamed[name] = [(n, p) for n, p in conflict.criterion.needs if n.pin is None]
+            if conflict is not None:
+                name = conflict.criterion.needs[0][0].name
+                if name in self.placeholders:
+                    return None
+                self.placeholders[name] = self._placeholder(name)
+                self.blamed[name] = [(n, p) for n, p in conflict.criterion.needs
+                                     if n.pin is None]
             try:
-                state = self.solve([n for _, n in needs])
-                break
+                return self.solve(needs, safe=False)
             except _Conflict as error:
                 conflict = error
             except _TooDeep:
-                return self._too_deep(roots), []
-        return self._isolate(state, needs)
+                return None
 
     def _root_needs(self, roots):
         needs = []
@@ -3995,9 +4028,10 @@ class _Resolver(object):
         return needs
 
     def _placeholder(self, name):
-        """What stands for a project with a problem: an unusable wheel's requirements are
-        followed, so that what its replacement needs is known too."""
-        for _, wheel in self.pool.incompatible.get(name, ()):
+        """What stands for a project with a problem: a dead end; when ``follow`` (only to
+        report on roots already blocked), an unusable wheel's requirements are followed, so
+        that what its replacement needs is known too."""
+        for _, wheel in self.pool.incompatible.get(name, ()) if self.follow else ():
             metadata = self.pool.metadata.get(wheel.filename)
             if metadata is not None and not isinstance(metadata, BootstrapError):
                 return Candidate(name, wheel.version, "incompatible",
@@ -4006,28 +4040,57 @@ class _Resolver(object):
         return Candidate(name, "0", "missing", (), None, None, None, None)
 
     def _isolate(self, state, needs):
-        """Record a problem for each placeholder the roots reach; block the roots that reach
-        one; resolve the others again on their own."""
-        edges = _edges(state)
-        used = [name for name in self.placeholders
-                if any(ident.split("[")[0] == name for ident in _reach(edges, [
-                    n.ident for _, n in needs]))]
-        self._state = state
-        for name in used:
-            self.conflict_roots[name] = [text for text, need in needs if any(
-                ident.split("[")[0] == name for ident in _reach(edges, [need.ident]))]
-            self._diagnose(name, self._needs_on(name, state))
-        blocked = set(text for text, need in needs if any(
-            ident.split("[")[0] in used for ident in _reach(edges, [need.ident])))
-        self.blocked_texts = blocked
-        self.blocked_names = set(ident.split("[")[0] for ident in _reach(edges, [
-            need.ident for text, need in needs if text in blocked]))
-        rest = [(text, need) for text, need in needs if text not in blocked]
+        """Block the roots that reach a placeholder, and record a problem for each
+        placeholder they reach (following unusable wheels' requirements, for them only);
+        then resolve the other roots again on their own."""
+        used = _placeholders_reached(state, self.placeholders, [n.ident for _, n in needs])
+        blocked = [(text, need) for text, need in needs
+                   if _placeholders_reached(state, used, [need.ident])]
+        rest = self._rescue([item for item in needs if item not in blocked], blocked)
+        blocked = [item for item in blocked if item not in rest]
+        rest = [item for item in needs if item in rest]
+        states = [(state, blocked)]
+        if any(self.pool.incompatible.get(name) for name in used):
+            self.follow = True
+            self.placeholders = dict((name, self._placeholder(name)) for name in used)
+            followed = self._lenient([n for _, n in blocked], None)
+            if followed is not None:
+                states.insert(0, (followed, blocked))
+        diagnosed = set()
+        for final, reaching in states:
+            self._state = final
+            edges = _edges(final)
+            for name in _placeholders_reached(final, self.placeholders,
+                                              [n.ident for _, n in reaching]):
+                if name in diagnosed:
+                    continue
+                diagnosed.add(name)
+                self.conflict_roots[name] = [text for text, need in reaching if any(
+                    ident.split("[")[0] == name for ident in _reach(edges, [need.ident]))]
+                self._diagnose(name, self._needs_on(name, final))
+        self.blocked_texts = set(text for text, _ in blocked)
+        self.blocked_names = set(ident.split("[")[0] for ident in _reach(_edges(state), [
+            need.ident for _, need in blocked]))
         self.placeholders = {}
+        self.follow = False
         try:
             return self.solve([n for _, n in rest]), rest
         except (_Conflict, _TooDeep):
-            return state, rest  # the lenient answer, restricted to these roots, is valid
+            return state, rest  # the answer with placeholders, restricted to these roots
+
+    def _rescue(self, rest, blocked):
+        """``rest`` with each blocked root whose closure can be completed together with them
+        after all (the placeholders' answer may have chosen a version that needs one)."""
+        saved, self.placeholders = self.placeholders, {}
+        rest = list(rest)
+        for item in blocked:
+            try:
+                self.solve([n for _, n in rest + [item]])
+                rest.append(item)
+            except (_Conflict, _TooDeep):
+                pass
+        self.placeholders = saved
+        return rest
 
     def _too_deep(self, roots):
         problem = Problem(
@@ -4344,6 +4407,12 @@ def _edges(state):
             if parent is not None and ident not in edges[parent[0]]:
                 edges[parent[0]].append(ident)
     return edges
+
+
+def _placeholders_reached(state, placeholders, starts):
+    """The names of ``placeholders`` that the identifiers ``starts`` reach in ``state``."""
+    reached = set(ident.split("[")[0] for ident in _reach(_edges(state), starts))
+    return [name for name in placeholders if name in reached]
 
 
 def _reach(edges, starts):
