@@ -65,7 +65,8 @@ MARKERS = ['python_version < "3.10"', 'python_version >= "3.10"', 'python_versio
            'os_name == "posix"']
 #: every version a specifier of these universes can name: a range that holds none is empty
 PROBES = sorted(set(FINALS + PRERELEASES + ["%d.%d" % (a, b) for a in range(5)
-                                             for b in range(10)]), key=Version)
+                                             for b in range(10)]
+                    + ["%d.%d.1" % (a, b) for a in range(5) for b in range(10)]), key=Version)
 
 
 # -- the universes ---------------------------------------------------------------------------
