@@ -3789,7 +3789,8 @@ class _Resolver(object):
                     requirement = _requirement(text)
                 except InvalidRequirement:
                     continue
-                if requirement.marker and not requirement.marker.evaluate(dict(self.env, extra="")):
+                if requirement.marker and not requirement.marker.evaluate(
+                        dict(self.env, extra="")):
                     continue
                 held.append((requirement, dist))
         return held
@@ -4097,7 +4098,8 @@ class _Resolver(object):
             "version-conflict", "resolution",
             "resolution gave up after %d rounds without finding versions that satisfy every "
             "requirement of %s; name fewer roots (--require) or pin versions" % (
-                self.max_rounds, ", ".join(str(r) for r in roots)), details={"rounds": self.max_rounds})
+                self.max_rounds, ", ".join(str(r) for r in roots)),
+            details={"rounds": self.max_rounds})
         self.problems.append(problem)
         self.blocked_texts = set(str(r) for r in roots)
         return None
