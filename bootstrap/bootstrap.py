@@ -6320,6 +6320,12 @@ def render_report(report, max_problems=8, place="cli"):
             lines.append("  [%s] %s" % (problem["code"], problem["message"]))
         if len(problems) > max_problems:
             lines.append("  ... %d more in the JSON report" % (len(problems) - max_problems))
+    notes = report.get("notes") or []
+    if notes:
+        lines.append("Notes (%d):" % len(notes))
+        lines.extend("  " + note for note in notes[:3])
+        if len(notes) > 3:
+            lines.append("  ... %d more in the JSON report" % (len(notes) - 3))
     fix = report.get("fix")
     if fix:
         lines.append("Fix, online, one command for everything missing:")
