@@ -3845,10 +3845,15 @@ def resolve(profile, wheels=(), sdists=(), roots=(), upgrade=False, verdicts=Non
 
 # -- Fixes ------------------------------------------------------------------------------------
 # Every problem carries a fix: where to act and the exact command. Everything missing from the
-# bundle is fetched by ONE online command for this profile (tools/bundle.py), with a plain
-# `pip download` carrying every platform, ABI and version flag as the alternative.
+# bundle is fetched by ONE online command (tools/bundle.py) that carries every fact it needs:
+# the sandbox writes its profile (sandbox-profile.json) next to the uploads whenever a report
+# needs an online step, and the command names that file; `--target` (with --can-compile and
+# the relevant --installed pins) is its fallback when the file cannot be brought along. A
+# short `pip download` for the target is the alternative.
 
 FIX_BUNDLE_NAME = "bundle-fix.tar.gz"
+PROFILE_FILE_NAME = "sandbox-profile.json"
+_COMMON_GLIBC = (39, 35, 34, 31, 28, 27, 24)  # manylinux_2_X tags that wheels are built for
 
 
 def _quote(text):
@@ -3856,19 +3861,41 @@ def _quote(text):
     return shlex.quote(text)
 
 
-def pip_target_flags(profile):
-    """pip's --platform (every one, best first), --python-version, --implementation and --abi
-    flags that select this profile's wheels (used here and by tools/fetch.py)."""
-    platforms, abis = [], []
+def _short_platforms(profile):
+    """The few --platform values that select this profile's wheels: pip expands
+    manylinux2014 to manylinux2010/manylinux1 and a macOS tag to older ones itself."""
+    platforms = []
     for tag in profile.tags:
         if tag.platform != "any" and tag.platform not in platforms:
             platforms.append(tag.platform)
+    if not platforms:
+        return []
+    first = platforms[0]
+    glibc = re.match(r"^manylinux_2_(\d+)_(\w+)$", first)
+    if glibc:
+        minor, arch = int(glibc.group(1)), glibc.group(2)
+        wanted = [first] + ["manylinux_2_%d_%s" % (m, arch) for m in _COMMON_GLIBC if m < minor]
+        wanted.append("manylinux2014_%s" % arch)
+        return [p for p in wanted if p in platforms] + [
+            p for p in platforms if p.startswith(("manylinux2010", "manylinux1"))
+            and arch in ("x86_64", "i686") and minor < 17]
+    musl = re.match(r"^musllinux_1_(\d+)_(\w+)$", first)
+    if musl:
+        return [p for p in platforms if p.startswith("musllinux_1_")][:2]
+    return [first]
+
+
+def pip_target_flags(profile):
+    """pip's --platform (the few that matter, best first), --python-version, --implementation
+    and --abi flags that select this profile's wheels."""
+    abis = []
+    for tag in profile.tags:
         if tag.abi not in abis:
             abis.append(tag.abi)
     implementation = (re.match(r"[a-z]+", profile.tags[0].interpreter).group(0)
                       if profile.tags else "py")
     flags = []
-    for platform in platforms:
+    for platform in _short_platforms(profile):
         flags += ["--platform", platform]
     flags += ["--python-version", profile.marker_environment.get("python_version", "3"),
               "--implementation", implementation]
@@ -3877,46 +3904,155 @@ def pip_target_flags(profile):
     return flags
 
 
-def pip_download_command(profile, requirements, dest="wheels"):
-    """`pip download` for this profile's tags; --no-deps when every requirement is a pin."""
+def _is_pin(text):
+    return bool(re.match(r"^[A-Za-z0-9._-]+(\[[^\]]*\])?===?[^,;*]+$", text))
+
+
+def pip_download_command(profile, requirements, dest="wheels", sdists=(), no_deps=False):
+    """`pip download` for this profile's tags. ``sdists``: projects that only come as source
+    (no --only-binary then, and --no-deps over the explicit list: pip refuses to follow an
+    sdist's dependencies for another platform). --no-deps also when every requirement is a
+    pin, or when ``no_deps``."""
     flags = pip_target_flags(profile)
-    parts = ["pip download --only-binary=:all:"]
+    no_deps = no_deps or bool(sdists) or all(_is_pin(r) for r in requirements)
+    parts = ["pip download", "--prefer-binary" if sdists else "--only-binary=:all:"]
     parts.extend("%s %s" % (flags[i], flags[i + 1]) for i in range(0, len(flags), 2))
-    pinned = all(re.match(r"^[A-Za-z0-9._-]+(\[[^\]]*\])?===?[^,;*]+$", r) for r in requirements)
-    if pinned:
+    if no_deps:
         parts.append("--no-deps")
     parts.append("-d %s" % dest)
     parts.extend(_quote(r) for r in requirements)
     return " ".join(parts)
 
 
-def online_fix(profile, requirements, profile_argument=None):
-    """The one online command that fetches ``requirements`` for this profile, and its alternative."""
-    target = profile_argument or profile.target
-    command = "python tools/bundle.py %s --profile %s -o %s" % (
-        " ".join(_quote(r) for r in requirements), _quote(target), FIX_BUNDLE_NAME)
-    return collections.OrderedDict([
-        ("where", "online"), ("command", command),
-        ("alt", pip_download_command(profile, requirements))])
+def write_profile_file(profile, bundles):
+    """Write the profile next to the first upload (its folder): the path, or None when there
+    is no upload or that folder is not writable. Never anywhere else, never an error."""
+    if not bundles or profile.source != "this interpreter":
+        return None
+    folder = os.path.dirname(os.path.abspath(bundles[0]))
+    path = os.path.join(folder, PROFILE_FILE_NAME)
+    try:
+        with open(path + ".tmp", "w") as f:
+            f.write(_dump_json(profile.to_json()))
+        os.replace(path + ".tmp", path)
+    except (OSError, ValueError, TypeError):
+        try:
+            os.remove(path + ".tmp")
+        except OSError:
+            pass
+        return None
+    return path
 
 
-def attach_fixes(problems, profile, fetch, rerun, profile_argument=None):
-    """Problems with their `fix` filled in: the shared online fix, or a sandbox rerun."""
-    shared = online_fix(profile, fetch, profile_argument) if fetch else None
+def _profile_words(profile, profile_argument, profile_file, installed_names=()):
+    """The --profile part of a bundle.py command: the given profile, or the written file with
+    the target and its facts as the fallback, or (no file) the target and its facts."""
+    if profile_argument:
+        return ["--profile", profile_argument]
+    words = (["--profile", PROFILE_FILE_NAME, "--target", profile.target] if profile_file
+             else ["--profile", profile.target])
+    sandbox = profile.sandbox or {}
+    if sandbox.get("compiler") and sandbox.get("python_headers"):
+        words.append("--can-compile")
+    installed = dict((d.name, d.version) for d in profile.installed)
+    for name in sorted(set(installed) & set(installed_names)):
+        words += ["--installed", "%s==%s" % (name, installed[name])]
+    return words
+
+
+def online_fix(profile, requirements, profile_argument=None, profile_file=None,
+               installed_names=(), sdists=(), no_deps=False, extra=()):
+    """The one online command that fetches ``requirements`` for this profile, and its
+    alternative (``extra``: what the alternative needs besides, e.g. a build backend)."""
+    words = _profile_words(profile, profile_argument, profile_file, installed_names)
+    command = "python tools/bundle.py %s %s -o %s" % (
+        " ".join(_quote(r) for r in requirements), " ".join(_quote(w) for w in words),
+        FIX_BUNDLE_NAME)
+    fix = collections.OrderedDict([("where", "online"), ("command", command)])
+    if profile_file:
+        fix["profile_file"] = profile_file
+        fix["before"] = ("copy %s from the sandbox into the folder where you run the command "
+                         "(without it, the command builds for --target %s)"
+                         % (profile_file, profile.target))
+    alt = list(requirements) + [r for r in extra if r not in requirements]
+    fix["alt"] = pip_download_command(profile, alt, sdists=sdists, no_deps=no_deps)
+    return fix
+
+
+def _bundle_fix_requirements(fix):
+    """The requirements of a `python tools/bundle.py REQ... --profile ...` fix, else None."""
+    import shlex
+    try:
+        words = shlex.split((fix or {}).get("command") or "")
+    except ValueError:
+        return None
+    if words[:2] != ["python", "tools/bundle.py"]:
+        return None
+    requirements = []
+    for word in words[2:]:
+        if word.startswith("-"):
+            break
+        requirements.append(word)
+    return requirements or None
+
+
+def _problem_names(problem):
+    names = set()
+    for text in [problem.subject] + list(problem.required_by) + list(
+            problem.details.get("would_break") or ()):
+        match = re.match(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)", text or "")
+        if match:
+            names.add(canonicalize_name(match.group(1)))
+    return names
+
+
+def _online_needs(problems, fetch):
+    """(requirements, sdists, no_deps, extra, names) for the shared online fix."""
+    requirements = list(fetch)
+    sdists, extra, names, no_deps = [], [], set(), False
+    for problem in problems:
+        wanted = problem.details.get("fetch")
+        if wanted is None and problem.fix is not None and not problem.details.get("sandbox_fix"):
+            wanted = _bundle_fix_requirements(problem.fix)
+        if not wanted:
+            continue
+        for requirement in ([wanted] if isinstance(wanted, str) else wanted):
+            if requirement not in requirements:
+                requirements.append(requirement)
+        names |= _problem_names(problem)
+        if problem.code in ("sdist-needs-build", "build-failed"):
+            sdists.append(problem.subject)
+            for text in problem.details.get("missing") or ():
+                extra.append(text.split(" (", 1)[0])
+    return requirements, sdists, no_deps, extra, names
+
+
+def attach_fixes(problems, profile, fetch, rerun, profile_argument=None, bundles=()):
+    """(problems with their `fix` filled in, the shared online fix or None): one online
+    command for everything missing, or a sandbox rerun. When something must be fetched, the
+    profile is written next to the uploads (``bundles``) for that command to name."""
+    requirements, sdists, no_deps, extra, names = _online_needs(problems, fetch)
+    shared = profile_file = None
+    if (requirements or any(p.fix is None and not p.details.get("sandbox_fix")
+                            for p in problems)) and not profile_argument:
+        profile_file = write_profile_file(profile, bundles)
+    if requirements:
+        shared = online_fix(profile, requirements, profile_argument, profile_file, names,
+                            sdists, no_deps, extra)
     fixed = []
     for problem in problems:
         fix = problem.fix
         if fix is None and problem.details.get("sandbox_fix"):
             fix = {"where": "sandbox", "command": rerun + " " + problem.details["sandbox_fix"]}
-        elif fix is None and problem.details.get("fetch") and shared:
+        elif shared and (problem.details.get("fetch") or _bundle_fix_requirements(fix)):
             fix = shared
         elif fix is None:
-            fix = {"where": "online", "command": "python tools/bundle.py %s --profile "
-                   "sandbox-profile.json -o %s" % (" ".join(_quote(r) for r in problem.required_by
-                                                            or [problem.subject]), FIX_BUNDLE_NAME),
-                   "before": "in the sandbox: python bootstrap.py inspect -o sandbox-profile.json"}
+            fix = online_fix(profile, [r for r in problem.required_by or [problem.subject]],
+                             profile_argument, profile_file, _problem_names(problem))
         fixed.append(problem._replace(fix=fix))
-    return fixed
+    if shared is None:
+        shared = next((p.fix for p in fixed if p.fix and p.fix.get("where") == "online"), None)
+    return fixed, shared
 
 
 # -- The report (SPEC 2.4) --------------------------------------------------------------------
@@ -3957,10 +4093,15 @@ def _candidate_json(candidate):
 def _next_steps(command, status, problems, fix, bundles):
     steps = []
     online = [p for p in problems if p["fix"] and p["fix"].get("where") == "online"]
-    if fix:
+    if fix and FIX_BUNDLE_NAME in fix["command"]:
+        if fix.get("before"):
+            steps.append("Copy %s from the sandbox to a machine with internet." % os.path.basename(
+                fix["profile_file"]))
         steps.append("On a machine with internet, run: %s" % fix["command"])
         steps.append("Upload %s next to the bundle and run %s again with both bundles."
                      % (FIX_BUNDLE_NAME, command))
+    elif fix:
+        steps.append("On a machine with internet: %s" % fix["command"])
     elif online:
         steps.append("On a machine with internet: %s" % online[0]["fix"]["command"])
     for problem in problems:
@@ -3981,9 +4122,9 @@ def build_report(command, profile, bundle, plan, problems, bundles, verdicts=(),
                  rerun=None, profile_argument=None, notes=()):
     """The Report of a check (and the planning half of an install)."""
     rerun = rerun or "python bootstrap.py %s %s" % (command, " ".join(_quote(b) for b in bundles))
-    fixed = attach_fixes(problems, profile, plan.fetch if plan else [], rerun, profile_argument)
+    fixed, fix = attach_fixes(problems, profile, plan.fetch if plan else [], rerun,
+                              profile_argument, bundles)
     problems_json = sorted((p.to_json() for p in fixed), key=lambda p: (p["code"], p["subject"]))
-    fix = online_fix(profile, plan.fetch, profile_argument) if plan and plan.fetch else None
     status = plan.status if plan else "failed"
     if problems and status == "ok":
         status = "partial" if plan and (plan.install or plan.satisfied) else "failed"
@@ -5436,7 +5577,8 @@ def render_report(report, max_problems=8):
     if fix:
         lines.append("Fix, online, one command for everything missing:")
         lines.append("  " + fix["command"])
-        lines.append("  or: " + fix["alt"])
+        if fix.get("alt"):
+            lines.append("  or: " + fix["alt"])
     steps = [s for s in report.get("next_steps") or [] if not fix or fix["command"] not in s]
     for step in steps[:4]:
         lines.append("Next: " + step)
