@@ -4006,45 +4006,67 @@ def _problem_names(problem):
     return names
 
 
-def _online_needs(problems, fetch):
-    """(requirements, sdists, no_deps, extra, names) for the shared online fix."""
-    requirements = list(fetch)
-    sdists, extra, names, no_deps = [], [], set(), False
-    for problem in problems:
+def _root_of(problem, roots):
+    """The root requirement (as given) whose closure led to ``problem``: [text]."""
+    chain = problem.details.get("chain") or []
+    label = chain[0] if chain else (problem.required_by or (problem.subject,))[0]
+    name = next(iter(_problem_names(Problem(problem.code, label, ""))), None)
+    for text in roots:
+        try:
+            if Requirement(text).key == name:
+                return [text]
+        except InvalidRequirement:
+            continue
+    return [name] if name else []
+
+
+def _online_needs(problems, fetch, profile, roots):
+    """(requirements, sdists, extra, names, covered) for the shared online fix. A conflict
+    with an installed version asks for its ROOT again, not for the version that conflicts:
+    the builder then picks the root's newest version that works with what is installed."""
+    installed = set(d.name for d in profile.installed)
+    requirements, replaced, sdists, extra, names, covered = [], set(), [], [], set(), set()
+    for index, problem in enumerate(problems):
         wanted = problem.details.get("fetch")
         if wanted is None and problem.fix is not None and not problem.details.get("sandbox_fix"):
             wanted = _bundle_fix_requirements(problem.fix)
+        wanted = [wanted] if isinstance(wanted, str) else list(wanted or ())
+        if (problem.code == "version-conflict" and not problem.details.get("sandbox_fix")
+                and _problem_names(Problem(problem.code, problem.subject, "")) & installed):
+            replaced.update(wanted)
+            wanted = _root_of(problem, roots)
         if not wanted:
             continue
-        for requirement in ([wanted] if isinstance(wanted, str) else wanted):
-            if requirement not in requirements:
-                requirements.append(requirement)
+        covered.add(index)
+        requirements.extend(r for r in wanted if r not in requirements)
         names |= _problem_names(problem)
         if problem.code in ("sdist-needs-build", "build-failed"):
             sdists.append(problem.subject)
             for text in problem.details.get("missing") or ():
                 extra.append(text.split(" (", 1)[0])
-    return requirements, sdists, no_deps, extra, names
+    requirements = [r for r in fetch if r not in replaced and r not in requirements] + [
+        r for r in requirements if r not in replaced or r in roots]
+    return requirements, sdists, extra, names, covered
 
 
-def attach_fixes(problems, profile, fetch, rerun, profile_argument=None, bundles=()):
+def attach_fixes(problems, profile, fetch, rerun, profile_argument=None, bundles=(), roots=()):
     """(problems with their `fix` filled in, the shared online fix or None): one online
     command for everything missing, or a sandbox rerun. When something must be fetched, the
     profile is written next to the uploads (``bundles``) for that command to name."""
-    requirements, sdists, no_deps, extra, names = _online_needs(problems, fetch)
+    requirements, sdists, extra, names, covered = _online_needs(problems, fetch, profile, roots)
     shared = profile_file = None
     if (requirements or any(p.fix is None and not p.details.get("sandbox_fix")
                             for p in problems)) and not profile_argument:
         profile_file = write_profile_file(profile, bundles)
     if requirements:
         shared = online_fix(profile, requirements, profile_argument, profile_file, names,
-                            sdists, no_deps, extra)
+                            sdists, False, extra)
     fixed = []
-    for problem in problems:
+    for index, problem in enumerate(problems):
         fix = problem.fix
         if fix is None and problem.details.get("sandbox_fix"):
             fix = {"where": "sandbox", "command": rerun + " " + problem.details["sandbox_fix"]}
-        elif shared and (problem.details.get("fetch") or _bundle_fix_requirements(fix)):
+        elif shared and index in covered:
             fix = shared
         elif fix is None:
             fix = online_fix(profile, [r for r in problem.required_by or [problem.subject]],
@@ -4123,7 +4145,7 @@ def build_report(command, profile, bundle, plan, problems, bundles, verdicts=(),
     """The Report of a check (and the planning half of an install)."""
     rerun = rerun or "python bootstrap.py %s %s" % (command, " ".join(_quote(b) for b in bundles))
     fixed, fix = attach_fixes(problems, profile, plan.fetch if plan else [], rerun,
-                              profile_argument, bundles)
+                              profile_argument, bundles, plan.roots if plan else [])
     problems_json = sorted((p.to_json() for p in fixed), key=lambda p: (p["code"], p["subject"]))
     status = plan.status if plan else "failed"
     if problems and status == "ok":

@@ -345,7 +345,9 @@ class TestInstalled:
         assert "1.10.0" in problem["message"]  # what is installed
         assert "zz-six>=1.16" in problem["message"]  # what is required
         assert problem["required_by"] == ["zz-app==1.0"]
-        assert report["fix"] is not None and "zz-six>=1.16" in report["fix"]["command"]
+        # the fix asks for the root again: the builder picks a zz-app that works with the
+        # installed zz-six, or ships zz-six and says that installing it needs --upgrade
+        assert report["fix"] is not None and "zz-app" in shlex.split(report["fix"]["command"])
 
     def test_no_silent_upgrade(self, run, make_wheel):
         make_wheel("zz-app", "1.0", requires=["zz-six>=1.16"])

@@ -138,7 +138,10 @@ class Builder(object):
         for setuptools without its own bdist_wheel, pip when the sandbox has none."""
         info = bootstrap.read_sdist(sdist)
         wanted = []
+        guessed = (self.profile.sandbox or {}).get("derived_from_target")
         for text in bootstrap.missing_build_requirements(self.profile, info):
+            if text == "pip" and guessed:
+                continue  # a target string does not say; pip is usually there
             wanted.append(text.split(" (", 1)[0] if text.startswith("wheel (") else text)
         installed = set(d.name for d in self.profile.installed)
         if info.backend.startswith("setuptools") and "wheel" not in installed:
