@@ -4020,10 +4020,11 @@ def _root_of(problem, roots):
     return [name] if name else []
 
 
-def _online_needs(problems, fetch, profile, roots):
+def _online_needs(problems, fetch, profile, roots, blocked=()):
     """(requirements, sdists, extra, names, covered) for the shared online fix. A conflict
-    with an installed version asks for its ROOT again, not for the version that conflicts:
-    the builder then picks the root's newest version that works with what is installed."""
+    with an installed version (or one no single fetch can mend) asks for the blocked ROOTS
+    again, not for the version that conflicts: the builder resolves them together, keeping
+    what is installed, and says when that needs --upgrade."""
     installed = set(d.name for d in profile.installed)
     requirements, replaced, sdists, extra, names, covered = [], set(), [], [], set(), set()
     for index, problem in enumerate(problems):
@@ -4032,9 +4033,11 @@ def _online_needs(problems, fetch, profile, roots):
             wanted = _bundle_fix_requirements(problem.fix)
         wanted = [wanted] if isinstance(wanted, str) else list(wanted or ())
         if (problem.code == "version-conflict" and not problem.details.get("sandbox_fix")
-                and _problem_names(Problem(problem.code, problem.subject, "")) & installed):
+                and (not wanted or _problem_names(Problem(problem.code, problem.subject, ""))
+                     & installed)):
             replaced.update(wanted)
             wanted = _root_of(problem, roots)
+            wanted += [r for r in blocked if r not in wanted]
         if not wanted:
             continue
         covered.add(index)
@@ -4049,11 +4052,13 @@ def _online_needs(problems, fetch, profile, roots):
     return requirements, sdists, extra, names, covered
 
 
-def attach_fixes(problems, profile, fetch, rerun, profile_argument=None, bundles=(), roots=()):
+def attach_fixes(problems, profile, fetch, rerun, profile_argument=None, bundles=(), roots=(),
+                 blocked=()):
     """(problems with their `fix` filled in, the shared online fix or None): one online
     command for everything missing, or a sandbox rerun. When something must be fetched, the
     profile is written next to the uploads (``bundles``) for that command to name."""
-    requirements, sdists, extra, names, covered = _online_needs(problems, fetch, profile, roots)
+    requirements, sdists, extra, names, covered = _online_needs(problems, fetch, profile, roots,
+                                                                blocked)
     shared = profile_file = None
     if (requirements or any(p.fix is None and not p.details.get("sandbox_fix")
                             for p in problems)) and not profile_argument:
@@ -4145,7 +4150,8 @@ def build_report(command, profile, bundle, plan, problems, bundles, verdicts=(),
     """The Report of a check (and the planning half of an install)."""
     rerun = rerun or "python bootstrap.py %s %s" % (command, " ".join(_quote(b) for b in bundles))
     fixed, fix = attach_fixes(problems, profile, plan.fetch if plan else [], rerun,
-                              profile_argument, bundles, plan.roots if plan else [])
+                              profile_argument, bundles, plan.roots if plan else [],
+                              plan.blocked if plan else [])
     problems_json = sorted((p.to_json() for p in fixed), key=lambda p: (p["code"], p["subject"]))
     status = plan.status if plan else "failed"
     if problems and status == "ok":
