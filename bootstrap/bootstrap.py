@@ -3954,8 +3954,11 @@ def _profile_words(profile, profile_argument, profile_file, installed_names=()):
     sandbox = profile.sandbox or {}
     if sandbox.get("compiler") and sandbox.get("python_headers"):
         words.append("--can-compile")
-    installed = dict((d.name, d.version) for d in profile.installed)
-    for name in sorted(set(installed) & set(installed_names)):
+    if not profile.pip:
+        words.append("--no-pip")
+    installed = dict((d.name, d.version) for d in (profile.build_installed or profile.installed))
+    wanted = set(installed_names) | set(["pip", "setuptools", "wheel"])  # what builds use
+    for name in sorted(set(installed) & wanted):
         words += ["--installed", "%s==%s" % (name, installed[name])]
     return words
 

@@ -138,10 +138,7 @@ class Builder(object):
         for setuptools without its own bdist_wheel, pip when the sandbox has none."""
         info = bootstrap.read_sdist(sdist)
         wanted = []
-        guessed = (self.profile.sandbox or {}).get("derived_from_target")
         for text in bootstrap.missing_build_requirements(self.profile, info):
-            if text == "pip" and guessed:
-                continue  # a target string does not say; pip is usually there
             wanted.append(text.split(" (", 1)[0] if text.startswith("wheel (") else text)
         installed = set(d.name for d in self.profile.installed)
         if info.backend.startswith("setuptools") and "wheel" not in installed:
@@ -182,6 +179,8 @@ def parse_args(argv):
     parser.add_argument("--can-compile", action="store_true",
                         help="the sandbox has a C compiler and Python headers (a profile file "
                              "says so itself)")
+    parser.add_argument("--no-pip", action="store_true",
+                        help="the sandbox has no pip (a target string alone assumes it has)")
     parser.add_argument("--installed", action="append", metavar="NAME==VERSION", default=[],
                         help="a distribution the sandbox has installed (repeatable; a profile "
                              "file lists them all itself)")
@@ -214,6 +213,11 @@ def load_profile(args, log):
             raise bootstrap.UsageError("--installed %s: expected NAME==VERSION" % text, text)
         if requirement.key not in known:
             profile.installed.append(bootstrap.Distribution(requirement.key, pins[0], [], None))
+        if requirement.key == "pip":
+            profile.pip = {"version": pins[0]}
+    if (profile.sandbox or {}).get("derived_from_target") and not profile.pip and not (
+            args.no_pip):
+        profile.pip = {"version": "assumed"}  # a target string says nothing of pip
     return profile
 
 
