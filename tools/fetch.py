@@ -88,6 +88,7 @@ class TargetPip(object):
         self.sdists = os.path.join(work, "sdists")
         self.stubbed = {}
         self.failures = os.path.join(work, "metadata-failures.jsonl")
+        self.kept = os.path.join(work, "kept")  # what pip downloaded while resolving
         self.config = self._write_config()
 
     # -- running pip ---------------------------------------------------------------------
@@ -105,7 +106,7 @@ class TargetPip(object):
                        "tags": [str(tag) for tag in self.profile.tags],
                        "python_version": (version + [0, 0])[:3],
                        "installed_dir": self._write_installed(),
-                       "failures": self.failures}, f)
+                       "failures": self.failures, "keep_dir": self.kept}, f)
         return path
 
     def _write_installed(self):
@@ -218,6 +219,14 @@ class TargetPip(object):
         sdists by their URL (sha256 checked). Returns {item name: path}."""
         os.makedirs(dest, exist_ok=True)
         paths = {}
+        for item in items:
+            kept = os.path.join(self.kept, item.filename)
+            if item.name not in self.stubbed and os.path.isfile(kept) and _sha256_ok(
+                    kept, item.sha256):
+                target = os.path.join(dest if item.is_wheel else self.sdists, item.filename)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                if not os.path.exists(target):
+                    os.replace(kept, target)
         wheels = [i for i in items if i.is_wheel and i.name not in self.stubbed]
         missing = [i for i in wheels if not os.path.isfile(os.path.join(dest, i.filename))]
         if missing:
@@ -238,6 +247,16 @@ class TargetPip(object):
             elif not item.is_wheel:
                 paths[item.name] = fetch_url(item.url, self.sdists, item.sha256)
         return paths
+
+
+def _sha256_ok(path, sha256):
+    if not sha256:
+        return True
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest() == sha256
 
 
 def fetch_url(url, dest, sha256=None):

@@ -17,7 +17,9 @@ Four patches, each on one documented seam of pip, before pip's own main() runs:
 * the default environment of installed distributions is the stub folder: pip's resolver then
   keeps what the sandbox has when it satisfies, as pip would in the sandbox itself;
 * preparing an sdist's metadata that fails here (a setup.py that refuses this interpreter) is
-  recorded in the failures file (project, version, URL) before pip reports its error.
+  recorded in the failures file (project, version, URL) before pip reports its error;
+* every file pip downloads while it resolves is kept (hard-linked) in ``keep_dir``, so that a
+  dry run's downloads need no second pip process.
 """
 
 import json
@@ -98,6 +100,29 @@ def _patch_sdist_failures(path):
     sdist.SourceDistribution.prepare_distribution_metadata = prepare_distribution_metadata
 
 
+def _patch_keep_downloads(folder):
+    import shutil
+    from pip._internal.operations import prepare
+
+    original = prepare.RequirementPreparer._prepare_linked_requirement
+
+    def _prepare_linked_requirement(self, req, *args, **kwargs):
+        dist = original(self, req, *args, **kwargs)
+        path, link = getattr(req, "local_file_path", None), getattr(req, "link", None)
+        if path and link is not None and os.path.isfile(path) and (
+                os.path.basename(path) == link.filename):
+            target = os.path.join(folder, link.filename)
+            if not os.path.exists(target):
+                os.makedirs(folder, exist_ok=True)
+                try:
+                    os.link(path, target)
+                except OSError:
+                    shutil.copyfile(path, target)
+        return dist
+
+    prepare.RequirementPreparer._prepare_linked_requirement = _prepare_linked_requirement
+
+
 def main(argv):
     with open(argv[0]) as f:
         config = json.load(f)
@@ -107,6 +132,8 @@ def main(argv):
         _patch_installed(config["installed_dir"])
     if config.get("failures"):
         _patch_sdist_failures(config["failures"])
+    if config.get("keep_dir"):
+        _patch_keep_downloads(config["keep_dir"])
     from pip._internal.cli.main import main as pip_main
     return pip_main(list(argv[1:]))
 
