@@ -451,3 +451,71 @@ def _upload_folder(sandbox, folder):
     """Upload a folder of downloaded files (as a user uploads what pip download wrote)."""
     shutil.copytree(folder, os.path.join(sandbox.data, "fix-wheels"))
     return "fix-wheels"
+
+
+# -- where the profile file goes ----------------------------------------------------------------
+
+class TestProfileFile:
+    """The sandbox writes sandbox-profile.json next to the first upload (a folder of wheels:
+    beside it, not into it) when an online step is needed: never into the current folder
+    (when that is elsewhere), never failing."""
+
+    @pytest.fixture
+    def upload(self, tmp_path):
+        folder = tmp_path / "uploads"
+        make_wheel(str(folder), "zz-needs-more", "1.0", requires=["zz-not-here>=1"])
+        return folder
+
+    def _check(self, folder, cwd, monkeypatch):
+        monkeypatch.chdir(str(cwd))
+        return bootstrap.check([str(folder)])
+
+    def test_written_next_to_the_upload_not_in_the_cwd(self, upload, tmp_path, monkeypatch):
+        elsewhere = tmp_path / "cwd"
+        elsewhere.mkdir()
+        report = self._check(upload, elsewhere, monkeypatch)
+        fix = report["fix"]
+        path = str(tmp_path / "sandbox-profile.json")
+        assert fix["profile_file"] == path
+        assert sorted(os.listdir(str(upload))) == ["zz_needs_more-1.0-py3-none-any.whl"]
+        assert os.listdir(str(elsewhere)) == []
+        with open(path) as f:
+            written = json.load(f)
+        assert written["target"] == report["target"]
+        assert written["compatible_tags"] == [str(t) for t in bootstrap.sys_tags()]
+        words = shlex.split(fix["command"])
+        assert words[words.index("--profile") + 1] == "sandbox-profile.json"
+        assert words[words.index("--target") + 1] == report["target"]
+        assert "zz-not-here>=1" in words
+
+    def test_unwritable_folder_falls_back_to_the_target(self, upload, tmp_path, monkeypatch):
+        (tmp_path / "sandbox-profile.json.tmp").mkdir()  # writing there fails, even as root
+        before = sorted(os.listdir(str(tmp_path)))
+        elsewhere = tmp_path / "cwd"
+        elsewhere.mkdir()
+        report = self._check(upload, elsewhere, monkeypatch)
+        fix = report["fix"]
+        assert "profile_file" not in fix
+        words = shlex.split(fix["command"])
+        assert words[words.index("--profile") + 1] == report["target"]
+        assert sorted(os.listdir(str(tmp_path))) == sorted(before + ["cwd"])
+        assert os.listdir(str(elsewhere)) == []
+
+    def test_nothing_written_when_nothing_is_missing(self, tmp_path, monkeypatch):
+        folder = tmp_path / "uploads"
+        make_wheel(str(folder), "zz-complete", "1.0")
+        elsewhere = tmp_path / "cwd"
+        elsewhere.mkdir()
+        report = self._check(folder, elsewhere, monkeypatch)
+        assert report.ok and report["fix"] is None
+        assert sorted(os.listdir(str(tmp_path))) == ["cwd", "uploads"]
+
+    def test_a_given_profile_is_named_and_nothing_is_written(self, upload, tmp_path,
+                                                             monkeypatch):
+        profile = tmp_path / "mine.json"
+        profile.write_text(json.dumps(bootstrap.Profile.current().to_json()))
+        monkeypatch.chdir(str(tmp_path))
+        report = bootstrap.check([str(upload)], profile=str(profile))
+        words = shlex.split(report["fix"]["command"])
+        assert words[words.index("--profile") + 1] == str(profile)
+        assert not (tmp_path / "sandbox-profile.json").exists()
