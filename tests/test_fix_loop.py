@@ -312,7 +312,8 @@ SCENARIOS = [
     # no backtracking: newest of everything uploaded, no solution among them
     Scenario("backtrack-38-files", "38", ["backtrack-a", "backtrack-b"],
              ["backtrack_a", "backtrack_b"], "files",
-             files=[("backtrack-a", "2.0"), ("backtrack-b", "1.0"), ("backtrack-c", "2.0")], backtracks=True),
+             files=[("backtrack-a", "2.0"), ("backtrack-b", "1.0"), ("backtrack-c", "2.0")],
+             backtracks=True),
     # facts lost in the fix command: a compiler, setuptools 65 and no `wheel`
     Scenario("crcmod-311-cos-sdk", "311", ["cos-python-sdk-v5"], ["cos_python_sdk_v5", "crcmod"],
              "files", pip=True, files=[("cos-python-sdk-v5", "1.9.30"), ("crcmod", "1.7")]),
