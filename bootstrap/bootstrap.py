@@ -3996,6 +3996,8 @@ def _bundle_fix_requirements(fix):
     for word in words[2:]:
         if word.startswith("-"):
             break
+        if not _is_requirement(word):  # a placeholder such as REQUIREMENT...
+            return None
         requirements.append(word)
     return requirements or None
 

@@ -3,14 +3,22 @@
 
     python tools/bundle.py REQ... [-r requirements.txt] --profile (FILE | TARGET | PRESET)
                            -o bundle.tar.gz [--max-part-size 500M] [--force]
+                           [--target TARGET] [--can-compile] [--no-pip]
+                           [--installed NAME==VERSION ...]
 
-It resolves for the TARGET's marker environment and tags, not this machine's: bootstrap's own
-resolver decides what is missing, and pip downloads each file alone (--no-deps) for the
-target's platforms, Python version, implementation and ABIs, round after round until the
-closure is complete. sdist-only projects become wheels when they are pure Python; otherwise
-the sdist ships with its build backend's wheels when the target can compile, or the build
-stops and says it must happen on a matching machine. With a profile that lists installed
-distributions, only what the sandbox lacks is shipped.
+It resolves for the TARGET's marker environment and tags, not this machine's: pip's own
+backtracking resolver runs as if in the sandbox (tools/pip_target.py, tools/fetch.py), with
+the profile's installed distributions kept (pinned first; replaced only when nothing else
+works, and then the output says that installing needs --upgrade and what it replaces). One
+pip process per round. sdist-only projects become wheels when they are pure Python; otherwise
+the sdist ships with its build backend's wheels when the target can compile (or when its
+build cannot run on this interpreter at all), or the build stops and says it must happen on a
+matching machine. With a profile that lists installed distributions, only what the sandbox
+lacks is shipped.
+
+The fix commands of bootstrap.py's reports name the profile file the sandbox wrote, with
+--target as the fallback when that file is not here, and the facts a build depends on
+(--can-compile, --no-pip, --installed) given in the command.
 
 Exit codes: 0 written; 1 the bundle would not install (nothing written unless --force);
 2 usage error or unusable input.
