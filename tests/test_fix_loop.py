@@ -364,6 +364,10 @@ def first_upload(scenario, sandbox, universe, index, tmp_path):
         assert proc.returncode == 0, output_of(proc)
         if scenario.upgrade:  # the builder says that installing needs --upgrade
             assert "--upgrade" in proc.stderr, output_of(proc)
+        else:  # the oracle: pip itself, run with the sandbox's interpreter and installed set
+            shipped = dict((e["name"], e["version"])
+                           for e in indexkit.read_bundle(output).manifest["files"])
+            assert shipped == pip_would_install(sandbox, universe, scenario.roots, tmp_path)
         return os.path.basename(sandbox.upload(output))
     folder = os.path.join(str(tmp_path), "first")
     os.makedirs(folder)
@@ -384,6 +388,24 @@ def first_upload(scenario, sandbox, universe, index, tmp_path):
         for name in sorted(os.listdir(folder)):
             tar.add(os.path.join(folder, name), arcname=name)
     return os.path.basename(sandbox.upload(archive))
+
+
+def pip_would_install(sandbox, universe, roots, tmp_path):
+    """{name: version} that pip installs in the sandbox (its interpreter, its installed
+    distributions pinned as constraints) from the universe: ``pip --python``, offline."""
+    pins = os.path.join(str(tmp_path), "installed-pins.txt")
+    with open(pins, "w") as f:
+        f.write("".join("%s==%s\n" % item for item in sorted(sandbox.installed().items())))
+    report = os.path.join(str(tmp_path), "pip-report.json")
+    proc = indexkit.run([sys.executable, "-m", "pip", "--python", sandbox.python, "install",
+                         "--dry-run", "--quiet", "--report", report, "--no-index",
+                         "--find-links", universe, "-c", pins] + roots,
+                        env=indexkit.clean_env())
+    assert proc.returncode == 0, output_of(proc)
+    with open(report) as f:
+        items = json.load(f)["install"]
+    return dict((indexkit.canonicalize_name(i["metadata"]["name"]), i["metadata"]["version"])
+                for i in items)
 
 
 def run_sandbox_fixes(sandbox, report):
