@@ -4026,6 +4026,16 @@ def _root_of(problem, roots):
     return [name] if name else []
 
 
+def _roots_named(names, roots):
+    """The root requirements (as given) of these root names or texts."""
+    found = []
+    for name in names:
+        key = canonicalize_name(re.split(r"[\s\[;(<>=!~@]", name.strip(), 1)[0])
+        texts = [r for r in roots if _is_requirement(r) and Requirement(r).key == key]
+        found.extend(texts or [name])
+    return found
+
+
 def _online_needs(problems, fetch, profile, roots, blocked=()):
     """(requirements, sdists, extra, names, covered) for the shared online fix. A conflict
     with an installed version (or one no single fetch can mend) asks for the blocked ROOTS
@@ -4042,8 +4052,10 @@ def _online_needs(problems, fetch, profile, roots, blocked=()):
                 and (not wanted or _problem_names(Problem(problem.code, problem.subject, ""))
                      & installed)):
             replaced.update(wanted)
-            wanted = _root_of(problem, roots)
-            wanted += [r for r in blocked if r not in wanted]
+            named = problem.details.get("conflict_roots")  # the resolver's smallest set
+            wanted = (_roots_named(named, roots) if named else
+                      _root_of(problem, roots) + [r for r in blocked])
+            wanted = [r for i, r in enumerate(wanted) if r not in wanted[:i]]
         if not wanted:
             continue
         covered.add(index)
