@@ -111,9 +111,14 @@ class TargetPip(object):
 
     def _write_installed(self):
         """Stub .dist-info folders of the sandbox's installed distributions."""
+        import bootstrap
         folder = os.path.join(self.work, "installed")
         os.makedirs(folder, exist_ok=True)
         for dist in self.profile.installed:
+            try:
+                bootstrap.Version(dist.version)
+            except (bootstrap.BootstrapError, ValueError):
+                continue  # pip cannot compare it either; it cannot be kept by version
             info = os.path.join(folder, "%s-%s.dist-info" % (
                 dist.name.replace("-", "_"), dist.version))
             os.makedirs(info, exist_ok=True)
@@ -135,7 +140,12 @@ class TargetPip(object):
         import bootstrap
         lines = []
         if level == "pinned":
-            lines = ["%s==%s" % (d.name, d.version) for d in self.profile.installed]
+            for dist in self.profile.installed:
+                try:
+                    bootstrap.Version(dist.version)  # pip refuses a file with a bad pin
+                except (bootstrap.BootstrapError, ValueError):
+                    continue
+                lines.append("%s==%s" % (dist.name, dist.version))
         elif level == "upgrade":
             environment = dict(self.profile.marker_environment, extra="")
             for dist in self.profile.installed:
