@@ -3297,7 +3297,8 @@ class Wheel(object):
 # backend the sandbox already has. Here: what building it would need.
 
 _BUILD_BACKEND_RE = _LazyRegex(r"""^\s*build-backend\s*=\s*["']([^"']+)["']""", re.MULTILINE)
-_BUILD_REQUIRES_RE = _LazyRegex(r"""^\s*requires\s*=\s*\[(.*?)\]""", re.MULTILINE | re.DOTALL)
+_BUILD_REQUIRES_RE = _LazyRegex(r"""^\s*requires\s*=\s*\[((?:\s|,|"[^"\n]*"|'[^'\n]*')*)\]""",
+                                re.MULTILINE)
 LEGACY_BACKEND = ("setuptools.build_meta:__legacy__", ["setuptools>=40.8.0"])
 
 
@@ -3309,6 +3310,28 @@ class Sdist(collections.namedtuple("Sdist", "path name version backend requires 
     @property
     def filename(self):
         return os.path.basename(self.path)
+
+
+def _toml_without_comments(text):
+    """TOML text without its comments: a # outside a quoted string ends the line."""
+    lines = []
+    for line in text.splitlines():
+        quote, index, kept = None, 0, line
+        while index < len(line):
+            char = line[index]
+            if quote == '"' and char == "\\":
+                index += 2
+                continue
+            if quote and char == quote:
+                quote = None
+            elif not quote and char in "\"'":
+                quote = char
+            elif not quote and char == "#":
+                kept = line[:index]
+                break
+            index += 1
+        lines.append(kept)
+    return "\n".join(lines)
 
 
 def _parse_build_system(text):
@@ -3324,8 +3347,16 @@ def _parse_build_system(text):
             build = {}
         return (build.get("build-backend") or LEGACY_BACKEND[0],
                 list(build.get("requires") or LEGACY_BACKEND[1]))
-    section = text.split("[build-system]", 1)[1] if "[build-system]" in text else ""
-    section = re.split(r"^\[", section, flags=re.MULTILINE)[0]
+    text = _toml_without_comments(text)
+    header = re.search(r"^[ \t]*\[[ \t]*build-system[ \t]*\][ \t]*$", text, re.MULTILINE)
+    section = re.split(r"^[ \t]*\[", text[header.end():] if header else "",
+                       flags=re.MULTILINE)[0]
+    # dotted keys before the first table (build-system.requires = [...]) mean the same
+    top = re.split(r"^[ \t]*\[", text, flags=re.MULTILINE)[0]
+    top = re.sub(r"^([ \t]*)(requires|build-backend)([ \t]*=)", r"\1_\2\3", top,
+                 flags=re.MULTILINE)
+    section += "\n" + re.sub(r"^([ \t]*)[\"']?build-system[\"']?[ \t]*\.[ \t]*", r"\1", top,
+                             flags=re.MULTILINE)
     backend = _BUILD_BACKEND_RE.search(section)
     requires = _BUILD_REQUIRES_RE.search(section)
     return (backend.group(1) if backend else LEGACY_BACKEND[0],
@@ -5620,8 +5651,13 @@ def unpack_conda_env(path, folder=None):
 
 
 def _bundle_command(target):
-    """The online command that builds a bundle for a target (tools/bundle.py, SPEC 3)."""
-    return "python tools/bundle.py REQUIREMENT... --profile %s -o bundle.tar.gz" % target
+    """The online command that builds a bundle for a target (tools/bundle.py, SPEC 3); the
+    console script `sandbox-bundle` when the builder is installed beside this module."""
+    source = globals().get("__file__")  # absent when a notebook cell exec()s this file
+    here = os.path.dirname(os.path.abspath(source)) if source else None
+    tool = ("sandbox-bundle" if here and os.path.isfile(os.path.join(
+        here, "sandbox_bundle", "bundle.py")) else "python tools/bundle.py")
+    return "%s REQUIREMENT... --profile %s -o bundle.tar.gz" % (tool, target)
 
 
 def render_profile(profile):
@@ -5833,8 +5869,10 @@ class _ArgumentParser(argparse.ArgumentParser):
 
 
 def _build_parser():
+    installed = os.path.basename((getattr(sys, "argv", None) or [""])[0] or "").startswith(
+        "sandbox-bootstrap")  # the console script of an installed wheel
     parser = _ArgumentParser(
-        prog="bootstrap.py",
+        prog="sandbox-bootstrap" if installed else "bootstrap.py",
         description="Install Python packages into a sandbox that has no internet.")
     parser.add_argument("--version", action="version", version="%(prog)s " + __version__)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -32,6 +32,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import threading
 import time
 
@@ -277,6 +278,24 @@ class Cell(object):
         return "Cell(status=%r, text=%r)" % (self.status, self.text[-3000:])
 
 
+def without_mnt_data(folder=None):
+    """A command prefix that runs a child as on a machine without /mnt/data: in its own mount
+    namespace, an empty ``folder`` over /mnt (bootstrap looks for uploads in /mnt/data and
+    writes the profile there). [] on a machine without /mnt/data. With /mnt/data but no
+    ``unshare``, the calling test is skipped with that reason (a missing tool, said plainly)."""
+    if not os.path.isdir("/mnt/data"):
+        return []
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        import pytest
+        pytest.skip("this machine has /mnt/data and no unshare(1) to hide it from the kernel")
+    if folder is None:
+        folder = tempfile.mkdtemp(prefix="empty-mnt-")
+    os.makedirs(folder, exist_ok=True)
+    flags = "-m" if os.geteuid() == 0 else "-rm"  # a user namespace only when not root
+    return [unshare, flags, "sh", "-c", 'mount --bind "$0" /mnt && exec "$@"', str(folder)]
+
+
 class KernelSession(object):
     """A real ipykernel on ``python`` with ``cwd``, run by a jupyter_client driver process."""
 
@@ -287,7 +306,9 @@ class KernelSession(object):
         spec_dir = os.path.join(share, "kernels", KERNEL_NAME)
         os.makedirs(spec_dir, exist_ok=True)
         with open(os.path.join(spec_dir, "kernel.json"), "w") as f:
-            json.dump({"argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            argv = without_mnt_data(os.path.join(self.workdir, "empty-mnt")) + [
+                python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+            json.dump({"argv": argv,
                        "display_name": "sandbox-bootstrap test", "language": "python"}, f)
         dirs = dict((name, os.path.join(self.workdir, name.lower()))
                     for name in ("JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR", "JUPYTER_CONFIG_DIR",

@@ -22,6 +22,7 @@ import tempfile
 import pytest
 
 import bootstrap
+import installkit  # noqa: E402  (pyenv root / PATH discovery of the interpreters)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BOOTSTRAP_PY = os.path.join(ROOT, "bootstrap", "bootstrap.py")
@@ -90,7 +91,7 @@ _found = {}
 
 def _candidates(version):
     paths = []
-    roots = [os.environ.get("PYENV_ROOT"), os.path.expanduser("~/.pyenv")]
+    roots = [installkit.pyenv_root()]
     pattern = re.compile(r"^%s\.(\d+)$" % re.escape(version))
     for root in [r for r in roots if r and os.path.isdir(os.path.join(r, "versions"))]:
         names = sorted((int(m.group(1)), name) for name in os.listdir(os.path.join(root, "versions"))
