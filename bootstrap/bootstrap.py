@@ -4126,8 +4126,6 @@ def attach_fixes(problems, profile, fetch, rerun, profile_argument=None, bundles
             fix = online_fix(profile, [r for r in problem.required_by or [problem.subject]],
                              profile_argument, profile_file, _problem_names(problem))
         fixed.append(problem._replace(fix=fix))
-    if shared is None:
-        shared = next((p.fix for p in fixed if p.fix and p.fix.get("where") == "online"), None)
     return fixed, shared
 
 
@@ -4172,17 +4170,12 @@ def _next_steps(command, status, problems, fix, bundles):
     steps = []
     online = [p for p in problems if p["fix"] and p["fix"].get("where") == "online"]
     if fix and FIX_BUNDLE_NAME in fix["command"]:
-        if fix.get("before"):
-            steps.append("Copy %s from the sandbox to a machine with internet." % os.path.basename(
-                fix["profile_file"]))
         steps.append("On a machine with internet, run: %s" % fix["command"])
         folder = os.path.dirname(bundles[0]) if bundles else ""
         steps.append("Upload %s next to the bundle, then run %s again with both bundles: "
                      "python bootstrap.py %s %s" % (FIX_BUNDLE_NAME, command, command, " ".join(
                          _quote(b) for b in list(bundles) + [os.path.join(folder,
                                                                           FIX_BUNDLE_NAME)])))
-    elif fix:
-        steps.append("On a machine with internet: %s" % fix["command"])
     elif online:
         steps.append("On a machine with internet: %s" % online[0]["fix"]["command"])
     for problem in problems:
@@ -5740,8 +5733,9 @@ def render_report(report, max_problems=8, place="cli"):
     if fix:
         lines.append("Fix, online, one command for everything missing:")
         lines.append("  " + fix["command"])
-        if fix.get("alt"):
-            lines.append("  or: " + fix["alt"])
+        if fix.get("profile_file"):
+            lines.append("  (beside %s, which this run wrote)" % fix["profile_file"])
+        lines.append("  or: " + fix["alt"])
     for head, command in _steps(report, place, [fix["command"]] if fix else [])[:4]:
         lines.append("Next: " + head + command)
     return "\n".join(lines)
