@@ -36,6 +36,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import indexkit  # noqa: E402
+import installkit  # noqa: E402
 import realwheels  # noqa: E402
 from indexkit import ROOT, BUNDLE_PY, LocalIndex, Sandbox, output_of  # noqa: E402
 from wheelmaker import make_wheel  # noqa: E402
@@ -392,15 +393,18 @@ def first_upload(scenario, sandbox, universe, index, tmp_path):
 
 def pip_would_install(sandbox, universe, roots, tmp_path):
     """{name: version} that pip installs in the sandbox (its interpreter, its installed
-    distributions pinned as constraints) from the universe: ``pip --python``, offline."""
+    distributions pinned as constraints) from the universe: the pip that the sandbox's
+    CPython bundles (ensurepip's wheel), run by the sandbox's interpreter, offline."""
+    wheel = installkit.bundled_pip(sandbox.python)
+    if wheel is None:
+        pytest.skip("the sandbox's CPython bundles no pip wheel: no oracle")
     pins = os.path.join(str(tmp_path), "installed-pins.txt")
     with open(pins, "w") as f:
         f.write("".join("%s==%s\n" % item for item in sorted(sandbox.installed().items())))
     report = os.path.join(str(tmp_path), "pip-report.json")
-    proc = indexkit.run([sys.executable, "-m", "pip", "--python", sandbox.python, "install",
-                         "--dry-run", "--quiet", "--report", report, "--no-index",
-                         "--find-links", universe, "-c", pins] + roots,
-                        env=indexkit.clean_env())
+    proc = sandbox.run([os.path.join(wheel, "pip"), "install", "--dry-run", "--quiet",
+                        "--report", report, "--no-index", "--find-links", universe, "-c",
+                        pins] + roots)
     assert proc.returncode == 0, output_of(proc)
     with open(report) as f:
         items = json.load(f)["install"]
