@@ -3958,14 +3958,19 @@ def pip_download_command(profile, requirements, dest="wheels", sdists=(), no_dep
 
 def write_profile_file(profile, bundles):
     """Write the profile next to the first upload (its folder): the path, or None when there
-    is no upload or that folder is not writable. Never anywhere else, never an error."""
+    is no upload or that folder is not writable. Never anywhere else, never an error. After
+    an install, it lists what is installed now (``profile.installed_after``)."""
     if not bundles or profile.source != "this interpreter":
         return None
     folder = os.path.dirname(os.path.abspath(bundles[0]))
     path = os.path.join(folder, PROFILE_FILE_NAME)
+    data = profile.to_json()
+    after = getattr(profile, "installed_after", None)  # an install changed what is there
+    if after is not None:
+        data["installed"] = [_distribution_json(d) for d in after]
     try:
         with open(path + ".tmp", "w") as f:
-            f.write(_dump_json(profile.to_json()))
+            f.write(_dump_json(data))
         os.replace(path + ".tmp", path)
     except (OSError, ValueError, TypeError):
         try:
@@ -5433,6 +5438,8 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
                                getattr(plan, "wheels", ()))
         installer.run(plan.install)
         problems.extend(installer.problems)
+        if installer.results:  # a fix must keep what this run installed: the profile it names
+            profile.installed_after = _target_profile(destination).installed
         _remove_empty(os.path.join(destination.lib_dir, STAGING_DIR))
         if destination.kind == "overlay":
             _mark_overlay(destination.lib_dir)
