@@ -3993,7 +3993,9 @@ def _profile_words(profile, profile_argument, profile_file, installed_names=()):
         words.append("--can-compile")
     if not profile.pip:
         words.append("--no-pip")
-    installed = dict((d.name, d.version) for d in (profile.build_installed or profile.installed))
+    now = getattr(profile, "installed_after", None)
+    installed = dict((d.name, d.version) for d in (profile.build_installed or ()))
+    installed.update((d.name, d.version) for d in (profile.installed if now is None else now))
     wanted = set(installed_names) | set(["pip", "setuptools", "wheel"])  # what builds use
     for name in sorted(set(installed) & wanted):
         words += ["--installed", "%s==%s" % (name, installed[name])]
