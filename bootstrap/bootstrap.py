@@ -2116,7 +2116,7 @@ def find_distributions(paths=None):
     """Installed distributions on ``paths`` (default sys.path); the first of a name wins."""
     found = collections.OrderedDict()
     for directory in (sys.path if paths is None else paths):
-        directory = directory or os.getcwd()
+        directory = directory or "."
         try:
             entries = sorted(os.listdir(directory))
         except OSError:
@@ -2204,6 +2204,14 @@ def _detect_compiler():
     return None
 
 
+def _current_folder():
+    """The current folder, or None when it has been deleted (getcwd fails)."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return None
+
+
 def _detect_sandbox(paths):
     include = paths.get("include") or ""
     return {
@@ -2213,7 +2221,7 @@ def _detect_sandbox(paths):
         "container": os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv"),
         "compiler": _detect_compiler(),
         "python_headers": os.path.isfile(os.path.join(include, "Python.h")),
-        "cwd": os.getcwd(),
+        "cwd": _current_folder(),
         "layered_over": (_detect_layer() or {}).get("base_site"),
     }
 
@@ -2413,11 +2421,16 @@ class Problem(collections.namedtuple(
 def _problem_from_error(error):
     """The Problem of a BootstrapError raised at the edges (intake, files)."""
     code = error.code if error.code in PROBLEM_CODES else "corrupt-archive"
-    if code == "not-writable":  # the disk, not the upload: make room, or work elsewhere
+    fix = getattr(error, "fix", None)
+    if fix is None and code == "not-writable":  # the disk, not the upload: make room
         fix = {"where": "sandbox", "command": "free some space, or rerun with --work-dir DIR "
                "on a disk with room"}
-    else:
-        fix = getattr(error, "fix", None) or _reupload_fix(error.subject)
+    elif fix is None and code == "unsafe-archive-member":  # the same file fails the same way
+        fix = {"where": "online", "command": "do not install %s: build a new bundle from "
+               "trusted sources (python tools/bundle.py REQUIREMENT... --profile "
+               "sandbox-profile.json -o bundle.tar.gz)" % os.path.basename(error.subject or "it")}
+    elif fix is None:
+        fix = _reupload_fix(error.subject)
     return Problem(code, error.subject, error.message, fix=fix)
 
 
@@ -2482,24 +2495,135 @@ def contained_path(root, name, what="member", subject=None, reserved=True):
 # Turns what the user uploaded (archives, nested archives, split parts, folders, single
 # wheels) into a folder of plain files, writing nothing outside its work folder. Archives are
 # recognised by their content, not their name, and extracted as a stream: memory stays flat.
+# Every member name becomes a path through the one gate, contained_path().
 # Refused: absolute paths, `..`, links that leave the folder, writes through links, devices
-# and fifos, members that overwrite each other, and archives that expand beyond the limits.
+# and fifos, members that overwrite each other, and uploads that cost more than their budget
+# (one _Budget per upload, shared by every archive nested in it: bytes, members, depth).
+# Accepted as tools really make them: the archive's own `./` entry, macOS metadata (ignored
+# with a note), split parts as `split` and 7-Zip name them, a browser's ` (1)` in a name.
 # Left out: symlinks are never created (an sdist or wheel does not need them); a link whose
 # target stays inside is skipped and noted.
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar", ".zip")
-_PART_RE = _LazyRegex(r"^(?P<base>.+)\.part-?(?P<number>\d+)$")
-_NESTING_LIMIT = 4
+_SPLIT_PART_RE = _LazyRegex(r"""
+    ^(?:(?P<base>.+?)\.part-?(?P<token>\d+|[a-z]{2,})     # NAME.part-001, NAME.part-aa
+      | (?P<dotted>.+)\.(?P<dotted_token>\d{2,}|[a-z]{2,3})  # NAME.001 (7-Zip), NAME.aa, NAME.00
+      | (?P<bare>x)(?P<bare_token>\d{2,}|[a-z]{2,})       # xaa, xab, x00 (split, no prefix)
+    )$""", re.VERBOSE)
+_BROWSER_COPY_RE = _LazyRegex(r"""
+    ^(?P<stem>.+?)\ ?\((?P<copy>\d{1,3})\)                 # NAME (1), NAME(2)
+     (?P<suffix>\.tar\.gz|\.tgz|\.tar\.bz2|\.tbz2|\.tar\.xz|\.txz|\.tar|\.zip|\.whl|\.json)$
+    """, re.VERBOSE)
+_HEADER_SLACK = 1024 * 1024  # tar headers (pax, GNU long names) beyond this are refused
+_METADATA_LIMIT = 64 * 1024 ** 2  # METADATA, RECORD, WHEEL, entry_points.txt are read whole
 _CHUNK = 1024 * 1024
 
 
-class IntakeLimits(collections.namedtuple("IntakeLimits", "max_total max_ratio ratio_floor")):
-    """Limits against decompression bombs: total bytes, and expansion ratio past a floor."""
+class IntakeLimits(collections.namedtuple(
+        "IntakeLimits", "max_total max_ratio ratio_floor max_members max_depth")):
+    """One upload's budget: bytes written (max_total, and max_ratio times the upload's size
+    past ratio_floor; no ratio when max_ratio is None), members (folders and empty files
+    count), and how deep archives may nest. Defaults never bother a real bundle."""
 
     __slots__ = ()
 
+    def __new__(cls, max_total, max_ratio, ratio_floor, max_members=30000, max_depth=4):
+        return super(IntakeLimits, cls).__new__(cls, max_total, max_ratio, ratio_floor,
+                                                max_members, max_depth)
+
 
 DEFAULT_LIMITS = IntakeLimits(max_total=8 * 1024 ** 3, max_ratio=200, ratio_floor=64 * 1024 ** 2)
+ENVIRONMENT_LIMITS = IntakeLimits(64 * 1024 ** 3, 200, 64 * 1024 ** 2, max_members=2000000)
+
+
+def _parse_size(text):
+    """Bytes of a size such as 500M, 16G, 2.5GB or 1000000 (--max-upload-size)."""
+    match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", str(text), re.IGNORECASE)
+    if not match:
+        raise argparse.ArgumentTypeError("not a size: %r (say 500M, 16G or a number of bytes)"
+                                         % (text,))
+    power = " kmgt".index(match.group(2).lower() or " ")
+    return int(float(match.group(1)) * 1024 ** power)
+
+
+def _human_size(size):
+    for unit, power in (("G", 3), ("M", 2), ("K", 1)):
+        if size >= 1024 ** power:
+            return "%g%s" % (round(float(size) / 1024 ** power, 1), unit)
+    return "%d bytes" % size
+
+
+class _Budget(object):
+    """What one upload may still cost, shared by every archive nested in it. Exceeding any
+    part is unsafe-archive-member, naming the upload, the limit and the flag that raises it."""
+
+    def __init__(self, limits, upload, size):
+        self.limits = limits
+        self.upload = upload
+        self.size = max(size, 1)
+        self.written = 0
+        self.members = 0
+        self.max_bytes = limits.max_total
+        self.by_ratio = False
+        if limits.max_ratio is not None:
+            by_ratio = max(limits.ratio_floor, limits.max_ratio * self.size)
+            self.by_ratio = by_ratio < limits.max_total
+            self.max_bytes = min(limits.max_total, by_ratio)
+
+    def _refuse(self, what, flag, value):
+        error = UnsafeMemberError("%s %s: refused (if you trust it, rerun with %s %s)"
+                                  % (self.upload, what, flag, value), self.upload)
+        error.fix = {"where": "sandbox", "command": "only if you trust %s: rerun with %s %s"
+                     % (os.path.basename(self.upload), flag, value)}
+        error.whole_upload = True  # the upload's budget is spent: stop reading all of it
+        raise error
+
+    def check_bytes(self, size):
+        """Refuse when ``size`` more bytes would not fit (a zip's directory, up front)."""
+        if self.written + size <= self.max_bytes:
+            return
+        if self.by_ratio:
+            self._refuse("expands to more than %s (an upload of %s may expand %d times, and "
+                         "at least to %s): a decompression bomb"
+                         % (_human_size(self.max_bytes), _human_size(self.size),
+                            self.limits.max_ratio, _human_size(self.limits.ratio_floor)),
+                         "--max-upload-size", _human_size(self.max_bytes * 4))
+        self._refuse("expands to more than %s: a decompression bomb"
+                     % _human_size(self.max_bytes), "--max-upload-size",
+                     _human_size(self.max_bytes * 2))
+
+    def account(self, size):
+        self.check_bytes(size)
+        self.written += size
+
+    def count_members(self, count=1):
+        self.check_members(count)
+        self.members += count
+
+    def check_members(self, count):
+        if self.members + count > self.limits.max_members:
+            self._refuse("holds more than %d members (files, folders and links, counting "
+                         "the archives inside it)" % self.limits.max_members,
+                         "--max-members", self.limits.max_members * 4)
+
+    def check_depth(self, depth, path):
+        if depth >= self.limits.max_depth:
+            self._refuse("has archives nested more than %d deep (%s)"
+                         % (self.limits.max_depth, os.path.basename(path)),
+                         "--max-nesting", self.limits.max_depth * 2)
+
+
+def _intake_limits(args=None):
+    """DEFAULT_LIMITS with the command line's --max-upload-size, --max-members and
+    --max-nesting; an explicit size replaces the ratio (the user vouches for the upload)."""
+    limits = DEFAULT_LIMITS
+    if getattr(args, "max_upload_size", None) is not None:
+        limits = limits._replace(max_total=args.max_upload_size, max_ratio=None)
+    if getattr(args, "max_members", None) is not None:
+        limits = limits._replace(max_members=args.max_members)
+    if getattr(args, "max_nesting", None) is not None:
+        limits = limits._replace(max_depth=args.max_nesting)
+    return limits
 
 
 def _sniff(path):
@@ -2537,30 +2661,60 @@ def _describe_content(path):
     return " (it starts with %r)" % (head[:16],)
 
 
-class _Destination(object):
-    """The one place intake writes to: owns the paths, the traversal guard and the budget."""
+def _not_an_archive(path):
+    """The error for an upload that is no archive: uploading the same file again changes
+    nothing (unless it is empty: an upload that failed), the real file does."""
+    name = os.path.basename(path)
+    error = ArchiveError("%s is not an archive%s" % (path, _describe_content(path)), path)
+    error.fix = {"where": "online", "command": "download the bundle itself (not a page that "
+                 "links to it) and upload that file in place of %s" % name}
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        error.fix = _reupload_fix(path)
+    return error
 
-    def __init__(self, root, limits, archive, archive_size, environment=False):
+
+def _is_macos_metadata(name):
+    """Whether a member is macOS Finder or tar metadata: __MACOSX/, ._* AppleDouble, .DS_Store."""
+    parts = [part for part in name.replace("\\", "/").split("/") if part]
+    return bool(parts) and (parts[0] == "__MACOSX" or parts[-1] == ".DS_Store"
+                            or parts[-1].startswith("._"))
+
+
+def _metadata_note(where, count):
+    return ("ignored %d macOS metadata entr%s in %s (__MACOSX/, ._* AppleDouble files, "
+            ".DS_Store)" % (count, "y" if count == 1 else "ies", where))
+
+
+class _Destination(object):
+    """The one place intake writes to: owns the paths (through contained_path), the
+    overwrite and link guards, and the upload's budget."""
+
+    def __init__(self, root, budget, archive, environment=False):
         self.environment = environment  # a whole environment: keep inner links and modes
         self.root = os.path.realpath(root)
-        self.limits = limits
+        self.budget = budget
         self.archive = archive
-        self.archive_size = max(archive_size, 1)
-        self.written = 0
         self.files = set()
         self.dirs = set()
+        self.real_parents = set()  # folders already seen to be no link (members cannot
+        self.metadata = 0          # replace a folder later: a file there is an overwrite)
+
+    def skip_metadata(self, name):
+        """Whether ``name`` is macOS metadata, which is counted and skipped (never written)."""
+        if self.environment or not _is_macos_metadata(name):
+            return False
+        self.metadata += 1
+        return True
 
     def path_for(self, name, is_dir=False):
         """The real path a member name maps to; refuses every name that could escape, and
         every member that would overwrite another (a file twice, a file where a folder is)."""
         clean = name.replace("\\", "/")
-        parts = [p for p in clean.split("/") if p not in ("", ".")]
-        if is_dir and not parts and not clean.startswith("/"):
+        if is_dir and not clean.startswith("/") and not [
+                p for p in clean.split("/") if p not in ("", ".")]:
             return self.root  # the archive's own folder: `.` or `./` (tar -C dir .)
-        if (clean.startswith("/") or re.match(r"^[A-Za-z]:", clean) or ".." in parts
-                or not parts):
-            raise UnsafeMemberError("%s: member %r has an absolute or parent path; nothing was "
-                                    "extracted from it" % (self.archive, name), self.archive)
+        target = contained_path(self.root, name, "member", self.archive)
+        parts = split_member_name(name)
         key = "/".join(parts)
         parents = ["/".join(parts[:i]) for i in range(1, len(parts))]
         if (key in self.files or (not is_dir and key in self.dirs)
@@ -2569,40 +2723,31 @@ class _Destination(object):
                                     % (self.archive, name), self.archive)
         (self.dirs if is_dir else self.files).add(key)
         self.dirs.update(parents)
-        target = os.path.join(self.root, *parts)
         parent = os.path.dirname(target)
-        if os.path.realpath(parent) != os.path.normpath(parent):
-            raise UnsafeMemberError("%s: member %r would be written through a link"
-                                    % (self.archive, name), self.archive)
+        if parent not in self.real_parents:
+            if os.path.realpath(parent) != os.path.normpath(parent):
+                raise UnsafeMemberError("%s: member %r would be written through a link"
+                                        % (self.archive, name), self.archive)
+            self.real_parents.add(parent)
         return target
 
-    def account_declared(self, total):
-        """Refuse up front an archive whose own directory declares a bomb (zip)."""
-        self.account(total)
-        self.written = 0
-
-    def account(self, size):
-        self.written += size
-        limits = self.limits
-        if self.written > limits.max_total:
-            raise UnsafeMemberError(
-                "%s expands to more than %d MB: refused as a decompression bomb"
-                % (self.archive, limits.max_total // 1024 ** 2), self.archive)
-        if (self.written > limits.ratio_floor
-                and self.written > limits.max_ratio * self.archive_size):
-            raise UnsafeMemberError(
-                "%s expands more than %d times its size: refused as a decompression bomb"
-                % (self.archive, limits.max_ratio), self.archive)
-
-    def write_stream(self, name, source, mode=None):
+    def write_stream(self, name, source, mode=None, declared=None, account=True):
+        """Copy a member to its path in chunks, never past its ``declared`` size."""
         target = self.path_for(name)
         _makedirs(os.path.dirname(target))
+        written = 0
         with open(target, "wb") as out:
             while True:
                 block = source.read(_CHUNK)
                 if not block:
                     break
-                self.account(len(block))
+                written += len(block)
+                if declared is not None and written > declared:
+                    raise UnsafeMemberError("%s: member %r holds more than the %d bytes it "
+                                            "declares; refused" % (self.archive, name, declared),
+                                            self.archive)
+                if account:
+                    self.budget.account(len(block))
                 out.write(block)
         if self.environment and mode is not None and mode & 0o111:
             os.chmod(target, 0o755)
@@ -2610,26 +2755,30 @@ class _Destination(object):
 
     def make_link(self, name, link, hard=False):
         """Inside an environment: recreate a link that stays inside (checked first)."""
-        self.check_link(name, link, hard)
-        target = os.path.join(self.root, *[p for p in name.split("/") if p not in ("", ".")])
+        target = self.check_link(name, link, hard)
         _makedirs(os.path.dirname(target))
         if hard:
             import shutil
-            shutil.copy2(os.path.join(self.root, *link.split("/")), target)
+            shutil.copy2(contained_path(self.root, link, "link target", self.archive), target)
         else:
             os.symlink(link, target)
 
     def make_dir(self, name):
-        _makedirs(self.path_for(name, is_dir=True))
+        """A folder member: checked and counted, but made only by the files written into it
+        (empty folders are no use to a bundle, and 40,000 of them would cost 40,000 inodes)."""
+        target = self.path_for(name, is_dir=True)
+        if self.environment:
+            _makedirs(target)
 
     def check_link(self, name, link, hard=False):
-        """Refuse a link whose target leaves the folder; links are never created."""
+        """Refuse a link whose target leaves the folder; returns the link's own path."""
         target = self.path_for(name)
         base = self.root if hard else os.path.dirname(target)
         resolved = os.path.normpath(os.path.join(base, link))
         if os.path.isabs(link) or not (resolved + os.sep).startswith(self.root + os.sep):
             raise UnsafeMemberError("%s: link %r points outside the bundle (%r)"
                                     % (self.archive, name, link), self.archive)
+        return target
 
 
 def _makedirs(path):
@@ -2670,6 +2819,9 @@ def _read_archive(path, dest, extract):
         extract(path, dest, notes)
     except BootstrapError:
         raise
+    except MemoryError:
+        raise UnsafeMemberError("%s needs more memory to read than this sandbox has: refused"
+                                % path, path)
     except Exception as error:
         if _is_corrupt_error(error):
             raise ArchiveError("%s is truncated or corrupt (%s); upload it again"
@@ -2678,27 +2830,74 @@ def _read_archive(path, dest, extract):
             raise BootstrapError("no space left in %s while extracting %s; free some space or "
                                  "pass --work-dir on a larger disk" % (dest.root, path),
                                  dest.root, code="not-writable")
+        if isinstance(error, OSError) and error.errno in (errno.ENAMETOOLONG, errno.EILSEQ):
+            raise UnsafeMemberError("%s: a member's path is too long or not a valid name "
+                                    "here (%s); refused" % (path, error.strerror), path)
         raise
+    links = [note for note in notes if note.startswith("skipped link ")]
+    if len(links) > 5:  # thousands of links make one line, not thousands
+        notes = [note for note in notes if note not in links] + links[:5] + [
+            "skipped %d more links in %s" % (len(links) - 5, path)]
+    if dest.metadata:
+        notes.append(_metadata_note(path, dest.metadata))
     return notes
 
 
 class _TailReader(object):
-    """A read-only stream that remembers its last bytes (to see the end-of-archive blocks)."""
+    """The decompressed stream of a tar: remembers its last bytes (to see the end-of-archive
+    blocks), charges every byte to the upload's budget, and refuses to read further than the
+    current member's end plus room for the next headers (a pax header of gigabytes would
+    otherwise be read whole into memory by tarfile)."""
 
-    def __init__(self, stream, keep=1024):
+    def __init__(self, stream, budget, archive, keep=1024):
         self.stream = stream
+        self.budget = budget
+        self.archive = archive
         self.keep = keep
         self.tail = b""
+        self.consumed = 0
+        self.allowed = _HEADER_SLACK
+
+    def allow(self, end):
+        """Allow reading up to ``end`` (a member's data end) plus the next headers; None: any."""
+        self.allowed = None if end is None else end + _HEADER_SLACK
 
     def read(self, size=-1):
+        if size is None or size < 0:
+            size = _CHUNK
+        if self.allowed is not None and self.consumed + size > self.allowed:
+            size = max(self.allowed - self.consumed, 0)
+            if size == 0:
+                raise UnsafeMemberError("%s: a tar header (pax or long name) larger than %d KB;"
+                                        " refused" % (self.archive, _HEADER_SLACK // 1024),
+                                        self.archive)
         data = self.stream.read(size)
         if data:
+            self.budget.account(len(data))
+            self.consumed += len(data)
             self.tail = (self.tail + data[-self.keep:])[-self.keep:]
         return data
 
     def drain(self):
+        self.allow(None)
         while self.read(_CHUNK):
             pass
+
+
+def _inflate_bounded(raw, declared, archive, name, inflater=None, final=True):
+    """Inflate raw-deflate bytes into at most ``declared`` bytes: a zip member whose header
+    lies about its size is refused, never inflated (a 1.5 MB wheel cannot take gigabytes)."""
+    import zlib
+    inflater = inflater or zlib.decompressobj(-15)
+    data = inflater.decompress(raw, declared + 1)
+    if final and len(data) <= declared and not inflater.unconsumed_tail:
+        data += inflater.flush()
+    if len(data) > declared or inflater.unconsumed_tail:
+        subject = os.path.basename(archive)
+        raise UnsafeMemberError("%s: member %r inflates to more than the %d bytes it declares: "
+                                "refused as a decompression bomb" % (subject, name, declared),
+                                subject)
+    return data
 
 
 def _open_decompressed(path, kind):
@@ -2718,10 +2917,13 @@ def _open_decompressed(path, kind):
 def _extract_tar(path, dest, notes):
     import tarfile
     with _open_decompressed(path, _sniff(path)) as raw:
-        stream = _TailReader(raw)
+        stream = _TailReader(raw, dest.budget, path)
         with tarfile.open(fileobj=stream, mode="r|") as archive:
             for member in archive:
+                dest.budget.count_members()
+                stream.allow(member.offset_data + member.size)
                 _extract_tar_member(archive, member, dest, notes)
+                archive.members = []  # a stream: keep no list of every member seen
         stream.drain()  # to the end: a truncated compressed stream fails here
     if stream.tail.strip(b"\0"):
         raise ArchiveError("%s ends without the tar end-of-archive marker: it was cut short; "
@@ -2730,11 +2932,13 @@ def _extract_tar(path, dest, notes):
 
 def _extract_tar_member(archive, member, dest, notes):
     name = member.name
+    if dest.skip_metadata(name):
+        return
     if member.isdir():
         dest.make_dir(name)
     elif member.isfile():
         source = archive.extractfile(member)
-        dest.write_stream(name, source, member.mode)
+        dest.write_stream(name, source, member.mode, declared=member.size, account=False)
     elif (member.issym() or member.islnk()) and dest.environment:
         dest.make_link(name, member.linkname, hard=member.islnk())
     elif member.issym() or member.islnk():
@@ -2745,9 +2949,10 @@ def _extract_tar_member(archive, member, dest, notes):
                                 % (dest.archive, name), dest.archive)
 
 
-def _zip_ends_properly(path):
-    """Whether the zip's end-of-central-directory record is really at the end of the file
-    (a stored zip cut short can expose an inner wheel's record instead)."""
+def _zip_directory_end(path):
+    """(entries, directory size) from the zip's end-of-central-directory record when it is
+    really at the end of the file, else None (a stored zip cut short can expose an inner
+    wheel's record instead)."""
     size = os.path.getsize(path)
     with open(path, "rb") as f:
         f.seek(max(0, size - 65557))
@@ -2755,92 +2960,246 @@ def _zip_ends_properly(path):
     index = tail.rfind(b"PK\x05\x06")
     while index >= 0:
         if len(tail) - index >= 22:
-            comment_length = struct.unpack("<H", tail[index + 20:index + 22])[0]
+            entries, directory, comment_length = struct.unpack(
+                "<10xHI4xH", tail[index:index + 22])
             if index + 22 + comment_length == len(tail):
-                return True
+                return entries, directory
         index = tail.rfind(b"PK\x05\x06", 0, index)
-    return False
+    return None
+
+
+def _zip_ends_properly(path):
+    """Whether the zip's end-of-central-directory record is really at the end of the file."""
+    return _zip_directory_end(path) is not None
 
 
 def _extract_zip(path, dest, notes):
-    import stat
     import zipfile
-    if not _zip_ends_properly(path):
+    end = _zip_directory_end(path)
+    if end is None:
         raise ArchiveError("%s is truncated: its zip directory is missing; upload it again"
                            % path, path)
+    if end[0] != 0xFFFF:  # refused before zipfile reads a directory of 200,000 entries
+        dest.budget.check_members(end[0])
     with zipfile.ZipFile(path) as archive:
         infos = archive.infolist()
+        dest.budget.count_members(len(infos))
         declared = sum(info.file_size for info in infos)
-        dest.account_declared(declared)
+        dest.budget.check_bytes(declared)
         _check_free_space(dest.root, declared, path)
         for info in infos:
-            mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode):
-                link = archive.read(info)[:4096].decode("utf-8", "replace")
-                dest.check_link(info.filename, link)
-                notes.append("skipped link %s -> %s" % (info.filename, link))
-            elif info.is_dir():
-                dest.make_dir(info.filename)
-            elif stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
-                raise UnsafeMemberError("%s: member %r is a device or fifo; refused"
-                                        % (path, info.filename), path)
-            else:
-                with archive.open(info) as source:
-                    dest.write_stream(info.filename, source)
+            _extract_zip_member(archive, info, dest, notes)
 
 
-def extract_archive(path, folder, limits=DEFAULT_LIMITS, environment=False):
+def _extract_zip_member(archive, info, dest, notes):
+    import stat
+    mode = info.external_attr >> 16
+    if dest.skip_metadata(info.filename):
+        return
+    if stat.S_ISLNK(mode):
+        with archive.open(info) as source:
+            link = source.read(4096).decode("utf-8", "replace")
+        dest.check_link(info.filename, link)
+        notes.append("skipped link %s -> %s" % (info.filename, link))
+    elif info.is_dir():
+        dest.make_dir(info.filename)
+    elif stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
+        raise UnsafeMemberError("%s: member %r is a device or fifo; refused"
+                                % (dest.archive, info.filename), dest.archive)
+    else:
+        with archive.open(info) as source:
+            dest.write_stream(info.filename, source, declared=info.file_size)
+
+
+def extract_archive(path, folder, limits=DEFAULT_LIMITS, environment=False, budget=None):
     """Extract one archive into ``folder`` (created); returns notes on skipped members.
 
-    With ``environment`` (a conda-pack archive), links that stay inside are recreated and
-    executable bits kept; everything else is refused exactly as for a bundle.
+    ``budget`` is the upload's (shared with the archive it came from); by default the archive
+    is an upload of its own. With ``environment`` (a conda-pack archive), links that stay
+    inside are recreated and executable bits kept; everything else is refused exactly as for
+    a bundle.
     """
     kind = _sniff(path)
     if kind is None:
-        raise ArchiveError("%s is not an archive%s" % (path, _describe_content(path)), path)
+        raise _not_an_archive(path)
     _makedirs(folder)
     size = os.path.getsize(path)
     _check_free_space(folder, size, path)
-    dest = _Destination(folder, limits, path, size, environment)
+    if budget is None:
+        budget = _Budget(limits, path, size)
+    dest = _Destination(folder, budget, path, environment)
     return _read_archive(path, dest, _extract_zip if kind == "zip" else _extract_tar)
 
 
-def _find_parts(path):
-    """(base path, {number: part path}, digits) of the split upload ``path`` names: a part
-    (NAME.part-001) or the name the parts share (NAME); empty when there are none."""
-    directory = os.path.dirname(path) or "."
-    match = _PART_RE.match(os.path.basename(path))
-    base = match.group("base") if match else os.path.basename(path)
-    parts, width = {}, 3
+class _SplitPart(collections.namedtuple("_SplitPart", "name base token prefix implicit")):
+    """One part of a split upload, by its name: NAME.part-001 or NAME.part-aa (explicit);
+    NAME.001 (7-Zip), NAME.aa or NAME.00 (split with a prefix), xaa or x00 (split without
+    one) are implicit: they count only beside their first part, or as fragments."""
+
+    __slots__ = ()
+
+    @property
+    def numeric(self):
+        return self.token.isdigit()
+
+    @property
+    def index(self):
+        if self.numeric:
+            return int(self.token)
+        value = 0
+        for letter in self.token:
+            value = value * 26 + ord(letter) - ord("a")
+        return value
+
+
+def _split_part(name):
+    """The _SplitPart a file name reads as, or None."""
+    match = _SPLIT_PART_RE.match(name)
+    if match is None:
+        return None
+    if match.group("base") is not None:
+        return _SplitPart(name, match.group("base"), match.group("token"),
+                         name[:-len(match.group("token"))], False)
+    if match.group("dotted") is not None:
+        base, token = match.group("dotted"), match.group("dotted_token")
+        if name.endswith(ARCHIVE_SUFFIXES) or not base.endswith(ARCHIVE_SUFFIXES + (".whl",)):
+            return None
+        return _SplitPart(name, base, token, name[:-len(token)], True)
+    return _SplitPart(name, "x", match.group("bare_token"), "x", True)
+
+
+def _part_token(index, numeric, width):
+    if numeric:
+        return "%0*d" % (width if width <= 6 else 3, index)
+    letters = ""
+    for _ in range(width):
+        index, digit = divmod(index, 26)
+        letters = chr(ord("a") + digit) + letters
+    return letters
+
+
+class _PartSet(collections.namedtuple("_PartSet", "base_path parts prefix numeric width")):
+    """The parts of one split upload found side by side: {index: path}."""
+
+    __slots__ = ()
+
+    def name_of(self, index):
+        return self.prefix + _part_token(index, self.numeric, self.width)
+
+    def names(self):
+        return [os.path.basename(self.parts[i]) for i in sorted(self.parts)]
+
+    def missing(self):
+        """The index of the first missing part (never enumerating a range: a part may be
+        numbered 1700000000000), or None when the parts run without a gap."""
+        numbers = sorted(self.parts)
+        starts = (0, 1) if self.numeric else (0,)
+        if numbers[0] not in starts:
+            return 0 if not self.numeric or self.prefix == "x" or self.width == 2 else 1
+        for offset, number in enumerate(numbers):
+            if number != numbers[0] + offset:
+                return numbers[0] + offset
+        return None
+
+    def join_command(self):
+        return "cat %s* > %s" % (_quote(self.prefix), _quote(os.path.basename(self.base_path)))
+
+
+def _is_fragment(path):
+    """Whether a file could be a later part of a split archive (it starts like no archive)."""
     try:
-        entries = os.listdir(directory)
-    except OSError:
-        entries = []
+        return _sniff(path) is None
+    except ArchiveError:
+        return False
+
+
+def _part_groups(directory, entries, direct=False):
+    """The split uploads among a folder's entries, found in one pass (a folder of 30,000
+    parts costs one pass, not 30,000): {part name, (prefix, numeric), base name: _PartSet}.
+    An implicit naming counts only with its first part present, or, for a file the user
+    named (``direct``), when none of its parts starts like an archive: a file `xml` beside a
+    bundle is no part, nor is a real archive named `xyz`."""
+    sets = {}
     for entry in entries:
-        m = _PART_RE.match(entry)
-        if m and m.group("base") == base:
-            parts[int(m.group("number"))] = os.path.join(directory, entry)
-            width = len(m.group("number"))
-    return os.path.join(directory, base), parts, width
+        part = _split_part(entry)
+        if part is not None:
+            sets.setdefault((part.implicit, part.prefix, part.numeric), []).append(part)
+    groups = {}
+    for (implicit, prefix, numeric), found in sorted(sets.items()):
+        parts = dict((p.index, os.path.join(directory, p.name)) for p in found)
+        if implicit and not set(parts) & set((0, 1) if numeric else (0,)) and not (
+                direct and all(_is_fragment(p) for p in parts.values())):
+            continue
+        group = _PartSet(os.path.join(directory, found[0].base), parts, prefix, numeric,
+                         min(len(p.token) for p in found))
+        groups.update((p.name, group) for p in found)
+        groups[(prefix, numeric)] = group
+        groups.setdefault(found[0].base, group)  # explicit namings first
+    return groups
 
 
-def _join_parts(path, folder):
-    """Join NAME.part-001, NAME.part-002, ... (in order) into folder/NAME; names a missing part."""
-    base_path, parts, width = _find_parts(path)
-    directory, base = os.path.split(base_path)
-    numbers = sorted(parts)
-    expected = list(range(numbers[0] if numbers and numbers[0] in (0, 1) else 1,
-                          numbers[-1] + 1)) if numbers else []
-    missing = [n for n in expected if n not in parts]
-    if missing or not numbers or numbers[0] not in (0, 1):
-        gap = missing[0] if missing else 1
-        raise ArchiveError("%s is split into parts but %s.part-%0*d is missing; upload every part"
-                           % (base, base, width, gap), os.path.join(directory, base))
-    joined = os.path.join(folder, base)
+def _find_parts(path, direct=False, groups=None):
+    """The split upload ``path`` names (one of its parts, or the name they share) as a
+    _PartSet, or None; ``groups`` are its folder's, when already known."""
+    directory = os.path.dirname(path) or "."
+    name = os.path.basename(path)
+    if groups is None:
+        try:
+            entries = os.listdir(directory)
+        except OSError:
+            entries = []
+        groups = _part_groups(directory, entries, direct)
+    given = _split_part(name)
+    if given is not None:
+        return groups.get(name) or groups.get((given.prefix, given.numeric))
+    return groups.get(name)
+
+
+def _missing_part_error(group, index):
+    missing = group.name_of(index)
+    base = os.path.basename(group.base_path)
+    error = ArchiveError("%s is split into parts but %s is missing (found %s); upload every "
+                         "part" % (base, missing, ", ".join(group.names()[:4]) + (
+                             ", ..." if len(group.parts) > 4 else "")), group.base_path)
+    error.fix = {"where": "online", "command": "upload %s (the missing part) next to %s"
+                 % (missing, group.names()[0])}
+    return error
+
+
+def _incomplete_parts_error(group, error):
+    """A joined split upload that is cut short: say it is made of parts, and how to join."""
+    names = group.names()
+    following = group.name_of(max(group.parts) + 1)
+    base = os.path.basename(group.base_path)
+    if len(names) == 1:
+        message = ("%s looks like one part of a split upload, and on its own it is truncated "
+                   "or corrupt (%s): upload the other parts next to it (%s, ...), or join them "
+                   "before uploading: %s" % (names[0], error.message, following,
+                                              group.join_command()))
+    else:
+        message = ("%s, joined from %d parts (%s to %s), is truncated or corrupt (%s): a part "
+                   "after %s (%s) may be missing, or one was cut short; upload every part, or "
+                   "join them before uploading: %s" % (
+                       base, len(names), names[0], names[-1], error.message, names[-1],
+                       following, group.join_command()))
+    new = ArchiveError(message, group.base_path)
+    new.fix = {"where": "online", "command": "upload every part of %s (%s next after %s), or "
+               "join them first: %s" % (base, following, names[-1], group.join_command())}
+    return new
+
+
+def _join_parts(group, folder):
+    """Join the parts (in order) into folder/NAME; names the first missing part."""
+    missing = group.missing()
+    if missing is not None:
+        raise _missing_part_error(group, missing)
+    joined = os.path.join(folder, os.path.basename(group.base_path))
     _makedirs(folder)
+    _check_free_space(folder, sum(os.path.getsize(p) for p in group.parts.values()),
+                      group.base_path)
     with open(joined, "wb") as out:
-        for number in numbers:
-            with open(parts[number], "rb") as source:
+        for number in sorted(group.parts):
+            with open(group.parts[number], "rb") as source:
                 _copy_stream(source, out)
     return joined
 
@@ -2851,6 +3210,12 @@ def _copy_stream(source, target):
         if not block:
             return
         target.write(block)
+
+
+def _browser_name(name):
+    """``name`` without the ` (1)` a browser adds to a file saved twice (else unchanged)."""
+    match = _BROWSER_COPY_RE.match(name)
+    return match.group("stem") + match.group("suffix") if match else name
 
 
 _SDIST_NAME_RE = _LazyRegex(r"^(?P<name>.+)-(?P<version>[^-]+?)\.(tar\.gz|tgz|tar\.bz2|tar\.xz|zip)$")
@@ -2865,24 +3230,37 @@ def _sdist_name(name):
 
 
 def _looks_like_bundle(path, kind, limit=64):
-    """Whether an archive holds wheels or a manifest among its first members (else an sdist)."""
-    import tarfile
+    """Whether an archive holds wheels or a manifest among its first members (else an sdist).
+    Reads at most 64 MB of it (a bomb is then left to extraction and its budget)."""
     import zipfile
     try:
         if kind == "zip":
             with zipfile.ZipFile(path) as archive:
                 names = archive.namelist()[:limit]
         else:
-            names = []
-            with tarfile.open(path, "r|*") as archive:
-                for member in archive:
-                    names.append(member.name)
-                    if len(names) >= limit:
-                        break
+            names = _tar_member_names(path, kind, limit, IntakeLimits(64 * 1024 ** 2, None, 0))
     except Exception:
         return True  # unreadable: let extraction report it as corrupt
     return any(n.endswith((".whl", "manifest.json")) or n.endswith(ARCHIVE_SUFFIXES)
                for n in names)
+
+
+def _tar_member_names(path, kind, limit, limits, stop=()):
+    """The names of a tar's first ``limit`` members (or up to the first ending with
+    ``stop``), reading no more than ``limits`` allow and no header larger than _HEADER_SLACK."""
+    import tarfile
+    names = []
+    budget = _Budget(limits._replace(max_members=limit + 1), path, os.path.getsize(path))
+    with _open_decompressed(path, kind) as raw:
+        stream = _TailReader(raw, budget, path)
+        with tarfile.open(fileobj=stream, mode="r|") as archive:
+            for member in archive:
+                stream.allow(member.offset_data + member.size)
+                names.append(member.name)
+                archive.members = []
+                if len(names) >= limit or (stop and member.name.endswith(stop)):
+                    break
+    return names
 
 
 def _is_sdist_archive(path, name):
@@ -2928,12 +3306,14 @@ class Bundle(object):
 
 
 def open_bundle(uploads, work_dir, limits=DEFAULT_LIMITS):
-    """Read every upload into a Bundle; problems are collected, not raised, so one run shows all."""
-    collector = _Intake(work_dir, limits)
+    """Read every upload into a Bundle; problems are collected, not raised, so one run shows all.
+    Each upload has one budget (``limits``), shared by every archive nested in it."""
+    collector = _Intake(work_dir, limits or DEFAULT_LIMITS)
     for upload in uploads:
         collector.add_upload(upload)
     problems = [p._replace(subject=collector.display(p.subject), message=collector.display(
-        p.message)) for p in collector.problems]
+        p.message), fix=_reupload_fix(collector.display(p.subject).split("!")[0])
+        if p.fix == _reupload_fix(p.subject) else p.fix) for p in collector.problems]
     notes = [collector.display(note) for note in collector.notes]
     return Bundle(uploads, collector.files, collector.manifests, problems, notes, work_dir)
 
@@ -2966,56 +3346,105 @@ class _Intake(object):
 
     def add_upload(self, path):
         try:
-            if not os.path.exists(path) and not _find_parts(path)[1]:
+            if not os.path.exists(path) and _find_parts(path, True) is None:
                 raise UsageError("%s does not exist" % path, path)
-            self._add(path, path, 0)
+            self._add(path, path, 0, None, None)
         except UsageError:
             raise
         except BootstrapError as error:
             self.problems.append(_problem_from_error(error))
 
-    def _add(self, path, origin, depth):
+    def _add(self, path, origin, depth, budget, groups):
+        """Read one file or folder: ``budget`` is the upload's (None: ``path`` starts one),
+        ``groups`` the split uploads of its folder (None: not known yet)."""
         name = os.path.basename(path)
-        if _PART_RE.match(name) or (not os.path.exists(path) and _find_parts(path)[1]):
-            base_path, _, _ = _find_parts(path)
-            if base_path in self._joined:
-                return
-            self._joined.add(base_path)
-            joined = _join_parts(path, self._folder_for(os.path.basename(base_path) + ".joined"))
-            return self._add(joined, origin, depth)
+        if _split_part(name) is not None or not os.path.exists(path):
+            group = _find_parts(path, path == origin, groups)
+            if group is not None:
+                return self._add_parts(group, origin, depth, budget)
         if os.path.isdir(path):
-            return self._add_folder(path, origin, depth)
+            return self._add_folder(path, origin, depth, budget)
+        clean = _browser_name(name)
+        if clean != name:
+            return self._add(self._renamed(path, clean), origin, depth, budget, None)
         if name.endswith(".whl"):
             self.files.append(BundleFile(path, "wheel", origin))
         elif name == "manifest.json":
             self._add_manifest(path, origin)
         elif name.endswith(ARCHIVE_SUFFIXES) or depth == 0:
-            if _is_sdist_archive(path, name):
-                self.files.append(BundleFile(path, "sdist", origin))
-                return
-            if depth >= _NESTING_LIMIT:
-                raise UnsafeMemberError("%s: archives nested more than %d deep; refused"
-                                        % (path, _NESTING_LIMIT), path)
-            folder = self._folder_for(name, path)
-            self.notes.extend(extract_archive(path, folder, self.limits))
-            self._add_folder(folder, origin, depth + 1)
+            self._add_archive(path, origin, depth, budget)
 
-    def _add_folder(self, folder, origin, depth):
+    def _add_archive(self, path, origin, depth, budget):
+        name = os.path.basename(path)
+        if _is_sdist_archive(path, name):
+            self.files.append(BundleFile(path, "sdist", origin))
+            return
+        if budget is None:
+            budget = _Budget(self.limits, path, os.path.getsize(path))
+        budget.check_depth(depth, path)
+        folder = self._folder_for(name, path)
+        self.notes.extend(extract_archive(path, folder, self.limits, budget=budget))
+        self._add_folder(folder, origin, depth + 1, budget)
+
+    def _add_parts(self, group, origin, depth, budget):
+        if group.base_path in self._joined:
+            return
+        self._joined.add(group.base_path)
+        base = os.path.basename(group.base_path)
+        joined = _join_parts(group, self._folder_for(base + ".joined", group.base_path))
+        self._labels[joined] = self.display(group.base_path)
+        if base.endswith(".whl"):
+            self.files.append(BundleFile(joined, "wheel", origin))
+            return
+        try:
+            self._add_archive(joined, origin, depth, budget)
+        except ArchiveError as error:
+            raise _incomplete_parts_error(group, error)
+
+    def _renamed(self, path, clean):
+        """A link named ``clean`` to ``path`` (whose name a browser changed), with a note."""
+        folder = self._folder_for(clean + ".renamed", path)
+        _makedirs(folder)
+        renamed = os.path.join(folder, clean)
+        try:
+            os.symlink(os.path.abspath(path), renamed)
+        except (OSError, AttributeError, NotImplementedError):
+            import shutil
+            shutil.copyfile(path, renamed)
+        self._labels[renamed] = self.display(path)
+        self.notes.append("read %s as %s (a browser adds \" (N)\" to a file it saves twice)"
+                          % (self.display(path), clean))
+        return renamed
+
+    @staticmethod
+    def _wanted(entry, groups):
+        """Whether a file found in a folder is part of the bundle (else it is left alone)."""
+        return (entry.endswith((".whl",) + ARCHIVE_SUFFIXES) or entry == "manifest.json"
+                or _browser_name(entry) != entry or entry in groups)
+
+    def _add_folder(self, folder, origin, depth, budget):
+        metadata = 0
         for directory, subdirs, entries in os.walk(folder):
-            subdirs.sort()
+            kept = sorted(d for d in subdirs if not _is_macos_metadata(d))
+            metadata += len(subdirs) - len(kept)
+            subdirs[:] = kept
+            groups = _part_groups(directory, [e for e in entries if not _is_macos_metadata(e)])
             for entry in sorted(entries):
                 path = os.path.join(directory, entry)
                 if os.path.islink(path):
                     continue
+                if _is_macos_metadata(entry):
+                    metadata += 1
+                    continue
                 try:
-                    if entry.endswith(".whl") or entry == "manifest.json":
-                        self._add(path, origin, depth)
-                    elif entry.endswith(ARCHIVE_SUFFIXES) or _PART_RE.match(entry):
-                        self._add(path, origin, depth)
+                    if self._wanted(entry, groups):
+                        self._add(path, origin, depth, budget, groups)
                 except BootstrapError as error:
-                    if isinstance(error, UsageError):
+                    if isinstance(error, UsageError) or getattr(error, "whole_upload", False):
                         raise
                     self.problems.append(_problem_from_error(error))
+        if metadata:
+            self.notes.append(_metadata_note(self.display(folder), metadata))
 
     def _add_manifest(self, path, origin):
         try:
@@ -3025,11 +3454,37 @@ class _Intake(object):
         if not isinstance(data, dict) or data.get("schema") != BUNDLE_SCHEMA:
             self.notes.append("ignored %s: not a %s manifest" % (path, BUNDLE_SCHEMA))
             return
+        files, roots = data.get("files") or [], data.get("roots") or []
+        if not (isinstance(files, list) and isinstance(roots, list)
+                and all(isinstance(e, dict) and isinstance(e.get("path"), str) for e in files)
+                and all(isinstance(r, str) for r in roots)):
+            raise ArchiveError("%s is not a valid %s manifest: roots must be a list of "
+                               "requirements, files a list of {path, size, sha256}"
+                               % (path, BUNDLE_SCHEMA), path)
         data = dict(data)
-        data["_folder"] = os.path.dirname(path)
+        data["_folder"] = os.path.dirname(os.readlink(path) if os.path.islink(path) else path)
         data["_origin"] = origin
         self.manifests.append(data)
         self.files.append(BundleFile(path, "manifest", origin))
+
+
+def _work_dir_problem(work_dir):
+    """A not-writable Problem when ``work_dir`` (--work-dir) cannot hold a work folder: a
+    file, a folder that cannot be written or made. None when it can, or when not given."""
+    if not work_dir:
+        return None
+    import tempfile
+    try:
+        _makedirs(work_dir)
+        os.rmdir(tempfile.mkdtemp(prefix="bootstrap-", dir=work_dir))
+    except OSError as error:
+        reason = ("it is a file, not a folder" if os.path.isfile(work_dir)
+                  else error.strerror or str(error))
+        return Problem("not-writable", work_dir, "--work-dir %s cannot hold a work folder: %s"
+                       % (work_dir, reason), fix={
+                           "where": "sandbox", "command": "rerun with --work-dir naming a "
+                           "folder that can be written, or without --work-dir"})
+    return None
 
 
 def _sha256_file(path):
@@ -3050,8 +3505,12 @@ def verify_manifests(bundle):
     for manifest in bundle.manifests:
         folder = manifest["_folder"]
         for entry in manifest.get("files") or ():
-            relative = entry.get("path", "")
-            path = os.path.join(folder, *relative.split("/"))
+            relative = entry["path"]
+            try:
+                path = contained_path(folder, relative, "file", "manifest.json")
+            except UnsafeMemberError as error:  # never read (or tell the size of) a file
+                problems.append(_problem_from_error(error))  # outside the bundle
+                continue
             if not os.path.isfile(path):
                 problems.append(Problem(
                     "corrupt-archive", relative,
@@ -3218,8 +3677,10 @@ class Wheel(object):
         if self._members is None:
             import zipfile
             if _sniff(self.path) != "zip":
-                raise ArchiveError("%s is not a wheel: not a zip archive%s" % (
+                error = ArchiveError("%s is not a wheel: not a zip archive%s" % (
                     self.filename, _describe_content(self.path)), self.filename)
+                error.fix = _not_an_archive(self.path).fix  # the same file fails the same way
+                raise error
             try:
                 with zipfile.ZipFile(self.path) as archive:
                     infos = archive.infolist()
@@ -3235,6 +3696,10 @@ class Wheel(object):
         """The bytes of one member (CRC checked); KeyError when the wheel has no such member."""
         import zipfile
         info = self.members()[name]
+        if info.file_size > _METADATA_LIMIT:  # read whole into memory: metadata files only
+            raise UnsafeMemberError("%s: %s declares %d bytes, more than a metadata file has; "
+                                    "refused" % (self.filename, name, info.file_size),
+                                    self.filename)
         raw = _RawZip(self.path)
         try:
             data = raw.read(info)
@@ -3427,25 +3892,57 @@ def missing_build_requirements(profile, sdist, available=None):
 
 
 # -- Resolution -------------------------------------------------------------------------------
-# resolve(profile, candidates, roots) -> Plan, touching no disk. Candidates are the bundle's
-# compatible wheels (best version that satisfies every constraint, best tag among equals),
-# its sdists, and the profile's installed distributions, which win whenever they satisfy.
-# A preinstalled distribution is never replaced without `upgrade`, and never when another
-# installed distribution's requirement would then break. Every problem is collected; a root
-# whose closure has a problem is blocked, the other roots still go ahead.
-# Left out: backtracking over older versions of an already chosen project (bundles carry one
-# version per project in practice); a second pick is tried once when constraints tighten.
+# resolve(profile, wheels, sdists, roots) -> Plan, touching no disk (METADATA is read when the
+# Pool is built, before resolution starts; plan_bundle reads it earlier still). Candidates are
+# the bundle's compatible wheels and buildable sdists and the profile's installed
+# distributions. Policy: what is installed is kept unless `upgrade` (and is never replaced by a
+# version that breaks another installed distribution's requirement); otherwise newest first,
+# the best tag among builds of one version, a wheel before an sdist of the same version.
+#
+# The search is backtracking in the manner of resolvelib (the resolver pip uses): one
+# criterion per identifier ("name", or "name[extra,...]" for a project with extras, which
+# depends on "name" at the very same candidate, as pip models it); each round pins the most
+# preferred unsatisfied identifier (an exact pin first, then the causes of the last conflict,
+# then the shallowest, then the roots' order, then the constrained, then the name); a
+# candidate whose dependencies empty another criterion is passed over; when no candidate
+# is left, it backjumps to the last pin whose dependencies took part in the conflict and marks
+# that pin incompatible. A pin that a new requirement no longer accepts is undone with its
+# requirements at once (they are never kept in force); what only it required is left out of
+# the answer, which holds what the roots reach. Prereleases as pip: only when a specifier
+# names one, or nothing else matches.
+# Work is bounded: a round limit per search, and one search more per project with a problem
+# (exceeding the limit is a problem, never a hang).
+#
+# When no solution exists, the project whose criterion ran empty is recorded and replaced by
+# a placeholder, and the search runs again, until it succeeds: that collects every problem in
+# one run, and a root whose closure holds a placeholder is blocked (never half-installed)
+# while the other roots are resolved again without them. Each problem names the smallest set
+# of requirements that no available version satisfies (who requires what), and asks to fetch
+# a range only when some version can satisfy every requirement on that project.
+# Left out: URL requirements are matched by name only; constraints files; --pre.
+
+RESOLVE_MAX_ROUNDS = 20000  # pins and backjumps of one search (a resolve() call runs at most
+#                            one per project with a problem, plus two)
 
 
 class Candidate(collections.namedtuple(
         "Candidate", "name version source requires requires_python wheel sdist rank")):
-    """One way to provide a project: a bundle wheel, an sdist, or what is installed."""
+    """One way to provide a project: a bundle wheel, an sdist, or what is installed.
+    (``source`` is bundle, sdist, installed or shadows; placeholders of projects that have a
+    problem are missing or incompatible and are never installed.)"""
 
     __slots__ = ()
 
     @property
     def label(self):
         return "%s==%s" % (self.name, self.version)
+
+    @property
+    def key(self):
+        """What tells two candidates apart: version, source and file."""
+        source = self.wheel.filename if self.wheel is not None else (
+            self.sdist.filename if self.sdist is not None else "")
+        return (str(self.version), self.source, source)
 
 
 def _installed_candidate(dist):
@@ -3455,7 +3952,8 @@ def _installed_candidate(dist):
 
 
 class Pool(object):
-    """Everything resolution may choose from, indexed by canonical name."""
+    """Everything resolution may choose from, indexed by canonical name. Building it reads
+    each wheel's METADATA (once; a Wheel caches it): the only reading resolve() does."""
 
     def __init__(self, profile, wheels=(), sdists=(), verdicts=None):
         self.profile = profile
@@ -3463,6 +3961,7 @@ class Pool(object):
         self.incompatible = collections.defaultdict(list)  # Verdicts of wheels that do not fit
         self.sdists = collections.defaultdict(list)
         self.installed = dict((d.name, d) for d in profile.installed)
+        self.metadata = {}                                 # filename -> Metadata or error
         verdicts = verdicts or {}
         for wheel in wheels:
             verdict = verdicts.get(wheel.filename) or judge_wheel(profile, wheel.wheel_name)
@@ -3470,14 +3969,28 @@ class Pool(object):
                 self.wheels[wheel.name].append((verdict.rank, wheel))
             else:
                 self.incompatible[wheel.name].append((verdict, wheel))
+            try:
+                self.metadata[wheel.filename] = wheel.metadata
+            except BootstrapError as error:
+                self.metadata[wheel.filename] = error
         for sdist in sdists:
             self.sdists[sdist.name].append(sdist)
 
 
 class Plan(object):
-    """What resolution decided: install (dependencies first), satisfied, skipped, problems."""
+    """What resolution decided: install (dependencies first), satisfied, skipped, problems.
 
-    def __init__(self, install, satisfied, skipped, problems, roots, blocked, fetch):
+    ``conflicts`` maps each project that has a resolution problem to {"kind", "requirements"}:
+    the smallest set of requirements on it that no version satisfies, each
+    {"requirement": "c<2", "required_by": "a==1.0"} (None for a root), so that a fix can name
+    who requires what. kind is "range" (no version can satisfy them: fetching cannot help),
+    "available" (none of the available versions does), "missing" (no usable version at all:
+    every requirement is listed), or "dependencies" (versions satisfy them all, but each
+    fails on its own requirements: every requirement is listed); roots are the roots whose
+    closure reaches the project (what to fetch together, unpinned, when kind is "range")."""
+
+    def __init__(self, install, satisfied, skipped, problems, roots, blocked, fetch,
+                 conflicts=None):
         self.install = install
         self.satisfied = satisfied
         self.skipped = skipped
@@ -3485,6 +3998,7 @@ class Plan(object):
         self.roots = roots
         self.blocked = blocked
         self.fetch = fetch
+        self.conflicts = conflicts or {}
 
     @property
     def status(self):
@@ -3512,181 +4026,260 @@ def _requirement(text):
     return Requirement(text)
 
 
+def _identifier(name, extras):
+    return "%s[%s]" % (name, ",".join(sorted(extras))) if extras else name
+
+
+class _Need(collections.namedtuple("_Need", "ident name extras specifier text why pin")):
+    """One requirement inside resolution: the identifier it constrains, its specifier, the
+    text it came from, the marker that made it apply (``why``) and, for the base of a
+    project with extras, the key of the one candidate it accepts (``pin``)."""
+
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, requirement, text, why=None):
+        extras = tuple(sorted(set(canonicalize_name(e) for e in requirement.extras)))
+        return cls(_identifier(requirement.key, extras), requirement.key, extras,
+                   requirement.specifier, text, why, None)
+
+    def accepts(self, candidate):
+        if candidate.source in ("missing", "incompatible"):
+            return True  # a placeholder stands for whatever version will be fetched
+        if self.pin is not None:
+            return candidate.key == self.pin
+        return self.specifier.contains(candidate.version, prereleases=True)
+
+
+_Criterion = collections.namedtuple("_Criterion", "needs incompatible")  # needs: (need, parent)
+_State = collections.namedtuple("_State", "mapping criteria causes")
+
+
+class _Conflict(Exception):
+    def __init__(self, ident, criterion):
+        Exception.__init__(self, ident)
+        self.ident = ident
+        self.criterion = criterion
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def _witness(specifier):
+    """A version that ``specifier`` accepts (prereleases too), or None: probes the edges of
+    every clause, so a range that only looks empty (``<2,>=2``) is found empty."""
+    probes = ["0", "999999"]
+    for spec in specifier:
+        text = spec.version[:-2] if spec.version.endswith(".*") else spec.version
+        probes.append(text)
+        version = _coerce_version(text)
+        if version is None:
+            continue
+        release = list(version.release)
+        base = ".".join(str(p) for p in release)
+        probes += [base, base + ".1", base + ".0.1", base + ".post1", base + "a1"]
+        for i, part in enumerate(release):
+            head = ".".join(str(p) for p in release[:i])
+            probes.append((head + "." if head else "") + str(part + 1))
+            if part > 0:
+                probes.append((head + "." if head else "") + "%d.999999" % (part - 1))
+    for probe in probes:
+        if specifier.contains(probe, prereleases=True):
+            return probe
+    return None
+
+
 class _Resolver(object):
-    def __init__(self, pool, upgrade, shadow=None):
+    """The search (see the section banner); one instance serves one resolve() call."""
+
+    def __init__(self, pool, upgrade, shadow=None, max_rounds=RESOLVE_MAX_ROUNDS):
         self.pool = pool
         self.profile = pool.profile
         self.env = pool.profile.marker_environment
         self.upgrade = upgrade
         self.shadow = shadow  # an install folder that may shadow what is installed elsewhere
-        self.constraints = collections.defaultdict(list)   # name -> [(Requirement, parent)]
-        self.chosen = collections.OrderedDict()
-        self.expanded = collections.defaultdict(set)        # name -> extras expanded
-        self.roots_of = collections.defaultdict(set)
-        self.children = collections.defaultdict(list)
-        self.parents = collections.defaultdict(list)        # name -> [(parent label, why)]
-        self.failed = collections.OrderedDict()             # name -> Problem
-        self.fetch = collections.OrderedDict()              # requirement text -> exact pin?
+        self.rounds_left = max_rounds
+        self.max_rounds = max_rounds
+        self.rejected = collections.defaultdict(list)  # name -> [(why, Candidate or Sdist)]
         self.problems = []
+        self.fetch = collections.OrderedDict()     # requirement text -> True
+        self.conflicts = collections.OrderedDict()  # name -> [{"requirement", "required_by"}]
+        self.conflict_kinds = {}                    # name -> range, available, missing, ...
+        self.conflict_roots = {}                    # name -> the roots that reach it
+        self.failed = collections.OrderedDict()     # name -> Problem
+        self.chosen = collections.OrderedDict()     # name -> Candidate (the final plan's)
+        self.placeholders = {}                      # name -> placeholder Candidate
+        self.follow = False                         # placeholders follow unusable wheels
+        self._optimistic = True                     # how the current search backjumps
+        self.blamed = {}                            # name -> the needs that ran out, then
+        self.blocked_texts = set()                  # the roots that cannot be completed
+        self.blocked_names = set()                  # the projects those roots reach
+        self._state = None
+        self._found = {}
+        self._available = None
+        self._memo = {}  # (what, id, id) -> (the objects, the answer): see _memoized
+        self._bundle = {}
+        self._deps = {}
+        self._requested = {}
+        self._depths = {}
 
-    def run(self, roots):
-        queue = collections.deque()
-        for root in roots:
-            try:
-                if root.marker is not None and not root.marker.evaluate(self.env, "requirement"):
-                    continue
-            except (UndefinedComparison, UndefinedEnvironmentName) as error:
-                raise UsageError("the marker of %s cannot be evaluated: %s" % (root, error),
-                                 str(root))
-            queue.append((root, None, str(root), None))
-        while queue:
-            requirement, parent, root, why = queue.popleft()
-            self._queue, self._root = queue, root
-            self._visit(requirement, parent, root, why, queue)
+    # -- candidates ---------------------------------------------------------------------------
 
-    def _visit(self, requirement, parent, root, why, queue):
-        name = requirement.key
-        self.constraints[name].append((requirement, parent))
-        self.roots_of[name].add(root)
-        if parent is not None:
-            self.parents[name].append((parent, why))
-            parent_name = parent.split("==")[0]
-            if name not in self.children[parent_name]:
-                self.children[parent_name].append(name)
-        if name in self.failed:
-            return
-        current = self.chosen.get(name)
-        if current is not None and self._satisfies(current, name):
-            self._expand(current, queue, root)
-            return
-        candidate = self._pick(name)
-        if candidate is None:
-            self.chosen.pop(name, None)
-            return
-        self.chosen[name] = candidate
-        if current is not None and candidate != current:
-            self.expanded[name] = set()
-        self._expand(candidate, queue, root)
+    def found(self, name):
+        """Every usable candidate of a project, best first (before any specifier)."""
+        if name not in self._found:
+            bundle = self._bundle_candidates(name)
+            installed = self.pool.installed.get(name)
+            self._bundle[name] = bundle
+            if installed is not None:
+                bundle = self._over_installed(name, _installed_candidate(installed), bundle)
+            self._found[name] = [c for c in bundle if self._markers_ok(c)]
+        return self._found[name]
 
-    def _extras(self, name):
-        extras = set()
-        for requirement, _ in self.constraints[name]:
-            extras.update(canonicalize_name(e) for e in requirement.extras)
-        return extras
-
-    def _specifier(self, name):
-        specifier = SpecifierSet()
-        for requirement, _ in self.constraints[name]:
-            specifier = specifier & requirement.specifier
-        return specifier
-
-    def _satisfies(self, candidate, name):
-        version = str(candidate.version)
-        return self._specifier(name).contains(version, prereleases=True if candidate.source ==
-                                              "installed" else None)
-
-    def _expand(self, candidate, queue, root):
-        wanted = set([""]) | self._extras(candidate.name)
-        new = wanted - self.expanded[candidate.name]
-        if not new:
-            for child in self.children.get(candidate.name, ()):
-                self.roots_of[child].add(root)
-            return
-        self.expanded[candidate.name] |= new
-        for text in candidate.requires:
-            try:
-                dependency = _requirement(text)
-            except InvalidRequirement:
-                continue
-            if dependency.marker is not None:
-                try:
-                    extras_true = [e for e in sorted(new) if dependency.marker.evaluate(
-                        dict(self.env, extra=e))]
-                except (UndefinedComparison, UndefinedEnvironmentName) as error:
-                    self._bad_marker(candidate, text, error)
-                    continue
-                if not extras_true:
-                    continue
-                why = str(dependency.marker)
-            else:
-                if "" not in new:
-                    continue
-                why = None
-            queue.append((dependency, candidate.label, root, why))
-
-    def _wheel_candidates(self, name):
+    def _bundle_candidates(self, name):
         candidates = []
-        for rank, wheel in sorted(self.pool.wheels.get(name, ()), key=lambda item: item[0]):
-            try:
-                metadata = wheel.metadata
-            except BootstrapError as error:
-                self._problem_once(Problem("invalid-wheel", wheel.filename, error.message,
+        for rank, wheel in self.pool.wheels.get(name, ()):
+            metadata = self.pool.metadata.get(wheel.filename)
+            if isinstance(metadata, UnsafeMemberError):  # a bomb: uploading it again is no help
+                self._problem_once(_problem_from_error(metadata))
+                continue
+            if isinstance(metadata, BootstrapError) or metadata is None:
+                self._problem_once(Problem("invalid-wheel", wheel.filename, str(metadata),
                                            fix=_reupload_fix(wheel.filename)))
                 continue
-            candidates.append(Candidate(name, wheel.version, "bundle", metadata.requires_dist,
-                                        metadata.requires_python, wheel, None, rank))
+            candidate = Candidate(name, wheel.version, "bundle", tuple(metadata.requires_dist),
+                                  metadata.requires_python, wheel, None, rank)
+            if _requires_python_ok(self.profile, candidate.requires_python):
+                candidates.append(candidate)
+            else:
+                self.rejected[name].append(("requires-python", candidate))
+        if self._available is None:
+            self._available = dict((n, [str(w.version) for _, w in items])
+                                   for n, items in self.pool.wheels.items())
+        available = self._available
+        for sdist in self.pool.sdists.get(name, ()):
+            missing = missing_build_requirements(self.profile, sdist, available)
+            if missing:
+                self.rejected[name].append(("sdist", (sdist, missing)))
+                continue
+            metadata = sdist.metadata
+            candidate = Candidate(name, sdist.version, "sdist",
+                                  tuple(metadata.requires_dist) if metadata else (),
+                                  metadata.requires_python if metadata else None, None, sdist,
+                                  None)
+            if _requires_python_ok(self.profile, candidate.requires_python):
+                candidates.append(candidate)
+            else:
+                self.rejected[name].append(("requires-python", candidate))
+        candidates.sort(key=lambda c: (c.version, c.sdist is None, -(c.rank or 0)), reverse=True)
         return candidates
+
+    def _over_installed(self, name, installed, bundle):
+        """Installed first, and alone, unless --upgrade (or a --target folder may shadow it);
+        never a version that breaks another installed distribution's requirement."""
+        allowed = []
+        for candidate in bundle:
+            if self._breakers(name, candidate.version):
+                self.rejected[name].append(("breaks", candidate))
+            else:
+                allowed.append(candidate)
+        if self.upgrade:
+            everything = allowed + [installed]
+            everything.sort(key=lambda c: (_coerce_version(c.version) or Version("0"),
+                                           c.source == "installed"), reverse=True)
+            return everything
+        dist = self.pool.installed[name]
+        if self.shadow and dist.location != self.shadow:
+            return [installed] + [c._replace(source="shadows") for c in allowed]
+        return [installed]
+
+    def _markers_ok(self, candidate):
+        """False (and an invalid-wheel problem kept for later) when a Requires-Dist marker
+        cannot be evaluated for this profile."""
+        for text in candidate.requires:
+            try:
+                requirement = _requirement(text)
+                if requirement.marker is not None:
+                    requirement.marker.evaluate(dict(self.env, extra=""))
+            except InvalidRequirement:
+                continue
+            except (UndefinedComparison, UndefinedEnvironmentName) as error:
+                self.rejected[candidate.name].append(("marker", (candidate, text, error)))
+                return False
+        return True
+
+    def _memoized(self, what, first, second, compute):
+        """compute(), remembered for these two objects (criteria, needs and candidates are
+        immutable, and kept alive by the memo, so their ids stay theirs)."""
+        key = (what, id(first), id(second))
+        hit = self._memo.get(key)
+        if hit is None or hit[0] is not first or hit[1] is not second:
+            hit = self._memo[key] = (first, second, compute())
+        return hit[2]
+
+    def matches(self, ident, criterion):
+        """The candidates of ``ident`` that every need of ``criterion`` accepts, best first."""
+        return self._memoized("matches", criterion, ident,
+                              lambda: self._matches(ident, criterion))
+
+    def _matches(self, ident, criterion):
+        name = criterion.needs[0][0].name if criterion.needs else ident.split("[")[0]
+        if name in self.placeholders:
+            placeholder = self.placeholders[name]
+            return [] if placeholder.key in criterion.incompatible else [placeholder]
+        found = self.found(name)
+        specifier = SpecifierSet()
+        for need, _ in criterion.needs:
+            specifier = specifier & need.specifier
+        versions = [str(c.version) for c in found if c.source != "installed"]
+        versions += [str(c.version) for _, c in self.rejected.get(name, ())
+                     if isinstance(c, Candidate)]
+        allowed = set(specifier.filter(versions))
+        pinned = any(need.pin is not None for need, _ in criterion.needs)  # pip: explicit
+        return [c for c in found
+                if (pinned or c.source == "installed" or str(c.version) in allowed)
+                and c.key not in criterion.incompatible
+                and all(self.accepts(need, c) for need, _ in criterion.needs)]
+
+    def accepts(self, need, candidate):
+        return self._memoized("accepts", need, candidate, lambda: need.accepts(candidate))
+
+    def dependencies(self, ident, candidate):
+        """The needs of a pinned candidate: its Requires-Dist whose marker holds for the
+        profile (with ``extra`` set to each extra of ``ident``), and, for an identifier with
+        extras, the base project at this very candidate."""
+        cache_key = (ident, candidate.key, candidate.name)
+        if cache_key in self._deps:
+            return self._deps[cache_key]
+        extras = ident[len(candidate.name) + 1:-1].split(",") if "[" in ident else []
+        needs = []
+        if extras:
+            needs.append(_Need(candidate.name, candidate.name, (), SpecifierSet(),
+                               candidate.label, None, candidate.key))
+        for text in candidate.requires:
+            try:
+                requirement = _requirement(text)
+            except InvalidRequirement:
+                continue
+            why = None
+            if requirement.marker is not None:
+                if not any(requirement.marker.evaluate(dict(self.env, extra=extra))
+                           for extra in [""] + extras):
+                    continue
+                why = str(requirement.marker)
+            needs.append(_Need.of(requirement, text, why))
+        self._deps[cache_key] = needs
+        return needs
 
     def _problem_once(self, problem):
         if problem not in self.problems:
             self.problems.append(problem)
 
-    def _pick(self, name):
-        specifier = self._specifier(name)
-        wheels = self._wheel_candidates(name)
-        fitting = [c for c in wheels if _requires_python_ok(self.profile, c.requires_python)]
-        allowed = set(specifier.filter([str(c.version) for c in fitting]))
-        matching = [c for c in fitting if str(c.version) in allowed]
-        best = max(matching, key=lambda c: (c.version, -c.rank)) if matching else None
-        installed = self.pool.installed.get(name)
-        if installed is not None:
-            return self._pick_over_installed(name, specifier, _installed_candidate(installed), best)
-        if best is not None:
-            return best
-        if any(specifier.contains(str(s.version), prereleases=True)
-               for s in self.pool.sdists.get(name, ())):
-            return self._pick_sdist(name, specifier)  # None when it cannot be built here
-        self._explain_missing(name, specifier, wheels, fitting)
-        return None
-
-    def _pick_over_installed(self, name, specifier, installed, best):
-        """Keep what is installed when it satisfies; replace it only as --upgrade allows."""
-        satisfied = specifier.contains(str(installed.version), prereleases=True)
-        if satisfied and not (self.upgrade and best is not None and best.version > installed.version):
-            return installed
-        subject = "%s%s" % (name, specifier)
-        if best is None:
-            self._fail(name, "version-conflict", subject,
-                       "%s %s is installed but %s is required, and the bundle has no version "
-                       "that satisfies it" % (name, installed.version, subject), fetch=subject)
-            return None
-        breakers = self._breakers(name, best.version)
-        installed_dist = self.pool.installed[name]
-        if (self.shadow and installed_dist.location != self.shadow and not breakers
-                and not satisfied):
-            return best._replace(source="shadows")
-        if not self.upgrade:
-            self._fail(name, "version-conflict", subject,
-                       "%s %s is installed but %s is required; the bundle has %s, which would "
-                       "replace the preinstalled one%s" % (
-                           name, installed.version, subject, best.version,
-                           self._breaker_text(breakers)),
-                       sandbox_fix=None if breakers else "--upgrade",
-                       details={"installed": str(installed.version), "bundle": str(best.version),
-                                "would_break": breakers})
-            return None
-        if breakers:
-            self._fail(name, "version-conflict", subject,
-                       "upgrading %s from %s to %s would break installed packages: %s" % (
-                           name, installed.version, best.version, ", ".join(breakers)),
-                       details={"installed": str(installed.version), "bundle": str(best.version),
-                                "would_break": breakers})
-            return None
-        return best
-
-    def _breakers(self, name, version):
-        """Installed distributions whose requirement on ``name`` rejects ``version``."""
-        breakers = []
+    def _installed_requirements(self, name):
+        """[(Requirement, Distribution)]: what the installed distributions require of
+        ``name`` (markers that hold for the profile)."""
+        held = []
         for dist in self.profile.installed:
             for text in dist.requires:
                 if canonicalize_name(re.split(r"[\s\[;(<>=!~@]", text.strip(), 1)[0]) != name:
@@ -3695,82 +4288,520 @@ class _Resolver(object):
                     requirement = _requirement(text)
                 except InvalidRequirement:
                     continue
-                if requirement.marker and not requirement.marker.evaluate(dict(self.env, extra="")):
+                if requirement.marker and not requirement.marker.evaluate(
+                        dict(self.env, extra="")):
                     continue
-                if not requirement.specifier.contains(str(version), prereleases=True):
-                    breakers.append("%s==%s (requires %s)" % (dist.name, dist.version, requirement))
-        return sorted(set(breakers))
+                held.append((requirement, dist))
+        return held
+
+    def _breakers(self, name, version):
+        """Installed distributions whose requirement on ``name`` rejects ``version``."""
+        return sorted(set("%s==%s (requires %s)" % (dist.name, dist.version, requirement)
+                          for requirement, dist in self._installed_requirements(name)
+                          if not requirement.specifier.contains(str(version), prereleases=True)))
+
+    # -- the search ---------------------------------------------------------------------------
+
+    def solve(self, roots, safe=True):
+        """A final _State whose pins satisfy every need of ``roots`` (a list of _Need), or a
+        _Conflict naming the criterion that ran empty; _TooDeep past the round limit.
+
+        As resolvelib 1.2 (pip 26): the search backjumps optimistically first; when that
+        finds no answer and ``safe``, a second search undoes one pin at a time, which misses
+        no answer (within its own round limit; past it, the first search's conflict stands)."""
+        try:
+            return self._search(roots, True)
+        except _Conflict as conflict:
+            if not safe:
+                raise
+            first = conflict
+        try:
+            return self._search(roots, False)
+        except _TooDeep:
+            raise first
+
+    def _search(self, roots, optimistic):
+        self._optimistic = optimistic
+        self._requested = dict((need.ident, i) for i, need in reversed(list(enumerate(roots))))
+        self._depths = {}
+        self._memo = {}
+        self.rounds_left = self.max_rounds
+        criteria = {}
+        for need in roots:
+            self._add(criteria, need, None)
+        states = [_State(collections.OrderedDict(), criteria, [])]
+        states.append(self._copy(states[-1]))
+        while True:
+            if self.rounds_left <= 0:
+                raise _TooDeep()
+            self.rounds_left -= 1
+            state = states[-1]
+            unsatisfied = [ident for ident, criterion in sorted(state.criteria.items())
+                           if criterion.needs and not self._pin_ok(state, ident, criterion)]
+            if not unsatisfied:
+                return state
+            satisfied = set(ident for ident, criterion in state.criteria.items()
+                            if criterion.needs) - set(unsatisfied)
+            ident = min(unsatisfied, key=lambda i: self._preference(state, i))
+            causes = self._attempt(state, ident)
+            if causes:
+                if not self._backjump(states, causes):
+                    raise self._blame(causes)
+                states[-1].causes[:] = [item for c in causes for item in c.criterion.needs]
+            else:
+                self._forget(state, [i for i in sorted(satisfied) if not self._pin_ok(
+                    state, i, state.criteria[i])])
+                states.append(self._copy(state))
+
+    def _blame(self, causes):
+        """The conflict to report: the first whose requirements alone leave no candidate (not
+        only what backtracking ruled out), else the first."""
+        for conflict in causes:
+            if not self.matches(conflict.ident, conflict.criterion._replace(
+                    incompatible=frozenset())):
+                return conflict
+        return causes[0]
 
     @staticmethod
-    def _breaker_text(breakers):
-        if not breakers:
-            return ""
-        return ", and that would break %s" % ", ".join(breakers)
+    def _copy(state):
+        return _State(collections.OrderedDict(state.mapping), dict(state.criteria),
+                      list(state.causes))
 
-    def _pick_sdist(self, name, specifier):
-        sdists = [s for s in self.pool.sdists.get(name, ())
-                  if specifier.contains(str(s.version), prereleases=True)]
-        if not sdists:
-            return None
-        sdist = max(sdists, key=lambda s: s.version)
-        available = dict((n, [str(w.version) for _, w in items])
-                         for n, items in self.pool.wheels.items())
-        missing = missing_build_requirements(self.profile, sdist, available)
-        if missing:
-            self._fail(name, "sdist-needs-build", sdist.filename,
-                       "%s is a source distribution and building it offline needs %s, which "
-                       "this interpreter lacks" % (sdist.filename, ", ".join(missing)),
-                       fetch="%s==%s" % (name, sdist.version),
-                       details={"backend": sdist.backend, "build_requires": list(sdist.requires),
-                                "missing": missing})
-            return None
-        requires = sdist.metadata.requires_dist if sdist.metadata else ()
-        requires_python = sdist.metadata.requires_python if sdist.metadata else None
-        return Candidate(name, sdist.version, "sdist", requires, requires_python, None, sdist, None)
+    def _pin_ok(self, state, ident, criterion):
+        pin = state.mapping.get(ident)
+        return pin is not None and self._memoized("pin", criterion, pin, lambda: all(
+            self.accepts(need, pin) for need, _ in criterion.needs))
 
-    def _explain_missing(self, name, specifier, wheels, fitting):
-        subject = "%s%s" % (name, specifier)
-        incompatible = self.pool.incompatible.get(name)
-        if wheels and not fitting:
-            needs = sorted(set(c.requires_python for c in wheels))
-            self._fail(name, "requires-python", subject,
-                       "the bundle's %s wheels need Python %s; this is Python %s" % (
-                           name, " or ".join(needs),
-                           self.env.get("python_full_version")), fetch=subject)
-        elif wheels:
-            have = ", ".join(sorted(set(str(c.version) for c in wheels)))
-            self._fail(name, "version-conflict", subject,
-                       "%s is required but the bundle has %s %s" % (subject, name, have),
-                       fetch=subject)
-        elif incompatible:
-            verdict, wheel = incompatible[0]
-            pin = "%s==%s" % (name, wheel.version)
-            self._fail(name, "incompatible-wheel", verdict.filename,
-                       "%s does not fit: %s" % (verdict.filename, verdict.message),
-                       fetch=pin if specifier.contains(str(wheel.version), prereleases=True)
-                       else subject,
-                       details={"reason": verdict.reason, "closest": verdict.closest})
-            self._expand_incompatible(name, wheel)
+    def _add(self, criteria, need, parent):
+        """Add one need to ``criteria``; _Conflict when no candidate is left for it."""
+        old = criteria.get(need.ident)
+        criterion = _Criterion((old.needs if old else ()) + ((need, parent),),
+                               old.incompatible if old else frozenset())
+        if not self.matches(need.ident, criterion):
+            raise _Conflict(need.ident, criterion)
+        criteria[need.ident] = criterion
+
+    def _preference(self, state, ident):
+        """pip's order: an exact pin, then the causes of the last conflict, the shallowest,
+        the roots' order, the constrained, the name."""
+        criterion = state.criteria[ident]
+        operators = [spec.operator for need, _ in criterion.needs for spec in need.specifier]
+        direct = any(need.pin is not None for need, _ in criterion.needs)
+        pinned = any(op.startswith("==") for op in operators)
+        cause = any(need.ident == ident or (parent is not None and parent[0] == ident)
+                    for need, parent in state.causes)
+        if ident in self._requested:
+            depth = 1.0
         else:
-            self._fail(name, "missing-dependency", subject,
-                       "%s is required but the bundle has no %s wheel and it is not installed"
-                       % (subject, name), fetch=subject)
+            depth = min(self._depths.get(parent[0], float("inf")) if parent else 0.0
+                        for _, parent in criterion.needs) + 1.0
+        self._depths[ident] = depth
+        return (not direct, not pinned, not cause, depth,
+                self._requested.get(ident, float("inf")), not operators, ident)
 
-    def _expand_incompatible(self, name, wheel):
-        """Follow an unusable wheel's own requirements, so its replacement's closure is known."""
-        try:
-            metadata = wheel.metadata
-        except BootstrapError:
+    def _attempt(self, state, ident):
+        """Pin the best candidate of ``ident`` whose dependencies leave every criterion a
+        candidate; [] when pinned, else the _Conflicts that ruled each candidate out."""
+        criterion = state.criteria[ident]
+        causes = []
+        for candidate in self.matches(ident, criterion):
+            criteria = dict(state.criteria)
+            try:
+                for need in self.dependencies(ident, candidate):
+                    self._add(criteria, need, (ident, candidate))
+            except _Conflict as conflict:
+                causes.append(conflict)
+                continue
+            state.criteria.clear()
+            state.criteria.update(criteria)
+            state.mapping.pop(ident, None)
+            state.mapping[ident] = candidate
+            return []
+        return causes or [_Conflict(ident, criterion)]
+
+    def _backjump(self, states, causes):
+        """Back to the last pin whose dependencies took part in the conflict, marked
+        incompatible there (with what was learnt since); False when there is none."""
+        involved = set()
+        for conflict in causes:
+            for need, parent in conflict.criterion.needs:
+                involved.add(need.ident)
+                if parent is not None:
+                    involved.add(parent[0])
+        while len(states) >= 3:
+            del states[-1]
+            while True:
+                if len(states) < 2 or not states[-1].mapping:
+                    return False
+                broken = states.pop()
+                ident, candidate = broken.mapping.popitem()
+                if not self._optimistic and ident not in involved:
+                    break  # safe: undo the last pin
+                if set(n.ident for n in self.dependencies(ident, candidate)) & involved:
+                    break
+                if not broken.mapping:
+                    break  # never past the first pin: undo that one, and try its next
+                if len(states) < 2:
+                    return False
+            learnt = [(k, c.incompatible) for k, c in broken.criteria.items() if c.incompatible]
+            learnt.append((ident, frozenset([candidate.key])))
+            states.append(self._copy(states[-1]))
+            if self._patch(states[-1], learnt):
+                return True
+            if self.rounds_left <= 0:
+                raise _TooDeep()
+            self.rounds_left -= 1
+        return False
+
+    def _patch(self, state, learnt):
+        for ident, incompatible in learnt:
+            criterion = state.criteria.get(ident)
+            if criterion is None:
+                continue
+            criterion = _Criterion(criterion.needs, criterion.incompatible | incompatible)
+            if not self.matches(ident, criterion):
+                return False
+            state.criteria[ident] = criterion
+        return True
+
+    def _forget(self, state, idents):
+        """Unpin ``idents`` (a new requirement rejects their pins) and drop every need their
+        pins brought: a dropped version's requirements are never kept in force, and its pin
+        comes back only with the requirements of the candidate pinned next. (What only those
+        pins required stays pinned, unreachable, until the end: it is never installed; undoing
+        it at once could undo the very requirement that rejected the pin, round after round.)"""
+        gone = set(idents)
+        if not gone:
             return
-        candidate = Candidate(name, wheel.version, "incompatible", metadata.requires_dist,
-                              metadata.requires_python, wheel, None, None)
-        self._expand(candidate, self._queue, self._root)
+        for key, criterion in list(state.criteria.items()):
+            needs = tuple((n, p) for n, p in criterion.needs if p is None or p[0] not in gone)
+            if len(needs) != len(criterion.needs):
+                state.criteria[key] = criterion._replace(needs=needs)
+        for ident in gone:
+            state.mapping.pop(ident, None)
 
-    def _fail(self, name, code, subject, message, fetch=None, sandbox_fix=None, details=None):
+    # -- every root, every problem ----------------------------------------------------------
+
+    def run(self, roots):
+        """(state, root needs to plan for) after recording every problem; state is None when
+        the round limit was reached."""
+        needs = self._root_needs(roots)
+        try:
+            return self.solve([n for _, n in needs]), needs
+        except _Conflict as error:
+            conflict = error
+        except _TooDeep:
+            return self._too_deep(roots), []
+        state = self._lenient([n for _, n in needs], conflict)
+        if state is None:
+            return self._too_deep(roots), []
+        return self._isolate(state, needs)
+
+    def _lenient(self, needs, conflict):
+        """A final state once each project that ran out has a placeholder (added one at a
+        time, as the searches find them), or None past the round limit."""
+        while True:
+            if conflict is not None:
+                name = conflict.criterion.needs[0][0].name
+                if name in self.placeholders:
+                    return None
+                self.placeholders[name] = self._placeholder(name)
+                self.blamed[name] = [(n, p) for n, p in conflict.criterion.needs
+                                     if n.pin is None]
+            try:
+                return self.solve(needs, safe=False)
+            except _Conflict as error:
+                conflict = error
+            except _TooDeep:
+                return None
+
+    def _root_needs(self, roots):
+        needs = []
+        for root in roots:
+            try:
+                if root.marker is not None and not root.marker.evaluate(self.env, "requirement"):
+                    continue
+            except (UndefinedComparison, UndefinedEnvironmentName) as error:
+                raise UsageError("the marker of %s cannot be evaluated: %s" % (root, error),
+                                 str(root))
+            needs.append((str(root), _Need.of(root, str(root))))
+        return needs
+
+    def _placeholder(self, name):
+        """What stands for a project with a problem: a dead end; when ``follow`` (only to
+        report on roots already blocked), an unusable wheel's requirements are followed, so
+        that what its replacement needs is known too."""
+        for _, wheel in self.pool.incompatible.get(name, ()) if self.follow else ():
+            metadata = self.pool.metadata.get(wheel.filename)
+            if metadata is not None and not isinstance(metadata, BootstrapError):
+                return Candidate(name, wheel.version, "incompatible",
+                                 tuple(metadata.requires_dist), metadata.requires_python, wheel,
+                                 None, None)
+        return Candidate(name, "0", "missing", (), None, None, None, None)
+
+    def _isolate(self, state, needs):
+        """Block the roots that reach a placeholder, and record a problem for each
+        placeholder they reach (following unusable wheels' requirements, for them only);
+        then resolve the other roots again on their own."""
+        used = _placeholders_reached(state, self.placeholders, [n.ident for _, n in needs])
+        blocked = [(text, need) for text, need in needs
+                   if _placeholders_reached(state, used, [need.ident])]
+        rest = self._rescue([item for item in needs if item not in blocked], blocked)
+        blocked = [item for item in blocked if item not in rest]
+        rest = [item for item in needs if item in rest]
+        states = [(state, blocked)]
+        if any(self.pool.incompatible.get(name) for name in used):
+            self.follow = True
+            self.placeholders = dict((name, self._placeholder(name)) for name in used)
+            followed = self._lenient([n for _, n in blocked], None)
+            if followed is not None:
+                states.insert(0, (followed, blocked))
+        diagnosed = set()
+        for final, reaching in states:
+            self._state = final
+            edges = _edges(final)
+            for name in _placeholders_reached(final, self.placeholders,
+                                              [n.ident for _, n in reaching]):
+                if name in diagnosed:
+                    continue
+                diagnosed.add(name)
+                self.conflict_roots[name] = [text for text, need in reaching if any(
+                    ident.split("[")[0] == name for ident in _reach(edges, [need.ident]))]
+                self._diagnose(name, self._needs_on(name, final))
+        self.blocked_texts = set(text for text, _ in blocked)
+        self.blocked_names = set(ident.split("[")[0] for ident in _reach(_edges(state), [
+            need.ident for _, need in blocked]))
+        self.placeholders = {}
+        self.follow = False
+        try:
+            return self.solve([n for _, n in rest]), rest
+        except (_Conflict, _TooDeep):
+            return state, rest  # the answer with placeholders, restricted to these roots
+
+    def _rescue(self, rest, blocked):
+        """``rest`` with each blocked root whose closure can be completed together with them
+        after all (the placeholders' answer may have chosen a version that needs one)."""
+        saved, self.placeholders = self.placeholders, {}
+        rest = list(rest)
+        for item in blocked:
+            try:
+                self.solve([n for _, n in rest + [item]])
+                rest.append(item)
+            except (_Conflict, _TooDeep):
+                pass
+        self.placeholders = saved
+        return rest
+
+    def _too_deep(self, roots):
+        problem = Problem(
+            "version-conflict", "resolution",
+            "resolution gave up after %d rounds without finding versions that satisfy every "
+            "requirement of %s; name fewer roots (--require) or pin versions" % (
+                self.max_rounds, ", ".join(str(r) for r in roots)),
+            details={"rounds": self.max_rounds})
+        self.problems.append(problem)
+        self.blocked_texts = set(str(r) for r in roots)
+        return None
+
+    # -- problems -----------------------------------------------------------------------------
+
+    def _needs_on(self, name, state):
+        """The needs on a project with a problem: those of the final (placeholder) state;
+        with those that ran out when it was blamed, when the final ones alone conflict in no
+        way (a placeholder has no requirements, so the pin that clashed may be gone)."""
+        needs = [(n, p) for ident, c in sorted(state.criteria.items())
+                 if ident.split("[")[0] == name for n, p in c.needs if n.pin is None]
+        if self._smallest(name, needs, self.found(name))[0] in ("range", "available"):
+            return needs
+        return needs + [item for item in self.blamed.get(name, ()) if item not in needs]
+
+    def _diagnose(self, name, needs):
+        specifier = SpecifierSet()
+        for need, _ in needs:
+            specifier = specifier & need.specifier
+        subject = "%s%s" % (name, specifier)
+        usable = [c for c in self.found(name) if c.source != "installed"]
+        kind, smallest = self._smallest(name, needs, self.found(name))
+        self.conflicts[name] = [collections.OrderedDict([
+            ("requirement", "%s%s" % (need.ident, need.specifier)),
+            ("required_by", parent[1].label if parent else None)]) for need, parent in smallest]
+        self.conflict_kinds[name] = kind
+        if _witness(specifier) is None:  # the subject is no range: it cannot be fetched
+            return self._fail(name, "version-conflict", name, "no version of %s can satisfy "
+                              "every requirement on it: %s" % (name, _who_requires(smallest)),
+                              needs)
+        if name in self.pool.installed:
+            return self._installed_conflict(name, specifier, subject, needs)
+        if usable:
+            return self._bundle_conflict(name, specifier, subject, needs, usable, smallest)
+        rejected = self.rejected.get(name, ())
+        too_new = [c for why, c in rejected if why == "requires-python"]
+        sdists = [s for why, (s, _) in [r for r in rejected if r[0] == "sdist"]
+                  if specifier.contains(str(s.version), prereleases=True)]
+        if too_new:
+            needs_python = sorted(set(c.requires_python for c in too_new))
+            return self._fail(name, "requires-python", subject, "the bundle's %s wheels need "
+                              "Python %s; this is Python %s" % (
+                                  name, " or ".join(needs_python),
+                                  self.env.get("python_full_version")), needs, fetch=subject)
+        if sdists:
+            return self._sdist_problem(name, max(sdists, key=lambda s: s.version), needs)
+        if self.pool.incompatible.get(name):
+            return self._incompatible_problem(name, specifier, subject, needs)
+        bad = [item for why, item in rejected if why == "marker"]
+        if bad:
+            return self._bad_marker(name, bad[0], needs)
+        self._fail(name, "missing-dependency", subject, "%s is required but the bundle has no "
+                   "%s wheel and it is not installed" % (subject, name), needs, fetch=subject)
+
+    @staticmethod
+    def _smallest(name, needs, usable):
+        """(kind, the fewest needs that together leave no version): kind "range" when no
+        version can satisfy them, "available" when none of the usable candidates does,
+        "missing" when there is no usable candidate at all, "dependencies" (and every need)
+        when some candidates satisfy them all but each fails on its own requirements."""
+        def no_range(subset):
+            specifier = SpecifierSet()
+            for need, _ in subset:
+                specifier = specifier & need.specifier
+            return _witness(specifier) is None
+
+        def none_usable(subset):
+            return not any(all(n.accepts(c) for n, _ in subset) for c in usable)
+        if no_range(needs):
+            kind, empty = "range", no_range
+        elif usable and none_usable(needs):
+            kind, empty = "available", none_usable
+        else:
+            return ("dependencies" if usable else "missing"), list(needs)
+        smallest = list(needs)
+        for item in list(needs):
+            trial = [other for other in smallest if other is not item]
+            if trial and empty(trial):
+                smallest = trial
+        return kind, smallest
+
+    def _installed_conflict(self, name, specifier, subject, needs):
+        installed = _installed_candidate(self.pool.installed[name])
+        held = self._installed_requirements(name)
+        pinned = specifier
+        for requirement, _ in held:
+            pinned = pinned & requirement.specifier
+        if held and _witness(pinned) is None:
+            return self._pinned_by_installed(name, installed, needs, held)
+        accepted = [c for c in self._bundle_candidates_all(name)
+                    if all(need.accepts(c) for need, _ in needs)]
+        if not accepted:
+            return self._fail(name, "version-conflict", subject,
+                              "%s %s is installed but %s is required, and the bundle has no "
+                              "version that satisfies it" % (name, installed.version, subject),
+                              needs, fetch=subject)
+        best = accepted[0]
+        breakers = self._breakers(name, best.version)
+        details = {"installed": str(installed.version), "bundle": str(best.version),
+                   "would_break": breakers}
+        if self.upgrade and breakers:
+            return self._fail(name, "version-conflict", subject,
+                              "upgrading %s from %s to %s would break installed packages: %s"
+                              % (name, installed.version, best.version, ", ".join(breakers)),
+                              needs, details=details)
+        self._fail(name, "version-conflict", subject,
+                   "%s %s is installed but %s is required; the bundle has %s, which would "
+                   "replace the preinstalled one%s" % (
+                       name, installed.version, subject, best.version,
+                       ", and that would break %s" % ", ".join(breakers) if breakers else ""),
+                   needs, sandbox_fix=None if breakers or self.upgrade else "--upgrade",
+                   details=details)
+
+    def _pinned_by_installed(self, name, installed, needs, held):
+        """What is required of an installed project contradicts what other installed
+        distributions require of it: no version can be fetched; the roots must change."""
+        pinned = SpecifierSet()
+        for requirement, _ in held:
+            pinned = pinned & requirement.specifier
+        blame = [(n, p) for n, p in needs if _witness(n.specifier & pinned) is None]
+        self.conflicts[name] = [collections.OrderedDict([
+            ("requirement", "%s%s" % (need.ident, need.specifier)),
+            ("required_by", parent[1].label if parent else None)])
+            for need, parent in blame or needs] + [collections.OrderedDict([
+                ("requirement", "%s%s" % (name, requirement.specifier)),
+                ("required_by", "%s==%s (installed)" % (dist.name, dist.version))])
+                for requirement, dist in held]
+        self.conflict_kinds[name] = "range"
+        self._fail(name, "version-conflict", name,
+                   "%s %s is installed and %s; no version of %s satisfies that and %s" % (
+                       name, installed.version, ", ".join(
+                           "%s==%s requires %s%s" % (d.name, d.version, name, r.specifier)
+                           for r, d in held), name, _who_requires(blame or needs)), needs,
+                   details=self._replacement(name, installed, needs))
+
+    def _replacement(self, name, installed, needs):
+        """The details of a conflict over an installed project: its version, the bundle's best
+        version that the requirements accept, and the installed packages that would break."""
+        details = {"installed": str(installed.version)}
+        accepted = [c for c in self._bundle_candidates_all(name)
+                    if all(need.accepts(c) for need, _ in needs)]
+        if accepted:
+            details["bundle"] = str(accepted[0].version)
+            details["would_break"] = self._breakers(name, accepted[0].version)
+        return details
+
+    def _bundle_candidates_all(self, name):
+        """The bundle's usable versions of a project, whatever is installed."""
+        self.found(name)
+        return self._bundle[name]
+
+    def _bundle_conflict(self, name, specifier, subject, needs, usable, smallest):
+        if any(all(n.accepts(c) for n, _ in needs) for c in usable):
+            message = ("the bundle's %s %s satisfy %s, but not together with the other "
+                       "requirements of this resolution" % (name, ", ".join(sorted(set(
+                           str(c.version) for c in usable))), subject))
+        else:
+            message = "%s is required but the bundle has %s %s" % (
+                subject, name, ", ".join(sorted(set(str(c.version) for c in usable))))
+        if len(smallest) > 1:
+            message += " (%s)" % _who_requires(smallest)
+        self._fail(name, "version-conflict", subject, message, needs, fetch=subject)
+
+    def _sdist_problem(self, name, sdist, needs):
+        missing = [m for why, (s, m) in [r for r in self.rejected[name] if r[0] == "sdist"]
+                   if s is sdist][0]
+        self._fail(name, "sdist-needs-build", sdist.filename,
+                   "%s is a source distribution and building it offline needs %s, which this "
+                   "interpreter lacks" % (sdist.filename, ", ".join(missing)), needs,
+                   fetch="%s==%s" % (name, sdist.version),
+                   details={"backend": sdist.backend, "build_requires": list(sdist.requires),
+                            "missing": missing})
+
+    def _incompatible_problem(self, name, specifier, subject, needs):
+        items = sorted(self.pool.incompatible[name], key=lambda item: item[1].version,
+                       reverse=True)
+        fitting = [item for item in items
+                   if specifier.contains(str(item[1].version), prereleases=True)]
+        verdict, wheel = (fitting or items)[0]
+        self._fail(name, "incompatible-wheel", verdict.filename,
+                   "%s does not fit: %s" % (verdict.filename, verdict.message), needs,
+                   fetch="%s==%s" % (name, wheel.version) if fitting else subject,
+                   details={"reason": verdict.reason, "closest": verdict.closest})
+
+    def _bad_marker(self, name, bad, needs):
+        """A Requires-Dist whose marker cannot be evaluated: the candidate's roots are blocked."""
+        candidate, text, error = bad
+        source = candidate.wheel.filename if candidate.wheel is not None else candidate.label
+        problem = Problem(
+            "invalid-wheel", source, "%s: the requirement %r has a marker that cannot be "
+            "evaluated (%s)" % (source, text, error), required_by=[candidate.label],
+            fix={"where": "online", "command": "report it to the project; or fetch another "
+                 "version: python tools/bundle.py '%s!=%s' --profile sandbox-profile.json -o %s"
+                 % (candidate.name, candidate.version, FIX_BUNDLE_NAME)})
+        self.failed[name] = problem
+        self._problem_once(problem)
+
+    def _fail(self, name, code, subject, message, needs, fetch=None, sandbox_fix=None,
+              details=None):
         details = dict(details or {})
-        parents = self.parents.get(name, [])
-        reasons = sorted(set(why for _, why in parents if why))
-        requirers = sorted(set(parent for parent, _ in parents))
+        reasons = sorted(set(need.why for need, _ in needs if need.why))
+        requirers = sorted(set(parent[1].label for _, parent in needs if parent is not None))
         if reasons:
             details["because"] = reasons
         if requirers:
@@ -3779,26 +4810,17 @@ class _Resolver(object):
         else:
             message += "; it is a root requirement"
         details["chain"] = self._chain(name)
+        details["conflict"] = self.conflicts.get(name, [])
+        details["conflict_kind"] = self.conflict_kinds.get(name)
+        details["conflict_roots"] = self.conflict_roots.get(name, [])
         if fetch:
             self._add_fetch(name, fetch)
             details["fetch"] = fetch
         if sandbox_fix:
             details["sandbox_fix"] = sandbox_fix
-        problem = Problem(code, subject, message,
-                          required_by=sorted(set(parent for parent, _ in parents)), details=details)
+        problem = Problem(code, subject, message, required_by=requirers, details=details)
         self.failed[name] = problem
         self.problems.append(problem)
-
-    def _bad_marker(self, candidate, text, error):
-        """A Requires-Dist whose marker cannot be evaluated: the candidate's roots are blocked."""
-        source = candidate.wheel.filename if candidate.wheel is not None else candidate.label
-        self._problem_once(Problem(
-            "invalid-wheel", source, "%s: the requirement %r has a marker that cannot be "
-            "evaluated (%s)" % (source, text, error), required_by=[candidate.label],
-            fix={"where": "online", "command": "report it to the project; or fetch another "
-                 "version: python tools/bundle.py '%s!=%s' --profile sandbox-profile.json -o %s"
-                 % (candidate.name, candidate.version, FIX_BUNDLE_NAME)}))
-        self.failed.setdefault(candidate.name, self.problems[-1])
 
     def _add_fetch(self, name, requirement):
         """One entry per project in the online fix; an exact pin wins over a range."""
@@ -3809,50 +4831,121 @@ class _Resolver(object):
                 del self.fetch[existing]
         self.fetch[requirement] = True
 
-    def _chain(self, name, seen=None):
+    def _chain(self, name):
         """The path from a root down to ``name``'s first requirer, as labels."""
-        seen = seen or set()
-        parents = self.parents.get(name)
-        if not parents or name in seen:
-            return []
-        seen.add(name)
-        parent = parents[0][0]
-        return self._chain(parent.split("==")[0], seen) + [parent]
+        chain, seen = [], set()
+        criteria = self._state.criteria
+        ident = name
+        while ident not in seen:
+            seen.add(ident)
+            needs = criteria.get(ident)
+            parents = [p for n, p in needs.needs if p is not None] if needs else []
+            if not parents:
+                break
+            chain.insert(0, parents[0][1].label)
+            ident = parents[0][0]
+        return chain
 
-    def plan(self, roots):
-        blocked = set()
-        for name in self.failed:
-            blocked |= self.roots_of[name]
+    # -- the plan -----------------------------------------------------------------------------
+
+    def plan(self, state, needs):
+        """(install, satisfied): the pins the roots reach, dependencies first."""
+        if state is None:
+            return [], []
+        edges = _edges(state)
+        children = collections.defaultdict(list)
+        for parent, kids in edges.items():
+            for kid in kids:
+                base = kid.split("[")[0]
+                if base not in children[parent.split("[")[0]]:
+                    children[parent.split("[")[0]].append(base)
         order = []
-        for root in roots:
-            self._post_order(root.key, order, set())
+        for _, need in needs:
+            _post_order(children, need.name, order, set())
         install, satisfied = [], []
         for name in order:
-            candidate = self.chosen.get(name)
-            if candidate is None or not (self.roots_of[name] - blocked):
+            candidate = state.mapping.get(name)
+            if candidate is None or candidate.source in ("missing", "incompatible"):
                 continue
+            self.chosen[name] = candidate
             (satisfied if candidate.source == "installed" else install).append(candidate)
-        return install, satisfied, sorted(blocked)
+        if self.upgrade:
+            roots = set(need.name for _, need in needs)
+            self._refused_upgrades([c for c in satisfied if c.name in roots])
+        return install, satisfied
 
-    def _post_order(self, name, order, visiting):
-        if name in visiting or name in order:
-            return
-        visiting.add(name)
-        for child in self.children.get(name, ()):
-            self._post_order(child, order, visiting)
-        order.append(name)
+    def _refused_upgrades(self, satisfied):
+        """--upgrade kept an installed root at its version because every newer one in the
+        bundle would break another installed distribution: a problem, never a silent "ok"."""
+        for installed in satisfied:
+            newer = [c for why, c in self.rejected.get(installed.name, ())
+                     if why == "breaks" and c.version > (_coerce_version(installed.version)
+                                                         or Version("0"))]
+            if not newer:
+                continue
+            best = max(newer, key=lambda c: c.version)
+            breakers = self._breakers(installed.name, best.version)
+            self._problem_once(Problem(
+                "version-conflict", "%s==%s" % (installed.name, best.version),
+                "upgrading %s from %s to %s would break installed packages: %s; %s %s stays"
+                % (installed.name, installed.version, best.version, ", ".join(breakers),
+                   installed.name, installed.version),
+                details={"installed": str(installed.version), "bundle": str(best.version),
+                         "would_break": breakers}))
 
 
-def resolve(profile, wheels=(), sdists=(), roots=(), upgrade=False, verdicts=None, shadow=None):
+def _who_requires(needs):
+    return "; ".join("%s%s (%s)" % (need.ident, need.specifier, "required by %s" % parent[1].label
+                                    if parent else "a root requirement")
+                     for need, parent in needs)
+
+
+def _edges(state):
+    """{identifier: [identifiers it requires]} of a final state, in the order they came."""
+    edges = collections.defaultdict(list)
+    for ident in sorted(state.criteria):
+        for need, parent in state.criteria[ident].needs:
+            if parent is not None and ident not in edges[parent[0]]:
+                edges[parent[0]].append(ident)
+    return edges
+
+
+def _placeholders_reached(state, placeholders, starts):
+    """The names of ``placeholders`` that the identifiers ``starts`` reach in ``state``."""
+    reached = set(ident.split("[")[0] for ident in _reach(_edges(state), starts))
+    return [name for name in placeholders if name in reached]
+
+
+def _reach(edges, starts):
+    seen, stack = set(), list(starts)
+    while stack:
+        ident = stack.pop()
+        if ident not in seen:
+            seen.add(ident)
+            stack.extend(edges.get(ident, ()))
+    return seen
+
+
+def _post_order(children, name, order, visiting):
+    if name in visiting or name in order:
+        return
+    visiting.add(name)
+    for child in children.get(name, ()):
+        _post_order(children, child, order, visiting)
+    order.append(name)
+
+
+def resolve(profile, wheels=(), sdists=(), roots=(), upgrade=False, verdicts=None, shadow=None,
+            max_rounds=RESOLVE_MAX_ROUNDS):
     """Decide what to install for ``roots`` (Requirements) on ``profile``: a Plan. Pure.
 
     ``shadow`` is an install folder (--target) whose packages may shadow, without --upgrade,
     an installed distribution elsewhere that does not satisfy a requirement.
     """
     pool = Pool(profile, wheels, sdists, verdicts)
-    resolver = _Resolver(pool, upgrade, shadow)
-    resolver.run(roots)
-    install, satisfied, blocked = resolver.plan(roots)
+    resolver = _Resolver(pool, upgrade, shadow, max_rounds)
+    state, needs = resolver.run(roots)
+    install, satisfied = resolver.plan(state, needs)
     chosen = set(c.wheel.filename for c in install if c.wheel is not None)
     skipped = []
     for wheel in wheels:
@@ -3862,17 +4955,20 @@ def resolve(profile, wheels=(), sdists=(), roots=(), upgrade=False, verdicts=Non
         picked = resolver.chosen.get(wheel.name)
         if not verdict.compatible:
             reason = verdict.message
-        elif picked is not None and picked.wheel is wheel:
+        elif picked is not None:
+            reason = "another version or build was chosen"
+        elif wheel.name in resolver.failed:
+            reason = "not installed: see the problems about %s" % wheel.name
+        elif wheel.name in resolver.blocked_names:
             reason = "not installed: a root that needs it cannot be completed (see problems)"
-        elif picked is not None or wheel.name in resolver.failed:
-            reason = ("another version or build was chosen" if picked is not None
-                      else "not installed: see the problems about %s" % wheel.name)
         else:
             reason = "not needed by any root"
         skipped.append({"file": wheel.filename, "reason": reason})
     return Plan(install, satisfied, skipped, resolver.problems, [str(r) for r in roots],
-                blocked, list(resolver.fetch))
-
+                sorted(resolver.blocked_texts), list(resolver.fetch),
+                dict((name, {"kind": resolver.conflict_kinds[name], "requirements": items,
+                             "roots": resolver.conflict_roots.get(name, [])})
+                     for name, items in resolver.conflicts.items()))
 
 
 # -- Fixes ------------------------------------------------------------------------------------
@@ -4288,14 +5384,14 @@ def _unrequired(candidates, items):
     required only through an extra makes that extra part of its requirer's root
     (`black[d]` when aiohttp came with black); a cycle that nothing else requires gives
     its first project."""
-    requirers, children = _requirement_graph(items)
+    requirers, children, requested = _requirement_graph(items)
     roots = collections.OrderedDict()
     for name in candidates:
         found = requirers.get(name, set())
         if not found:
             roots.setdefault(name, set())
-        elif all(extra for _, extra in found):
-            for requirer, extra in found:
+        elif all(extra and (requirer, extra) not in requested for requirer, extra in found):
+            for requirer, extra in found:  # no project here asks for those extras: the user did
                 roots.setdefault(requirer, set()).add(extra)
     reached = _closure(roots, children)
     for name in candidates:
@@ -4307,10 +5403,12 @@ def _unrequired(candidates, items):
 
 
 def _requirement_graph(items):
-    """({project: {(requirer, extra or None)}}, {project: {required}}) from the
-    Requires-Dist of ``items``; an unreadable METADATA or requirement adds nothing."""
+    """({project: {(requirer, extra or None)}}, {project: {required}}, {(project, extra)
+    some project asks for}) from the Requires-Dist of ``items``; an unreadable METADATA or
+    requirement adds nothing."""
     requirers = collections.defaultdict(set)
     children = collections.defaultdict(set)
+    requested = set()
     for item in items:
         try:
             requires = item.metadata.requires_dist if item.metadata is not None else ()
@@ -4327,7 +5425,9 @@ def _requirement_graph(items):
             for extra in extras or [None]:
                 requirers[requirement.key].add((item.name, extra))
             children[item.name].add(requirement.key)
-    return requirers, children
+            requested.update((requirement.key, canonicalize_name(extra))
+                             for extra in requirement.extras)
+    return requirers, children, requested
 
 
 def _marker_extras(markers):
@@ -4415,10 +5515,11 @@ class _WorkDir(object):
         return False
 
 
-def plan_bundle(bundles, work, require=None, profile=None, upgrade=False, shadow=None):
+def plan_bundle(bundles, work, require=None, profile=None, upgrade=False, shadow=None,
+                limits=None):
     """Intake, verdicts and resolution of uploads: (profile, bundle, plan, problems, verdicts, sdists)."""
     profile = _load_profile(profile)
-    bundle = open_bundle(bundles, work)
+    bundle = open_bundle(bundles, work, limits)
     problems = list(bundle.problems)
     manifest_problems = verify_manifests(bundle)
     problems.extend(manifest_problems)
@@ -4432,6 +5533,11 @@ def plan_bundle(bundles, work, require=None, profile=None, upgrade=False, shadow
             "missing-dependency", "wheels", "the uploads (%s) hold no wheel and no sdist" % (
                 ", ".join(os.path.basename(u) for u in bundles) or "none found"),
             fix={"where": "online", "command": _bundle_command(profile.target)}))
+    for wheel in wheels:  # METADATA is read here, so that resolve() reads no file
+        try:
+            wheel.metadata
+        except BootstrapError:
+            pass  # the Pool keeps the error, and resolution reports it if the wheel is needed
     plan = resolve(profile, wheels, sdists, roots, upgrade=upgrade,
                    verdicts=dict((v.filename, v) for v in verdicts), shadow=shadow)
     plan.wheels = [w for w, v in zip(wheels, verdicts) if v.compatible]
@@ -4439,14 +5545,17 @@ def plan_bundle(bundles, work, require=None, profile=None, upgrade=False, shadow
     return profile, bundle, plan, problems, verdicts, sdists
 
 
-def check(bundles, require=None, profile=None, upgrade=False, work_dir=None):
+def check(bundles, require=None, profile=None, upgrade=False, work_dir=None, limits=None):
     """Dry run: which wheels fit, what would be installed, what is missing. Returns a Report."""
     if isinstance(bundles, str):
         bundles = [bundles]
     profile_argument = profile if isinstance(profile, str) else None
+    problem = _work_dir_problem(work_dir)
+    if problem is not None:
+        return build_report("check", _load_profile(profile), None, None, [problem], bundles)
     with _WorkDir(work_dir) as work:
         profile, bundle, plan, problems, verdicts, sdists = plan_bundle(
-            bundles, work, require, profile, upgrade)
+            bundles, work, require, profile, upgrade, limits=limits)
         return build_report("check", profile, bundle, plan, problems, bundles, verdicts, sdists,
                             profile_argument=profile_argument)
 
@@ -4576,7 +5685,8 @@ class _RawZip(object):
         name_length, extra_length = struct.unpack("<HH", header[26:30])
         self.file.seek(info.header_offset + 30 + name_length + extra_length)
         raw = self.file.read(info.compress_size)
-        data = zlib.decompress(raw, -15) if info.compress_type == zipfile.ZIP_DEFLATED else raw
+        data = (_inflate_bounded(raw, info.file_size, self.file.name, info.filename)
+                if info.compress_type == zipfile.ZIP_DEFLATED else raw)
         if len(data) != info.file_size or (check_crc and zlib.crc32(data) & 0xFFFFFFFF
                                            != info.CRC):
             raise zipfile.BadZipFile("bad CRC-32 for %s" % info.filename)
@@ -4605,9 +5715,9 @@ class _RawZip(object):
                 if not raw:
                     raise zipfile.BadZipFile("%s is cut short" % info.filename)
                 remaining -= len(raw)
-                block = inflater.decompress(raw) if inflater is not None else raw
-                if inflater is not None and remaining == 0:
-                    block += inflater.flush()
+                block = (_inflate_bounded(raw, info.file_size - size, self.file.name,
+                                          info.filename, inflater, remaining == 0)
+                         if inflater is not None else raw)
                 digest.update(block)
                 if check_crc:
                     crc = zlib.crc32(block, crc)
@@ -4769,10 +5879,11 @@ class _WheelInstall(object):
                 digest, size = streamed or self._stream_member(archive(), info, path)
             else:
                 digest, size = hashlib.sha256(data), len(data)
+            text = _urlsafe_digest(digest)
             if expected is None or expected[0] is None:
                 if not info.filename.endswith((".pyc", "/RECORD.jws", "/RECORD.p7s")):
                     mismatches.append("%s is not listed in RECORD with a hash" % info.filename)
-            elif expected[0] == "sha256" and _urlsafe_digest(digest) != expected[1]:
+            elif expected[0] == "sha256" and text != expected[1]:
                 mismatches.append("%s does not match its RECORD hash" % info.filename)
             elif expected[0] != "sha256":
                 other = hashlib.new(expected[0], data) if expected[0] in hashlib.algorithms_available else None
@@ -4781,11 +5892,11 @@ class _WheelInstall(object):
             if data is not None:
                 if key == "scripts" and data.startswith(b"#!python"):
                     data = self._rewrite_shebang(data)
-                    digest, size = hashlib.sha256(data), len(data)
+                    text, size = _urlsafe_digest(hashlib.sha256(data)), len(data)
                 _write_new_file(path, data, executable)
             elif executable:
                 os.chmod(path, 0o755)
-            self.installed.append((key, relative, _urlsafe_digest(digest), size))
+            self.installed.append((key, relative, text, size))
 
     @staticmethod
     def _stream_member(archive, info, path):
@@ -4857,6 +5968,14 @@ class _WheelInstall(object):
             writer.writerow(row)
         with open(self._stage_path(self.lib_key, self.dist_info + "/RECORD"), "w") as out:
             out.write(buffer.getvalue())
+
+    def sources(self):
+        """(path, size) of the installed .py files worth byte-compiling."""
+        sources = []
+        for key in ("purelib", "platlib"):
+            sources.extend(_compiled_sources(getattr(self.scheme, key), [
+                (relative, size) for k, relative, _, size in self.installed if k == key]))
+        return sources
 
     def top_level_modules(self):
         """Importable top-level names this wheel installed into its lib folder."""
@@ -4947,6 +6066,7 @@ _EXTENSION_RE = _LazyRegex(r"^([A-Za-z_][A-Za-z0-9_]*)(\.[A-Za-z0-9_-]+)?\.(so|p
 def _top_level_modules(relatives, lib_dir):
     """Top-level importable modules among installed paths (a namespace folder: its children)."""
     modules = set()
+    packages = {}  # head -> whether head/__init__.py is installed (one stat per folder)
     for relative in relatives:
         parts = relative.split("/")
         head = parts[0]
@@ -4959,8 +6079,9 @@ def _top_level_modules(relatives, lib_dir):
             if match:
                 modules.add(match.group(1))
         elif head.isidentifier():
-            if os.path.isfile(os.path.join(lib_dir, head, "__init__.py")) or parts[1] in (
-                    "__init__.py",):
+            if head not in packages:
+                packages[head] = os.path.isfile(os.path.join(lib_dir, head, "__init__.py"))
+            if packages[head] or parts[1] == "__init__.py":
                 modules.add(head)
             elif len(parts) > 2 and parts[1].isidentifier() and parts[2] == "__init__.py":
                 modules.add(head + "." + parts[1])
@@ -5011,7 +6132,7 @@ def _writable_alternative():
     candidates = []
     if os.path.isdir("/mnt/data"):
         candidates.append("/mnt/data/python-packages")
-    candidates.append(os.path.join(os.getcwd(), "python-packages"))
+    candidates.append(os.path.join(_current_folder() or tempfile.gettempdir(), "python-packages"))
     candidates.append(os.path.join(tempfile.gettempdir(), "python-packages"))
     for path in candidates:
         if _is_writable(path):
@@ -5152,7 +6273,9 @@ class _Installer(object):
         self.results = []
         self.problems = []
         self.modules = {}
+        self.requires = {}
         self.pth_files = []
+        self.compiler = None  # a _Compiler that byte-compiles each package once committed
 
     def _out_of_time(self):
         import time
@@ -5277,6 +6400,9 @@ class _Installer(object):
                 raise
             return self._failed(wheel, error)
         self.modules[candidate.name] = installation.top_level_modules()
+        self.requires[candidate.name] = candidate.requires
+        if self.compiler is not None:
+            self.compiler.add(installation.sources())
         self.pth_files.extend(relative for key, relative, _, _ in installation.installed
                               if key == installation.lib_key and "/" not in relative
                               and relative.endswith(".pth"))
@@ -5287,22 +6413,192 @@ class _Installer(object):
         return "ok"
 
 
+# -- Bytecode and import verification ----------------------------------------------------------
+# After the files are in place, two things make a package *work* rather than merely *present*,
+# and both run while the rest of the install goes on. Bytecode: worker processes compile each
+# committed package's .py files exactly as pip does (py_compile, timestamp-based .pyc in
+# __pycache__, not listed in RECORD, as with pip --no-compile), so the user's first import is
+# warm; test folders are left to be compiled on demand. Verification: the import names of the
+# roots (what the user asked for) are imported in one fresh interpreter, the other new
+# packages' top-level modules after them. A root that does not import is import-failed; a
+# module beside it that needs an extra or an undeclared dependency (black's blackd without
+# black[d]), or one outside the roots that does not import (jupyterlab's matplotlib_inline
+# without matplotlib), is a note. Verification starts once every package is committed and
+# runs beside the compile workers. The importer is a seam: where the platform has no
+# processes, an importer with the same result shape stands in for _import_in_subprocess
+# (exec _VERIFY_CODE under another __name__ and call its try_imports).
+
 _VERIFY_CODE = r"""
 import importlib, json, sys
-results = {}
-for name in sys.argv[1:]:
-    try:
-        importlib.import_module(name)
-        results[name] = None
-    except BaseException as error:
-        text = str(error).strip().splitlines()
-        results[name] = "%s: %s" % (type(error).__name__, text[-1] if text else "")
-sys.stdout.write(json.dumps(results))
+
+def missing_module(error):
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, ModuleNotFoundError) and error.name:
+            return error.name
+        error = error.__cause__ or error.__context__
+    return None
+
+def try_imports(names):
+    results = {}
+    for name in names:
+        try:
+            importlib.import_module(name)
+            results[name] = None
+        except BaseException as error:
+            text = str(error).strip().splitlines()
+            results[name] = {"error": "%s: %s" % (type(error).__name__, text[-1] if text else ""),
+                             "missing": missing_module(error)}
+    return results
+
+if __name__ == "__main__":
+    sys.stdout.write(json.dumps(try_imports(sys.argv[1:])))
 """
+
+_COMPILE_CODE = r"""
+import importlib.util, os, py_compile, struct, sys
+
+def fresh(path):
+    try:
+        stat = os.stat(path)
+        with open(importlib.util.cache_from_source(path), "rb") as f:
+            head = f.read(16)
+    except (OSError, ValueError):
+        return False
+    return head[:4] == importlib.util.MAGIC_NUMBER and struct.unpack("<III", head[4:16]) == (
+        0, int(stat.st_mtime) & 0xFFFFFFFF, stat.st_size & 0xFFFFFFFF)
+
+for line in sys.stdin.buffer:
+    path = os.fsdecode(line.rstrip(b"\n"))
+    if path and not fresh(path):
+        try:
+            py_compile.compile(path, doraise=True)
+        except Exception:
+            pass
+"""
+
+_SKIPPED_FOLDERS = frozenset(["tests", "test"])
+
+
+def _interpreter_flags():
+    """Flags that make a worker write the .pyc this interpreter reads (-O, pycache prefix)."""
+    flags = ["-O"] * min(2, sys.flags.optimize)
+    prefix = getattr(sys, "pycache_prefix", None)
+    if prefix:
+        flags += ["-X", "pycache_prefix=" + prefix]
+    return flags
+
+
+class _Compiler(object):
+    """Byte-compiles installed .py files in worker processes, fed as packages are committed.
+
+    Each worker reads paths on its stdin (a feeder thread per worker, so the installer never
+    blocks on a full pipe) and skips a file whose .pyc is already fresh. Where no process can
+    be started, nothing is compiled: Python compiles on first import, as it always can."""
+
+    def __init__(self, workers=None):
+        self.count = workers or _usable_cores()
+        self.workers = []   # (process, queue, thread)
+        self.loads = []
+        self.failed = False
+
+    def _start(self):
+        import subprocess
+        import threading
+        try:
+            import queue
+        except ImportError:  # pragma: no cover (parses on Python 2)
+            import Queue as queue
+        for _ in range(self.count):
+            try:
+                process = subprocess.Popen(
+                    [sys.executable] + _interpreter_flags() + ["-c", _COMPILE_CODE],
+                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL)
+            except Exception:  # no processes here (or no interpreter): compile on import
+                self.failed = not self.workers
+                break
+            pending = queue.Queue()
+            thread = threading.Thread(target=_feed_worker, args=(process, pending))
+            thread.daemon = True
+            thread.start()
+            self.workers.append((process, pending, thread))
+            self.loads.append(0)
+
+    def add(self, sources):
+        """Queue (path, size) pairs, the largest first, each to the least loaded worker."""
+        if self.failed or not sources:
+            return
+        if not self.workers:
+            self._start()
+            if not self.workers:
+                return
+        batches = [[] for _ in self.workers]
+        for path, size in sorted(sources, key=lambda item: (-item[1], item[0])):
+            index = self.loads.index(min(self.loads))
+            self.loads[index] += size + 2048  # a file's fixed cost, beside its size
+            batches[index].append(path)
+        for (_, pending, _), batch in zip(self.workers, batches):
+            if batch:
+                pending.put(batch)
+
+    def close(self):
+        """Wait until every queued file is compiled."""
+        for _, pending, _ in self.workers:
+            pending.put(None)
+        for process, _, thread in self.workers:
+            thread.join()
+            process.wait()
+        self.workers = []
+
+
+def _stop_compiler(compiler):
+    """Stop the compile workers at once (the install is failing or interrupted)."""
+    for process, pending, _ in (compiler.workers if compiler is not None else ()):
+        pending.put(None)
+        try:
+            process.kill()
+        except OSError:
+            pass
+        process.wait()
+
+
+def _feed_worker(process, pending):
+    """Write queued paths to one worker's stdin until None; then close it."""
+    while True:
+        batch = pending.get()
+        if batch is None:
+            break
+        try:
+            process.stdin.write(b"".join(os.fsencode(path) + b"\n" for path in batch
+                                         if "\n" not in path))
+            process.stdin.flush()
+        except (OSError, ValueError):
+            break  # the worker died: its files compile on first import instead
+    try:
+        process.stdin.close()
+    except (OSError, ValueError):
+        pass
+
+
+def _compiled_sources(lib_dir, relatives):
+    """(path, size) of the .py files worth compiling among a package's lib-folder files."""
+    sources = []
+    for relative, size in relatives:
+        if not relative.endswith(".py"):
+            continue
+        parts = relative.split("/")
+        if parts[0].endswith((".dist-info", ".data")) or _SKIPPED_FOLDERS.intersection(
+                parts[1:-1]):
+            continue
+        sources.append((os.path.join(lib_dir, *parts), size or 0))
+    return sources
 
 
 def _import_in_subprocess(modules, extra_path, timeout=300):
-    """{module: None or 'Error: last line'} from importing each in one fresh interpreter."""
+    """{module: None or {"error": "Type: last line", "missing": name or None}} from importing
+    each in one fresh interpreter; one that crashes the interpreter is found alone."""
     import subprocess
     env = dict(os.environ)
     if extra_path:
@@ -5315,34 +6611,139 @@ def _import_in_subprocess(modules, extra_path, timeout=300):
         return json.loads(proc.stdout)
     except (ValueError, subprocess.TimeoutExpired):
         if len(modules) == 1:
-            return {modules[0]: "the interpreter crashed or hung while importing it"}
+            return {modules[0]: {"error": "the interpreter crashed or hung while importing it",
+                                 "missing": None}}
         results = {}
         for module in modules:  # a crash in one import: find which, one at a time
             results.update(_import_in_subprocess([module], extra_path, timeout))
         return results
 
 
-def verify_imports(modules_by_package, extra_path=None):
-    """import-failed Problems for installed modules that do not import in a fresh interpreter."""
-    everything = sorted(set(m for modules in modules_by_package.values() for m in modules))
-    if not everything:
-        return []
-    results = _import_in_subprocess(everything, extra_path)
-    problems = []
-    for package, modules in sorted(modules_by_package.items()):
+def _main_modules(package, modules):
+    """The modules that are the package itself: those named after it, else every public one."""
+    named = [m for m in modules if canonicalize_name(m.replace("_", "-")) == package]
+    return set(named or [m for m in modules if not m.split(".")[-1].startswith("_")] or modules)
+
+
+_EXTRA_RE = _LazyRegex(r"""\bextra\s*==\s*['"]([^'"]+)['"]""")
+
+
+def _declared(requires, name):
+    """(declared at all, extras that bring it) for an import name among Requires-Dist."""
+    wanted = canonicalize_name(name.replace("_", "-"))
+    plain, extras = False, []
+    for text in requires:
+        try:
+            requirement = _requirement(text)
+        except (BootstrapError, ValueError):
+            continue
+        if requirement.key != wanted:
+            continue
+        found = _EXTRA_RE.findall(str(requirement.marker or ""))
+        extras.extend(canonicalize_name(e) for e in found)
+        plain = plain or not found
+    return plain, sorted(set(extras))
+
+
+def _verify_failure(package, version, module, error, profile):
+    """The import-failed Problem of a root's module, with a fix that can change the outcome."""
+    text, missing = error["error"], error.get("missing")
+    if missing:
+        requirement = missing.split(".")[0].lstrip("_").replace("_", "-") or missing
+        message = "%s (from %s) does not import: %s; %s is not installed here" % (
+            module, package, text, missing.split(".")[0])
+        hint = "bundle %s for this sandbox, upload it and install it next to %s" % (
+            requirement, package)
+    else:
+        requirement = "%s==%s" % (package, version)
+        message = "%s (from %s) does not import: %s" % (module, package, text)
+        hint = ("a system library it links to is missing: a wheel that bundles it (manylinux) "
+                "is needed, or the library itself installed in the sandbox"
+                if "cannot open shared object" in text or "DLL load" in text
+                else "a wheel of %s built for this interpreter is needed" % package)
+    fix = online_fix(profile, [requirement]) if profile is not None else None
+    if fix is not None:
+        fix["hint"] = hint
+    return Problem("import-failed", module, message, required_by=[package], fix=fix)
+
+
+def _verify_note(package, module, error, requires, root):
+    """The note for a module that needs an extra or an undeclared dependency, or, outside the
+    roots, that does not import at all; None when it is a failure of a root."""
+    missing = (error.get("missing") or "").split(".")[0]
+    plain, extras = _declared(requires, missing) if missing else (False, [])
+    if extras and not plain:
+        return ("%s (from %s) needs %s, which %s lists only under the extra %s; add %s[%s] "
+                "(or %s) to the requirements if you use %s" % (
+                    module, package, missing, package, " or ".join(
+                        "%s[%s]" % (package, e) for e in extras), package, extras[0],
+                    missing.replace("_", "-"), module))
+    if missing and not plain:
+        return ("%s (from %s) imports %s, which %s does not declare as a dependency and which "
+                "is not installed; bundle %s too if you use %s" % (
+                    module, package, missing, package,
+                    missing.lstrip("_").replace("_", "-") or missing, module))
+    if root:
+        return None
+    return "%s (from %s, not a root) does not import: %s" % (module, package, error["error"])
+
+
+def _as_result(error):
+    """An importer's result for one module as {"error", "missing"} (text-only importers too)."""
+    if isinstance(error, str):
+        found = re.search(r"No module named '([^']+)'", error)
+        return {"error": error, "missing": found.group(1) if found else None}
+    return error
+
+
+def verify_imports(modules_by_package, extra_path=None, roots=None, requires=None,
+                   versions=None, profile=None, importer=None):
+    """(import-failed Problems, notes) from importing modules in one fresh interpreter.
+
+    The roots' modules (``roots``: package names; default all) come first; a failure of a
+    root's own module is import-failed, one of a module beside it that needs an extra or an
+    undeclared dependency is a note. The other packages' modules are imported after them, and
+    what fails there is a note: the roots imported without it. ``requires``: {package:
+    Requires-Dist}. ``importer``: the seam for platforms without processes."""
+    roots = set(modules_by_package if roots is None else roots)
+    order = sorted(modules_by_package, key=lambda package: (package not in roots, package))
+    wanted = []
+    for package in order:
+        wanted.extend(m for m in modules_by_package[package] if m not in wanted)
+    if not wanted:
+        return [], []
+    results = (importer or _import_in_subprocess)(wanted, extra_path)
+    problems, notes = [], []
+    for package in order:
+        modules = modules_by_package[package]
+        main = _main_modules(package, modules) if package in roots else ()
         for module in modules:
-            error = results.get(module)
-            if error:
-                hint = ("a system library it links to is missing: install a manylinux wheel "
-                        "that bundles it, or the library itself"
-                        if "cannot open shared object" in error or "DLL load" in error
-                        else "see the error; a wheel built for this interpreter may be needed")
-                problems.append(Problem(
-                    "import-failed", module, "%s (from %s) does not import: %s" % (
-                        module, package, error),
-                    fix={"where": "sandbox", "command": "python -c 'import %s'" % module,
-                         "hint": hint}))
-    return problems
+            error = _as_result(results.get(module))
+            if not error:
+                continue
+            if (error.get("missing") or "").split(".")[0] in [m.split(".")[0] for m in modules]:
+                error = dict(error, missing=None)  # its own module is missing: a broken wheel
+            note = None if module in main else _verify_note(
+                package, module, error, (requires or {}).get(package, ()), package in roots)
+            if note:
+                notes.append(note)
+            else:
+                problems.append(_verify_failure(package, (versions or {}).get(package, "?"),
+                                                module, error, profile))
+    return problems, sorted(notes)
+
+
+def _check_installed(installer, compiler, extra_path, profile, verify):
+    """Verify the roots while the compile workers finish; (problems, notes)."""
+    try:
+        if not verify:
+            return [], []
+        versions = dict((item["name"], item["version"]) for item in installer.results)
+        return verify_imports(installer.modules, extra_path, roots=installer.root_names,
+                              requires=installer.requires, versions=versions, profile=profile)
+    finally:
+        if compiler is not None:
+            compiler.close()
 
 
 def _activate(lib_dir, new_files):
@@ -5391,7 +6792,7 @@ def _restart_needed(results, modules_by_package):
 
 
 def install(bundles=None, require=None, target=None, upgrade=False, budget=None, work_dir=None,
-            verify=True, jobs=None, progress=None, overlay=None):
+            verify=True, jobs=None, progress=None, overlay=None, limits=None):
     """Check, install, verify imports, report. Returns a Report (installed, problems, ...).
 
     Without ``bundles``, installs the uploads found by find_uploads(). ``progress`` is a
@@ -5419,6 +6820,7 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
         report["environments"] = environments
         return report
     destination, problem = choose_destination(overlay or target, bundles)
+    problem = problem or _work_dir_problem(work_dir)
     if problem is not None:
         profile = Profile.current()
         return build_report("install", profile, None, None, [problem], bundles)
@@ -5430,7 +6832,7 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
         profile = _target_profile(destination)
         profile, bundle, plan, problems, verdicts, sdists = plan_bundle(
             bundles, work, require, profile, upgrade,
-            shadow=destination.lib_dir if destination.kind == "target" else None)
+            shadow=destination.lib_dir if destination.kind == "target" else None, limits=limits)
         problems.extend(env_problems)
         if any(p.code in _INPUT_PROBLEMS for p in problems):
             return build_report("install", profile, bundle, plan, problems, bundles, verdicts,
@@ -5438,7 +6840,12 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
         installer = _Installer(destination, profile, [Requirement(r) for r in plan.roots],
                                budget, jobs, work, progress or Progress(),
                                getattr(plan, "wheels", ()))
-        installer.run(plan.install)
+        installer.compiler = _Compiler(jobs) if verify else None
+        try:
+            installer.run(plan.install)
+        except BaseException:
+            _stop_compiler(installer.compiler)
+            raise
         problems.extend(installer.problems)
         if installer.results:  # a fix must keep what this run installed: the profile it names
             profile.installed_after = _target_profile(destination).installed
@@ -5448,12 +6855,13 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
             _activate_overlay(destination.lib_dir)
         else:
             _activate(destination.lib_dir, installer.pth_files)
-        if verify and installer.modules:
-            problems.extend(verify_imports(installer.modules,
-                                           destination.lib_dir if destination.target else None))
+        checked, verify_notes = _check_installed(
+            installer, installer.compiler, destination.lib_dir if destination.target else None,
+            profile, verify)
+        problems.extend(checked)
         problems.extend(_restart_needed(installer.results, installer.modules))
         report = build_report("install", profile, bundle, plan, problems, bundles, verdicts,
-                              sdists, notes=notes)
+                              sdists, notes=notes + verify_notes)
     report["installed"] = installer.results
     report["would_install"] = []
     report["location"] = destination.lib_dir
@@ -5572,7 +6980,6 @@ def reset_overlay(folder):
 
 def _is_conda_pack(path, limit=20000):
     """Whether an upload is a conda-pack archive (conda-meta/ and bin/conda-unpack inside)."""
-    import tarfile
     import zipfile
     kind = _sniff(path) if os.path.isfile(path) else None
     if kind is None:
@@ -5582,12 +6989,9 @@ def _is_conda_pack(path, limit=20000):
         if kind == "zip":
             with zipfile.ZipFile(path) as archive:
                 names = archive.namelist()[:limit]
-        else:
-            with tarfile.open(path, "r|*") as archive:
-                for member in archive:
-                    names.append(member.name)
-                    if len(names) >= limit or member.name.endswith((".whl", "manifest.json")):
-                        break  # a bundle of wheels: stop reading (it is extracted next)
+        else:  # up to a wheel or manifest: a bundle of wheels, extracted next
+            names = _tar_member_names(path, kind, limit, ENVIRONMENT_LIMITS,
+                                      (".whl", "manifest.json"))
     except Exception:
         return False
     names = [n[2:] if n.startswith("./") else n for n in names]
@@ -5611,8 +7015,7 @@ def unpack_conda_env(path, folder=None):
     if folder is None:
         folder = os.path.join("/mnt/data" if os.path.isdir("/mnt/data") else os.getcwd(), stem)
     folder = os.path.abspath(folder)
-    extract_archive(path, folder, IntakeLimits(64 * 1024 ** 3, 200, 64 * 1024 ** 2),
-                    environment=True)
+    extract_archive(path, folder, ENVIRONMENT_LIMITS, environment=True)
     python = next((os.path.join(folder, "bin", name) for name in ("python", "python3")
                    if os.path.exists(os.path.join(folder, "bin", name))), None)
     if python is None:
@@ -5738,6 +7141,12 @@ def render_report(report, max_problems=8, place="cli"):
             lines.append("  [%s] %s" % (problem["code"], problem["message"]))
         if len(problems) > max_problems:
             lines.append("  ... %d more in the JSON report" % (len(problems) - max_problems))
+    notes = report.get("notes") or []
+    if notes:
+        lines.append("Notes (%d):" % len(notes))
+        lines.extend("  " + note for note in notes[:3])
+        if len(notes) > 3:
+            lines.append("  ... %d more in the JSON report" % (len(notes) - 3))
     fix = report.get("fix")
     if fix:
         lines.append("Fix, online, one command for everything missing:")
@@ -5904,7 +7313,8 @@ def _build_parser():
     install_parser.add_argument("--jobs", type=int, metavar="N",
                                 help="packages installed at once (default: cores + 1, at most 4)")
     install_parser.add_argument("--no-verify", action="store_true",
-                                help="do not import the installed modules in a fresh interpreter")
+                                help="only unpack: do not byte-compile, nor import the roots "
+                                     "in a fresh interpreter")
     schema_parser = commands.add_parser(
         "tool-schema", help="print the tool definitions for LLM function calling")
     schema_parser.add_argument("--format", choices=["openai", "responses", "mcp"],
@@ -5934,6 +7344,15 @@ def _add_bundle_arguments(parser):
     parser.add_argument("--report", metavar="FILE", help="also write the JSON report to FILE")
     parser.add_argument("--work-dir", metavar="DIR",
                         help="where uploads are extracted (default: a temporary folder)")
+    parser.add_argument("--max-upload-size", type=_parse_size, metavar="SIZE",
+                        help="the most one upload may expand to, nested archives included "
+                             "(default 8G, and 200 times its own size past 64M)")
+    parser.add_argument("--max-members", type=int, metavar="N",
+                        help="the most files, folders and links one upload may hold "
+                             "(default %d)" % DEFAULT_LIMITS.max_members)
+    parser.add_argument("--max-nesting", type=int, metavar="N",
+                        help="how deep archives may nest in an upload (default %d)"
+                             % DEFAULT_LIMITS.max_depth)
 
 
 def _write_file(path, text):
@@ -5973,7 +7392,7 @@ def _emit_report(report, args, out):
 
 def _command_check(args, out):
     report = check(args.bundles, require=args.require, profile=args.profile,
-                   upgrade=args.upgrade, work_dir=args.work_dir)
+                   upgrade=args.upgrade, work_dir=args.work_dir, limits=_intake_limits(args))
     return _emit_report(report, args, out)
 
 
@@ -5981,7 +7400,8 @@ def _command_install(args, out):
     report = install(args.bundles, require=args.require, target=args.target,
                      upgrade=args.upgrade, budget=args.budget, work_dir=args.work_dir,
                      verify=not args.no_verify, jobs=args.jobs,
-                     progress=Progress(quiet=args.json), overlay=args.overlay)
+                     progress=Progress(quiet=args.json), overlay=args.overlay,
+                     limits=_intake_limits(args))
     return _emit_report(report, args, out)
 
 
@@ -6017,7 +7437,7 @@ def _implied_command(argv):
     if first in _COMMANDS or first.startswith("-"):
         return argv
     if os.path.exists(first) or first.endswith(ARCHIVE_SUFFIXES + (".whl",)) \
-            or _PART_RE.match(os.path.basename(first)):
+            or _split_part(os.path.basename(first)):
         return ["install"] + argv
     return argv
 
@@ -6080,7 +7500,7 @@ def upload_folders():
     """Where uploads are looked for: the notebook's folder, /mnt/data, the current folder."""
     folders = []
     for folder in (os.environ.get("JPY_SESSION_NAME") and os.path.dirname(
-            os.environ["JPY_SESSION_NAME"]), "/mnt/data", os.getcwd()):
+            os.environ["JPY_SESSION_NAME"]), "/mnt/data", _current_folder()):
         if folder and os.path.isdir(folder) and os.path.realpath(folder) not in [
                 os.path.realpath(f) for f in folders]:
             folders.append(folder)
@@ -6098,11 +7518,11 @@ def find_uploads(folders=None):
             continue
         for entry in entries:
             path = os.path.join(folder, entry)
-            if not os.path.isfile(path):
+            if not os.path.isfile(path) or _is_macos_metadata(entry):
                 continue
-            part = _PART_RE.match(entry)
+            part = _split_part(entry) and _find_parts(path)
             if part:
-                base = os.path.join(folder, part.group("base"))
+                base = part.base_path
                 if base not in found:
                     found.append(base)
             elif entry.endswith(".whl") or _sdist_name(entry):
