@@ -442,7 +442,12 @@ class TestBacktracking:
                                        {"requirement": "zz-c>=2", "required_by": "zz-b==1.0"}]
         assert "zz-c<2 (required by zz-a==1.0)" in problem["message"]
         assert "zz-c>=2 (required by zz-b==1.0)" in problem["message"]
-        assert "fetch" not in problem and report["fix"] is None  # no range can satisfy both
+        # no range of zz-c can satisfy both: the fix fetches no zz-c but asks the builder for
+        # the blocked root that reaches the conflict again (other versions of it may fit)
+        assert "fetch" not in problem
+        words = shlex.split(report["fix"]["command"])
+        assert words[:2] == ["python", "tools/bundle.py"]
+        assert words[2:words.index("--profile")] == problem["conflict_roots"] == ["zz-b"]
         assert problem["subject"] == "zz-c"
         assert "<2,>=2" not in json.dumps(report)
         # the roots go ahead in their order as far as they can: zz-b is what cannot
@@ -528,7 +533,12 @@ class TestInstalledWithBacktracking:
         problem = only(report["problems"])
         assert problem["code"] == "version-conflict"
         assert problem["subject"] == "zz-urllib3"
-        assert "fetch" not in problem and report["fix"] is None
+        # no zz-urllib3 fits both: the fix asks the builder for the root again, which keeps
+        # what is installed (an older zz-types-requests, or it says --upgrade is needed)
+        assert "fetch" not in problem
+        words = shlex.split(report["fix"]["command"])
+        assert words[2:words.index("--profile")] == ["zz-types-requests"]
+        assert "zz-urllib3==1.26.18" in words  # the fact, for the --target fallback
         assert problem["conflict_kind"] == "range"
         assert problem["conflict"] == [
             {"requirement": "zz-urllib3>=2", "required_by": "zz-types-requests==2.32"},
