@@ -6137,17 +6137,23 @@ def notebook_run():
         path = _write_profile_for_upload()
         _show(profile)
         sys.stdout.write(
-            "No bundle found in %s.\nUpload %s to a machine with internet and run: python "
-            "tools/bundle.py REQUIREMENT... --profile %s -o bundle.tar.gz; then upload "
-            "bundle.tar.gz here and run this cell again.\n" % (
-                " or ".join(upload_folders()) or "the current folder",
-                path or "the profile", os.path.basename(path) if path else profile["target"]))
+            "No bundle found in %s.\nUpload %s to a machine with internet and run: %s; then "
+            "upload bundle.tar.gz here and %s.\n" % (
+                " or ".join(upload_folders()) or "the current folder", path or "the profile",
+                _bundle_command(os.path.basename(path) if path else profile["target"]),
+                "run this cell again" if _in_ipython() else "run %s again" % _cli_command()))
         return profile
     except BootstrapError as error:
         sys.stdout.write("bootstrap.py: %s\n" % error)
     except Exception as error:  # never take the kernel down; keep the detail for a report
         _unexpected(error)
     return None
+
+
+def _cli_command():
+    """How a shell runs this file: the console script, or python bootstrap.py."""
+    prog = _build_parser().prog
+    return prog if prog == "sandbox-bootstrap" else "python " + prog
 
 
 def _unexpected(error):
