@@ -6465,26 +6465,32 @@ def _shown_commands(report):
     return [c for c in commands + [(report.get("fix") or {}).get("command")] if c]
 
 
+def _text_md(text):
+    """Text from a report (names from the upload) as Markdown text: no HTML in it runs."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _report_markdown(report):
     status = report.get("status") or "?"
     lines = ["### %s: <span style=\"color:%s\">**%s**</span>" % (
         report.get("command"), _STATUS_COLOURS.get(status, "#57606a"), status.upper()),
-        "", _bundle_line(report), "", "| | |", "|---|---|"]
+        "", _text_md(_bundle_line(report)), "", "| | |", "|---|---|"]
 
-    def cell(text):
-        return str(text).replace("|", "\\|").replace("\n", " ")
+    def cell(text, code=False):  # prose is text, not markup; a code span is literal
+        text = str(text) if code else _text_md(text)
+        return text.replace("|", "\\|").replace("\n", " ")
     for key, value in _report_rows(report):
         lines.append("| **%s** | %s |" % (key, cell(value)))
     for problem in report.get("problems") or []:
         lines.append("| **%s** | %s |" % (problem["code"], cell(problem["message"])))
     for head, command in _steps(report, "notebook", _shown_commands(report)):
-        lines.append("| **next** | %s%s |" % (cell(head), "`%s`" % cell(command)
+        lines.append("| **next** | %s%s |" % (cell(head), "`%s`" % cell(command, code=True)
                                                if command else ""))
     for label, where, commands in _report_fixes(report):
-        lines.extend(["", "**Fix** %s, %s:" % (label, _WHERE.get(where, where))])
+        lines.extend(["", "**Fix** %s, %s:" % (_text_md(label), _WHERE.get(where, where))])
         for lead, command in commands:
-            lines.extend(["", lead, "```sh" if "bootstrap." not in command else "```python",
-                          command, "```"] if lead else
+            lines.extend(["", _text_md(lead), "```sh" if "bootstrap." not in command
+                          else "```python", command, "```"] if lead else
                          ["", "```sh" if "bootstrap." not in command else "```python",
                           command, "```"])
     return "\n".join(lines)
