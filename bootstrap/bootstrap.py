@@ -6368,7 +6368,7 @@ def _phrase(text, place):
     if not found:
         return text, ""
     call = _as_call(command, place) if place != "cli" else None
-    return head, call or _CLI_PREFIX + command
+    return head, call or "%s %s" % (_cli_command(), command)
 
 
 def _as_call(command, place):
