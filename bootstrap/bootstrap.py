@@ -7191,7 +7191,7 @@ def _phrase(text, place):
     if not found:
         return text, ""
     call = _as_call(command, place) if place != "cli" else None
-    return head, call or _CLI_PREFIX + command
+    return head, call or "%s %s" % (_cli_command(), command)
 
 
 def _as_call(command, place):
@@ -7596,26 +7596,32 @@ def _shown_commands(report):
     return [c for c in commands + [(report.get("fix") or {}).get("command")] if c]
 
 
+def _text_md(text):
+    """Text from a report (names from the upload) as Markdown text: no HTML in it runs."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _report_markdown(report):
     status = report.get("status") or "?"
     lines = ["### %s: <span style=\"color:%s\">**%s**</span>" % (
         report.get("command"), _STATUS_COLOURS.get(status, "#57606a"), status.upper()),
-        "", _bundle_line(report), "", "| | |", "|---|---|"]
+        "", _text_md(_bundle_line(report)), "", "| | |", "|---|---|"]
 
-    def cell(text):
-        return str(text).replace("|", "\\|").replace("\n", " ")
+    def cell(text, code=False):  # prose is text, not markup; a code span is literal
+        text = str(text) if code else _text_md(text)
+        return text.replace("|", "\\|").replace("\n", " ")
     for key, value in _report_rows(report):
         lines.append("| **%s** | %s |" % (key, cell(value)))
     for problem in report.get("problems") or []:
         lines.append("| **%s** | %s |" % (problem["code"], cell(problem["message"])))
     for head, command in _steps(report, "notebook", _shown_commands(report)):
-        lines.append("| **next** | %s%s |" % (cell(head), "`%s`" % cell(command)
+        lines.append("| **next** | %s%s |" % (cell(head), "`%s`" % cell(command, code=True)
                                                if command else ""))
     for label, where, commands in _report_fixes(report):
-        lines.extend(["", "**Fix** %s, %s:" % (label, _WHERE.get(where, where))])
+        lines.extend(["", "**Fix** %s, %s:" % (_text_md(label), _WHERE.get(where, where))])
         for lead, command in commands:
-            lines.extend(["", lead, "```sh" if "bootstrap." not in command else "```python",
-                          command, "```"] if lead else
+            lines.extend(["", _text_md(lead), "```sh" if "bootstrap." not in command
+                          else "```python", command, "```"] if lead else
                          ["", "```sh" if "bootstrap." not in command else "```python",
                           command, "```"])
     return "\n".join(lines)
@@ -7747,17 +7753,23 @@ def notebook_run():
         path = _write_profile_for_upload()
         _show(profile)
         sys.stdout.write(
-            "No bundle found in %s.\nUpload %s to a machine with internet and run: python "
-            "tools/bundle.py REQUIREMENT... --profile %s -o bundle.tar.gz; then upload "
-            "bundle.tar.gz here and run this cell again.\n" % (
-                " or ".join(upload_folders()) or "the current folder",
-                path or "the profile", os.path.basename(path) if path else profile["target"]))
+            "No bundle found in %s.\nUpload %s to a machine with internet and run: %s; then "
+            "upload bundle.tar.gz here and %s.\n" % (
+                " or ".join(upload_folders()) or "the current folder", path or "the profile",
+                _bundle_command(os.path.basename(path) if path else profile["target"]),
+                "run this cell again" if _in_ipython() else "run %s again" % _cli_command()))
         return profile
     except BootstrapError as error:
         sys.stdout.write("bootstrap.py: %s\n" % error)
     except Exception as error:  # never take the kernel down; keep the detail for a report
         _unexpected(error)
     return None
+
+
+def _cli_command():
+    """How a shell runs this file: the console script, or python bootstrap.py."""
+    prog = _build_parser().prog
+    return prog if prog == "sandbox-bootstrap" else "python " + prog
 
 
 def _unexpected(error):
