@@ -407,7 +407,8 @@ class TestAfterwards:
 
 class TestBundleForJupyterLite:
     """tools/bundle.py --profile jupyterlite (the preset of the current JupyterLite: Pyodide
-    314.0.6) ships pure wheels and the wheel of the right Pyodide tag from an index."""
+    314.0.6) ships pure wheels and the wheel of the right Pyodide tag from an index; what
+    Pyodide itself provides (numpy) is left to micropip, with the line that installs it."""
 
     def test_preset_says_pyodide(self):
         from tools import profiles
@@ -422,7 +423,7 @@ class TestBundleForJupyterLite:
         files = tmp_path / "files"
         files.mkdir()
         paths = [
-            make_wheel(files, "purepkg", "1.0", requires=["wasmpkg>=2"]),
+            make_wheel(files, "purepkg", "1.0", requires=["wasmpkg>=2", "numpy"]),
             make_wheel(files, "wasmpkg", "2.0", tag="cp314-cp314-pyodide_2026_0_wasm32"),
             make_wheel(files, "wasmpkg", "2.0", tag="cp314-cp314-manylinux_2_17_x86_64"),
             make_wheel(files, "wasmpkg", "2.0", tag="cp312-cp312-pyodide_2024_0_wasm32"),
@@ -433,6 +434,7 @@ class TestBundleForJupyterLite:
             proc = run_bundle(["purepkg", "--profile", "jupyterlite", "-o", str(output)],
                               index.url)
         assert proc.returncode == 0, output_of(proc)
+        assert 'import micropip; await micropip.install(["numpy"])' in proc.stderr
         contents = read_bundle(str(output))
         wheels = sorted(os.path.basename(n) for n in contents.members if n.endswith(".whl"))
         assert wheels == ["purepkg-1.0-py3-none-any.whl",
