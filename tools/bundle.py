@@ -316,6 +316,27 @@ def build_closure(profile, roots, constraints, work, log):
     return Builder(profile, roots, os.path.join(work, "build-2"), log).run(), roots
 
 
+def platform_notes(problems):
+    """The notes for what the sandbox's own installer provides (a Pyodide profile's packages,
+    reported by the check with ``available_from``): one line that loads them all with
+    micropip (and its pyodide.loadPackage twin), to run in the sandbox before the install."""
+    names = []
+    for problem in problems:
+        name = bootstrap.canonicalize_name(problem["subject"])
+        if name not in names:
+            names.append(name)
+    if not names:
+        return []
+    fix = bootstrap.platform_install_fix(sorted(names))
+    versions = dict((bootstrap.canonicalize_name(p["subject"]), p.get("available_version"))
+                    for p in problems)
+    return ["not shipped, provided by %s itself: %s; in the sandbox, first run: %s (or, "
+            "from JavaScript: %s)" % (
+                problems[0]["available_from"].capitalize(),
+                ", ".join("%s %s" % (n, versions[n]) for n in sorted(names)),
+                fix["command"], fix["alt"])]
+
+
 def hash_errors(files, hashes, work):
     """Why shipped files break the requirements' ``--hash`` values (as pip's hash-checking
     mode: once one requirement has hashes, every shipped project needs them, but an sdist's
@@ -382,6 +403,10 @@ def main(argv=None):
             log(error)
         report = bootstrap.check([builder.wheels], require=roots, profile=profile,
                                  upgrade=builder.needs_upgrade)
+        # What the sandbox's own installer provides (Pyodide's packages) is not shipped: the
+        # check names each, and the notes the one line that loads them there, first.
+        platform = [p for p in report["problems"] if p.get("available_from")]
+        builder.notes.extend(platform_notes(platform))
         for note in builder.notes:
             log(note)
         summary = [line for line in bootstrap.render_report(report).splitlines()
@@ -394,12 +419,6 @@ def main(argv=None):
             log("not written: files differ from the requirements' hashes (--force does not "
                 "override hashes)")
             return 1
-        # What the sandbox's own installer provides (Pyodide's packages) is not shipped: the
-        # check names the one micropip line that installs it there, first.
-        platform = [p for p in report["problems"] if p.get("available_from")]
-        for problem in platform:
-            log("%s: in the sandbox, first run: %s" % (problem["subject"],
-                                                       problem["fix"]["command"]))
         if len(platform) < len(report["problems"]) and not report.ok and not args.force:
             log("not written: the bundle would not install as it is (--force writes it anyway)")
             return 1
