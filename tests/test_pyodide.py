@@ -439,6 +439,35 @@ class TestBundleForJupyterLite:
         wheels = sorted(os.path.basename(n) for n in contents.members if n.endswith(".whl"))
         assert wheels == ["purepkg-1.0-py3-none-any.whl",
                           "wasmpkg-2.0-cp314-cp314-pyodide_2026_0_wasm32.whl"]
+        from tools import profiles
+        preset, _ = profiles.load_profile("jupyterlite")
+        numpy = preset["sandbox"]["pyodide"]["packages"]["numpy"]
+        line = ('import micropip; await micropip.install(["numpy"]) (or, from JavaScript: '
+                'await pyodide.loadPackage(["numpy"]))')
+        provided = [n for n in contents.manifest["notes"] if "provided by Pyodide" in n]
+        assert provided == ["not shipped, provided by Pyodide itself: numpy %s; in the sandbox, "
+                            "first run: %s" % (numpy, line)]
+        assert provided[0] in proc.stderr
+
+    def test_a_pyodide_package_is_not_downloaded_even_when_the_index_has_it(self, tmp_path):
+        """The lock's version is the platform's: an index's numpy (any version, even a pure
+        wheel) is neither shipped nor allowed to replace it."""
+        import indexkit
+        from indexkit import LocalIndex, output_of, read_bundle, run_bundle
+        files = tmp_path / "files"
+        files.mkdir()
+        paths = [make_wheel(files, "purepkg", "1.0", requires=["numpy"]),
+                 make_wheel(files, "numpy", "1.0"), make_wheel(files, "numpy", "999.0")]
+        indexkit.build_index(str(tmp_path / "index"), [str(p) for p in paths])
+        output = tmp_path / "bundle.tar.gz"
+        with LocalIndex(str(tmp_path / "index")) as index:
+            proc = run_bundle(["purepkg", "--profile", "jupyterlite", "-o", str(output)],
+                              index.url)
+        assert proc.returncode == 0, output_of(proc)
+        contents = read_bundle(str(output))
+        assert sorted(os.path.basename(n) for n in contents.members if n.endswith(".whl")) == [
+            "purepkg-1.0-py3-none-any.whl"]
+        assert 'await micropip.install(["numpy"])' in "\n".join(contents.manifest["notes"])
 
 
 class TestCapabilitiesOnThisInterpreter:
