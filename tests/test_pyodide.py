@@ -423,7 +423,7 @@ class TestBundleForJupyterLite:
         files = tmp_path / "files"
         files.mkdir()
         paths = [
-            make_wheel(files, "purepkg", "1.0", requires=["wasmpkg>=2", "numpy"]),
+            make_wheel(files, "purepkg", "1.0", requires=["wasmpkg>=2", "numpy>=1"]),
             make_wheel(files, "wasmpkg", "2.0", tag="cp314-cp314-pyodide_2026_0_wasm32"),
             make_wheel(files, "wasmpkg", "2.0", tag="cp314-cp314-manylinux_2_17_x86_64"),
             make_wheel(files, "wasmpkg", "2.0", tag="cp312-cp312-pyodide_2024_0_wasm32"),

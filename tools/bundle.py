@@ -322,16 +322,14 @@ def platform_notes(problems):
     """The notes for what the sandbox's own installer provides (a Pyodide profile's packages,
     reported by the check with ``available_from``): one line that loads them all with
     micropip (and its pyodide.loadPackage twin), to run in the sandbox before the install."""
-    names = []
-    for problem in problems:
-        name = bootstrap.canonicalize_name(problem["subject"])
-        if name not in names:
-            names.append(name)
+    versions = {}
+    for problem in problems:  # the subject is the name with the specifier (numpy>=1.20)
+        name = bootstrap.Requirement(problem["subject"]).key
+        versions[name] = problem.get("available_version")
+    names = sorted(versions)
     if not names:
         return []
-    fix = bootstrap.platform_install_fix(sorted(names))
-    versions = dict((bootstrap.canonicalize_name(p["subject"]), p.get("available_version"))
-                    for p in problems)
+    fix = bootstrap.platform_install_fix(names)
     return ["not shipped, provided by %s itself: %s; in the sandbox, first run: %s (or, "
             "from JavaScript: %s)" % (
                 problems[0]["available_from"].capitalize(),
