@@ -468,6 +468,13 @@ class TestBundleForJupyterLite:
         assert sorted(os.path.basename(n) for n in contents.members if n.endswith(".whl")) == [
             "purepkg-1.0-py3-none-any.whl"]
         assert 'await micropip.install(["numpy"])' in "\n".join(contents.manifest["notes"])
+        # a requirement Pyodide's numpy cannot meet: refused, saying why
+        with LocalIndex(str(tmp_path / "index")) as index:
+            proc = run_bundle(["numpy<2", "--profile", "jupyterlite", "-o",
+                               str(tmp_path / "refused.tar.gz")], index.url)
+        assert proc.returncode == 1, output_of(proc)
+        assert "numpy<2 (Pyodide provides numpy " in proc.stderr
+        assert not (tmp_path / "refused.tar.gz").exists()
 
 
 class TestCapabilitiesOnThisInterpreter:

@@ -183,8 +183,26 @@ class TargetPip(object):
                     return self._resolution(report, level)
                 if not self._stub_failed_sdists():
                     break
-        raise FetchError("pip finds no set of versions for %s on %s" % (
-            " ".join(roots), self.profile.target), "\n".join(output.splitlines()[-12:]))
+        raise FetchError("pip finds no set of versions for %s on %s%s" % (
+            " ".join(roots), self.profile.target, self._platform_conflicts(roots)),
+            "\n".join(output.splitlines()[-12:]))
+
+    def _platform_conflicts(self, roots):
+        """Why a root cannot be met when the platform provides its project at another version
+        (Pyodide's packages are fixed by its lock): '' when none is."""
+        import bootstrap
+        said = []
+        for root in roots:
+            try:
+                requirement = bootstrap.Requirement(root)
+            except (bootstrap.BootstrapError, ValueError):
+                continue
+            version = self.platform.get(requirement.key)
+            if version is not None and not requirement.specifier.contains(
+                    version, prereleases=True):
+                said.append("%s (Pyodide provides %s %s, which a bundle cannot replace)" % (
+                    root, requirement.key, version))
+        return ": %s" % "; ".join(said) if said else ""
 
     def _resolve_once(self, roots, level):
         report_path = os.path.join(self.work, "report-%s.json" % level)
