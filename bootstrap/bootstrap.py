@@ -5586,9 +5586,10 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
                 env_problems.append(_problem_from_error(error))
                 continue
             env_problems.append(Problem("environment-failed", error.subject, error.message,
-                                        fix={"where": "sandbox", "command": "check that %s "
-                                             "was packed on a machine like this one (conda-pack "
-                                             "-n ENV -o env.tar.gz)" % os.path.basename(upload)}))
+                                        fix=getattr(error, "fix", None) or {
+                                            "where": "sandbox", "command": "check that %s "
+                                            "was packed on a machine like this one (conda-pack "
+                                            "-n ENV -o env.tar.gz)" % os.path.basename(upload)}))
     if (environments or env_problems) and not bundles:
         report = build_report("install", Profile.current(), None, None, env_problems, [])
         report["status"] = "failed" if env_problems else "ok"
@@ -5600,6 +5601,9 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
         return build_report("install", profile, None, None, [problem], bundles)
     if overlay:
         destination = destination._replace(kind="overlay")
+        problem = _claim_overlay(overlay, bundles)
+        if problem is not None:
+            return build_report("install", Profile.current(), None, None, [problem], bundles)
     _makedirs(destination.lib_dir)
     with _WorkDir(work_dir) as work, _Lock(destination.lib_dir):
         notes = recover_staging(destination.lib_dir, destination.scheme)
@@ -5718,9 +5722,49 @@ def _mark_overlay(folder):
             json.dump({"base_prefix": sys.prefix, "created_by": "sandbox-bootstrap"}, f)
 
 
+def _claim_overlay(folder, bundles=()):
+    """Make ``folder`` an overlay (its marker written first), or the not-writable Problem
+    that says why not: an overlay is made only in an empty folder or one bootstrap made."""
+    folder = os.path.abspath(folder)
+    try:
+        entries = sorted(os.listdir(folder)) if os.path.isdir(folder) else None
+        if entries is None and os.path.lexists(folder):
+            entries = [os.path.basename(folder)]
+        if entries and OVERLAY_MARKER not in entries:
+            return Problem(
+                "not-writable", folder, "%s already holds files that bootstrap did not put "
+                "there (%s); an overlay is made only in an empty folder, so that `overlay "
+                "--reset` can never remove anything else" % (folder, _short(entries, 3)),
+                fix={"where": "sandbox", "command": "python bootstrap.py install %s --overlay "
+                     "%s" % (" ".join(_quote(b) for b in bundles) or "BUNDLE",
+                             _quote(folder.rstrip(os.sep) + "-overlay"))})
+        _makedirs(folder)
+        _mark_overlay(folder)
+    except OSError as error:
+        return Problem("not-writable", folder, "%s cannot be made an overlay: %s" % (
+            folder, error.strerror or error), fix={"where": "sandbox", "command": "choose "
+                                                   "another --overlay folder"})
+    return None
+
+
+def _overlay_paths(folder):
+    """What bootstrap put in an overlay: the files its distributions' RECORDs name (inside
+    the folder), their .dist-info folders, the staging folder and the marker."""
+    folder = os.path.abspath(folder)
+    paths, trees = [], [os.path.join(folder, STAGING_DIR)]
+    for entry in sorted(os.listdir(folder)):
+        if entry.endswith(".dist-info") and os.path.isdir(os.path.join(folder, entry)):
+            trees.append(os.path.join(folder, entry))
+            paths.extend(p for p in _distribution_paths(os.path.join(folder, entry))
+                         if p.startswith(folder + os.sep) and (
+                             os.path.isfile(p) or os.path.islink(p)))
+    return paths, trees
+
+
 def reset_overlay(folder):
-    """Discard an overlay: off sys.path, its modules unloaded, the folder removed. Returns a
-    Report. Only a folder that bootstrap made an overlay (it holds the marker) is removed."""
+    """Discard an overlay: off sys.path, its modules unloaded, what bootstrap put there
+    removed (anything else is kept, and named). Returns a Report. Only a folder that bootstrap
+    made an overlay (it holds the marker) is touched."""
     import importlib
     import shutil
     folder = os.path.abspath(folder)
@@ -5733,13 +5777,27 @@ def reset_overlay(folder):
                       if (getattr(module, "__file__", None) or "").startswith(folder + os.sep))
     for name in unloaded:
         del sys.modules[name]
-    shutil.rmtree(folder)
+    paths, trees = _overlay_paths(folder)
+    for path in paths:
+        os.remove(path)
+    for tree in trees:
+        shutil.rmtree(tree, ignore_errors=True)
+    os.remove(os.path.join(folder, OVERLAY_MARKER))
+    _prune(install_scheme("", target=folder), paths)
+    _remove_empty(os.path.join(folder, "__pycache__"))
+    kept = sorted(os.path.relpath(os.path.join(root, name), folder)
+                  for root, dirs, files in os.walk(folder) for name in files + [
+                      d for d in dirs if not os.listdir(os.path.join(root, d))])
+    _remove_empty(folder)
     importlib.invalidate_caches()
+    steps = ["Modules already bound to names in this process still refer to the overlay's "
+             "code until a restart."] if unloaded else []
+    if kept:
+        steps.append("%s still holds %d file(s) bootstrap did not put there (%s): kept" % (
+            folder, len(kept), _short(kept, 3)))
     report = Report(schema=REPORT_SCHEMA, command="overlay-reset", status="ok",
                     target=Profile.current().target, removed=folder, unloaded=unloaded,
-                    problems=[], next_steps=["Modules already bound to names in this process "
-                                             "still refer to the overlay's code until a restart."
-                                             ] if unloaded else [])
+                    kept=kept, problems=[], next_steps=steps)
     return report
 
 
@@ -5776,6 +5834,17 @@ _ENV_INFO_CODE = ("import json, sys, sysconfig; print(json.dumps({'version': '%d
                   "'implementation': sys.implementation.name}))")
 
 
+def _refuse_existing(path, folder):
+    """A conda-pack archive is never unpacked over an existing folder (an empty one is fine)."""
+    if os.path.lexists(folder) and not (os.path.isdir(folder) and not os.listdir(folder)):
+        error = BootstrapError("%s already exists; %s is unpacked only into a new folder, so "
+                               "nothing there is overwritten" % (folder, os.path.basename(path)),
+                               folder, code="environment-failed")
+        error.fix = {"where": "sandbox", "command": "move %s away (or remove it), then rerun "
+                     "the same install" % _quote(folder)}
+        raise error
+
+
 def unpack_conda_env(path, folder=None):
     """Unpack a conda-pack archive, run its conda-unpack with its own Python, describe its
     interpreter, and, when it matches this one, append its site-packages to sys.path."""
@@ -5784,8 +5853,17 @@ def unpack_conda_env(path, folder=None):
     if folder is None:
         folder = os.path.join("/mnt/data" if os.path.isdir("/mnt/data") else os.getcwd(), stem)
     folder = os.path.abspath(folder)
-    extract_archive(path, folder, IntakeLimits(64 * 1024 ** 3, 200, 64 * 1024 ** 2),
-                    environment=True)
+    _refuse_existing(path, folder)
+    partial = os.path.join(os.path.dirname(folder), STAGING_DIR + "-" + os.path.basename(folder))
+    import shutil
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        extract_archive(path, partial, IntakeLimits(64 * 1024 ** 3, 200, 64 * 1024 ** 2),
+                        environment=True)
+        _remove_empty(folder)
+        os.rename(partial, folder)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
     python = next((os.path.join(folder, "bin", name) for name in ("python", "python3")
                    if os.path.exists(os.path.join(folder, "bin", name))), None)
     if python is None:
