@@ -3668,6 +3668,8 @@ class _Resolver(object):
         if any(specifier.contains(str(s.version), prereleases=True)
                for s in self.pool.sdists.get(name, ())):
             return self._pick_sdist(name, specifier)  # None when it cannot be built here
+        if not wheels and self.pool.wheels.get(name):
+            return None  # every wheel of it was refused (invalid-wheel says why), none missing
         self._explain_missing(name, specifier, wheels, fitting)
         return None
 
