@@ -5078,6 +5078,10 @@ def recover_staging(lib_dir, scheme_for=None):
             except BootstrapError as error:
                 notes.append("left %s alone: %s" % (staging, error.message))
                 continue
+            except OSError as error:  # a full disk, a read-only folder: the next run goes on
+                notes.append("could not yet finish %s (%s); the next run goes on with it" % (
+                    staging, error.strerror or error))
+                continue
             notes.append("%s %s, which an interrupted run had %s" % (
                 "rolled back" if rolling_back else "finished installing", entry,
                 "begun to replace" if rolling_back else "staged"))

@@ -408,3 +408,411 @@ class TestWheelRules:
         result = scene.install(bundle)
         assert codes(result) == ["hash-mismatch"], result
         assert installed_versions(str(scene.target)) == {}
+
+
+# -- 3. ownership ---------------------------------------------------------------------------------
+
+
+def import_version(target, module):
+    """(version, file) of ``module`` imported in a fresh interpreter from ``target``."""
+    proc = run([sys.executable, "-I", "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+                "import %s as m; print(m.__version__); print(m.__file__)" % module,
+                str(target)])
+    if proc.returncode != 0:
+        return None, proc.stderr.strip().splitlines()[-1:]
+    version, path = proc.stdout.split()
+    return version, path
+
+
+_PIP_COPY = []
+
+
+def pip_check(target):
+    """pip check over a --target folder alone: this interpreter's pip package copied to a
+    folder of its own (so no other distribution is on the path), run with -S."""
+    if not _PIP_COPY:
+        import tempfile
+        try:
+            import pip
+        except ImportError:
+            pytest.skip("no pip in this interpreter")
+        folder = tempfile.mkdtemp(prefix="pip-copy-")
+        shutil.copytree(os.path.dirname(pip.__file__), os.path.join(folder, "pip"))
+        _PIP_COPY.append(folder)
+    code = ("import sys; sys.path[:0] = sys.argv[1:3]; from pip._internal.cli.main import main; "
+            "sys.exit(main(['check']))")
+    return run([sys.executable, "-S", "-c", code, _PIP_COPY[0], str(target)])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_pip_copy():
+    yield
+    for folder in _PIP_COPY:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class TestOwnership:
+    def test_a_file_of_another_distribution_is_a_file_conflict(self, scene):
+        """opencv-python-headless over opencv-python: both ship cv2/. Refused, naming both,
+        and opencv-python stays whole."""
+        first, second = scene.folder("a"), scene.folder("b")
+        write_wheel(first, "opencv-python", "4.9.0", files={
+            "cv2/__init__.py": "__version__ = 'full'\n", "cv2/cv2.so": b"\x7fELF full"})
+        write_wheel(second, "opencv-python-headless", "4.9.0", files={
+            "cv2/__init__.py": "__version__ = 'headless'\n", "cv2/cv2.so": b"\x7fELF headless",
+            "cv2/headless_only.py": ""})
+        assert scene.install(first).returncode == 0
+        before = scene.snapshot()
+        result = scene.install(second)
+        assert codes(result) == ["file-conflict"], result
+        assert result.returncode == 1
+        problem = result.report["problems"][0]
+        assert "opencv_python" in problem["message"] or "opencv-python" in problem["message"]
+        assert "opencv-python-headless" in problem["message"], problem
+        assert problem["owner"].replace("_", "-") == "opencv-python", problem
+        assert problem["files"] == ["cv2/__init__.py", "cv2/cv2.so"], problem
+        assert "pip uninstall" in problem["fix"]["command"], problem
+        assert scene.changes(before) == []
+        assert strictly_complete(str(scene.target)) == []
+        assert import_version(scene.target, "cv2")[0] == "full"
+
+    def test_an_identical_file_of_another_distribution_is_shared(self, scene):
+        first, second = scene.folder("a"), scene.folder("b")
+        write_wheel(first, "nsa", "1.0", files={"ns/__init__.py": "# shared\n",
+                                                 "ns/a.py": ""})
+        write_wheel(second, "nsb", "1.0", files={"ns/__init__.py": "# shared\n",
+                                                  "ns/b.py": ""})
+        assert scene.install(first).returncode == 0
+        result = scene.install(second)
+        assert result.returncode == 0, result
+        assert installed_versions(str(scene.target)) == {"nsa": "1.0", "nsb": "1.0"}
+
+    def test_an_unowned_file_is_replaced_as_pip_does(self, scene):
+        bundle = scene.folder("w")
+        write_wheel(bundle, "pkg", "1.0", files={"pkg/__init__.py": "__version__ = '1.0'\n"})
+        os.makedirs(str(scene.target / "pkg"))
+        (scene.target / "pkg" / "__init__.py").write_text("stray\n")
+        result = scene.install(bundle)
+        assert result.returncode == 0, result
+        assert import_version(scene.target, "pkg")[0] == "1.0"
+        assert strictly_complete(str(scene.target)) == []
+
+    def test_upgrade_removes_only_record_paths_and_prunes_emptied_folders(self, scene):
+        """v1 has pkg/old/ and a namespace folder; v2 has neither: after the upgrade both are
+        gone (an empty folder would still import as a namespace package), and files that no
+        RECORD names (the user's) stay."""
+        v1, v2 = scene.folder("v1"), scene.folder("v2")
+        write_wheel(v1, "pkg", "1.0", files={
+            "pkg/__init__.py": "__version__ = '1.0'\n", "pkg/old/__init__.py": "",
+            "pkg/old/deep/mod.py": "", "nsonly/part/mod.py": ""},
+            data={"scripts": {"pkg-old-tool": "#!/bin/sh\n"}})
+        write_wheel(v2, "pkg", "2.0", files={"pkg/__init__.py": "__version__ = '2.0'\n"})
+        assert scene.install(v1).returncode == 0
+        (scene.target / "pkg" / "users-notes.txt").write_text("mine\n")
+        proc = run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+                    "import pkg.old.deep.mod", str(scene.target)])
+        assert proc.returncode == 0, proc
+        assert (scene.target / "pkg" / "old" / "deep" / "__pycache__").is_dir()
+        result = scene.install(v2, "--upgrade")
+        assert result.returncode == 0, result
+        assert result.report["installed"][0]["replaced"] == "1.0"
+        assert installed_versions(str(scene.target)) == {"pkg": "2.0"}
+        assert not (scene.target / "pkg" / "old").exists()
+        assert not (scene.target / "nsonly").exists()
+        assert not (scene.target / "bin" / "pkg-old-tool").exists()
+        assert (scene.target / "pkg" / "users-notes.txt").read_text() == "mine\n"
+        assert strictly_complete(str(scene.target), before={
+            str(scene.target / "pkg" / "users-notes.txt")}) == []
+        assert not (scene.target / STAGING_DIR).exists()
+
+    def test_uninstall_never_follows_record_paths_outside_the_scheme(self, scene):
+        """An installed RECORD (written by another tool) that names files outside the
+        destination: the upgrade leaves those files alone."""
+        v1, v2 = scene.folder("v1"), scene.folder("v2")
+        write_wheel(v1, "pkg", "1.0", files={"pkg/__init__.py": "__version__ = '1.0'\n"})
+        write_wheel(v2, "pkg", "2.0", files={"pkg/__init__.py": "__version__ = '2.0'\n"})
+        assert scene.install(v1).returncode == 0
+        record = scene.target / "pkg-1.0.dist-info" / "RECORD"
+        with open(str(record), "a") as f:
+            f.write("../outside/precious.txt,,\n%s,,\n" % (scene.outside / "precious.txt"))
+        before = scene.snapshot()
+        result = scene.install(v2, "--upgrade")
+        assert result.returncode == 0, result
+        assert scene.changes(before, allowed=("site",)) == []
+        assert installed_versions(str(scene.target)) == {"pkg": "2.0"}
+
+
+# -- 4. replacement: a failed upgrade keeps the old version --------------------------------------
+
+
+def upgrade_bundles(scene):
+    """pkg 1.0 (with dep 1.0 beside it) and pkg 2.0: packages, a module that goes away, a new
+    one, a console script, a data file and a header that change names."""
+    v1, v2 = scene.folder("v1"), scene.folder("v2")
+    write_wheel(v1, "dep", "1.0")
+    write_wheel(v1, "pkg", "1.0", requires=["dep"], files={
+        "pkg/__init__.py": "__version__ = '1.0'\n", "pkg/a.py": "A = 1\n",
+        "pkg/gone.py": "", "pkg/sub/__init__.py": "", "pkg/sub/old_only.py": ""},
+        data={"data": {"share/pkg/v1.txt": "1\n"}, "headers": {"pkg1.h": "#define V 1\n"}},
+        entry_points={"console_scripts": {"pkg-cli": "pkg:main"}})
+    write_wheel(v2, "pkg", "2.0", requires=["dep>=1"], files={
+        "pkg/__init__.py": "__version__ = '2.0'\n", "pkg/a.py": "A = 2\n",
+        "pkg/new.py": "", "pkg/sub/__init__.py": ""},
+        data={"data": {"share/pkg/v2.txt": "2\n"}, "headers": {"pkg2.h": "#define V 2\n"}},
+        entry_points={"console_scripts": {"pkg-cli": "pkg:main", "pkg-new": "pkg:main"}})
+    return v1, v2
+
+
+def assert_one_whole_version(target, label, allowed=("1.0", "2.0"), pip=True):
+    """Exactly one pkg, whole (every file its RECORD names, nothing else), and import and
+    (unless ``pip`` is False: it takes a second or two) pip check agree. Returns its version."""
+    problems = strictly_complete(str(target))
+    assert problems == [], "%s:\n%s" % (label, "\n".join(problems))
+    pkgs = [d for d in kit.dist_info_dirs(str(target))
+            if os.path.basename(d).startswith("pkg-")]
+    assert len(pkgs) == 1, (label, pkgs)
+    version = installed_versions(str(target))["pkg"]
+    assert version in allowed, (label, version)
+    assert import_version(target, "pkg")[0] == version, label
+    if pip:
+        checked = pip_check(target)
+        assert checked.returncode == 0, (label, checked.stdout, checked.stderr)
+    return version
+
+
+class TestReplacement:
+    def test_hash_mismatch_in_the_new_version_keeps_the_old(self, scene):
+        v1, _ = upgrade_bundles(scene)
+        bad = scene.folder("bad")
+        write_wheel(bad, "pkg", "2.0", requires=["dep"], bad_hash=True, files={
+            "pkg/__init__.py": "__version__ = '2.0'\n"})
+        assert scene.install(v1).returncode == 0
+        before = scene.snapshot()
+        result = scene.install(bad, "--upgrade")
+        assert codes(result) == ["hash-mismatch"], result
+        message = result.report["problems"][0]["message"]
+        assert "pkg 1.0 is still installed" in message, message
+        assert scene.changes(before) == []
+        assert assert_one_whole_version(scene.target, "hash") == "1.0"
+
+    def test_full_disk_during_an_upgrade_keeps_the_old(self, scene, tmp_path):
+        if not IS_ROOT or shutil.which("mount") is None:
+            pytest.skip("mounting a small tmpfs needs root")
+        os.makedirs(str(scene.target))
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2M", "tmpfs",
+                           str(scene.target)]).returncode != 0:
+            pytest.skip("cannot mount a tmpfs here")
+        try:
+            v1, _ = upgrade_bundles(scene)
+            big = scene.folder("big")
+            write_wheel(big, "pkg", "2.0", requires=["dep"], files={
+                "pkg/__init__.py": "__version__ = '2.0'\n", "pkg/blob.bin": os.urandom(3 << 20)})
+            assert scene.install(v1).returncode == 0
+            before = scene.snapshot()
+            result = scene.install(big, "--upgrade")
+            assert codes(result) == ["not-writable"], result
+            message = result.report["problems"][0]["message"]
+            assert "space" in message and "pkg 1.0 is still installed" in message, message
+            assert result.returncode == 1
+            assert scene.changes(before) == []
+            assert assert_one_whole_version(scene.target, "full disk") == "1.0"
+        finally:
+            subprocess.run(["umount", str(scene.target)])
+
+    def test_a_commit_that_fails_on_a_read_only_folder_rolls_back(self, scene):
+        """The new version also writes into share/, a read-only folder inside the
+        destination: the commit fails half-way (old files aside, some new ones in) and is
+        rolled back; the report says the old version is still installed."""
+        if not IS_ROOT or shutil.which("mount") is None:
+            pytest.skip("a read-only bind mount needs root")
+        v1, v2 = upgrade_bundles(scene)
+        assert scene.install(v1).returncode == 0
+        readonly = scene.target / "share" / "ro"
+        readonly.mkdir()
+        ro_wheel = scene.folder("ro")
+        write_wheel(ro_wheel, "pkg", "2.0", requires=["dep"], files={
+            "pkg/__init__.py": "__version__ = '2.0'\n", "pkg/new.py": ""},
+            data={"data": {"share/ro/x.txt": "x\n"}})
+        if subprocess.run(["mount", "--bind", str(readonly), str(readonly)]).returncode != 0:
+            pytest.skip("cannot bind-mount here")
+        try:
+            if subprocess.run(["mount", "-o", "remount,ro,bind", str(readonly)]).returncode:
+                pytest.skip("cannot remount read-only here")
+            before = scene.snapshot()
+            result = scene.install(ro_wheel, "--upgrade")
+            assert codes(result) == ["not-writable"], result
+            message = result.report["problems"][0]["message"]
+            assert "pkg 1.0 is still installed" in message, message
+            assert scene.changes(before) == []
+            assert not (scene.target / STAGING_DIR).exists()
+        finally:
+            subprocess.run(["umount", str(readonly)])
+        readonly.rmdir()
+        assert assert_one_whole_version(scene.target, "read-only") == "1.0"
+
+    def test_preinstalled_package_still_imports_after_a_failed_upgrade(self, scene, tmp_path):
+        """The promise for a venv: pip installed xpkg 1.0; bootstrap --upgrade with a broken
+        2.0 fails, and the venv is as it was (1.0 imports, pip check is happy)."""
+        env = kit.Venv(tmp_path / "venv", sys.executable)
+        v1 = scene.folder("x1")
+        write_wheel(v1, "xpkg", "1.0", files={"xpkg/__init__.py": "__version__ = '1.0'\n",
+                                               "xpkg/util.py": ""},
+                    entry_points={"console_scripts": {"xtool": "xpkg:main"}})
+        env.pip_install_offline(v1, "xpkg", check=True)
+        bad = scene.folder("x2")
+        write_wheel(bad, "xpkg", "2.0", bad_hash=True, files={
+            "xpkg/__init__.py": "__version__ = '2.0'\n"})
+        before = snapshot(env.root)
+        result = kit.bootstrap(env.python, "install", str(bad), "--upgrade")
+        assert_clean(result)
+        assert codes(result) == ["hash-mismatch"], result
+        assert "xpkg 1.0 is still installed" in result.report["problems"][0]["message"]
+        assert diff_trees(before, snapshot(env.root)) == []
+        proc = run([env.python, "-c", "import xpkg; print(xpkg.__version__)"])
+        assert proc.stdout.strip() == "1.0", proc
+        assert env.pip("check").returncode == 0
+
+
+# -- 5. killed upgrades -----------------------------------------------------------------------
+
+
+#: bootstrap's CLI with its commit steps hooked: KILL_AT=STEP:N ends the process (os._exit, as
+#: abrupt as SIGKILL) at the N-th call of STEP; FAIL_AT=STEP:N raises OSError(errno FAIL_ERRNO)
+#: there instead (a read-only folder, a full disk). STEP: move (_move_into: every rename of a
+#: commit or rollback), ready (_mark_ready), phase (_set_phase: every journal rewrite), rmtree
+#: (removing a journaled staging folder). Prints CALLS {...} on stderr.
+KILL_DRIVER = r'''
+import errno, json, os, shutil, sys
+sys.path.insert(0, sys.argv[1])
+import bootstrap
+kill, n = os.environ.get("KILL_AT", "none:0").split(":")
+fail, k = os.environ.get("FAIL_AT", "none:0").split(":")
+n, k = int(n), int(k)
+calls = {"move": 0, "ready": 0, "phase": 0, "rmtree": 0}
+
+def hooked(name, original):
+    def wrapper(*args, **kwargs):
+        calls[name] += 1
+        if kill == name and calls[name] == n:
+            os._exit(77)
+        if fail == name and calls[name] == k:
+            number = getattr(errno, os.environ.get("FAIL_ERRNO", "EROFS"))
+            raise OSError(number, os.strerror(number))
+        return original(*args, **kwargs)
+    return wrapper
+
+bootstrap._move_into = hooked("move", bootstrap._move_into)
+bootstrap._mark_ready = hooked("ready", bootstrap._mark_ready)
+bootstrap._set_phase = hooked("phase", bootstrap._set_phase)
+_rmtree = shutil.rmtree
+def rmtree(path, *args, **kwargs):
+    if bootstrap.STAGING_DIR + os.sep in str(path) and os.path.isfile(
+            os.path.join(str(path), "READY")):
+        calls["rmtree"] += 1
+        if kill == "rmtree" and calls["rmtree"] == n:
+            os._exit(77)
+    return _rmtree(path, *args, **kwargs)
+shutil.rmtree = rmtree
+code = bootstrap.main(sys.argv[2:])
+sys.stderr.write("CALLS " + json.dumps(calls) + "\n")
+sys.exit(code)
+'''
+
+
+def run_hooked(scene, bundle, target, **hooks):
+    env = clean_env(**hooks)
+    proc = run([sys.executable, "-c", KILL_DRIVER, BOOTSTRAP_DIR, "install", str(bundle),
+                "--upgrade", "--target", str(target), "--no-verify", "--json",
+                "--work-dir", str(target) + "-work"], env=env)
+    calls = [line for line in proc.stderr.splitlines() if line.startswith("CALLS ")]
+    return proc, json.loads(calls[-1][len("CALLS "):]) if calls else None
+
+
+class TestKilledUpgrade:
+    @pytest.fixture
+    def setup(self, scene):
+        v1, v2 = upgrade_bundles(scene)
+        base = scene.root / "base"
+        assert cli("install", str(v1), "--target", str(base), "--no-verify").returncode == 0
+        other = scene.folder("other")
+        write_wheel(other, "omega", "1.0")
+        return scene, v2, base, other
+
+    def _fresh(self, scene, base, label):
+        target = scene.root / ("t-" + label)
+        shutil.copytree(str(base), str(target), symlinks=True)
+        return target
+
+    def _rerun_and_check(self, target, other, label, allowed=("1.0", "2.0"), pip=False):
+        """A run with another bundle (omega) recovers; then exactly one pkg, whole."""
+        result = cli("install", str(other), "--target", str(target), "--no-verify")
+        assert_clean(result)
+        assert result.returncode == 0, (label, result)
+        assert result.installed() == {"omega": "1.0"}, (label, result)
+        return assert_one_whole_version(target, label, allowed, pip)
+
+    def test_killed_at_every_step_of_an_upgrade(self, setup):
+        scene, v2, base, other = setup
+        target = self._fresh(scene, base, "count")
+        proc, counts = run_hooked(scene, v2, target)
+        assert proc.returncode == 0, proc
+        assert counts["ready"] == 1 and counts["phase"] == 2 and counts["move"] >= 10, counts
+        assert_one_whole_version(target, "count", ("2.0",))
+        seen = set()
+        points = [(step, n) for step in ("move", "ready", "phase", "rmtree")
+                  for n in range(1, counts[step] + 1)]
+        for index, (step, n) in enumerate(points):
+            label = "%s-%d" % (step, n)
+            target = self._fresh(scene, base, label)
+            proc, _ = run_hooked(scene, v2, target, KILL_AT="%s:%d" % (step, n))
+            assert proc.returncode == 77, (label, proc.stderr)
+            # READY is the point of no return: before it the old version, after it the new
+            forward = step != "ready"
+            version = self._rerun_and_check(target, other, label,
+                                            ("2.0",) if forward else ("1.0",),
+                                            pip=index % 8 == 0 or step == "ready")
+            seen.add(version)
+        assert seen == {"1.0", "2.0"}
+
+    @pytest.mark.parametrize("errno_name", ["EROFS", "ENOSPC"])
+    def test_killed_at_every_step_of_a_rolled_back_upgrade(self, setup, errno_name):
+        """The commit fails (a read-only folder, a full disk) in the middle of moving the new
+        files in, and is rolled back; killed at each step of that rollback (EROFS; the steps
+        are the same for ENOSPC), the next run finishes it: one version, whole (the old one
+        once the rollback is journaled)."""
+        scene, v2, base, other = setup
+        target = self._fresh(scene, base, "count-" + errno_name)
+        _, counts = run_hooked(scene, v2, target)
+        fail_at = counts["move"] - 2  # new files in, the .dist-info not yet
+        target = self._fresh(scene, base, "failed-" + errno_name)
+        proc, failed = run_hooked(scene, v2, target, FAIL_AT="move:%d" % fail_at,
+                                  FAIL_ERRNO=errno_name)
+        assert proc.returncode == 1, proc
+        report = json.loads(proc.stdout)
+        assert [p["code"] for p in report["problems"]] == ["not-writable"], report
+        assert "pkg 1.0 is still installed" in report["problems"][0]["message"]
+        assert_one_whole_version(target, "failed", ("1.0",))
+        assert failed["move"] > fail_at and failed["phase"] == 4, failed
+        if errno_name != "EROFS":
+            return
+        points = [("move", n) for n in range(fail_at + 1, failed["move"] + 1)] + [
+            ("phase", n) for n in range(2, failed["phase"] + 1)] + [("rmtree", 1)]
+        for index, (step, n) in enumerate(points):
+            label = "%s-%s-%d" % (errno_name, step, n)
+            target = self._fresh(scene, base, label)
+            proc, _ = run_hooked(scene, v2, target, KILL_AT="%s:%d" % (step, n),
+                                 FAIL_AT="move:%d" % fail_at, FAIL_ERRNO=errno_name)
+            assert proc.returncode == 77, (label, proc.stderr)
+            # killed before the rollback is journaled (phase 2 writes it): forwards is right too
+            allowed = ("1.0", "2.0") if (step, n) == ("phase", 2) else ("1.0",)
+            self._rerun_and_check(target, other, label, allowed, pip=index % 6 == 0)
+
+    def test_a_failure_while_moving_the_old_files_aside_rolls_back(self, setup):
+        scene, v2, base, other = setup
+        target = self._fresh(scene, base, "aside")
+        proc, _ = run_hooked(scene, v2, target, FAIL_AT="move:3")
+        assert proc.returncode == 1, proc
+        assert "pkg 1.0 is still installed" in proc.stdout
+        assert_one_whole_version(target, "aside", ("1.0",))
+        assert snapshot(str(target), skip=("__pycache__",)) == snapshot(
+            str(base), skip=("__pycache__",))
