@@ -5789,7 +5789,7 @@ def reset_overlay(folder):
     for tree in trees:
         shutil.rmtree(tree, ignore_errors=True)
     os.remove(os.path.join(folder, OVERLAY_MARKER))
-    _prune(install_scheme("", target=folder), paths)
+    _prune(Scheme(*[folder] * len(SCHEME_KEYS)), paths)
     _remove_empty(os.path.join(folder, "__pycache__"))
     kept = sorted(os.path.relpath(os.path.join(root, name), folder)
                   for root, dirs, files in os.walk(folder) for name in files + [

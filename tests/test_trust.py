@@ -670,7 +670,7 @@ class TestReplacement:
         assert diff_trees(before, snapshot(env.root)) == []
         proc = run([env.python, "-c", "import xpkg; print(xpkg.__version__)"])
         assert proc.stdout.strip() == "1.0", proc
-        assert env.pip("check").returncode == 0
+        assert pip_check(env.site_packages).returncode == 0
 
 
 # -- 5. killed upgrades -----------------------------------------------------------------------
@@ -816,3 +816,74 @@ class TestKilledUpgrade:
         assert_one_whole_version(target, "aside", ("1.0",))
         assert snapshot(str(target), skip=("__pycache__",)) == snapshot(
             str(base), skip=("__pycache__",))
+
+
+# -- 6. overlays and conda-pack archives ---------------------------------------------------------
+
+
+class TestModes:
+    def test_an_overlay_is_never_made_over_a_folder_with_files(self, scene):
+        bundle = scene.folder("w")
+        write_wheel(bundle, "pkg", "1.0")
+        before = scene.snapshot()
+        result = cli("install", str(bundle), "--overlay", str(scene.outside), "--no-verify",
+                     "--work-dir", str(scene.work))
+        assert_clean(result)
+        assert codes(result) == ["not-writable"], result
+        assert result.returncode == 1
+        problem = result.report["problems"][0]
+        assert "precious.txt" in problem["message"], problem
+        assert "--overlay" in problem["fix"]["command"], problem
+        assert scene.changes(before) == []
+
+    def test_reset_removes_only_what_bootstrap_put_there(self, scene):
+        bundle = scene.folder("w")
+        write_wheel(bundle, "pkg", "1.0", files={"pkg/__init__.py": "", "pkg/sub/m.py": ""},
+                    data={"scripts": {"pkg-tool": "#!/bin/sh\n"}})
+        overlay = scene.root / "overlay"
+        result = cli("install", str(bundle), "--overlay", str(overlay), "--work-dir",
+                     str(scene.work))
+        assert result.returncode == 0, result
+        (overlay / "users-results.csv").write_text("1,2\n")
+        (overlay / "pkg" / "users-notes.txt").write_text("mine\n")
+        proc = run([sys.executable, kit.BOOTSTRAP_PY, "overlay", "--reset", str(overlay),
+                    "--json"])
+        assert proc.returncode == 0, proc
+        report = json.loads(proc.stdout)
+        assert report["kept"] == [os.path.join("pkg", "users-notes.txt"), "users-results.csv"]
+        left = {k for k in tree(overlay)}
+        assert left == {"pkg", os.path.join("pkg", "users-notes.txt"), "users-results.csv"}
+        assert (overlay / "users-results.csv").read_text() == "1,2\n"
+        # what is left is no longer an overlay: a second reset refuses it
+        again = run([sys.executable, kit.BOOTSTRAP_PY, "overlay", "--reset", str(overlay)])
+        assert again.returncode == 2 and "Traceback" not in again.stderr, again
+        assert {k for k in tree(overlay)} == left
+
+    def test_an_overlay_in_an_empty_folder_is_made_and_reset_whole(self, scene):
+        bundle = scene.folder("w")
+        write_wheel(bundle, "pkg", "1.0")
+        overlay = scene.root / "empty"
+        overlay.mkdir()
+        result = cli("install", str(bundle), "--overlay", str(overlay), "--no-verify")
+        assert result.returncode == 0, result
+        proc = run([sys.executable, kit.BOOTSTRAP_PY, "overlay", "--reset", str(overlay)])
+        assert proc.returncode == 0, proc
+        assert not overlay.exists()
+
+    def test_a_conda_pack_archive_is_never_unpacked_over_an_existing_folder(self, scene):
+        prefix = scene.folder("prefix")
+        for name, text in (("conda-meta/history", ""), ("bin/conda-unpack", "#!/bin/sh\n"),
+                           ("bin/python", "#!/bin/sh\n"), ("precious.txt", "from the archive\n")):
+            os.makedirs(str(prefix / os.path.dirname(name)), exist_ok=True)
+            (prefix / name).write_text(text)
+        archive = scene.root / "env.tar.gz"
+        run(["tar", "-czf", str(archive), "-C", str(prefix), "."], check=True)
+        before = scene.snapshot()
+        result = cli("install", str(archive), "--target", str(scene.outside))
+        assert_clean(result)
+        assert codes(result) == ["environment-failed"], result
+        assert result.returncode == 1
+        problem = result.report["problems"][0]
+        assert "already exists" in problem["message"], problem
+        assert "move" in problem["fix"]["command"], problem
+        assert scene.changes(before) == []
