@@ -887,3 +887,100 @@ class TestModes:
         assert "already exists" in problem["message"], problem
         assert "move" in problem["fix"]["command"], problem
         assert scene.changes(before) == []
+
+
+# -- 7. hypothesis: hostile wheels and arguments --------------------------------------------------
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+PARTS = st.sampled_from(["..", ".", "", "a", "pkg", "x" * 300, "C:", "\\..", "/",
+                         ".bootstrap-staging", ".bootstrap.lock", ".sandbox-bootstrap-overlay",
+                         "READY", "pkg-1.0.data", "scripts", "purelib", "data", "unknown",
+                         "pkg-1.0.dist-info", "other-9.0.dist-info", "RECORD", "bin"])
+NAMES = st.lists(PARTS, min_size=1, max_size=5).map("/".join)
+CONTENT = st.one_of(st.binary(max_size=64), st.just(b"\0" * (1100 * 1024)))
+RECORDS = st.sampled_from(["sha256", "sha512", "md5", "none", "garbage", "huge", "outside"])
+ARGUMENTS = st.one_of(st.just([]), st.just(["--upgrade"]),
+                      st.integers(-3, 2).map(lambda n: ["--jobs", str(n)]),
+                      st.sampled_from(["-1", "0", "nan", "1e308"]).map(
+                          lambda b: ["--budget", b]))
+HOSTILE = settings(max_examples=30, deadline=None, derandomize=True,
+                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                          HealthCheck.function_scoped_fixture])
+
+
+def hostile_wheel(path, members, record, entry_points, wheel_version, metadata_version):
+    dist_info = "pkg-1.0.dist-info"
+    files = dict(basic_members("pkg", wheel_version=wheel_version))
+    files[dist_info + "/METADATA"] = ("Metadata-Version: 2.1\nName: pkg\nVersion: %s\n\n"
+                                      % metadata_version).encode()
+    if entry_points:
+        files[dist_info + "/entry_points.txt"] = ("[console_scripts]\n" + "".join(
+            "%s = pkg:main\n" % name for name in entry_points)).encode()
+    for name, data in members:
+        files.setdefault(name, data)
+    lines = []
+    for name, data in files.items():
+        algorithm = record if record in ("sha256", "sha512", "md5") else "sha256"
+        digest = base64.urlsafe_b64encode(hashlib.new(algorithm, data).digest()).rstrip(b"=")
+        lines.append("%s,%s=%s,%d" % (name, algorithm, digest.decode(), len(data)))
+    text = "\n".join(lines) + "\n%s/RECORD,,\n" % dist_info
+    if record == "none":
+        text = ""
+    elif record == "garbage":
+        text = "\0\"," * 7
+    elif record == "huge":
+        text += "pkg/x.py,sha256=%s,1\n" % ("A" * 200000)
+    elif record == "outside":
+        text += "../../../../outside.txt,,\n"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+        archive.writestr(dist_info + "/RECORD", text)
+
+
+class TestHostile:
+    @HOSTILE
+    @given(members=st.lists(st.tuples(NAMES, CONTENT), max_size=4), record=RECORDS,
+           entry_points=st.lists(NAMES, max_size=2),
+           wheel_version=st.sampled_from(["1.0", "1.9", "2.0", "x"]),
+           metadata_version=st.sampled_from(["1.0", "1.0", "2.0"]), arguments=ARGUMENTS)
+    def test_hostile_wheels_and_arguments(self, tmp_path_factory, members, record,
+                                          entry_points, wheel_version, metadata_version,
+                                          arguments):
+        base = tmp_path_factory.mktemp("hostile")
+        area = base.joinpath("l1", "l2", "l3", "l4", "l5", "l6")
+        uploads, site, work = area / "uploads", area / "site", area / "work"
+        uploads.mkdir(parents=True)
+        (base / "outside.txt").write_text("keep\n")
+        hostile_wheel(str(uploads / "pkg-1.0-py3-none-any.whl"), members, record,
+                      entry_points, wheel_version, metadata_version)
+
+        def outside():
+            return {k: v for k, v in snapshot(str(base)).items()
+                    if not k.startswith((os.path.relpath(str(site), str(base)),
+                                         os.path.relpath(str(work), str(base))))
+                    and not k.endswith("site-activate.pth")}
+        before = outside()
+        proc = run([sys.executable, kit.BOOTSTRAP_PY, "install", str(uploads), "--target",
+                    str(site), "--work-dir", str(work), "--no-verify", "--json"] + arguments)
+        assert proc.returncode in (0, 1, 2), proc
+        assert "Traceback" not in proc.stderr, proc.stderr
+        if proc.stderr.startswith("bootstrap.py: error:"):  # a usage error: one line
+            assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1, proc.stderr
+        else:
+            report = json.loads(proc.stdout)
+            assert all(p["code"] in kit_codes() for p in report["problems"]), report
+            assert (proc.returncode == 0) == (report["status"] == "ok"), report
+        assert diff_trees(before, outside()) == []
+        if site.exists():
+            assert strictly_complete(str(site)) == []
+        shutil.rmtree(str(base), ignore_errors=True)
+
+
+def kit_codes():
+    sys.path.insert(0, BOOTSTRAP_DIR)
+    import bootstrap
+    return bootstrap.PROBLEM_CODES
