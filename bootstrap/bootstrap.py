@@ -4162,9 +4162,13 @@ class _WorkDir(object):
 
     def __enter__(self):
         import tempfile
-        if self.parent:
-            _makedirs(self.parent)
-        self.path = tempfile.mkdtemp(prefix="bootstrap-", dir=self.parent)
+        try:
+            if self.parent:
+                _makedirs(self.parent)
+            self.path = tempfile.mkdtemp(prefix="bootstrap-", dir=self.parent)
+        except OSError as error:
+            raise UsageError("--work-dir %s cannot be used: %s" % (
+                self.parent, error.strerror or error), self.parent or "--work-dir")
         return self.path
 
     def __exit__(self, *exc):
@@ -6165,6 +6169,11 @@ def main(argv=None, out=None, err=None):
         return 1 if result is None else result.exit_code
     try:
         args = _build_parser().parse_args(argv)
+        try:
+            os.getcwd()
+        except OSError:
+            raise UsageError("the current folder no longer exists: cd to one that does, then "
+                             "run the command again")
         return _COMMANDS[args.command](args, out)
     except BootstrapError as error:
         err.write("bootstrap.py: error: %s\n" % error)

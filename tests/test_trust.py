@@ -889,6 +889,40 @@ class TestModes:
         assert scene.changes(before) == []
 
 
+class TestArguments:
+    """Hostile arguments are a usage error: exit 2, one line, no traceback, nothing written."""
+
+    @pytest.mark.parametrize("arguments", [["--jobs", "-1"], ["--jobs", "0"],
+                                           ["--work-dir", "FILE"]])
+    def test_bad_arguments_are_one_line(self, scene, arguments):
+        bundle = scene.folder("w")
+        write_wheel(bundle, "pkg", "1.0")
+        (scene.root / "FILE").write_text("a file\n")
+        arguments = [str(scene.root / a) if a == "FILE" else a for a in arguments]
+        before = scene.snapshot()
+        proc = run([sys.executable, kit.BOOTSTRAP_PY, "install", str(bundle), "--target",
+                    str(scene.target), "--json"] + arguments)
+        assert proc.returncode == 2, proc
+        assert proc.stderr.startswith("bootstrap.py: error:"), proc.stderr
+        assert len(proc.stderr.splitlines()) == 1, proc.stderr
+        assert scene.changes(before, allowed=("site",)) == []
+        assert installed_versions(str(scene.target)) == {}
+
+    def test_a_deleted_current_folder_is_one_line(self, scene):
+        bundle = scene.folder("w")
+        write_wheel(bundle, "pkg", "1.0")
+        gone = scene.folder("gone")
+        proc = subprocess.run(
+            "cd %s && rmdir %s && exec %s %s install %s --target %s --json" % (
+                gone, gone, sys.executable, kit.BOOTSTRAP_PY, bundle, scene.target),
+            shell=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            universal_newlines=True, env=clean_env())
+        assert proc.returncode == 2, proc
+        assert proc.stderr.startswith("bootstrap.py: error:"), proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert not scene.target.exists()
+
+
 # -- 7. hypothesis: hostile wheels and arguments --------------------------------------------------
 
 hypothesis = pytest.importorskip("hypothesis")
