@@ -4567,7 +4567,7 @@ class _WheelInstall(object):
             ("name", self.wheel.name), ("dist_info", self.dist_info),
             ("replaces", replaces.version if replaces is not None else None),
             ("files", [[key, relative] for key, relative, _, _ in self.installed]),
-            ("aside", aside), ("phase", "ready")])
+            ("aside", aside), ("made", self._missing_folders()), ("phase", "ready")])
         _mark_ready(self.staging, self.journal)
         try:
             commit_staging(self.staging)
@@ -4578,6 +4578,18 @@ class _WheelInstall(object):
                 pass  # the journal stays; the next run finishes the rollback
             raise
         return self
+
+    def _missing_folders(self):
+        """[key, relative] of the folders the commit will create (a rollback removes them)."""
+        missing = set()
+        for key, relative, _, _ in self.installed:
+            parts = relative.split("/")[:-1]
+            for depth in range(len(parts), 0, -1):
+                folder = "/".join(parts[:depth])
+                if (key, folder) in missing or os.path.isdir(self._final_path(key, folder)):
+                    break
+                missing.add((key, folder))
+        return [list(item) for item in sorted(missing, key=lambda i: (-i[1].count("/"), i))]
 
     def discard(self):
         """Remove the staging folder, unless its journal has started a commit (then only a
@@ -4917,7 +4929,8 @@ def _read_journal(staging, scheme_for=None):
         scheme = Scheme(*[journal[key] for key in SCHEME_KEYS])
         name = journal["name"]
         dist_info = journal["dist_info"]
-        entries = [tuple(item) for item in journal["files"] + journal["aside"]]
+        entries = [tuple(item) for item in journal["files"] + journal["aside"] +
+                   journal["made"]]
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise UnsafeMemberError("%s: the journal cannot be read (%s)" % (subject, error), subject)
     expected = scheme_for(name) if scheme_for is not None else scheme
@@ -5015,7 +5028,7 @@ def commit_staging(staging, scheme_for=None):
         _move_staged(staging, journal, scheme)
         _set_phase(staging, journal, "committed")
     _prune(scheme, [_final(scheme, key, relative) for key, relative in journal["aside"]])
-    shutil.rmtree(staging)
+    shutil.rmtree(staging, ignore_errors=True)  # what is left is found (committed) next time
     _remove_empty(os.path.dirname(staging))
 
 
@@ -5058,8 +5071,9 @@ def rollback_staging(staging, scheme_for=None):
             if os.path.lexists(held):
                 _move_into(held, _final(scheme, key, relative))
         _set_phase(staging, journal, "rolled-back")
-    _prune(scheme, [final for _, _, final in news])
-    shutil.rmtree(staging)
+    for key, relative in journal["made"]:  # deepest first; only folders the commit made
+        _remove_empty(_final(scheme, key, relative))
+    shutil.rmtree(staging, ignore_errors=True)
     _remove_empty(os.path.dirname(staging))
 
 
