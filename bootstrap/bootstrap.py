@@ -4215,11 +4215,16 @@ def check(bundles, require=None, profile=None, upgrade=False, work_dir=None):
 
 
 # -- Installation (PEP 427, 491) --------------------------------------------------------------
-# Installs wheels itself, with no pip: the files of each wheel are checked against its RECORD
-# while they are unpacked into a staging folder next to their destination, then moved into
-# place with renames, the .dist-info last. A READY marker in the staging folder is the journal:
-# a rerun finishes a staged package that has one and discards one that has not, so an
-# interrupted run never leaves a package half there once bootstrap runs again.
+# Installs wheels itself, with no pip, in pypa/installer's seams: the wheel is the source; the
+# validator passes every name through contained_path() (members, RECORD rows, .data keys,
+# entry-point names) and checks the one .dist-info and Wheel-Version before anything is
+# written; the files are checked against RECORD while they are unpacked into a staging folder
+# next to their destination. The destination owns replacement: files of another installed
+# distribution are a file-conflict; the READY journal lists the new files and what is moved
+# aside (the replaced version's RECORD paths inside the scheme's folders, unowned files at new
+# paths); the commit moves those aside, moves the new files in (the .dist-info last), and only
+# then drops the old ones and prunes the folders they emptied. A failed commit is rolled back;
+# a rerun finishes a journaled commit (or its rollback) and discards a staging without one.
 # Left out: bytecode compilation (imports compile lazily), Windows .exe launchers.
 
 INSTALLER_NAME = "sandbox-bootstrap"
