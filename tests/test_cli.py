@@ -389,8 +389,8 @@ class TestCliErrors:
 
     @pytest.mark.parametrize(
         "argv",
-        [["inspect", "--bogus"], ["no-such-command"], [], ["inspect", "-o"]],
-        ids=["unknown-option", "unknown-command", "no-command", "output-without-file"],
+        [["inspect", "--bogus"], ["no-such-command"], ["inspect", "-o"]],
+        ids=["unknown-option", "unknown-command", "output-without-file"],
     )
     def test_usage_errors_exit_2_without_traceback(self, argv):
         proc = run([sys.executable, "-I", BOOTSTRAP_PY] + argv)

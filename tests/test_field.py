@@ -71,3 +71,18 @@ class TestImpliedInstall:
         proc = run([venv.python, BOOTSTRAP_PY, "nothing-here.tar.gz"], cwd=str(tmp_path))
         assert proc.returncode == 2, proc.stdout + proc.stderr
         assert "Traceback" not in proc.stderr
+
+    def test_no_argument_installs_the_uploads_in_the_current_folder(self, tmp_path, venv, wheels):
+        """`python bootstrap.py` alone does what the exec cell does: it finds the uploads."""
+        bundle = tmp_path / "bundle.tar.gz"
+        subprocess.run([_tool("tar"), "czf", str(bundle), "-C", str(wheels), "."], check=True)
+        shutil.rmtree(str(wheels))  # only the upload is left in the folder
+        proc = run([venv.python, BOOTSTRAP_PY], cwd=str(tmp_path))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert _imports(venv)
+
+    def test_no_argument_and_no_upload_describes_the_interpreter(self, tmp_path, venv):
+        proc = run([venv.python, BOOTSTRAP_PY], cwd=str(tmp_path))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "No bundle found" in proc.stdout
+        assert (tmp_path / "sandbox-profile.json").is_file()
