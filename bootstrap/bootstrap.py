@@ -5000,7 +5000,12 @@ def _move_into(source, destination):
 def _prune(scheme, paths):
     """Remove the folders that held ``paths`` and are empty now, up to the scheme's folders
     (an emptied package folder would still import as a namespace package)."""
-    roots = set(os.path.abspath(getattr(scheme, key)) for key in SCHEME_KEYS)
+    libs = [os.path.abspath(scheme.purelib), os.path.abspath(scheme.platlib)]
+    roots = set(libs + [os.path.abspath(scheme.data)])
+    for extra in (scheme.scripts, os.path.dirname(scheme.headers)):  # bin/, include/: kept,
+        extra = os.path.abspath(extra)  # unless a --target folder made them (then pruned)
+        if not any(extra.startswith(lib.rstrip(os.sep) + os.sep) for lib in libs):
+            roots.add(extra)
     folders = sorted(set(os.path.dirname(os.path.abspath(p)) for p in paths),
                      key=lambda p: -p.count(os.sep))
     for folder in folders:
