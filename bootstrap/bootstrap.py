@@ -4349,8 +4349,7 @@ def _parse_entry_points(text, subject="entry_points.txt"):
                                     "a folder, `..` or is absolute); refused" % (subject, name),
                                     subject)
         contained_path(".", name, "entry point name", subject)  # bootstrap's reserved names
-        if not _IDENTIFIER_PATH_RE.match(module) or (attribute and not
-                                                     _IDENTIFIER_PATH_RE.match(attribute)):
+        if not _IDENTIFIER_PATH_RE.match(module) or not _IDENTIFIER_PATH_RE.match(attribute):
             raise BootstrapError("%s: entry point %r names %r, not a module:attribute" % (
                 subject, name, value), subject, code="invalid-wheel")
         groups[group].append((name, module, attribute))

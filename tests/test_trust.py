@@ -170,6 +170,17 @@ class TestGate:
         assert scene.changes(before, allowed=("site",)) == []
         assert not os.path.exists("/tmp/evil-abs")
 
+    @pytest.mark.parametrize("value", ["os; import evil:main", "evil:main()", "evil:"])
+    def test_entry_point_values_that_are_not_dotted_names_are_refused(self, scene, value):
+        bundle = scene.folder("w")
+        write_wheel(bundle, "evil", "1.0", entry_points="[console_scripts]\ntool = %s\n"
+                    % value)
+        before = scene.snapshot()
+        result = scene.install(bundle)
+        assert codes(result) == ["invalid-wheel"], result
+        assert scene.changes(before, allowed=("site",)) == []
+        assert installed_versions(str(scene.target)) == {}
+
     def test_a_wheel_shipping_a_journal_is_refused_and_never_replayed(self, scene):
         bundle = scene.folder("w")
         journal = {key: str(scene.outside) for key in ("purelib", "platlib", "headers",
@@ -846,6 +857,9 @@ class TestModes:
         assert result.returncode == 0, result
         (overlay / "users-results.csv").write_text("1,2\n")
         (overlay / "pkg" / "users-notes.txt").write_text("mine\n")
+        with open(str(overlay / "pkg-1.0.dist-info" / "RECORD"), "a") as f:  # another tool's
+            f.write("../outside/precious.txt,,\n%s,,\n" % (scene.outside / "precious.txt"))
+        before = {k: v for k, v in scene.snapshot().items() if not k.startswith("overlay")}
         proc = run([sys.executable, kit.BOOTSTRAP_PY, "overlay", "--reset", str(overlay),
                     "--json"])
         assert proc.returncode == 0, proc
@@ -854,6 +868,7 @@ class TestModes:
         left = {k for k in tree(overlay)}
         assert left == {"pkg", os.path.join("pkg", "users-notes.txt"), "users-results.csv"}
         assert (overlay / "users-results.csv").read_text() == "1,2\n"
+        assert scene.changes(before, allowed=("overlay",)) == []
         # what is left is no longer an overlay: a second reset refuses it
         again = run([sys.executable, kit.BOOTSTRAP_PY, "overlay", "--reset", str(overlay)])
         assert again.returncode == 2 and "Traceback" not in again.stderr, again
