@@ -4967,7 +4967,8 @@ def _check_staged_record(staging, journal, scheme):
     else:
         raise UnsafeMemberError("%s: the journal's RECORD is missing" % staging, staging)
     for key, relative in journal["files"]:
-        row = os.path.relpath(_final(scheme, key, relative), lib_dir).replace(os.sep, "/")
+        row = relative if key == keys[0] else os.path.relpath(
+            _final(scheme, key, relative), lib_dir).replace(os.sep, "/")
         if row not in rows:
             raise UnsafeMemberError("%s: journal entry %s is not in its RECORD" % (
                 staging, relative), staging)
