@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 # -*- coding: utf-8 -*-
-# In a notebook cell, exec(open(...).read()) runs this file in the caller's namespace: remember
-# that namespace, so that the end of the file can give it back with one new name, `bootstrap`.
+# In a notebook cell, exec(open(...).read()) runs this file in the caller's namespace, and so
+# does IPython's `%run -i`: remember that namespace, so that the end of the file can give it
+# back with one new name, `bootstrap`.
 _CALLER_NAMESPACE = (
     dict(globals()) if __name__ == "__main__" and (
         __import__("sys")._getframe(0).f_code.co_filename.startswith("<")
-        or "__file__" not in globals()) else None)
+        or "__file__" not in globals() or "get_ipython" in globals()) else None)
 
 __doc__ = """bootstrap.py -- install Python packages into a sandbox that has no internet.
 
@@ -3348,7 +3349,8 @@ class Wheel(object):
 # backend the sandbox already has. Here: what building it would need.
 
 _BUILD_BACKEND_RE = _LazyRegex(r"""^\s*build-backend\s*=\s*["']([^"']+)["']""", re.MULTILINE)
-_BUILD_REQUIRES_RE = _LazyRegex(r"""^\s*requires\s*=\s*\[(.*?)\]""", re.MULTILINE | re.DOTALL)
+_BUILD_REQUIRES_RE = _LazyRegex(r"""^\s*requires\s*=\s*\[((?:\s|,|"[^"\n]*"|'[^'\n]*')*)\]""",
+                                re.MULTILINE)
 LEGACY_BACKEND = ("setuptools.build_meta:__legacy__", ["setuptools>=40.8.0"])
 
 
@@ -3360,6 +3362,28 @@ class Sdist(collections.namedtuple("Sdist", "path name version backend requires 
     @property
     def filename(self):
         return os.path.basename(self.path)
+
+
+def _toml_without_comments(text):
+    """TOML text without its comments: a # outside a quoted string ends the line."""
+    lines = []
+    for line in text.splitlines():
+        quote, index, kept = None, 0, line
+        while index < len(line):
+            char = line[index]
+            if quote == '"' and char == "\\":
+                index += 2
+                continue
+            if quote and char == quote:
+                quote = None
+            elif not quote and char in "\"'":
+                quote = char
+            elif not quote and char == "#":
+                kept = line[:index]
+                break
+            index += 1
+        lines.append(kept)
+    return "\n".join(lines)
 
 
 def _parse_build_system(text):
@@ -3375,8 +3399,16 @@ def _parse_build_system(text):
             build = {}
         return (build.get("build-backend") or LEGACY_BACKEND[0],
                 list(build.get("requires") or LEGACY_BACKEND[1]))
-    section = text.split("[build-system]", 1)[1] if "[build-system]" in text else ""
-    section = re.split(r"^\[", section, flags=re.MULTILINE)[0]
+    text = _toml_without_comments(text)
+    header = re.search(r"^[ \t]*\[[ \t]*build-system[ \t]*\][ \t]*$", text, re.MULTILINE)
+    section = re.split(r"^[ \t]*\[", text[header.end():] if header else "",
+                       flags=re.MULTILINE)[0]
+    # dotted keys before the first table (build-system.requires = [...]) mean the same
+    top = re.split(r"^[ \t]*\[", text, flags=re.MULTILINE)[0]
+    top = re.sub(r"^([ \t]*)(requires|build-backend)([ \t]*=)", r"\1_\2\3", top,
+                 flags=re.MULTILINE)
+    section += "\n" + re.sub(r"^([ \t]*)[\"']?build-system[\"']?[ \t]*\.[ \t]*", r"\1", top,
+                             flags=re.MULTILINE)
     backend = _BUILD_BACKEND_RE.search(section)
     requires = _BUILD_REQUIRES_RE.search(section)
     return (backend.group(1) if backend else LEGACY_BACKEND[0],
@@ -4011,12 +4043,17 @@ def _candidate_json(candidate):
 
 
 def _next_steps(command, status, problems, fix, bundles):
+    """What to do next, in order, each step ending in the CLI command it needs (rendering
+    phrases that command for where the user is: see _phrase)."""
     steps = []
     online = [p for p in problems if p["fix"] and p["fix"].get("where") == "online"]
     if fix:
         steps.append("On a machine with internet, run: %s" % fix["command"])
-        steps.append("Upload %s next to the bundle and run %s again with both bundles."
-                     % (FIX_BUNDLE_NAME, command))
+        folder = os.path.dirname(bundles[0]) if bundles else ""
+        steps.append("Upload %s next to the bundle, then run %s again with both bundles: "
+                     "python bootstrap.py %s %s" % (FIX_BUNDLE_NAME, command, command, " ".join(
+                         _quote(b) for b in list(bundles) + [os.path.join(folder,
+                                                                          FIX_BUNDLE_NAME)])))
     elif online:
         steps.append("On a machine with internet: %s" % online[0]["fix"]["command"])
     for problem in problems:
@@ -4088,18 +4125,19 @@ def _load_profile(profile):
 
 
 def _roots(require, bundle, wheels, sdists, environment=None):
-    """Root requirements: --require; else, per upload, its manifest's roots, or every project
-    in an upload that has no manifest (a plain `pip download` folder beside a fix bundle)."""
+    """Root requirements: --require; else, per upload, its manifest's roots, or, for uploads
+    without a manifest (a plain `pip download` folder, a fix bundle's alternative), the
+    projects in them that no project in the uploads requires: what the user asked for."""
     texts = list(require or ())
     if not texts:
         texts = bundle.roots()
         with_manifest = set(m.get("_origin") for m in bundle.manifests)
         origins = dict((f.path, f.origin) for f in bundle.files)
         names = set(Requirement(t).key for t in texts if _is_requirement(t))
-        for item in list(wheels) + list(sdists):
-            if origins.get(item.path) not in with_manifest and item.name not in names:
-                names.add(item.name)
-                texts.append(item.name)
+        items = list(wheels) + list(sdists)
+        unnamed = [item.name for item in items if origins.get(item.path) not in with_manifest
+                   and item.name not in names]
+        texts.extend(_unrequired(unnamed, items))
     roots = []
     for text in texts:
         try:
@@ -4112,6 +4150,79 @@ def _roots(require, bundle, wheels, sdists, environment=None):
             raise UsageError("the marker of %s cannot be evaluated: %s" % (text, error), text)
         roots.append(root)
     return roots
+
+
+def _unrequired(candidates, items):
+    """The root requirements among ``candidates`` (project names, in order): those that no
+    other project of ``items`` (wheels, sdists) requires, whatever the marker. A project
+    required only through an extra makes that extra part of its requirer's root
+    (`black[d]` when aiohttp came with black); a cycle that nothing else requires gives
+    its first project."""
+    requirers, children = _requirement_graph(items)
+    roots = collections.OrderedDict()
+    for name in candidates:
+        found = requirers.get(name, set())
+        if not found:
+            roots.setdefault(name, set())
+        elif all(extra for _, extra in found):
+            for requirer, extra in found:
+                roots.setdefault(requirer, set()).add(extra)
+    reached = _closure(roots, children)
+    for name in candidates:
+        if name not in reached:
+            roots.setdefault(name, set())
+            reached |= _closure([name], children)
+    return ["%s[%s]" % (name, ",".join(sorted(extras))) if extras else name
+            for name, extras in roots.items()]
+
+
+def _requirement_graph(items):
+    """({project: {(requirer, extra or None)}}, {project: {required}}) from the
+    Requires-Dist of ``items``; an unreadable METADATA or requirement adds nothing."""
+    requirers = collections.defaultdict(set)
+    children = collections.defaultdict(set)
+    for item in items:
+        try:
+            requires = item.metadata.requires_dist if item.metadata is not None else ()
+        except (BootstrapError, OSError, ValueError):
+            continue
+        for text in requires:
+            try:
+                requirement = _requirement(text)
+            except InvalidRequirement:
+                continue
+            if requirement.key == item.name:
+                continue
+            extras = _marker_extras(requirement.marker._markers) if requirement.marker else ()
+            for extra in extras or [None]:
+                requirers[requirement.key].add((item.name, extra))
+            children[item.name].add(requirement.key)
+    return requirers, children
+
+
+def _marker_extras(markers):
+    """The extras a parsed marker compares `extra` with (sorted), e.g. ["d"]."""
+    extras = set()
+    for atom in markers:
+        if isinstance(atom, list):
+            extras.update(_marker_extras(atom))
+        elif isinstance(atom, tuple):
+            left, _, right = atom
+            for side, other in ((left, right), (right, left)):
+                if side == ("var", "extra") and other[0] == "str":
+                    extras.add(canonicalize_name(other[1]))
+    return sorted(extras)
+
+
+def _closure(names, children):
+    """``names`` and every project they require, transitively."""
+    seen, stack = set(), list(names)
+    while stack:
+        name = stack.pop()
+        if name not in seen:
+            seen.add(name)
+            stack.extend(children.get(name, ()))
+    return seen
 
 
 def _is_requirement(text):
@@ -5938,8 +6049,13 @@ def unpack_conda_env(path, folder=None):
 
 
 def _bundle_command(target):
-    """The online command that builds a bundle for a target (tools/bundle.py, SPEC 3)."""
-    return "python tools/bundle.py REQUIREMENT... --profile %s -o bundle.tar.gz" % target
+    """The online command that builds a bundle for a target (tools/bundle.py, SPEC 3); the
+    console script `sandbox-bundle` when the builder is installed beside this module."""
+    source = globals().get("__file__")  # absent when a notebook cell exec()s this file
+    here = os.path.dirname(os.path.abspath(source)) if source else None
+    tool = ("sandbox-bundle" if here and os.path.isfile(os.path.join(
+        here, "sandbox_bundle", "bundle.py")) else "python tools/bundle.py")
+    return "%s REQUIREMENT... --profile %s -o bundle.tar.gz" % (tool, target)
 
 
 def render_profile(profile):
@@ -5980,15 +6096,17 @@ def _short(items, limit=6):
     return text + (" and %d more" % (len(items) - limit) if len(items) > limit else "")
 
 
-def render_report(report, max_problems=8):
-    """The short text of a report (at most about 25 lines); the JSON has the full detail."""
+def render_report(report, max_problems=8, place="cli"):
+    """The short text of a report (at most about 25 lines); the JSON has the full detail.
+    ``place`` phrases the commands of the next steps (see _phrase)."""
     wheels = report.get("wheels", [])
     fitting = sum(1 for w in wheels if w.get("compatible"))
     lines = ["%s: %s (target %s)" % (report.get("command"), report.get("status", "?").upper(),
                                      report.get("target"))]
-    lines.append("Bundle: %d wheels (%d fit this interpreter), %d sdists; roots: %s" % (
-        len(wheels), fitting, len(report.get("sdists", [])),
-        _short(report.get("roots", []), 4) or "none"))
+    lines.append(_bundle_line(report))
+    blocked = _blocked_line(report)
+    if blocked:
+        lines.append(blocked)
     for key, title in (("installed", "Installed"), ("would_install", "Would install")):
         items = report.get(key) or []
         if items:
@@ -6021,10 +6139,102 @@ def render_report(report, max_problems=8):
         lines.append("Fix, online, one command for everything missing:")
         lines.append("  " + fix["command"])
         lines.append("  or: " + fix["alt"])
-    steps = [s for s in report.get("next_steps") or [] if not fix or fix["command"] not in s]
-    for step in steps[:4]:
-        lines.append("Next: " + step)
+    for head, command in _steps(report, place, [fix["command"]] if fix else [])[:4]:
+        lines.append("Next: " + head + command)
     return "\n".join(lines)
+
+
+def _bundle_line(report):
+    wheels = report.get("wheels", [])
+    return "Bundle: %d wheels (%d fit this interpreter), %d sdists; roots: %s" % (
+        len(wheels), sum(1 for w in wheels if w.get("compatible")),
+        len(report.get("sdists", [])), _short(report.get("roots", []), 4) or "none")
+
+
+def _blocked_line(report):
+    """Which requested projects (roots) were not installed, or would not be, if any."""
+    blocked = report.get("blocked_roots") or []
+    if not blocked:
+        return None
+    return "%s (requested): %s; see the problems" % (
+        "Not installed" if report.get("command") == "install" else "Would not install",
+        _short(blocked, 6))
+
+
+# -- Where the user is: the CLI, a notebook, a tool call ---------------------------------------
+# Steps and sandbox fixes name the CLI command they need (`python bootstrap.py install ...`);
+# a notebook shows the same step as the Python call (`bootstrap.install([...])`), a tool
+# result as the tool call (`sandbox_install with arguments {...}`).
+
+_CLI_PREFIX = "python bootstrap.py "
+
+
+def _phrase(text, place):
+    """(prose, command) of a step or fix: its CLI command phrased for ``place`` ("cli",
+    "notebook" or "tool"); a command with no such equivalent stays as it is."""
+    head, found, command = text.partition(_CLI_PREFIX)
+    if not found:
+        return text, ""
+    call = _as_call(command, place) if place != "cli" else None
+    return head, call or _CLI_PREFIX + command
+
+
+def _as_call(command, place):
+    """`check`/`install` command-line arguments as a Python call or a tool call, or None."""
+    import shlex
+    try:
+        args = _build_parser().parse_args(shlex.split(command))
+    except (ValueError, BootstrapError, _ParserExit):
+        return None
+    if args.command not in ("check", "install"):
+        return None
+    keywords = collections.OrderedDict(
+        (key, getattr(args, key, None)) for key in ("require", "profile", "target", "overlay",
+                                                   "budget"))
+    keywords["upgrade"] = args.upgrade or None
+    keywords = collections.OrderedDict((k, v) for k, v in keywords.items() if v is not None)
+    if place == "tool":
+        name = "sandbox_" + args.command
+        schema = dict((n, s) for n, _, s in TOOLS)[name]
+        arguments = collections.OrderedDict([("bundles", args.bundles)] if args.bundles else [])
+        arguments.update(keywords)
+        if any(key not in schema["properties"] for key in arguments):
+            return None
+        return "%s with arguments %s" % (name, json.dumps(arguments))
+    return "bootstrap.%s(%s)" % (args.command, ", ".join(
+        [repr(list(args.bundles))] + ["%s=%r" % item for item in keywords.items()]))
+
+
+def _steps(report, place, shown=()):
+    """The next steps as (prose, command), phrased for ``place``, leaving out those whose
+    command is already shown as a fix (``shown``)."""
+    steps = []
+    for step in report.get("next_steps") or []:
+        if any(command and command in step for command in shown):
+            continue
+        head, command = _phrase(step, place)
+        if place == "notebook" and getattr(report, "found_uploads", False) and \
+                step.startswith("Upload "):
+            head = head.replace(", then run ", ", then re-run this cell (it takes every upload "
+                                "it finds) or run ", 1)
+        steps.append((head, command))
+    return steps
+
+
+def _phrase_report(report, place):
+    """A copy of ``report`` whose next steps and sandbox fixes are phrased for ``place``."""
+    phrased = type(report)(report)
+    phrased["next_steps"] = ["".join(_phrase(step, place)) for step in
+                             report.get("next_steps") or []]
+    problems = []
+    for problem in report.get("problems") or []:
+        fix = problem.get("fix") or {}
+        if fix.get("where") == "sandbox" and fix.get("command"):
+            problem = dict(problem, fix=dict(fix, command="".join(_phrase(fix["command"],
+                                                                          place))))
+        problems.append(problem)
+    phrased["problems"] = problems
+    return phrased
 
 
 def _dump_json(data):
@@ -6034,16 +6244,32 @@ def _dump_json(data):
 # -- Command line -----------------------------------------------------------------------------
 
 
+class _ParserExit(Exception):
+    """--help or --version was answered: main() returns ``status`` (no SystemExit, for %run)."""
+
+    def __init__(self, status):
+        Exception.__init__(self, status)
+        self.status = status
+
+
 class _ArgumentParser(argparse.ArgumentParser):
-    """An ArgumentParser that raises UsageError instead of exiting the process."""
+    """An ArgumentParser that raises instead of exiting the process: UsageError for a mistake,
+    _ParserExit after --help and --version."""
 
     def error(self, message):
         raise UsageError(message)
 
+    def exit(self, status=0, message=None):
+        if message:
+            sys.stderr.write(message)
+        raise _ParserExit(status)
+
 
 def _build_parser():
+    installed = os.path.basename((getattr(sys, "argv", None) or [""])[0] or "").startswith(
+        "sandbox-bootstrap")  # the console script of an installed wheel
     parser = _ArgumentParser(
-        prog="bootstrap.py",
+        prog="sandbox-bootstrap" if installed else "bootstrap.py",
         description="Install Python packages into a sandbox that has no internet.")
     parser.add_argument("--version", action="version", version="%(prog)s " + __version__)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -6075,7 +6301,10 @@ def _build_parser():
                                 help="do not import the installed modules in a fresh interpreter")
     schema_parser = commands.add_parser(
         "tool-schema", help="print the tool definitions for LLM function calling")
-    schema_parser.add_argument("--format", choices=["openai", "mcp"], default="openai")
+    schema_parser.add_argument("--format", choices=["openai", "responses", "mcp"],
+                               default="openai",
+                               help="openai: Chat Completions functions; responses: the "
+                                    "Responses API's function tools; mcp: MCP tools")
     commands.add_parser("mcp", help="serve the tools over MCP (JSON-RPC on stdin/stdout)")
     overlay_parser = commands.add_parser("overlay", help="manage an overlay made by --overlay")
     overlay_parser.add_argument("--reset", metavar="DIR", required=True,
@@ -6091,7 +6320,8 @@ def _add_bundle_arguments(parser):
                         help="archives, folders, wheels or split parts that were uploaded")
     parser.add_argument("--require", action="append", metavar="REQ",
                         help="a root requirement (PEP 508); repeatable. Default: the bundle "
-                             "manifest's roots, else every wheel in the bundle")
+                             "manifest's roots, else the projects in the uploads that no "
+                             "other project in them requires")
     parser.add_argument("--upgrade", action="store_true",
                         help="allow replacing preinstalled packages (never when that breaks one)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -6126,7 +6356,12 @@ def _command_inspect(args, out):
 def _emit_report(report, args, out):
     if args.report:
         _write_file(args.report, _dump_json(report))
-    out.write(_dump_json(report) if args.json else render_report(report) + "\n")
+    if args.json:
+        out.write(_dump_json(report))
+    elif out is sys.stdout and _in_ipython():  # %run: displayed, rendered for a notebook
+        _show(report)
+    else:
+        out.write(render_report(report) + "\n")
     return report.exit_code
 
 
@@ -6199,6 +6434,8 @@ def main(argv=None, out=None, err=None):
             raise UsageError("the current folder no longer exists: cd to one that does, then "
                              "run the command again")
         return _COMMANDS[args.command](args, out)
+    except _ParserExit as stop:
+        return stop.status
     except BootstrapError as error:
         err.write("bootstrap.py: error: %s\n" % error)
         return 2
@@ -6284,37 +6521,111 @@ def _escape_html(text):
             .replace('"', "&quot;"))
 
 
+_STATUS_COLOURS = {"ok": "#1a7f37", "partial": "#9a6700", "failed": "#cf222e"}
+_WHERE = {"online": "online, on a machine with internet", "sandbox": "here, in the sandbox"}
+_CODE_STYLE = ("margin:0.3em 0 0.6em 0;padding:0.4em 0.6em;background:#f6f8fa;"
+               "border:1px solid #d0d7de;border-radius:4px;white-space:pre-wrap;"
+               "word-break:break-all")
+
+
 def _report_rows(report):
-    rows = [("status", report.get("status")), ("target", report.get("target"))]
+    """(label, text) rows of what a report found, fixes and next steps aside."""
+    rows = [("target", report.get("target"))]
+    blocked = report.get("blocked_roots") or []
+    if blocked:
+        rows.append(("not installed" if report.get("command") == "install"
+                     else "would not install", "%s (requested; see the problems)"
+                     % ", ".join(blocked)))
     for key in ("installed", "would_install", "satisfied"):
         items = report.get(key) or []
         if items:
             rows.append((key.replace("_", " "), ", ".join(
                 "%s %s" % (i["name"], i["version"]) for i in items)))
-    for problem in report.get("problems") or []:
-        fix = problem.get("fix") or {}
-        rows.append((problem["code"], "%s — fix (%s): %s" % (
-            problem["message"], fix.get("where", "?"), fix.get("command", ""))))
-    for step in report.get("next_steps") or []:
-        rows.append(("next", step))
+    if report.get("shadowed"):
+        rows.append(("shadows", ", ".join("%s %s by %s" % (i["name"], i["version"], i["by"])
+                                          for i in report["shadowed"])))
+    if report.get("activation"):
+        rows.append(("activate elsewhere", report["activation"]["how"]))
+    for note in report.get("notes") or []:
+        rows.append(("note", note))
     return rows
 
 
+def _report_fixes(report):
+    """[(label, where, [(lead, command)])]: each fix once, its command phrased for a
+    notebook; the shared online fix (and its pip alternative) last."""
+    fix = report.get("fix")
+    fixes = []
+    for problem in report.get("problems") or []:
+        item = problem.get("fix") or {}
+        if not item.get("command") or (fix and item.get("command") == fix["command"]):
+            continue
+        entry = ("for %s %s" % (problem["code"], problem["subject"]), item.get("where"),
+                 [("", "".join(_phrase(item["command"], "notebook")))])
+        if entry not in fixes:
+            fixes.append(entry)
+    if fix:
+        fixes.append(("for everything missing, one command", "online",
+                      [("", fix["command"]), ("or, with pip alone:", fix["alt"])]))
+    return fixes
+
+
+def _shown_commands(report):
+    commands = [(p.get("fix") or {}).get("command") for p in report.get("problems") or []]
+    return [c for c in commands + [(report.get("fix") or {}).get("command")] if c]
+
+
 def _report_markdown(report):
-    lines = ["| | |", "|---|---|"]
+    status = report.get("status") or "?"
+    lines = ["### %s: <span style=\"color:%s\">**%s**</span>" % (
+        report.get("command"), _STATUS_COLOURS.get(status, "#57606a"), status.upper()),
+        "", _bundle_line(report), "", "| | |", "|---|---|"]
+
+    def cell(text):
+        return str(text).replace("|", "\\|").replace("\n", " ")
     for key, value in _report_rows(report):
-        lines.append("| **%s** | %s |" % (key, str(value).replace("|", "\\|").replace("\n", " ")))
+        lines.append("| **%s** | %s |" % (key, cell(value)))
+    for problem in report.get("problems") or []:
+        lines.append("| **%s** | %s |" % (problem["code"], cell(problem["message"])))
+    for head, command in _steps(report, "notebook", _shown_commands(report)):
+        lines.append("| **next** | %s%s |" % (cell(head), "`%s`" % cell(command)
+                                               if command else ""))
+    for label, where, commands in _report_fixes(report):
+        lines.extend(["", "**Fix** %s, %s:" % (label, _WHERE.get(where, where))])
+        for lead, command in commands:
+            lines.extend(["", lead, "```sh" if "bootstrap." not in command else "```python",
+                          command, "```"] if lead else
+                         ["", "```sh" if "bootstrap." not in command else "```python",
+                          command, "```"])
     return "\n".join(lines)
 
 
 def _report_html(report):
-    rows = "".join("<tr><th style='text-align:left'>%s</th><td style='text-align:left'>%s</td>"
-                   "</tr>" % (_escape_html(k), _escape_html(v)) for k, v in _report_rows(report))
-    return "<table>%s</table>" % rows
+    status = report.get("status") or "?"
+    heading = ("<h3 style='margin:0.2em 0'>%s <span class='sandbox-bootstrap-status' "
+               "style='background:%s;color:#fff;border-radius:4px;padding:0 0.4em'>%s</span>"
+               "</h3>" % (_escape_html(report.get("command")),
+                          _STATUS_COLOURS.get(status, "#57606a"), _escape_html(status.upper())))
+    row = ("<tr><th style='text-align:left;vertical-align:top'>%s</th>"
+           "<td style='text-align:left'>%s</td></tr>")
+    rows = [row % (_escape_html(k), _escape_html(v)) for k, v in _report_rows(report)]
+    rows.extend(row % (_escape_html(p["code"]), _escape_html(p["message"]))
+                for p in report.get("problems") or [])
+    for label, where, commands in _report_fixes(report):
+        rows.append(row % ("fix", "%s, %s:%s" % (
+            _escape_html(_WHERE.get(where, where).capitalize()), _escape_html(label),
+            "".join("%s<pre style='%s'><code>%s</code></pre>" % (
+                _escape_html(lead), _CODE_STYLE, _escape_html(command))
+                for lead, command in commands))))
+    for head, command in _steps(report, "notebook", _shown_commands(report)):
+        rows.append(row % ("next", _escape_html(head) + (
+            "<code>%s</code>" % _escape_html(command) if command else "")))
+    return ("<div class='sandbox-bootstrap-report'>%s<p>%s</p><table>%s</table></div>"
+            % (heading, _escape_html(_bundle_line(report)), "".join(rows)))
 
 
 def _report_pretty(report, printer, cycle):
-    printer.text(str(report))
+    printer.text(render_report(report, place="notebook"))
 
 
 Report._repr_markdown_ = _report_markdown
@@ -6338,8 +6649,9 @@ def _show(report):
 
 
 class Progress(object):
-    """Package k of n, bytes and elapsed time: on a terminal in place, in a notebook as lines
-    at most every few seconds, nothing when quiet (--json, MCP)."""
+    """Package k of n, bytes and elapsed time: on a terminal in place, in a notebook as one
+    display updated in place (never stderr, which notebooks show as errors), nothing when
+    quiet (--json, MCP) or on a pipe."""
 
     def __init__(self, stream=None, quiet=False):
         import threading
@@ -6347,7 +6659,8 @@ class Progress(object):
         self.stream = stream or sys.stderr
         self.quiet = quiet
         self.terminal = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.notebook = "ipykernel" in sys.modules
+        self.notebook = stream is None and "ipykernel" in sys.modules and _in_ipython()
+        self.handle = None
         self.start = time.monotonic()
         self.last = 0.0
         self.lock = threading.Lock()
@@ -6358,16 +6671,30 @@ class Progress(object):
             return
         now = time.monotonic()
         with self.lock:
-            if self.notebook and not self.terminal and now - self.last < 3 and done < total:
+            if now - self.last < 0.25 and done < total and self.last:
                 return
             self.last = now
             text = "installing %d of %d: %s (%.1f MB) %.1fs" % (
                 done, total, name, size / 1e6, now - self.start)
-            if self.terminal:
-                self.stream.write("\r" + text[:100].ljust(100) + ("\n" if done == total else ""))
+            if self.notebook:
+                self._display(text, done, total)
             else:
-                self.stream.write(text + "\n")
-            self.stream.flush()
+                self.stream.write("\r" + text[:100].ljust(100) + ("\n" if done == total else ""))
+                self.stream.flush()
+
+    def _display(self, text, done, total):
+        """One display, created at the first package and updated after each."""
+        data = {"text/plain": text, "text/html": "<div class='sandbox-bootstrap-progress'>"
+                "<progress value='%d' max='%d'></progress> <code>%s</code></div>" % (
+                    done, total, _escape_html(text))}
+        try:
+            from IPython.display import display
+            if self.handle is None:
+                self.handle = display(data, raw=True, display_id=True)
+            else:
+                self.handle.update(data, raw=True)
+        except Exception:  # no display after all: progress is only a courtesy
+            self.notebook = False
 
 
 # -- Notebook cells: exec(open('bootstrap.py').read()) -----------------------------------------
@@ -6392,6 +6719,7 @@ def notebook_run():
         uploads = find_uploads()
         if uploads:
             report = install(uploads)
+            report.found_uploads = True  # "next" steps may say: re-run the cell
             _show(report)
             return report
         profile = inspect()
@@ -6407,36 +6735,110 @@ def notebook_run():
     except BootstrapError as error:
         sys.stdout.write("bootstrap.py: %s\n" % error)
     except Exception as error:  # never take the kernel down; keep the detail for a report
-        import traceback
-        sys.stdout.write("bootstrap.py: unexpected %s: %s (the traceback is in "
-                         "bootstrap.last_traceback)\n" % (type(error).__name__, error))
-        sys.modules[__name__].last_traceback = traceback.format_exc()
+        _unexpected(error)
     return None
 
 
-def _notebook_exec(namespace, before):
-    """Run this file's code again as a real module, give the caller's namespace back as it
-    was, and bind `bootstrap` there: the only new name a notebook cell is left with."""
+def _unexpected(error):
+    """Say in one line that something unexpected happened; keep the traceback for a report."""
+    import traceback
+    sys.stdout.write("bootstrap.py: unexpected %s: %s (the traceback is in "
+                     "bootstrap.last_traceback)\n" % (type(error).__name__, error))
+    sys.modules[__name__].last_traceback = traceback.format_exc()
+
+
+def _as_module(namespace, code):
+    """This file's code (``code``, the running module's) run again in a real module named
+    `bootstrap`, registered in sys.modules: the one object a notebook is left with."""
     import types
     module = types.ModuleType("bootstrap", namespace.get("__doc__"))
-    exec(sys._getframe(1).f_code, module.__dict__)
+    if namespace.get("__file__"):
+        module.__file__ = namespace["__file__"]
+    exec(code, module.__dict__)
     sys.modules["bootstrap"] = module
+    return module
+
+
+def _give_back(namespace, before, module):
+    """The caller's namespace as it was ``before`` this file ran, plus `bootstrap`."""
     for name in list(namespace):
         if name not in before:
             del namespace[name]
         elif namespace[name] is not before[name]:
             namespace[name] = before[name]
     namespace["bootstrap"] = module
+
+
+def _notebook_exec(namespace, before):
+    """Run this file's code again as a real module, give the caller's namespace back as it
+    was, and bind `bootstrap` there: the only new name a notebook cell is left with."""
+    module = _as_module(namespace, sys._getframe(1).f_code)
+    _give_back(namespace, before, module)
     module.notebook_run()
+
+
+def _ipython_run(namespace, before=None):
+    """`%run bootstrap.py [ARGS]` in IPython: main() on %run's sys.argv, in a real `bootstrap`
+    module; never SystemExit. %run copies the script's namespace into the user's when the
+    script ends, so that namespace is left holding `bootstrap` alone; `%run -i` runs the
+    script in the user's own namespace (``before`` is it as it was), which is given back."""
+    module = _as_module(namespace, sys._getframe(1).f_code)
+    if before is not None:
+        _give_back(namespace, before, module)
+    else:
+        namespace.clear()  # no global of this function is looked up after this line
+        namespace["bootstrap"] = module
+    try:
+        module.main()
+    except Exception as error:  # a bug: one line, the traceback kept, the kernel unharmed
+        module._unexpected(error)
 
 
 # -- Tools for LLM agents: schemas and an MCP server over stdio ---------------------------------
 
 _FIX_HELP = ("Read `status` (ok | partial | failed) and `problems`: each problem has a stable "
-             "`code`, a `message`, and a `fix` whose `where` says where to act ('sandbox': run "
-             "`command` here; 'online': the sandbox has no internet, so tell the user to run "
-             "`command` on a machine with internet and upload the result). `next_steps` lists "
-             "what to do, in order.")
+             "`code`, a `message`, and a `fix` whose `where` says where to act ('sandbox': do "
+             "`command` here, often a call of one of these tools with the arguments shown; "
+             "'online': the sandbox has no internet, so tell the user to run `command` on a "
+             "machine with internet and upload the result). `next_steps` lists what to do, in "
+             "order; `blocked_roots` names the requested projects that were not installed.")
+
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+
+#: What sandbox_check and sandbox_install return (structuredContent): the report's stable core.
+REPORT_OUTPUT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "schema": {"const": REPORT_SCHEMA},
+        "command": {"enum": ["check", "install"]},
+        "status": {"enum": ["ok", "partial", "failed"]},
+        "target": {"type": "string"},
+        "roots": _STRINGS,
+        "blocked_roots": _STRINGS,
+        "would_install": {"type": "array", "items": {"type": "object"}},
+        "installed": {"type": "array", "items": {"type": "object"}},
+        "satisfied": {"type": "array", "items": {"type": "object"}},
+        "problems": {"type": "array", "items": {
+            "type": "object", "required": ["code", "subject", "message", "fix"],
+            "properties": {"code": {"type": "string"}, "subject": {"type": "string"},
+                           "message": {"type": "string"},
+                           "fix": {"type": ["object", "null"]}}}},
+        "fix": {"type": ["object", "null"]},
+        "next_steps": _STRINGS,
+        "notes": _STRINGS},
+    "required": ["schema", "command", "status", "target", "roots", "problems", "next_steps"]}
+
+#: What sandbox_inspect returns: a profile.
+PROFILE_OUTPUT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "schema": {"const": PROFILE_SCHEMA},
+        "target": {"type": "string"},
+        "marker_environment": {"type": "object", "additionalProperties": {"type": "string"}},
+        "compatible_tags": _STRINGS,
+        "paths": {"type": "object"},
+        "installed": {"type": "array", "items": {"type": "object"}}},
+    "required": ["schema", "target", "marker_environment", "compatible_tags"]}
 
 TOOLS = [
     ("sandbox_inspect",
@@ -6473,32 +6875,83 @@ TOOLS = [
       "additionalProperties": False}),
 ]
 
+#: MCP tool annotations (hints for clients that ask before running a tool).
+TOOL_ANNOTATIONS = {
+    "sandbox_inspect": {"title": "Describe this Python", "readOnlyHint": True,
+                        "openWorldHint": False},
+    "sandbox_check": {"title": "Check uploaded bundles", "readOnlyHint": True,
+                      "openWorldHint": False},
+    "sandbox_install": {"title": "Install uploaded bundles", "readOnlyHint": False,
+                        "destructiveHint": True, "idempotentHint": True,
+                        "openWorldHint": False},
+}
+
+
+def _output_schema(name):
+    return PROFILE_OUTPUT_SCHEMA if name == "sandbox_inspect" else REPORT_OUTPUT_SCHEMA
+
+
+def _strict_schema(schema):
+    """The schema in the form OpenAI's strict mode takes (every property required, an
+    optional one nullable; no other keys), or None when it cannot be put so."""
+    if schema.get("additionalProperties") is not False or any(
+            isinstance(p.get("type"), list) or p.get("type") == "object"
+            for p in schema["properties"].values()):
+        return None
+    required = set(schema.get("required", ()))
+    properties = collections.OrderedDict()
+    for key, value in schema["properties"].items():
+        value = dict(value)
+        if key not in required:
+            value["type"] = [value["type"], "null"]
+        properties[key] = value
+    return {"type": "object", "properties": properties, "required": list(properties),
+            "additionalProperties": False}
+
 
 def tool_schemas(format="openai"):
-    """The tool definitions: OpenAI function-calling shape, or MCP's (`format="mcp"`)."""
+    """The tool definitions: OpenAI Chat Completions function calling ("openai"), the
+    Responses API's function tools ("responses", strict where the schema allows), or MCP's
+    ("mcp", with outputSchema and annotations)."""
     if format == "mcp":
-        return [{"name": name, "description": description, "inputSchema": schema}
+        return [{"name": name, "title": TOOL_ANNOTATIONS[name]["title"],
+                 "description": description, "inputSchema": schema,
+                 "outputSchema": _output_schema(name), "annotations": TOOL_ANNOTATIONS[name]}
                 for name, description, schema in TOOLS]
+    if format == "responses":
+        tools = []
+        for name, description, schema in TOOLS:
+            strict = _strict_schema(schema)
+            tools.append({"type": "function", "name": name, "description": description,
+                          "parameters": strict or schema, "strict": strict is not None})
+        return tools
     return [{"type": "function", "function": {"name": name, "description": description,
                                               "parameters": schema}}
             for name, description, schema in TOOLS]
 
 
 def call_tool(name, arguments):
-    """Run one tool by name with JSON arguments; returns a Report. Bad input raises UsageError."""
+    """Run one tool by name with JSON arguments; returns a Report whose next steps and fixes
+    name tool calls. Bad input raises UsageError; a null argument counts as left out (the
+    strict Responses shape sends null for what the caller leaves out)."""
     schemas = dict((n, s) for n, _, s in TOOLS)
     if name not in schemas:
         raise UsageError("unknown tool %r" % (name,), name)
-    arguments = dict(arguments or {})
+    if arguments is not None and not isinstance(arguments, dict):
+        raise UsageError("%s: arguments must be an object" % name, name)
+    arguments = dict((k, v) for k, v in (arguments or {}).items() if v is not None)
     _validate_arguments(name, schemas[name], arguments)
     if name == "sandbox_inspect":
         return inspect()
     if name == "sandbox_check":
-        return check(arguments["bundles"], require=arguments.get("require"),
-                     profile=arguments.get("profile"))
-    return install(arguments.get("bundles") or find_uploads(), require=arguments.get("require"),
-                   target=arguments.get("target"), upgrade=bool(arguments.get("upgrade")),
-                   budget=arguments.get("budget"), progress=Progress(quiet=True))
+        report = check(arguments["bundles"], require=arguments.get("require"),
+                       profile=arguments.get("profile"))
+    else:
+        report = install(arguments.get("bundles") or find_uploads(),
+                         require=arguments.get("require"), target=arguments.get("target"),
+                         upgrade=bool(arguments.get("upgrade")), budget=arguments.get("budget"),
+                         progress=Progress(quiet=True))
+    return _phrase_report(report, "tool")
 
 
 def _validate_arguments(name, schema, arguments):
@@ -6511,7 +6964,8 @@ def _validate_arguments(name, schema, arguments):
     kinds = {"string": str, "boolean": bool, "number": (int, float), "array": list}
     for key, value in arguments.items():
         if key not in properties:
-            problems.append("unknown argument %s" % key)
+            problems.append("unknown argument %s (this tool takes: %s)" % (
+                key, ", ".join(properties) or "no arguments"))
             continue
         expected = properties[key]["type"]
         if not isinstance(value, kinds[expected]) or (expected == "number" and isinstance(
@@ -6528,7 +6982,10 @@ def _validate_arguments(name, schema, arguments):
         raise UsageError("%s: %s" % (name, "; ".join(problems)), name)
 
 
-MCP_PROTOCOL_VERSION = "2025-06-18"
+#: The protocol revisions this server speaks (all through the initialize handshake), newest
+#: last; a client asking for another gets the newest (the MCP lifecycle's negotiation).
+MCP_PROTOCOL_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
+MCP_PROTOCOL_VERSION = MCP_PROTOCOL_VERSIONS[-1]
 
 
 def _mcp_response(message_id, result=None, error=None):
@@ -6538,6 +6995,30 @@ def _mcp_response(message_id, result=None, error=None):
     else:
         response["result"] = result
     return response
+
+
+def _mcp_tool_result(report=None, error=None):
+    """A tools/call result: the report as text and as structuredContent, or a tool error
+    (isError, the message as text) that the model reads and can correct."""
+    if error is not None:
+        return {"content": [{"type": "text", "text": error}], "isError": True}
+    return {"content": [{"type": "text", "text": json.dumps(report, indent=1)}],
+            "structuredContent": dict(report), "isError": not report.ok}
+
+
+def _mcp_call(params):
+    """(result, error) of a tools/call: an unknown tool is a protocol error (-32602); bad
+    arguments and failures are tool results with isError."""
+    if not isinstance(params.get("name"), str):
+        return None, {"code": -32602, "message": "params.name is required"}
+    if params["name"] not in [name for name, _, _ in TOOLS]:
+        return None, {"code": -32602, "message": "Unknown tool: %s" % params["name"]}
+    try:
+        return _mcp_tool_result(call_tool(params["name"], params.get("arguments"))), None
+    except BootstrapError as error:
+        return _mcp_tool_result(error="%s (the arguments this tool takes are in its "
+                                "inputSchema)" % error if isinstance(error, UsageError)
+                                else str(error)), None
 
 
 def _mcp_handle(message):
@@ -6556,8 +7037,9 @@ def _mcp_handle(message):
         return _mcp_response(message_id, error={"code": -32602,
                                                 "message": "params must be an object"})
     if method == "initialize":
+        asked = params.get("protocolVersion")
         return _mcp_response(message_id, {
-            "protocolVersion": params.get("protocolVersion") or MCP_PROTOCOL_VERSION,
+            "protocolVersion": asked if asked in MCP_PROTOCOL_VERSIONS else MCP_PROTOCOL_VERSION,
             "capabilities": {"tools": {"listChanged": False}},
             "serverInfo": {"name": "sandbox-bootstrap", "version": __version__},
             "instructions": "Install Python packages offline from uploaded bundles. " + _FIX_HELP})
@@ -6566,22 +7048,8 @@ def _mcp_handle(message):
     if method == "tools/list":
         return _mcp_response(message_id, {"tools": tool_schemas("mcp")})
     if method == "tools/call":
-        if not isinstance(params, dict) or not isinstance(params.get("name"), str):
-            return _mcp_response(message_id, error={"code": -32602,
-                                                    "message": "params.name is required"})
-        if params["name"] not in [name for name, _, _ in TOOLS]:
-            return _mcp_response(message_id, error={"code": -32602, "message": "Unknown tool: %s"
-                                                    % params["name"]})
-        try:
-            report = call_tool(params["name"], params.get("arguments"))
-        except UsageError as error:
-            return _mcp_response(message_id, error={"code": -32602, "message": str(error)})
-        except BootstrapError as error:
-            return _mcp_response(message_id, {"content": [{"type": "text", "text": str(error)}],
-                                              "isError": True})
-        return _mcp_response(message_id, {
-            "content": [{"type": "text", "text": json.dumps(report, indent=1)}],
-            "structuredContent": dict(report), "isError": not report.ok})
+        result, error = _mcp_call(params)
+        return _mcp_response(message_id, result, error)
     return _mcp_response(message_id, error={"code": -32601, "message": "Method not found: %s"
                                             % method})
 
@@ -6643,9 +7111,13 @@ def _in_ipython():
 
 if __name__ == "__main__" and _CALLER_NAMESPACE is None:
     if _in_ipython():
-        main()  # %run: the report is printed; no SystemExit for a normal failure
+        _ipython_run(globals())  # %run: the report is displayed; never SystemExit
     else:
         sys.exit(main())
 elif __name__ == "__main__" and _CALLER_NAMESPACE is not None:
-    _notebook_exec(globals(), _CALLER_NAMESPACE)
+    if "__file__" in _CALLER_NAMESPACE and _in_ipython() and not \
+            sys._getframe(0).f_code.co_filename.startswith("<"):
+        _ipython_run(globals(), _CALLER_NAMESPACE)  # %run -i: in the user's own namespace
+    else:
+        _notebook_exec(globals(), _CALLER_NAMESPACE)
 

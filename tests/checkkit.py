@@ -25,10 +25,11 @@ import tarfile
 import zipfile
 
 import bootstrap
+import installkit  # pyenv root / PATH discovery of the interpreters
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BOOTSTRAP_PY = os.path.join(ROOT, "bootstrap", "bootstrap.py")
-PYTHON38 = "/root/.pyenv/versions/3.8.18/bin/python"
+PYTHON38 = installkit.find_python("3.8") or "/nonexistent/python3.8 (no CPython 3.8 found)"
 REPORT_SCHEMA = "sandbox-bootstrap.report/1"
 REPORT_KEYS = ("schema", "command", "status", "target", "profile", "roots", "blocked_roots",
                "would_install", "installed", "satisfied", "wheels", "sdists", "skipped",

@@ -8,8 +8,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BOOTSTRAP_DIR = os.path.join(ROOT, "bootstrap")
 BOOTSTRAP_PY = os.path.join(BOOTSTRAP_DIR, "bootstrap.py")
 
-if BOOTSTRAP_DIR not in sys.path:
-    sys.path.insert(0, BOOTSTRAP_DIR)
+for _path in (BOOTSTRAP_DIR, ROOT):  # bootstrap.py, and tools/ as the package `tools`
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +35,63 @@ def make_wheel(tmp_path):
     directory = tmp_path / "wheels"
     directory.mkdir(exist_ok=True)
     return functools.partial(_make_wheel, directory)
+
+
+# -- every report, profile and manifest the suite produces is held against docs/schemas/ -------
+# docs/formats.md promises these formats. The hook validates (1) what the API returns
+# (bootstrap.inspect/check/install/overlay_reset), and (2) every JSON object that test code
+# parses (json.loads/json.load called from a file under tests/) whose "schema" names one of the
+# formats: CLI --json output, --report files, MCP tool results, bundle manifests. Inputs that
+# tests craft on purpose are dicts they build, never parsed from bootstrap's output, so they
+# are not judged. Without jsonschema (the parity venvs) the hook is off; tests/test_docs.py
+# needs it in the main venv.
+import json as _json  # noqa: E402
+
+from schemakit import SchemaViolation, validate_document  # noqa: E402,F401
+
+_TESTS_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_plain_loads, _plain_load = _json.loads, _json.load
+
+
+def _from_tests(depth=2):
+    return sys._getframe(depth).f_code.co_filename.startswith(_TESTS_DIR)
+
+
+def _checked_loads(*args, **kwargs):
+    data = _plain_loads(*args, **kwargs)
+    if _from_tests():
+        validate_document(data)
+    return data
+
+
+def _checked_load(*args, **kwargs):
+    data = _plain_load(*args, **kwargs)
+    if _from_tests():
+        validate_document(data)
+    return data
+
+
+def _checked_api(function):
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        result = function(*args, **kwargs)
+        validate_document(result)
+        return result
+    wrapper.__wrapped_by_schema_hook__ = True
+    return wrapper
+
+
+def pytest_configure(config):
+    import schemakit
+    if not schemakit.available():
+        return
+    _json.loads, _json.load = _checked_loads, _checked_load
+    import bootstrap as _bootstrap
+    for name in ("inspect", "check", "install", "reset_overlay"):
+        function = getattr(_bootstrap, name, None)
+        if function is not None and not getattr(function, "__wrapped_by_schema_hook__", False):
+            setattr(_bootstrap, name, _checked_api(function))
+
+
+def pytest_unconfigure(config):
+    _json.loads, _json.load = _plain_loads, _plain_load

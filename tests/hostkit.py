@@ -1,11 +1,12 @@
 """Helpers of tests/test_notebook.py and tests/test_mcp.py: the real hosts bootstrap.py meets.
 
-The hosts are real programs, not mocks: an ipykernel driven through ``jupyter_client``, and the
-official ``mcp`` SDK's stdio client. They live in one cached virtual environment,
-``.cache/venv-hosts``, made once with ``python -m venv`` and ``pip install ipykernel
-jupyter_client mcp jsonschema`` (with this machine's ordinary pip configuration, for this
-download step only) and reused while its stamp file matches. When that set-up cannot be done
-(no network), ``require_hosts()`` skips with a plain reason. Nothing is ever installed into this
+The hosts are real programs, not mocks: an ipykernel driven through ``jupyter_client`` (or
+executing a notebook with ``nbclient``, exported by ``nbconvert``), and the official ``mcp``
+SDK's stdio client. They live in one cached virtual environment, ``.cache/venv-hosts``, made
+once with ``python -m venv`` and ``pip install ipykernel jupyter_client mcp jsonschema nbclient
+nbconvert`` (with this machine's ordinary pip configuration, for this download step only) and
+reused while its stamp file matches. When that set-up cannot be done (no network),
+``require_hosts()`` skips with a plain reason. Nothing is ever installed into this
 machine's own site-packages.
 
 The kernel under test never runs from the cached venv itself: ``make_kernel_venv()`` creates a
@@ -14,8 +15,9 @@ venv's site-packages. ipykernel imports from there, while whatever bootstrap ins
 the throwaway venv and disappears with the test's temporary folder.
 
 The test process (``.cache/venv-main``) does not import jupyter_client or mcp: it starts this
-file as a script under the cached venv's python (``python hostkit.py drive-kernel CONFIG`` or
-``python hostkit.py mcp-session CONFIG``) and talks to it in JSON lines. Everything the test
+file as a script under the cached venv's python (``python hostkit.py drive-kernel CONFIG``,
+``python hostkit.py mcp-session CONFIG`` or ``python hostkit.py render-notebook CONFIG``) and
+talks to it in JSON lines. Everything the test
 side uses is standard library only.
 """
 
@@ -30,6 +32,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import threading
 import time
 
@@ -39,7 +42,8 @@ BOOTSTRAP_DIR = os.path.join(ROOT, "bootstrap")
 BOOTSTRAP_PY = os.path.join(BOOTSTRAP_DIR, "bootstrap.py")
 CACHE = os.path.join(ROOT, ".cache")
 HOSTS_VENV = os.path.join(CACHE, "venv-hosts")
-HOST_REQUIREMENTS = ("ipykernel", "jupyter_client", "mcp", "jsonschema")
+HOST_REQUIREMENTS = ("ipykernel", "jupyter_client", "mcp", "jsonschema", "nbclient",
+                     "nbconvert")
 STAMP_NAME = ".hostkit-stamp.json"
 PIP_TIMEOUT = 900
 TIMEOUT = 180
@@ -274,6 +278,24 @@ class Cell(object):
         return "Cell(status=%r, text=%r)" % (self.status, self.text[-3000:])
 
 
+def without_mnt_data(folder=None):
+    """A command prefix that runs a child as on a machine without /mnt/data: in its own mount
+    namespace, an empty ``folder`` over /mnt (bootstrap looks for uploads in /mnt/data and
+    writes the profile there). [] on a machine without /mnt/data. With /mnt/data but no
+    ``unshare``, the calling test is skipped with that reason (a missing tool, said plainly)."""
+    if not os.path.isdir("/mnt/data"):
+        return []
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        import pytest
+        pytest.skip("this machine has /mnt/data and no unshare(1) to hide it from the kernel")
+    if folder is None:
+        folder = tempfile.mkdtemp(prefix="empty-mnt-")
+    os.makedirs(folder, exist_ok=True)
+    flags = "-m" if os.geteuid() == 0 else "-rm"  # a user namespace only when not root
+    return [unshare, flags, "sh", "-c", 'mount --bind "$0" /mnt && exec "$@"', str(folder)]
+
+
 class KernelSession(object):
     """A real ipykernel on ``python`` with ``cwd``, run by a jupyter_client driver process."""
 
@@ -284,7 +306,9 @@ class KernelSession(object):
         spec_dir = os.path.join(share, "kernels", KERNEL_NAME)
         os.makedirs(spec_dir, exist_ok=True)
         with open(os.path.join(spec_dir, "kernel.json"), "w") as f:
-            json.dump({"argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            argv = without_mnt_data(os.path.join(self.workdir, "empty-mnt")) + [
+                python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+            json.dump({"argv": argv,
                        "display_name": "sandbox-bootstrap test", "language": "python"}, f)
         dirs = dict((name, os.path.join(self.workdir, name.lower()))
                     for name in ("JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR", "JUPYTER_CONFIG_DIR",
@@ -367,6 +391,41 @@ class KernelSession(object):
 def exec_cell(path=BOOTSTRAP_PY):
     """The cell a user types to run an uploaded bootstrap.py."""
     return "exec(open(%r).read())" % str(path)
+
+
+def _kernel_dirs(workdir, python):
+    """(JUPYTER_PATH, {JUPYTER_*/IPYTHONDIR: folder}) of a private Jupyter set-up in
+    ``workdir`` whose kernel spec KERNEL_NAME runs ipykernel on ``python``."""
+    share = os.path.join(str(workdir), "share", "jupyter")
+    spec_dir = os.path.join(share, "kernels", KERNEL_NAME)
+    os.makedirs(spec_dir, exist_ok=True)
+    with open(os.path.join(spec_dir, "kernel.json"), "w") as f:
+        json.dump({"argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                   "display_name": "sandbox-bootstrap test", "language": "python"}, f)
+    dirs = dict((name, os.path.join(str(workdir), name.lower()))
+                for name in ("JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR", "JUPYTER_CONFIG_DIR",
+                             "IPYTHONDIR"))
+    for folder in dirs.values():
+        os.makedirs(folder, exist_ok=True)
+    return share, dirs
+
+
+def render_notebook(hosts, python, cells, cwd, workdir, html_path, timeout=TIMEOUT):
+    """Execute a notebook of ``cells`` (code) with nbclient on a kernel running on ``python``
+    in ``cwd``, and write nbconvert's HTML (the classic "lab" template) to ``html_path``.
+    Returns the executed notebook as JSON (nbformat 4)."""
+    share, dirs = _kernel_dirs(workdir, python)
+    config = {"kernel_name": KERNEL_NAME, "cwd": str(cwd), "cells": list(cells),
+              "html": str(html_path), "timeout": timeout}
+    proc = subprocess.run([hosts, os.path.abspath(__file__), "render-notebook",
+                           json.dumps(config)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True,
+                          env=clean_env(JUPYTER_PATH=share, **dirs), cwd=str(workdir),
+                          timeout=timeout * (len(cells) + 1))
+    if proc.returncode != 0:
+        raise AssertionError("rendering the notebook failed (exit %d)\n%s" % (
+            proc.returncode, proc.stderr[-5000:]))
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 # -- a CLI with a terminal on stderr ---------------------------------------------------------------
@@ -526,10 +585,30 @@ def _run_mcp_session(config):
     print(json.dumps(anyio.run(session)))
 
 
+def _render_notebook(config):
+    import nbformat
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in config["cells"]]
+    notebook.metadata["kernelspec"] = {"name": config["kernel_name"], "language": "python",
+                                       "display_name": "Python 3"}
+    client = NotebookClient(notebook, kernel_name=config["kernel_name"],
+                            timeout=config["timeout"], allow_errors=True,
+                            resources={"metadata": {"path": config["cwd"]}})
+    client.execute()
+    html, _ = HTMLExporter().from_notebook_node(notebook)
+    with open(config["html"], "w", encoding="utf-8") as f:
+        f.write(html)
+    print(json.dumps(notebook))
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "drive-kernel":
+    if sys.argv[1] == "render-notebook":
+        _render_notebook(json.loads(sys.argv[2]))
+    elif sys.argv[1] == "drive-kernel":
         _drive_kernel(json.loads(sys.argv[2]))
     elif sys.argv[1] == "mcp-session":
         _run_mcp_session(json.loads(sys.argv[2]))
     else:
-        sys.exit("usage: hostkit.py drive-kernel|mcp-session CONFIG")
+        sys.exit("usage: hostkit.py drive-kernel|mcp-session|render-notebook CONFIG")

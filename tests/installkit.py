@@ -14,6 +14,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -30,11 +31,36 @@ TIMEOUT = 300
 # -- interpreters and environments ----------------------------------------------------------------
 
 
+_PYENV_ROOT = []
+
+
+def pyenv_root():
+    """What ``pyenv root`` says (it honours PYENV_ROOT), or None without pyenv on PATH."""
+    if not _PYENV_ROOT:
+        root = None
+        pyenv = shutil.which("pyenv")
+        if pyenv is not None:
+            try:
+                proc = subprocess.run([pyenv, "root"], stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                      universal_newlines=True, timeout=60)
+                root = proc.stdout.strip() if proc.returncode == 0 else None
+            except (OSError, subprocess.TimeoutExpired):
+                root = None
+        _PYENV_ROOT.append(root if root and os.path.isdir(root) else None)
+    return _PYENV_ROOT[0]
+
+
 def find_python(minor="3.11"):
-    """A CPython of this minor version (pyenv's first, then PATH), or None."""
-    found = sorted(glob.glob("/root/.pyenv/versions/%s.*/bin/python%s" % (minor, minor)))
-    if found:
-        return found[-1]
+    """A CPython of this minor version (pyenv's newest patch release first, then PATH), or
+    None."""
+    root = pyenv_root()
+    if root:
+        found = glob.glob(os.path.join(root, "versions", minor + ".*", "bin", "python" + minor))
+        found = [path for path in found if re.match(r"^\d+$", path.split(os.sep)[-3].split(
+            ".", 2)[-1])]  # 3.8.18, not 3.8-dev or 3.13.0t
+        if found:
+            return max(found, key=lambda path: int(path.split(os.sep)[-3].split(".")[2]))
     return shutil.which("python" + minor)
 
 

@@ -22,6 +22,7 @@ import tempfile
 import pytest
 
 import bootstrap
+import installkit  # noqa: E402  (pyenv root / PATH discovery of the interpreters)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BOOTSTRAP_PY = os.path.join(ROOT, "bootstrap", "bootstrap.py")
@@ -90,7 +91,7 @@ _found = {}
 
 def _candidates(version):
     paths = []
-    roots = [os.environ.get("PYENV_ROOT"), os.path.expanduser("~/.pyenv")]
+    roots = [installkit.pyenv_root()]
     pattern = re.compile(r"^%s\.(\d+)$" % re.escape(version))
     for root in [r for r in roots if r and os.path.isdir(os.path.join(r, "versions"))]:
         names = sorted((int(m.group(1)), name) for name in os.listdir(os.path.join(root, "versions"))
@@ -397,6 +398,26 @@ class TestCliErrors:
         assert proc.returncode == 2, (proc.stdout, proc.stderr)
         assert "Traceback" not in proc.stderr + proc.stdout
         assert proc.stderr.strip()
+
+    def test_no_argument_does_what_the_exec_cell_does(self, tmp_path):
+        """No argument at all (SPEC 2.1): with nothing uploaded in the current folder, the
+        interpreter's summary, its profile written there, and how to build a bundle."""
+        before = sorted(os.listdir(str(tmp_path)))
+        proc = run([sys.executable, "-I", BOOTSTRAP_PY], cwd=tmp_path)
+        assert proc.returncode == 0, (proc.stdout, proc.stderr)
+        assert "Traceback" not in proc.stderr + proc.stdout
+        profile = json.loads((tmp_path / "sandbox-profile.json").read_text())
+        assert profile["schema"] == SCHEMA
+        assert sorted(os.listdir(str(tmp_path))) == sorted(before + ["sandbox-profile.json"])
+        assert "Target: %s" % profile["target"] in proc.stdout
+        assert "No bundle found in %s" % tmp_path in proc.stdout
+        assert "tools/bundle.py" in proc.stdout
+
+    @pytest.mark.parametrize("flag", ["--help", "--version"])
+    def test_help_and_version_return_0_from_main(self, flag, capsys):
+        """main() answers them and returns 0 (no SystemExit: %run in IPython calls it)."""
+        assert bootstrap.main([flag]) == 0
+        assert capsys.readouterr().out.strip()
 
     def test_main_returns_2_for_bad_output(self, tmp_path, capsys):
         target = str(tmp_path / "missing" / "profile.json")

@@ -791,6 +791,39 @@ def many_wheels(folder, count=6, files=40):
 
 
 class TestBudget:
+    def test_the_budget_stops_between_packages_and_a_rerun_continues(self, tmp_path,
+                                                                      monkeypatch):
+        """The first package is prepared, then its preparation outlasts the budget: exactly
+        that package is installed, whole, and the rest are left for the rerun (a budget that
+        installed nothing could not show that it stops *between* packages)."""
+        budget = 2.0
+        bundle = wheel_dir(tmp_path, "w")
+        expected = many_wheels(bundle)
+        target = tmp_path / "target"
+        prepare, prepared = bootstrap._WheelInstall.prepare, []
+
+        def slow_first(installation):
+            result = prepare(installation)
+            prepared.append(installation)
+            if len(prepared) == 1:
+                time.sleep(budget + 0.5)
+            return result
+        monkeypatch.setattr(bootstrap._WheelInstall, "prepare", slow_first)
+        report = bootstrap.install([str(bundle)], target=str(target), budget=budget)
+        monkeypatch.undo()
+        assert len(prepared) == 1, prepared
+        first = dict((i["name"], i["version"]) for i in report["installed"])
+        assert len(first) == 1 and set(first.items()) <= set(expected.items()), report
+        assert [p["code"] for p in report["problems"]] == ["budget-exhausted"], report
+        assert report["status"] == "partial" and report.exit_code == 1
+        assert installed_versions(str(target)) == first
+        assert strictly_complete(str(target)) == []
+        rerun = cli("install", bundle, "--target", target)
+        assert rerun.returncode == 0, rerun
+        assert rerun.installed() == dict(
+            (name, version) for name, version in expected.items() if name not in first)
+        assert installed_versions(str(target)) == expected
+
     def test_tiny_budget_stops_cleanly_and_a_rerun_continues(self, tmp_path):
         bundle = wheel_dir(tmp_path, "w")
         expected = many_wheels(bundle)

@@ -1,19 +1,27 @@
 """For LLM agents (SPEC 2.1, issue 5): `bootstrap.py tool-schema` and the MCP server (`mcp`).
 
-    TestToolSchema      both formats (OpenAI function calling, MCP) print the same three tools;
+    TestToolSchema      every format (OpenAI Chat Completions functions, the Responses API's
+                        function tools with `strict`, MCP with outputSchema and annotations)
+                        prints the same three tools;
                         every schema is a valid JSON Schema (jsonschema's Draft 2020-12
                         meta-schema), names match ^[a-zA-Z0-9_-]{1,64}$, the descriptions of
                         the report tools say how to read problems[].fix and its `where`
     TestSdkSession      a REAL client session with the official `mcp` SDK (stdio_client +
                         ClientSession, from the cached .cache/venv-hosts) against the server run
                         in a network-less namespace: initialize, tools/list, sandbox_check,
-                        sandbox_install into a target folder, errors for an unknown tool and
-                        bad arguments, ping
+                        sandbox_install into a target folder (the SDK itself validates each
+                        structuredContent against the tool's outputSchema), a JSON-RPC error
+                        for an unknown tool, isError tool results for bad arguments, the
+                        protocol version negotiated, next steps named as tool calls, ping
     TestJsonRpc         the wire itself, raw: parse error, invalid request, method not found,
                         invalid params, ping, notifications get no answer, ids are echoed,
-                        arguments are judged as the schema judges them, stdout carries nothing
-                        but JSON-RPC lines even when an install builds an sdist or the
-                        installed code prints, and the server exits 0 when stdin closes
+                        protocol version negotiation (the client's when supported, else the
+                        newest), arguments are judged as the schema judges them and refused
+                        as isError tool results, structuredContent valid against the
+                        outputSchema, null arguments (strict shape) as left out, stdout
+                        carries nothing but JSON-RPC lines even when an install builds an
+                        sdist or the installed code prints, and the server exits 0 when
+                        stdin closes
 
 Servers run with a clean environment (no PIP_* settings), under ``unshare -rn`` (no network)
 when this machine allows it. Installs go to a --target folder under tmp_path only.
@@ -35,6 +43,8 @@ from hostkit import BOOTSTRAP_PY, clean_env
 from wheelmaker import make_wheel
 
 TOOL_NAMES = ["sandbox_inspect", "sandbox_check", "sandbox_install"]
+#: The MCP revisions the server speaks through the initialize handshake, oldest first.
+PROTOCOL_VERSIONS = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]
 NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 TIMEOUT = 120
 
@@ -104,6 +114,63 @@ class TestToolSchema:
     @classmethod
     def jsonschema(cls):
         return pytest.importorskip("jsonschema")
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def responses(cls):
+        return tool_schema("--format", "responses")
+
+    def test_responses_shape(self, responses, openai):
+        """The Responses API's function tool: name, description, parameters and strict at
+        the top level (not nested under "function" as in Chat Completions)."""
+        assert [t["name"] for t in responses] == TOOL_NAMES
+        for tool, chat in zip(responses, openai):
+            assert set(tool) == {"type", "name", "description", "parameters", "strict"}
+            assert tool["type"] == "function"
+            assert tool["description"] == chat["function"]["description"]
+
+    def test_responses_strict_schemas_follow_strict_mode(self, responses, openai):
+        """strict: every property required, an optional one nullable, no other properties;
+        otherwise the same types as the plain schema."""
+        for tool, chat in zip(responses, openai):
+            assert tool["strict"] is True
+            schema, plain = tool["parameters"], chat["function"]["parameters"]
+            assert schema["additionalProperties"] is False
+            assert sorted(schema["required"]) == sorted(schema["properties"]) == \
+                sorted(plain["properties"])
+            for key, value in schema["properties"].items():
+                original = plain["properties"][key]
+                if key in plain.get("required", ()):
+                    assert value == original
+                else:
+                    assert value["type"] == [original["type"], "null"]
+
+    @pytest.mark.parametrize("name,arguments,valid", [
+        ("sandbox_check", {"bundles": ["a.tar.gz"], "require": None, "profile": None}, True),
+        ("sandbox_check", {"bundles": ["a.tar.gz"]}, False),  # strict: all keys present
+        ("sandbox_install", {"bundles": None, "require": None, "target": None,
+                             "upgrade": None, "budget": None}, True),
+        ("sandbox_install", {"bundles": None, "require": None, "target": None,
+                             "upgrade": None, "budget": 0}, False),
+    ])
+    def test_responses_strict_schemas_judge_arguments(self, name, arguments, valid, responses,
+                                                      jsonschema):
+        (schema,) = [t["parameters"] for t in responses if t["name"] == name]
+        jsonschema.Draft202012Validator.check_schema(schema)
+        assert jsonschema.Draft202012Validator(schema).is_valid(arguments) is valid
+
+    def test_mcp_annotations(self, mcp):
+        annotations = dict((t["name"], t["annotations"]) for t in mcp)
+        assert annotations["sandbox_inspect"]["readOnlyHint"] is True
+        assert annotations["sandbox_check"]["readOnlyHint"] is True
+        assert annotations["sandbox_install"]["readOnlyHint"] is False
+        assert annotations["sandbox_install"]["destructiveHint"] is True
+        assert all(a["openWorldHint"] is False for a in annotations.values())  # never online
+
+    def test_mcp_output_schemas_are_valid_json_schema(self, mcp, jsonschema):
+        for tool in mcp:
+            jsonschema.Draft202012Validator.check_schema(tool["outputSchema"])
+            assert tool["outputSchema"]["type"] == "object"  # MCP requires an object schema
 
     def test_openai_is_the_default(self, openai):
         assert openai == tool_schema("--format", "openai")
@@ -201,6 +268,7 @@ class TestSdkSession:
         ]
         result = hostkit.mcp_session(hosts, server_command(hosts), clean_env(), calls, folder)
         result["target"] = target
+        result["good"] = good
         return result
 
     def call(self, session, index):
@@ -210,7 +278,14 @@ class TestSdkSession:
         init = session["initialize"]
         assert init["serverInfo"]["name"] == "sandbox-bootstrap"
         assert "tools" in init["capabilities"]
-        assert init["protocolVersion"]
+        # the SDK offers its newest handshake revision, which this server speaks
+        assert init["protocolVersion"] == PROTOCOL_VERSIONS[-1]
+
+    def test_lists_output_schemas_and_annotations(self, session):
+        expected = tool_schema("--format", "mcp")
+        tools = session["tools"]
+        assert [t["outputSchema"] for t in tools] == [t["outputSchema"] for t in expected]
+        assert [t["annotations"] for t in tools] == [t["annotations"] for t in expected]
 
     def test_lists_three_tools(self, session):
         tools = session["tools"]
@@ -227,6 +302,12 @@ class TestSdkSession:
         assert sorted(i["name"] for i in report["would_install"]) == ["zz-mcpdep", "zz-mcppkg"]
         (text,) = [c["text"] for c in result["content"] if c["type"] == "text"]
         assert json.loads(text) == report
+        # the next step names the tool to call, with its arguments, not the command line
+        (step,) = [s for s in report["next_steps"] if s.startswith("Everything fits")]
+        assert step.startswith("Everything fits: sandbox_install with arguments ")
+        assert json.loads(step.split(" with arguments ", 1)[1]) == {
+            "bundles": [session["good"]]}
+        assert "python bootstrap.py" not in json.dumps(report["next_steps"])
 
     def test_install_lands_in_the_target(self, session):
         result = self.call(session, 1)["result"]
@@ -239,22 +320,24 @@ class TestSdkSession:
         assert (target / "zz_mcpdep" / "__init__.py").is_file()
         assert (target / "zz_mcppkg-1.0.dist-info" / "RECORD").is_file()
 
-    @pytest.mark.parametrize("index", [2, 3, 4, 5],
-                             ids=["unknown-tool", "bundles-not-a-list", "bundles-missing",
-                                  "negative-budget"])
-    def test_errors(self, session, index):
-        """A JSON-RPC error (the SDK raises it) or a result flagged isError."""
+    @pytest.mark.parametrize("index,words", [
+        (3, ["bundles must be an array"]), (4, ["bundles is required"]),
+        (5, ["budget must be positive"])],
+        ids=["bundles-not-a-list", "bundles-missing", "negative-budget"])
+    def test_bad_arguments_are_tool_errors_the_model_reads(self, session, index, words):
+        """SEP-1303 (MCP 2025-11-25): input validation errors are tool results with
+        isError, so that the model sees the message and can correct the call."""
         call = self.call(session, index)
-        if "error" in call:
-            assert call["error"]["code"] in (-32602, -32601), call
-            assert call["error"]["message"]
-        else:
-            assert call["result"].get("isError") is True, call
+        assert "error" not in call, call
+        assert call["result"]["isError"] is True, call
+        (text,) = [c["text"] for c in call["result"]["content"] if c["type"] == "text"]
+        for word in words:
+            assert word in text, text
 
-    def test_unknown_tool_is_named(self, session):
+    def test_unknown_tool_is_a_protocol_error(self, session):
         call = self.call(session, 2)
-        text = call["error"]["message"] if "error" in call else json.dumps(call["result"])
-        assert "sandbox_frobnicate" in text
+        assert call["error"]["code"] == -32602, call
+        assert "sandbox_frobnicate" in call["error"]["message"]
 
     def test_failed_check_explains_the_fix(self, session):
         report = self.call(session, 6)["result"]["structuredContent"]
@@ -376,6 +459,20 @@ class TestJsonRpc:
         assert [t["name"] for t in listed["result"]["tools"]] == TOOL_NAMES
         assert listed["result"]["tools"] == tool_schema("--format", "mcp")
 
+    @pytest.mark.parametrize("offered,answered", [
+        (version, version) for version in PROTOCOL_VERSIONS] + [
+        ("1999-01-01", PROTOCOL_VERSIONS[-1]), ("2099-12-31", PROTOCOL_VERSIONS[-1]),
+        (None, PROTOCOL_VERSIONS[-1]), (7, PROTOCOL_VERSIONS[-1])],
+        ids=PROTOCOL_VERSIONS + ["older-unknown", "newer-unknown", "none", "not-a-string"])
+    def test_protocol_version_is_negotiated(self, server, offered, answered):
+        """The client's revision when the server speaks it, else the newest it speaks; never
+        an echo of whatever the client sent."""
+        params = {"capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}
+        if offered is not None:
+            params["protocolVersion"] = offered
+        init = server.request("initialize", params)
+        assert init["result"]["protocolVersion"] == answered
+
     def test_ping(self, server):
         assert server.request("ping", id=7) == {"jsonrpc": "2.0", "id": 7, "result": {}}
 
@@ -453,10 +550,32 @@ class TestJsonRpc:
         (schema,) = [t["inputSchema"] for t in tool_schema("--format", "mcp") if t["name"] == name]
         assert not jsonschema.Draft202012Validator(schema).is_valid(arguments)
         response = server.call(name, arguments, id=12)
-        if "error" in response:
-            assert error_code(response) == -32602
-        else:
-            assert response["result"]["isError"] is True, response
+        assert "error" not in response, response  # a tool result the model can read
+        result = response["result"]
+        assert result["isError"] is True, response
+        (text,) = [c["text"] for c in result["content"] if c["type"] == "text"]
+        assert text.startswith(name + ": "), text
+        assert server.request("ping", id=13)["result"] == {}
+
+    def test_structured_content_follows_the_output_schema(self, server, tmp_path):
+        jsonschema = pytest.importorskip("jsonschema")
+        schemas = dict((t["name"], t["outputSchema"]) for t in tool_schema("--format", "mcp"))
+        good, broken = good_bundle(tmp_path, "shape"), broken_bundle(tmp_path)
+        calls = [("sandbox_inspect", {}), ("sandbox_check", {"bundles": [good]}),
+                 ("sandbox_check", {"bundles": [broken]}),
+                 ("sandbox_install", {"bundles": [good], "target": str(tmp_path / "t")})]
+        for index, (name, arguments) in enumerate(calls):
+            result = server.call(name, arguments, id=index)["result"]
+            jsonschema.Draft202012Validator(schemas[name]).validate(result["structuredContent"])
+            assert result["isError"] is (result["structuredContent"].get("status") == "failed")
+
+    def test_null_arguments_count_as_left_out(self, server, tmp_path):
+        """What a strict Responses API tool call sends for the arguments it leaves out."""
+        good = good_bundle(tmp_path, "nulls")
+        checked = server.call("sandbox_check", {"bundles": [good], "require": None,
+                                                "profile": None})
+        assert checked["result"]["isError"] is False, checked
+        assert checked["result"]["structuredContent"]["roots"] == ["zz-nullspkg"]
 
     def test_arguments_the_schema_accepts_are_run(self, server, tmp_path):
         good = good_bundle(tmp_path, "raw")

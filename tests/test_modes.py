@@ -18,6 +18,7 @@ import tarfile
 
 import pytest
 
+import hostkit
 from installkit import (Venv, bootstrap, clean_env, diff_trees, find_dist_info, find_python,
                         installed_versions, record_problems, run, snapshot)
 from modekit import (BOOTSTRAP_PY, conda_pack, fingerprint, fingerprint_diff,
@@ -111,12 +112,12 @@ class TestLayeredVenv:
         assert set(installed_versions(layered.kernel.site_packages)) == {"newpkg"}
         satisfied = {s["name"]: s["version"] for s in result.report["satisfied"]}
         assert satisfied.get("basedep") == "1.0", result
-        # basepkg 2.0 would shadow the base: not without --upgrade
-        assert ("basepkg" in satisfied and satisfied["basepkg"] == "1.0") or any(
-            p["subject"].startswith("basepkg") or "basepkg" in p["message"]
-            for p in result.report["problems"]), result
+        # basepkg 2.0 would shadow the base: not without --upgrade. The root `basepkg` (a
+        # project of the upload, unpinned) is satisfied by the base's 1.0: kept, no problem
+        assert satisfied.get("basepkg") == "1.0", result
+        assert result.report["problems"] == [], result
         assert not result.report.get("shadowed"), result
-        assert result.returncode in (0, 1)
+        assert result.returncode == 0 and result.report["status"] == "ok", result
         assert fingerprint_diff(layered.base_before, fingerprint(layered.base.root)) == []
         assert _import_version(layered.kernel.python, "basepkg")[0] == "1.0"
         assert _import_version(layered.kernel.python, "newpkg")[0] == "1.0"
@@ -401,7 +402,7 @@ class TestBakedRuntime:
         os.remove(str(broken / "appdep-1.0-py3-none-any.whl"))
         result = bootstrap(builder.python, "install", broken, "--require", "needy",
                            "--target", tmp / "runtime-broken")
-        assert result.returncode in (1, 2), result
+        assert result.returncode == 1, result  # something missing: 1 (2 is unreadable input)
         assert result.report is not None, result
         assert result.report["status"] != "ok"
         assert "missing-dependency" in result.codes(), result
@@ -518,12 +519,12 @@ class TestCondaPack:
         assert proc.stdout.split() == [folder, "2.0"]
 
     def test_cli_unpacks_next_to_the_current_folder(self, conda_archives, host_venv, tmp_path):
-        if os.path.isdir("/mnt/data"):
-            pytest.skip("/mnt/data exists on this machine: the default folder would be there")
         packed = conda_archives["same"]
         work = tmp_path / "cwd"
         work.mkdir()
-        result = bootstrap(host_venv.python, "install", packed["archive"], cwd=work)
+        # with /mnt/data the default folder would be there: it is hidden for this run
+        result = bootstrap(host_venv.python, "install", packed["archive"], cwd=work,
+                           prefix=hostkit.without_mnt_data())
         assert result.returncode == 0, result
         env = result.report["environments"][0]
         stem = os.path.basename(packed["archive"])[:-len(".tar.gz")]

@@ -5,12 +5,23 @@
                             how to build a bundle; exactly one new name (`bootstrap`); the
                             kernel's sys.argv ignored; running it twice is harmless
     TestExecWithBundle      a bundle in the cwd: installed, the report displayed, the package
-                            imports in the next cell without a restart, progress on stderr
+                            imports in the next cell without a restart, progress as one
+                            display updated in place (never stderr)
     TestExecNotebookFolder  the bundle next to the notebook (JPY_SESSION_NAME), not in the cwd
     TestExecFailing         a missing dependency and a corrupt upload: problem and fix shown,
                             no SystemExit, no traceback, nothing half-installed, kernel alive
-    TestRun                 %run bootstrap.py check/install: the CLI's text report, never
-                            SystemExit (exit code 1 results, usage errors, unreadable input)
+    TestRun                 %run bootstrap.py check/install: the CLI's report, displayed, its
+                            next step phrased for the notebook; never SystemExit (exit code 1
+                            results, usage errors, unreadable input)
+    TestUsages              the usages promised word for word (issue 12): `%run bootstrap.py
+                            bundle.tar.gz`, bare `%run bootstrap.py`, `%run bootstrap.py install
+                            bundle.tar.gz`, `%run -i`, the exec cell: each installs, leaves one new
+                            name (`bootstrap`), keeps the user's values, no SystemExit;
+                            `python bootstrap.py bundle.tar.gz` and bare `python bootstrap.py`
+    TestRendered            check and install, ok and failed, executed by nbclient and exported
+                            by nbconvert: heading with command and coloured status, the bundle
+                            line, fixes as code blocks, next rows that do not repeat them (the
+                            HTML of docs/notebook-reports.png, see tests/notebook_screenshot.py)
     TestApi                 import bootstrap; check()/inspect()/install() return plain,
                             JSON-serialisable mappings with .ok that render as tables
     TestProgress            the CLI with a terminal on stderr: progress there, never on stdout,
@@ -35,10 +46,9 @@ import hostkit
 from hostkit import BOOTSTRAP_DIR, BOOTSTRAP_PY, exec_cell
 from wheelmaker import make_wheel
 
-NO_MNT_DATA = pytest.mark.skipif(
-    os.path.isdir("/mnt/data"), reason="this machine has /mnt/data: bootstrap would look for "
-    "uploads and write the profile there, outside the test's folders")
-pytestmark = NO_MNT_DATA
+# On a machine with /mnt/data (the product's target platform) the kernels and the CLI run in a
+# mount namespace that hides it (hostkit.without_mnt_data): bootstrap would otherwise look for
+# uploads and write the profile there, outside the test's folders.
 
 
 # -- set-up ----------------------------------------------------------------------------------------
@@ -64,7 +74,8 @@ def kernel_profile(kernel_python, tmp_path_factory):
 
 
 def cli(python, *args, cwd=None):
-    return subprocess.run([python, BOOTSTRAP_PY] + [str(a) for a in args], cwd=str(cwd),
+    hide = hostkit.without_mnt_data()
+    return subprocess.run(hide + [python, BOOTSTRAP_PY] + [str(a) for a in args], cwd=str(cwd),
                           env=hostkit.clean_env(), stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True, timeout=hostkit.TIMEOUT)
@@ -242,7 +253,7 @@ class TestExecWithoutBundle:
             cell = nb.execute(exec_cell())
             assert_clean(cell)
             assert kernel_profile["target"] in cell.text
-            assert "usage" not in cell.text.lower()
+            assert "usage:" not in cell.text.lower()  # argparse's usage line
             assert not os.path.exists("/nonexistent/x")
         finally:
             nb.execute("_s.argv = _nb_argv")
@@ -299,9 +310,24 @@ class TestExecWithBundle:
         assert facts.startswith(hostkit.purelib_of(kernel_python) + os.sep)
         assert not site_packages_holds(hosts, "zz_nbpkg")
 
-    def test_progress_goes_to_stderr(self, first_run):
-        assert re.search(r"installing \d+ of 2", first_run.stderr), first_run
-        assert "installing" not in first_run.stdout
+    def test_progress_is_one_display_updated_in_place(self, first_run):
+        """Not stderr (notebooks show it as error boxes): one display, created at the first
+        package and updated under the same display_id until the last."""
+        assert "installing" not in first_run.stderr + first_run.stdout, first_run
+        progress = [o for o in first_run.outputs
+                    if o["type"] in ("display_data", "update_display_data")
+                    and (o["content"].get("data") or {}).get("text/plain", "").startswith(
+                        "installing ")]
+        assert [o["type"] for o in progress] == ["display_data"] + ["update_display_data"] * (
+            len(progress) - 1), progress
+        ids = set(o["content"]["transient"]["display_id"] for o in progress)
+        assert len(ids) == 1, progress
+        assert re.match(r"installing 1 of 2: zz-nb(pkg|dep) ", progress[0]["content"]["data"][
+            "text/plain"]), progress
+        last = progress[-1]["content"]["data"]
+        assert len(progress) == 2, progress  # the last package is always shown
+        assert re.match(r"installing 2 of 2: zz-nb(pkg|dep) ", last["text/plain"]), progress
+        assert "<progress value='2' max='2'>" in last["text/html"]
 
     def test_running_it_again_finds_it_satisfied(self, first_run, nb):
         again = nb.execute(exec_cell())
@@ -370,6 +396,18 @@ class TestExecFailing:
         assert "tools/bundle.py" in table, first_run
         assert "online" in table
 
+    def test_next_step_is_phrased_for_the_cell(self, first_run, nb):
+        """The cell found the uploads itself: re-running it takes the fix bundle too; the
+        explicit call names both uploads. Never the command line."""
+        (html,) = [d["text/html"] for d in first_run.displays
+                   if "sandbox-bootstrap-report" in d.get("text/html", "")]
+        nexts = re.findall(r"<th[^>]*>next</th><td[^>]*>(.*?)</td>", html, re.S)
+        upload = os.path.join(nb.cwd, "bundle.tar.gz")
+        fix = os.path.join(nb.cwd, "bundle-fix.tar.gz")
+        assert nexts == ["Upload bundle-fix.tar.gz next to the bundle, then re-run this cell "
+                         "(it takes every upload it finds) or run install again with both "
+                         "bundles: <code>bootstrap.install([%r, %r])</code>" % (upload, fix)]
+
     def test_nothing_half_installed(self, first_run, nb, kernel_python):
         cell = nb.execute("try:\n    import zz_nbbroken\nexcept ImportError:\n"
                           "    print('absent')\nelse:\n    print('present')")
@@ -416,21 +454,33 @@ class TestRun:
     def run_cell(self, nb, *args):
         return nb.execute("%%run %s %s" % (BOOTSTRAP_PY, " ".join(str(a) for a in args)))
 
-    def test_check_prints_the_cli_report(self, nb, bundles, kernel_python):
+    def test_check_displays_the_report(self, nb, bundles, kernel_python):
+        """The CLI's report, displayed (rendered in a notebook); its next step phrased for
+        the notebook: a call of the `bootstrap` that %run leaves behind."""
         cell = self.run_cell(nb, "check", bundles["good"])
         assert_clean(cell)
         proc = cli(kernel_python, "check", bundles["good"], cwd=nb.cwd)
         assert proc.returncode == 0, proc.stderr
-        assert cell.stdout == proc.stdout
-        assert cell.stdout.startswith("check: OK")
+        text = plain(cell)
+        assert text.startswith("check: OK")
+        cli_lines = proc.stdout.splitlines()
+        assert text.splitlines()[:-1] == cli_lines[:-1]  # all but the phrased next step
+        assert cli_lines[-1] == "Next: Everything fits: python bootstrap.py install %s" % (
+            bundles["good"])
+        assert text.splitlines()[-1] == "Next: Everything fits: bootstrap.install([%r])" % (
+            bundles["good"])
+        assert cell.stdout == ""
+        assert "<h3" in rich(cell)
 
     def test_something_missing_gives_no_system_exit(self, nb, bundles, kernel_python):
         proc = cli(kernel_python, "check", bundles["broken"], cwd=nb.cwd)
         assert proc.returncode == 1, "the CLI's exit code for this case changed: %r" % (proc,)
         cell = self.run_cell(nb, "check", bundles["broken"])
         assert_clean(cell)
-        assert cell.stdout == proc.stdout
-        assert "missing-dependency" in cell.stdout
+        problems = [line for line in proc.stdout.splitlines() if line.startswith("  [")]
+        assert problems and [line for line in plain(cell).splitlines()
+                             if line.startswith("  [")] == problems
+        assert "missing-dependency" in plain(cell)
         assert nb.alive()
 
     @pytest.mark.parametrize("args", [
@@ -451,8 +501,9 @@ class TestRun:
     def test_install_then_import_in_the_next_cell(self, nb, bundles):
         cell = self.run_cell(nb, "install", bundles["good"])
         assert_clean(cell)
-        assert cell.stdout.startswith("install: OK"), cell
-        assert "installing" not in cell.stdout  # progress is for stderr
+        assert plain(cell).startswith("installing "), cell  # the progress display comes first
+        assert "\ninstall: OK" in plain(cell), cell
+        assert "installing" not in cell.stdout + cell.stderr
         facts = printed_json(nb.execute(
             'import zz_runpkg; print(__import__("json").dumps(zz_runpkg.VALUE))'))
         assert facts == 42
@@ -460,8 +511,8 @@ class TestRun:
     def test_install_with_something_missing_gives_no_system_exit(self, nb, bundles):
         cell = self.run_cell(nb, "install", bundles["broken"])
         assert_clean(cell)
-        assert cell.stdout.startswith("install: FAILED"), cell
-        assert "missing-dependency" in cell.stdout
+        assert plain(cell).startswith("install: FAILED"), cell
+        assert "missing-dependency" in plain(cell)
         assert nb.alive()
 
     def test_install_json(self, nb, bundles, tmp_path):
@@ -471,6 +522,195 @@ class TestRun:
         assert report["schema"] == "sandbox-bootstrap.report/1"
         assert report["status"] == "ok"
         assert "installing" not in cell.stderr
+
+
+# -- the usages the product promises, word for word (issue 12) ------------------------------------
+
+
+class TestUsages:
+    """Each usage installs the upload, never raises SystemExit, and leaves exactly one new
+    name, `bootstrap`, in the user's namespace, whose own values (check, json, os, sys, main,
+    install, inspect, Report) survive. One kernel; each usage has its own package and its
+    own upload folder, made the kernel's cwd without binding a name."""
+
+    USAGES = {
+        "run-upload": "%%run %(script)s %(bundle)s",
+        "run-bare": "%%run %(script)s",
+        "run-install": "%%run %(script)s install %(bundle)s",
+        "run-interactive": "%%run -i %(script)s %(bundle)s",  # in the user's own namespace
+        "exec-cell": "exec(open(%(script)r).read())",
+    }
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def nb(cls, hosts, kernel_python, tmp_path_factory):
+        session, cwd = start_kernel(hosts, kernel_python, tmp_path_factory, "usages")
+        yield session
+        session.close()
+
+    def upload(self, factory, key):
+        """An upload folder holding one bundle of zz-u<key>pkg (VALUE = 42) and its dep."""
+        prefix = "u" + key.replace("-", "")
+        folder = factory.mktemp(key + "-upload")
+        path = bundle(folder, "bundle.tar.gz", factory.mktemp(key + "-wheels"),
+                      good_specs(prefix))
+        return str(folder), path, "zz_%spkg" % prefix
+
+    @pytest.mark.parametrize("key", sorted(USAGES))
+    def test_installs_and_leaves_only_bootstrap(self, nb, key, tmp_path_factory,
+                                                kernel_python):
+        folder, path, module = self.upload(tmp_path_factory, key)
+        assert_clean(nb.execute("__import__('os').chdir(%r)" % folder))
+        assert_clean(nb.execute(FORGET_BOOTSTRAP))
+        assert_clean(nb.execute(USER_NAMES))
+        cell = nb.execute(self.USAGES[key] % {"script": BOOTSTRAP_PY, "bundle": path})
+        assert_clean(cell)
+        assert "\ninstall: OK" in "\n" + plain(cell), cell
+        new, removed, changed = namespace_change(printed_json(nb.execute(NAMESPACE_REPORT)))
+        if key == "run-interactive":  # IPython's own: %run -i sets __file__ and leaves it
+            new = [name for name in new if name != "__file__"]
+        assert (new, removed, changed) == (["bootstrap"], [], [])
+        values = printed_json(nb.execute(
+            'print(__import__("json").dumps([check, json, os, sys, main, install, inspect, '
+            'Report, bootstrap.__name__, type(bootstrap).__name__]))'))
+        assert values == ["mine", 5, "my-os", "my-sys", "my-main", "my-install", "my-inspect",
+                          "my-report", "bootstrap", "module"]
+        imported = printed_json(nb.execute(
+            "print(__import__('json').dumps([__import__(%r).VALUE, __import__(%r).__file__]))"
+            % (module, module)))
+        assert imported[0] == 42
+        assert imported[1].startswith(hostkit.purelib_of(kernel_python) + os.sep)
+
+    def test_bootstrap_left_by_run_is_the_api(self, nb, tmp_path_factory):
+        """`bootstrap` after %run is a real module that outlives the next %run."""
+        folder, path, _ = self.upload(tmp_path_factory, "api-after-run")
+        assert_clean(nb.execute("%%run %s check %s" % (BOOTSTRAP_PY, path)))
+        assert_clean(nb.execute("__nb_first = bootstrap"))
+        assert_clean(nb.execute("%%run %s --version" % BOOTSTRAP_PY))
+        facts = printed_json(nb.execute(
+            'print(__import__("json").dumps([__nb_first.check([%r]).ok, '
+            'bootstrap.inspect().ok, __import__("sys").modules["bootstrap"] is bootstrap]))'
+            % path))
+        assert facts == [True, True, True]
+
+    @pytest.mark.parametrize("args", [["--help"], ["--version"]])
+    def test_help_and_version_give_no_system_exit(self, nb, args):
+        cell = nb.execute("%%run %s %s" % (BOOTSTRAP_PY, " ".join(args)))
+        assert_clean(cell)
+        assert "bootstrap.py" in cell.stdout + cell.stderr
+
+    @pytest.mark.parametrize("bare", [False, True], ids=["upload-argument", "no-argument"])
+    def test_python_bootstrap_py_installs_the_upload(self, bare, tmp_path_factory,
+                                                     kernel_python, nb):
+        """`python bootstrap.py bundle.tar.gz` (and, in the upload folder, `python
+        bootstrap.py`): install, exit 0; the package then imports in the running kernel."""
+        folder, path, module = self.upload(tmp_path_factory, "cli-bare" if bare else "cli")
+        proc = cli(kernel_python, *([] if bare else [path]), cwd=folder)
+        assert proc.returncode == 0, (proc.stdout, proc.stderr)
+        assert proc.stdout.startswith("install: OK"), proc.stdout
+        assert "Traceback" not in proc.stdout + proc.stderr
+        assert not os.path.exists(os.path.join(folder, "sandbox-profile.json"))
+        assert printed_json(nb.execute(
+            "print(__import__('json').dumps(__import__(%r).VALUE))" % module)) == 42
+
+
+# -- what a notebook shows: nbclient, nbconvert's HTML, a screenshot -----------------------------
+
+
+#: The notebook of docs/notebook-reports.png: check and install, ok and with problems.
+REPORT_CELLS = ["%run bootstrap.py check good.tar.gz",
+                "%run bootstrap.py check broken.tar.gz",
+                "%run bootstrap.py install good.tar.gz",
+                "%run bootstrap.py install broken.tar.gz"]
+
+
+def render_reports(hosts, kernel_python, folder, html_path):
+    """Execute REPORT_CELLS with nbclient in ``folder`` (which gets bootstrap.py and the two
+    bundles) and write nbconvert's HTML to ``html_path``; returns the executed notebook."""
+    import shutil
+    folder = str(folder)
+    os.makedirs(folder, exist_ok=True)
+    shutil.copy(BOOTSTRAP_PY, os.path.join(folder, "bootstrap.py"))
+    wheels = os.path.join(folder, ".wheels")
+    bundle(folder, "good.tar.gz", wheels, good_specs("show"))
+    bundle(folder, "broken.tar.gz", wheels, broken_specs("show"))
+    shutil.rmtree(wheels)
+    return hostkit.render_notebook(hosts, kernel_python, REPORT_CELLS, folder,
+                                   os.path.join(folder, ".jupyter"), html_path)
+
+
+class TestRendered:
+    """The four reports of REPORT_CELLS, executed by nbclient in a real kernel and exported
+    by nbconvert: what a person sees (docs/notebook-reports.png is this HTML in Chromium)."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def rendered(cls, hosts, kernel_python, tmp_path_factory):
+        folder = tmp_path_factory.mktemp("rendered")
+        html_path = folder / "reports.html"
+        notebook = render_reports(hosts, kernel_python, folder / "nb", html_path)
+        return notebook, html_path.read_text(encoding="utf-8")
+
+    def outputs(self, rendered, index):
+        notebook, _ = rendered
+        return notebook["cells"][index]["outputs"]
+
+    def html_of(self, rendered, index):
+        (data,) = [o["data"] for o in self.outputs(rendered, index)
+                   if o.get("output_type") == "display_data"
+                   and "sandbox-bootstrap-report" in o["data"].get("text/html", "")]
+        return data["text/html"]
+
+    @pytest.mark.parametrize("index,command,status", [
+        (0, "check", "OK"), (1, "check", "FAILED"), (2, "install", "OK"),
+        (3, "install", "FAILED")])
+    def test_heading_with_command_and_coloured_status(self, rendered, index, command, status):
+        html = self.html_of(rendered, index)
+        colour = {"OK": "#1a7f37", "FAILED": "#cf222e"}[status]
+        assert re.search(r"<h3[^>]*>%s <span class='sandbox-bootstrap-status' style='"
+                         r"background:%s;[^']*'>%s</span></h3>" % (command, colour, status),
+                         html), html
+        assert "<p>Bundle: " in html
+
+    def test_fix_commands_are_code_blocks(self, rendered):
+        html = self.html_of(rendered, 1)
+        blocks = re.findall(r"<pre[^>]*><code>(.*?)</code></pre>", html, re.S)
+        assert len(blocks) == 2, html  # the one online command and its pip alternative
+        assert blocks[0].startswith("python tools/bundle.py ")
+        assert blocks[1].startswith("pip download ")
+
+    def test_next_rows_do_not_repeat_the_fixes(self, rendered):
+        html = self.html_of(rendered, 1)
+        nexts = re.findall(r"<th[^>]*>next</th><td[^>]*>(.*?)</td>", html, re.S)
+        assert nexts, html
+        blocks = re.findall(r"<pre[^>]*><code>(.*?)</code></pre>", html, re.S)
+        for step in nexts:
+            assert not any(block in step for block in blocks), step
+        assert any("bootstrap.check([" in step for step in nexts), nexts
+        assert not any("python bootstrap.py" in step for step in nexts), nexts
+
+    def test_ok_check_says_how_to_install_from_the_notebook(self, rendered):
+        html = self.html_of(rendered, 0)
+        assert "<code>bootstrap.install([&#x27;good.tar.gz&#x27;])</code>" in html or \
+            "<code>bootstrap.install([&#39;good.tar.gz&#39;])</code>" in html or \
+            "<code>bootstrap.install(['good.tar.gz'])</code>" in html, html
+
+    def test_no_stderr_anywhere(self, rendered):
+        notebook, _ = rendered
+        for cell in notebook["cells"]:
+            for output in cell["outputs"]:
+                assert output.get("name") != "stderr", output
+                assert output.get("output_type") != "error", output
+
+    def test_nbconvert_html_holds_the_reports(self, rendered):
+        _, html = rendered
+        assert html.count("sandbox-bootstrap-report") == 4
+        for command, status in (("check", "OK"), ("check", "FAILED"), ("install", "OK"),
+                                ("install", "FAILED")):
+            assert "%s <span class='sandbox-bootstrap-status'" % command in html or \
+                '%s <span class="sandbox-bootstrap-status"' % command in html, command
+        assert len(re.findall(r"<pre[^>]*><code>", html)) >= 4  # the fixes of both failed reports
+        assert "sandbox-bootstrap-progress" in html  # the install's progress display
 
 
 # -- the Python API in a kernel --------------------------------------------------------------------

@@ -82,14 +82,47 @@ def write_sdist(folder, name, version, pyproject=None, requires=(), folder_name=
 
 
 class TestRoots:
-    def test_every_wheel_is_a_root_without_require_or_manifest(self, run, make_wheel):
+    def test_without_require_or_manifest_the_roots_are_what_nothing_requires(self, run,
+                                                                             make_wheel):
         make_wheel("zz-app", "1.0", requires=["zz-lib"])
-        make_wheel("zz-lib", "1.0")
+        make_wheel("zz-lib", "1.0", requires=["zz-win; sys_platform == 'win32'"])
+        make_wheel("zz-win", "1.0")  # required under a marker false here: still not a root
         make_wheel("zz-other", "2.0")
         report = run()
-        assert sorted(report["roots"]) == ["zz-app", "zz-lib", "zz-other"]
+        assert sorted(report["roots"]) == ["zz-app", "zz-other"]
         assert installed_names(report) == ["zz-app", "zz-lib", "zz-other"]
         assert report.ok
+
+    def test_a_project_needed_through_an_extra_adds_the_extra(self, run, make_wheel):
+        make_wheel("zz-black", "1.0", extras={"d": ["zz-aiohttp>=3"]})
+        make_wheel("zz-aiohttp", "3.1")
+        report = run()
+        assert report["roots"] == ["zz-black[d]"]
+        assert installed_names(report) == ["zz-aiohttp", "zz-black"]
+
+    def test_a_cycle_nothing_else_requires_gives_its_first_project(self, run, make_wheel):
+        make_wheel("zz-chicken", "1.0", requires=["zz-egg"])
+        make_wheel("zz-egg", "1.0", requires=["zz-chicken"])
+        report = run()
+        assert len(report["roots"]) == 1 and report["roots"][0] in ("zz-chicken", "zz-egg")
+        assert installed_names(report) == ["zz-chicken", "zz-egg"]
+
+    def test_a_dependency_that_cannot_be_had_blocks_the_requested_project(self, run, bundle,
+                                                                          make_wheel):
+        """html2notion's case: crcmod (an sdist that cannot be built here) is required by
+        cos-python-sdk-v5, which html2notion requires: html2notion is the root, and the
+        short text says it was not installed."""
+        make_wheel("zz-html2notion", "1.0", requires=["zz-cos-sdk"])
+        make_wheel("zz-cos-sdk", "5.0", requires=["zz-crcmod"])
+        write_sdist(bundle, "zz-crcmod", "1.7")
+        report = run(profile=linux_profile("3.11", installed=[]))
+        assert report["roots"] == ["zz-html2notion"]
+        assert report["blocked_roots"] == ["zz-html2notion"]
+        problem = only(problems_with(report, "sdist-needs-build"))
+        assert problem["required_by"] == ["zz-cos-sdk==5.0"]
+        assert "root requirement" not in problem["message"]
+        text = str(report)
+        assert re.search(r"^Would not install \(requested\): zz-html2notion", text, re.M), text
 
     def test_require_picks_the_roots(self, run, make_wheel):
         make_wheel("zz-app", "1.0", requires=["zz-lib"])
@@ -431,7 +464,8 @@ class TestBlocked:
             "zz_x-1.0-cp38-cp38-macosx_11_0_arm64.whl": "incompatible-wheel",
             "zz-y": "requires-python"}
         assert installed_names(report) == ["zz-fine"]
-        assert sorted(report["blocked_roots"]) == ["zz-a", "zz-b", "zz-x", "zz-y"]
+        # zz-x is required by zz-b, so not a root of its own: no manifest, no --require
+        assert sorted(report["blocked_roots"]) == ["zz-a", "zz-b", "zz-y"]
 
     def test_problem_deep_in_the_closure_names_the_chain(self, run, make_wheel):
         make_wheel("zz-top", "1.0", requires=["zz-middle"])
@@ -744,9 +778,13 @@ class TestRealWorld:
         for problem in incompatible:
             assert problem["reason"] == "platform"
             assert "macOS" in problem["message"]
-        pure = ["async-timeout", "attrs", "charset-normalizer", "idna", "typing-extensions"]
-        assert [n for n in pure if n in installed_names(report)] == pure
-        assert report["status"] == "partial"
+        # aiohttp is what was asked for (nothing else in the folder requires it); its pure
+        # dependencies fit, but a root that cannot be completed is not half-installed
+        assert report["roots"] == ["aiohttp"]
+        assert report["blocked_roots"] == ["aiohttp"]
+        assert installed_names(report) == []
+        assert report["status"] == "failed"
+        assert "Would not install (requested): aiohttp" in str(report)
         for item in report["wheels"]:
             assert item["compatible"] == item["file"].endswith("-none-any.whl")
         fix = shlex.split(report["fix"]["command"])
@@ -762,8 +800,9 @@ class TestRealWorld:
             pytest.skip("needs an x86_64 Linux machine")
         reasons = set(p.get("reason") for p in problems_with(report, "incompatible-wheel"))
         assert reasons == {"platform"}
-        assert "attrs" in installed_names(report) or \
-            "attrs" in [s["name"] for s in report["satisfied"]]
+        assert report["blocked_roots"] == ["aiohttp"]
+        fits = dict((w["file"].split("-")[0], w["compatible"]) for w in report["wheels"])
+        assert fits["attrs"] is True and fits["aiohttp"] is False
 
     def test_html2notion_sdist(self, tmp_path):
         folder = real_set("html2notion")
@@ -798,3 +837,17 @@ class TestRealWorld:
             problem = only(problems_with(report, "sdist-needs-build"))
             assert problem["subject"] == "crcmod-1.7.tar.gz"
             assert problem["required_by"]  # cos-python-sdk-v5
+
+    def test_html2notion_without_require_is_the_root(self, tmp_path):
+        """No manifest, no --require: html2notion is what nothing else in the folder requires;
+        crcmod is a dependency (of cos-python-sdk-v5), and the short text says that
+        html2notion itself was not installed."""
+        folder = real_set("html2notion")
+        report = bootstrap.check([folder], profile=linux_profile("3.11", ()),
+                                 work_dir=str(tmp_path))
+        assert report["roots"] == ["html2notion"]
+        assert report["blocked_roots"] == ["html2notion"]
+        problem = only(problems_with(report, "sdist-needs-build"))
+        assert [r.split("==")[0] for r in problem["required_by"]] == ["cos-python-sdk-v5"]
+        assert "root requirement" not in problem["message"]
+        assert "Would not install (requested): html2notion" in str(report)

@@ -12,8 +12,13 @@ the sdist ships with its build backend's wheels when the target can compile, or 
 stops and says it must happen on a matching machine. With a profile that lists installed
 distributions, only what the sandbox lacks is shipped.
 
-Exit codes: 0 written; 1 the bundle would not install (nothing written unless --force);
-2 usage error or unusable input.
+Requirements files are read with pip's own parser (pip-requirements-parser): ``-r`` and
+``-c`` files are followed, backslash continuations joined, URLs keep their ``#`` fragment, and
+``--hash`` values (pip-compile --generate-hashes) are checked against every shipped file, as
+pip's hash-checking mode does; a constraint limits a project the closure needs, never adds one.
+
+Exit codes: 0 written; 1 the bundle would not install, or a file breaks a --hash (nothing
+written; --force overrides only the former); 2 usage error or unusable input.
 """
 
 import argparse
@@ -22,15 +27,30 @@ import shutil
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-for _path in (ROOT, os.path.join(ROOT, "bootstrap")):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
+if not __package__:  # `python tools/bundle.py` in a checkout: import the folder as `tools`
+    ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if sys.path and os.path.abspath(sys.path[0]) == os.path.join(ROOT, "tools"):
+        del sys.path[0]  # tools/build.py is no top-level `build`
+    for _path in (ROOT, os.path.join(ROOT, "bootstrap")):
+        if _path not in sys.path:
+            sys.path.insert(0, _path)
+    __package__ = "tools"
+    try:
+        import packaging.utils  # noqa: F401
+        import pip_requirements_parser  # noqa: F401
+        import tomli_w  # noqa: F401
+    except ImportError:
+        sys.stderr.write("bundle.py: error: the bundle builder needs packaging, wheel, tomli-w "
+                         "and pip-requirements-parser; install them with: %s -m pip install "
+                         "packaging wheel tomli-w pip-requirements-parser\n" % sys.executable)
+        sys.exit(2)
 
 import bootstrap  # noqa: E402  (the single-file bootstrap.py, for its resolver and check)
-from tools import build, fetch, profiles, write  # noqa: E402
+
+from . import build, fetch, profiles, write  # noqa: E402
 
 MAX_ROUNDS = 12
+PROG = "sandbox-bundle" if __package__ == "sandbox_bundle" else "bundle.py"
 
 
 class Builder(object):
@@ -132,20 +152,68 @@ class Builder(object):
         return files
 
 
+class Requirements(object):
+    """What requirements files say, parsed by pip-requirements-parser (pip's own parser): the
+    requirements (PEP 508 strings, markers and URLs kept), the constraints of ``-c`` files, the
+    allowed sha256 digests per project (``--hash``), and options this builder does not use."""
+
+    def __init__(self):
+        self.requirements = []
+        self.constraints = []
+        self.hashes = {}   # canonical project name -> set of sha256 hex digests
+        self.ignored = []  # option lines (--index-url ...): pip's own configuration applies
+
+
 def read_requirements(paths):
-    requirements = []
+    """Requirements from pip requirements files, with ``-r``/``-c`` followed, ``\\``
+    continuations joined and ``--hash`` options kept. Raises RequirementsError."""
+    import pip_requirements_parser
+
+    result = Requirements()
     for path in paths or ():
-        with open(path) as f:
-            for line in f:
-                line = line.split("#", 1)[0].strip()
-                if line and not line.startswith("-"):
-                    requirements.append(line)
-    return requirements
+        if not os.path.isfile(path):
+            raise RequirementsError("%s: no such requirements file" % path)
+        try:
+            parsed = pip_requirements_parser.RequirementsFile.from_file(
+                os.path.abspath(path), include_nested=True)
+        except pip_requirements_parser.InstallationError as error:
+            raise RequirementsError(str(error).replace("|n", ": ").splitlines()[0])
+        for line in parsed.invalid_lines:
+            raise RequirementsError("%s line %d: %r is not a requirement (%s)" % (
+                line.requirement_line.filename, line.requirement_line.line_number,
+                line.requirement_line.line, line.error_message.splitlines()[0]))
+        for option in parsed.options:
+            if set(option.options) - {"requirements", "constraints"}:
+                result.ignored.append(option.requirement_line.line)
+        for item in parsed.requirements:
+            _add_requirement(result, item)
+    return result
+
+
+def _add_requirement(result, item):
+    where = "%s line %d" % (item.requirement_line.filename, item.requirement_line.line_number)
+    if item.is_editable or item.req is None:
+        raise RequirementsError("%s: %s is a local or editable path; a bundle needs a "
+                                "requirement by name (or name @ URL)" % (where, item.line))
+    text = str(item.req) + (" ; %s" % item.marker if item.marker is not None else "")
+    (result.constraints if item.is_constraint else result.requirements).append(text)
+    digests = [h.split(":", 1) for h in item.hash_options]
+    bad = [algorithm for algorithm, _ in digests if algorithm != "sha256"]
+    if bad:
+        raise RequirementsError("%s: --hash=%s: only sha256 hashes can be checked" % (
+            where, bad[0]))
+    if digests:
+        key = bootstrap.canonicalize_name(item.req.name)
+        result.hashes.setdefault(key, set()).update(digest.lower() for _, digest in digests)
+
+
+class RequirementsError(ValueError):
+    """A requirements file that cannot be used: named, with the line."""
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
-        prog="bundle.py", description="Build a bundle for a sandbox's profile.")
+        prog=PROG, description="Build a bundle for a sandbox's profile.")
     parser.add_argument("requirements", nargs="*", metavar="REQ")
     parser.add_argument("-r", "--requirement", action="append", metavar="FILE",
                         help="read requirements from FILE (repeatable)")
@@ -161,39 +229,106 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def build_closure(profile, roots, constraints, work, log):
+    """The Builder run for ``roots``, and the roots it was run with. Constraints (``-c``) never
+    add a project, as in pip: one whose project the closure holds joins the roots and the
+    closure is built again, once, so that its versions hold."""
+    builder = Builder(profile, roots, os.path.join(work, "build-1"), log).run()
+    if not constraints:
+        return builder, roots
+    report = bootstrap.check([builder.wheels], require=roots, profile=profile)
+    needed = set(item["name"] for item in report["would_install"] + report["satisfied"])
+    applied = [c for c in constraints if bootstrap.Requirement(c).key in needed]
+    if not applied:
+        return builder, roots
+    log("constraints apply to %s: building again" % ", ".join(applied))
+    roots = roots + applied
+    return Builder(profile, roots, os.path.join(work, "build-2"), log).run(), roots
+
+
+def hash_errors(files, hashes, work):
+    """Why shipped files break the requirements' ``--hash`` values (as pip's hash-checking
+    mode: once one requirement has hashes, every shipped project needs them, but an sdist's
+    build backend does not). A wheel built here passes when the sdist it was built from has
+    an allowed hash."""
+    if not hashes:
+        return []
+    errors = []
+    for path, kind in files:
+        name, _ = write._name_version(os.path.basename(path))
+        allowed = hashes.get(name)
+        if allowed is None and kind == "build-backend":
+            continue  # as pip: build requirements of an sdist are not hash-checked
+        if allowed is None:
+            errors.append("%s: the requirements give no --hash for %s (with hashes, every "
+                          "project that ships needs one, as in pip's hash-checking mode)"
+                          % (os.path.basename(path), name))
+        elif write.sha256_of(path) not in allowed and not _built_from_allowed(
+                name, allowed, work):
+            errors.append("%s: its sha256 %s is none of the --hash values given for %s" % (
+                os.path.basename(path), write.sha256_of(path), name))
+    return errors
+
+
+def _built_from_allowed(name, allowed, work):
+    for folder, _, names in os.walk(work):
+        if os.path.basename(folder) != "sdists":
+            continue
+        for filename in names:
+            try:
+                sdist_name, _ = write._name_version(filename)
+            except ValueError:
+                continue
+            if sdist_name == name and write.sha256_of(os.path.join(folder, filename)) in allowed:
+                return True
+    return False
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
 
     def log(message):
-        sys.stderr.write("bundle.py: %s\n" % message)
+        sys.stderr.write("%s: %s\n" % (PROG, message))
 
     try:
         data, label = profiles.load_profile(args.profile)
         profile = bootstrap.Profile.from_json(data, source=label)
-        roots = list(args.requirements) + read_requirements(args.requirement)
-        for root in roots:
+        given = read_requirements(args.requirement)
+        roots = list(args.requirements) + given.requirements
+        for root in roots + given.constraints:
             bootstrap.Requirement(root)
-    except (profiles.ProfileError, bootstrap.BootstrapError, OSError) as error:
-        log("error: %s" % error)
+    except (profiles.ProfileError, bootstrap.BootstrapError, RequirementsError,
+            OSError) as error:
+        log("error: %s" % (str(error).splitlines() or [""])[0])  # one line, as bootstrap's
         return 2
     if not roots:
         log("error: no requirements given")
         return 2
+    for line in given.ignored:
+        log("note: %r in the requirements is not used: pip's own configuration applies" % line)
     work = tempfile.mkdtemp(prefix="bundle-")
     try:
-        builder = Builder(profile, roots, work, log).run()
+        builder, roots = build_closure(profile, roots, given.constraints, work, log)
         for error in builder.errors:
             log(error)
         report = bootstrap.check([builder.wheels], require=roots, profile=profile)
         summary = [line for line in bootstrap.render_report(report).splitlines()
                    if not line.startswith("Next:")]  # next steps name this tool's scratch folder
         sys.stderr.write("\n".join(summary) + "\n")
+        mismatched = hash_errors(builder.files(), given.hashes, work)
+        for error in mismatched:
+            log("error: %s" % error)
+        if mismatched:
+            log("not written: files differ from the requirements' hashes (--force does not "
+                "override hashes)")
+            return 1
         if not report.ok and not args.force:
             log("not written: the bundle would not install as it is (--force writes it anyway)")
             return 1
         written = write.write_bundle(
             builder.files(), roots, profile, args.output, builder.notes,
-            write.parse_size(args.max_part_size) if args.max_part_size else None)
+            write.parse_size(args.max_part_size) if args.max_part_size else None,
+            preinstalled=report["satisfied"])
         for path in written:
             print(path)
         return 0

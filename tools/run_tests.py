@@ -7,15 +7,26 @@
    script and installs the project into it with ``pip install -e .[test]``. It reinstalls only
    when pyproject.toml or the interpreter changed (a hash is kept in a stamp file).
 2. Runs the whole pytest suite in it (or the PYTEST-ARGS given, e.g. ``tests/test_tags.py -x``).
-3. Runs the parity modules (tests/test_tags.py, test_versions.py, ... those that exist) under
+3. Runs the parity modules (tests/test_tags.py, test_versions.py, ..., and intake, resolution
+   and a small install: test_intake.py, test_resolve.py, test_smoke.py) under
    every *other* CPython 3.8-3.13 found on this machine (pyenv's versions folder, or python3.X
    on PATH), each in its own venv .cache/venv-3.X holding packaging==26.2 (the oracle), pytest
    and hypothesis. A missing interpreter is reported with a visible "SKIP: ..." line.
 4. Prints one summary line per interpreter and, last, the totals as ``N passed, N failed,
-   N skipped``. The exit code is 0 only when every run passed; a run that collected no test
-   (pytest's exit code 5), timed out, crashed or could not set up its venv counts as failed.
+   N skipped (why)``. The exit code is 0 only when every run passed; a run that collected no
+   test (pytest's exit code 5), timed out, crashed or could not set up its venv counts as
+   failed. A test skipped for lack of a download (its reason says network, download, not
+   cached, ...) counts as failed when the network is reachable; offline the last line says
+   how many skipped for that reason and how many for others.
 
 Standard library only; runs with no stdin; every child gets a timeout.
+
+Why not nox (the convention of pip, packaging and installer): this command must run from a
+fresh clone with nothing but python3, and what it adds to a matrix of venvs is what nox does
+not do: per-run time limits that kill whole process groups, counts from junit XML, a run that
+collects nothing counted as failed, and skips judged by their reason (a missing download is a
+failure when the network is up). A noxfile would still need this logic, and nox itself would
+have to be installed first; the matrix part here is ~150 lines.
 """
 
 import argparse
@@ -37,7 +48,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.path.join(ROOT, ".cache")
 PYPROJECT = os.path.join(ROOT, "pyproject.toml")
 
-#: The parity modules: each holds bootstrap.py against packaging on the running interpreter.
+#: The modules run under every other interpreter: the parity modules (each holds bootstrap.py
+#: against packaging on the running interpreter), then intake, resolution, a small install and
+#: the pre-3.11 sdist reader (tests/test_smoke.py), whose code paths differ between versions.
 PARITY_MODULES = (
     "tests/test_tags.py",
     "tests/test_versions.py",
@@ -45,6 +58,9 @@ PARITY_MODULES = (
     "tests/test_markers.py",
     "tests/test_requirements.py",
     "tests/test_names.py",
+    "tests/test_intake.py",
+    "tests/test_resolve.py",
+    "tests/test_smoke.py",
 )
 #: What the parity venvs hold: the pinned oracle, and the newest pytest/hypothesis that pip
 #: finds for that Python (pip honours Requires-Python).
@@ -235,9 +251,18 @@ def _check_tools(python):
 # -- interpreters -----------------------------------------------------------------------------
 
 
+def _pyenv_root():
+    """What `pyenv root` says (it honours PYENV_ROOT), or None without pyenv on PATH."""
+    pyenv = shutil.which("pyenv")
+    if pyenv is None:
+        return None
+    code, out = run([pyenv, "root"], PROBE_TIMEOUT)
+    return out.strip().splitlines()[-1] if code == 0 and out.strip() else None
+
+
 def _pyenv_roots():
     roots = []
-    for root in (os.environ.get("PYENV_ROOT"), os.path.expanduser("~/.pyenv")):
+    for root in (_pyenv_root(), os.environ.get("PYENV_ROOT")):
         if root and os.path.isdir(os.path.join(root, "versions")) and root not in roots:
             roots.append(root)
     return roots
@@ -306,6 +331,7 @@ class Result(object):
         self.note = note
         self.seconds = seconds
         self.output = ""
+        self.skip_reasons = []
 
     def line(self):
         if self.note.startswith("SKIP"):
@@ -331,6 +357,55 @@ def _junit_counts(path):
         failures += int(suite.get("failures", 0)) + int(suite.get("errors", 0))
         skipped += int(suite.get("skipped", 0))
     return tests - failures - skipped, failures, skipped
+
+
+def _junit_skip_reasons(path):
+    """The message of every skipped test in a pytest junit XML file ([] when unreadable)."""
+    try:
+        root = ElementTree.parse(path).getroot()
+    except (OSError, ElementTree.ParseError):
+        return []
+    return [(skip.get("message") or "").strip() for skip in root.iter("skipped")]
+
+
+#: A skip that says a download was missing: a failure when the network is reachable.
+DOWNLOAD_SKIP = re.compile(r"network unavailable|no network\?|not cached|could not be "
+                           r"installed|cannot fetch|realwheels\.py --fetch", re.IGNORECASE)
+
+
+def network_reachable(timeout=15):
+    """Whether the files the tests download can be had: a HEAD request for the first pinned
+    file of tests/real_wheels.json (through the proxy settings, as pip would)."""
+    import urllib.request
+    try:
+        with open(os.path.join(ROOT, "tests", "real_wheels.json")) as stream:
+            pins = json.load(stream)
+        url = next(e["url"] for name in sorted(pins["sets"]) for e in pins["sets"][name])
+        request = urllib.request.Request(url, method="HEAD")
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return answer.status < 400
+    except Exception:  # noqa: BLE001 (any failure means: not reachable from here)
+        return False
+
+
+def judge_skips(results, reachable=network_reachable):
+    """(extra failures, the words of the summary line about skips) for the runs' skips."""
+    reasons = [reason for r in results for reason in r.skip_reasons]
+    downloads = [reason for reason in reasons if DOWNLOAD_SKIP.search(reason)]
+    others = len(reasons) - len(downloads)
+    if not reasons:
+        return 0, ""
+    if downloads and reachable():
+        for reason in sorted(set(downloads)):
+            say("FAIL: skipped for lack of a download although the network is reachable: "
+                + reason[:300])
+        return len(downloads), " (%d skipped for lack of a download with the network up: " \
+            "counted as failed; %d for other reasons)" % (len(downloads), others)
+    if downloads:
+        return 0, " (%d for lack of a download: no network; %d for other reasons)" % (
+            len(downloads), others)
+    return 0, " (%d for other reasons: %s)" % (others, "; ".join(
+        sorted(set(r[:80] for r in reasons))[:3]))
 
 
 def _text_counts(output):
@@ -367,6 +442,7 @@ def run_pytest(label, python, args, timeout, stream):
     try:
         code, output = run(cmd, timeout, stream=stream)
         counts = _junit_counts(xml_path)
+        skip_reasons = _junit_skip_reasons(xml_path)
     finally:
         if os.path.exists(xml_path):
             os.unlink(xml_path)
@@ -374,6 +450,7 @@ def run_pytest(label, python, args, timeout, stream):
         counts = _text_counts(output)
     result = Result(label, *counts, seconds=time.monotonic() - started)
     result.output = output
+    result.skip_reasons = skip_reasons
     if code is None:
         result.note = "timed out after %d s" % timeout
     elif code != 0:
@@ -522,8 +599,10 @@ def main(argv=None):
     if not results:
         say("nothing ran")
         failed += 1
+    download_failures, why = judge_skips(results)
+    failed += download_failures
     ok = failed == 0 and all(r.ok for r in results)
-    say("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
+    say("%d passed, %d failed, %d skipped%s" % (passed, failed, skipped, why))
     return 0 if ok else 1
 
 

@@ -7,11 +7,16 @@ import os
 import shutil
 import tarfile
 
+import tomli_w
+from packaging import pylock
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+from packaging.version import Version
+
+import bootstrap  # the single-file bootstrap.py: its own file is the copy every bundle carries
 
 BUNDLE_SCHEMA = "sandbox-bootstrap.bundle/1"
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BOOTSTRAP_PY = os.path.join(ROOT, "bootstrap", "bootstrap.py")
+BOOTSTRAP_PY = os.path.splitext(os.path.abspath(bootstrap.__file__))[0] + ".py"
 
 
 def sha256_of(path):
@@ -30,52 +35,64 @@ def _name_version(filename):
     return canonicalize_name(name), str(version)
 
 
-def manifest(files, roots, profile, notes=()):
-    """The manifest of a bundle: roots, target, every file with sha256, size and kind."""
+def manifest(files, roots, profile, notes=(), preinstalled=()):
+    """The manifest of a bundle: roots, target, every file with sha256, size and kind; with
+    ``delta`` when the bundle relies on ``preinstalled`` distributions of the sandbox."""
     entries = []
     for path, kind in sorted(files, key=lambda item: os.path.basename(item[0])):
         name, version = _name_version(os.path.basename(path))
         entries.append({"path": "wheels/" + os.path.basename(path), "kind": kind, "name": name,
                         "version": version, "sha256": sha256_of(path),
                         "size": os.path.getsize(path)})
-    return {"schema": BUNDLE_SCHEMA, "created_by": "sandbox-bootstrap tools/bundle.py",
+    data = {"schema": BUNDLE_SCHEMA, "created_by": "sandbox-bootstrap tools/bundle.py",
             "target": profile.target, "roots": list(roots),
             "python_version": profile.marker_environment.get("python_version"),
             "files": entries, "notes": list(notes)}
+    if preinstalled:
+        data["delta"] = True
+    return data
 
 
-def _toml_string(text):
-    return json.dumps(text)  # a JSON string is a valid TOML basic string
+def _archive(entry, kind):
+    return kind(name=os.path.basename(entry["path"]), path=entry["path"], size=entry["size"],
+                hashes={"sha256": entry["sha256"]})
 
 
-def pylock(data):
-    """A PEP 751 lock file (pylock.toml) listing the bundle's files with their hashes."""
-    lines = ['lock-version = "1.0"', 'created-by = "sandbox-bootstrap"',
-             'requires-python = %s' % _toml_string("==%s.*" % data["python_version"]), ""]
+def lock(data):
+    """The PEP 751 lock (a validated ``packaging.pylock.Pylock``) of a manifest's files. A delta
+    bundle's lock says so in ``[tool.sandbox-bootstrap]``, with what it relies on."""
     by_package = {}
     for entry in data["files"]:
         by_package.setdefault((entry["name"], entry["version"]), []).append(entry)
+    packages = []
     for (name, version), entries in sorted(by_package.items()):
-        lines += ["[[packages]]", "name = %s" % _toml_string(name),
-                  "version = %s" % _toml_string(version)]
-        wheels = [e for e in entries if e["path"].endswith(".whl")]
-        sdists = [e for e in entries if not e["path"].endswith(".whl")]
-        if sdists:
-            entry = sdists[0]
-            lines.append("sdist = { name = %s, path = %s, size = %d, hashes = { sha256 = %s } }"
-                         % (_toml_string(os.path.basename(entry["path"])),
-                            _toml_string(entry["path"]), entry["size"],
-                            _toml_string(entry["sha256"])))
-        if wheels:
-            lines.append("wheels = [")
-            for entry in wheels:
-                lines.append("  { name = %s, path = %s, size = %d, hashes = { sha256 = %s } },"
-                             % (_toml_string(os.path.basename(entry["path"])),
-                                _toml_string(entry["path"]), entry["size"],
-                                _toml_string(entry["sha256"])))
-            lines.append("]")
-        lines.append("")
-    return "\n".join(lines)
+        wheels = [_archive(e, pylock.PackageWheel) for e in entries if e["path"].endswith(".whl")]
+        sdists = [_archive(e, pylock.PackageSdist) for e in entries
+                  if not e["path"].endswith(".whl")]
+        packages.append(pylock.Package(
+            name=canonicalize_name(name), version=Version(version), wheels=wheels or None,
+            sdist=sdists[0] if sdists else None))
+    tool = {"target": data["target"], "roots": list(data["roots"]),
+            "delta": bool(data.get("delta"))}
+    if data.get("delta"):
+        tool["preinstalled"] = [dict(item) for item in data.get("preinstalled", ())]
+    result = pylock.Pylock(
+        lock_version=Version("1.0"), created_by="sandbox-bootstrap",
+        requires_python=SpecifierSet("==%s.*" % data["python_version"])
+        if data.get("python_version") else None,
+        packages=packages, tool={"sandbox-bootstrap": tool})
+    result.validate()
+    return result
+
+
+def pylock_text(data):
+    """pylock.toml: the lock of ``lock(data)`` as TOML; a delta lock says so on its first line."""
+    text = tomli_w.dumps(lock(data).to_dict())
+    if data.get("delta"):
+        text = ("# A delta lock: it installs only on top of the sandbox it was built for, which "
+                "already has\n# the [tool.sandbox-bootstrap] preinstalled distributions.\n"
+                + text)
+    return text
 
 
 def parse_size(text):
@@ -86,9 +103,12 @@ def parse_size(text):
     return int(float(number) * factor)
 
 
-def write_bundle(files, roots, profile, output, notes=(), max_part_size=None):
-    """Write the bundle archive (tar.gz); returns the paths written (the parts when split)."""
-    data = manifest(files, roots, profile, notes)
+def write_bundle(files, roots, profile, output, notes=(), max_part_size=None, preinstalled=()):
+    """Write the bundle archive (tar.gz); returns the paths written (the parts when split).
+    ``preinstalled``: the sandbox's distributions the bundle relies on (a delta bundle)."""
+    data = manifest(files, roots, profile, notes, preinstalled)
+    lock_data = dict(data, preinstalled=[{"name": item["name"], "version": item["version"]}
+                                         for item in preinstalled])
     staging = output + ".staging"
     shutil.rmtree(staging, ignore_errors=True)
     os.makedirs(os.path.join(staging, "wheels"))
@@ -98,7 +118,7 @@ def write_bundle(files, roots, profile, output, notes=(), max_part_size=None):
         with open(os.path.join(staging, "manifest.json"), "w") as f:
             json.dump(data, f, indent=2, sort_keys=True)
         with open(os.path.join(staging, "pylock.toml"), "w") as f:
-            f.write(pylock(data))
+            f.write(pylock_text(lock_data))
         shutil.copy2(BOOTSTRAP_PY, os.path.join(staging, "bootstrap.py"))
         with tarfile.open(output, "w:gz") as archive:
             for entry in sorted(os.listdir(staging)):
