@@ -2116,7 +2116,7 @@ def find_distributions(paths=None):
     """Installed distributions on ``paths`` (default sys.path); the first of a name wins."""
     found = collections.OrderedDict()
     for directory in (sys.path if paths is None else paths):
-        directory = directory or os.getcwd()
+        directory = directory or "."
         try:
             entries = sorted(os.listdir(directory))
         except OSError:
@@ -2204,6 +2204,14 @@ def _detect_compiler():
     return None
 
 
+def _current_folder():
+    """The current folder, or None when it has been deleted (getcwd fails)."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return None
+
+
 def _detect_sandbox(paths):
     include = paths.get("include") or ""
     return {
@@ -2213,7 +2221,7 @@ def _detect_sandbox(paths):
         "container": os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv"),
         "compiler": _detect_compiler(),
         "python_headers": os.path.isfile(os.path.join(include, "Python.h")),
-        "cwd": os.getcwd(),
+        "cwd": _current_folder(),
         "layered_over": (_detect_layer() or {}).get("base_site"),
     }
 
@@ -2414,11 +2422,16 @@ class Problem(collections.namedtuple(
 def _problem_from_error(error):
     """The Problem of a BootstrapError raised at the edges (intake, files)."""
     code = error.code if error.code in PROBLEM_CODES else "corrupt-archive"
-    if code == "not-writable":  # the disk, not the upload: make room, or work elsewhere
+    fix = getattr(error, "fix", None)
+    if fix is None and code == "not-writable":  # the disk, not the upload: make room
         fix = {"where": "sandbox", "command": "free some space, or rerun with --work-dir DIR "
                "on a disk with room"}
-    else:
-        fix = getattr(error, "fix", None) or _reupload_fix(error.subject)
+    elif fix is None and code == "unsafe-archive-member":  # the same file fails the same way
+        fix = {"where": "online", "command": "do not install %s: build a new bundle from "
+               "trusted sources (python tools/bundle.py REQUIREMENT... --profile "
+               "sandbox-profile.json -o bundle.tar.gz)" % os.path.basename(error.subject or "it")}
+    elif fix is None:
+        fix = _reupload_fix(error.subject)
     return Problem(code, error.subject, error.message, fix=fix)
 
 
@@ -2486,24 +2499,135 @@ def contained_path(root, name, what="member", subject=None, reserved=True):
 # Turns what the user uploaded (archives, nested archives, split parts, folders, single
 # wheels) into a folder of plain files, writing nothing outside its work folder. Archives are
 # recognised by their content, not their name, and extracted as a stream: memory stays flat.
+# Every member name becomes a path through the one gate, contained_path().
 # Refused: absolute paths, `..`, links that leave the folder, writes through links, devices
-# and fifos, members that overwrite each other, and archives that expand beyond the limits.
+# and fifos, members that overwrite each other, and uploads that cost more than their budget
+# (one _Budget per upload, shared by every archive nested in it: bytes, members, depth).
+# Accepted as tools really make them: the archive's own `./` entry, macOS metadata (ignored
+# with a note), split parts as `split` and 7-Zip name them, a browser's ` (1)` in a name.
 # Left out: symlinks are never created (an sdist or wheel does not need them); a link whose
 # target stays inside is skipped and noted.
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar", ".zip")
-_PART_RE = _LazyRegex(r"^(?P<base>.+)\.part-?(?P<number>\d+)$")
-_NESTING_LIMIT = 4
+_SPLIT_PART_RE = _LazyRegex(r"""
+    ^(?:(?P<base>.+?)\.part-?(?P<token>\d+|[a-z]{2,})     # NAME.part-001, NAME.part-aa
+      | (?P<dotted>.+)\.(?P<dotted_token>\d{2,}|[a-z]{2,3})  # NAME.001 (7-Zip), NAME.aa, NAME.00
+      | (?P<bare>x)(?P<bare_token>\d{2,}|[a-z]{2,})       # xaa, xab, x00 (split, no prefix)
+    )$""", re.VERBOSE)
+_BROWSER_COPY_RE = _LazyRegex(r"""
+    ^(?P<stem>.+?)\ ?\((?P<copy>\d{1,3})\)                 # NAME (1), NAME(2)
+     (?P<suffix>\.tar\.gz|\.tgz|\.tar\.bz2|\.tbz2|\.tar\.xz|\.txz|\.tar|\.zip|\.whl|\.json)$
+    """, re.VERBOSE)
+_HEADER_SLACK = 1024 * 1024  # tar headers (pax, GNU long names) beyond this are refused
+_METADATA_LIMIT = 64 * 1024 ** 2  # METADATA, RECORD, WHEEL, entry_points.txt are read whole
 _CHUNK = 1024 * 1024
 
 
-class IntakeLimits(collections.namedtuple("IntakeLimits", "max_total max_ratio ratio_floor")):
-    """Limits against decompression bombs: total bytes, and expansion ratio past a floor."""
+class IntakeLimits(collections.namedtuple(
+        "IntakeLimits", "max_total max_ratio ratio_floor max_members max_depth")):
+    """One upload's budget: bytes written (max_total, and max_ratio times the upload's size
+    past ratio_floor; no ratio when max_ratio is None), members (folders and empty files
+    count), and how deep archives may nest. Defaults never bother a real bundle."""
 
     __slots__ = ()
 
+    def __new__(cls, max_total, max_ratio, ratio_floor, max_members=30000, max_depth=4):
+        return super(IntakeLimits, cls).__new__(cls, max_total, max_ratio, ratio_floor,
+                                                max_members, max_depth)
+
 
 DEFAULT_LIMITS = IntakeLimits(max_total=8 * 1024 ** 3, max_ratio=200, ratio_floor=64 * 1024 ** 2)
+ENVIRONMENT_LIMITS = IntakeLimits(64 * 1024 ** 3, 200, 64 * 1024 ** 2, max_members=2000000)
+
+
+def _parse_size(text):
+    """Bytes of a size such as 500M, 16G, 2.5GB or 1000000 (--max-upload-size)."""
+    match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", str(text), re.IGNORECASE)
+    if not match:
+        raise argparse.ArgumentTypeError("not a size: %r (say 500M, 16G or a number of bytes)"
+                                         % (text,))
+    power = " kmgt".index(match.group(2).lower() or " ")
+    return int(float(match.group(1)) * 1024 ** power)
+
+
+def _human_size(size):
+    for unit, power in (("G", 3), ("M", 2), ("K", 1)):
+        if size >= 1024 ** power:
+            return "%g%s" % (round(float(size) / 1024 ** power, 1), unit)
+    return "%d bytes" % size
+
+
+class _Budget(object):
+    """What one upload may still cost, shared by every archive nested in it. Exceeding any
+    part is unsafe-archive-member, naming the upload, the limit and the flag that raises it."""
+
+    def __init__(self, limits, upload, size):
+        self.limits = limits
+        self.upload = upload
+        self.size = max(size, 1)
+        self.written = 0
+        self.members = 0
+        self.max_bytes = limits.max_total
+        self.by_ratio = False
+        if limits.max_ratio is not None:
+            by_ratio = max(limits.ratio_floor, limits.max_ratio * self.size)
+            self.by_ratio = by_ratio < limits.max_total
+            self.max_bytes = min(limits.max_total, by_ratio)
+
+    def _refuse(self, what, flag, value):
+        error = UnsafeMemberError("%s %s: refused (if you trust it, rerun with %s %s)"
+                                  % (self.upload, what, flag, value), self.upload)
+        error.fix = {"where": "sandbox", "command": "only if you trust %s: rerun with %s %s"
+                     % (os.path.basename(self.upload), flag, value)}
+        error.whole_upload = True  # the upload's budget is spent: stop reading all of it
+        raise error
+
+    def check_bytes(self, size):
+        """Refuse when ``size`` more bytes would not fit (a zip's directory, up front)."""
+        if self.written + size <= self.max_bytes:
+            return
+        if self.by_ratio:
+            self._refuse("expands to more than %s (an upload of %s may expand %d times, and "
+                         "at least to %s): a decompression bomb"
+                         % (_human_size(self.max_bytes), _human_size(self.size),
+                            self.limits.max_ratio, _human_size(self.limits.ratio_floor)),
+                         "--max-upload-size", _human_size(self.max_bytes * 4))
+        self._refuse("expands to more than %s: a decompression bomb"
+                     % _human_size(self.max_bytes), "--max-upload-size",
+                     _human_size(self.max_bytes * 2))
+
+    def account(self, size):
+        self.check_bytes(size)
+        self.written += size
+
+    def count_members(self, count=1):
+        self.check_members(count)
+        self.members += count
+
+    def check_members(self, count):
+        if self.members + count > self.limits.max_members:
+            self._refuse("holds more than %d members (files, folders and links, counting "
+                         "the archives inside it)" % self.limits.max_members,
+                         "--max-members", self.limits.max_members * 4)
+
+    def check_depth(self, depth, path):
+        if depth >= self.limits.max_depth:
+            self._refuse("has archives nested more than %d deep (%s)"
+                         % (self.limits.max_depth, os.path.basename(path)),
+                         "--max-nesting", self.limits.max_depth * 2)
+
+
+def _intake_limits(args=None):
+    """DEFAULT_LIMITS with the command line's --max-upload-size, --max-members and
+    --max-nesting; an explicit size replaces the ratio (the user vouches for the upload)."""
+    limits = DEFAULT_LIMITS
+    if getattr(args, "max_upload_size", None) is not None:
+        limits = limits._replace(max_total=args.max_upload_size, max_ratio=None)
+    if getattr(args, "max_members", None) is not None:
+        limits = limits._replace(max_members=args.max_members)
+    if getattr(args, "max_nesting", None) is not None:
+        limits = limits._replace(max_depth=args.max_nesting)
+    return limits
 
 
 def _sniff(path):
@@ -2541,30 +2665,60 @@ def _describe_content(path):
     return " (it starts with %r)" % (head[:16],)
 
 
-class _Destination(object):
-    """The one place intake writes to: owns the paths, the traversal guard and the budget."""
+def _not_an_archive(path):
+    """The error for an upload that is no archive: uploading the same file again changes
+    nothing (unless it is empty: an upload that failed), the real file does."""
+    name = os.path.basename(path)
+    error = ArchiveError("%s is not an archive%s" % (path, _describe_content(path)), path)
+    error.fix = {"where": "online", "command": "download the bundle itself (not a page that "
+                 "links to it) and upload that file in place of %s" % name}
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        error.fix = _reupload_fix(path)
+    return error
 
-    def __init__(self, root, limits, archive, archive_size, environment=False):
+
+def _is_macos_metadata(name):
+    """Whether a member is macOS Finder or tar metadata: __MACOSX/, ._* AppleDouble, .DS_Store."""
+    parts = [part for part in name.replace("\\", "/").split("/") if part]
+    return bool(parts) and (parts[0] == "__MACOSX" or parts[-1] == ".DS_Store"
+                            or parts[-1].startswith("._"))
+
+
+def _metadata_note(where, count):
+    return ("ignored %d macOS metadata entr%s in %s (__MACOSX/, ._* AppleDouble files, "
+            ".DS_Store)" % (count, "y" if count == 1 else "ies", where))
+
+
+class _Destination(object):
+    """The one place intake writes to: owns the paths (through contained_path), the
+    overwrite and link guards, and the upload's budget."""
+
+    def __init__(self, root, budget, archive, environment=False):
         self.environment = environment  # a whole environment: keep inner links and modes
         self.root = os.path.realpath(root)
-        self.limits = limits
+        self.budget = budget
         self.archive = archive
-        self.archive_size = max(archive_size, 1)
-        self.written = 0
         self.files = set()
         self.dirs = set()
+        self.real_parents = set()  # folders already seen to be no link (members cannot
+        self.metadata = 0          # replace a folder later: a file there is an overwrite)
+
+    def skip_metadata(self, name):
+        """Whether ``name`` is macOS metadata, which is counted and skipped (never written)."""
+        if self.environment or not _is_macos_metadata(name):
+            return False
+        self.metadata += 1
+        return True
 
     def path_for(self, name, is_dir=False):
         """The real path a member name maps to; refuses every name that could escape, and
         every member that would overwrite another (a file twice, a file where a folder is)."""
         clean = name.replace("\\", "/")
-        parts = [p for p in clean.split("/") if p not in ("", ".")]
-        if is_dir and not parts and not clean.startswith("/"):
+        if is_dir and not clean.startswith("/") and not [
+                p for p in clean.split("/") if p not in ("", ".")]:
             return self.root  # the archive's own folder: `.` or `./` (tar -C dir .)
-        if (clean.startswith("/") or re.match(r"^[A-Za-z]:", clean) or ".." in parts
-                or not parts):
-            raise UnsafeMemberError("%s: member %r has an absolute or parent path; nothing was "
-                                    "extracted from it" % (self.archive, name), self.archive)
+        target = contained_path(self.root, name, "member", self.archive)
+        parts = split_member_name(name)
         key = "/".join(parts)
         parents = ["/".join(parts[:i]) for i in range(1, len(parts))]
         if (key in self.files or (not is_dir and key in self.dirs)
@@ -2573,40 +2727,31 @@ class _Destination(object):
                                     % (self.archive, name), self.archive)
         (self.dirs if is_dir else self.files).add(key)
         self.dirs.update(parents)
-        target = os.path.join(self.root, *parts)
         parent = os.path.dirname(target)
-        if os.path.realpath(parent) != os.path.normpath(parent):
-            raise UnsafeMemberError("%s: member %r would be written through a link"
-                                    % (self.archive, name), self.archive)
+        if parent not in self.real_parents:
+            if os.path.realpath(parent) != os.path.normpath(parent):
+                raise UnsafeMemberError("%s: member %r would be written through a link"
+                                        % (self.archive, name), self.archive)
+            self.real_parents.add(parent)
         return target
 
-    def account_declared(self, total):
-        """Refuse up front an archive whose own directory declares a bomb (zip)."""
-        self.account(total)
-        self.written = 0
-
-    def account(self, size):
-        self.written += size
-        limits = self.limits
-        if self.written > limits.max_total:
-            raise UnsafeMemberError(
-                "%s expands to more than %d MB: refused as a decompression bomb"
-                % (self.archive, limits.max_total // 1024 ** 2), self.archive)
-        if (self.written > limits.ratio_floor
-                and self.written > limits.max_ratio * self.archive_size):
-            raise UnsafeMemberError(
-                "%s expands more than %d times its size: refused as a decompression bomb"
-                % (self.archive, limits.max_ratio), self.archive)
-
-    def write_stream(self, name, source, mode=None):
+    def write_stream(self, name, source, mode=None, declared=None, account=True):
+        """Copy a member to its path in chunks, never past its ``declared`` size."""
         target = self.path_for(name)
         _makedirs(os.path.dirname(target))
+        written = 0
         with open(target, "wb") as out:
             while True:
                 block = source.read(_CHUNK)
                 if not block:
                     break
-                self.account(len(block))
+                written += len(block)
+                if declared is not None and written > declared:
+                    raise UnsafeMemberError("%s: member %r holds more than the %d bytes it "
+                                            "declares; refused" % (self.archive, name, declared),
+                                            self.archive)
+                if account:
+                    self.budget.account(len(block))
                 out.write(block)
         if self.environment and mode is not None and mode & 0o111:
             os.chmod(target, 0o755)
@@ -2614,26 +2759,30 @@ class _Destination(object):
 
     def make_link(self, name, link, hard=False):
         """Inside an environment: recreate a link that stays inside (checked first)."""
-        self.check_link(name, link, hard)
-        target = os.path.join(self.root, *[p for p in name.split("/") if p not in ("", ".")])
+        target = self.check_link(name, link, hard)
         _makedirs(os.path.dirname(target))
         if hard:
             import shutil
-            shutil.copy2(os.path.join(self.root, *link.split("/")), target)
+            shutil.copy2(contained_path(self.root, link, "link target", self.archive), target)
         else:
             os.symlink(link, target)
 
     def make_dir(self, name):
-        _makedirs(self.path_for(name, is_dir=True))
+        """A folder member: checked and counted, but made only by the files written into it
+        (empty folders are no use to a bundle, and 40,000 of them would cost 40,000 inodes)."""
+        target = self.path_for(name, is_dir=True)
+        if self.environment:
+            _makedirs(target)
 
     def check_link(self, name, link, hard=False):
-        """Refuse a link whose target leaves the folder; links are never created."""
+        """Refuse a link whose target leaves the folder; returns the link's own path."""
         target = self.path_for(name)
         base = self.root if hard else os.path.dirname(target)
         resolved = os.path.normpath(os.path.join(base, link))
         if os.path.isabs(link) or not (resolved + os.sep).startswith(self.root + os.sep):
             raise UnsafeMemberError("%s: link %r points outside the bundle (%r)"
                                     % (self.archive, name, link), self.archive)
+        return target
 
 
 def _makedirs(path):
@@ -2674,6 +2823,9 @@ def _read_archive(path, dest, extract):
         extract(path, dest, notes)
     except BootstrapError:
         raise
+    except MemoryError:
+        raise UnsafeMemberError("%s needs more memory to read than this sandbox has: refused"
+                                % path, path)
     except Exception as error:
         if _is_corrupt_error(error):
             raise ArchiveError("%s is truncated or corrupt (%s); upload it again"
@@ -2682,27 +2834,74 @@ def _read_archive(path, dest, extract):
             raise BootstrapError("no space left in %s while extracting %s; free some space or "
                                  "pass --work-dir on a larger disk" % (dest.root, path),
                                  dest.root, code="not-writable")
+        if isinstance(error, OSError) and error.errno in (errno.ENAMETOOLONG, errno.EILSEQ):
+            raise UnsafeMemberError("%s: a member's path is too long or not a valid name "
+                                    "here (%s); refused" % (path, error.strerror), path)
         raise
+    links = [note for note in notes if note.startswith("skipped link ")]
+    if len(links) > 5:  # thousands of links make one line, not thousands
+        notes = [note for note in notes if note not in links] + links[:5] + [
+            "skipped %d more links in %s" % (len(links) - 5, path)]
+    if dest.metadata:
+        notes.append(_metadata_note(path, dest.metadata))
     return notes
 
 
 class _TailReader(object):
-    """A read-only stream that remembers its last bytes (to see the end-of-archive blocks)."""
+    """The decompressed stream of a tar: remembers its last bytes (to see the end-of-archive
+    blocks), charges every byte to the upload's budget, and refuses to read further than the
+    current member's end plus room for the next headers (a pax header of gigabytes would
+    otherwise be read whole into memory by tarfile)."""
 
-    def __init__(self, stream, keep=1024):
+    def __init__(self, stream, budget, archive, keep=1024):
         self.stream = stream
+        self.budget = budget
+        self.archive = archive
         self.keep = keep
         self.tail = b""
+        self.consumed = 0
+        self.allowed = _HEADER_SLACK
+
+    def allow(self, end):
+        """Allow reading up to ``end`` (a member's data end) plus the next headers; None: any."""
+        self.allowed = None if end is None else end + _HEADER_SLACK
 
     def read(self, size=-1):
+        if size is None or size < 0:
+            size = _CHUNK
+        if self.allowed is not None and self.consumed + size > self.allowed:
+            size = max(self.allowed - self.consumed, 0)
+            if size == 0:
+                raise UnsafeMemberError("%s: a tar header (pax or long name) larger than %d KB;"
+                                        " refused" % (self.archive, _HEADER_SLACK // 1024),
+                                        self.archive)
         data = self.stream.read(size)
         if data:
+            self.budget.account(len(data))
+            self.consumed += len(data)
             self.tail = (self.tail + data[-self.keep:])[-self.keep:]
         return data
 
     def drain(self):
+        self.allow(None)
         while self.read(_CHUNK):
             pass
+
+
+def _inflate_bounded(raw, declared, archive, name, inflater=None, final=True):
+    """Inflate raw-deflate bytes into at most ``declared`` bytes: a zip member whose header
+    lies about its size is refused, never inflated (a 1.5 MB wheel cannot take gigabytes)."""
+    import zlib
+    inflater = inflater or zlib.decompressobj(-15)
+    data = inflater.decompress(raw, declared + 1)
+    if final and len(data) <= declared and not inflater.unconsumed_tail:
+        data += inflater.flush()
+    if len(data) > declared or inflater.unconsumed_tail:
+        subject = os.path.basename(archive)
+        raise UnsafeMemberError("%s: member %r inflates to more than the %d bytes it declares: "
+                                "refused as a decompression bomb" % (subject, name, declared),
+                                subject)
+    return data
 
 
 def _open_decompressed(path, kind):
@@ -2722,10 +2921,13 @@ def _open_decompressed(path, kind):
 def _extract_tar(path, dest, notes):
     import tarfile
     with _open_decompressed(path, _sniff(path)) as raw:
-        stream = _TailReader(raw)
+        stream = _TailReader(raw, dest.budget, path)
         with tarfile.open(fileobj=stream, mode="r|") as archive:
             for member in archive:
+                dest.budget.count_members()
+                stream.allow(member.offset_data + member.size)
                 _extract_tar_member(archive, member, dest, notes)
+                archive.members = []  # a stream: keep no list of every member seen
         stream.drain()  # to the end: a truncated compressed stream fails here
     if stream.tail.strip(b"\0"):
         raise ArchiveError("%s ends without the tar end-of-archive marker: it was cut short; "
@@ -2734,11 +2936,13 @@ def _extract_tar(path, dest, notes):
 
 def _extract_tar_member(archive, member, dest, notes):
     name = member.name
+    if dest.skip_metadata(name):
+        return
     if member.isdir():
         dest.make_dir(name)
     elif member.isfile():
         source = archive.extractfile(member)
-        dest.write_stream(name, source, member.mode)
+        dest.write_stream(name, source, member.mode, declared=member.size, account=False)
     elif (member.issym() or member.islnk()) and dest.environment:
         dest.make_link(name, member.linkname, hard=member.islnk())
     elif member.issym() or member.islnk():
@@ -2749,9 +2953,10 @@ def _extract_tar_member(archive, member, dest, notes):
                                 % (dest.archive, name), dest.archive)
 
 
-def _zip_ends_properly(path):
-    """Whether the zip's end-of-central-directory record is really at the end of the file
-    (a stored zip cut short can expose an inner wheel's record instead)."""
+def _zip_directory_end(path):
+    """(entries, directory size) from the zip's end-of-central-directory record when it is
+    really at the end of the file, else None (a stored zip cut short can expose an inner
+    wheel's record instead)."""
     size = os.path.getsize(path)
     with open(path, "rb") as f:
         f.seek(max(0, size - 65557))
@@ -2759,92 +2964,246 @@ def _zip_ends_properly(path):
     index = tail.rfind(b"PK\x05\x06")
     while index >= 0:
         if len(tail) - index >= 22:
-            comment_length = struct.unpack("<H", tail[index + 20:index + 22])[0]
+            entries, directory, comment_length = struct.unpack(
+                "<10xHI4xH", tail[index:index + 22])
             if index + 22 + comment_length == len(tail):
-                return True
+                return entries, directory
         index = tail.rfind(b"PK\x05\x06", 0, index)
-    return False
+    return None
+
+
+def _zip_ends_properly(path):
+    """Whether the zip's end-of-central-directory record is really at the end of the file."""
+    return _zip_directory_end(path) is not None
 
 
 def _extract_zip(path, dest, notes):
-    import stat
     import zipfile
-    if not _zip_ends_properly(path):
+    end = _zip_directory_end(path)
+    if end is None:
         raise ArchiveError("%s is truncated: its zip directory is missing; upload it again"
                            % path, path)
+    if end[0] != 0xFFFF:  # refused before zipfile reads a directory of 200,000 entries
+        dest.budget.check_members(end[0])
     with zipfile.ZipFile(path) as archive:
         infos = archive.infolist()
+        dest.budget.count_members(len(infos))
         declared = sum(info.file_size for info in infos)
-        dest.account_declared(declared)
+        dest.budget.check_bytes(declared)
         _check_free_space(dest.root, declared, path)
         for info in infos:
-            mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode):
-                link = archive.read(info)[:4096].decode("utf-8", "replace")
-                dest.check_link(info.filename, link)
-                notes.append("skipped link %s -> %s" % (info.filename, link))
-            elif info.is_dir():
-                dest.make_dir(info.filename)
-            elif stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
-                raise UnsafeMemberError("%s: member %r is a device or fifo; refused"
-                                        % (path, info.filename), path)
-            else:
-                with archive.open(info) as source:
-                    dest.write_stream(info.filename, source)
+            _extract_zip_member(archive, info, dest, notes)
 
 
-def extract_archive(path, folder, limits=DEFAULT_LIMITS, environment=False):
+def _extract_zip_member(archive, info, dest, notes):
+    import stat
+    mode = info.external_attr >> 16
+    if dest.skip_metadata(info.filename):
+        return
+    if stat.S_ISLNK(mode):
+        with archive.open(info) as source:
+            link = source.read(4096).decode("utf-8", "replace")
+        dest.check_link(info.filename, link)
+        notes.append("skipped link %s -> %s" % (info.filename, link))
+    elif info.is_dir():
+        dest.make_dir(info.filename)
+    elif stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
+        raise UnsafeMemberError("%s: member %r is a device or fifo; refused"
+                                % (dest.archive, info.filename), dest.archive)
+    else:
+        with archive.open(info) as source:
+            dest.write_stream(info.filename, source, declared=info.file_size)
+
+
+def extract_archive(path, folder, limits=DEFAULT_LIMITS, environment=False, budget=None):
     """Extract one archive into ``folder`` (created); returns notes on skipped members.
 
-    With ``environment`` (a conda-pack archive), links that stay inside are recreated and
-    executable bits kept; everything else is refused exactly as for a bundle.
+    ``budget`` is the upload's (shared with the archive it came from); by default the archive
+    is an upload of its own. With ``environment`` (a conda-pack archive), links that stay
+    inside are recreated and executable bits kept; everything else is refused exactly as for
+    a bundle.
     """
     kind = _sniff(path)
     if kind is None:
-        raise ArchiveError("%s is not an archive%s" % (path, _describe_content(path)), path)
+        raise _not_an_archive(path)
     _makedirs(folder)
     size = os.path.getsize(path)
     _check_free_space(folder, size, path)
-    dest = _Destination(folder, limits, path, size, environment)
+    if budget is None:
+        budget = _Budget(limits, path, size)
+    dest = _Destination(folder, budget, path, environment)
     return _read_archive(path, dest, _extract_zip if kind == "zip" else _extract_tar)
 
 
-def _find_parts(path):
-    """(base path, {number: part path}, digits) of the split upload ``path`` names: a part
-    (NAME.part-001) or the name the parts share (NAME); empty when there are none."""
-    directory = os.path.dirname(path) or "."
-    match = _PART_RE.match(os.path.basename(path))
-    base = match.group("base") if match else os.path.basename(path)
-    parts, width = {}, 3
+class _SplitPart(collections.namedtuple("_SplitPart", "name base token prefix implicit")):
+    """One part of a split upload, by its name: NAME.part-001 or NAME.part-aa (explicit);
+    NAME.001 (7-Zip), NAME.aa or NAME.00 (split with a prefix), xaa or x00 (split without
+    one) are implicit: they count only beside their first part, or as fragments."""
+
+    __slots__ = ()
+
+    @property
+    def numeric(self):
+        return self.token.isdigit()
+
+    @property
+    def index(self):
+        if self.numeric:
+            return int(self.token)
+        value = 0
+        for letter in self.token:
+            value = value * 26 + ord(letter) - ord("a")
+        return value
+
+
+def _split_part(name):
+    """The _SplitPart a file name reads as, or None."""
+    match = _SPLIT_PART_RE.match(name)
+    if match is None:
+        return None
+    if match.group("base") is not None:
+        return _SplitPart(name, match.group("base"), match.group("token"),
+                         name[:-len(match.group("token"))], False)
+    if match.group("dotted") is not None:
+        base, token = match.group("dotted"), match.group("dotted_token")
+        if name.endswith(ARCHIVE_SUFFIXES) or not base.endswith(ARCHIVE_SUFFIXES + (".whl",)):
+            return None
+        return _SplitPart(name, base, token, name[:-len(token)], True)
+    return _SplitPart(name, "x", match.group("bare_token"), "x", True)
+
+
+def _part_token(index, numeric, width):
+    if numeric:
+        return "%0*d" % (width if width <= 6 else 3, index)
+    letters = ""
+    for _ in range(width):
+        index, digit = divmod(index, 26)
+        letters = chr(ord("a") + digit) + letters
+    return letters
+
+
+class _PartSet(collections.namedtuple("_PartSet", "base_path parts prefix numeric width")):
+    """The parts of one split upload found side by side: {index: path}."""
+
+    __slots__ = ()
+
+    def name_of(self, index):
+        return self.prefix + _part_token(index, self.numeric, self.width)
+
+    def names(self):
+        return [os.path.basename(self.parts[i]) for i in sorted(self.parts)]
+
+    def missing(self):
+        """The index of the first missing part (never enumerating a range: a part may be
+        numbered 1700000000000), or None when the parts run without a gap."""
+        numbers = sorted(self.parts)
+        starts = (0, 1) if self.numeric else (0,)
+        if numbers[0] not in starts:
+            return 0 if not self.numeric or self.prefix == "x" or self.width == 2 else 1
+        for offset, number in enumerate(numbers):
+            if number != numbers[0] + offset:
+                return numbers[0] + offset
+        return None
+
+    def join_command(self):
+        return "cat %s* > %s" % (_quote(self.prefix), _quote(os.path.basename(self.base_path)))
+
+
+def _is_fragment(path):
+    """Whether a file could be a later part of a split archive (it starts like no archive)."""
     try:
-        entries = os.listdir(directory)
-    except OSError:
-        entries = []
+        return _sniff(path) is None
+    except ArchiveError:
+        return False
+
+
+def _part_groups(directory, entries, direct=False):
+    """The split uploads among a folder's entries, found in one pass (a folder of 30,000
+    parts costs one pass, not 30,000): {part name, (prefix, numeric), base name: _PartSet}.
+    An implicit naming counts only with its first part present, or, for a file the user
+    named (``direct``), when none of its parts starts like an archive: a file `xml` beside a
+    bundle is no part, nor is a real archive named `xyz`."""
+    sets = {}
     for entry in entries:
-        m = _PART_RE.match(entry)
-        if m and m.group("base") == base:
-            parts[int(m.group("number"))] = os.path.join(directory, entry)
-            width = len(m.group("number"))
-    return os.path.join(directory, base), parts, width
+        part = _split_part(entry)
+        if part is not None:
+            sets.setdefault((part.implicit, part.prefix, part.numeric), []).append(part)
+    groups = {}
+    for (implicit, prefix, numeric), found in sorted(sets.items()):
+        parts = dict((p.index, os.path.join(directory, p.name)) for p in found)
+        if implicit and not set(parts) & set((0, 1) if numeric else (0,)) and not (
+                direct and all(_is_fragment(p) for p in parts.values())):
+            continue
+        group = _PartSet(os.path.join(directory, found[0].base), parts, prefix, numeric,
+                         min(len(p.token) for p in found))
+        groups.update((p.name, group) for p in found)
+        groups[(prefix, numeric)] = group
+        groups.setdefault(found[0].base, group)  # explicit namings first
+    return groups
 
 
-def _join_parts(path, folder):
-    """Join NAME.part-001, NAME.part-002, ... (in order) into folder/NAME; names a missing part."""
-    base_path, parts, width = _find_parts(path)
-    directory, base = os.path.split(base_path)
-    numbers = sorted(parts)
-    expected = list(range(numbers[0] if numbers and numbers[0] in (0, 1) else 1,
-                          numbers[-1] + 1)) if numbers else []
-    missing = [n for n in expected if n not in parts]
-    if missing or not numbers or numbers[0] not in (0, 1):
-        gap = missing[0] if missing else 1
-        raise ArchiveError("%s is split into parts but %s.part-%0*d is missing; upload every part"
-                           % (base, base, width, gap), os.path.join(directory, base))
-    joined = os.path.join(folder, base)
+def _find_parts(path, direct=False, groups=None):
+    """The split upload ``path`` names (one of its parts, or the name they share) as a
+    _PartSet, or None; ``groups`` are its folder's, when already known."""
+    directory = os.path.dirname(path) or "."
+    name = os.path.basename(path)
+    if groups is None:
+        try:
+            entries = os.listdir(directory)
+        except OSError:
+            entries = []
+        groups = _part_groups(directory, entries, direct)
+    given = _split_part(name)
+    if given is not None:
+        return groups.get(name) or groups.get((given.prefix, given.numeric))
+    return groups.get(name)
+
+
+def _missing_part_error(group, index):
+    missing = group.name_of(index)
+    base = os.path.basename(group.base_path)
+    error = ArchiveError("%s is split into parts but %s is missing (found %s); upload every "
+                         "part" % (base, missing, ", ".join(group.names()[:4]) + (
+                             ", ..." if len(group.parts) > 4 else "")), group.base_path)
+    error.fix = {"where": "online", "command": "upload %s (the missing part) next to %s"
+                 % (missing, group.names()[0])}
+    return error
+
+
+def _incomplete_parts_error(group, error):
+    """A joined split upload that is cut short: say it is made of parts, and how to join."""
+    names = group.names()
+    following = group.name_of(max(group.parts) + 1)
+    base = os.path.basename(group.base_path)
+    if len(names) == 1:
+        message = ("%s looks like one part of a split upload, and on its own it is truncated "
+                   "or corrupt (%s): upload the other parts next to it (%s, ...), or join them "
+                   "before uploading: %s" % (names[0], error.message, following,
+                                              group.join_command()))
+    else:
+        message = ("%s, joined from %d parts (%s to %s), is truncated or corrupt (%s): a part "
+                   "after %s (%s) may be missing, or one was cut short; upload every part, or "
+                   "join them before uploading: %s" % (
+                       base, len(names), names[0], names[-1], error.message, names[-1],
+                       following, group.join_command()))
+    new = ArchiveError(message, group.base_path)
+    new.fix = {"where": "online", "command": "upload every part of %s (%s next after %s), or "
+               "join them first: %s" % (base, following, names[-1], group.join_command())}
+    return new
+
+
+def _join_parts(group, folder):
+    """Join the parts (in order) into folder/NAME; names the first missing part."""
+    missing = group.missing()
+    if missing is not None:
+        raise _missing_part_error(group, missing)
+    joined = os.path.join(folder, os.path.basename(group.base_path))
     _makedirs(folder)
+    _check_free_space(folder, sum(os.path.getsize(p) for p in group.parts.values()),
+                      group.base_path)
     with open(joined, "wb") as out:
-        for number in numbers:
-            with open(parts[number], "rb") as source:
+        for number in sorted(group.parts):
+            with open(group.parts[number], "rb") as source:
                 _copy_stream(source, out)
     return joined
 
@@ -2855,6 +3214,12 @@ def _copy_stream(source, target):
         if not block:
             return
         target.write(block)
+
+
+def _browser_name(name):
+    """``name`` without the ` (1)` a browser adds to a file saved twice (else unchanged)."""
+    match = _BROWSER_COPY_RE.match(name)
+    return match.group("stem") + match.group("suffix") if match else name
 
 
 _SDIST_NAME_RE = _LazyRegex(r"^(?P<name>.+)-(?P<version>[^-]+?)\.(tar\.gz|tgz|tar\.bz2|tar\.xz|zip)$")
@@ -2869,24 +3234,37 @@ def _sdist_name(name):
 
 
 def _looks_like_bundle(path, kind, limit=64):
-    """Whether an archive holds wheels or a manifest among its first members (else an sdist)."""
-    import tarfile
+    """Whether an archive holds wheels or a manifest among its first members (else an sdist).
+    Reads at most 64 MB of it (a bomb is then left to extraction and its budget)."""
     import zipfile
     try:
         if kind == "zip":
             with zipfile.ZipFile(path) as archive:
                 names = archive.namelist()[:limit]
         else:
-            names = []
-            with tarfile.open(path, "r|*") as archive:
-                for member in archive:
-                    names.append(member.name)
-                    if len(names) >= limit:
-                        break
+            names = _tar_member_names(path, kind, limit, IntakeLimits(64 * 1024 ** 2, None, 0))
     except Exception:
         return True  # unreadable: let extraction report it as corrupt
     return any(n.endswith((".whl", "manifest.json")) or n.endswith(ARCHIVE_SUFFIXES)
                for n in names)
+
+
+def _tar_member_names(path, kind, limit, limits, stop=()):
+    """The names of a tar's first ``limit`` members (or up to the first ending with
+    ``stop``), reading no more than ``limits`` allow and no header larger than _HEADER_SLACK."""
+    import tarfile
+    names = []
+    budget = _Budget(limits._replace(max_members=limit + 1), path, os.path.getsize(path))
+    with _open_decompressed(path, kind) as raw:
+        stream = _TailReader(raw, budget, path)
+        with tarfile.open(fileobj=stream, mode="r|") as archive:
+            for member in archive:
+                stream.allow(member.offset_data + member.size)
+                names.append(member.name)
+                archive.members = []
+                if len(names) >= limit or (stop and member.name.endswith(stop)):
+                    break
+    return names
 
 
 def _is_sdist_archive(path, name):
@@ -2932,12 +3310,14 @@ class Bundle(object):
 
 
 def open_bundle(uploads, work_dir, limits=DEFAULT_LIMITS):
-    """Read every upload into a Bundle; problems are collected, not raised, so one run shows all."""
-    collector = _Intake(work_dir, limits)
+    """Read every upload into a Bundle; problems are collected, not raised, so one run shows all.
+    Each upload has one budget (``limits``), shared by every archive nested in it."""
+    collector = _Intake(work_dir, limits or DEFAULT_LIMITS)
     for upload in uploads:
         collector.add_upload(upload)
     problems = [p._replace(subject=collector.display(p.subject), message=collector.display(
-        p.message)) for p in collector.problems]
+        p.message), fix=_reupload_fix(collector.display(p.subject).split("!")[0])
+        if p.fix == _reupload_fix(p.subject) else p.fix) for p in collector.problems]
     notes = [collector.display(note) for note in collector.notes]
     return Bundle(uploads, collector.files, collector.manifests, problems, notes, work_dir)
 
@@ -2970,56 +3350,105 @@ class _Intake(object):
 
     def add_upload(self, path):
         try:
-            if not os.path.exists(path) and not _find_parts(path)[1]:
+            if not os.path.exists(path) and _find_parts(path, True) is None:
                 raise UsageError("%s does not exist" % path, path)
-            self._add(path, path, 0)
+            self._add(path, path, 0, None, None)
         except UsageError:
             raise
         except BootstrapError as error:
             self.problems.append(_problem_from_error(error))
 
-    def _add(self, path, origin, depth):
+    def _add(self, path, origin, depth, budget, groups):
+        """Read one file or folder: ``budget`` is the upload's (None: ``path`` starts one),
+        ``groups`` the split uploads of its folder (None: not known yet)."""
         name = os.path.basename(path)
-        if _PART_RE.match(name) or (not os.path.exists(path) and _find_parts(path)[1]):
-            base_path, _, _ = _find_parts(path)
-            if base_path in self._joined:
-                return
-            self._joined.add(base_path)
-            joined = _join_parts(path, self._folder_for(os.path.basename(base_path) + ".joined"))
-            return self._add(joined, origin, depth)
+        if _split_part(name) is not None or not os.path.exists(path):
+            group = _find_parts(path, path == origin, groups)
+            if group is not None:
+                return self._add_parts(group, origin, depth, budget)
         if os.path.isdir(path):
-            return self._add_folder(path, origin, depth)
+            return self._add_folder(path, origin, depth, budget)
+        clean = _browser_name(name)
+        if clean != name:
+            return self._add(self._renamed(path, clean), origin, depth, budget, None)
         if name.endswith(".whl"):
             self.files.append(BundleFile(path, "wheel", origin))
         elif name == "manifest.json":
             self._add_manifest(path, origin)
         elif name.endswith(ARCHIVE_SUFFIXES) or depth == 0:
-            if _is_sdist_archive(path, name):
-                self.files.append(BundleFile(path, "sdist", origin))
-                return
-            if depth >= _NESTING_LIMIT:
-                raise UnsafeMemberError("%s: archives nested more than %d deep; refused"
-                                        % (path, _NESTING_LIMIT), path)
-            folder = self._folder_for(name, path)
-            self.notes.extend(extract_archive(path, folder, self.limits))
-            self._add_folder(folder, origin, depth + 1)
+            self._add_archive(path, origin, depth, budget)
 
-    def _add_folder(self, folder, origin, depth):
+    def _add_archive(self, path, origin, depth, budget):
+        name = os.path.basename(path)
+        if _is_sdist_archive(path, name):
+            self.files.append(BundleFile(path, "sdist", origin))
+            return
+        if budget is None:
+            budget = _Budget(self.limits, path, os.path.getsize(path))
+        budget.check_depth(depth, path)
+        folder = self._folder_for(name, path)
+        self.notes.extend(extract_archive(path, folder, self.limits, budget=budget))
+        self._add_folder(folder, origin, depth + 1, budget)
+
+    def _add_parts(self, group, origin, depth, budget):
+        if group.base_path in self._joined:
+            return
+        self._joined.add(group.base_path)
+        base = os.path.basename(group.base_path)
+        joined = _join_parts(group, self._folder_for(base + ".joined", group.base_path))
+        self._labels[joined] = self.display(group.base_path)
+        if base.endswith(".whl"):
+            self.files.append(BundleFile(joined, "wheel", origin))
+            return
+        try:
+            self._add_archive(joined, origin, depth, budget)
+        except ArchiveError as error:
+            raise _incomplete_parts_error(group, error)
+
+    def _renamed(self, path, clean):
+        """A link named ``clean`` to ``path`` (whose name a browser changed), with a note."""
+        folder = self._folder_for(clean + ".renamed", path)
+        _makedirs(folder)
+        renamed = os.path.join(folder, clean)
+        try:
+            os.symlink(os.path.abspath(path), renamed)
+        except (OSError, AttributeError, NotImplementedError):
+            import shutil
+            shutil.copyfile(path, renamed)
+        self._labels[renamed] = self.display(path)
+        self.notes.append("read %s as %s (a browser adds \" (N)\" to a file it saves twice)"
+                          % (self.display(path), clean))
+        return renamed
+
+    @staticmethod
+    def _wanted(entry, groups):
+        """Whether a file found in a folder is part of the bundle (else it is left alone)."""
+        return (entry.endswith((".whl",) + ARCHIVE_SUFFIXES) or entry == "manifest.json"
+                or _browser_name(entry) != entry or entry in groups)
+
+    def _add_folder(self, folder, origin, depth, budget):
+        metadata = 0
         for directory, subdirs, entries in os.walk(folder):
-            subdirs.sort()
+            kept = sorted(d for d in subdirs if not _is_macos_metadata(d))
+            metadata += len(subdirs) - len(kept)
+            subdirs[:] = kept
+            groups = _part_groups(directory, [e for e in entries if not _is_macos_metadata(e)])
             for entry in sorted(entries):
                 path = os.path.join(directory, entry)
                 if os.path.islink(path):
                     continue
+                if _is_macos_metadata(entry):
+                    metadata += 1
+                    continue
                 try:
-                    if entry.endswith(".whl") or entry == "manifest.json":
-                        self._add(path, origin, depth)
-                    elif entry.endswith(ARCHIVE_SUFFIXES) or _PART_RE.match(entry):
-                        self._add(path, origin, depth)
+                    if self._wanted(entry, groups):
+                        self._add(path, origin, depth, budget, groups)
                 except BootstrapError as error:
-                    if isinstance(error, UsageError):
+                    if isinstance(error, UsageError) or getattr(error, "whole_upload", False):
                         raise
                     self.problems.append(_problem_from_error(error))
+        if metadata:
+            self.notes.append(_metadata_note(self.display(folder), metadata))
 
     def _add_manifest(self, path, origin):
         try:
@@ -3029,11 +3458,37 @@ class _Intake(object):
         if not isinstance(data, dict) or data.get("schema") != BUNDLE_SCHEMA:
             self.notes.append("ignored %s: not a %s manifest" % (path, BUNDLE_SCHEMA))
             return
+        files, roots = data.get("files") or [], data.get("roots") or []
+        if not (isinstance(files, list) and isinstance(roots, list)
+                and all(isinstance(e, dict) and isinstance(e.get("path"), str) for e in files)
+                and all(isinstance(r, str) for r in roots)):
+            raise ArchiveError("%s is not a valid %s manifest: roots must be a list of "
+                               "requirements, files a list of {path, size, sha256}"
+                               % (path, BUNDLE_SCHEMA), path)
         data = dict(data)
-        data["_folder"] = os.path.dirname(path)
+        data["_folder"] = os.path.dirname(os.readlink(path) if os.path.islink(path) else path)
         data["_origin"] = origin
         self.manifests.append(data)
         self.files.append(BundleFile(path, "manifest", origin))
+
+
+def _work_dir_problem(work_dir):
+    """A not-writable Problem when ``work_dir`` (--work-dir) cannot hold a work folder: a
+    file, a folder that cannot be written or made. None when it can, or when not given."""
+    if not work_dir:
+        return None
+    import tempfile
+    try:
+        _makedirs(work_dir)
+        os.rmdir(tempfile.mkdtemp(prefix="bootstrap-", dir=work_dir))
+    except OSError as error:
+        reason = ("it is a file, not a folder" if os.path.isfile(work_dir)
+                  else error.strerror or str(error))
+        return Problem("not-writable", work_dir, "--work-dir %s cannot hold a work folder: %s"
+                       % (work_dir, reason), fix={
+                           "where": "sandbox", "command": "rerun with --work-dir naming a "
+                           "folder that can be written, or without --work-dir"})
+    return None
 
 
 def _sha256_file(path):
@@ -3054,8 +3509,12 @@ def verify_manifests(bundle):
     for manifest in bundle.manifests:
         folder = manifest["_folder"]
         for entry in manifest.get("files") or ():
-            relative = entry.get("path", "")
-            path = os.path.join(folder, *relative.split("/"))
+            relative = entry["path"]
+            try:
+                path = contained_path(folder, relative, "file", "manifest.json")
+            except UnsafeMemberError as error:  # never read (or tell the size of) a file
+                problems.append(_problem_from_error(error))  # outside the bundle
+                continue
             if not os.path.isfile(path):
                 problems.append(Problem(
                     "corrupt-archive", relative,
@@ -3223,8 +3682,10 @@ class Wheel(object):
         if self._members is None:
             import zipfile
             if _sniff(self.path) != "zip":
-                raise ArchiveError("%s is not a wheel: not a zip archive%s" % (
+                error = ArchiveError("%s is not a wheel: not a zip archive%s" % (
                     self.filename, _describe_content(self.path)), self.filename)
+                error.fix = _not_an_archive(self.path).fix  # the same file fails the same way
+                raise error
             try:
                 with zipfile.ZipFile(self.path) as archive:
                     infos = archive.infolist()
@@ -3240,6 +3701,10 @@ class Wheel(object):
         """The bytes of one member (CRC checked); KeyError when the wheel has no such member."""
         import zipfile
         info = self.members()[name]
+        if info.file_size > _METADATA_LIMIT:  # read whole into memory: metadata files only
+            raise UnsafeMemberError("%s: %s declares %d bytes, more than a metadata file has; "
+                                    "refused" % (self.filename, name, info.file_size),
+                                    self.filename)
         raw = _RawZip(self.path)
         try:
             data = raw.read(info)
@@ -3671,6 +4136,9 @@ class _Resolver(object):
         for rank, wheel in sorted(self.pool.wheels.get(name, ()), key=lambda item: item[0]):
             try:
                 metadata = wheel.metadata
+            except UnsafeMemberError as error:  # a bomb: uploading it again cannot help
+                self._problem_once(_problem_from_error(error))
+                continue
             except BootstrapError as error:
                 self._problem_once(Problem(
                     "unsafe-archive-member" if error.code == "unsafe-archive-member"
@@ -4289,10 +4757,11 @@ class _WorkDir(object):
         return False
 
 
-def plan_bundle(bundles, work, require=None, profile=None, upgrade=False, shadow=None):
+def plan_bundle(bundles, work, require=None, profile=None, upgrade=False, shadow=None,
+                limits=None):
     """Intake, verdicts and resolution of uploads: (profile, bundle, plan, problems, verdicts, sdists)."""
     profile = _load_profile(profile)
-    bundle = open_bundle(bundles, work)
+    bundle = open_bundle(bundles, work, limits)
     problems = list(bundle.problems)
     manifest_problems = verify_manifests(bundle)
     problems.extend(manifest_problems)
@@ -4313,14 +4782,17 @@ def plan_bundle(bundles, work, require=None, profile=None, upgrade=False, shadow
     return profile, bundle, plan, problems, verdicts, sdists
 
 
-def check(bundles, require=None, profile=None, upgrade=False, work_dir=None):
+def check(bundles, require=None, profile=None, upgrade=False, work_dir=None, limits=None):
     """Dry run: which wheels fit, what would be installed, what is missing. Returns a Report."""
     if isinstance(bundles, str):
         bundles = [bundles]
     profile_argument = profile if isinstance(profile, str) else None
+    problem = _work_dir_problem(work_dir)
+    if problem is not None:
+        return build_report("check", _load_profile(profile), None, None, [problem], bundles)
     with _WorkDir(work_dir) as work:
         profile, bundle, plan, problems, verdicts, sdists = plan_bundle(
-            bundles, work, require, profile, upgrade)
+            bundles, work, require, profile, upgrade, limits=limits)
         return build_report("check", profile, bundle, plan, problems, bundles, verdicts, sdists,
                             profile_argument=profile_argument)
 
@@ -4504,7 +4976,8 @@ class _RawZip(object):
         name_length, extra_length = struct.unpack("<HH", header[26:30])
         self.file.seek(info.header_offset + 30 + name_length + extra_length)
         raw = self.file.read(info.compress_size)
-        data = zlib.decompress(raw, -15) if info.compress_type == zipfile.ZIP_DEFLATED else raw
+        data = (_inflate_bounded(raw, info.file_size, self.file.name, info.filename)
+                if info.compress_type == zipfile.ZIP_DEFLATED else raw)
         if len(data) != info.file_size or (check_crc and zlib.crc32(data) & 0xFFFFFFFF
                                            != info.CRC):
             raise zipfile.BadZipFile("bad CRC-32 for %s" % info.filename)
@@ -4534,9 +5007,9 @@ class _RawZip(object):
                 if not raw:
                     raise zipfile.BadZipFile("%s is cut short" % info.filename)
                 remaining -= len(raw)
-                block = inflater.decompress(raw) if inflater is not None else raw
-                if inflater is not None and remaining == 0:
-                    block += inflater.flush()
+                block = (_inflate_bounded(raw, info.file_size - size, self.file.name,
+                                          info.filename, inflater, remaining == 0)
+                         if inflater is not None else raw)
                 digest.update(block)
                 if other is not None:
                     other.update(block)
@@ -5308,7 +5781,7 @@ def _writable_alternative():
     candidates = []
     if os.path.isdir("/mnt/data"):
         candidates.append("/mnt/data/python-packages")
-    candidates.append(os.path.join(os.getcwd(), "python-packages"))
+    candidates.append(os.path.join(_current_folder() or tempfile.gettempdir(), "python-packages"))
     candidates.append(os.path.join(tempfile.gettempdir(), "python-packages"))
     for path in candidates:
         if _is_writable(path):
@@ -5712,7 +6185,7 @@ def _restart_needed(results, modules_by_package):
 
 
 def install(bundles=None, require=None, target=None, upgrade=False, budget=None, work_dir=None,
-            verify=True, jobs=None, progress=None, overlay=None):
+            verify=True, jobs=None, progress=None, overlay=None, limits=None):
     """Check, install, verify imports, report. Returns a Report (installed, problems, ...).
 
     Without ``bundles``, installs the uploads found by find_uploads(). ``progress`` is a
@@ -5741,6 +6214,7 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
         report["environments"] = environments
         return report
     destination, problem = choose_destination(overlay or target, bundles)
+    problem = problem or _work_dir_problem(work_dir)
     if problem is not None:
         profile = Profile.current()
         return build_report("install", profile, None, None, [problem], bundles)
@@ -5755,7 +6229,7 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
         profile = _target_profile(destination)
         profile, bundle, plan, problems, verdicts, sdists = plan_bundle(
             bundles, work, require, profile, upgrade,
-            shadow=destination.lib_dir if destination.kind == "target" else None)
+            shadow=destination.lib_dir if destination.kind == "target" else None, limits=limits)
         problems.extend(env_problems)
         if any(p.code in _INPUT_PROBLEMS for p in problems):
             return build_report("install", profile, bundle, plan, problems, bundles, verdicts,
@@ -5948,7 +6422,6 @@ def reset_overlay(folder):
 
 def _is_conda_pack(path, limit=20000):
     """Whether an upload is a conda-pack archive (conda-meta/ and bin/conda-unpack inside)."""
-    import tarfile
     import zipfile
     kind = _sniff(path) if os.path.isfile(path) else None
     if kind is None:
@@ -5958,12 +6431,9 @@ def _is_conda_pack(path, limit=20000):
         if kind == "zip":
             with zipfile.ZipFile(path) as archive:
                 names = archive.namelist()[:limit]
-        else:
-            with tarfile.open(path, "r|*") as archive:
-                for member in archive:
-                    names.append(member.name)
-                    if len(names) >= limit or member.name.endswith((".whl", "manifest.json")):
-                        break  # a bundle of wheels: stop reading (it is extracted next)
+        else:  # up to a wheel or manifest: a bundle of wheels, extracted next
+            names = _tar_member_names(path, kind, limit, ENVIRONMENT_LIMITS,
+                                      (".whl", "manifest.json"))
     except Exception:
         return False
     names = [n[2:] if n.startswith("./") else n for n in names]
@@ -6003,8 +6473,7 @@ def unpack_conda_env(path, folder=None):
     import shutil
     shutil.rmtree(partial, ignore_errors=True)
     try:
-        extract_archive(path, partial, IntakeLimits(64 * 1024 ** 3, 200, 64 * 1024 ** 2),
-                        environment=True)
+        extract_archive(path, partial, ENVIRONMENT_LIMITS, environment=True)
         _remove_empty(folder)
         os.rename(partial, folder)
     finally:
@@ -6328,6 +6797,15 @@ def _add_bundle_arguments(parser):
     parser.add_argument("--report", metavar="FILE", help="also write the JSON report to FILE")
     parser.add_argument("--work-dir", metavar="DIR",
                         help="where uploads are extracted (default: a temporary folder)")
+    parser.add_argument("--max-upload-size", type=_parse_size, metavar="SIZE",
+                        help="the most one upload may expand to, nested archives included "
+                             "(default 8G, and 200 times its own size past 64M)")
+    parser.add_argument("--max-members", type=int, metavar="N",
+                        help="the most files, folders and links one upload may hold "
+                             "(default %d)" % DEFAULT_LIMITS.max_members)
+    parser.add_argument("--max-nesting", type=int, metavar="N",
+                        help="how deep archives may nest in an upload (default %d)"
+                             % DEFAULT_LIMITS.max_depth)
 
 
 def _write_file(path, text):
@@ -6367,7 +6845,7 @@ def _emit_report(report, args, out):
 
 def _command_check(args, out):
     report = check(args.bundles, require=args.require, profile=args.profile,
-                   upgrade=args.upgrade, work_dir=args.work_dir)
+                   upgrade=args.upgrade, work_dir=args.work_dir, limits=_intake_limits(args))
     return _emit_report(report, args, out)
 
 
@@ -6375,7 +6853,8 @@ def _command_install(args, out):
     report = install(args.bundles, require=args.require, target=args.target,
                      upgrade=args.upgrade, budget=args.budget, work_dir=args.work_dir,
                      verify=not args.no_verify, jobs=args.jobs,
-                     progress=Progress(quiet=args.json), overlay=args.overlay)
+                     progress=Progress(quiet=args.json), overlay=args.overlay,
+                     limits=_intake_limits(args))
     return _emit_report(report, args, out)
 
 
@@ -6411,7 +6890,7 @@ def _implied_command(argv):
     if first in _COMMANDS or first.startswith("-"):
         return argv
     if os.path.exists(first) or first.endswith(ARCHIVE_SUFFIXES + (".whl",)) \
-            or _PART_RE.match(os.path.basename(first)):
+            or _split_part(os.path.basename(first)):
         return ["install"] + argv
     return argv
 
@@ -6428,11 +6907,6 @@ def main(argv=None, out=None, err=None):
         return 1 if result is None else result.exit_code
     try:
         args = _build_parser().parse_args(argv)
-        try:
-            os.getcwd()
-        except OSError:
-            raise UsageError("the current folder no longer exists: cd to one that does, then "
-                             "run the command again")
         return _COMMANDS[args.command](args, out)
     except _ParserExit as stop:
         return stop.status
@@ -6479,7 +6953,7 @@ def upload_folders():
     """Where uploads are looked for: the notebook's folder, /mnt/data, the current folder."""
     folders = []
     for folder in (os.environ.get("JPY_SESSION_NAME") and os.path.dirname(
-            os.environ["JPY_SESSION_NAME"]), "/mnt/data", os.getcwd()):
+            os.environ["JPY_SESSION_NAME"]), "/mnt/data", _current_folder()):
         if folder and os.path.isdir(folder) and os.path.realpath(folder) not in [
                 os.path.realpath(f) for f in folders]:
             folders.append(folder)
@@ -6497,11 +6971,11 @@ def find_uploads(folders=None):
             continue
         for entry in entries:
             path = os.path.join(folder, entry)
-            if not os.path.isfile(path):
+            if not os.path.isfile(path) or _is_macos_metadata(entry):
                 continue
-            part = _PART_RE.match(entry)
+            part = _split_part(entry) and _find_parts(path)
             if part:
-                base = os.path.join(folder, part.group("base"))
+                base = part.base_path
                 if base not in found:
                     found.append(base)
             elif entry.endswith(".whl") or _sdist_name(entry):

@@ -330,6 +330,15 @@ class TestLinks:
                 assert not os.path.islink(os.path.join(directory, name)), name
         area.assert_nothing_escaped()
 
+    def test_many_links_make_one_note(self, area, wheels):
+        links = [tar_info("wheels/link-%d.whl" % i, kind=tarfile.SYMTYPE,
+                          linkname=wheels[1].name) for i in range(40)]
+        upload = _tar(area, "bundle.tar.gz", [
+            tar_info("wheels/" + wheels[1].name, wheels[1].read_bytes())] + links)
+        notes = bootstrap.extract_archive(str(upload), str(area.work / "out"))
+        assert len(notes) == 6, notes
+        assert notes[-1].startswith("skipped 35 more links in ")
+
     def test_no_symlink_is_ever_created(self, area):
         upload = _tar(area, "bundle.tar.gz", [
             tar_info("sub/", kind=tarfile.DIRTYPE),
@@ -780,3 +789,100 @@ class TestFreeSpace:
             assert os.listdir(str(small)) == []
         finally:
             subprocess.run(["umount", str(small)])
+
+
+class TestSplitNames:
+    """Which names are parts of a split upload, and of what (the file the parts join into)."""
+
+    @pytest.mark.parametrize("name,base,token", [
+        ("bundle.tar.gz.part-001", "bundle.tar.gz", "001"),
+        ("bundle.tar.gz.part1", "bundle.tar.gz", "1"),
+        ("bundle.tar.gz.part-aa", "bundle.tar.gz", "aa"),
+        ("bundle.tar.gz.001", "bundle.tar.gz", "001"),     # 7-Zip
+        ("bundle.zip.002", "bundle.zip", "002"),
+        ("bundle.tar.gz.aa", "bundle.tar.gz", "aa"),       # split b.tar.gz b.tar.gz.
+        ("bundle.tar.gz.00", "bundle.tar.gz", "00"),       # split -d b.tar.gz b.tar.gz.
+        ("xaa", "x", "aa"), ("xab", "x", "ab"), ("xaaa", "x", "aaa"),  # split, split -a 3
+        ("x00", "x", "00"), ("x001", "x", "001"),          # split -d
+        ("bundle.tar.gz.part-1700000000000", "bundle.tar.gz", "1700000000000"),
+    ])
+    def test_parts(self, name, base, token):
+        part = bootstrap._split_part(name)
+        assert (part.base, part.token) == (base, token)
+
+    @pytest.mark.parametrize("name", [
+        "bundle.tar.gz", "bundle.tar.xz", "bundle.tar", "bundle.zip", "bundle.tgz",
+        "six-1.17.0-py2.py3-none-any.whl", "manifest.json", "bootstrap.py", "notes.txt",
+        "libfoo.so.10", "report.2024", "bundle.tar.gz.part"])
+    def test_not_parts(self, name):
+        assert bootstrap._split_part(name) is None
+
+    def test_implicit_names_need_their_first_part_in_a_folder(self, area, wheels):
+        """A folder upload holding a bundle and files that merely look like parts (`xml`,
+        `data.tar.gz.bak`): only the bundle is read, nothing is reported missing."""
+        folder = area.uploads / "upload"
+        folder.mkdir()
+        (folder / "bundle.tar.gz").write_bytes(tar_bytes(wheel_files(wheels)))
+        (folder / "xml").write_text("<x/>")
+        (folder / "data.tar.gz.bak").write_text("old")
+        report = bootstrap.check([str(folder)], work_dir=str(area.work))
+        assert report["problems"] == []
+        assert names_of(report) == ["zz-alpha", "zz-beta", "zz-gamma"]
+
+    def test_split_without_prefix_in_a_folder(self, area, wheels):
+        data = tar_bytes(wheel_files(wheels))
+        folder = area.uploads / "upload"
+        folder.mkdir()
+        size = len(data) // 3 + 1
+        for index, suffix in enumerate(["aa", "ab", "ac"]):
+            (folder / ("x" + suffix)).write_bytes(data[index * size:(index + 1) * size])
+        area.start()
+        report = bootstrap.check([str(folder)], work_dir=str(area.work))
+        assert report["problems"] == []
+        assert names_of(report) == ["zz-alpha", "zz-beta", "zz-gamma"]
+        area.assert_nothing_escaped()
+
+    def test_a_later_part_named_alone_names_the_first(self, area, wheels):
+        data = tar_bytes(wheel_files(wheels))
+        upload = area.write("xab", data[len(data) // 2:])
+        report = bootstrap.check([str(upload)], work_dir=str(area.work))
+        assert problem_codes(report) == [CORRUPT]
+        assert "xaa is missing" in report["problems"][0]["message"]
+        assert report["problems"][0]["fix"]["command"].startswith("upload xaa")
+
+    def test_an_archive_named_like_a_part_is_read_as_itself(self, area, wheels):
+        upload = area.write("xyz", tar_bytes(wheel_files(wheels)))
+        report = bootstrap.check([str(upload)], work_dir=str(area.work))
+        assert report["problems"] == []
+        assert names_of(report) == ["zz-alpha", "zz-beta", "zz-gamma"]
+
+
+class TestBrowserNames:
+    @pytest.mark.parametrize("name,real", [
+        ("six-1.17.0-py2.py3-none-any (1).whl", "six-1.17.0-py2.py3-none-any.whl"),
+        ("bundle (2).tar.gz", "bundle.tar.gz"), ("bundle(3).zip", "bundle.zip"),
+        ("manifest (1).json", "manifest.json"), ("bundle (12).tgz", "bundle.tgz"),
+        ("bundle (1)", "bundle (1)"), ("notes (1).txt", "notes (1).txt"),
+        ("six-1.17.0-py2.py3-none-any.whl", "six-1.17.0-py2.py3-none-any.whl")])
+    def test_the_copy_number_is_dropped(self, name, real):
+        assert bootstrap._browser_name(name) == real
+
+    def test_a_manifest_saved_twice_still_checks_its_folder(self, area, wheels):
+        import hashlib
+        import json
+        folder = area.uploads / "bundle"
+        (folder / "wheels").mkdir(parents=True)
+        files = []
+        for wheel in wheels:
+            data = wheel.read_bytes()
+            (folder / "wheels" / wheel.name).write_bytes(data)
+            files.append({"path": "wheels/" + wheel.name, "size": len(data),
+                          "sha256": hashlib.sha256(data).hexdigest()})
+        (folder / "manifest (1).json").write_text(json.dumps({
+            "schema": bootstrap.BUNDLE_SCHEMA, "roots": ["zz-alpha"], "files": files}))
+        area.start()
+        report = bootstrap.check([str(folder)], work_dir=str(area.work))
+        assert report["problems"] == []
+        assert report["roots"] == ["zz-alpha"]
+        assert any("manifest (1).json" in note for note in report["notes"]), report["notes"]
+        area.assert_nothing_escaped()
