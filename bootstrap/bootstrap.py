@@ -4626,14 +4626,14 @@ def _unrequired(candidates, items):
     required only through an extra makes that extra part of its requirer's root
     (`black[d]` when aiohttp came with black); a cycle that nothing else requires gives
     its first project."""
-    requirers, children = _requirement_graph(items)
+    requirers, children, requested = _requirement_graph(items)
     roots = collections.OrderedDict()
     for name in candidates:
         found = requirers.get(name, set())
         if not found:
             roots.setdefault(name, set())
-        elif all(extra for _, extra in found):
-            for requirer, extra in found:
+        elif all(extra and (requirer, extra) not in requested for requirer, extra in found):
+            for requirer, extra in found:  # no project here asks for those extras: the user did
                 roots.setdefault(requirer, set()).add(extra)
     reached = _closure(roots, children)
     for name in candidates:
@@ -4645,10 +4645,12 @@ def _unrequired(candidates, items):
 
 
 def _requirement_graph(items):
-    """({project: {(requirer, extra or None)}}, {project: {required}}) from the
-    Requires-Dist of ``items``; an unreadable METADATA or requirement adds nothing."""
+    """({project: {(requirer, extra or None)}}, {project: {required}}, {(project, extra)
+    some project asks for}) from the Requires-Dist of ``items``; an unreadable METADATA or
+    requirement adds nothing."""
     requirers = collections.defaultdict(set)
     children = collections.defaultdict(set)
+    requested = set()
     for item in items:
         try:
             requires = item.metadata.requires_dist if item.metadata is not None else ()
@@ -4665,7 +4667,9 @@ def _requirement_graph(items):
             for extra in extras or [None]:
                 requirers[requirement.key].add((item.name, extra))
             children[item.name].add(requirement.key)
-    return requirers, children
+            requested.update((requirement.key, canonicalize_name(extra))
+                             for extra in requirement.extras)
+    return requirers, children, requested
 
 
 def _marker_extras(markers):
@@ -4892,14 +4896,15 @@ def _record_hasher(algorithm):
 
 
 def _record_mismatch(name, expected, sha256, other):
-    """Why a staged member does not match its RECORD row, or None."""
+    """Why a staged member does not match its RECORD row, or None (``sha256``: its digest as
+    RECORD writes it; ``other``: the hashlib object of the row's stronger algorithm)."""
     if expected is None or expected[0] is None:
         if name.endswith((".pyc", "/RECORD.jws", "/RECORD.p7s")):
             return None
         return "%s is not listed in RECORD with a hash" % name
     algorithm, digest = expected[0], expected[1]
     if algorithm == "sha256":
-        return None if _urlsafe_digest(sha256) == digest else (
+        return None if sha256 == digest else (
             "%s does not match its RECORD hash" % name)
     if other is None:
         return "%s has a RECORD hash of a kind not accepted (%s)" % (name, algorithm)
@@ -5230,17 +5235,18 @@ class _WheelInstall(object):
                 digest, size = hashlib.sha256(data), len(data)
                 if other is not None:
                     other.update(data)
-            problem = _record_mismatch(info.filename, expected, digest, other)
+            text = _urlsafe_digest(digest)
+            problem = _record_mismatch(info.filename, expected, text, other)
             if problem:
                 mismatches.append(problem)
             if data is not None:
                 if key == "scripts" and data.startswith(b"#!python"):
                     data = self._rewrite_shebang(data)
-                    digest, size = hashlib.sha256(data), len(data)
+                    text, size = _urlsafe_digest(hashlib.sha256(data)), len(data)
                 _write_new_file(path, data, executable)
             elif executable:
                 os.chmod(path, 0o755)
-            self.installed.append((key, relative, _urlsafe_digest(digest), size))
+            self.installed.append((key, relative, text, size))
 
     @staticmethod
     def _stream_member(archive, info, path, other=None):
@@ -5310,6 +5316,14 @@ class _WheelInstall(object):
             return relative
         return os.path.relpath(self._final_path(key, relative),
                                self.lib_dir).replace(os.sep, "/")
+
+    def sources(self):
+        """(path, size) of the installed .py files worth byte-compiling."""
+        sources = []
+        for key in ("purelib", "platlib"):
+            sources.extend(_compiled_sources(getattr(self.scheme, key), [
+                (relative, size) for k, relative, _, size in self.installed if k == key]))
+        return sources
 
     def top_level_modules(self):
         """Importable top-level names this wheel installed into its lib folder."""
@@ -5717,6 +5731,7 @@ _EXTENSION_RE = _LazyRegex(r"^([A-Za-z_][A-Za-z0-9_]*)(\.[A-Za-z0-9_-]+)?\.(so|p
 def _top_level_modules(relatives, lib_dir):
     """Top-level importable modules among installed paths (a namespace folder: its children)."""
     modules = set()
+    packages = {}  # head -> whether head/__init__.py is installed (one stat per folder)
     for relative in relatives:
         parts = relative.split("/")
         head = parts[0]
@@ -5729,8 +5744,9 @@ def _top_level_modules(relatives, lib_dir):
             if match:
                 modules.add(match.group(1))
         elif head.isidentifier():
-            if os.path.isfile(os.path.join(lib_dir, head, "__init__.py")) or parts[1] in (
-                    "__init__.py",):
+            if head not in packages:
+                packages[head] = os.path.isfile(os.path.join(lib_dir, head, "__init__.py"))
+            if packages[head] or parts[1] == "__init__.py":
                 modules.add(head)
             elif len(parts) > 2 and parts[1].isidentifier() and parts[2] == "__init__.py":
                 modules.add(head + "." + parts[1])
@@ -5924,7 +5940,9 @@ class _Installer(object):
         self.results = []
         self.problems = []
         self.modules = {}
+        self.requires = {}
         self.pth_files = []
+        self.compiler = None  # a _Compiler that byte-compiles each package once committed
 
     def _out_of_time(self):
         import time
@@ -6071,6 +6089,9 @@ class _Installer(object):
         self.owner_index = None  # the installed files changed
         self.notes.extend(wheel.notes)
         self.modules[candidate.name] = installation.top_level_modules()
+        self.requires[candidate.name] = candidate.requires
+        if self.compiler is not None:
+            self.compiler.add(installation.sources())
         self.pth_files.extend(relative for key, relative, _, _ in installation.installed
                               if key == installation.lib_key and "/" not in relative
                               and relative.endswith(".pth"))
@@ -6081,22 +6102,192 @@ class _Installer(object):
         return "ok"
 
 
+# -- Bytecode and import verification ----------------------------------------------------------
+# After the files are in place, two things make a package *work* rather than merely *present*,
+# and both run while the rest of the install goes on. Bytecode: worker processes compile each
+# committed package's .py files exactly as pip does (py_compile, timestamp-based .pyc in
+# __pycache__, not listed in RECORD, as with pip --no-compile), so the user's first import is
+# warm; test folders are left to be compiled on demand. Verification: the import names of the
+# roots (what the user asked for) are imported in one fresh interpreter, the other new
+# packages' top-level modules after them. A root that does not import is import-failed; a
+# module beside it that needs an extra or an undeclared dependency (black's blackd without
+# black[d]), or one outside the roots that does not import (jupyterlab's matplotlib_inline
+# without matplotlib), is a note. Verification starts once every package is committed and
+# runs beside the compile workers. The importer is a seam: where the platform has no
+# processes, an importer with the same result shape stands in for _import_in_subprocess
+# (exec _VERIFY_CODE under another __name__ and call its try_imports).
+
 _VERIFY_CODE = r"""
 import importlib, json, sys
-results = {}
-for name in sys.argv[1:]:
-    try:
-        importlib.import_module(name)
-        results[name] = None
-    except BaseException as error:
-        text = str(error).strip().splitlines()
-        results[name] = "%s: %s" % (type(error).__name__, text[-1] if text else "")
-sys.stdout.write(json.dumps(results))
+
+def missing_module(error):
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, ModuleNotFoundError) and error.name:
+            return error.name
+        error = error.__cause__ or error.__context__
+    return None
+
+def try_imports(names):
+    results = {}
+    for name in names:
+        try:
+            importlib.import_module(name)
+            results[name] = None
+        except BaseException as error:
+            text = str(error).strip().splitlines()
+            results[name] = {"error": "%s: %s" % (type(error).__name__, text[-1] if text else ""),
+                             "missing": missing_module(error)}
+    return results
+
+if __name__ == "__main__":
+    sys.stdout.write(json.dumps(try_imports(sys.argv[1:])))
 """
+
+_COMPILE_CODE = r"""
+import importlib.util, os, py_compile, struct, sys
+
+def fresh(path):
+    try:
+        stat = os.stat(path)
+        with open(importlib.util.cache_from_source(path), "rb") as f:
+            head = f.read(16)
+    except (OSError, ValueError):
+        return False
+    return head[:4] == importlib.util.MAGIC_NUMBER and struct.unpack("<III", head[4:16]) == (
+        0, int(stat.st_mtime) & 0xFFFFFFFF, stat.st_size & 0xFFFFFFFF)
+
+for line in sys.stdin.buffer:
+    path = os.fsdecode(line.rstrip(b"\n"))
+    if path and not fresh(path):
+        try:
+            py_compile.compile(path, doraise=True)
+        except Exception:
+            pass
+"""
+
+_SKIPPED_FOLDERS = frozenset(["tests", "test"])
+
+
+def _interpreter_flags():
+    """Flags that make a worker write the .pyc this interpreter reads (-O, pycache prefix)."""
+    flags = ["-O"] * min(2, sys.flags.optimize)
+    prefix = getattr(sys, "pycache_prefix", None)
+    if prefix:
+        flags += ["-X", "pycache_prefix=" + prefix]
+    return flags
+
+
+class _Compiler(object):
+    """Byte-compiles installed .py files in worker processes, fed as packages are committed.
+
+    Each worker reads paths on its stdin (a feeder thread per worker, so the installer never
+    blocks on a full pipe) and skips a file whose .pyc is already fresh. Where no process can
+    be started, nothing is compiled: Python compiles on first import, as it always can."""
+
+    def __init__(self, workers=None):
+        self.count = workers or _usable_cores()
+        self.workers = []   # (process, queue, thread)
+        self.loads = []
+        self.failed = False
+
+    def _start(self):
+        import subprocess
+        import threading
+        try:
+            import queue
+        except ImportError:  # pragma: no cover (parses on Python 2)
+            import Queue as queue
+        for _ in range(self.count):
+            try:
+                process = subprocess.Popen(
+                    [sys.executable] + _interpreter_flags() + ["-c", _COMPILE_CODE],
+                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL)
+            except Exception:  # no processes here (or no interpreter): compile on import
+                self.failed = not self.workers
+                break
+            pending = queue.Queue()
+            thread = threading.Thread(target=_feed_worker, args=(process, pending))
+            thread.daemon = True
+            thread.start()
+            self.workers.append((process, pending, thread))
+            self.loads.append(0)
+
+    def add(self, sources):
+        """Queue (path, size) pairs, the largest first, each to the least loaded worker."""
+        if self.failed or not sources:
+            return
+        if not self.workers:
+            self._start()
+            if not self.workers:
+                return
+        batches = [[] for _ in self.workers]
+        for path, size in sorted(sources, key=lambda item: (-item[1], item[0])):
+            index = self.loads.index(min(self.loads))
+            self.loads[index] += size + 2048  # a file's fixed cost, beside its size
+            batches[index].append(path)
+        for (_, pending, _), batch in zip(self.workers, batches):
+            if batch:
+                pending.put(batch)
+
+    def close(self):
+        """Wait until every queued file is compiled."""
+        for _, pending, _ in self.workers:
+            pending.put(None)
+        for process, _, thread in self.workers:
+            thread.join()
+            process.wait()
+        self.workers = []
+
+
+def _stop_compiler(compiler):
+    """Stop the compile workers at once (the install is failing or interrupted)."""
+    for process, pending, _ in (compiler.workers if compiler is not None else ()):
+        pending.put(None)
+        try:
+            process.kill()
+        except OSError:
+            pass
+        process.wait()
+
+
+def _feed_worker(process, pending):
+    """Write queued paths to one worker's stdin until None; then close it."""
+    while True:
+        batch = pending.get()
+        if batch is None:
+            break
+        try:
+            process.stdin.write(b"".join(os.fsencode(path) + b"\n" for path in batch
+                                         if "\n" not in path))
+            process.stdin.flush()
+        except (OSError, ValueError):
+            break  # the worker died: its files compile on first import instead
+    try:
+        process.stdin.close()
+    except (OSError, ValueError):
+        pass
+
+
+def _compiled_sources(lib_dir, relatives):
+    """(path, size) of the .py files worth compiling among a package's lib-folder files."""
+    sources = []
+    for relative, size in relatives:
+        if not relative.endswith(".py"):
+            continue
+        parts = relative.split("/")
+        if parts[0].endswith((".dist-info", ".data")) or _SKIPPED_FOLDERS.intersection(
+                parts[1:-1]):
+            continue
+        sources.append((os.path.join(lib_dir, *parts), size or 0))
+    return sources
 
 
 def _import_in_subprocess(modules, extra_path, timeout=300):
-    """{module: None or 'Error: last line'} from importing each in one fresh interpreter."""
+    """{module: None or {"error": "Type: last line", "missing": name or None}} from importing
+    each in one fresh interpreter; one that crashes the interpreter is found alone."""
     import subprocess
     env = dict(os.environ)
     if extra_path:
@@ -6109,34 +6300,139 @@ def _import_in_subprocess(modules, extra_path, timeout=300):
         return json.loads(proc.stdout)
     except (ValueError, subprocess.TimeoutExpired):
         if len(modules) == 1:
-            return {modules[0]: "the interpreter crashed or hung while importing it"}
+            return {modules[0]: {"error": "the interpreter crashed or hung while importing it",
+                                 "missing": None}}
         results = {}
         for module in modules:  # a crash in one import: find which, one at a time
             results.update(_import_in_subprocess([module], extra_path, timeout))
         return results
 
 
-def verify_imports(modules_by_package, extra_path=None):
-    """import-failed Problems for installed modules that do not import in a fresh interpreter."""
-    everything = sorted(set(m for modules in modules_by_package.values() for m in modules))
-    if not everything:
-        return []
-    results = _import_in_subprocess(everything, extra_path)
-    problems = []
-    for package, modules in sorted(modules_by_package.items()):
+def _main_modules(package, modules):
+    """The modules that are the package itself: those named after it, else every public one."""
+    named = [m for m in modules if canonicalize_name(m.replace("_", "-")) == package]
+    return set(named or [m for m in modules if not m.split(".")[-1].startswith("_")] or modules)
+
+
+_EXTRA_RE = _LazyRegex(r"""\bextra\s*==\s*['"]([^'"]+)['"]""")
+
+
+def _declared(requires, name):
+    """(declared at all, extras that bring it) for an import name among Requires-Dist."""
+    wanted = canonicalize_name(name.replace("_", "-"))
+    plain, extras = False, []
+    for text in requires:
+        try:
+            requirement = _requirement(text)
+        except (BootstrapError, ValueError):
+            continue
+        if requirement.key != wanted:
+            continue
+        found = _EXTRA_RE.findall(str(requirement.marker or ""))
+        extras.extend(canonicalize_name(e) for e in found)
+        plain = plain or not found
+    return plain, sorted(set(extras))
+
+
+def _verify_failure(package, version, module, error, profile):
+    """The import-failed Problem of a root's module, with a fix that can change the outcome."""
+    text, missing = error["error"], error.get("missing")
+    if missing:
+        requirement = missing.split(".")[0].lstrip("_").replace("_", "-") or missing
+        message = "%s (from %s) does not import: %s; %s is not installed here" % (
+            module, package, text, missing.split(".")[0])
+        hint = "bundle %s for this sandbox, upload it and install it next to %s" % (
+            requirement, package)
+    else:
+        requirement = "%s==%s" % (package, version)
+        message = "%s (from %s) does not import: %s" % (module, package, text)
+        hint = ("a system library it links to is missing: a wheel that bundles it (manylinux) "
+                "is needed, or the library itself installed in the sandbox"
+                if "cannot open shared object" in text or "DLL load" in text
+                else "a wheel of %s built for this interpreter is needed" % package)
+    fix = online_fix(profile, [requirement]) if profile is not None else None
+    if fix is not None:
+        fix["hint"] = hint
+    return Problem("import-failed", module, message, required_by=[package], fix=fix)
+
+
+def _verify_note(package, module, error, requires, root):
+    """The note for a module that needs an extra or an undeclared dependency, or, outside the
+    roots, that does not import at all; None when it is a failure of a root."""
+    missing = (error.get("missing") or "").split(".")[0]
+    plain, extras = _declared(requires, missing) if missing else (False, [])
+    if extras and not plain:
+        return ("%s (from %s) needs %s, which %s lists only under the extra %s; add %s[%s] "
+                "(or %s) to the requirements if you use %s" % (
+                    module, package, missing, package, " or ".join(
+                        "%s[%s]" % (package, e) for e in extras), package, extras[0],
+                    missing.replace("_", "-"), module))
+    if missing and not plain:
+        return ("%s (from %s) imports %s, which %s does not declare as a dependency and which "
+                "is not installed; bundle %s too if you use %s" % (
+                    module, package, missing, package,
+                    missing.lstrip("_").replace("_", "-") or missing, module))
+    if root:
+        return None
+    return "%s (from %s, not a root) does not import: %s" % (module, package, error["error"])
+
+
+def _as_result(error):
+    """An importer's result for one module as {"error", "missing"} (text-only importers too)."""
+    if isinstance(error, str):
+        found = re.search(r"No module named '([^']+)'", error)
+        return {"error": error, "missing": found.group(1) if found else None}
+    return error
+
+
+def verify_imports(modules_by_package, extra_path=None, roots=None, requires=None,
+                   versions=None, profile=None, importer=None):
+    """(import-failed Problems, notes) from importing modules in one fresh interpreter.
+
+    The roots' modules (``roots``: package names; default all) come first; a failure of a
+    root's own module is import-failed, one of a module beside it that needs an extra or an
+    undeclared dependency is a note. The other packages' modules are imported after them, and
+    what fails there is a note: the roots imported without it. ``requires``: {package:
+    Requires-Dist}. ``importer``: the seam for platforms without processes."""
+    roots = set(modules_by_package if roots is None else roots)
+    order = sorted(modules_by_package, key=lambda package: (package not in roots, package))
+    wanted = []
+    for package in order:
+        wanted.extend(m for m in modules_by_package[package] if m not in wanted)
+    if not wanted:
+        return [], []
+    results = (importer or _import_in_subprocess)(wanted, extra_path)
+    problems, notes = [], []
+    for package in order:
+        modules = modules_by_package[package]
+        main = _main_modules(package, modules) if package in roots else ()
         for module in modules:
-            error = results.get(module)
-            if error:
-                hint = ("a system library it links to is missing: install a manylinux wheel "
-                        "that bundles it, or the library itself"
-                        if "cannot open shared object" in error or "DLL load" in error
-                        else "see the error; a wheel built for this interpreter may be needed")
-                problems.append(Problem(
-                    "import-failed", module, "%s (from %s) does not import: %s" % (
-                        module, package, error),
-                    fix={"where": "sandbox", "command": "python -c 'import %s'" % module,
-                         "hint": hint}))
-    return problems
+            error = _as_result(results.get(module))
+            if not error:
+                continue
+            if (error.get("missing") or "").split(".")[0] in [m.split(".")[0] for m in modules]:
+                error = dict(error, missing=None)  # its own module is missing: a broken wheel
+            note = None if module in main else _verify_note(
+                package, module, error, (requires or {}).get(package, ()), package in roots)
+            if note:
+                notes.append(note)
+            else:
+                problems.append(_verify_failure(package, (versions or {}).get(package, "?"),
+                                                module, error, profile))
+    return problems, sorted(notes)
+
+
+def _check_installed(installer, compiler, extra_path, profile, verify):
+    """Verify the roots while the compile workers finish; (problems, notes)."""
+    try:
+        if not verify:
+            return [], []
+        versions = dict((item["name"], item["version"]) for item in installer.results)
+        return verify_imports(installer.modules, extra_path, roots=installer.root_names,
+                              requires=installer.requires, versions=versions, profile=profile)
+    finally:
+        if compiler is not None:
+            compiler.close()
 
 
 def _activate(lib_dir, new_files):
@@ -6237,7 +6533,12 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
         installer = _Installer(destination, profile, [Requirement(r) for r in plan.roots],
                                budget, jobs, work, progress or Progress(),
                                getattr(plan, "wheels", ()))
-        installer.run(plan.install)
+        installer.compiler = _Compiler(jobs) if verify else None
+        try:
+            installer.run(plan.install)
+        except BaseException:
+            _stop_compiler(installer.compiler)
+            raise
         problems.extend(installer.problems)
         notes.extend(installer.notes)
         _remove_empty(os.path.join(destination.lib_dir, STAGING_DIR))
@@ -6246,12 +6547,13 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
             _activate_overlay(destination.lib_dir)
         else:
             _activate(destination.lib_dir, installer.pth_files)
-        if verify and installer.modules:
-            problems.extend(verify_imports(installer.modules,
-                                           destination.lib_dir if destination.target else None))
+        checked, verify_notes = _check_installed(
+            installer, installer.compiler, destination.lib_dir if destination.target else None,
+            profile, verify)
+        problems.extend(checked)
         problems.extend(_restart_needed(installer.results, installer.modules))
         report = build_report("install", profile, bundle, plan, problems, bundles, verdicts,
-                              sdists, notes=notes)
+                              sdists, notes=notes + verify_notes)
     report["installed"] = installer.results
     report["would_install"] = []
     report["location"] = destination.lib_dir
@@ -6603,6 +6905,12 @@ def render_report(report, max_problems=8, place="cli"):
             lines.append("  [%s] %s" % (problem["code"], problem["message"]))
         if len(problems) > max_problems:
             lines.append("  ... %d more in the JSON report" % (len(problems) - max_problems))
+    notes = report.get("notes") or []
+    if notes:
+        lines.append("Notes (%d):" % len(notes))
+        lines.extend("  " + note for note in notes[:3])
+        if len(notes) > 3:
+            lines.append("  ... %d more in the JSON report" % (len(notes) - 3))
     fix = report.get("fix")
     if fix:
         lines.append("Fix, online, one command for everything missing:")
@@ -6767,7 +7075,8 @@ def _build_parser():
     install_parser.add_argument("--jobs", type=int, metavar="N",
                                 help="packages installed at once (default: cores + 1, at most 4)")
     install_parser.add_argument("--no-verify", action="store_true",
-                                help="do not import the installed modules in a fresh interpreter")
+                                help="only unpack: do not byte-compile, nor import the roots "
+                                     "in a fresh interpreter")
     schema_parser = commands.add_parser(
         "tool-schema", help="print the tool definitions for LLM function calling")
     schema_parser.add_argument("--format", choices=["openai", "responses", "mcp"],

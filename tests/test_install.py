@@ -1298,10 +1298,18 @@ class TestVerification:
         assert "libmissing.so.1: cannot open shared object file" in message
         assert "loading the extension failed" not in message  # the last line only
         assert "ImportError" in failed["verifyext"]["message"]
-        for problem in failed.values():
-            assert problem["fix"]["where"] == "sandbox" and problem["fix"]["command"], problem
-        assert "shared library" in failed["verifylib"]["fix"].get("hint", "") or \
-            "library" in json.dumps(failed["verifylib"]["fix"]), failed["verifylib"]
+        # every fix is a step that can change the outcome: a bundle for this sandbox of what
+        # is missing (the dependency, or a wheel of the package built for this interpreter)
+        wanted = {"verifymissing": "does-not-exist-lib", "verifylib": "verifylib==1.0",
+                  "verifyext": "verifyext==1.0", "verifycrash": "verifycrash==1.0"}
+        for name, problem in failed.items():
+            fix = problem["fix"]
+            assert fix["where"] == "online", problem
+            assert fix["command"].startswith("python tools/bundle.py %s --profile "
+                                             % wanted[name]), problem
+            assert "import %s" % name not in json.dumps(fix), problem
+        assert "library" in failed["verifylib"]["fix"]["hint"], failed["verifylib"]
+        assert report["notes"] == [], report["notes"]
         assert report["status"] in ("partial", "failed") and report.exit_code == 1
         for name in ("verifymissing", "verifylib", "verifyext", "verifycrash"):
             assert name not in sys.modules  # verified in a subprocess, not here
@@ -1312,3 +1320,120 @@ class TestVerification:
             "verifymissing/__init__.py": "import _does_not_exist_lib\n"})
         result = cli("install", folder, "--target", tmp_path / "t", "--no-verify")
         assert result.returncode == 0 and result.codes() == [], result
+
+    def test_a_module_needing_an_absent_extra_is_a_note(self, tmp_path):
+        """black for 3.8: black imports, blackd needs black[d] (aiohttp): ok, with a note."""
+        folder = wheel_dir(tmp_path, "w")
+        write_wheel(folder, "blacklike", "1.0", extras={"d": ["aiohttplike>=3"]}, files={
+            "blacklike/__init__.py": "VALUE = 'black'\n",
+            "blacklikd.py": "try:\n    import aiohttplike\nexcept ImportError as error:\n"
+                            "    raise ImportError('aiohttp dependency is not installed: %s. "
+                            "Reinstall with the [d] extra' % error) from None\n",
+            "_blacklike_version.py": "version = '1.0'\n"})
+        result = cli("install", folder, "--target", tmp_path / "t")
+        assert result.returncode == 0 and result.report["status"] == "ok", result
+        assert result.codes() == [], result.report["problems"]
+        notes = [n for n in result.report["notes"] if "blacklikd" in n]
+        assert len(notes) == 1, result.report["notes"]
+        assert "aiohttplike" in notes[0] and "blacklike[d]" in notes[0], notes
+
+    def test_a_root_that_needs_its_own_extra_still_fails(self, tmp_path):
+        """The same missing extra in the root's own module breaks the root: import-failed."""
+        folder = wheel_dir(tmp_path, "w")
+        write_wheel(folder, "blacklike", "1.0", extras={"d": ["aiohttplike>=3"]}, files={
+            "blacklike/__init__.py": "import aiohttplike\n"})
+        result = cli("install", folder, "--target", tmp_path / "t")
+        assert result.returncode == 1 and result.codes() == ["import-failed"], result
+        problem = result.report["problems"][0]
+        assert problem["subject"] == "blacklike" and "aiohttplike" in problem["message"]
+        assert problem["fix"]["command"].startswith("python tools/bundle.py aiohttplike ")
+
+    def test_an_undeclared_dependency_beside_the_roots_is_a_note(self, tmp_path):
+        """jupyterlab: matplotlib_inline imports matplotlib without declaring it; the root
+        imports, so the install is ok, and the note names the module and what it lacks."""
+        folder = wheel_dir(tmp_path, "w")
+        write_wheel(folder, "lablike", "1.0", requires=["inline-like"], files={
+            "lablike/__init__.py": "VALUE = 'lab'\n"})
+        write_wheel(folder, "inline-like", "1.0", files={
+            "inline_like/__init__.py": "from . import backend\n",
+            "inline_like/backend.py": "import plotlike\n"})
+        result = cli("install", folder, "--target", tmp_path / "t")  # the root: lablike
+        assert result.report["roots"] == ["lablike"], result.report["roots"]
+        assert result.returncode == 0 and result.report["status"] == "ok", result
+        assert sorted(result.installed()) == ["inline-like", "lablike"]
+        notes = [n for n in result.report["notes"] if "inline_like" in n]
+        assert len(notes) == 1 and "plotlike" in notes[0] and "not declare" in notes[0], \
+            result.report["notes"]
+
+    def test_an_importer_that_gives_text_only_fits_the_seam(self):
+        """Where no process can be started an in-process importer stands in: its text-only
+        results are read the same way (no subprocess is run here)."""
+        calls = []
+
+        def importer(modules, extra_path):
+            calls.append(list(modules))
+            return {"blacklike": None, "blacklikd": "ImportError: aiohttp dependency is not "
+                    "installed: No module named 'aiohttplike'", "lablike": "ImportError: boom"}
+
+        problems, notes = bootstrap.verify_imports(
+            {"blacklike": ["blacklike", "blacklikd"], "lablike": ["lablike"]},
+            roots=["blacklike", "lablike"], importer=importer,
+            requires={"blacklike": ['aiohttplike>=3; extra == "d"']})
+        assert calls == [["blacklike", "blacklikd", "lablike"]]  # the roots' modules, once
+        assert [(p.code, p.subject) for p in problems] == [("import-failed", "lablike")]
+        assert len(notes) == 1 and "blacklike[d]" in notes[0] and "blacklikd" in notes[0]
+
+
+# -- 12. bytecode ---------------------------------------------------------------------------------
+
+
+def bytecode_wheel(folder):
+    return write_wheel(folder, "bytepkg", "1.0", files={
+        "bytepkg/__init__.py": "from . import core\nVALUE = core.VALUE\n",
+        "bytepkg/core.py": "VALUE = 'bytes'\n",
+        "bytepkg/sub/__init__.py": "",
+        "bytepkg/sub/deep.py": "DEEP = 1\n",
+        "bytepkg/tests/__init__.py": "",
+        "bytepkg/tests/test_core.py": "def test():\n    pass\n",
+        "bytemod.py": "X = 1\n",
+        "bytepkg/py2only.py": "print 'old'\n"})
+
+
+def _cached(target, relative):
+    import importlib.util
+    return importlib.util.cache_from_source(os.path.join(str(target), relative))
+
+
+class TestBytecode:
+    COMPILED = ("bytepkg/__init__.py", "bytepkg/core.py", "bytepkg/sub/__init__.py",
+                "bytepkg/sub/deep.py", "bytemod.py")
+
+    def test_bytecode_is_written_and_used_as_it_is(self, tmp_path):
+        bytecode_wheel(wheel_dir(tmp_path, "w"))
+        target = tmp_path / "t"
+        result = cli("install", tmp_path / "w", "--target", target)
+        assert result.returncode == 0 and result.report["status"] == "ok", result
+        for relative in self.COMPILED:
+            assert os.path.isfile(_cached(target, relative)), relative
+        for relative in ("bytepkg/tests/test_core.py", "bytepkg/tests/__init__.py",
+                         "bytepkg/py2only.py"):  # tests: compiled on demand; py2: cannot be
+            assert not os.path.exists(_cached(target, relative)), relative
+        before = snapshot(target, skip=())
+        stamps = {p: os.stat(_cached(target, p)).st_mtime_ns for p in self.COMPILED}
+        proc = run([sys.executable, "-c", "import sys; assert not sys.dont_write_bytecode; "
+                    "import bytepkg, bytepkg.sub.deep, bytemod; print(bytepkg.VALUE)"],
+                   env=clean_env(PYTHONPATH=str(target)))
+        assert proc.returncode == 0 and proc.stdout.strip() == "bytes", proc
+        assert kit.diff_trees(before, snapshot(target, skip=())) == []  # nothing rewritten
+        assert stamps == {p: os.stat(_cached(target, p)).st_mtime_ns for p in self.COMPILED}
+
+    def test_tree_and_record_without_pycache_equal_the_unpack_only_install(self, tmp_path):
+        """Bytecode is the only difference: not in RECORD, as pip --no-compile leaves it."""
+        bytecode_wheel(wheel_dir(tmp_path, "w"))
+        default = cli("install", tmp_path / "w", "--target", tmp_path / "a")
+        plain = cli("install", tmp_path / "w", "--target", tmp_path / "b", "--no-verify")
+        assert default.returncode == 0 and plain.returncode == 0, (default, plain)
+        tree = snapshot(tmp_path / "a")
+        assert not os.path.exists(tmp_path / "b" / "bytepkg" / "__pycache__")
+        assert kit.diff_trees(tree, snapshot(tmp_path / "b"), "default", "--no-verify") == []
+        assert snapshot(tmp_path / "a", skip=()) != tree  # the default did write bytecode

@@ -194,6 +194,15 @@ class TestText:
         assert "zz-good 1.0" in text
         assert len(text.splitlines()) <= 25
 
+    def test_text_shows_the_notes(self, bundle, make_wheel, tmp_path):
+        """Notes (ignored macOS files, a module needing an extra) reach the short text."""
+        make_wheel("zz-good", "1.0")
+        report = check([str(bundle)], tmp_path)
+        report["notes"] = ["note %d" % n for n in range(5)]
+        lines = str(report).splitlines()
+        assert lines[lines.index("Notes (5):") + 1:][:4] == [
+            "  note 0", "  note 1", "  note 2", "  ... 2 more in the JSON report"]
+
     def test_str_is_render_report(self, messy, tmp_path):
         report = check(messy, tmp_path)
         assert str(report) == bootstrap.render_report(report)

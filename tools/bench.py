@@ -7,8 +7,10 @@
 Cases
   inspect  median wall time of ``python -I bootstrap/bootstrap.py inspect --json`` over --runs
            runs for every CPython 3.8-3.13 on this machine, beside the median of
-           ``python -I -c pass`` (the interpreter's own start-up), both for the base interpreter
-           and inside a fresh ``--without-pip`` venv of it.
+           ``python -I -c pass`` (the interpreter's own start-up) and of ``python -m bootstrap
+           inspect --json`` (run in a folder holding a copy of bootstrap.py, whose bytecode
+           Python caches), both for the base interpreter and inside a fresh ``--without-pip``
+           venv of it.
   check    median of ``bootstrap.py check BUNDLE --json`` on a synthesized bundle of 200 small
            wheels with a dependency graph, beside the same resolution by ``pip install
            --dry-run`` and ``uv pip install --dry-run`` (fewer runs: they are references).
@@ -24,8 +26,19 @@ Cases
            the children it waited for), ``bootstrap / row`` (how many times longer bootstrap
            takes than that row) and ``row / unzip`` (how far the row is from the floor).
 
+  working  time-to-working, the figure a user waits for: for bench-datasci and
+           bench-jupyterlab (WORKING names their roots and the first import), into a tmpfs and
+           a disk target, --repeat interleaved cold runs of: bootstrap install (default:
+           bytecode and import verification; and --no-verify), uv pip install (no bytecode,
+           its default) and pip install (bytecode, its default), each followed by the first
+           import of the roots in a fresh interpreter that may write bytecode (pip, slow, in
+           the first repetition only: a reference). Printed: the
+           medians of install, import and their sum, the ratio to uv, the peak RSS of the
+           install and the CPU time (user+sys) of every process involved.
+
 Competitors run with pip's machine-wide configuration neutralised (PIP_CONFIG_FILE=/dev/null,
-no PIP_* variables). pip (latest) and uv live in their own venv .cache/bench-venv, made on the
+no PIP_*, UV_* or PYTHON* variables: PYTHONDONTWRITEBYTECODE would stop every import from
+writing bytecode). pip (latest) and uv live in their own venv .cache/bench-venv, made on the
 first run with the python running this script; bootstrap.py runs on that venv's python too.
 A case whose bootstrap command does not exist yet is reported with a line and skipped.
 
@@ -69,8 +82,7 @@ import realwheels  # noqa: E402  (tests/realwheels.py: the pinned real-wheel set
 
 def clean_env(**extra):
     """This environment without pip's machine configuration, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PIP_", "UV_")) and k not in ("PYTHONPATH", "PYTHONHOME")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "PYTHON"))}
     env["PIP_CONFIG_FILE"] = os.devnull
     env.update(extra)
     return env
@@ -97,6 +109,7 @@ def run(cmd, env=None, cwd=None, timeout=3600):
         out.seek(0)
         err.seek(0)
         return {"seconds": seconds, "rss_mb": usage.ru_maxrss / 1024.0, "rc": proc.returncode,
+                "cpu": usage.ru_utime + usage.ru_stime,
                 "out": out.read().decode("utf-8", "replace"),
                 "err": err.read().decode("utf-8", "replace")}
 
@@ -231,18 +244,27 @@ def machine_facts(venv):
 # ---------------------------------------------------------------------------------------------
 
 
-def time_pair(python, runs, label):
-    """Interleaved runs of `python -I -c pass` and `python -I bootstrap.py inspect --json`."""
-    startup, inspect, failure = [], [], None
+def time_pair(python, runs, label, folder):
+    """Interleaved runs of `python -I -c pass`, `python -I bootstrap.py inspect --json` and
+    `python -m bootstrap inspect --json` (in ``folder``, a copy of bootstrap.py: -m reads and
+    writes the cached bytecode in its __pycache__, which one untimed run fills first)."""
+    startup, inspect, module, failure = [], [], [], None
+    as_module = [python, "-E", "-s", "-m", "bootstrap", "inspect", "--json"]
+    run(as_module, env=clean_env(), cwd=folder)
     for _ in range(runs):
         startup.append(run([python, "-I", "-c", "pass"])["seconds"])
         result = run([python, "-I", BOOTSTRAP, "inspect", "--json"])
-        if result["rc"] != 0:
-            failure = "exit %d: %s" % (result["rc"], last_line(result["err"]))
+        cached = run(as_module, env=clean_env(), cwd=folder)
+        if result["rc"] != 0 or cached["rc"] != 0:
+            bad = result if result["rc"] != 0 else cached
+            failure = "exit %d: %s" % (bad["rc"], last_line(bad["err"]))
             break
         inspect.append(result["seconds"])
-    progress("  inspect %-22s %s" % (label, failure or ms(median(inspect))))
-    return {"startup": median(startup), "inspect": median(inspect), "failure": failure}
+        module.append(cached["seconds"])
+    progress("  inspect %-22s %s, -m %s" % (label, failure or ms(median(inspect)),
+                                             ms(median(module))))
+    return {"startup": median(startup), "inspect": median(inspect), "module": median(module),
+            "failure": failure}
 
 
 def case_inspect(args, interpreters):
@@ -256,16 +278,20 @@ def case_inspect(args, interpreters):
                            env=clean_env())
             for where, exe in (("base", python), ("venv --without-pip",
                                                    os.path.join(venv, "bin", "python"))):
-                timing = time_pair(exe, args.runs, "%s %s" % (full, where))
+                folder = tempfile.mkdtemp(prefix="module-", dir=workdir)
+                shutil.copy(BOOTSTRAP, folder)
+                timing = time_pair(exe, args.runs, "%s %s" % (full, where), folder)
                 timing.update({"python": full, "where": where, "runs": args.runs})
                 results.append(timing)
                 extra = timing["inspect"] - timing["startup"] if timing["inspect"] else None
                 rows.append([full, where, ms(timing["startup"]),
-                             timing["failure"] or ms(timing["inspect"]), ms(extra)])
+                             timing["failure"] or ms(timing["inspect"]), ms(extra),
+                             ms(timing["module"])])
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print("\n== inspect: median of %d runs (python -I)" % args.runs)
-    print(table(["python", "where", "-c pass", "inspect --json", "difference"], rows))
+    print(table(["python", "where", "-c pass", "bootstrap.py inspect --json", "difference",
+                 "python -m bootstrap (cached bytecode)"], rows))
     return results
 
 
@@ -535,6 +561,143 @@ def case_install(args, venv):
 
 
 # ---------------------------------------------------------------------------------------------
+# Case working: time-to-working (install, then the first import of the roots)
+# ---------------------------------------------------------------------------------------------
+
+#: For each set: the roots (what the set was downloaded for, see tests/real_wheels.json) and
+#: the first import a user makes of them. Every row installs every wheel of the set (the roots'
+#: closure); bootstrap gets the roots as --require, as a manifest would give them.
+WORKING = {
+    "bench-datasci": (
+        ["numpy", "pandas", "scipy", "scikit-learn", "matplotlib", "pyarrow", "statsmodels",
+         "seaborn", "numexpr", "bottleneck", "openpyxl"],
+        "import pandas, sklearn, statsmodels.api, seaborn, matplotlib.pyplot, scipy.stats, "
+        "numpy, pyarrow, numexpr, bottleneck, openpyxl"),
+    "bench-jupyterlab": (["jupyterlab"], "import jupyterlab"),
+    "bench-web": (
+        ["fastapi", "uvicorn[standard]", "httpx", "requests", "flask", "sqlalchemy",
+         "pydantic[email]", "jinja2"],
+        "import fastapi, uvicorn, httpx, requests, flask, sqlalchemy, pydantic, jinja2"),
+}
+WORKING_SETS = ("bench-datasci", "bench-jupyterlab")
+BASELINE = "uv"
+#: rows run in the first repetition only: references, slow (pip compiles every file)
+REFERENCE_ROWS = ("pip",)
+
+
+def working_commands(venv, wheels, folder, roots):
+    """{row: function(target) -> argv} of the time-to-working case, in display order."""
+    py, uv = venv["python"], venv["uv"]
+    requires = [arg for root in roots for arg in ("--require", root)]
+    boot = [py, "-I", BOOTSTRAP, "install"] + wheels + requires + ["--json", "--target"]
+    return {
+        "bootstrap (default)": lambda t: boot + [t],
+        "bootstrap --no-verify": lambda t: boot + [t, "--no-verify"],
+        BASELINE: lambda t: [uv, "pip", "install", "--offline", "--no-deps", "--no-config",
+                             "--quiet", "--python", py, "--target", t] + wheels,
+        "pip": lambda t: [py, "-m", "pip", "install", "--no-index", "--find-links", folder,
+                          "--no-deps", "--no-cache-dir", "--disable-pip-version-check",
+                          "--quiet", "--target", t] + wheels,
+    }
+
+
+def one_working(argv_for, statement, python, base, on_disk):
+    """One cold run: install into a fresh target, then import in a fresh interpreter (which
+    may write bytecode, as a user's would)."""
+    work = tempfile.mkdtemp(prefix="run-", dir=base)
+    target, tmp = os.path.join(work, "target"), os.path.join(work, "tmp")
+    os.mkdir(tmp)
+    env = clean_env(TMPDIR=tmp, UV_CACHE_DIR=os.path.join(work, "uv-cache"))
+    if on_disk:
+        os.sync()
+    try:
+        result = run(argv_for(target), env=env)
+        result["install"] = result["seconds"]
+        if result["rc"] in (0, 1):  # 1: bootstrap's report has notes or problems: still time it
+            imported = run([python, "-c", statement], env=clean_env(PYTHONPATH=target), cwd=tmp)
+            result["import"] = imported["seconds"]
+            result["cpu"] += imported["cpu"]
+            if imported["rc"] != 0:
+                result["rc"], result["err"] = imported["rc"], imported["err"]
+            result["seconds"] = result["install"] + result["import"]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if on_disk:
+            os.sync()
+    return result
+
+
+def working_set(set_name, fs_label, base, venv, args):
+    folder = realwheels.fetch(set_name)
+    wheels = sorted(glob.glob(os.path.join(folder, "*.whl")))
+    roots, statement = WORKING[set_name]
+    commands = working_commands(venv, wheels, folder, roots)
+    names = list(commands)
+    results = {name: [] for name in names}
+    for rep in range(args.repeat):
+        shift = rep % len(names)
+        for name in names[shift:] + names[:shift]:
+            if rep > 0 and name in REFERENCE_ROWS:
+                continue
+            result = one_working(commands[name], statement, venv["python"], base,
+                                 fs_label == "disk")
+            results[name].append(result)
+            progress("  working %s %s rep %d/%d  %-22s install %s + import %s%s" % (
+                set_name, fs_label, rep + 1, args.repeat, name, secs(result["install"]),
+                secs(result.get("import")), "" if result["rc"] in (0, 1)
+                else "  FAILED (exit %d)" % result["rc"]))
+    summary = {"set": set_name, "filesystem": fs_label, "path": base, "wheels": len(wheels),
+               "statement": statement, "roots": roots, "rows": {}}
+    for name in names:
+        failed = [r for r in results[name] if r["rc"] not in (0, 1) or "import" not in r]
+        summary["rows"][name] = {
+            "install": [r["install"] for r in results[name]],
+            "import": [r.get("import") for r in results[name]],
+            "median": None if failed else median([r["seconds"] for r in results[name]]),
+            "median_install": median([r["install"] for r in results[name]]),
+            "median_import": None if failed else median([r["import"] for r in results[name]]),
+            "rss_mb": max(r["rss_mb"] for r in results[name]),
+            "cpu": median([r["cpu"] for r in results[name]]),
+            "failure": ("exit %d: %s" % (failed[0]["rc"], last_line(failed[0]["err"]))
+                        if failed else None)}
+    return summary
+
+
+def print_working(summary, repeat):
+    rows = summary["rows"]
+    base = rows[BASELINE]
+    lines = [[name, len(row["install"]), secs(row["median_install"]), secs(row["median_import"]),
+              row["failure"] or secs(row["median"]), ratio(row["median"], base["median"]),
+              ratio(row["median_install"], base["median_install"]), "%.0f MB" % row["rss_mb"],
+              secs(row["cpu"])]
+             for name, row in rows.items()]
+    print("\n== time-to-working %s (%d wheels) -> %s target %s, median of %d interleaved runs"
+          % (summary["set"], summary["wheels"], summary["filesystem"], summary["path"], repeat))
+    print("   then, in a fresh interpreter: %s" % summary["statement"])
+    print(table(["row", "runs", "install", "first import", "time-to-working", "/ uv",
+                 "install / uv's", "peak RSS (install)", "CPU (all processes)"], lines))
+    print("   (CPU: user+sys of install and import with every child; less noisy than wall time "
+          "on a shared machine)")
+
+
+def case_working(args, venv):
+    targets = [("tmpfs", args.tmpfs)] if args.tmpfs else []
+    targets.append(("disk", args.disk))
+    summaries = []
+    for set_name in [s for s in args.sets if s in WORKING_SETS] or list(WORKING_SETS):
+        for fs_label, path in targets:
+            base = os.path.join(path, "sandbox-bootstrap-working-%d" % os.getpid())
+            os.makedirs(base, exist_ok=True)
+            try:
+                summary = working_set(set_name, fs_label, base, venv, args)
+            finally:
+                shutil.rmtree(base, ignore_errors=True)
+            print_working(summary, args.repeat)
+            summaries.append(summary)
+    return summaries
+
+
+# ---------------------------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------------------------
 
@@ -542,8 +705,8 @@ def case_install(args, venv):
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         description="Benchmark bootstrap.py against pip, uv and a plain unzip (SPEC section 6).")
-    parser.add_argument("--cases", default="inspect,check,install",
-                        help="comma-separated: inspect, check, install (default: all)")
+    parser.add_argument("--cases", default="inspect,check,install,working",
+                        help="comma-separated: inspect, check, install, working (default: all)")
     parser.add_argument("--sets", default=",".join(DEFAULT_SETS),
                         help="comma-separated real-wheel sets for install (default: %(default)s)")
     parser.add_argument("--runs", type=int, default=21,
@@ -558,7 +721,7 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     args.cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     args.sets = [s.strip() for s in args.sets.split(",") if s.strip()]
-    unknown = set(args.cases) - {"inspect", "check", "install"}
+    unknown = set(args.cases) - {"inspect", "check", "install", "working"}
     if unknown:
         parser.error("unknown case(s): %s" % ", ".join(sorted(unknown)))
     if args.runs < 1 or args.repeat < 1:
@@ -592,6 +755,8 @@ def main(argv=None):
         results["check"] = case_check(args, venv)
     if "install" in args.cases:
         results["install"] = case_install(args, venv)
+    if "working" in args.cases:
+        results["working"] = case_working(args, venv)
     facts["load_after"] = os.getloadavg()[0]
     print("\nload average at the end: %.2f" % facts["load_after"])
     if args.json:
