@@ -3944,25 +3944,57 @@ def missing_build_requirements(profile, sdist, available=None):
 
 
 # -- Resolution -------------------------------------------------------------------------------
-# resolve(profile, candidates, roots) -> Plan, touching no disk. Candidates are the bundle's
-# compatible wheels (best version that satisfies every constraint, best tag among equals),
-# its sdists, and the profile's installed distributions, which win whenever they satisfy.
-# A preinstalled distribution is never replaced without `upgrade`, and never when another
-# installed distribution's requirement would then break. Every problem is collected; a root
-# whose closure has a problem is blocked, the other roots still go ahead.
-# Left out: backtracking over older versions of an already chosen project (bundles carry one
-# version per project in practice); a second pick is tried once when constraints tighten.
+# resolve(profile, wheels, sdists, roots) -> Plan, touching no disk (METADATA is read when the
+# Pool is built, before resolution starts; plan_bundle reads it earlier still). Candidates are
+# the bundle's compatible wheels and buildable sdists and the profile's installed
+# distributions. Policy: what is installed is kept unless `upgrade` (and is never replaced by a
+# version that breaks another installed distribution's requirement); otherwise newest first,
+# the best tag among builds of one version, a wheel before an sdist of the same version.
+#
+# The search is backtracking in the manner of resolvelib (the resolver pip uses): one
+# criterion per identifier ("name", or "name[extra,...]" for a project with extras, which
+# depends on "name" at the very same candidate, as pip models it); each round pins the most
+# preferred unsatisfied identifier (an exact pin first, then the causes of the last conflict,
+# then the shallowest, then the roots' order, then the constrained, then the name); a
+# candidate whose dependencies empty another criterion is passed over; when no candidate
+# is left, it backjumps to the last pin whose dependencies took part in the conflict and marks
+# that pin incompatible. A pin that a new requirement no longer accepts is undone with its
+# requirements at once (they are never kept in force); what only it required is left out of
+# the answer, which holds what the roots reach. Prereleases as pip: only when a specifier
+# names one, or nothing else matches.
+# Work is bounded: a round limit per search, and one search more per project with a problem
+# (exceeding the limit is a problem, never a hang).
+#
+# When no solution exists, the project whose criterion ran empty is recorded and replaced by
+# a placeholder, and the search runs again, until it succeeds: that collects every problem in
+# one run, and a root whose closure holds a placeholder is blocked (never half-installed)
+# while the other roots are resolved again without them. Each problem names the smallest set
+# of requirements that no available version satisfies (who requires what), and asks to fetch
+# a range only when some version can satisfy every requirement on that project.
+# Left out: URL requirements are matched by name only; constraints files; --pre.
+
+RESOLVE_MAX_ROUNDS = 20000  # pins and backjumps of one search (a resolve() call runs at most
+#                            one per project with a problem, plus two)
 
 
 class Candidate(collections.namedtuple(
         "Candidate", "name version source requires requires_python wheel sdist rank")):
-    """One way to provide a project: a bundle wheel, an sdist, or what is installed."""
+    """One way to provide a project: a bundle wheel, an sdist, or what is installed.
+    (``source`` is bundle, sdist, installed or shadows; placeholders of projects that have a
+    problem are missing or incompatible and are never installed.)"""
 
     __slots__ = ()
 
     @property
     def label(self):
         return "%s==%s" % (self.name, self.version)
+
+    @property
+    def key(self):
+        """What tells two candidates apart: version, source and file."""
+        source = self.wheel.filename if self.wheel is not None else (
+            self.sdist.filename if self.sdist is not None else "")
+        return (str(self.version), self.source, source)
 
 
 def _installed_candidate(dist):
@@ -3972,7 +4004,8 @@ def _installed_candidate(dist):
 
 
 class Pool(object):
-    """Everything resolution may choose from, indexed by canonical name."""
+    """Everything resolution may choose from, indexed by canonical name. Building it reads
+    each wheel's METADATA (once; a Wheel caches it): the only reading resolve() does."""
 
     def __init__(self, profile, wheels=(), sdists=(), verdicts=None):
         self.profile = profile
@@ -3980,6 +4013,7 @@ class Pool(object):
         self.incompatible = collections.defaultdict(list)  # Verdicts of wheels that do not fit
         self.sdists = collections.defaultdict(list)
         self.installed = dict((d.name, d) for d in profile.installed)
+        self.metadata = {}                                 # filename -> Metadata or error
         verdicts = verdicts or {}
         for wheel in wheels:
             verdict = verdicts.get(wheel.filename) or judge_wheel(profile, wheel.wheel_name)
@@ -3987,14 +4021,28 @@ class Pool(object):
                 self.wheels[wheel.name].append((verdict.rank, wheel))
             else:
                 self.incompatible[wheel.name].append((verdict, wheel))
+            try:
+                self.metadata[wheel.filename] = wheel.metadata
+            except BootstrapError as error:
+                self.metadata[wheel.filename] = error
         for sdist in sdists:
             self.sdists[sdist.name].append(sdist)
 
 
 class Plan(object):
-    """What resolution decided: install (dependencies first), satisfied, skipped, problems."""
+    """What resolution decided: install (dependencies first), satisfied, skipped, problems.
 
-    def __init__(self, install, satisfied, skipped, problems, roots, blocked, fetch):
+    ``conflicts`` maps each project that has a resolution problem to {"kind", "requirements"}:
+    the smallest set of requirements on it that no version satisfies, each
+    {"requirement": "c<2", "required_by": "a==1.0"} (None for a root), so that a fix can name
+    who requires what. kind is "range" (no version can satisfy them: fetching cannot help),
+    "available" (none of the available versions does), "missing" (no usable version at all:
+    every requirement is listed), or "dependencies" (versions satisfy them all, but each
+    fails on its own requirements: every requirement is listed); roots are the roots whose
+    closure reaches the project (what to fetch together, unpinned, when kind is "range")."""
+
+    def __init__(self, install, satisfied, skipped, problems, roots, blocked, fetch,
+                 conflicts=None):
         self.install = install
         self.satisfied = satisfied
         self.skipped = skipped
@@ -4002,6 +4050,7 @@ class Plan(object):
         self.roots = roots
         self.blocked = blocked
         self.fetch = fetch
+        self.conflicts = conflicts or {}
 
     @property
     def status(self):
@@ -4029,188 +4078,260 @@ def _requirement(text):
     return Requirement(text)
 
 
+def _identifier(name, extras):
+    return "%s[%s]" % (name, ",".join(sorted(extras))) if extras else name
+
+
+class _Need(collections.namedtuple("_Need", "ident name extras specifier text why pin")):
+    """One requirement inside resolution: the identifier it constrains, its specifier, the
+    text it came from, the marker that made it apply (``why``) and, for the base of a
+    project with extras, the key of the one candidate it accepts (``pin``)."""
+
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, requirement, text, why=None):
+        extras = tuple(sorted(set(canonicalize_name(e) for e in requirement.extras)))
+        return cls(_identifier(requirement.key, extras), requirement.key, extras,
+                   requirement.specifier, text, why, None)
+
+    def accepts(self, candidate):
+        if candidate.source in ("missing", "incompatible"):
+            return True  # a placeholder stands for whatever version will be fetched
+        if self.pin is not None:
+            return candidate.key == self.pin
+        return self.specifier.contains(candidate.version, prereleases=True)
+
+
+_Criterion = collections.namedtuple("_Criterion", "needs incompatible")  # needs: (need, parent)
+_State = collections.namedtuple("_State", "mapping criteria causes")
+
+
+class _Conflict(Exception):
+    def __init__(self, ident, criterion):
+        Exception.__init__(self, ident)
+        self.ident = ident
+        self.criterion = criterion
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def _witness(specifier):
+    """A version that ``specifier`` accepts (prereleases too), or None: probes the edges of
+    every clause, so a range that only looks empty (``<2,>=2``) is found empty."""
+    probes = ["0", "999999"]
+    for spec in specifier:
+        text = spec.version[:-2] if spec.version.endswith(".*") else spec.version
+        probes.append(text)
+        version = _coerce_version(text)
+        if version is None:
+            continue
+        release = list(version.release)
+        base = ".".join(str(p) for p in release)
+        probes += [base, base + ".1", base + ".0.1", base + ".post1", base + "a1"]
+        for i, part in enumerate(release):
+            head = ".".join(str(p) for p in release[:i])
+            probes.append((head + "." if head else "") + str(part + 1))
+            if part > 0:
+                probes.append((head + "." if head else "") + "%d.999999" % (part - 1))
+    for probe in probes:
+        if specifier.contains(probe, prereleases=True):
+            return probe
+    return None
+
+
 class _Resolver(object):
-    def __init__(self, pool, upgrade, shadow=None):
+    """The search (see the section banner); one instance serves one resolve() call."""
+
+    def __init__(self, pool, upgrade, shadow=None, max_rounds=RESOLVE_MAX_ROUNDS):
         self.pool = pool
         self.profile = pool.profile
         self.env = pool.profile.marker_environment
         self.upgrade = upgrade
         self.shadow = shadow  # an install folder that may shadow what is installed elsewhere
-        self.constraints = collections.defaultdict(list)   # name -> [(Requirement, parent)]
-        self.chosen = collections.OrderedDict()
-        self.expanded = collections.defaultdict(set)        # name -> extras expanded
-        self.roots_of = collections.defaultdict(set)
-        self.children = collections.defaultdict(list)
-        self.parents = collections.defaultdict(list)        # name -> [(parent label, why)]
-        self.failed = collections.OrderedDict()             # name -> Problem
-        self.fetch = collections.OrderedDict()              # requirement text -> exact pin?
+        self.rounds_left = max_rounds
+        self.max_rounds = max_rounds
+        self.rejected = collections.defaultdict(list)  # name -> [(why, Candidate or Sdist)]
         self.problems = []
+        self.fetch = collections.OrderedDict()     # requirement text -> True
+        self.conflicts = collections.OrderedDict()  # name -> [{"requirement", "required_by"}]
+        self.conflict_kinds = {}                    # name -> range, available, missing, ...
+        self.conflict_roots = {}                    # name -> the roots that reach it
+        self.failed = collections.OrderedDict()     # name -> Problem
+        self.chosen = collections.OrderedDict()     # name -> Candidate (the final plan's)
+        self.placeholders = {}                      # name -> placeholder Candidate
+        self.follow = False                         # placeholders follow unusable wheels
+        self._optimistic = True                     # how the current search backjumps
+        self.blamed = {}                            # name -> the needs that ran out, then
+        self.blocked_texts = set()                  # the roots that cannot be completed
+        self.blocked_names = set()                  # the projects those roots reach
+        self._state = None
+        self._found = {}
+        self._available = None
+        self._memo = {}  # (what, id, id) -> (the objects, the answer): see _memoized
+        self._bundle = {}
+        self._deps = {}
+        self._requested = {}
+        self._depths = {}
 
-    def run(self, roots):
-        queue = collections.deque()
-        for root in roots:
-            try:
-                if root.marker is not None and not root.marker.evaluate(self.env, "requirement"):
-                    continue
-            except (UndefinedComparison, UndefinedEnvironmentName) as error:
-                raise UsageError("the marker of %s cannot be evaluated: %s" % (root, error),
-                                 str(root))
-            queue.append((root, None, str(root), None))
-        while queue:
-            requirement, parent, root, why = queue.popleft()
-            self._queue, self._root = queue, root
-            self._visit(requirement, parent, root, why, queue)
+    # -- candidates ---------------------------------------------------------------------------
 
-    def _visit(self, requirement, parent, root, why, queue):
-        name = requirement.key
-        self.constraints[name].append((requirement, parent))
-        self.roots_of[name].add(root)
-        if parent is not None:
-            self.parents[name].append((parent, why))
-            parent_name = parent.split("==")[0]
-            if name not in self.children[parent_name]:
-                self.children[parent_name].append(name)
-        if name in self.failed:
-            return
-        current = self.chosen.get(name)
-        if current is not None and self._satisfies(current, name):
-            self._expand(current, queue, root)
-            return
-        candidate = self._pick(name)
-        if candidate is None:
-            self.chosen.pop(name, None)
-            return
-        self.chosen[name] = candidate
-        if current is not None and candidate != current:
-            self.expanded[name] = set()
-        self._expand(candidate, queue, root)
+    def found(self, name):
+        """Every usable candidate of a project, best first (before any specifier)."""
+        if name not in self._found:
+            bundle = self._bundle_candidates(name)
+            installed = self.pool.installed.get(name)
+            self._bundle[name] = bundle
+            if installed is not None:
+                bundle = self._over_installed(name, _installed_candidate(installed), bundle)
+            self._found[name] = [c for c in bundle if self._markers_ok(c)]
+        return self._found[name]
 
-    def _extras(self, name):
-        extras = set()
-        for requirement, _ in self.constraints[name]:
-            extras.update(canonicalize_name(e) for e in requirement.extras)
-        return extras
-
-    def _specifier(self, name):
-        specifier = SpecifierSet()
-        for requirement, _ in self.constraints[name]:
-            specifier = specifier & requirement.specifier
-        return specifier
-
-    def _satisfies(self, candidate, name):
-        version = str(candidate.version)
-        return self._specifier(name).contains(version, prereleases=True if candidate.source ==
-                                              "installed" else None)
-
-    def _expand(self, candidate, queue, root):
-        wanted = set([""]) | self._extras(candidate.name)
-        new = wanted - self.expanded[candidate.name]
-        if not new:
-            for child in self.children.get(candidate.name, ()):
-                self.roots_of[child].add(root)
-            return
-        self.expanded[candidate.name] |= new
-        for text in candidate.requires:
-            try:
-                dependency = _requirement(text)
-            except InvalidRequirement:
-                continue
-            if dependency.marker is not None:
-                try:
-                    extras_true = [e for e in sorted(new) if dependency.marker.evaluate(
-                        dict(self.env, extra=e))]
-                except (UndefinedComparison, UndefinedEnvironmentName) as error:
-                    self._bad_marker(candidate, text, error)
-                    continue
-                if not extras_true:
-                    continue
-                why = str(dependency.marker)
-            else:
-                if "" not in new:
-                    continue
-                why = None
-            queue.append((dependency, candidate.label, root, why))
-
-    def _wheel_candidates(self, name):
+    def _bundle_candidates(self, name):
         candidates = []
-        for rank, wheel in sorted(self.pool.wheels.get(name, ()), key=lambda item: item[0]):
-            try:
-                metadata = wheel.metadata
-            except UnsafeMemberError as error:  # a bomb: uploading it again cannot help
-                self._problem_once(_problem_from_error(error))
+        for rank, wheel in self.pool.wheels.get(name, ()):
+            metadata = self.pool.metadata.get(wheel.filename)
+            if isinstance(metadata, UnsafeMemberError):  # a bomb: uploading it again is no help
+                self._problem_once(_problem_from_error(metadata))
                 continue
-            except BootstrapError as error:
-                self._problem_once(Problem(
-                    "unsafe-archive-member" if error.code == "unsafe-archive-member"
-                    else "invalid-wheel", wheel.filename, error.message,
+            if isinstance(metadata, BootstrapError) or metadata is None:
+                self._problem_once(Problem("invalid-wheel", wheel.filename, str(metadata),
                                            fix=_reupload_fix(wheel.filename)))
                 continue
-            candidates.append(Candidate(name, wheel.version, "bundle", metadata.requires_dist,
-                                        metadata.requires_python, wheel, None, rank))
+            candidate = Candidate(name, wheel.version, "bundle", tuple(metadata.requires_dist),
+                                  metadata.requires_python, wheel, None, rank)
+            if _requires_python_ok(self.profile, candidate.requires_python):
+                candidates.append(candidate)
+            else:
+                self.rejected[name].append(("requires-python", candidate))
+        if self._available is None:
+            self._available = dict((n, [str(w.version) for _, w in items])
+                                   for n, items in self.pool.wheels.items())
+        available = self._available
+        for sdist in self.pool.sdists.get(name, ()):
+            missing = missing_build_requirements(self.profile, sdist, available)
+            if missing:
+                self.rejected[name].append(("sdist", (sdist, missing)))
+                continue
+            metadata = sdist.metadata
+            candidate = Candidate(name, sdist.version, "sdist",
+                                  tuple(metadata.requires_dist) if metadata else (),
+                                  metadata.requires_python if metadata else None, None, sdist,
+                                  None)
+            if _requires_python_ok(self.profile, candidate.requires_python):
+                candidates.append(candidate)
+            else:
+                self.rejected[name].append(("requires-python", candidate))
+        candidates.sort(key=lambda c: (c.version, c.sdist is None, -(c.rank or 0)), reverse=True)
         return candidates
+
+    def _over_installed(self, name, installed, bundle):
+        """Installed first, and alone, unless --upgrade (or a --target folder may shadow it);
+        never a version that breaks another installed distribution's requirement."""
+        allowed = []
+        for candidate in bundle:
+            if self._breakers(name, candidate.version):
+                self.rejected[name].append(("breaks", candidate))
+            else:
+                allowed.append(candidate)
+        if self.upgrade:
+            everything = allowed + [installed]
+            everything.sort(key=lambda c: (_coerce_version(c.version) or Version("0"),
+                                           c.source == "installed"), reverse=True)
+            return everything
+        dist = self.pool.installed[name]
+        if self.shadow and dist.location != self.shadow:
+            return [installed] + [c._replace(source="shadows") for c in allowed]
+        return [installed]
+
+    def _markers_ok(self, candidate):
+        """False (and an invalid-wheel problem kept for later) when a Requires-Dist marker
+        cannot be evaluated for this profile."""
+        for text in candidate.requires:
+            try:
+                requirement = _requirement(text)
+                if requirement.marker is not None:
+                    requirement.marker.evaluate(dict(self.env, extra=""))
+            except InvalidRequirement:
+                continue
+            except (UndefinedComparison, UndefinedEnvironmentName) as error:
+                self.rejected[candidate.name].append(("marker", (candidate, text, error)))
+                return False
+        return True
+
+    def _memoized(self, what, first, second, compute):
+        """compute(), remembered for these two objects (criteria, needs and candidates are
+        immutable, and kept alive by the memo, so their ids stay theirs)."""
+        key = (what, id(first), id(second))
+        hit = self._memo.get(key)
+        if hit is None or hit[0] is not first or hit[1] is not second:
+            hit = self._memo[key] = (first, second, compute())
+        return hit[2]
+
+    def matches(self, ident, criterion):
+        """The candidates of ``ident`` that every need of ``criterion`` accepts, best first."""
+        return self._memoized("matches", criterion, ident,
+                              lambda: self._matches(ident, criterion))
+
+    def _matches(self, ident, criterion):
+        name = criterion.needs[0][0].name if criterion.needs else ident.split("[")[0]
+        if name in self.placeholders:
+            placeholder = self.placeholders[name]
+            return [] if placeholder.key in criterion.incompatible else [placeholder]
+        found = self.found(name)
+        specifier = SpecifierSet()
+        for need, _ in criterion.needs:
+            specifier = specifier & need.specifier
+        versions = [str(c.version) for c in found if c.source != "installed"]
+        versions += [str(c.version) for _, c in self.rejected.get(name, ())
+                     if isinstance(c, Candidate)]
+        allowed = set(specifier.filter(versions))
+        pinned = any(need.pin is not None for need, _ in criterion.needs)  # pip: explicit
+        return [c for c in found
+                if (pinned or c.source == "installed" or str(c.version) in allowed)
+                and c.key not in criterion.incompatible
+                and all(self.accepts(need, c) for need, _ in criterion.needs)]
+
+    def accepts(self, need, candidate):
+        return self._memoized("accepts", need, candidate, lambda: need.accepts(candidate))
+
+    def dependencies(self, ident, candidate):
+        """The needs of a pinned candidate: its Requires-Dist whose marker holds for the
+        profile (with ``extra`` set to each extra of ``ident``), and, for an identifier with
+        extras, the base project at this very candidate."""
+        cache_key = (ident, candidate.key, candidate.name)
+        if cache_key in self._deps:
+            return self._deps[cache_key]
+        extras = ident[len(candidate.name) + 1:-1].split(",") if "[" in ident else []
+        needs = []
+        if extras:
+            needs.append(_Need(candidate.name, candidate.name, (), SpecifierSet(),
+                               candidate.label, None, candidate.key))
+        for text in candidate.requires:
+            try:
+                requirement = _requirement(text)
+            except InvalidRequirement:
+                continue
+            why = None
+            if requirement.marker is not None:
+                if not any(requirement.marker.evaluate(dict(self.env, extra=extra))
+                           for extra in [""] + extras):
+                    continue
+                why = str(requirement.marker)
+            needs.append(_Need.of(requirement, text, why))
+        self._deps[cache_key] = needs
+        return needs
 
     def _problem_once(self, problem):
         if problem not in self.problems:
             self.problems.append(problem)
 
-    def _pick(self, name):
-        specifier = self._specifier(name)
-        wheels = self._wheel_candidates(name)
-        fitting = [c for c in wheels if _requires_python_ok(self.profile, c.requires_python)]
-        allowed = set(specifier.filter([str(c.version) for c in fitting]))
-        matching = [c for c in fitting if str(c.version) in allowed]
-        best = max(matching, key=lambda c: (c.version, -c.rank)) if matching else None
-        installed = self.pool.installed.get(name)
-        if installed is not None:
-            return self._pick_over_installed(name, specifier, _installed_candidate(installed), best)
-        if best is not None:
-            return best
-        if any(specifier.contains(str(s.version), prereleases=True)
-               for s in self.pool.sdists.get(name, ())):
-            return self._pick_sdist(name, specifier)  # None when it cannot be built here
-        if not wheels and self.pool.wheels.get(name):
-            return None  # every wheel of it was refused (invalid-wheel says why), none missing
-        self._explain_missing(name, specifier, wheels, fitting)
-        return None
-
-    def _pick_over_installed(self, name, specifier, installed, best):
-        """Keep what is installed when it satisfies; replace it only as --upgrade allows."""
-        satisfied = specifier.contains(str(installed.version), prereleases=True)
-        if satisfied and not (self.upgrade and best is not None and best.version > installed.version):
-            return installed
-        subject = "%s%s" % (name, specifier)
-        if best is None:
-            self._fail(name, "version-conflict", subject,
-                       "%s %s is installed but %s is required, and the bundle has no version "
-                       "that satisfies it" % (name, installed.version, subject), fetch=subject)
-            return None
-        breakers = self._breakers(name, best.version)
-        installed_dist = self.pool.installed[name]
-        if (self.shadow and installed_dist.location != self.shadow and not breakers
-                and not satisfied):
-            return best._replace(source="shadows")
-        if not self.upgrade:
-            self._fail(name, "version-conflict", subject,
-                       "%s %s is installed but %s is required; the bundle has %s, which would "
-                       "replace the preinstalled one%s" % (
-                           name, installed.version, subject, best.version,
-                           self._breaker_text(breakers)),
-                       sandbox_fix=None if breakers else "--upgrade",
-                       details={"installed": str(installed.version), "bundle": str(best.version),
-                                "would_break": breakers})
-            return None
-        if breakers:
-            self._fail(name, "version-conflict", subject,
-                       "upgrading %s from %s to %s would break installed packages: %s" % (
-                           name, installed.version, best.version, ", ".join(breakers)),
-                       details={"installed": str(installed.version), "bundle": str(best.version),
-                                "would_break": breakers})
-            return None
-        return best
-
-    def _breakers(self, name, version):
-        """Installed distributions whose requirement on ``name`` rejects ``version``."""
-        breakers = []
+    def _installed_requirements(self, name):
+        """[(Requirement, Distribution)]: what the installed distributions require of
+        ``name`` (markers that hold for the profile)."""
+        held = []
         for dist in self.profile.installed:
             for text in dist.requires:
                 if canonicalize_name(re.split(r"[\s\[;(<>=!~@]", text.strip(), 1)[0]) != name:
@@ -4219,82 +4340,525 @@ class _Resolver(object):
                     requirement = _requirement(text)
                 except InvalidRequirement:
                     continue
-                if requirement.marker and not requirement.marker.evaluate(dict(self.env, extra="")):
+                if requirement.marker and not requirement.marker.evaluate(
+                        dict(self.env, extra="")):
                     continue
-                if not requirement.specifier.contains(str(version), prereleases=True):
-                    breakers.append("%s==%s (requires %s)" % (dist.name, dist.version, requirement))
-        return sorted(set(breakers))
+                held.append((requirement, dist))
+        return held
+
+    def _breakers(self, name, version):
+        """Installed distributions whose requirement on ``name`` rejects ``version``."""
+        return sorted(set("%s==%s (requires %s)" % (dist.name, dist.version, requirement)
+                          for requirement, dist in self._installed_requirements(name)
+                          if not requirement.specifier.contains(str(version), prereleases=True)))
+
+    # -- the search ---------------------------------------------------------------------------
+
+    def solve(self, roots, safe=True):
+        """A final _State whose pins satisfy every need of ``roots`` (a list of _Need), or a
+        _Conflict naming the criterion that ran empty; _TooDeep past the round limit.
+
+        As resolvelib 1.2 (pip 26): the search backjumps optimistically first; when that
+        finds no answer and ``safe``, a second search undoes one pin at a time, which misses
+        no answer (within its own round limit; past it, the first search's conflict stands)."""
+        try:
+            return self._search(roots, True)
+        except _Conflict as conflict:
+            if not safe:
+                raise
+            first = conflict
+        try:
+            return self._search(roots, False)
+        except _TooDeep:
+            raise first
+
+    def _search(self, roots, optimistic):
+        self._optimistic = optimistic
+        self._requested = dict((need.ident, i) for i, need in reversed(list(enumerate(roots))))
+        self._depths = {}
+        self._memo = {}
+        self.rounds_left = self.max_rounds
+        criteria = {}
+        for need in roots:
+            self._add(criteria, need, None)
+        states = [_State(collections.OrderedDict(), criteria, [])]
+        states.append(self._copy(states[-1]))
+        while True:
+            if self.rounds_left <= 0:
+                raise _TooDeep()
+            self.rounds_left -= 1
+            state = states[-1]
+            unsatisfied = [ident for ident, criterion in sorted(state.criteria.items())
+                           if criterion.needs and not self._pin_ok(state, ident, criterion)]
+            if not unsatisfied:
+                return state
+            satisfied = set(ident for ident, criterion in state.criteria.items()
+                            if criterion.needs) - set(unsatisfied)
+            ident = min(unsatisfied, key=lambda i: self._preference(state, i))
+            causes = self._attempt(state, ident)
+            if causes:
+                if not self._backjump(states, causes):
+                    raise self._blame(causes)
+                states[-1].causes[:] = [item for c in causes for item in c.criterion.needs]
+            else:
+                self._forget(state, [i for i in sorted(satisfied) if not self._pin_ok(
+                    state, i, state.criteria[i])])
+                states.append(self._copy(state))
+
+    def _blame(self, causes):
+        """The conflict to report: the first whose requirements alone leave no candidate (not
+        only what backtracking ruled out), else the first."""
+        for conflict in causes:
+            if not self.matches(conflict.ident, conflict.criterion._replace(
+                    incompatible=frozenset())):
+                return conflict
+        return causes[0]
 
     @staticmethod
-    def _breaker_text(breakers):
-        if not breakers:
-            return ""
-        return ", and that would break %s" % ", ".join(breakers)
+    def _copy(state):
+        return _State(collections.OrderedDict(state.mapping), dict(state.criteria),
+                      list(state.causes))
 
-    def _pick_sdist(self, name, specifier):
-        sdists = [s for s in self.pool.sdists.get(name, ())
-                  if specifier.contains(str(s.version), prereleases=True)]
-        if not sdists:
-            return None
-        sdist = max(sdists, key=lambda s: s.version)
-        available = dict((n, [str(w.version) for _, w in items])
-                         for n, items in self.pool.wheels.items())
-        missing = missing_build_requirements(self.profile, sdist, available)
-        if missing:
-            self._fail(name, "sdist-needs-build", sdist.filename,
-                       "%s is a source distribution and building it offline needs %s, which "
-                       "this interpreter lacks" % (sdist.filename, ", ".join(missing)),
-                       fetch="%s==%s" % (name, sdist.version),
-                       details={"backend": sdist.backend, "build_requires": list(sdist.requires),
-                                "missing": missing})
-            return None
-        requires = sdist.metadata.requires_dist if sdist.metadata else ()
-        requires_python = sdist.metadata.requires_python if sdist.metadata else None
-        return Candidate(name, sdist.version, "sdist", requires, requires_python, None, sdist, None)
+    def _pin_ok(self, state, ident, criterion):
+        pin = state.mapping.get(ident)
+        return pin is not None and self._memoized("pin", criterion, pin, lambda: all(
+            self.accepts(need, pin) for need, _ in criterion.needs))
 
-    def _explain_missing(self, name, specifier, wheels, fitting):
-        subject = "%s%s" % (name, specifier)
-        incompatible = self.pool.incompatible.get(name)
-        if wheels and not fitting:
-            needs = sorted(set(c.requires_python for c in wheels))
-            self._fail(name, "requires-python", subject,
-                       "the bundle's %s wheels need Python %s; this is Python %s" % (
-                           name, " or ".join(needs),
-                           self.env.get("python_full_version")), fetch=subject)
-        elif wheels:
-            have = ", ".join(sorted(set(str(c.version) for c in wheels)))
-            self._fail(name, "version-conflict", subject,
-                       "%s is required but the bundle has %s %s" % (subject, name, have),
-                       fetch=subject)
-        elif incompatible:
-            verdict, wheel = incompatible[0]
-            pin = "%s==%s" % (name, wheel.version)
-            self._fail(name, "incompatible-wheel", verdict.filename,
-                       "%s does not fit: %s" % (verdict.filename, verdict.message),
-                       fetch=pin if specifier.contains(str(wheel.version), prereleases=True)
-                       else subject,
-                       details={"reason": verdict.reason, "closest": verdict.closest})
-            self._expand_incompatible(name, wheel)
+    def _add(self, criteria, need, parent):
+        """Add one need to ``criteria``; _Conflict when no candidate is left for it."""
+        old = criteria.get(need.ident)
+        criterion = _Criterion((old.needs if old else ()) + ((need, parent),),
+                               old.incompatible if old else frozenset())
+        if not self.matches(need.ident, criterion):
+            raise _Conflict(need.ident, criterion)
+        criteria[need.ident] = criterion
+
+    def _preference(self, state, ident):
+        """pip's order: an exact pin, then the causes of the last conflict, the shallowest,
+        the roots' order, the constrained, the name."""
+        criterion = state.criteria[ident]
+        operators = [spec.operator for need, _ in criterion.needs for spec in need.specifier]
+        direct = any(need.pin is not None for need, _ in criterion.needs)
+        pinned = any(op.startswith("==") for op in operators)
+        cause = any(need.ident == ident or (parent is not None and parent[0] == ident)
+                    for need, parent in state.causes)
+        if ident in self._requested:
+            depth = 1.0
         else:
-            self._fail(name, "missing-dependency", subject,
-                       "%s is required but the bundle has no %s wheel and it is not installed"
-                       % (subject, name), fetch=subject)
+            depth = min(self._depths.get(parent[0], float("inf")) if parent else 0.0
+                        for _, parent in criterion.needs) + 1.0
+        self._depths[ident] = depth
+        return (not direct, not pinned, not cause, depth,
+                self._requested.get(ident, float("inf")), not operators, ident)
 
-    def _expand_incompatible(self, name, wheel):
-        """Follow an unusable wheel's own requirements, so its replacement's closure is known."""
-        try:
-            metadata = wheel.metadata
-        except BootstrapError:
+    def _attempt(self, state, ident):
+        """Pin the best candidate of ``ident`` whose dependencies leave every criterion a
+        candidate; [] when pinned, else the _Conflicts that ruled each candidate out."""
+        criterion = state.criteria[ident]
+        causes = []
+        for candidate in self.matches(ident, criterion):
+            criteria = dict(state.criteria)
+            try:
+                for need in self.dependencies(ident, candidate):
+                    self._add(criteria, need, (ident, candidate))
+            except _Conflict as conflict:
+                causes.append(conflict)
+                continue
+            state.criteria.clear()
+            state.criteria.update(criteria)
+            state.mapping.pop(ident, None)
+            state.mapping[ident] = candidate
+            return []
+        return causes or [_Conflict(ident, criterion)]
+
+    def _backjump(self, states, causes):
+        """Back to the last pin whose dependencies took part in the conflict, marked
+        incompatible there (with what was learnt since); False when there is none."""
+        involved = set()
+        for conflict in causes:
+            for need, parent in conflict.criterion.needs:
+                involved.add(need.ident)
+                if parent is not None:
+                    involved.add(parent[0])
+        while len(states) >= 3:
+            del states[-1]
+            while True:
+                if len(states) < 2 or not states[-1].mapping:
+                    return False
+                broken = states.pop()
+                ident, candidate = broken.mapping.popitem()
+                if not self._optimistic and ident not in involved:
+                    break  # safe: undo the last pin
+                if set(n.ident for n in self.dependencies(ident, candidate)) & involved:
+                    break
+                if not broken.mapping:
+                    break  # never past the first pin: undo that one, and try its next
+                if len(states) < 2:
+                    return False
+            learnt = [(k, c.incompatible) for k, c in broken.criteria.items() if c.incompatible]
+            learnt.append((ident, frozenset([candidate.key])))
+            states.append(self._copy(states[-1]))
+            if self._patch(states[-1], learnt):
+                return True
+            if self.rounds_left <= 0:
+                raise _TooDeep()
+            self.rounds_left -= 1
+        return False
+
+    def _patch(self, state, learnt):
+        for ident, incompatible in learnt:
+            criterion = state.criteria.get(ident)
+            if criterion is None:
+                continue
+            criterion = _Criterion(criterion.needs, criterion.incompatible | incompatible)
+            if not self.matches(ident, criterion):
+                return False
+            state.criteria[ident] = criterion
+        return True
+
+    def _forget(self, state, idents):
+        """Unpin ``idents`` (a new requirement rejects their pins) and drop every need their
+        pins brought: a dropped version's requirements are never kept in force, and its pin
+        comes back only with the requirements of the candidate pinned next. (What only those
+        pins required stays pinned, unreachable, until the end: it is never installed; undoing
+        it at once could undo the very requirement that rejected the pin, round after round.)"""
+        gone = set(idents)
+        if not gone:
             return
-        candidate = Candidate(name, wheel.version, "incompatible", metadata.requires_dist,
-                              metadata.requires_python, wheel, None, None)
-        self._expand(candidate, self._queue, self._root)
+        for key, criterion in list(state.criteria.items()):
+            needs = tuple((n, p) for n, p in criterion.needs if p is None or p[0] not in gone)
+            if len(needs) != len(criterion.needs):
+                state.criteria[key] = criterion._replace(needs=needs)
+        for ident in gone:
+            state.mapping.pop(ident, None)
 
-    def _fail(self, name, code, subject, message, fetch=None, sandbox_fix=None, details=None):
+    # -- every root, every problem ----------------------------------------------------------
+
+    def run(self, roots):
+        """(state, root needs to plan for) after recording every problem; state is None when
+        the round limit was reached."""
+        needs = self._root_needs(roots)
+        try:
+            return self.solve([n for _, n in needs]), needs
+        except _Conflict as error:
+            conflict = error
+        except _TooDeep:
+            return self._too_deep(roots), []
+        state = self._lenient([n for _, n in needs], conflict)
+        if state is None:
+            return self._too_deep(roots), []
+        return self._isolate(state, needs)
+
+    def _lenient(self, needs, conflict):
+        """A final state once each project that ran out has a placeholder (added one at a
+        time, as the searches find them), or None past the round limit."""
+        while True:
+            if conflict is not None:
+                name = conflict.criterion.needs[0][0].name
+                if name in self.placeholders:
+                    return None
+                self.placeholders[name] = self._placeholder(name)
+                self.blamed[name] = [(n, p) for n, p in conflict.criterion.needs
+                                     if n.pin is None]
+            try:
+                return self.solve(needs, safe=False)
+            except _Conflict as error:
+                conflict = error
+            except _TooDeep:
+                return None
+
+    def _root_needs(self, roots):
+        needs = []
+        for root in roots:
+            try:
+                if root.marker is not None and not root.marker.evaluate(self.env, "requirement"):
+                    continue
+            except (UndefinedComparison, UndefinedEnvironmentName) as error:
+                raise UsageError("the marker of %s cannot be evaluated: %s" % (root, error),
+                                 str(root))
+            needs.append((str(root), _Need.of(root, str(root))))
+        return needs
+
+    def _placeholder(self, name):
+        """What stands for a project with a problem: a dead end; when ``follow`` (only to
+        report on roots already blocked), an unusable wheel's requirements are followed, so
+        that what its replacement needs is known too."""
+        for _, wheel in self.pool.incompatible.get(name, ()) if self.follow else ():
+            metadata = self.pool.metadata.get(wheel.filename)
+            if metadata is not None and not isinstance(metadata, BootstrapError):
+                return Candidate(name, wheel.version, "incompatible",
+                                 tuple(metadata.requires_dist), metadata.requires_python, wheel,
+                                 None, None)
+        return Candidate(name, "0", "missing", (), None, None, None, None)
+
+    def _isolate(self, state, needs):
+        """Block the roots that reach a placeholder, and record a problem for each
+        placeholder they reach (following unusable wheels' requirements, for them only);
+        then resolve the other roots again on their own."""
+        used = _placeholders_reached(state, self.placeholders, [n.ident for _, n in needs])
+        blocked = [(text, need) for text, need in needs
+                   if _placeholders_reached(state, used, [need.ident])]
+        rest = self._rescue([item for item in needs if item not in blocked], blocked)
+        blocked = [item for item in blocked if item not in rest]
+        rest = [item for item in needs if item in rest]
+        states = [(state, blocked)]
+        if any(self.pool.incompatible.get(name) for name in used):
+            self.follow = True
+            self.placeholders = dict((name, self._placeholder(name)) for name in used)
+            followed = self._lenient([n for _, n in blocked], None)
+            if followed is not None:
+                states.insert(0, (followed, blocked))
+        diagnosed = set()
+        for final, reaching in states:
+            self._state = final
+            edges = _edges(final)
+            for name in _placeholders_reached(final, self.placeholders,
+                                              [n.ident for _, n in reaching]):
+                if name in diagnosed:
+                    continue
+                diagnosed.add(name)
+                self.conflict_roots[name] = [text for text, need in reaching if any(
+                    ident.split("[")[0] == name for ident in _reach(edges, [need.ident]))]
+                self._diagnose(name, self._needs_on(name, final))
+        self.blocked_texts = set(text for text, _ in blocked)
+        self.blocked_names = set(ident.split("[")[0] for ident in _reach(_edges(state), [
+            need.ident for _, need in blocked]))
+        self.placeholders = {}
+        self.follow = False
+        try:
+            return self.solve([n for _, n in rest]), rest
+        except (_Conflict, _TooDeep):
+            return state, rest  # the answer with placeholders, restricted to these roots
+
+    def _rescue(self, rest, blocked):
+        """``rest`` with each blocked root whose closure can be completed together with them
+        after all (the placeholders' answer may have chosen a version that needs one)."""
+        saved, self.placeholders = self.placeholders, {}
+        rest = list(rest)
+        for item in blocked:
+            try:
+                self.solve([n for _, n in rest + [item]])
+                rest.append(item)
+            except (_Conflict, _TooDeep):
+                pass
+        self.placeholders = saved
+        return rest
+
+    def _too_deep(self, roots):
+        problem = Problem(
+            "version-conflict", "resolution",
+            "resolution gave up after %d rounds without finding versions that satisfy every "
+            "requirement of %s; name fewer roots (--require) or pin versions" % (
+                self.max_rounds, ", ".join(str(r) for r in roots)),
+            details={"rounds": self.max_rounds})
+        self.problems.append(problem)
+        self.blocked_texts = set(str(r) for r in roots)
+        return None
+
+    # -- problems -----------------------------------------------------------------------------
+
+    def _needs_on(self, name, state):
+        """The needs on a project with a problem: those of the final (placeholder) state;
+        with those that ran out when it was blamed, when the final ones alone conflict in no
+        way (a placeholder has no requirements, so the pin that clashed may be gone)."""
+        needs = [(n, p) for ident, c in sorted(state.criteria.items())
+                 if ident.split("[")[0] == name for n, p in c.needs if n.pin is None]
+        if self._smallest(name, needs, self.found(name))[0] in ("range", "available"):
+            return needs
+        return needs + [item for item in self.blamed.get(name, ()) if item not in needs]
+
+    def _diagnose(self, name, needs):
+        specifier = SpecifierSet()
+        for need, _ in needs:
+            specifier = specifier & need.specifier
+        subject = "%s%s" % (name, specifier)
+        usable = [c for c in self.found(name) if c.source != "installed"]
+        kind, smallest = self._smallest(name, needs, self.found(name))
+        self.conflicts[name] = [collections.OrderedDict([
+            ("requirement", "%s%s" % (need.ident, need.specifier)),
+            ("required_by", parent[1].label if parent else None)]) for need, parent in smallest]
+        self.conflict_kinds[name] = kind
+        if _witness(specifier) is None:  # the subject is no range: it cannot be fetched
+            return self._fail(name, "version-conflict", name, "no version of %s can satisfy "
+                              "every requirement on it: %s" % (name, _who_requires(smallest)),
+                              needs)
+        if name in self.pool.installed:
+            return self._installed_conflict(name, specifier, subject, needs)
+        if usable:
+            return self._bundle_conflict(name, specifier, subject, needs, usable, smallest)
+        rejected = self.rejected.get(name, ())
+        too_new = [c for why, c in rejected if why == "requires-python"]
+        sdists = [s for why, (s, _) in [r for r in rejected if r[0] == "sdist"]
+                  if specifier.contains(str(s.version), prereleases=True)]
+        if too_new:
+            needs_python = sorted(set(c.requires_python for c in too_new))
+            return self._fail(name, "requires-python", subject, "the bundle's %s wheels need "
+                              "Python %s; this is Python %s" % (
+                                  name, " or ".join(needs_python),
+                                  self.env.get("python_full_version")), needs, fetch=subject)
+        if sdists:
+            return self._sdist_problem(name, max(sdists, key=lambda s: s.version), needs)
+        if self.pool.incompatible.get(name):
+            return self._incompatible_problem(name, specifier, subject, needs)
+        bad = [item for why, item in rejected if why == "marker"]
+        if bad:
+            return self._bad_marker(name, bad[0], needs)
+        wheels = set(wheel.filename for _, wheel in self.pool.wheels.get(name, ()))
+        refused = [p for p in self.problems if p.subject in wheels]
+        if refused:  # every wheel of it was refused (invalid, unsafe): that says why, not missing
+            self.failed[name] = refused[0]
+            return
+        self._fail(name, "missing-dependency", subject, "%s is required but the bundle has no "
+                   "%s wheel and it is not installed" % (subject, name), needs, fetch=subject)
+
+    @staticmethod
+    def _smallest(name, needs, usable):
+        """(kind, the fewest needs that together leave no version): kind "range" when no
+        version can satisfy them, "available" when none of the usable candidates does,
+        "missing" when there is no usable candidate at all, "dependencies" (and every need)
+        when some candidates satisfy them all but each fails on its own requirements."""
+        def no_range(subset):
+            specifier = SpecifierSet()
+            for need, _ in subset:
+                specifier = specifier & need.specifier
+            return _witness(specifier) is None
+
+        def none_usable(subset):
+            return not any(all(n.accepts(c) for n, _ in subset) for c in usable)
+        if no_range(needs):
+            kind, empty = "range", no_range
+        elif usable and none_usable(needs):
+            kind, empty = "available", none_usable
+        else:
+            return ("dependencies" if usable else "missing"), list(needs)
+        smallest = list(needs)
+        for item in list(needs):
+            trial = [other for other in smallest if other is not item]
+            if trial and empty(trial):
+                smallest = trial
+        return kind, smallest
+
+    def _installed_conflict(self, name, specifier, subject, needs):
+        installed = _installed_candidate(self.pool.installed[name])
+        held = self._installed_requirements(name)
+        pinned = specifier
+        for requirement, _ in held:
+            pinned = pinned & requirement.specifier
+        if held and _witness(pinned) is None:
+            return self._pinned_by_installed(name, installed, needs, held)
+        accepted = [c for c in self._bundle_candidates_all(name)
+                    if all(need.accepts(c) for need, _ in needs)]
+        if not accepted:
+            return self._fail(name, "version-conflict", subject,
+                              "%s %s is installed but %s is required, and the bundle has no "
+                              "version that satisfies it" % (name, installed.version, subject),
+                              needs, fetch=subject)
+        best = accepted[0]
+        breakers = self._breakers(name, best.version)
+        details = {"installed": str(installed.version), "bundle": str(best.version),
+                   "would_break": breakers}
+        if self.upgrade and breakers:
+            return self._fail(name, "version-conflict", subject,
+                              "upgrading %s from %s to %s would break installed packages: %s"
+                              % (name, installed.version, best.version, ", ".join(breakers)),
+                              needs, details=details)
+        self._fail(name, "version-conflict", subject,
+                   "%s %s is installed but %s is required; the bundle has %s, which would "
+                   "replace the preinstalled one%s" % (
+                       name, installed.version, subject, best.version,
+                       ", and that would break %s" % ", ".join(breakers) if breakers else ""),
+                   needs, sandbox_fix=None if breakers or self.upgrade else "--upgrade",
+                   details=details)
+
+    def _pinned_by_installed(self, name, installed, needs, held):
+        """What is required of an installed project contradicts what other installed
+        distributions require of it: no version can be fetched; the roots must change."""
+        pinned = SpecifierSet()
+        for requirement, _ in held:
+            pinned = pinned & requirement.specifier
+        blame = [(n, p) for n, p in needs if _witness(n.specifier & pinned) is None]
+        self.conflicts[name] = [collections.OrderedDict([
+            ("requirement", "%s%s" % (need.ident, need.specifier)),
+            ("required_by", parent[1].label if parent else None)])
+            for need, parent in blame or needs] + [collections.OrderedDict([
+                ("requirement", "%s%s" % (name, requirement.specifier)),
+                ("required_by", "%s==%s (installed)" % (dist.name, dist.version))])
+                for requirement, dist in held]
+        self.conflict_kinds[name] = "range"
+        self._fail(name, "version-conflict", name,
+                   "%s %s is installed and %s; no version of %s satisfies that and %s" % (
+                       name, installed.version, ", ".join(
+                           "%s==%s requires %s%s" % (d.name, d.version, name, r.specifier)
+                           for r, d in held), name, _who_requires(blame or needs)), needs,
+                   details=self._replacement(name, installed, needs))
+
+    def _replacement(self, name, installed, needs):
+        """The details of a conflict over an installed project: its version, the bundle's best
+        version that the requirements accept, and the installed packages that would break."""
+        details = {"installed": str(installed.version)}
+        accepted = [c for c in self._bundle_candidates_all(name)
+                    if all(need.accepts(c) for need, _ in needs)]
+        if accepted:
+            details["bundle"] = str(accepted[0].version)
+            details["would_break"] = self._breakers(name, accepted[0].version)
+        return details
+
+    def _bundle_candidates_all(self, name):
+        """The bundle's usable versions of a project, whatever is installed."""
+        self.found(name)
+        return self._bundle[name]
+
+    def _bundle_conflict(self, name, specifier, subject, needs, usable, smallest):
+        if any(all(n.accepts(c) for n, _ in needs) for c in usable):
+            message = ("the bundle's %s %s satisfy %s, but not together with the other "
+                       "requirements of this resolution" % (name, ", ".join(sorted(set(
+                           str(c.version) for c in usable))), subject))
+        else:
+            message = "%s is required but the bundle has %s %s" % (
+                subject, name, ", ".join(sorted(set(str(c.version) for c in usable))))
+        if len(smallest) > 1:
+            message += " (%s)" % _who_requires(smallest)
+        self._fail(name, "version-conflict", subject, message, needs, fetch=subject)
+
+    def _sdist_problem(self, name, sdist, needs):
+        missing = [m for why, (s, m) in [r for r in self.rejected[name] if r[0] == "sdist"]
+                   if s is sdist][0]
+        self._fail(name, "sdist-needs-build", sdist.filename,
+                   "%s is a source distribution and building it offline needs %s, which this "
+                   "interpreter lacks" % (sdist.filename, ", ".join(missing)), needs,
+                   fetch="%s==%s" % (name, sdist.version),
+                   details={"backend": sdist.backend, "build_requires": list(sdist.requires),
+                            "missing": missing})
+
+    def _incompatible_problem(self, name, specifier, subject, needs):
+        items = sorted(self.pool.incompatible[name], key=lambda item: item[1].version,
+                       reverse=True)
+        fitting = [item for item in items
+                   if specifier.contains(str(item[1].version), prereleases=True)]
+        verdict, wheel = (fitting or items)[0]
+        self._fail(name, "incompatible-wheel", verdict.filename,
+                   "%s does not fit: %s" % (verdict.filename, verdict.message), needs,
+                   fetch="%s==%s" % (name, wheel.version) if fitting else subject,
+                   details={"reason": verdict.reason, "closest": verdict.closest})
+
+    def _bad_marker(self, name, bad, needs):
+        """A Requires-Dist whose marker cannot be evaluated: the candidate's roots are blocked."""
+        candidate, text, error = bad
+        source = candidate.wheel.filename if candidate.wheel is not None else candidate.label
+        problem = Problem(
+            "invalid-wheel", source, "%s: the requirement %r has a marker that cannot be "
+            "evaluated (%s)" % (source, text, error), required_by=[candidate.label],
+            fix={"where": "online", "command": "report it to the project; or fetch another "
+                 "version: python tools/bundle.py '%s!=%s' --profile sandbox-profile.json -o %s"
+                 % (candidate.name, candidate.version, FIX_BUNDLE_NAME)})
+        self.failed[name] = problem
+        self._problem_once(problem)
+
+    def _fail(self, name, code, subject, message, needs, fetch=None, sandbox_fix=None,
+              details=None):
         details = dict(details or {})
-        parents = self.parents.get(name, [])
-        reasons = sorted(set(why for _, why in parents if why))
-        requirers = sorted(set(parent for parent, _ in parents))
+        reasons = sorted(set(need.why for need, _ in needs if need.why))
+        requirers = sorted(set(parent[1].label for _, parent in needs if parent is not None))
         if reasons:
             details["because"] = reasons
         if requirers:
@@ -4303,26 +4867,17 @@ class _Resolver(object):
         else:
             message += "; it is a root requirement"
         details["chain"] = self._chain(name)
+        details["conflict"] = self.conflicts.get(name, [])
+        details["conflict_kind"] = self.conflict_kinds.get(name)
+        details["conflict_roots"] = self.conflict_roots.get(name, [])
         if fetch:
             self._add_fetch(name, fetch)
             details["fetch"] = fetch
         if sandbox_fix:
             details["sandbox_fix"] = sandbox_fix
-        problem = Problem(code, subject, message,
-                          required_by=sorted(set(parent for parent, _ in parents)), details=details)
+        problem = Problem(code, subject, message, required_by=requirers, details=details)
         self.failed[name] = problem
         self.problems.append(problem)
-
-    def _bad_marker(self, candidate, text, error):
-        """A Requires-Dist whose marker cannot be evaluated: the candidate's roots are blocked."""
-        source = candidate.wheel.filename if candidate.wheel is not None else candidate.label
-        self._problem_once(Problem(
-            "invalid-wheel", source, "%s: the requirement %r has a marker that cannot be "
-            "evaluated (%s)" % (source, text, error), required_by=[candidate.label],
-            fix={"where": "online", "command": "report it to the project; or fetch another "
-                 "version: python tools/bundle.py '%s!=%s' --profile sandbox-profile.json -o %s"
-                 % (candidate.name, candidate.version, FIX_BUNDLE_NAME)}))
-        self.failed.setdefault(candidate.name, self.problems[-1])
 
     def _add_fetch(self, name, requirement):
         """One entry per project in the online fix; an exact pin wins over a range."""
@@ -4333,50 +4888,121 @@ class _Resolver(object):
                 del self.fetch[existing]
         self.fetch[requirement] = True
 
-    def _chain(self, name, seen=None):
+    def _chain(self, name):
         """The path from a root down to ``name``'s first requirer, as labels."""
-        seen = seen or set()
-        parents = self.parents.get(name)
-        if not parents or name in seen:
-            return []
-        seen.add(name)
-        parent = parents[0][0]
-        return self._chain(parent.split("==")[0], seen) + [parent]
+        chain, seen = [], set()
+        criteria = self._state.criteria
+        ident = name
+        while ident not in seen:
+            seen.add(ident)
+            needs = criteria.get(ident)
+            parents = [p for n, p in needs.needs if p is not None] if needs else []
+            if not parents:
+                break
+            chain.insert(0, parents[0][1].label)
+            ident = parents[0][0]
+        return chain
 
-    def plan(self, roots):
-        blocked = set()
-        for name in self.failed:
-            blocked |= self.roots_of[name]
+    # -- the plan -----------------------------------------------------------------------------
+
+    def plan(self, state, needs):
+        """(install, satisfied): the pins the roots reach, dependencies first."""
+        if state is None:
+            return [], []
+        edges = _edges(state)
+        children = collections.defaultdict(list)
+        for parent, kids in edges.items():
+            for kid in kids:
+                base = kid.split("[")[0]
+                if base not in children[parent.split("[")[0]]:
+                    children[parent.split("[")[0]].append(base)
         order = []
-        for root in roots:
-            self._post_order(root.key, order, set())
+        for _, need in needs:
+            _post_order(children, need.name, order, set())
         install, satisfied = [], []
         for name in order:
-            candidate = self.chosen.get(name)
-            if candidate is None or not (self.roots_of[name] - blocked):
+            candidate = state.mapping.get(name)
+            if candidate is None or candidate.source in ("missing", "incompatible"):
                 continue
+            self.chosen[name] = candidate
             (satisfied if candidate.source == "installed" else install).append(candidate)
-        return install, satisfied, sorted(blocked)
+        if self.upgrade:
+            roots = set(need.name for _, need in needs)
+            self._refused_upgrades([c for c in satisfied if c.name in roots])
+        return install, satisfied
 
-    def _post_order(self, name, order, visiting):
-        if name in visiting or name in order:
-            return
-        visiting.add(name)
-        for child in self.children.get(name, ()):
-            self._post_order(child, order, visiting)
-        order.append(name)
+    def _refused_upgrades(self, satisfied):
+        """--upgrade kept an installed root at its version because every newer one in the
+        bundle would break another installed distribution: a problem, never a silent "ok"."""
+        for installed in satisfied:
+            newer = [c for why, c in self.rejected.get(installed.name, ())
+                     if why == "breaks" and c.version > (_coerce_version(installed.version)
+                                                         or Version("0"))]
+            if not newer:
+                continue
+            best = max(newer, key=lambda c: c.version)
+            breakers = self._breakers(installed.name, best.version)
+            self._problem_once(Problem(
+                "version-conflict", "%s==%s" % (installed.name, best.version),
+                "upgrading %s from %s to %s would break installed packages: %s; %s %s stays"
+                % (installed.name, installed.version, best.version, ", ".join(breakers),
+                   installed.name, installed.version),
+                details={"installed": str(installed.version), "bundle": str(best.version),
+                         "would_break": breakers}))
 
 
-def resolve(profile, wheels=(), sdists=(), roots=(), upgrade=False, verdicts=None, shadow=None):
+def _who_requires(needs):
+    return "; ".join("%s%s (%s)" % (need.ident, need.specifier, "required by %s" % parent[1].label
+                                    if parent else "a root requirement")
+                     for need, parent in needs)
+
+
+def _edges(state):
+    """{identifier: [identifiers it requires]} of a final state, in the order they came."""
+    edges = collections.defaultdict(list)
+    for ident in sorted(state.criteria):
+        for need, parent in state.criteria[ident].needs:
+            if parent is not None and ident not in edges[parent[0]]:
+                edges[parent[0]].append(ident)
+    return edges
+
+
+def _placeholders_reached(state, placeholders, starts):
+    """The names of ``placeholders`` that the identifiers ``starts`` reach in ``state``."""
+    reached = set(ident.split("[")[0] for ident in _reach(_edges(state), starts))
+    return [name for name in placeholders if name in reached]
+
+
+def _reach(edges, starts):
+    seen, stack = set(), list(starts)
+    while stack:
+        ident = stack.pop()
+        if ident not in seen:
+            seen.add(ident)
+            stack.extend(edges.get(ident, ()))
+    return seen
+
+
+def _post_order(children, name, order, visiting):
+    if name in visiting or name in order:
+        return
+    visiting.add(name)
+    for child in children.get(name, ()):
+        _post_order(children, child, order, visiting)
+    order.append(name)
+
+
+def resolve(profile, wheels=(), sdists=(), roots=(), upgrade=False, verdicts=None, shadow=None,
+            max_rounds=RESOLVE_MAX_ROUNDS):
     """Decide what to install for ``roots`` (Requirements) on ``profile``: a Plan. Pure.
 
     ``shadow`` is an install folder (--target) whose packages may shadow, without --upgrade,
     an installed distribution elsewhere that does not satisfy a requirement.
     """
     pool = Pool(profile, wheels, sdists, verdicts)
-    resolver = _Resolver(pool, upgrade, shadow)
-    resolver.run(roots)
-    install, satisfied, blocked = resolver.plan(roots)
+    resolver = _Resolver(pool, upgrade, shadow, max_rounds)
+    state, needs = resolver.run(roots)
+    install, satisfied = resolver.plan(state, needs)
     chosen = set(c.wheel.filename for c in install if c.wheel is not None)
     skipped = []
     for wheel in wheels:
@@ -4386,17 +5012,20 @@ def resolve(profile, wheels=(), sdists=(), roots=(), upgrade=False, verdicts=Non
         picked = resolver.chosen.get(wheel.name)
         if not verdict.compatible:
             reason = verdict.message
-        elif picked is not None and picked.wheel is wheel:
+        elif picked is not None:
+            reason = "another version or build was chosen"
+        elif wheel.name in resolver.failed:
+            reason = "not installed: see the problems about %s" % wheel.name
+        elif wheel.name in resolver.blocked_names:
             reason = "not installed: a root that needs it cannot be completed (see problems)"
-        elif picked is not None or wheel.name in resolver.failed:
-            reason = ("another version or build was chosen" if picked is not None
-                      else "not installed: see the problems about %s" % wheel.name)
         else:
             reason = "not needed by any root"
         skipped.append({"file": wheel.filename, "reason": reason})
     return Plan(install, satisfied, skipped, resolver.problems, [str(r) for r in roots],
-                blocked, list(resolver.fetch))
-
+                sorted(resolver.blocked_texts), list(resolver.fetch),
+                dict((name, {"kind": resolver.conflict_kinds[name], "requirements": items,
+                             "roots": resolver.conflict_roots.get(name, [])})
+                     for name, items in resolver.conflicts.items()))
 
 
 # -- Fixes ------------------------------------------------------------------------------------
@@ -4779,6 +5408,11 @@ def plan_bundle(bundles, work, require=None, profile=None, upgrade=False, shadow
             "missing-dependency", "wheels", "the uploads (%s) hold no wheel and no sdist" % (
                 ", ".join(os.path.basename(u) for u in bundles) or "none found"),
             fix={"where": "online", "command": _bundle_command(profile.target)}))
+    for wheel in wheels:  # METADATA is read here, so that resolve() reads no file
+        try:
+            wheel.metadata
+        except BootstrapError:
+            pass  # the Pool keeps the error, and resolution reports it if the wheel is needed
     plan = resolve(profile, wheels, sdists, roots, upgrade=upgrade,
                    verdicts=dict((v.filename, v) for v in verdicts), shadow=shadow)
     plan.wheels = [w for w, v in zip(wheels, verdicts) if v.compatible]

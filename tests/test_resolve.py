@@ -352,11 +352,230 @@ class TestPrereleases:
         make_wheel("zz-pkg", "2.0rc1")
         assert installs(run(require=["zz-pkg>=1"])) == [("zz-pkg", "2.0rc1")]
 
+    def test_pre_release_with_an_extra(self, run, make_wheel):
+        make_wheel("zz-pkg", "1.0", extras={"x": ["zz-dep"]})
+        make_wheel("zz-pkg", "2.0b1", extras={"x": ["zz-dep"]})
+        make_wheel("zz-dep", "1.0")
+        report = run(require=["zz-pkg[x]>=2.0b1"])  # the base node must accept the pin
+        assert report.ok, report["problems"]
+        assert sorted(installs(report)) == [("zz-dep", "1.0"), ("zz-pkg", "2.0b1")]
+
     def test_pre_release_dependency_when_asked_by_the_parent(self, run, make_wheel):
         make_wheel("zz-app", "1.0", requires=["zz-pkg>=2.0a1"])
         make_wheel("zz-pkg", "1.9")
         make_wheel("zz-pkg", "2.0a3")
         assert ("zz-pkg", "2.0a3") in installs(run(require=["zz-app"]))
+
+
+# -- backtracking (issue 11) -------------------------------------------------------------------
+
+
+class TestBacktracking:
+    """The universes of issue 11; tests/test_resolve_oracle.py holds the same against pip."""
+
+    def test_an_older_version_of_a_root_when_the_newest_conflicts(self, run, make_wheel):
+        make_wheel("zz-a", "2.0", requires=["zz-c<2"])
+        make_wheel("zz-a", "1.0")
+        make_wheel("zz-b", "1.0", requires=["zz-c>=2"])
+        make_wheel("zz-c", "1.0")
+        make_wheel("zz-c", "2.0")
+        report = run(PY311, require=["zz-a", "zz-b"])
+        assert report["status"] == "ok", report["problems"]
+        assert sorted(installs(report)) == [("zz-a", "1.0"), ("zz-b", "1.0"), ("zz-c", "2.0")]
+        assert report["fix"] is None
+
+    def test_a_dropped_version_keeps_no_requirement_in_force(self, run, make_wheel):
+        make_wheel("zz-a", "1.0", requires=["zz-b!=2.0"])
+        make_wheel("zz-b", "2.0", requires=["zz-c<2"])
+        make_wheel("zz-b", "1.0")
+        make_wheel("zz-c", "2.0")
+        for roots in (["zz-a", "zz-b"], ["zz-b", "zz-a"]):
+            report = run(PY311, require=roots)
+            assert report["status"] == "ok", report["problems"]
+            assert report["problems"] == [] and report["fix"] is None
+            assert sorted(installs(report)) == [("zz-a", "1.0"), ("zz-b", "1.0")]
+
+    def test_the_dependencies_of_a_dropped_version_are_not_installed(self, run, make_wheel):
+        make_wheel("zz-a", "2.0", requires=["zz-extra", "zz-c<2"])
+        make_wheel("zz-a", "1.0")
+        make_wheel("zz-b", "1.0", requires=["zz-c>=2"])
+        make_wheel("zz-extra", "1.0")
+        make_wheel("zz-c", "1.0")
+        make_wheel("zz-c", "2.0")
+        report = run(PY311, require=["zz-a", "zz-b"])
+        assert report.ok
+        assert "zz-extra" not in installed_names(report)
+        assert sorted(installs(report)) == [("zz-a", "1.0"), ("zz-b", "1.0"), ("zz-c", "2.0")]
+
+    def test_backtracking_through_an_extra(self, run, make_wheel):
+        make_wheel("zz-a", "2.0", extras={"x": ["zz-c<2"]})
+        make_wheel("zz-a", "1.0", extras={"x": ["zz-c"]})
+        make_wheel("zz-b", "1.0", requires=["zz-c>=2"])
+        make_wheel("zz-c", "1.0")
+        make_wheel("zz-c", "2.0")
+        assert installs(run(PY311, require=["zz-a"])) == [("zz-a", "2.0")]  # no extra: newest
+        report = run(PY311, require=["zz-a[x]", "zz-b"])
+        assert report.ok
+        assert sorted(installs(report)) == [("zz-a", "1.0"), ("zz-b", "1.0"), ("zz-c", "2.0")]
+
+    def test_backtracking_past_a_requires_python_dependency(self, run, make_wheel):
+        make_wheel("zz-a", "2.0", requires=["zz-d>=2"])
+        make_wheel("zz-a", "1.0", requires=["zz-d"])
+        make_wheel("zz-d", "2.0", requires_python=">=3.12")
+        make_wheel("zz-d", "1.0")
+        report = run(PY311, require=["zz-a"])
+        assert report.ok
+        assert sorted(installs(report)) == [("zz-a", "1.0"), ("zz-d", "1.0")]
+
+    def test_a_conflict_names_the_smallest_set_and_fetches_no_empty_range(self, run, make_wheel):
+        make_wheel("zz-a", "1.0", requires=["zz-c<2"])
+        make_wheel("zz-b", "1.0", requires=["zz-c>=2"])
+        make_wheel("zz-d", "1.0", requires=["zz-c"])
+        make_wheel("zz-c", "1.0")
+        make_wheel("zz-c", "2.0")
+        make_wheel("zz-free", "1.0")
+        report = run(PY311, require=["zz-a", "zz-b", "zz-d", "zz-free"])
+        problem = only(report["problems"])
+        assert problem["code"] == "version-conflict"
+        assert problem["conflict_kind"] == "range"
+        assert problem["conflict"] == [{"requirement": "zz-c<2", "required_by": "zz-a==1.0"},
+                                       {"requirement": "zz-c>=2", "required_by": "zz-b==1.0"}]
+        assert "zz-c<2 (required by zz-a==1.0)" in problem["message"]
+        assert "zz-c>=2 (required by zz-b==1.0)" in problem["message"]
+        assert "fetch" not in problem and report["fix"] is None  # no range can satisfy both
+        assert problem["subject"] == "zz-c"
+        assert "<2,>=2" not in json.dumps(report)
+        # the roots go ahead in their order as far as they can: zz-b is what cannot
+        assert problem["conflict_roots"] == ["zz-b"]
+        assert report["blocked_roots"] == ["zz-b"]
+        assert sorted(installs(report)) == [("zz-a", "1.0"), ("zz-c", "1.0"), ("zz-d", "1.0"),
+                                            ("zz-free", "1.0")]
+        assert report["status"] == "partial"
+
+    def test_the_fetch_satisfies_every_requirement_on_the_project(self, run, make_wheel):
+        make_wheel("zz-a", "1.0", requires=["zz-c<2"])
+        make_wheel("zz-b", "1.0", requires=["zz-c>=1.5"])
+        make_wheel("zz-c", "2.0")
+        report = run(PY311, require=["zz-a", "zz-b"])
+        problem = only(report["problems"])
+        assert problem["code"] == "version-conflict"
+        assert problem["conflict_kind"] == "available"
+        assert problem["conflict"] == [{"requirement": "zz-c<2", "required_by": "zz-a==1.0"}]
+        assert problem["fetch"] == "zz-c<2,>=1.5"
+        assert "zz-c<2,>=1.5" in shlex.split(report["fix"]["command"])
+
+    def test_a_missing_project_is_fetched_within_every_requirement(self, run, make_wheel):
+        make_wheel("zz-a", "1.0", requires=["zz-m<3"])
+        make_wheel("zz-b", "1.0", requires=["zz-m>=2"])
+        report = run(PY311, require=["zz-a", "zz-b"])
+        problem = only(report["problems"])
+        assert problem["code"] == "missing-dependency"
+        assert problem["fetch"] == "zz-m<3,>=2"
+        assert problem["required_by"] == ["zz-a==1.0", "zz-b==1.0"]
+
+    def test_plan_conflicts_for_the_fix_commands(self, make_wheel):
+        paths = [make_wheel("zz-a", "1.0", requires=["zz-c<2"]),
+                 make_wheel("zz-b", "1.0", requires=["zz-c>=2"]), make_wheel("zz-c", "2.0")]
+        wheels = [bootstrap.Wheel(str(p), bootstrap.WheelName.parse(str(p))) for p in paths]
+        plan = bootstrap.resolve(bootstrap.Profile.from_json(PY311), wheels, (),
+                                 [bootstrap.Requirement("zz-a"), bootstrap.Requirement("zz-b")])
+        assert plan.conflicts == {"zz-c": {"kind": "range", "roots": ["zz-a"],
+                                           "requirements": [
+            {"requirement": "zz-c<2", "required_by": "zz-a==1.0"},
+            {"requirement": "zz-c>=2", "required_by": "zz-b==1.0"}]}}
+        assert plan.blocked == ["zz-a"]  # zz-b goes ahead: nothing it needs is missing
+        assert [c.label for c in plan.install] == ["zz-c==2.0", "zz-b==1.0"]
+        assert plan.fetch == [] and plan.status == "partial"  # zz-c<2 would contradict zz-b
+
+    def test_unusable_wheels_that_require_each_other(self, run, make_wheel):
+        """A placeholder (what stands for a project with a problem) follows the unusable
+        wheel's requirements and is never pinned again once backtracking ruled it out."""
+        mac = "cp38-cp38-macosx_11_0_arm64"
+        make_wheel("zz-a", "1.0", tag=mac, requires=["zz-b", "zz-c", "zz-d"])
+        make_wheel("zz-b", "1.0", tag=mac, requires=["zz-d", "zz-e"])
+        make_wheel("zz-c", "1.0", requires=["zz-d>=1"])
+        make_wheel("zz-d", "1.0", tag=mac)
+        make_wheel("zz-e", "1.0", tag=mac)
+        report = run(PY38, require=["zz-a"])
+        assert sorted((p["code"], p["subject"].split("-")[0]) for p in report["problems"]) == [
+            ("incompatible-wheel", "zz_%s" % n) for n in "abde"]
+        assert sorted(shlex.split(report["fix"]["command"])[2:6]) == [
+            "zz-a==1.0", "zz-b==1.0", "zz-d==1.0", "zz-e==1.0"]
+        assert report["blocked_roots"] == ["zz-a"] and installs(report) == []
+
+    def test_the_round_limit_is_a_problem_not_a_hang(self, make_wheel):
+        paths = []
+        for name in ("zz-a", "zz-b", "zz-c", "zz-d"):
+            for version in ("1.0", "2.0", "3.0", "4.0"):
+                paths.append(make_wheel(name, version, requires=["zz-z>=%s" % version]))
+        wheels = [bootstrap.Wheel(str(p), bootstrap.WheelName.parse(str(p))) for p in paths]
+        roots = [bootstrap.Requirement(n) for n in ("zz-a", "zz-b", "zz-c", "zz-d")]
+        profile = bootstrap.Profile.from_json(PY311)
+        plan = bootstrap.resolve(profile, wheels, (), roots, max_rounds=5)
+        problem = only(plan.problems)
+        assert problem.code == "version-conflict" and problem.subject == "resolution"
+        assert "5 rounds" in problem.message
+        assert plan.install == [] and plan.blocked == ["zz-a", "zz-b", "zz-c", "zz-d"]
+        assert plan.status == "failed"
+
+
+class TestInstalledWithBacktracking:
+    def test_no_fetch_contradicts_what_installed_packages_require(self, run, make_wheel):
+        make_wheel("zz-types-requests", "2.32", requires=["zz-urllib3>=2"])
+        installed = [("zz-urllib3", "1.26.18"),
+                     ("zz-botocore", "1.34.0", ["zz-urllib3<1.27,>=1.25.4"])]
+        report = run(linux_profile("3.11", installed), require=["zz-types-requests"])
+        problem = only(report["problems"])
+        assert problem["code"] == "version-conflict"
+        assert problem["subject"] == "zz-urllib3"
+        assert "fetch" not in problem and report["fix"] is None
+        assert problem["conflict_kind"] == "range"
+        assert problem["conflict"] == [
+            {"requirement": "zz-urllib3>=2", "required_by": "zz-types-requests==2.32"},
+            {"requirement": "zz-urllib3<1.27,>=1.25.4",
+             "required_by": "zz-botocore==1.34.0 (installed)"}]
+        assert problem["conflict_roots"] == ["zz-types-requests"]
+        assert "zz-botocore==1.34.0 requires zz-urllib3<1.27,>=1.25.4" in problem["message"]
+
+
+    def test_the_newest_version_that_fits_what_is_installed(self, run, make_wheel):
+        make_wheel("zz-pandas", "2.2", requires=["zz-numpy>=2.0.2"])
+        make_wheel("zz-pandas", "2.1", requires=["zz-numpy>=1.22"])
+        make_wheel("zz-numpy", "2.1.0")
+        report = run(linux_profile("3.11", [("zz-numpy", "1.26.4")]), require=["zz-pandas"])
+        assert report.ok, report["problems"]
+        assert installs(report) == [("zz-pandas", "2.1")]
+        assert [(s["name"], s["version"]) for s in report["satisfied"]] == \
+            [("zz-numpy", "1.26.4")]
+
+    def test_a_refused_upgrade_of_a_root_is_a_problem(self, run, make_wheel):
+        make_wheel("zz-idna", "4.0")
+        report = run(linux_profile("3.8", INSTALLED), require=["zz-idna"], upgrade=True)
+        problem = only(report["problems"])
+        assert problem["code"] == "version-conflict" and problem["subject"] == "zz-idna==4.0"
+        assert only(problem["would_break"]).startswith("zz-requests==2.31.0")
+        assert installs(report) == []
+        assert [(s["name"], s["version"]) for s in report["satisfied"]] == [("zz-idna", "3.4")]
+
+    def test_upgrade_takes_the_newest(self, run, make_wheel):
+        make_wheel("zz-pandas", "2.2", requires=["zz-numpy>=2.0.2"])
+        make_wheel("zz-pandas", "2.1", requires=["zz-numpy>=1.22"])
+        make_wheel("zz-numpy", "2.1.0")
+        report = run(linux_profile("3.11", [("zz-numpy", "1.26.4")]), require=["zz-pandas"],
+                     upgrade=True)
+        assert report.ok, report["problems"]
+        assert installs(report) == [("zz-numpy", "2.1.0"), ("zz-pandas", "2.2")]
+
+    def test_an_installed_pin_keeps_an_older_dependency(self, run, make_wheel):
+        make_wheel("zz-types-requests", "2.32", requires=["zz-urllib3>=2"])
+        make_wheel("zz-types-requests", "2.31", requires=["zz-urllib3"])
+        make_wheel("zz-urllib3", "2.2.0")
+        installed = [("zz-urllib3", "1.26.18"),
+                     ("zz-botocore", "1.34.0", ["zz-urllib3<1.27,>=1.25.4"])]
+        report = run(linux_profile("3.11", installed), require=["zz-types-requests"],
+                     upgrade=True)
+        assert report.ok, report["problems"]
+        assert installs(report) == [("zz-types-requests", "2.31")]
 
 
 # -- what is installed already -------------------------------------------------------------------
