@@ -5030,10 +5030,15 @@ def resolve(profile, wheels=(), sdists=(), roots=(), upgrade=False, verdicts=Non
 
 # -- Fixes ------------------------------------------------------------------------------------
 # Every problem carries a fix: where to act and the exact command. Everything missing from the
-# bundle is fetched by ONE online command for this profile (tools/bundle.py), with a plain
-# `pip download` carrying every platform, ABI and version flag as the alternative.
+# bundle is fetched by ONE online command (tools/bundle.py) that carries every fact it needs:
+# the sandbox writes its profile (sandbox-profile.json) next to the uploads whenever a report
+# needs an online step, and the command names that file; `--target` (with --can-compile and
+# the relevant --installed pins) is its fallback when the file cannot be brought along. A
+# short `pip download` for the target is the alternative.
 
 FIX_BUNDLE_NAME = "bundle-fix.tar.gz"
+PROFILE_FILE_NAME = "sandbox-profile.json"
+_COMMON_GLIBC = (39, 35, 34, 31, 28, 27, 24)  # manylinux_2_X tags that wheels are built for
 
 
 def _quote(text):
@@ -5041,19 +5046,41 @@ def _quote(text):
     return shlex.quote(text)
 
 
-def pip_target_flags(profile):
-    """pip's --platform (every one, best first), --python-version, --implementation and --abi
-    flags that select this profile's wheels (used here and by tools/fetch.py)."""
-    platforms, abis = [], []
+def _short_platforms(profile):
+    """The few --platform values that select this profile's wheels: pip expands
+    manylinux2014 to manylinux2010/manylinux1 and a macOS tag to older ones itself."""
+    platforms = []
     for tag in profile.tags:
         if tag.platform != "any" and tag.platform not in platforms:
             platforms.append(tag.platform)
+    if not platforms:
+        return []
+    first = platforms[0]
+    glibc = re.match(r"^manylinux_2_(\d+)_(\w+)$", first)
+    if glibc:
+        minor, arch = int(glibc.group(1)), glibc.group(2)
+        wanted = [first] + ["manylinux_2_%d_%s" % (m, arch) for m in _COMMON_GLIBC if m < minor]
+        wanted.append("manylinux2014_%s" % arch)
+        return [p for p in wanted if p in platforms] + [
+            p for p in platforms if p.startswith(("manylinux2010", "manylinux1"))
+            and arch in ("x86_64", "i686") and minor < 17]
+    musl = re.match(r"^musllinux_1_(\d+)_(\w+)$", first)
+    if musl:
+        return [p for p in platforms if p.startswith("musllinux_1_")][:2]
+    return [first]
+
+
+def pip_target_flags(profile):
+    """pip's --platform (the few that matter, best first), --python-version, --implementation
+    and --abi flags that select this profile's wheels."""
+    abis = []
+    for tag in profile.tags:
         if tag.abi not in abis:
             abis.append(tag.abi)
     implementation = (re.match(r"[a-z]+", profile.tags[0].interpreter).group(0)
                       if profile.tags else "py")
     flags = []
-    for platform in platforms:
+    for platform in _short_platforms(profile):
         flags += ["--platform", platform]
     flags += ["--python-version", profile.marker_environment.get("python_version", "3"),
               "--implementation", implementation]
@@ -5062,46 +5089,204 @@ def pip_target_flags(profile):
     return flags
 
 
-def pip_download_command(profile, requirements, dest="wheels"):
-    """`pip download` for this profile's tags; --no-deps when every requirement is a pin."""
+def _is_pin(text):
+    return bool(re.match(r"^[A-Za-z0-9._-]+(\[[^\]]*\])?===?[^,;*]+$", text))
+
+
+def pip_download_command(profile, requirements, dest="wheels", sdists=(), no_deps=False):
+    """`pip download` for this profile's tags. ``sdists``: projects that only come as source
+    (no --only-binary then, and --no-deps over the explicit list: pip refuses to follow an
+    sdist's dependencies for another platform). --no-deps also when every requirement is a
+    pin, or when ``no_deps``."""
     flags = pip_target_flags(profile)
-    parts = ["pip download --only-binary=:all:"]
+    no_deps = no_deps or bool(sdists) or all(_is_pin(r) for r in requirements)
+    parts = ["pip download", "--prefer-binary" if sdists else "--only-binary=:all:"]
     parts.extend("%s %s" % (flags[i], flags[i + 1]) for i in range(0, len(flags), 2))
-    pinned = all(re.match(r"^[A-Za-z0-9._-]+(\[[^\]]*\])?===?[^,;*]+$", r) for r in requirements)
-    if pinned:
+    if no_deps:
         parts.append("--no-deps")
     parts.append("-d %s" % dest)
     parts.extend(_quote(r) for r in requirements)
     return " ".join(parts)
 
 
-def online_fix(profile, requirements, profile_argument=None):
-    """The one online command that fetches ``requirements`` for this profile, and its alternative."""
-    target = profile_argument or profile.target
-    command = "python tools/bundle.py %s --profile %s -o %s" % (
-        " ".join(_quote(r) for r in requirements), _quote(target), FIX_BUNDLE_NAME)
-    return collections.OrderedDict([
-        ("where", "online"), ("command", command),
-        ("alt", pip_download_command(profile, requirements))])
+def write_profile_file(profile, bundles):
+    """Write the profile next to the first upload (its folder): the path, or None when there
+    is no upload or that folder is not writable. Never anywhere else, never an error. After
+    an install, it lists what is installed now (``profile.installed_after``)."""
+    if not bundles or profile.source != "this interpreter":
+        return None
+    folder = os.path.dirname(os.path.abspath(bundles[0]))
+    path = os.path.join(folder, PROFILE_FILE_NAME)
+    data = profile.to_json()
+    after = getattr(profile, "installed_after", None)  # an install changed what is there
+    if after is not None:
+        data["installed"] = [_distribution_json(d) for d in after]
+    try:
+        with open(path + ".tmp", "w") as f:
+            f.write(_dump_json(data))
+        os.replace(path + ".tmp", path)
+    except (OSError, ValueError, TypeError):
+        try:
+            os.remove(path + ".tmp")
+        except OSError:
+            pass
+        return None
+    return path
 
 
-def attach_fixes(problems, profile, fetch, rerun, profile_argument=None):
-    """Problems with their `fix` filled in: the shared online fix, or a sandbox rerun."""
-    shared = online_fix(profile, fetch, profile_argument) if fetch else None
+def _profile_words(profile, profile_argument, profile_file, installed_names=()):
+    """The --profile part of a bundle.py command: the given profile, or the written file with
+    the target and its facts as the fallback, or (no file) the target and its facts."""
+    if profile_argument:
+        return ["--profile", profile_argument]
+    words = (["--profile", PROFILE_FILE_NAME, "--target", profile.target] if profile_file
+             else ["--profile", profile.target])
+    sandbox = profile.sandbox or {}
+    if sandbox.get("compiler") and sandbox.get("python_headers"):
+        words.append("--can-compile")
+    if not profile.pip:
+        words.append("--no-pip")
+    now = getattr(profile, "installed_after", None)
+    installed = dict((d.name, d.version) for d in (profile.build_installed or ()))
+    installed.update((d.name, d.version) for d in (profile.installed if now is None else now))
+    wanted = set(installed_names) | set(["pip", "setuptools", "wheel"])  # what builds use
+    for name in sorted(set(installed) & wanted):
+        words += ["--installed", "%s==%s" % (name, installed[name])]
+    return words
+
+
+def online_fix(profile, requirements, profile_argument=None, profile_file=None,
+               installed_names=(), sdists=(), no_deps=False, extra=()):
+    """The one online command that fetches ``requirements`` for this profile, and its
+    alternative (``extra``: what the alternative needs besides, e.g. a build backend)."""
+    words = _profile_words(profile, profile_argument, profile_file, installed_names)
+    command = "python tools/bundle.py %s %s -o %s" % (
+        " ".join(_quote(r) for r in requirements), " ".join(_quote(w) for w in words),
+        FIX_BUNDLE_NAME)
+    fix = collections.OrderedDict([("where", "online"), ("command", command)])
+    if profile_file:
+        fix["profile_file"] = profile_file
+        fix["before"] = ("copy %s from the sandbox into the folder where you run the command "
+                         "(without it, the command builds for --target %s)"
+                         % (profile_file, profile.target))
+    alt = list(requirements) + [r for r in extra if r not in requirements]
+    fix["alt"] = pip_download_command(profile, alt, sdists=sdists, no_deps=no_deps)
+    return fix
+
+
+def _bundle_fix_requirements(fix):
+    """The requirements of a `python tools/bundle.py REQ... --profile ...` fix, else None."""
+    import shlex
+    try:
+        words = shlex.split((fix or {}).get("command") or "")
+    except ValueError:
+        return None
+    if words[:2] != ["python", "tools/bundle.py"]:
+        return None
+    requirements = []
+    for word in words[2:]:
+        if word.startswith("-"):
+            break
+        if not _is_requirement(word):  # a placeholder such as REQUIREMENT...
+            return None
+        requirements.append(word)
+    return requirements or None
+
+
+def _problem_names(problem):
+    names = set()
+    for text in [problem.subject] + list(problem.required_by) + list(
+            problem.details.get("would_break") or ()):
+        match = re.match(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)", text or "")
+        if match:
+            names.add(canonicalize_name(match.group(1)))
+    return names
+
+
+def _root_of(problem, roots):
+    """The root requirement (as given) whose closure led to ``problem``: [text]."""
+    chain = problem.details.get("chain") or []
+    label = chain[0] if chain else (problem.required_by or (problem.subject,))[0]
+    name = next(iter(_problem_names(Problem(problem.code, label, ""))), None)
+    for text in roots:
+        try:
+            if Requirement(text).key == name:
+                return [text]
+        except InvalidRequirement:
+            continue
+    return [name] if name else []
+
+
+def _roots_named(names, roots):
+    """The root requirements (as given) of these root names or texts."""
+    found = []
+    for name in names:
+        key = canonicalize_name(re.split(r"[\s\[;(<>=!~@]", name.strip(), 1)[0])
+        texts = [r for r in roots if _is_requirement(r) and Requirement(r).key == key]
+        found.extend(texts or [name])
+    return found
+
+
+def _online_needs(problems, fetch, profile, roots, blocked=()):
+    """(requirements, sdists, extra, names, covered) for the shared online fix. A conflict
+    with an installed version (or one no single fetch can mend) asks for the blocked ROOTS
+    again, not for the version that conflicts: the builder resolves them together, keeping
+    what is installed, and says when that needs --upgrade."""
+    installed = set(d.name for d in profile.installed)
+    requirements, replaced, sdists, extra, names, covered = [], set(), [], [], set(), set()
+    for index, problem in enumerate(problems):
+        wanted = problem.details.get("fetch")
+        if wanted is None and problem.fix is not None and not problem.details.get("sandbox_fix"):
+            wanted = _bundle_fix_requirements(problem.fix)
+        wanted = [wanted] if isinstance(wanted, str) else list(wanted or ())
+        if (problem.code == "version-conflict" and not problem.details.get("sandbox_fix")
+                and (not wanted or _problem_names(Problem(problem.code, problem.subject, ""))
+                     & installed)):
+            replaced.update(wanted)
+            named = problem.details.get("conflict_roots")  # the resolver's smallest set
+            wanted = (_roots_named(named, roots) if named else
+                      _root_of(problem, roots) + [r for r in blocked])
+            wanted = [r for i, r in enumerate(wanted) if r not in wanted[:i]]
+        if not wanted:
+            continue
+        covered.add(index)
+        requirements.extend(r for r in wanted if r not in requirements)
+        names |= _problem_names(problem)
+        if problem.code in ("sdist-needs-build", "build-failed"):
+            sdists.append(problem.subject)
+            for text in problem.details.get("missing") or ():
+                extra.append(text.split(" (", 1)[0])
+    requirements = [r for r in fetch if r not in replaced and r not in requirements] + [
+        r for r in requirements if r not in replaced or r in roots]
+    return requirements, sdists, extra, names, covered
+
+
+def attach_fixes(problems, profile, fetch, rerun, profile_argument=None, bundles=(), roots=(),
+                 blocked=()):
+    """(problems with their `fix` filled in, the shared online fix or None): one online
+    command for everything missing, or a sandbox rerun. When something must be fetched, the
+    profile is written next to the uploads (``bundles``) for that command to name."""
+    requirements, sdists, extra, names, covered = _online_needs(problems, fetch, profile, roots,
+                                                                blocked)
+    shared = profile_file = None
+    if (requirements or any(p.fix is None and not p.details.get("sandbox_fix")
+                            for p in problems)) and not profile_argument:
+        profile_file = write_profile_file(profile, bundles)
+    if requirements:
+        shared = online_fix(profile, requirements, profile_argument, profile_file, names,
+                            sdists, False, extra)
     fixed = []
-    for problem in problems:
+    for index, problem in enumerate(problems):
         fix = problem.fix
         if fix is None and problem.details.get("sandbox_fix"):
             fix = {"where": "sandbox", "command": rerun + " " + problem.details["sandbox_fix"]}
-        elif fix is None and problem.details.get("fetch") and shared:
+        elif shared and index in covered:
             fix = shared
         elif fix is None:
-            fix = {"where": "online", "command": "python tools/bundle.py %s --profile "
-                   "sandbox-profile.json -o %s" % (" ".join(_quote(r) for r in problem.required_by
-                                                            or [problem.subject]), FIX_BUNDLE_NAME),
-                   "before": "in the sandbox: python bootstrap.py inspect -o sandbox-profile.json"}
+            fix = online_fix(profile, [r for r in problem.required_by or [problem.subject]],
+                             profile_argument, profile_file, _problem_names(problem))
         fixed.append(problem._replace(fix=fix))
-    return fixed
+    return fixed, shared
 
 
 # -- The report (SPEC 2.4) --------------------------------------------------------------------
@@ -5144,7 +5329,7 @@ def _next_steps(command, status, problems, fix, bundles):
     phrases that command for where the user is: see _phrase)."""
     steps = []
     online = [p for p in problems if p["fix"] and p["fix"].get("where") == "online"]
-    if fix:
+    if fix and FIX_BUNDLE_NAME in fix["command"]:
         steps.append("On a machine with internet, run: %s" % fix["command"])
         folder = os.path.dirname(bundles[0]) if bundles else ""
         steps.append("Upload %s next to the bundle, then run %s again with both bundles: "
@@ -5171,9 +5356,10 @@ def build_report(command, profile, bundle, plan, problems, bundles, verdicts=(),
                  rerun=None, profile_argument=None, notes=()):
     """The Report of a check (and the planning half of an install)."""
     rerun = rerun or "python bootstrap.py %s %s" % (command, " ".join(_quote(b) for b in bundles))
-    fixed = attach_fixes(problems, profile, plan.fetch if plan else [], rerun, profile_argument)
+    fixed, fix = attach_fixes(problems, profile, plan.fetch if plan else [], rerun,
+                              profile_argument, bundles, plan.roots if plan else [],
+                              plan.blocked if plan else [])
     problems_json = sorted((p.to_json() for p in fixed), key=lambda p: (p["code"], p["subject"]))
-    fix = online_fix(profile, plan.fetch, profile_argument) if plan and plan.fetch else None
     status = plan.status if plan else "failed"
     if problems and status == "ok":
         status = "partial" if plan and (plan.install or plan.satisfied) else "failed"
@@ -7175,6 +7361,8 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
             raise
         problems.extend(installer.problems)
         notes.extend(installer.notes)
+        if installer.results:  # a fix must keep what this run installed: the profile it names
+            profile.installed_after = _target_profile(destination).installed
         _remove_empty(os.path.join(destination.lib_dir, STAGING_DIR))
         if destination.kind == "overlay":
             _mark_overlay(destination.lib_dir)
@@ -7549,6 +7737,8 @@ def render_report(report, max_problems=8, place="cli"):
     if fix:
         lines.append("Fix, online, one command for everything missing:")
         lines.append("  " + fix["command"])
+        if fix.get("profile_file"):
+            lines.append("  (beside %s, which this run wrote)" % fix["profile_file"])
         lines.append("  or: " + fix["alt"])
     for head, command in _steps(report, place, [fix["command"]] if fix else [])[:4]:
         lines.append("Next: " + head + command)
@@ -7587,7 +7777,7 @@ def _phrase(text, place):
     if not found:
         return text, ""
     call = _as_call(command, place) if place != "cli" else None
-    return head, call or _CLI_PREFIX + command
+    return head, call or "%s %s" % (_cli_command(), command)
 
 
 def _as_call(command, place):
@@ -7992,26 +8182,32 @@ def _shown_commands(report):
     return [c for c in commands + [(report.get("fix") or {}).get("command")] if c]
 
 
+def _text_md(text):
+    """Text from a report (names from the upload) as Markdown text: no HTML in it runs."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _report_markdown(report):
     status = report.get("status") or "?"
     lines = ["### %s: <span style=\"color:%s\">**%s**</span>" % (
         report.get("command"), _STATUS_COLOURS.get(status, "#57606a"), status.upper()),
-        "", _bundle_line(report), "", "| | |", "|---|---|"]
+        "", _text_md(_bundle_line(report)), "", "| | |", "|---|---|"]
 
-    def cell(text):
-        return str(text).replace("|", "\\|").replace("\n", " ")
+    def cell(text, code=False):  # prose is text, not markup; a code span is literal
+        text = str(text) if code else _text_md(text)
+        return text.replace("|", "\\|").replace("\n", " ")
     for key, value in _report_rows(report):
         lines.append("| **%s** | %s |" % (key, cell(value)))
     for problem in report.get("problems") or []:
         lines.append("| **%s** | %s |" % (problem["code"], cell(problem["message"])))
     for head, command in _steps(report, "notebook", _shown_commands(report)):
-        lines.append("| **next** | %s%s |" % (cell(head), "`%s`" % cell(command)
+        lines.append("| **next** | %s%s |" % (cell(head), "`%s`" % cell(command, code=True)
                                                if command else ""))
     for label, where, commands in _report_fixes(report):
-        lines.extend(["", "**Fix** %s, %s:" % (label, _WHERE.get(where, where))])
+        lines.extend(["", "**Fix** %s, %s:" % (_text_md(label), _WHERE.get(where, where))])
         for lead, command in commands:
-            lines.extend(["", lead, "```sh" if "bootstrap." not in command else "```python",
-                          command, "```"] if lead else
+            lines.extend(["", _text_md(lead), "```sh" if "bootstrap." not in command
+                          else "```python", command, "```"] if lead else
                          ["", "```sh" if "bootstrap." not in command else "```python",
                           command, "```"])
     return "\n".join(lines)
@@ -8143,17 +8339,23 @@ def notebook_run():
         path = _write_profile_for_upload()
         _show(profile)
         sys.stdout.write(
-            "No bundle found in %s.\nUpload %s to a machine with internet and run: python "
-            "tools/bundle.py REQUIREMENT... --profile %s -o bundle.tar.gz; then upload "
-            "bundle.tar.gz here and run this cell again.\n" % (
-                " or ".join(upload_folders()) or "the current folder",
-                path or "the profile", os.path.basename(path) if path else profile["target"]))
+            "No bundle found in %s.\nUpload %s to a machine with internet and run: %s; then "
+            "upload bundle.tar.gz here and %s.\n" % (
+                " or ".join(upload_folders()) or "the current folder", path or "the profile",
+                _bundle_command(os.path.basename(path) if path else profile["target"]),
+                "run this cell again" if _in_ipython() else "run %s again" % _cli_command()))
         return profile
     except BootstrapError as error:
         sys.stdout.write("bootstrap.py: %s\n" % error)
     except Exception as error:  # never take the kernel down; keep the detail for a report
         _unexpected(error)
     return None
+
+
+def _cli_command():
+    """How a shell runs this file: the console script, or python bootstrap.py."""
+    prog = _build_parser().prog
+    return prog if prog == "sandbox-bootstrap" else "python " + prog
 
 
 def _unexpected(error):

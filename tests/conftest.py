@@ -95,3 +95,24 @@ def pytest_configure(config):
 
 def pytest_unconfigure(config):
     _json.loads, _json.load = _plain_loads, _plain_load
+
+
+# -- no test leaves a file in the checkout --------------------------------------------------------
+# Commands run without a cwd inherit the checkout's root; one that writes where it runs (the
+# profile of `python bootstrap.py` with no upload, a bundle, a report) would litter the repo.
+# What .gitignore names (.cache/, .hypothesis/, build/ ...) may appear; nothing else may.
+_IGNORED_AT_ROOT = (".cache", ".hypothesis", ".pytest_cache", "build", "dist", "__pycache__")
+
+
+def _root_entries():
+    return set(name for name in os.listdir(ROOT) if name not in _IGNORED_AT_ROOT
+               and not name.endswith(".egg-info"))
+
+
+@pytest.fixture(autouse=True)
+def _checkout_left_alone():
+    before = _root_entries()
+    yield
+    added = sorted(_root_entries() - before)
+    assert not added, "this test wrote %s into the checkout %s; run it in tmp_path" % (
+        added, ROOT)

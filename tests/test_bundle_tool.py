@@ -230,21 +230,29 @@ class TestDelta:
         assert sandbox.imports("dateutil.parser").returncode == 0
 
     def test_unavoidable_upgrade_is_stated(self, six_sandbox, index, tmp_path):
-        """six>=1.17 cannot keep the preinstalled 1.16.0: the output says that 1.17.0 would
-        replace it, and the sandbox's check (no --upgrade) would refuse the bundle, so it is not
-        written (exit 1); with --force it is, and ships six 1.17.0."""
+        """six>=1.17 cannot keep the preinstalled 1.16.0: the bundle ships six 1.17.0, and the
+        output and the manifest's notes say that installing it needs --upgrade and that it
+        replaces 1.16.0."""
         _, profile = six_sandbox
         output = str(tmp_path / "six.tar.gz")
         proc = run_bundle(["six>=1.17", "--profile", profile, "-o", output], index.url)
-        assert proc.returncode == 1, output_of(proc)
-        stated = [line for line in (proc.stdout + proc.stderr).splitlines()
-                  if "six" in line and "1.16.0" in line and "1.17.0" in line]
+        assert proc.returncode == 0, output_of(proc)
+        stated = [line for line in proc.stderr.splitlines() if "--upgrade" in line
+                  and "six" in line and "1.16.0" in line and "1.17.0" in line]
         assert stated, output_of(proc)
-        assert not os.path.exists(output)
-        proc = run_bundle(["six>=1.17", "--profile", profile, "-o", output, "--force"],
+        bundle = read_bundle(output)
+        assert bundle.wheel_files == ["six-1.17.0-py2.py3-none-any.whl"]
+        assert [n for n in bundle.manifest["notes"] if "--upgrade" in n and "1.16.0" in n]
+
+    def test_newest_that_fits_what_is_installed(self, six_sandbox, index, tmp_path):
+        """six<1.17 with six 1.16.0 preinstalled: nothing to ship for six, nothing replaced."""
+        _, profile = six_sandbox
+        output = str(tmp_path / "kept.tar.gz")
+        proc = run_bundle(["python-dateutil", "six", "--profile", profile, "-o", output],
                           index.url)
         assert proc.returncode == 0, output_of(proc)
-        assert read_bundle(output).wheel_files == ["six-1.17.0-py2.py3-none-any.whl"]
+        assert read_bundle(output).projects == ["python-dateutil"]
+        assert "--upgrade" not in proc.stderr, output_of(proc)
 
 
 # -- split bundles ----------------------------------------------------------------------------

@@ -413,6 +413,17 @@ class TestCliErrors:
         assert "No bundle found in %s" % tmp_path in proc.stdout
         assert "tools/bundle.py" in proc.stdout
 
+    def test_no_argument_outside_a_notebook_says_to_run_the_command_again(self, tmp_path):
+        """In a shell there is no cell to re-run: the last step names the command itself."""
+        proc = run([sys.executable, "-I", BOOTSTRAP_PY], cwd=tmp_path)
+        assert proc.returncode == 0, (proc.stdout, proc.stderr)
+        last = proc.stdout.strip().splitlines()[-1]
+        assert "cell" not in last, last
+        assert last.endswith("then upload bundle.tar.gz here and run python bootstrap.py "
+                             "again."), last
+        assert ": python tools/bundle.py REQUIREMENT... --profile sandbox-profile.json -o "\
+               "bundle.tar.gz;" in last, last
+
     @pytest.mark.parametrize("flag", ["--help", "--version"])
     def test_help_and_version_return_0_from_main(self, flag, capsys):
         """main() answers them and returns 0 (no SystemExit: %run in IPython calls it)."""

@@ -87,6 +87,18 @@ class TestSchemas:
         with pytest.raises(schemakit.SchemaViolation, match="made-up-code"):
             schemakit.validate_document(report)
 
+    def test_the_published_schema_alone_refuses_an_undocumented_code(self, folder):
+        """What a user validating with docs/schemas/report.schema.json gets (no schemakit):
+        the code list is closed there too, and it is the documented table."""
+        schema = schemakit.load_schema("sandbox-bootstrap.report/1")
+        validator = jsonschema.Draft202012Validator(schema)
+        report = dict(bootstrap.check([folder]))
+        assert list(validator.iter_errors(report)) == []
+        broken = dict(report, problems=[dict(report["problems"][0], code="made-up-code")])
+        assert [error.validator for error in validator.iter_errors(broken)] == ["enum"]
+        assert schema["$defs"]["problem"]["properties"]["code"]["enum"] == list(
+            schemakit.documented_problem_codes())
+
     def test_install_report_into_a_target_validates(self, folder, tmp_path):
         proc, report = _cli_json("install", folder, "--require", "docdep",
                                  "--target", str(tmp_path / "target"))

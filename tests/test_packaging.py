@@ -150,6 +150,33 @@ class TestInstalled:
                          inspected.stdout, re.M), inspected.stdout
         assert "tools/bundle.py" not in inspected.stdout
 
+    def test_sandbox_bootstrap_without_argument_names_the_console_scripts(self, installed,
+                                                                           tmp_path):
+        """No argument and no upload: the profile is written and the way on names
+        `sandbox-bundle` and `sandbox-bootstrap`, the commands this install has."""
+        venv, _ = installed
+        proc = run([os.path.join(venv.bin, "sandbox-bootstrap")], cwd=str(tmp_path),
+                   env=clean_env())
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert os.listdir(str(tmp_path)) == ["sandbox-profile.json"]
+        last = proc.stdout.strip().splitlines()[-1]
+        assert ": sandbox-bundle REQUIREMENT... --profile sandbox-profile.json -o "\
+               "bundle.tar.gz;" in last, last
+        assert last.endswith("here and run sandbox-bootstrap again."), last
+        assert "tools/bundle.py" not in proc.stdout
+
+    def test_sandbox_bootstrap_next_steps_name_sandbox_bootstrap(self, installed, make_wheel,
+                                                                  tmp_path):
+        """The next step of a check run by the console script is a command this install has."""
+        venv, _ = installed
+        make_wheel("zz-needy", "1.0", requires=["zz-absent>=1"])
+        proc = run([os.path.join(venv.bin, "sandbox-bootstrap"), "check",
+                    str(tmp_path / "wheels")], cwd=str(tmp_path), env=clean_env())
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        steps = [line for line in proc.stdout.splitlines() if line.startswith("Next:")]
+        assert len(steps) == 1 and ": sandbox-bootstrap check " in steps[0], proc.stdout
+        assert "bootstrap.py" not in steps[0], steps
+
     def test_sandbox_bundle_writes_a_real_bundle_from_a_local_index(self, installed, index,
                                                                      tmp_path):
         venv, _ = installed

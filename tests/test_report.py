@@ -3,6 +3,7 @@ exit codes through the command line (0 ok, 1 something missing, 2 bad input; nev
 """
 import json
 import os
+import re
 
 import pytest
 
@@ -215,6 +216,31 @@ class TestText:
 
 
 # -- the command line -------------------------------------------------------------------------------
+
+
+class TestNotebookRendering:
+    """A notebook shows the report as HTML or Markdown; text from the upload (a member's
+    name) is shown as text in both, never run as markup."""
+
+    def test_a_member_name_with_markup_is_shown_as_text(self, tmp_path, make_wheel):
+        import subprocess
+        wheel = make_wheel("zz-plain", "1.0")
+        hostile = "<img src=x onerror=alert(1)>-1.0-py3-none-any.whl"
+        os.rename(str(wheel), str(bundle_dir(wheel) / hostile))
+        archive = tmp_path / "b.tar.gz"
+        subprocess.run(["tar", "czf", str(archive), "-C", str(bundle_dir(wheel)), "."],
+                       check=True)
+        report = check([str(archive)], tmp_path)
+        assert any("<img" in p["message"] for p in report["problems"]), report["problems"]
+        html = report._repr_html_()
+        assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html, html
+        markdown = report._repr_markdown_()  # code blocks and spans are literal: left out
+        prose = re.sub(r"`[^`\n]*`", "", re.sub(r"(?ms)^```.*?^```$", "", markdown))
+        assert "<img" not in prose and "&lt;img src=x onerror=alert(1)&gt;" in prose, markdown
+
+
+def bundle_dir(wheel):
+    return type(wheel)(os.path.dirname(str(wheel)))
 
 
 def assert_clean_error(proc, code=2):

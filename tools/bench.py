@@ -14,6 +14,10 @@ Cases
   check    median of ``bootstrap.py check BUNDLE --json`` on a synthesized bundle of 200 small
            wheels with a dependency graph, beside the same resolution by ``pip install
            --dry-run`` and ``uv pip install --dry-run`` (fewer runs: they are references).
+  builder  ``tools/bundle.py ROOTS --profile TARGET`` beside a plain ``pip download
+           --only-binary=:all: --platform ... ROOTS`` of the same closure, both against a local
+           index on loopback serving the bench-web set (tests/indexkit.py), each run with a
+           fresh pip cache (shared by the rounds of one run); medians of --repeat runs.
   install  for each --sets set (pinned real wheels, fetched by tests/realwheels.py), into a
            tmpfs target and a disk target, one interleaved run of --repeat repetitions of:
            bootstrap.py install; pip install --no-index --find-links --no-deps --target (with
@@ -561,6 +565,72 @@ def case_install(args, venv):
 
 
 # ---------------------------------------------------------------------------------------------
+# builder: tools/bundle.py against pip download of the same closure
+# ---------------------------------------------------------------------------------------------
+
+BUILDER_SET = "bench-web"
+BUILDER_ROOTS = ["fastapi", "uvicorn[standard]", "httpx", "requests", "flask", "sqlalchemy",
+                 "pydantic[email]", "jinja2"]
+BUILDER_TARGET = "cp311-cp311-manylinux_2_17_x86_64"
+
+
+def _builder_python():
+    """An interpreter with pip and packaging (the builder's own needs)."""
+    for python in (os.path.join(CACHE, "venv-main", "bin", "python"), sys.executable):
+        if os.path.exists(python) and run([python, "-c", "import packaging, pip"])["rc"] == 0:
+            return python
+    return None
+
+
+def case_builder(args):
+    import indexkit  # tests/indexkit.py: the local PEP 503 index the builder tests use
+    python = _builder_python()
+    if python is None:
+        print("\n== builder: no python with pip and packaging: skipped")
+        return None
+    folder = realwheels.fetch(BUILDER_SET)
+    work = tempfile.mkdtemp(prefix="bench-builder-")
+    root = os.path.join(work, "index")
+    indexkit.build_index(root, [os.path.join(folder, n) for n in sorted(os.listdir(folder))])
+    flags = ["--only-binary=:all:", "--platform", "manylinux_2_17_x86_64", "--python-version",
+             "3.11", "--implementation", "cp", "--abi", "cp311"]
+    times = {"bundle.py": [], "pip download": []}
+    counts = {}
+    try:
+        with indexkit.LocalIndex(root) as index:
+            for number in range(args.repeat):
+                for label in ("bundle.py", "pip download"):  # interleaved
+                    out = os.path.join(work, "%s-%d" % (label.split()[0], number))
+                    env = clean_env(PIP_INDEX_URL=index.url, PIP_CACHE_DIR=out + "-cache")
+                    if label == "bundle.py":
+                        cmd = [python, os.path.join(ROOT, "tools", "bundle.py")] + \
+                            BUILDER_ROOTS + ["--profile", BUILDER_TARGET, "-o", out + ".tar.gz"]
+                    else:
+                        cmd = [python, "-m", "pip", "download", "-q", "-d", out] + flags + \
+                            BUILDER_ROOTS
+                    result = run(cmd, env=env)
+                    times[label].append(result["seconds"])
+                    if result["rc"] != 0:
+                        print("\n== builder: %s failed:\n%s" % (label, result["err"][-2000:]))
+                        return None
+                    counts[label] = (len(os.listdir(out)) if label == "pip download" else
+                                     len(indexkit.read_bundle(out + ".tar.gz").wheel_files))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    bundle, pip = median(times["bundle.py"]), median(times["pip download"])
+    print("\n== builder: %s for %s (%s), median of %d cold runs" % (
+        " ".join(BUILDER_ROOTS), BUILDER_TARGET, BUILDER_SET, args.repeat))
+    print(table(["what", "median", "files", "bundle.py / row"], [
+        ["tools/bundle.py (resolve, download, check, write)", secs(bundle),
+         counts["bundle.py"], "1.00x"],
+        ["pip download --only-binary=:all: --platform ...", secs(pip), counts["pip download"],
+         ratio(bundle, pip)]]))
+    return {"set": BUILDER_SET, "roots": BUILDER_ROOTS, "target": BUILDER_TARGET,
+            "bundle_py": times["bundle.py"], "pip_download": times["pip download"],
+            "files": counts}
+
+
+# ---------------------------------------------------------------------------------------------
 # Case working: time-to-working (install, then the first import of the roots)
 # ---------------------------------------------------------------------------------------------
 
@@ -705,8 +775,9 @@ def case_working(args, venv):
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         description="Benchmark bootstrap.py against pip, uv and a plain unzip (SPEC section 6).")
-    parser.add_argument("--cases", default="inspect,check,install,working",
-                        help="comma-separated: inspect, check, install, working (default: all)")
+    parser.add_argument("--cases", default="inspect,check,install,working,builder",
+                        help="comma-separated: inspect, check, install, working, builder "
+                             "(default: all)")
     parser.add_argument("--sets", default=",".join(DEFAULT_SETS),
                         help="comma-separated real-wheel sets for install (default: %(default)s)")
     parser.add_argument("--runs", type=int, default=21,
@@ -721,7 +792,7 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     args.cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     args.sets = [s.strip() for s in args.sets.split(",") if s.strip()]
-    unknown = set(args.cases) - {"inspect", "check", "install", "working"}
+    unknown = set(args.cases) - {"inspect", "check", "install", "working", "builder"}
     if unknown:
         parser.error("unknown case(s): %s" % ", ".join(sorted(unknown)))
     if args.runs < 1 or args.repeat < 1:
@@ -757,6 +828,8 @@ def main(argv=None):
         results["install"] = case_install(args, venv)
     if "working" in args.cases:
         results["working"] = case_working(args, venv)
+    if "builder" in args.cases:
+        results["builder"] = case_builder(args)
     facts["load_after"] = os.getloadavg()[0]
     print("\nload average at the end: %.2f" % facts["load_after"])
     if args.json:

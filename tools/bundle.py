@@ -3,14 +3,22 @@
 
     python tools/bundle.py REQ... [-r requirements.txt] --profile (FILE | TARGET | PRESET)
                            -o bundle.tar.gz [--max-part-size 500M] [--force]
+                           [--target TARGET] [--can-compile] [--no-pip]
+                           [--installed NAME==VERSION ...]
 
-It resolves for the TARGET's marker environment and tags, not this machine's: bootstrap's own
-resolver decides what is missing, and pip downloads each file alone (--no-deps) for the
-target's platforms, Python version, implementation and ABIs, round after round until the
-closure is complete. sdist-only projects become wheels when they are pure Python; otherwise
-the sdist ships with its build backend's wheels when the target can compile, or the build
-stops and says it must happen on a matching machine. With a profile that lists installed
-distributions, only what the sandbox lacks is shipped.
+It resolves for the TARGET's marker environment and tags, not this machine's: pip's own
+backtracking resolver runs as if in the sandbox (tools/pip_target.py, tools/fetch.py), with
+the profile's installed distributions kept (pinned first; replaced only when nothing else
+works, and then the output says that installing needs --upgrade and what it replaces). One
+pip process per round. sdist-only projects become wheels when they are pure Python; otherwise
+the sdist ships with its build backend's wheels when the target can compile (or when its
+build cannot run on this interpreter at all), or the build stops and says it must happen on a
+matching machine. With a profile that lists installed distributions, only what the sandbox
+lacks is shipped.
+
+The fix commands of bootstrap.py's reports name the profile file the sandbox wrote, with
+--target as the fallback when that file is not here, and the facts a build depends on
+(--can-compile, --no-pip, --installed) given in the command.
 
 Requirements files are read with pip's own parser (pip-requirements-parser): ``-r`` and
 ``-c`` files are followed, backslash continuations joined, URLs keep their ``#`` fragment, and
@@ -49,12 +57,12 @@ import bootstrap  # noqa: E402  (the single-file bootstrap.py, for its resolver 
 
 from . import build, fetch, profiles, write  # noqa: E402
 
-MAX_ROUNDS = 12
 PROG = "sandbox-bundle" if __package__ == "sandbox_bundle" else "bundle.py"
 
 
 class Builder(object):
-    """Fetches files into a folder until bootstrap's check finds nothing more to fetch."""
+    """Resolves with pip's resolver for the target (tools/fetch.py), downloads the closure,
+    turns sdists into wheels or ships them with their build backend."""
 
     def __init__(self, profile, roots, work, log):
         self.profile = profile
@@ -62,93 +70,115 @@ class Builder(object):
         self.work = work
         self.wheels = os.path.join(work, "wheels")
         self.log = log
+        self.pip = fetch.TargetPip(profile, os.path.join(work, "pip"), log)
         self.kinds = {}          # file name -> wheel | sdist | build-backend
-        self.build_roots = []    # build requirements of shipped sdists: their closure ships too
-        self.attempted = set()
         self.errors = []
         self.notes = []
+        self.replaces = []       # (name, installed version, shipped version)
         os.makedirs(self.wheels)
 
-    def plan(self):
-        with tempfile.TemporaryDirectory(dir=self.work) as scratch:
-            _, _, plan, problems, _, _ = bootstrap.plan_bundle(
-                [self.wheels], scratch, require=self.roots + self.build_roots,
-                profile=self.profile)
-        return plan, problems
+    @property
+    def needs_upgrade(self):
+        return bool(self.replaces)
 
     def run(self):
-        for _ in range(MAX_ROUNDS):
-            plan, _ = self.plan()
-            wanted = [r for r in plan.fetch if r not in self.attempted]
-            if not wanted:
-                break
-            for requirement in wanted:
-                self.attempted.add(requirement)
-                self.fetch_one(requirement)
-        return self
-
-    def fetch_one(self, requirement):
-        self.log("fetching %s" % requirement)
         try:
-            path = fetch.download_wheel(requirement, self.profile, self.wheels)
-            if path is not None:
-                self.kinds.setdefault(os.path.basename(path), "wheel")
-                return
-            sdist = fetch.download_sdist(requirement, os.path.join(self.work, "sdists"))
+            resolution = self.pip.resolve(self.roots)
         except fetch.FetchError as error:
             self.errors.append("%s\n%s" % (error, error.output))
-            return
-        if sdist is None:
-            self.errors.append("%s has no wheel for %s and no sdist" % (
-                requirement, self.profile.target))
-            return
-        self.ship_sdist(requirement, sdist)
+            return self
+        self.replaces = list(resolution.replaces)
+        sdists = self.ship(resolution, "wheel")
+        build_roots = self.ship_sdists(sdists, resolution.stubbed)
+        if build_roots:
+            self.log("build backend for the sandbox: %s" % " ".join(build_roots))
+            try:
+                backend = self.pip.resolve(build_roots, levels=("pinned", "upgrade"))
+            except fetch.FetchError as error:
+                self.errors.append("the build backend (%s) cannot be resolved for %s: %s\n%s"
+                                   % (" ".join(build_roots), self.profile.target, error,
+                                      error.output))
+                return self
+            left = self.ship(backend, "build-backend")
+            for path in left:
+                self.errors.append("the build backend %s has no wheel for %s" % (
+                    os.path.basename(path), self.profile.target))
+        for name, old, new in self.replaces:
+            self.notes.append("installing needs --upgrade: %s %s replaces the preinstalled %s"
+                              % (name, new, old))
+        return self
 
-    def ship_sdist(self, requirement, sdist):
-        """A pure wheel built here, or the sdist plus its build backend, or an error."""
+    def ship(self, resolution, kind):
+        """Download a resolution; wheels go to wheels/, the sdists are returned."""
         try:
-            built = build.build_wheel(sdist, os.path.join(self.work, "built"))
-        except build.BuildError as error:
-            built = None
-            self.log(str(error))
-        if built is not None and build.is_pure(built):
-            shutil.copy2(built, self.wheels)
-            self.kinds[os.path.basename(built)] = "wheel"
-            self.notes.append("%s was built here from %s (pure Python)" % (
-                os.path.basename(built), os.path.basename(sdist)))
-            return
-        if not build.can_compile(self.profile):
-            self.errors.append(
-                "%s has compiled code and no wheel for %s, and the profile does not say the "
-                "sandbox has a compiler and Python headers: build it on a machine matching the "
-                "target (`pip wheel --no-deps %s -w wheels/` there) and add the wheel to the "
-                "bundle" % (os.path.basename(sdist), self.profile.target, requirement))
-            return
-        shutil.copy2(sdist, self.wheels)
-        self.kinds[os.path.basename(sdist)] = "sdist"
+            paths = self.pip.download(resolution.items, os.path.join(self.work, "downloads"))
+        except fetch.FetchError as error:
+            self.errors.append("%s\n%s" % (error, error.output))
+            return []
+        sdists = []
+        for item in resolution.items:
+            path = paths[item.name]
+            if path.endswith(".whl"):
+                name = os.path.basename(path)
+                if not os.path.exists(os.path.join(self.wheels, name)):
+                    shutil.copy2(path, self.wheels)
+                    self.kinds[name] = kind
+            else:
+                sdists.append(path)
+        return sdists
+
+    def ship_sdists(self, sdists, stubbed):
+        """Pure builds ship as wheels; the rest as sdists. Returns the build requirements the
+        sandbox lacks for the sdists that ship."""
+        stubbed_paths = set(stubbed.values())
+        built = build.build_wheels([s for s in sdists if s not in stubbed_paths],
+                                   os.path.join(self.work, "built"))
+        build_roots = []
+        for sdist in sdists:
+            wheel = built.get(sdist)
+            name = os.path.basename(sdist)
+            if wheel is not None and build.is_pure(wheel):
+                shutil.copy2(wheel, self.wheels)
+                self.kinds[os.path.basename(wheel)] = "wheel"
+                self.notes.append("%s was built here from %s (pure Python)" % (
+                    os.path.basename(wheel), name))
+                continue
+            if wheel is not None and not build.can_compile(self.profile):
+                info = bootstrap.read_sdist(sdist)
+                self.errors.append(
+                    "%s has compiled code and no wheel for %s, and the profile does not say the "
+                    "sandbox has a compiler and Python headers: build it on a machine matching "
+                    "the target (`pip wheel --no-deps %s==%s -w wheels/` there) and add the "
+                    "wheel to the bundle, or pass --can-compile if the sandbox has a compiler"
+                    % (name, self.profile.target, info.name, info.version))
+                continue
+            shutil.copy2(sdist, self.wheels)
+            self.kinds[name] = "sdist"
+            self.notes.append("%s ships as an sdist with its build backend; bootstrap.py builds "
+                              "it in the sandbox%s" % (name, "" if wheel is not None else
+                                                      " (its build does not run on this "
+                                                      "machine's interpreter)"))
+            for requirement in self.build_requirements(sdist):
+                if requirement not in build_roots:
+                    build_roots.append(requirement)
+        return build_roots
+
+    def build_requirements(self, sdist):
+        """What the sandbox lacks to build ``sdist``: its backend's requirements, ``wheel``
+        for setuptools without its own bdist_wheel, pip when the sandbox has none."""
+        info = bootstrap.read_sdist(sdist)
+        wanted = []
+        for text in bootstrap.missing_build_requirements(self.profile, info):
+            wanted.append(text.split(" (", 1)[0] if text.startswith("wheel (") else text)
         installed = set(d.name for d in self.profile.installed)
-        for backend in bootstrap.read_sdist(sdist).requires + ["wheel"]:
-            if bootstrap.Requirement(backend).key in installed:
-                continue
-            path = fetch.download_wheel(backend, self.profile, self.wheels)
-            if path is None:
-                self.errors.append("the build backend %s of %s has no wheel for %s" % (
-                    backend, os.path.basename(sdist), self.profile.target))
-                continue
-            self.kinds.setdefault(os.path.basename(path), "build-backend")
-            self.build_roots.append(bootstrap.Requirement(backend).key)
-        self.notes.append("%s ships as an sdist with its build backend; bootstrap.py builds it "
-                          "in the sandbox" % os.path.basename(sdist))
+        if info.backend.startswith("setuptools") and "wheel" not in installed:
+            wanted.append("wheel")
+        return wanted
 
     def files(self):
-        backend = set(bootstrap.canonicalize_name(name) for name in self.build_roots)
         files = []
         for name in sorted(os.listdir(self.wheels)):
-            kind = self.kinds.get(name, "wheel")
-            if kind == "wheel" and name.endswith(".whl") and bootstrap.WheelName.parse(
-                    name).name in backend:
-                kind = "build-backend"
-            files.append((os.path.join(self.wheels, name), kind))
+            files.append((os.path.join(self.wheels, name), self.kinds.get(name, "wheel")))
         return files
 
 
@@ -221,12 +251,52 @@ def parse_args(argv):
                         help="a profile file (bootstrap.py inspect -o), a target string such as "
                              "cp311-cp311-manylinux_2_36_x86_64, or a preset: %s"
                              % ", ".join(profiles.preset_names()))
+    parser.add_argument("--target", metavar="TARGET",
+                        help="the target string to use when the --profile file is not there "
+                             "(a sandbox's fix command carries both)")
+    parser.add_argument("--can-compile", action="store_true",
+                        help="the sandbox has a C compiler and Python headers (a profile file "
+                             "says so itself)")
+    parser.add_argument("--no-pip", action="store_true",
+                        help="the sandbox has no pip (a target string alone assumes it has)")
+    parser.add_argument("--installed", action="append", metavar="NAME==VERSION", default=[],
+                        help="a distribution the sandbox has installed (repeatable; a profile "
+                             "file lists them all itself)")
     parser.add_argument("-o", "--output", required=True, help="the bundle to write (.tar.gz)")
     parser.add_argument("--max-part-size", metavar="SIZE",
                         help="split the bundle into parts of at most SIZE (e.g. 500M)")
     parser.add_argument("--force", action="store_true",
                         help="write the bundle even when bootstrap's check finds problems")
     return parser.parse_args(argv)
+
+
+def load_profile(args, log):
+    """The profile: --profile (file, preset or target), or --target when the file named by
+    --profile is not there; with the facts --can-compile and --installed added."""
+    value = args.profile
+    if args.target and not os.path.isfile(value) and value.endswith(".json"):
+        log("%s is not here: building for the target %s (installed versions: only those given "
+            "with --installed)" % (value, args.target))
+        value = args.target
+    data, label = profiles.load_profile(value)
+    profile = bootstrap.Profile.from_json(data, source=label)
+    if args.can_compile:
+        profile.sandbox = dict(profile.sandbox, compiler=profile.sandbox.get("compiler") or "cc",
+                               python_headers=True)
+    known = set(d.name for d in profile.installed)
+    for text in args.installed:
+        requirement = bootstrap.Requirement(text)
+        pins = [s.version for s in requirement.specifier if s.operator in ("==", "===")]
+        if len(pins) != 1:
+            raise bootstrap.UsageError("--installed %s: expected NAME==VERSION" % text, text)
+        if requirement.key not in known:
+            profile.installed.append(bootstrap.Distribution(requirement.key, pins[0], [], None))
+        if requirement.key == "pip":
+            profile.pip = {"version": pins[0]}
+    if (profile.sandbox or {}).get("derived_from_target") and not profile.pip and not (
+            args.no_pip):
+        profile.pip = {"version": "assumed"}  # a target string says nothing of pip
+    return profile
 
 
 def build_closure(profile, roots, constraints, work, log):
@@ -291,8 +361,7 @@ def main(argv=None):
         sys.stderr.write("%s: %s\n" % (PROG, message))
 
     try:
-        data, label = profiles.load_profile(args.profile)
-        profile = bootstrap.Profile.from_json(data, source=label)
+        profile = load_profile(args, log)
         given = read_requirements(args.requirement)
         roots = list(args.requirements) + given.requirements
         for root in roots + given.constraints:
@@ -311,7 +380,10 @@ def main(argv=None):
         builder, roots = build_closure(profile, roots, given.constraints, work, log)
         for error in builder.errors:
             log(error)
-        report = bootstrap.check([builder.wheels], require=roots, profile=profile)
+        report = bootstrap.check([builder.wheels], require=roots, profile=profile,
+                                 upgrade=builder.needs_upgrade)
+        for note in builder.notes:
+            log(note)
         summary = [line for line in bootstrap.render_report(report).splitlines()
                    if not line.startswith("Next:")]  # next steps name this tool's scratch folder
         sys.stderr.write("\n".join(summary) + "\n")

@@ -120,7 +120,7 @@ def write_bundle(files, roots, profile, output, notes=(), max_part_size=None, pr
         with open(os.path.join(staging, "pylock.toml"), "w") as f:
             f.write(pylock_text(lock_data))
         shutil.copy2(BOOTSTRAP_PY, os.path.join(staging, "bootstrap.py"))
-        with tarfile.open(output, "w:gz") as archive:
+        with tarfile.open(output, "w:gz", compresslevel=1) as archive:  # wheels are zipped
             for entry in sorted(os.listdir(staging)):
                 archive.add(os.path.join(staging, entry), arcname=entry)
     finally:

@@ -1,0 +1,144 @@
+"""Run pip as if it ran on the target interpreter (what pex does for "complete platforms").
+
+    python pip_target.py CONFIG.json PIP-ARGS...
+
+CONFIG.json (written by tools/fetch.py) holds the target's PEP 508 marker environment, its
+wheel tags best first, its Python version, optionally a folder of stub ``.dist-info``
+directories that stand for the sandbox's installed distributions, and the path of a JSON-lines
+file where sdists whose metadata cannot be prepared on this machine are recorded.
+
+Four patches, each on one documented seam of pip, before pip's own main() runs:
+
+* ``pip._vendor.packaging.markers.default_environment`` returns the target's environment, so
+  every marker (``importlib-metadata; python_version < "3.10"``) is evaluated for the target;
+* ``TargetPython.get_tags`` (``get_sorted_tags``/``get_unsorted_tags`` on newer pip) returns the
+  target's tags, and ``py_version_info`` is the target's, so wheels and Requires-Python are
+  judged for the target (no --platform/--abi flags, so sdists stay allowed);
+* the default environment of installed distributions is the stub folder: pip's resolver then
+  keeps what the sandbox has when it satisfies, as pip would in the sandbox itself;
+* preparing an sdist's metadata that fails here (a setup.py that refuses this interpreter) is
+  recorded in the failures file (project, version, URL) before pip reports its error;
+* every file pip downloads while it resolves is kept (hard-linked) in ``keep_dir``, so that a
+  dry run's downloads need no second pip process.
+"""
+
+import json
+import os
+import sys
+
+
+def _patch_markers(environment):
+    from pip._vendor.packaging import markers
+
+    def default_environment():
+        return dict(environment)
+
+    markers.default_environment = default_environment
+
+
+def _patch_target_python(tags, version_info):
+    from pip._internal.models import target_python
+    from pip._vendor.packaging.tags import Tag
+
+    parsed = []
+    for text in tags:
+        interpreter, abi, platform = text.split("-")
+        parsed.append(Tag(interpreter, abi, platform))
+    cls = target_python.TargetPython
+    original_init = cls.__init__
+
+    def __init__(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        self.py_version_info = tuple(version_info)
+        self.py_version = ".".join(str(part) for part in version_info[:2])
+
+    def get_tags(self):
+        return list(parsed)
+
+    def get_unsorted_tags(self):
+        return set(parsed)
+
+    cls.__init__ = __init__
+    for name, function in (("get_tags", get_tags), ("get_sorted_tags", get_tags),
+                           ("get_unsorted_tags", get_unsorted_tags)):
+        if hasattr(cls, name):
+            setattr(cls, name, function)
+
+
+def _patch_installed(folder):
+    for backend_name in ("importlib", "pkg_resources"):
+        try:
+            backend = __import__("pip._internal.metadata." + backend_name,
+                                 fromlist=["Environment"])
+        except ImportError:
+            continue
+        environment = backend.Environment
+
+        def default(cls, _folder=folder):
+            return cls.from_paths([_folder])
+
+        environment.default = classmethod(default)
+
+
+def _patch_sdist_failures(path):
+    from pip._internal.distributions import sdist
+
+    original = sdist.SourceDistribution.prepare_distribution_metadata
+
+    def prepare_distribution_metadata(self, *args, **kwargs):
+        try:
+            return original(self, *args, **kwargs)
+        except Exception:
+            req = self.req
+            link = getattr(req, "link", None)
+            record = {"name": req.name, "url": link.url_without_fragment if link else None,
+                      "filename": link.filename if link else None}
+            with open(path, "a") as f:
+                f.write(json.dumps(record) + "\n")
+            raise
+
+    sdist.SourceDistribution.prepare_distribution_metadata = prepare_distribution_metadata
+
+
+def _patch_keep_downloads(folder):
+    import shutil
+    from pip._internal.operations import prepare
+
+    original = prepare.RequirementPreparer._prepare_linked_requirement
+
+    def _prepare_linked_requirement(self, req, *args, **kwargs):
+        dist = original(self, req, *args, **kwargs)
+        path, link = getattr(req, "local_file_path", None), getattr(req, "link", None)
+        if path and link is not None and os.path.isfile(path) and (
+                os.path.basename(path) == link.filename):
+            target = os.path.join(folder, link.filename)
+            if not os.path.exists(target):
+                os.makedirs(folder, exist_ok=True)
+                try:
+                    os.link(path, target)
+                except OSError:
+                    shutil.copyfile(path, target)
+        return dist
+
+    prepare.RequirementPreparer._prepare_linked_requirement = _prepare_linked_requirement
+
+
+def main(argv):
+    with open(argv[0]) as f:
+        config = json.load(f)
+    _patch_markers(config["marker_environment"])
+    _patch_target_python(config["tags"], config["python_version"])
+    if config.get("installed_dir"):
+        _patch_installed(config["installed_dir"])
+    if config.get("failures"):
+        _patch_sdist_failures(config["failures"])
+    if config.get("keep_dir"):
+        _patch_keep_downloads(config["keep_dir"])
+    from pip._internal.cli.main import main as pip_main
+    return pip_main(list(argv[1:]))
+
+
+if __name__ == "__main__":
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(
+        os.path.abspath(__file__))]  # this folder is not a package pip should see
+    sys.exit(main(sys.argv[1:]))
