@@ -182,12 +182,12 @@ def private(private_wheels, tmp_path_factory):
         yield served
 
 
-def pip_report(args, default_index, cwd):
+def pip_report(args, default_index, cwd, **env):
     """{name: version} of ``pip install --dry-run --report`` with the builder's default index
     (PIP_INDEX_URL, as tool_env gives the builder) and no other pip configuration."""
     proc = run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed",
                 "--report", "-", "--quiet"] + list(args), cwd=cwd,
-               env=clean_env(PIP_INDEX_URL=default_index, PIP_NO_CACHE_DIR="1"))
+               env=clean_env(PIP_INDEX_URL=default_index, PIP_NO_CACHE_DIR="1", **env))
     assert proc.returncode == 0, output_of(proc)
     return {bootstrap.canonicalize_name(item["metadata"]["name"]): item["metadata"]["version"]
             for item in json.loads(proc.stdout)["install"]}
@@ -243,6 +243,19 @@ class TestIndexOptions:
         output = str(tmp_path / "bundle.tar.gz")
         proc = run_bundle(["-i", private.url, "-r", main, "--profile", HOST.target,
                            "-o", output], NO_INDEX, cwd=str(tmp_path))
+        assert proc.returncode == 0, output_of(proc)
+        assert bundled(output) == expected
+
+    def test_a_file_index_url_drops_the_configured_extra_index_as_pip_does(self, index,
+                                                                          private, tmp_path):
+        config = _write(tmp_path, "pip.conf", "[global]\nextra-index-url = %s\n" % index.url)
+        main = _write(tmp_path, "requirements.txt", "--index-url %s\nsecret\n" % private.url)
+        expected = pip_report(["-r", main], NO_INDEX, str(tmp_path), PIP_CONFIG_FILE=config)
+        assert expected == {"secret": "1.0", "beta": "1.0"}, expected  # not beta 2.0
+        output = str(tmp_path / "bundle.tar.gz")
+        proc = run([sys.executable, indexkit.BUNDLE_PY, "-r", main, "--profile", HOST.target,
+                    "-o", output], cwd=str(tmp_path),
+                   env=dict(indexkit.tool_env(NO_INDEX), PIP_CONFIG_FILE=config))
         assert proc.returncode == 0, output_of(proc)
         assert bundled(output) == expected
 

@@ -69,14 +69,15 @@ class Builder(object):
     """Resolves with pip's resolver for the target (tools/fetch.py), downloads the closure,
     turns sdists into wheels or ships them with their build backend."""
 
-    def __init__(self, profile, roots, work, log, index_options=()):
+    def __init__(self, profile, roots, work, log, index=None):
         self.profile = profile
-        self.index_options = list(index_options)  # pip's index options, for every pip run
+        self.index = index or IndexOptions()  # pip's index options, for every pip run
         self.roots = roots
         self.work = work
         self.wheels = os.path.join(work, "wheels")
         self.log = log
-        self.pip = fetch.TargetPip(profile, os.path.join(work, "pip"), log, index_options)
+        self.pip = fetch.TargetPip(profile, os.path.join(work, "pip"), log,
+                                   self.index.arguments(), self.index.environment())
         self.kinds = {}          # file name -> wheel | sdist | build-backend
         self.errors = []
         self.notes = []
@@ -138,7 +139,8 @@ class Builder(object):
         sandbox lacks for the sdists that ship."""
         stubbed_paths = set(stubbed.values())
         built = build.build_wheels([s for s in sdists if s not in stubbed_paths],
-                                   os.path.join(self.work, "built"), self.index_options)
+                                   os.path.join(self.work, "built"), self.index.arguments(),
+                                   self.index.environment())
         build_roots = []
         for sdist in sdists:
             wheel = built.get(sdist)
@@ -217,6 +219,7 @@ class IndexOptions(object):
         self.extra_index_urls = [] if self.no_index else list(extra_index_urls)
         self.find_links = [os.path.abspath(v) if os.path.exists(v) else v for v in find_links]
         self.trusted_hosts = list(trusted_hosts)
+        self.replaced = False  # a file's --index-url dropped the configured extra indexes
 
     def apply(self, options, filename):
         """One option line of a requirements file (pip-requirements-parser's options dict)."""
@@ -224,6 +227,7 @@ class IndexOptions(object):
             self.no_index, self.index_url, self.extra_index_urls = True, None, []
         if options.get("index_url") and not self.no_index:
             self.index_url, self.extra_index_urls = options["index_url"], []
+            self.replaced = True
         if options.get("extra_index_urls") and not self.no_index:
             self.extra_index_urls.extend(options["extra_index_urls"])
         if options.get("find_links"):
@@ -244,6 +248,12 @@ class IndexOptions(object):
         for host in self.trusted_hosts:
             arguments += ["--trusted-host", host]
         return arguments
+
+    def environment(self):
+        """Environment variables for pip beside arguments(): when a file's --index-url replaced
+        the indexes, pip's configured extra indexes (pip.conf, PIP_EXTRA_INDEX_URL) went too,
+        which no command-line option can say; a blank PIP_EXTRA_INDEX_URL does."""
+        return {"PIP_EXTRA_INDEX_URL": " "} if self.replaced else {}
 
 
 INDEX_OPTIONS = {"index_url", "extra_index_urls", "find_links", "no_index", "trusted_hosts"}
@@ -365,11 +375,11 @@ def load_profile(args, log):
     return profile
 
 
-def build_closure(profile, roots, constraints, work, log, index_options=()):
+def build_closure(profile, roots, constraints, work, log, index=None):
     """The Builder run for ``roots``, and the roots it was run with. Constraints (``-c``) never
     add a project, as in pip: one whose project the closure holds joins the roots and the
     closure is built again, once, so that its versions hold."""
-    builder = Builder(profile, roots, os.path.join(work, "build-1"), log, index_options).run()
+    builder = Builder(profile, roots, os.path.join(work, "build-1"), log, index).run()
     if not constraints:
         return builder, roots
     report = bootstrap.check([builder.wheels], require=roots, profile=profile)
@@ -379,8 +389,7 @@ def build_closure(profile, roots, constraints, work, log, index_options=()):
         return builder, roots
     log("constraints apply to %s: building again" % ", ".join(applied))
     roots = roots + applied
-    return Builder(profile, roots, os.path.join(work, "build-2"), log,
-                   index_options).run(), roots
+    return Builder(profile, roots, os.path.join(work, "build-2"), log, index).run(), roots
 
 
 def hash_errors(files, hashes, work):
@@ -446,7 +455,7 @@ def main(argv=None):
     work = tempfile.mkdtemp(prefix="bundle-")
     try:
         builder, roots = build_closure(profile, roots, given.constraints, work, log,
-                                       given.index.arguments())
+                                       given.index)
         for error in builder.errors:
             log(error)
         report = bootstrap.check([builder.wheels], require=roots, profile=profile,
