@@ -8310,7 +8310,7 @@ def _build_parser():
                                 help="stop cleanly between packages after this long; a rerun "
                                      "continues")
     install_parser.add_argument("--jobs", type=int, metavar="N",
-                                help="packages installed at once (default: cores + 1, at most 4)")
+                                help="threads that unpack wheels (default: the usable cores, at most 4)")
     install_parser.add_argument("--no-verify", action="store_true",
                                 help="only unpack: do not byte-compile, nor import the roots "
                                      "in a fresh interpreter")
