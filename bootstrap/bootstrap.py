@@ -2727,6 +2727,7 @@ PROBLEM_CODES = (
     "restart-needed",       # a package was already imported at another version
     "budget-exhausted",     # the time budget ran out; a rerun continues
     "environment-failed",   # a conda-pack archive could not be unpacked or its Python not run
+    "file-conflict",        # a wheel's file belongs to another installed distribution
 )
 
 
@@ -2792,7 +2793,10 @@ class UnsafeMemberError(BootstrapError):
 # construction. Names bootstrap keeps for its own state are reserved: no upload may use them.
 
 _NAME_MAX = 255  # bytes in one path component (ext4, tmpfs, xfs, APFS)
-RESERVED_NAMES = frozenset([".bootstrap-staging", ".bootstrap.lock"])
+STAGING_DIR = ".bootstrap-staging"  # an install's staging folders and journal
+LOCK_NAME = ".bootstrap.lock"
+OVERLAY_MARKER = ".sandbox-bootstrap-overlay"  # what makes a folder an overlay
+RESERVED_NAMES = frozenset([STAGING_DIR, LOCK_NAME, OVERLAY_MARKER])
 
 
 def split_member_name(name):
@@ -4003,6 +4007,7 @@ class Wheel(object):
         self.wheel_name = wheel_name
         self._metadata = None
         self._members = None
+        self.notes = []
 
     def members(self):
         """{name: ZipInfo} of the wheel, its directory read once per run (and checked to end
@@ -4059,16 +4064,27 @@ class Wheel(object):
         return self.wheel_name.filename
 
     def dist_info(self, names):
-        """The .dist-info folder among a wheel's member names (PEP 427: name-version)."""
-        folders = set(n.split("/", 1)[0] for n in names if "/" in n)
-        candidates = [f for f in folders if f.endswith(".dist-info")
-                      and canonicalize_name(f[:-len(".dist-info")].rpartition("-")[0])
-                      == self.name]
-        if len(candidates) != 1:
-            raise BootstrapError("%s has %s .dist-info folder for %s" % (
-                self.filename, "no" if not candidates else "more than one", self.name),
-                self.filename, code="invalid-wheel")
-        return candidates[0]
+        """The one .dist-info folder of a wheel (pip's rule: exactly one, named for the file
+        name's project, and for its version when the folder names one)."""
+        folders = sorted(set(n.split("/", 1)[0] for n in names
+                             if n.split("/", 1)[0].endswith(".dist-info") and "/" in n))
+        if len(folders) != 1:
+            raise BootstrapError("%s has %s .dist-info folders%s; a wheel has exactly one" % (
+                self.filename, len(folders) or "no", (" (%s)" % ", ".join(folders[:4]))
+                if folders else ""), self.filename, code="invalid-wheel")
+        folder = folders[0]
+        name, _, version = folder[:-len(".dist-info")].rpartition("-")
+        if canonicalize_name(name) != self.name or not self._same_version(version):
+            raise BootstrapError("%s: its .dist-info folder %r is not named for %s %s" % (
+                self.filename, folder, self.name, self.version), self.filename,
+                code="invalid-wheel")
+        return folder
+
+    def _same_version(self, text):
+        try:
+            return Version(text.replace("_", "-")) == Version(str(self.version))
+        except InvalidVersion:
+            return False
 
     @property
     def metadata(self):
@@ -4077,7 +4093,10 @@ class Wheel(object):
         return self._metadata
 
     def _read_metadata(self):
-        folder = self.dist_info(self.members())
+        members = self.members()
+        self.check_member_names(members)
+        folder = self.dist_info(members)
+        self.check_wheel_version(folder)
         try:
             text = self.read(folder + "/METADATA").decode("utf-8", "replace")
         except KeyError as error:
@@ -4087,7 +4106,40 @@ class Wheel(object):
         if canonicalize_name(metadata.name) != self.name:
             raise BootstrapError("%s: METADATA names %r, the file name %r" % (
                 self.filename, metadata.name, self.name), self.filename, code="invalid-wheel")
+        if not self._same_version(str(metadata.version)):
+            raise BootstrapError("%s: METADATA says version %s, the file name %s (pip refuses "
+                                 "such a wheel too)" % (self.filename, metadata.version,
+                                                        self.version),
+                                 self.filename, code="invalid-wheel")
         return metadata
+
+    def check_member_names(self, members):
+        """Every member name passes the gate: none absolute, none with `..`, none reserved
+        for bootstrap's own state (a staging folder or journal shipped inside a wheel)."""
+        for name in members:
+            contained_path(".", name, "member", self.filename)
+
+    def check_wheel_version(self, folder):
+        """WHEEL's Wheel-Version, as pip checks it: a newer major version is refused, a newer
+        minor one noted (``self.notes``)."""
+        try:
+            text = self.read(folder + "/WHEEL").decode("utf-8", "replace")
+        except KeyError:
+            raise BootstrapError("%s has no %s/WHEEL" % (self.filename, folder), self.filename,
+                                 code="invalid-wheel")
+        value = dict(_parse_headers(text)).get("wheel-version", "")
+        match = re.match(r"^(\d+)\.(\d+)$", value.strip())
+        if match is None:
+            raise BootstrapError("%s: WHEEL has no readable Wheel-Version (%r)" % (
+                self.filename, value), self.filename, code="invalid-wheel")
+        major, minor = int(match.group(1)), int(match.group(2))
+        if major > 1:
+            raise BootstrapError("%s: Wheel-Version %s is newer than this installer reads (1.x); "
+                                 "pip refuses it too" % (self.filename, value.strip()),
+                                 self.filename, code="invalid-wheel")
+        if minor > 0 and not any(self.filename in note for note in self.notes):
+            self.notes.append("%s has Wheel-Version %s, newer than 1.0: installed as 1.0 (pip "
+                              "warns the same)" % (self.filename, value.strip()))
 
 
 # -- Source distributions ---------------------------------------------------------------------
@@ -4989,6 +5041,11 @@ class _Resolver(object):
         provided = platform_package(self.profile, name, specifier)
         if provided:
             return self._platform_provides(name, subject, provided[1], needs)
+        wheels = set(wheel.filename for _, wheel in self.pool.wheels.get(name, ()))
+        refused = [p for p in self.problems if p.subject in wheels]
+        if refused:  # every wheel of it was refused (invalid, unsafe): that says why, not missing
+            self.failed[name] = refused[0]
+            return
         self._fail(name, "missing-dependency", subject, "%s is required but the bundle has no "
                    "%s wheel and it is not installed" % (subject, name), needs, fetch=subject)
 
@@ -5854,9 +5911,13 @@ class _WorkDir(object):
 
     def __enter__(self):
         import tempfile
-        if self.parent:
-            _makedirs(self.parent)
-        self.path = tempfile.mkdtemp(prefix="bootstrap-", dir=self.parent)
+        try:
+            if self.parent:
+                _makedirs(self.parent)
+            self.path = tempfile.mkdtemp(prefix="bootstrap-", dir=self.parent)
+        except OSError as error:
+            raise UsageError("--work-dir %s cannot be used: %s" % (
+                self.parent, error.strerror or error), self.parent or "--work-dir")
         return self.path
 
     def __exit__(self, *exc):
@@ -5912,15 +5973,19 @@ def check(bundles, require=None, profile=None, upgrade=False, work_dir=None, lim
 
 
 # -- Installation (PEP 427, 491) --------------------------------------------------------------
-# Installs wheels itself, with no pip: the files of each wheel are checked against its RECORD
-# while they are unpacked into a staging folder next to their destination, then moved into
-# place with renames, the .dist-info last. A READY marker in the staging folder is the journal:
-# a rerun finishes a staged package that has one and discards one that has not, so an
-# interrupted run never leaves a package half there once bootstrap runs again.
+# Installs wheels itself, with no pip, in pypa/installer's seams: the wheel is the source; the
+# validator passes every name through contained_path() (members, RECORD rows, .data keys,
+# entry-point names) and checks the one .dist-info and Wheel-Version before anything is
+# written; the files are checked against RECORD while they are unpacked into a staging folder
+# next to their destination. The destination owns replacement: files of another installed
+# distribution are a file-conflict; the READY journal lists the new files and what is moved
+# aside (the replaced version's RECORD paths inside the scheme's folders, unowned files at new
+# paths); the commit moves those aside, moves the new files in (the .dist-info last), and only
+# then drops the old ones and prunes the folders they emptied. A failed commit is rolled back;
+# a rerun finishes a journaled commit (or its rollback) and discards a staging without one.
 # Left out: bytecode compilation (imports compile lazily), Windows .exe launchers.
 
 INSTALLER_NAME = "sandbox-bootstrap"
-STAGING_DIR = ".bootstrap-staging"
 SCHEME_KEYS = ("purelib", "platlib", "headers", "scripts", "data")
 
 _SCRIPT_TEMPLATE = """# -*- coding: utf-8 -*-
@@ -5964,23 +6029,65 @@ def install_scheme(dist_name, target=None, user=False):
                   paths["scripts"], paths["data"])
 
 
-def _parse_record(text):
-    """{path: (algorithm, urlsafe-b64 digest, size)} from a RECORD file."""
+_WEAK_HASHES = frozenset(["md5", "sha1"])
+
+
+def _parse_record(text, subject="RECORD"):
+    """{path: (algorithm, urlsafe-b64 digest, size)} from a RECORD file; invalid-wheel for
+    one that is not CSV (a NUL byte, a field over csv's limit, an unclosed quote)."""
     import csv
     rows = {}
-    for row in csv.reader(text.splitlines()):
-        if not row:
-            continue
-        path = row[0]
-        hash_text = row[1] if len(row) > 1 else ""
-        size = row[2] if len(row) > 2 else ""
-        algorithm, _, digest = hash_text.partition("=")
-        rows[path] = (algorithm or None, digest or None, int(size) if size.isdigit() else None)
+    try:
+        if "\0" in text:
+            raise csv.Error("line contains NUL")
+        for row in csv.reader(text.splitlines()):
+            if not row:
+                continue
+            path = row[0]
+            hash_text = row[1] if len(row) > 1 else ""
+            size = row[2] if len(row) > 2 else ""
+            algorithm, _, digest = hash_text.partition("=")
+            rows[path] = (algorithm or None, digest or None,
+                          int(size) if size.isdigit() and len(size) < 20 else None)
+    except csv.Error as error:
+        raise BootstrapError("%s: RECORD cannot be read (%s)" % (subject, error), subject,
+                             code="invalid-wheel")
     return rows
 
 
-def _parse_entry_points(text):
-    """{group: [(name, module, attribute)]} of console_scripts and gui_scripts."""
+def _record_hasher(algorithm):
+    """A hashlib object for a RECORD's algorithm other than sha256, None for sha256 or for
+    one that is weak or unknown (that member then fails verification)."""
+    import hashlib
+    if not algorithm or algorithm == "sha256" or algorithm in _WEAK_HASHES:
+        return None
+    if algorithm not in hashlib.algorithms_guaranteed or algorithm.startswith("shake_"):
+        return None
+    return hashlib.new(algorithm)
+
+
+def _record_mismatch(name, expected, sha256, other):
+    """Why a staged member does not match its RECORD row, or None (``sha256``: its digest as
+    RECORD writes it; ``other``: the hashlib object of the row's stronger algorithm)."""
+    if expected is None or expected[0] is None:
+        if name.endswith((".pyc", "/RECORD.jws", "/RECORD.p7s")):
+            return None
+        return "%s is not listed in RECORD with a hash" % name
+    algorithm, digest = expected[0], expected[1]
+    if algorithm == "sha256":
+        return None if sha256 == digest else (
+            "%s does not match its RECORD hash" % name)
+    if other is None:
+        return "%s has a RECORD hash of a kind not accepted (%s)" % (name, algorithm)
+    return None if _urlsafe_digest(other) == digest else "%s does not match its RECORD hash" % name
+
+
+_IDENTIFIER_PATH_RE = _LazyRegex(r"^\w+(\.\w+)*$", re.UNICODE)
+
+
+def _parse_entry_points(text, subject="entry_points.txt"):
+    """{group: [(name, module, attribute)]} of console_scripts and gui_scripts. A name must be
+    one file name (no folder, no `..`, not reserved); module and attribute dotted names."""
     groups = collections.defaultdict(list)
     group = None
     for line in text.splitlines():
@@ -5995,7 +6102,16 @@ def _parse_entry_points(text):
         name, _, value = line.partition("=")
         value = value.split("[", 1)[0].strip()  # extras of an entry point are ignored, as pip
         module, _, attribute = value.partition(":")
-        groups[group].append((name.strip(), module.strip(), attribute.strip()))
+        name, module, attribute = name.strip(), module.strip(), attribute.strip()
+        if split_member_name(name) != [name]:
+            raise UnsafeMemberError("%s: entry point name %r is not a plain file name (it has "
+                                    "a folder, `..` or is absolute); refused" % (subject, name),
+                                    subject)
+        contained_path(".", name, "entry point name", subject)  # bootstrap's reserved names
+        if not _IDENTIFIER_PATH_RE.match(module) or not _IDENTIFIER_PATH_RE.match(attribute):
+            raise BootstrapError("%s: entry point %r names %r, not a module:attribute" % (
+                subject, name, value), subject, code="invalid-wheel")
+        groups[group].append((name, module, attribute))
     return groups
 
 
@@ -6046,9 +6162,10 @@ class _RawZip(object):
             raise zipfile.BadZipFile("bad CRC-32 for %s" % info.filename)
         return data
 
-    def stream(self, info, path, check_crc=True):
+    def stream(self, info, path, check_crc=True, other=None):
         """Copy a large member to ``path`` in chunks (memory stays flat); (sha256, size), or
-        None when zipfile must read it (encrypted, or another compression)."""
+        None when zipfile must read it (encrypted, or another compression). ``other``, a
+        hashlib object, sees the same bytes (a RECORD that uses sha384 or sha512)."""
         import hashlib
         import zipfile
         import zlib
@@ -6073,6 +6190,8 @@ class _RawZip(object):
                                           info.filename, inflater, remaining == 0)
                          if inflater is not None else raw)
                 digest.update(block)
+                if other is not None:
+                    other.update(block)
                 if check_crc:
                     crc = zlib.crc32(block, crc)
                 out.write(block)
@@ -6095,7 +6214,9 @@ def _write_new_file(path, data, executable):
 
 
 class _WheelInstall(object):
-    """One wheel's installation: stage (checking RECORD), then commit (renames)."""
+    """One wheel's installation, in pypa/installer's seams: the wheel is the source, prepare()
+    the validator (every name through the gate, before anything is written), the staging
+    folder and its journal the destination, which owns replacement (commit_staging)."""
 
     def __init__(self, wheel, scheme, requested, executable=None):
         self.wheel = wheel
@@ -6104,6 +6225,7 @@ class _WheelInstall(object):
         self.executable = executable or sys.executable
         self.made = set()
         self.installed = []   # (scheme key, relative path, sha256 digest, size)
+        self.journal = None
 
     def run(self):
         """Install the wheel in this thread: prepare, extract every member, finish."""
@@ -6112,33 +6234,52 @@ class _WheelInstall(object):
         return self.finish()
 
     def prepare(self):
-        """Read the wheel's directory, WHEEL, RECORD and entry points; create its staging."""
+        """Read the wheel's directory, WHEEL, RECORD and entry points, and pass every name
+        through the gate; then create its staging folder."""
         import shutil
         members = self.wheel.members()
+        self.wheel.check_member_names(members)
         dist_info = self.wheel.dist_info(members)
+        self.wheel.check_wheel_version(dist_info)
         try:
             wheel_text = self.wheel.read(dist_info + "/WHEEL").decode("utf-8", "replace")
             self.record = _parse_record(
-                self.wheel.read(dist_info + "/RECORD").decode("utf-8", "replace"))
+                self.wheel.read(dist_info + "/RECORD").decode("utf-8", "replace"),
+                self.wheel.filename)
         except KeyError as error:
             raise BootstrapError("%s has no %s" % (self.wheel.filename, error),
                                  self.wheel.filename, code="invalid-wheel")
-        self.entry_points = (
+        for path in self.record:
+            contained_path(".", path, "RECORD entry", self.wheel.filename)
+        self.entry_points = _parse_entry_points(
             self.wheel.read(dist_info + "/entry_points.txt").decode("utf-8", "replace")
-            if dist_info + "/entry_points.txt" in members else "")
-        infos = list(members.values())
+            if dist_info + "/entry_points.txt" in members else "", self.wheel.filename)
         self.root_is_purelib = any(key == "root-is-purelib" and value.lower() == "true"
                                    for key, value in _parse_headers(wheel_text))
         self.lib_key = "purelib" if self.root_is_purelib else "platlib"
         self.lib_dir = getattr(self.scheme, self.lib_key)
         self.dist_info = dist_info
-        self.members = [info for info in infos if not info.filename.endswith("/")
+        self.members = [info for info in members.values() if not info.filename.endswith("/")
                         and info.filename != dist_info + "/RECORD"]
+        self.targets = self._targets(self.members)
         self.mismatches = []
         self.staging = os.path.join(self.lib_dir, STAGING_DIR, dist_info[:-len(".dist-info")])
         shutil.rmtree(self.staging, ignore_errors=True)
         _makedirs(self.staging)
         return self
+
+    def _targets(self, infos):
+        """{member name: (scheme key, relative path)}; two members for one path are refused."""
+        targets, seen = {}, set()
+        for info in infos:
+            target = self._destination(info.filename)
+            if (target[0], target[1].lower()) in seen:
+                raise BootstrapError("%s: member %r is a second file for %s" % (
+                    self.wheel.filename, info.filename, target[1]), self.wheel.filename,
+                    code="invalid-wheel")
+            seen.add((target[0], target[1].lower()))
+            targets[info.filename] = target
+        return targets
 
     def chunks(self, target_bytes=4 * _CHUNK):
         """The members in groups of about ``target_bytes``, largest first, for parallel work."""
@@ -6171,28 +6312,62 @@ class _WheelInstall(object):
             for item in opened:
                 item.close()
 
-    def finish(self):
-        """After every member is staged: entry points, RECORD, journal, commit."""
+    def verify(self):
+        """After every member is staged: HashMismatch unless each matched its RECORD row."""
         if self.mismatches:
-            import shutil
-            shutil.rmtree(self.staging, ignore_errors=True)
+            self.discard()
             raise HashMismatch("%s: %s; nothing of it was installed" % (
                 self.wheel.filename, "; ".join(sorted(self.mismatches)[:3]) + (
                     " and %d more" % (len(self.mismatches) - 3)
                     if len(self.mismatches) > 3 else "")), self.wheel.filename)
-        self._stage_entry_points(_parse_entry_points(self.entry_points))
+
+    def finish(self, replaces=None, owners=None):
+        """Verify, write entry points and RECORD, journal what is replaced (the installed
+        Distribution ``replaces``, and unowned files at the new paths), then commit. A failed
+        commit is rolled back before the error goes on: what was there is there again."""
+        self.verify()
+        self._stage_entry_points(self.entry_points)
         self._stage_metadata_files()
-        _mark_ready(self.staging, self.scheme)
-        commit_staging(self.staging)
+        aside = _Replacement(self, replaces, owners).aside()
+        self.journal = collections.OrderedDict(zip(SCHEME_KEYS, self.scheme))
+        self.journal.update([
+            ("name", self.wheel.name), ("dist_info", self.dist_info),
+            ("replaces", replaces.version if replaces is not None else None),
+            ("files", [[key, relative] for key, relative, _, _ in self.installed]),
+            ("aside", aside), ("made", self._missing_folders()), ("phase", "ready")])
+        _mark_ready(self.staging, self.journal)
+        try:
+            commit_staging(self.staging)
+        except (OSError, BootstrapError):
+            try:
+                rollback_staging(self.staging)
+            except (OSError, BootstrapError):
+                pass  # the journal stays; the next run finishes the rollback
+            raise
         return self
 
+    def _missing_folders(self):
+        """[key, relative] of the folders the commit will create (a rollback removes them)."""
+        missing = set()
+        for key, relative, _, _ in self.installed:
+            parts = relative.split("/")[:-1]
+            for depth in range(len(parts), 0, -1):
+                folder = "/".join(parts[:depth])
+                if (key, folder) in missing or os.path.isdir(self._final_path(key, folder)):
+                    break
+                missing.add((key, folder))
+        return [list(item) for item in sorted(missing, key=lambda i: (-i[1].count("/"), i))]
+
     def discard(self):
+        """Remove the staging folder, unless its journal has started a commit (then only a
+        rollback or the next run may touch it)."""
         import shutil
-        shutil.rmtree(self.staging, ignore_errors=True)
+        if not os.path.isfile(os.path.join(self.staging, "READY")):
+            shutil.rmtree(self.staging, ignore_errors=True)
 
     def _stage_path(self, key, relative):
         # Plain concatenation: thousands of files per wheel, and both parts are already
-        # checked (the staging folder is ours; _destination refused absolute and .. names).
+        # checked (the staging folder is ours; prepare() passed every name through the gate).
         path = self.staging + os.sep + key + os.sep + (
             relative if os.sep == "/" else relative.replace("/", os.sep))
         parent = os.path.dirname(path)
@@ -6201,48 +6376,43 @@ class _WheelInstall(object):
             self.made.add(parent)
         return path
 
-
     def _destination(self, name):
-        """(scheme key, path relative to it) of a wheel member; refuses escaping names."""
-        parts = name.split("/")
-        if name.startswith("/") or ".." in parts or "\\" in name:
-            raise UnsafeMemberError("%s: member %r has an absolute or parent path"
-                                    % (self.wheel.filename, name), self.wheel.filename)
+        """(scheme key, path relative to it) of a wheel member; the gate refuses escaping or
+        reserved names, and `.data/<scheme>/` keys that are not a scheme."""
+        contained_path(".", name, "member", self.wheel.filename)
+        parts = split_member_name(name)
         data_dir = self.dist_info[:-len(".dist-info")] + ".data"
-        if parts[0] == data_dir and len(parts) > 2:
-            key = parts[1]
-            if key not in SCHEME_KEYS:
-                raise BootstrapError("%s: unknown .data folder %r" % (self.wheel.filename, key),
-                                     self.wheel.filename, code="invalid-wheel")
-            return key, "/".join(parts[2:])
-        return self.lib_key, name
+        if parts[0] == data_dir:
+            if len(parts) < 3 or parts[1] not in SCHEME_KEYS:
+                raise BootstrapError("%s: %r is not in a .data/<scheme>/ folder of %s" % (
+                    self.wheel.filename, name, ", ".join(SCHEME_KEYS)), self.wheel.filename,
+                    code="invalid-wheel")
+            return parts[1], "/".join(parts[2:])
+        return self.lib_key, "/".join(parts)
 
     def _stage_from(self, archive, raw, infos, record):
         import hashlib
         mismatches = self.mismatches
         for info in infos:
-            key, relative = self._destination(info.filename)
+            key, relative = self.targets[info.filename]
             path = self._stage_path(key, relative)
             executable = bool((info.external_attr >> 16) & 0o111) or key == "scripts"
             expected = record.get(info.filename)
-            data = (raw.read(info, check_crc=not (expected and expected[0] == "sha256"))
+            other = _record_hasher(expected[0] if expected else None)
+            strong = bool(expected and (expected[0] == "sha256" or other is not None))
+            data = (raw.read(info, check_crc=not strong)
                     if info.file_size <= _CHUNK or key == "scripts" else None)
             if data is None:  # large: stream it; another compression: zipfile streams it
-                streamed = raw.stream(info, path, check_crc=not (
-                    expected and expected[0] == "sha256"))
-                digest, size = streamed or self._stream_member(archive(), info, path)
+                streamed = raw.stream(info, path, check_crc=not strong, other=other)
+                digest, size = streamed or self._stream_member(archive(), info, path, other)
             else:
                 digest, size = hashlib.sha256(data), len(data)
+                if other is not None:
+                    other.update(data)
             text = _urlsafe_digest(digest)
-            if expected is None or expected[0] is None:
-                if not info.filename.endswith((".pyc", "/RECORD.jws", "/RECORD.p7s")):
-                    mismatches.append("%s is not listed in RECORD with a hash" % info.filename)
-            elif expected[0] == "sha256" and text != expected[1]:
-                mismatches.append("%s does not match its RECORD hash" % info.filename)
-            elif expected[0] != "sha256":
-                other = hashlib.new(expected[0], data) if expected[0] in hashlib.algorithms_available else None
-                if other is None or _urlsafe_digest(other) != expected[1]:
-                    mismatches.append("%s does not match its RECORD hash" % info.filename)
+            problem = _record_mismatch(info.filename, expected, text, other)
+            if problem:
+                mismatches.append(problem)
             if data is not None:
                 if key == "scripts" and data.startswith(b"#!python"):
                     data = self._rewrite_shebang(data)
@@ -6253,7 +6423,7 @@ class _WheelInstall(object):
             self.installed.append((key, relative, text, size))
 
     @staticmethod
-    def _stream_member(archive, info, path):
+    def _stream_member(archive, info, path, other=None):
         """Copy a large member in chunks (memory stays flat); returns (sha256, size)."""
         import hashlib
         digest = hashlib.sha256()
@@ -6264,6 +6434,8 @@ class _WheelInstall(object):
                 if not block:
                     break
                 digest.update(block)
+                if other is not None:
+                    other.update(block)
                 out.write(block)
                 size += len(block)
         return digest, size
@@ -6307,21 +6479,17 @@ class _WheelInstall(object):
                                    len(data)))
         rows = []
         for key, relative, digest, size in self.installed:
-            if key == self.lib_key:  # the RECORD lives in the lib folder: already relative
-                path = relative
-            else:
-                path = os.path.relpath(self._final_path(key, relative),
-                                       self.lib_dir).replace(os.sep, "/")
-            rows.append((path, "sha256=" + digest, str(size)))
+            rows.append((self._record_path(key, relative), "sha256=" + digest, str(size)))
         rows.append((self.dist_info + "/RECORD", "", ""))
-        import csv
-        import io
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        for row in sorted(rows):
-            writer.writerow(row)
+        self.installed.append((self.lib_key, self.dist_info + "/RECORD", None, None))
         with open(self._stage_path(self.lib_key, self.dist_info + "/RECORD"), "w") as out:
-            out.write(buffer.getvalue())
+            out.write(_record_text(rows))
+
+    def _record_path(self, key, relative):
+        if key == self.lib_key:  # the RECORD lives in the lib folder: already relative
+            return relative
+        return os.path.relpath(self._final_path(key, relative),
+                               self.lib_dir).replace(os.sep, "/")
 
     def sources(self):
         """(path, size) of the installed .py files worth byte-compiling."""
@@ -6338,12 +6506,248 @@ class _WheelInstall(object):
                                   os.path.join(self.lib_dir))
 
 
-def _mark_ready(staging, scheme):
-    """Write the journal entry that says the staged package is complete and may be committed."""
+def _record_text(rows):
+    import csv
+    import io
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for row in sorted(rows):
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+class FileConflict(BootstrapError):
+    code = "file-conflict"
+
+
+def _scheme_relative(scheme, path):
+    """(scheme key, relative path) of an absolute path inside one of the scheme's folders
+    (the deepest that holds it), or None: outside them, or through a reserved name."""
+    parent = os.path.realpath(os.path.dirname(path))
+    best = None
+    for key in SCHEME_KEYS:
+        root = os.path.realpath(getattr(scheme, key))
+        if parent == root or parent.startswith(root.rstrip(os.sep) + os.sep):
+            if best is None or len(root) > len(best[1]):
+                best = (key, root)
+    if best is None:
+        return None
+    relative = os.path.relpath(os.path.join(parent, os.path.basename(path)), best[1])
+    relative = relative.replace(os.sep, "/")
+    parts = split_member_name(relative)
+    if parts is None or any(part in RESERVED_NAMES for part in parts):
+        return None
+    return best[0], "/".join(parts)
+
+
+def _installed_dist_info(location, name, version=None):
+    """The .dist-info folder of an installed project in ``location`` (its version's first)."""
+    found = []
+    try:
+        entries = sorted(os.listdir(location))
+    except OSError:
+        return None
+    for entry in entries:
+        stem, _, entry_version = entry[:-len(".dist-info")].rpartition("-")
+        if entry.endswith(".dist-info") and canonicalize_name(stem) == name:
+            found.append((version is None or entry_version != str(version), entry))
+    return os.path.join(location, sorted(found)[0][1]) if found else None
+
+
+def _distribution_paths(dist_info):
+    """The absolute paths an installed .dist-info's RECORD names (its folder's files left out),
+    with the __pycache__ files of its modules; [] without a readable RECORD."""
+    import glob
+    location = os.path.dirname(dist_info)
+    try:
+        rows = _parse_record(_read_text(os.path.join(dist_info, "RECORD")), dist_info)
+    except (OSError, BootstrapError):
+        return []
+    paths = []
+    for row in sorted(rows):
+        full = os.path.normpath(os.path.join(location, row))
+        if full == dist_info or full.startswith(dist_info + os.sep):
+            continue
+        paths.append(full)
+        if full.endswith(".py"):
+            stem = os.path.basename(full)[:-3]
+            paths.extend(sorted(glob.glob(os.path.join(
+                glob.escape(os.path.dirname(full)), "__pycache__", glob.escape(stem) + ".*.pyc"))))
+    return paths
+
+
+def _owners(lib_dir):
+    """{absolute path: project} of every file the RECORDs in ``lib_dir`` name."""
+    owners = {}
+    try:
+        entries = sorted(os.listdir(lib_dir))
+    except OSError:
+        return owners
+    for entry in entries:
+        if not entry.endswith(".dist-info"):
+            continue
+        project = entry[:-len(".dist-info")].rpartition("-")[0]
+        folder = os.path.join(lib_dir, entry)
+        for path in _distribution_paths(folder):
+            owners.setdefault(path, project)
+    return owners
+
+
+class _Replacement(object):
+    """What a commit moves aside: the replaced distribution's files (RECORD paths inside the
+    scheme's folders only, its .dist-info first) and files already at the new paths that no
+    other distribution owns. A file another distribution owns is a FileConflict."""
+
+    def __init__(self, installation, replaces, owners):
+        self.installation = installation
+        self.scheme = installation.scheme
+        self.replaces = replaces
+        self.owners = owners or (lambda: _owners(installation.lib_dir))
+        self.entries = []
+        self.seen = set()
+
+    def _add(self, path):
+        target = _scheme_relative(self.scheme, path)
+        if target is not None and os.path.lexists(path) and path not in self.seen:
+            self.seen.add(path)
+            self.entries.append(list(target))
+
+    def aside(self):
+        if self.replaces is not None:
+            dist_info = _installed_dist_info(self.replaces.location, self.replaces.name,
+                                             self.replaces.version)
+            if dist_info is not None:
+                paths = _distribution_paths(dist_info)
+                self._add(dist_info)
+                for path in paths:
+                    if os.path.isfile(path) or os.path.islink(path):
+                        self._add(path)
+        clashes = []
+        for key, relative, digest, _ in self.installation.installed:
+            path = os.path.normpath(self.installation._final_path(key, relative))
+            if path in self.seen or not os.path.lexists(path):
+                continue
+            if os.path.isdir(path) and not os.path.islink(path):
+                raise FileConflict("%s: %s would replace the folder %s" % (
+                    self.installation.wheel.filename, relative, path),
+                    self.installation.wheel.filename)
+            clashes.append((path, relative, digest))
+        self._check_owners(clashes)
+        for path, _, _ in clashes:
+            self._add(path)
+        return self.entries
+
+    def _check_owners(self, clashes):
+        if not clashes:
+            return
+        owners = self.owners()
+        taken = collections.defaultdict(list)
+        for path, relative, digest in clashes:
+            owner = owners.get(path)
+            if owner is not None and (digest is None or _file_digest(path) != digest):
+                taken[owner].append(relative)
+        if taken:
+            wheel = self.installation.wheel
+            owner = sorted(taken)[0]
+            files = sorted(taken[owner])
+            error = FileConflict(
+                "%s would overwrite %d file%s of the installed %s (%s); nothing of %s was "
+                "installed" % (wheel.filename, len(files), "" if len(files) == 1 else "s",
+                               owner, _short(files, 3), wheel.name), wheel.filename)
+            error.owner, error.files, error.project = owner, files, wheel.name
+            raise error
+
+
+def _file_digest(path):
+    import hashlib
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(_CHUNK), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return _urlsafe_digest(digest)
+
+
+# -- The journal: a staging folder's READY file -------------------------------------------------
+# READY is JSON: the scheme's folders, the project, its new files ([key, relative]), the files
+# moved aside ([key, relative], kept as aside/<index>) and a phase: ready (commit forwards),
+# aside-done, committed (only cleaning up is left), rollback, rollback-restore. Every rewrite is
+# atomic (a temporary file, then a rename); a rerun continues from the phase it finds.
+
+
+def _write_journal(staging, journal):
     temporary = os.path.join(staging, "READY.tmp")
     with open(temporary, "w") as out:
-        json.dump(dict(zip(SCHEME_KEYS, scheme)), out)
+        json.dump(journal, out)
     os.replace(temporary, os.path.join(staging, "READY"))
+
+
+def _mark_ready(staging, journal):
+    """Write the journal entry that says the staged package is complete and may be committed."""
+    _write_journal(staging, journal)
+
+
+def _set_phase(staging, journal, phase):
+    journal["phase"] = phase
+    _write_journal(staging, journal)
+
+
+def _read_journal(staging, scheme_for=None):
+    """The journal of a staging folder, checked: its folders are the ones this destination
+    uses for the project, and every entry is a relative path inside them that passes the gate
+    (and, for new files, is staged or named by the staged RECORD). BootstrapError otherwise."""
+    subject = staging
+    try:
+        with open(os.path.join(staging, "READY")) as f:
+            journal = json.load(f)
+        scheme = Scheme(*[journal[key] for key in SCHEME_KEYS])
+        name = journal["name"]
+        dist_info = journal["dist_info"]
+        entries = [tuple(item) for item in journal["files"] + journal["aside"] +
+                   journal["made"]]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise UnsafeMemberError("%s: the journal cannot be read (%s)" % (subject, error), subject)
+    expected = scheme_for(name) if scheme_for is not None else scheme
+    if [os.path.abspath(p) for p in scheme] != [os.path.abspath(p) for p in expected]:
+        raise UnsafeMemberError("%s: the journal names other folders than this destination's"
+                                % subject, subject)
+    if split_member_name(dist_info) != [dist_info] or not dist_info.endswith(".dist-info"):
+        raise UnsafeMemberError("%s: the journal names %r" % (subject, dist_info), subject)
+    for item in entries:
+        if len(item) != 2 or item[0] not in SCHEME_KEYS:
+            raise UnsafeMemberError("%s: journal entry %r" % (subject, item), subject)
+        contained_path(getattr(scheme, item[0]), item[1], "journal entry", subject)
+    if journal.get("phase") not in ("committed", "rolled-back"):  # only cleaning up is left
+        _check_staged_record(staging, journal, scheme)
+    return journal, scheme
+
+
+def _check_staged_record(staging, journal, scheme):
+    """Every new file the journal names is in the RECORD bootstrap staged (or installed)."""
+    record = journal["dist_info"] + "/RECORD"
+    keys = [key for key, relative in journal["files"] if relative == record]
+    if len(keys) != 1 or keys[0] not in ("purelib", "platlib"):
+        raise UnsafeMemberError("%s: the journal does not name its RECORD" % staging, staging)
+    lib_dir = getattr(scheme, keys[0])
+    for path in (os.path.join(staging, keys[0], *record.split("/")), _final(scheme, *keys + [
+            record])):
+        if os.path.isfile(path):
+            rows = _parse_record(_read_text(path), staging)
+            break
+    else:
+        raise UnsafeMemberError("%s: the journal's RECORD is missing" % staging, staging)
+    for key, relative in journal["files"]:
+        row = relative if key == keys[0] else os.path.relpath(
+            _final(scheme, key, relative), lib_dir).replace(os.sep, "/")
+        if row not in rows:
+            raise UnsafeMemberError("%s: journal entry %s is not in its RECORD" % (
+                staging, relative), staging)
+
+
+def _final(scheme, key, relative):
+    return os.path.join(getattr(scheme, key), *relative.split("/"))
 
 
 def _move_into(source, destination):
@@ -6365,41 +6769,122 @@ def _move_into(source, destination):
         shutil.move(source, destination)
 
 
-def commit_staging(staging):
-    """Move a READY staged package into place, its .dist-info last; then drop the staging."""
+def _prune(scheme, paths):
+    """Remove the folders that held ``paths`` and are empty now, up to the scheme's folders
+    (an emptied package folder would still import as a namespace package)."""
+    libs = [os.path.abspath(scheme.purelib), os.path.abspath(scheme.platlib)]
+    roots = set(libs + [os.path.abspath(scheme.data)])
+    for extra in (scheme.scripts, os.path.dirname(scheme.headers)):  # bin/, include/: kept,
+        extra = os.path.abspath(extra)  # unless a --target folder made them (then pruned)
+        if not any(extra.startswith(lib.rstrip(os.sep) + os.sep) for lib in libs):
+            roots.add(extra)
+    folders = sorted(set(os.path.dirname(os.path.abspath(p)) for p in paths),
+                     key=lambda p: -p.count(os.sep))
+    for folder in folders:
+        while folder not in roots and any(folder.startswith(r.rstrip(os.sep) + os.sep)
+                                          for r in roots):
+            try:
+                os.rmdir(folder)
+            except OSError:
+                break
+            folder = os.path.dirname(folder)
+
+
+def commit_staging(staging, scheme_for=None):
+    """Commit a READY staged package forwards from the phase its journal is in: move the old
+    files aside, move the new ones in (the .dist-info last), then drop the old ones."""
     import shutil
-    with open(os.path.join(staging, "READY")) as f:
-        destinations = json.load(f)
+    journal, scheme = _read_journal(staging, scheme_for)
+    if journal["phase"] in ("rollback", "rollback-restore", "rolled-back"):
+        return rollback_staging(staging, scheme_for)
+    aside = os.path.join(staging, "aside")
+    if journal["phase"] == "ready":
+        _makedirs(aside)
+        for index, (key, relative) in enumerate(journal["aside"]):
+            held = os.path.join(aside, str(index))
+            source = _final(scheme, key, relative)
+            if not os.path.lexists(held) and os.path.lexists(source):
+                _move_into(source, held)
+        _set_phase(staging, journal, "aside-done")
+    if journal["phase"] == "aside-done":
+        _move_staged(staging, journal, scheme)
+        _set_phase(staging, journal, "committed")
+    _prune(scheme, [_final(scheme, key, relative) for key, relative in journal["aside"]])
+    shutil.rmtree(staging, ignore_errors=True)  # what is left is found (committed) next time
+    _remove_empty(os.path.dirname(staging))
+
+
+def _move_staged(staging, journal, scheme):
     dist_infos = []
     for key in SCHEME_KEYS:
         area = os.path.join(staging, key)
         if not os.path.isdir(area):
             continue
         for entry in sorted(os.listdir(area)):
-            if entry.endswith(".dist-info"):
-                dist_infos.append((os.path.join(area, entry),
-                                   os.path.join(destinations[key], entry)))
-                continue
-            _move_into(os.path.join(area, entry), os.path.join(destinations[key], entry))
+            pair = (os.path.join(area, entry), _final(scheme, key, entry))
+            if entry == journal["dist_info"]:
+                dist_infos.append(pair)
+            else:
+                _move_into(*pair)
     for source, destination in dist_infos:
-        if os.path.isdir(destination):
-            shutil.rmtree(destination)
         _move_into(source, destination)
+
+
+def rollback_staging(staging, scheme_for=None):
+    """Undo a commit from its journal: move the new files that were moved in back into the
+    staging folder, put the old ones back, prune the folders the new ones made, drop the
+    staging folder."""
+    import shutil
+    journal, scheme = _read_journal(staging, scheme_for)
+    news = [(key, relative, _final(scheme, key, relative)) for key, relative in journal["files"]]
+    if journal["phase"] not in ("rollback", "rollback-restore", "rolled-back"):
+        _set_phase(staging, journal, "rollback")
+    if journal["phase"] == "rollback":
+        for key, relative, final in news:
+            staged = os.path.join(staging, key, *relative.split("/"))
+            if not os.path.lexists(staged) and os.path.lexists(final) and not (
+                    os.path.isdir(final) and not os.path.islink(final)):
+                _move_into(final, staged)
+        _set_phase(staging, journal, "rollback-restore")
+    if journal["phase"] == "rollback-restore":
+        for index in reversed(range(len(journal["aside"]))):
+            key, relative = journal["aside"][index]
+            held = os.path.join(staging, "aside", str(index))
+            if os.path.lexists(held):
+                _move_into(held, _final(scheme, key, relative))
+        _set_phase(staging, journal, "rolled-back")
+    for key, relative in journal["made"]:  # deepest first; only folders the commit made
+        _remove_empty(_final(scheme, key, relative))
     shutil.rmtree(staging, ignore_errors=True)
+    _remove_empty(os.path.dirname(staging))
 
 
-def recover_staging(lib_dir):
-    """Finish (READY) or discard (not ready) what an interrupted run left; returns notes."""
+def recover_staging(lib_dir, scheme_for=None):
+    """Finish what an interrupted run left in ``lib_dir``: a journaled commit forwards (or its
+    rollback), a staging without journal discarded. A journal that does not check out (other
+    folders, paths outside them, entries not in its RECORD) is left untouched. Returns notes."""
     import shutil
     root = os.path.join(lib_dir, STAGING_DIR)
     notes = []
-    if not os.path.isdir(root):
+    if not os.path.isdir(root) or os.path.islink(root):
         return notes
     for entry in sorted(os.listdir(root)):
         staging = os.path.join(root, entry)
         if os.path.isfile(os.path.join(staging, "READY")):
-            commit_staging(staging)
-            notes.append("finished installing %s, which an interrupted run had staged" % entry)
+            try:
+                journal, _ = _read_journal(staging, scheme_for)
+                rolling_back = journal["phase"].startswith("rollback")
+                commit_staging(staging, scheme_for)
+            except BootstrapError as error:
+                notes.append("left %s alone: %s" % (staging, error.message))
+                continue
+            except OSError as error:  # a full disk, a read-only folder: the next run goes on
+                notes.append("could not yet finish %s (%s); the next run goes on with it" % (
+                    staging, error.strerror or error))
+                continue
+            notes.append("%s %s, which an interrupted run had %s" % (
+                "rolled back" if rolling_back else "finished installing", entry,
+                "begun to replace" if rolling_back else "staged"))
         else:
             shutil.rmtree(staging, ignore_errors=True)
             notes.append("discarded the incomplete staging of %s from an interrupted run" % entry)
@@ -6577,23 +7062,21 @@ def _build_sdist(sdist, out_dir, backend_wheels=()):
     return Wheel(path, WheelName.parse(path))
 
 
-def _remove_distribution(dist):
-    """Remove an installed distribution's files (for an --upgrade replacement)."""
+def _remove_distribution(dist, scheme):
+    """Uninstall an installed distribution: only the paths its RECORD names inside the
+    scheme's folders, then the folders that emptied (no leftover namespace package)."""
     import shutil
-    folder = None
-    for entry in os.listdir(dist.location):
-        if entry.endswith(".dist-info") and canonicalize_name(
-                entry[:-len(".dist-info")].rpartition("-")[0]) == dist.name:
-            folder = os.path.join(dist.location, entry)
-    if folder is None:
-        return
-    record = os.path.join(folder, "RECORD")
-    if os.path.isfile(record):
-        for path in _parse_record(_read_text(record)):
-            full = os.path.normpath(os.path.join(dist.location, path))
-            if os.path.isfile(full) and not full.startswith(folder + os.sep):
-                os.remove(full)
-    shutil.rmtree(folder, ignore_errors=True)
+    dist_info = _installed_dist_info(dist.location, dist.name, dist.version)
+    if dist_info is None:
+        return []
+    removed = [path for path in _distribution_paths(dist_info)
+               if _scheme_relative(scheme, path) is not None and (
+                   os.path.isfile(path) or os.path.islink(path))]
+    for path in removed:
+        os.remove(path)
+    shutil.rmtree(dist_info)
+    _prune(scheme, removed + [dist_info])
+    return removed
 
 
 def _usable_cores():
@@ -6627,7 +7110,11 @@ class _Installer(object):
                                                     or profile.installed))
         self.root_names = set(r.key for r in roots)
         self.deadline = time.monotonic() + budget if budget else None
+        if jobs is not None and jobs < 1:
+            raise UsageError("--jobs must be 1 or more, not %s" % jobs, "--jobs")
         self.jobs = jobs or _usable_cores()
+        self.owner_index = None
+        self.notes = []
         self.work = work
         self.results = []
         self.problems = []
@@ -6709,7 +7196,7 @@ class _Installer(object):
                     installation = _WheelInstall(wheel, self.destination.scheme(candidate.name),
                                                  candidate.name in self.root_names).prepare()
                 except (BootstrapError, OSError, ValueError) as error:
-                    outcomes[index] = self._failed(wheel, error)
+                    outcomes[index] = self._failed(wheel, error, self._replaced(candidate))
                     continue
                 futures = [_submit(pool, installation.extract, chunk)
                            for chunk in installation.chunks()]
@@ -6720,8 +7207,10 @@ class _Installer(object):
                               _file_size(installation.wheel.path))
         return outcomes
 
-    def _failed(self, wheel, error):
+    def _failed(self, wheel, error, kept=None):
         import errno
+        still = ("; %s %s is still installed, as it was" % (kept.name, kept.version)
+                 if kept is not None else "")
         if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EACCES,
                                                           errno.EPERM, errno.EROFS):
             where = self.destination.lib_dir
@@ -6729,34 +7218,54 @@ class _Installer(object):
                       else "no permission to write")
             self.problems.append(Problem(
                 "not-writable", wheel.filename, "%s in %s while installing %s; nothing of it was "
-                "installed" % (reason, where, wheel.filename),
+                "installed%s" % (reason, where, wheel.filename, still),
                 fix={"where": "sandbox", "command": "free some space in %s, or rerun with "
                      "--target %s" % (where, _quote(_writable_alternative()))}))
+            return "failed"
+        if isinstance(error, FileConflict):
+            self.problems.append(Problem(
+                "file-conflict", wheel.filename, error.message + still, details={
+                    "owner": error.owner, "files": error.files[:20]},
+                fix={"where": "sandbox", "command": "keep one of the two: pip uninstall -y %s, "
+                     "then rerun the same install (or leave %s out of the bundle)" % (
+                         error.owner, error.project)}))
             return "failed"
         if isinstance(error, BootstrapError):
             code, message = error.code, error.message
         else:
             code, message = "invalid-wheel", "%s cannot be installed: %s" % (wheel.filename, error)
         self.problems.append(Problem(code if code in PROBLEM_CODES else "invalid-wheel",
-                                     wheel.filename, message, fix=_reupload_fix(wheel.filename)))
+                                     wheel.filename, message + still,
+                                     fix=_reupload_fix(wheel.filename)))
         return "failed"
+
+    def _replaced(self, candidate):
+        """The installed distribution an install of ``candidate`` replaces, or None (a
+        distribution elsewhere, shadowed by a --target folder, is not replaced)."""
+        previous = self.installed_by_name.get(candidate.name)
+        if previous is not None and previous.location != self.destination.lib_dir:
+            return None
+        return previous
+
+    def _owners(self):
+        if self.owner_index is None:
+            self.owner_index = _owners(self.destination.lib_dir)
+        return self.owner_index
 
     def _finish_one(self, candidate, installation, futures):
         wheel = installation.wheel
+        previous = self._replaced(candidate)
         try:
             for future in futures:
                 future.result()
-            previous = self.installed_by_name.get(candidate.name)
-            if previous is not None and previous.location != self.destination.lib_dir:
-                previous = None  # shadowed in a --target folder, not replaced
-            if previous is not None:
-                _remove_distribution(previous)
-            installation.finish()
+            installation.finish(replaces=previous, owners=self._owners)
         except Exception as error:
             installation.discard()
             if not isinstance(error, (BootstrapError, OSError, ValueError)):
                 raise
-            return self._failed(wheel, error)
+            return self._failed(wheel, error, kept=previous)
+        self.owner_index = None  # the installed files changed
+        self.notes.extend(wheel.notes)
         self.modules[candidate.name] = installation.top_level_modules()
         self.requires[candidate.name] = candidate.requires
         if self.compiler is not None:
@@ -7216,9 +7725,10 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
                 env_problems.append(_problem_from_error(error))
                 continue
             env_problems.append(Problem("environment-failed", error.subject, error.message,
-                                        fix={"where": "sandbox", "command": "check that %s "
-                                             "was packed on a machine like this one (conda-pack "
-                                             "-n ENV -o env.tar.gz)" % os.path.basename(upload)}))
+                                        fix=getattr(error, "fix", None) or {
+                                            "where": "sandbox", "command": "check that %s "
+                                            "was packed on a machine like this one (conda-pack "
+                                            "-n ENV -o env.tar.gz)" % os.path.basename(upload)}))
     if (environments or env_problems) and not bundles:
         report = build_report("install", Profile.current(), None, None, env_problems, [])
         report["status"] = "failed" if env_problems else "ok"
@@ -7231,9 +7741,12 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
         return build_report("install", profile, None, None, [problem], bundles)
     if overlay:
         destination = destination._replace(kind="overlay")
+        problem = _claim_overlay(overlay, bundles)
+        if problem is not None:
+            return build_report("install", Profile.current(), None, None, [problem], bundles)
     _makedirs(destination.lib_dir)
     with _WorkDir(work_dir) as work, _Lock(destination.lib_dir):
-        notes = recover_staging(destination.lib_dir)
+        notes = recover_staging(destination.lib_dir, destination.scheme)
         profile = _target_profile(destination)
         profile, bundle, plan, problems, verdicts, sdists = plan_bundle(
             bundles, work, require, profile, upgrade,
@@ -7252,6 +7765,7 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
             _stop_compiler(installer.compiler)
             raise
         problems.extend(installer.problems)
+        notes.extend(installer.notes)
         if installer.results:  # a fix must keep what this run installed: the profile it names
             profile.installed_after = _target_profile(destination).installed
         _remove_empty(os.path.join(destination.lib_dir, STAGING_DIR))
@@ -7291,8 +7805,6 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
 # `overlay --reset`. A --target folder is a baked runtime: reproducible, with a written
 # activation. A conda-pack archive is unpacked, fixed up by its own conda-unpack, and made
 # importable when its interpreter matches this one.
-
-OVERLAY_MARKER = ".sandbox-bootstrap-overlay"
 
 
 def _detect_layer():
@@ -7358,9 +7870,49 @@ def _mark_overlay(folder):
             json.dump({"base_prefix": sys.prefix, "created_by": "sandbox-bootstrap"}, f)
 
 
+def _claim_overlay(folder, bundles=()):
+    """Make ``folder`` an overlay (its marker written first), or the not-writable Problem
+    that says why not: an overlay is made only in an empty folder or one bootstrap made."""
+    folder = os.path.abspath(folder)
+    try:
+        entries = sorted(os.listdir(folder)) if os.path.isdir(folder) else None
+        if entries is None and os.path.lexists(folder):
+            entries = [os.path.basename(folder)]
+        if entries and OVERLAY_MARKER not in entries:
+            return Problem(
+                "not-writable", folder, "%s already holds files that bootstrap did not put "
+                "there (%s); an overlay is made only in an empty folder, so that `overlay "
+                "--reset` can never remove anything else" % (folder, _short(entries, 3)),
+                fix={"where": "sandbox", "command": "python bootstrap.py install %s --overlay "
+                     "%s" % (" ".join(_quote(b) for b in bundles) or "BUNDLE",
+                             _quote(folder.rstrip(os.sep) + "-overlay"))})
+        _makedirs(folder)
+        _mark_overlay(folder)
+    except OSError as error:
+        return Problem("not-writable", folder, "%s cannot be made an overlay: %s" % (
+            folder, error.strerror or error), fix={"where": "sandbox", "command": "choose "
+                                                   "another --overlay folder"})
+    return None
+
+
+def _overlay_paths(folder):
+    """What bootstrap put in an overlay: the files its distributions' RECORDs name (inside
+    the folder), their .dist-info folders, the staging folder and the marker."""
+    folder = os.path.abspath(folder)
+    paths, trees = [], [os.path.join(folder, STAGING_DIR)]
+    for entry in sorted(os.listdir(folder)):
+        if entry.endswith(".dist-info") and os.path.isdir(os.path.join(folder, entry)):
+            trees.append(os.path.join(folder, entry))
+            paths.extend(p for p in _distribution_paths(os.path.join(folder, entry))
+                         if p.startswith(folder + os.sep) and (
+                             os.path.isfile(p) or os.path.islink(p)))
+    return paths, trees
+
+
 def reset_overlay(folder):
-    """Discard an overlay: off sys.path, its modules unloaded, the folder removed. Returns a
-    Report. Only a folder that bootstrap made an overlay (it holds the marker) is removed."""
+    """Discard an overlay: off sys.path, its modules unloaded, what bootstrap put there
+    removed (anything else is kept, and named). Returns a Report. Only a folder that bootstrap
+    made an overlay (it holds the marker) is touched."""
     import importlib
     import shutil
     folder = os.path.abspath(folder)
@@ -7373,13 +7925,27 @@ def reset_overlay(folder):
                       if (getattr(module, "__file__", None) or "").startswith(folder + os.sep))
     for name in unloaded:
         del sys.modules[name]
-    shutil.rmtree(folder)
+    paths, trees = _overlay_paths(folder)
+    for path in paths:
+        os.remove(path)
+    for tree in trees:
+        shutil.rmtree(tree, ignore_errors=True)
+    os.remove(os.path.join(folder, OVERLAY_MARKER))
+    _prune(Scheme(*[folder] * len(SCHEME_KEYS)), paths)
+    _remove_empty(os.path.join(folder, "__pycache__"))
+    kept = sorted(os.path.relpath(os.path.join(root, name), folder)
+                  for root, dirs, files in os.walk(folder) for name in files + [
+                      d for d in dirs if not os.listdir(os.path.join(root, d))])
+    _remove_empty(folder)
     importlib.invalidate_caches()
+    steps = ["Modules already bound to names in this process still refer to the overlay's "
+             "code until a restart."] if unloaded else []
+    if kept:
+        steps.append("%s still holds %d file(s) bootstrap did not put there (%s): kept" % (
+            folder, len(kept), _short(kept, 3)))
     report = Report(schema=REPORT_SCHEMA, command="overlay-reset", status="ok",
                     target=Profile.current().target, removed=folder, unloaded=unloaded,
-                    problems=[], next_steps=["Modules already bound to names in this process "
-                                             "still refer to the overlay's code until a restart."
-                                             ] if unloaded else [])
+                    kept=kept, problems=[], next_steps=steps)
     return report
 
 
@@ -7412,6 +7978,17 @@ _ENV_INFO_CODE = ("import json, sys, sysconfig; print(json.dumps({'version': '%d
                   "'implementation': sys.implementation.name}))")
 
 
+def _refuse_existing(path, folder):
+    """A conda-pack archive is never unpacked over an existing folder (an empty one is fine)."""
+    if os.path.lexists(folder) and not (os.path.isdir(folder) and not os.listdir(folder)):
+        error = BootstrapError("%s already exists; %s is unpacked only into a new folder, so "
+                               "nothing there is overwritten" % (folder, os.path.basename(path)),
+                               folder, code="environment-failed")
+        error.fix = {"where": "sandbox", "command": "move %s away (or remove it), then rerun "
+                     "the same install" % _quote(folder)}
+        raise error
+
+
 def unpack_conda_env(path, folder=None):
     """Unpack a conda-pack archive, run its conda-unpack with its own Python, describe its
     interpreter, and, when it matches this one, append its site-packages to sys.path."""
@@ -7420,7 +7997,16 @@ def unpack_conda_env(path, folder=None):
     if folder is None:
         folder = os.path.join("/mnt/data" if os.path.isdir("/mnt/data") else os.getcwd(), stem)
     folder = os.path.abspath(folder)
-    extract_archive(path, folder, ENVIRONMENT_LIMITS, environment=True)
+    _refuse_existing(path, folder)
+    partial = os.path.join(os.path.dirname(folder), STAGING_DIR + "-" + os.path.basename(folder))
+    import shutil
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        extract_archive(path, partial, ENVIRONMENT_LIMITS, environment=True)
+        _remove_empty(folder)
+        os.rename(partial, folder)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
     python = next((os.path.join(folder, "bin", name) for name in ("python", "python3")
                    if os.path.exists(os.path.join(folder, "bin", name))), None)
     if python is None:
@@ -7724,7 +8310,7 @@ def _build_parser():
                                 help="stop cleanly between packages after this long; a rerun "
                                      "continues")
     install_parser.add_argument("--jobs", type=int, metavar="N",
-                                help="packages installed at once (default: cores + 1, at most 4)")
+                                help="threads that unpack wheels (default: the usable cores, at most 4)")
     install_parser.add_argument("--no-verify", action="store_true",
                                 help="only unpack: do not byte-compile, nor import the roots "
                                      "in a fresh interpreter")

@@ -5,6 +5,11 @@
                            set of (project, version) that ``pip install --dry-run --report -
                            --no-index --find-links`` resolves from the same files; a wrong hash
                            writes nothing, as pip refuses; a URL keeps its # fragment
+    TestIndexOptions       --index-url / --extra-index-url / --find-links / --no-index lines (in
+                           nested files too) and on the command line reach every pip process
+                           of the builder, combined as pip combines them: the bundle holds the
+                           set ``pip install --dry-run --report -r FILE`` resolves with the same
+                           default index, and a replaced default index is never asked
     TestRequirementsErrors unusable files: one line, exit 2, nothing written
     TestPylock             pylock.toml round-trips through packaging.pylock; pip 26.3 (the
                            pinned pip-pylock set) installs a complete bundle's lock offline; a
@@ -156,6 +161,121 @@ class TestRequirementsFiles:
         assert given.requirements == ['pkg @ %s ; python_version >= "3.8"' % url]
         parsed = bootstrap.Requirement(given.requirements[0])
         assert parsed.url == url and str(parsed.marker) == 'python_version >= "3.8"'
+
+
+PRIVATE_WHEELS = [("secret", "1.0", ["beta>=1"]), ("beta", "1.0", [])]
+
+
+@pytest.fixture(scope="module")
+def private_wheels(tmp_path_factory):
+    """A project the default test index lacks (secret), and an older beta than it has."""
+    folder = tmp_path_factory.mktemp("private-wheels")
+    return sorted(str(make_wheel(folder, name, version, requires=requires))
+                  for name, version, requires in PRIVATE_WHEELS)
+
+
+@pytest.fixture(scope="module")
+def private(private_wheels, tmp_path_factory):
+    root = str(tmp_path_factory.mktemp("private-index"))
+    indexkit.build_index(root, private_wheels)
+    with LocalIndex(root) as served:
+        yield served
+
+
+def pip_report(args, default_index, cwd, **env):
+    """{name: version} of ``pip install --dry-run --report`` with the builder's default index
+    (PIP_INDEX_URL, as tool_env gives the builder) and no other pip configuration."""
+    proc = run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed",
+                "--report", "-", "--quiet"] + list(args), cwd=cwd,
+               env=clean_env(PIP_INDEX_URL=default_index, PIP_NO_CACHE_DIR="1", **env))
+    assert proc.returncode == 0, output_of(proc)
+    return {bootstrap.canonicalize_name(item["metadata"]["name"]): item["metadata"]["version"]
+            for item in json.loads(proc.stdout)["install"]}
+
+
+class TestIndexOptions:
+    CASES = {
+        # --index-url replaces the default index: everything comes from the private one
+        "index-url": ({"requirements.txt": "--index-url {private}\nsecret\n"},
+                      {"secret": "1.0", "beta": "1.0"}),
+        # --extra-index-url (here in a nested file) adds: beta 2.0 from the default index
+        "nested-extra-index-url": ({"requirements.txt": "-r sub/more.txt\nsecret\n",
+                                    "sub/more.txt": "--extra-index-url {private}\n"},
+                                   {"secret": "1.0", "beta": "2.0"}),
+        # a later --index-url (in a nested file) drops the indexes given before it, extra
+        # ones included, as pip's req_file.handle_option_line does
+        "nested-index-url-replaces-earlier": (
+            {"requirements.txt": "--extra-index-url {public}\n-r sub/more.txt\nsecret\n",
+             "sub/more.txt": "--index-url {private}\n"},
+            {"secret": "1.0", "beta": "1.0"}),
+        # --no-index with --find-links relative to the file that names it (not to the cwd)
+        "no-index-find-links-beside-the-file": (
+            {"reqs/requirements.txt": "--no-index\n--find-links links\nsecret\n"},
+            {"secret": "1.0", "beta": "1.0"}),
+    }
+
+    @pytest.mark.parametrize("case", sorted(CASES))
+    def test_the_bundle_holds_what_pip_resolves_from_the_file(self, case, index, private,
+                                                               private_wheels, tmp_path):
+        files, literal = self.CASES[case]
+        for name, text in files.items():
+            _write(tmp_path, name, text.format(private=private.url, public=index.url))
+        links = tmp_path / "reqs" / "links"
+        links.mkdir(parents=True)
+        for path in private_wheels:
+            os.link(path, str(links / os.path.basename(path)))
+        main = str(tmp_path / [n for n in files if n.endswith("requirements.txt")][0])
+        expected = pip_report(["-r", main], index.url, str(tmp_path))
+        assert expected == literal, expected
+        asked = len(index.requests)
+        proc, output = build(index, tmp_path, "-r", main)
+        assert proc.returncode == 0, output_of(proc)
+        assert bundled(output) == expected
+        assert "is not used" not in proc.stderr, output_of(proc)
+        if case in ("index-url", "no-index-find-links-beside-the-file"):
+            assert index.requests[asked:] == [], "the replaced default index was asked"
+
+    def test_command_line_index_url_then_the_file_adds_an_extra_index(self, index, private,
+                                                                     tmp_path):
+        main = _write(tmp_path, "requirements.txt", "--extra-index-url %s\nsecret\n" % index.url)
+        expected = pip_report(["-i", private.url, "-r", main], NO_INDEX, str(tmp_path))
+        assert expected == {"secret": "1.0", "beta": "2.0"}, expected
+        output = str(tmp_path / "bundle.tar.gz")
+        proc = run_bundle(["-i", private.url, "-r", main, "--profile", HOST.target,
+                           "-o", output], NO_INDEX, cwd=str(tmp_path))
+        assert proc.returncode == 0, output_of(proc)
+        assert bundled(output) == expected
+
+    def test_a_file_index_url_drops_the_configured_extra_index_as_pip_does(self, index,
+                                                                          private, tmp_path):
+        config = _write(tmp_path, "pip.conf", "[global]\nextra-index-url = %s\n" % index.url)
+        main = _write(tmp_path, "requirements.txt", "--index-url %s\nsecret\n" % private.url)
+        expected = pip_report(["-r", main], NO_INDEX, str(tmp_path), PIP_CONFIG_FILE=config)
+        assert expected == {"secret": "1.0", "beta": "1.0"}, expected  # not beta 2.0
+        output = str(tmp_path / "bundle.tar.gz")
+        proc = run([sys.executable, indexkit.BUNDLE_PY, "-r", main, "--profile", HOST.target,
+                    "-o", output], cwd=str(tmp_path),
+                   env=dict(indexkit.tool_env(NO_INDEX), PIP_CONFIG_FILE=config))
+        assert proc.returncode == 0, output_of(proc)
+        assert bundled(output) == expected
+
+    def test_pip_order_across_nested_files(self, tmp_path):
+        from tools import bundle
+        _write(tmp_path, "sub/a.txt", "--extra-index-url http://a.invalid/\n-f wheels\n")
+        _write(tmp_path, "sub/wheels/.keep", "")
+        path = _write(tmp_path, "r.txt", "\n".join([
+            "--extra-index-url http://x.invalid/", "-i http://i.invalid/", "-r sub/a.txt",
+            "--pre", "alpha", ""]))
+        given = bundle.read_requirements([path], bundle.IndexOptions(
+            "http://cli.invalid/", ["http://cli-extra.invalid/"]))
+        assert given.index.arguments() == [
+            "--index-url", "http://i.invalid/", "--extra-index-url", "http://a.invalid/",
+            "--find-links", str(tmp_path / "sub" / "wheels")]
+        assert given.ignored == ["--pre"]
+        _write(tmp_path, "n.txt", "-r r.txt\n--no-index\n--index-url http://late.invalid/\n")
+        given = bundle.read_requirements([str(tmp_path / "n.txt")])
+        assert given.index.arguments() == [
+            "--no-index", "--find-links", str(tmp_path / "sub" / "wheels")]
 
 
 class TestRequirementsErrors:

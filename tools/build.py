@@ -18,16 +18,19 @@ class BuildError(Exception):
     """An sdist that cannot be shipped for this target, with what to do instead."""
 
 
-def build_wheels(sdists, dest):
-    """Build every sdist into ``dest`` in one pip process: {sdist path: wheel path or None}."""
+def build_wheels(sdists, dest, index_options=(), index_env=None):
+    """Build every sdist into ``dest`` in one pip process: {sdist path: wheel path or None}.
+    ``index_options`` (pip's --index-url ... options) are where build isolation finds the
+    build requirements (with ``index_env`` added to the environment)."""
     os.makedirs(dest, exist_ok=True)
     before = set(os.listdir(dest))
     if sdists:
         subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
                         "--disable-pip-version-check", "--no-input", "--progress-bar", "off",
-                        "--quiet", "-w", dest] + list(sdists),
+                        "--quiet", "-w", dest] + list(index_options) + list(sdists),
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       universal_newlines=True, stdin=subprocess.DEVNULL)
+                       universal_newlines=True, stdin=subprocess.DEVNULL,
+                       env=dict(os.environ, **(index_env or {})))
     built = {}
     for name in sorted(set(os.listdir(dest)) - before):
         if name.endswith(".whl"):

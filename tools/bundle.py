@@ -5,6 +5,7 @@
                            -o bundle.tar.gz [--max-part-size 500M] [--force]
                            [--target TARGET] [--can-compile] [--no-pip]
                            [--installed NAME==VERSION ...]
+                           [-i URL] [--extra-index-url URL] [-f URL] [--no-index]
 
 It resolves for the TARGET's marker environment and tags, not this machine's: pip's own
 backtracking resolver runs as if in the sandbox (tools/pip_target.py, tools/fetch.py), with
@@ -26,6 +27,10 @@ Requirements files are read with pip's own parser (pip-requirements-parser): ``-
 ``-c`` files are followed, backslash continuations joined, URLs keep their ``#`` fragment, and
 ``--hash`` values (pip-compile --generate-hashes) are checked against every shipped file, as
 pip's hash-checking mode does; a constraint limits a project the closure needs, never adds one.
+Index options (``--index-url``, ``--extra-index-url``, ``--find-links``, ``--no-index``,
+``--trusted-host``), in the files or on the command line, combine as pip combines them and are
+given to every pip process the builder runs (resolving, downloading, building sdists), so a
+file compiled against a private index is fetched from that index, not from PyPI.
 
 Exit codes: 0 written; 1 the bundle would not install, or a file breaks a --hash (nothing
 written; --force overrides only the former); 2 usage error or unusable input.
@@ -66,13 +71,15 @@ class Builder(object):
     """Resolves with pip's resolver for the target (tools/fetch.py), downloads the closure,
     turns sdists into wheels or ships them with their build backend."""
 
-    def __init__(self, profile, roots, work, log):
+    def __init__(self, profile, roots, work, log, index=None):
         self.profile = profile
+        self.index = index or IndexOptions()  # pip's index options, for every pip run
         self.roots = roots
         self.work = work
         self.wheels = os.path.join(work, "wheels")
         self.log = log
-        self.pip = fetch.TargetPip(profile, os.path.join(work, "pip"), log)
+        self.pip = fetch.TargetPip(profile, os.path.join(work, "pip"), log,
+                                   self.index.arguments(), self.index.environment())
         self.kinds = {}          # file name -> wheel | sdist | build-backend
         self.errors = []
         self.notes = []
@@ -134,7 +141,8 @@ class Builder(object):
         sandbox lacks for the sdists that ship."""
         stubbed_paths = set(stubbed.values())
         built = build.build_wheels([s for s in sdists if s not in stubbed_paths],
-                                   os.path.join(self.work, "built"))
+                                   os.path.join(self.work, "built"), self.index.arguments(),
+                                   self.index.environment())
         build_roots = []
         for sdist in sdists:
             wheel = built.get(sdist)
@@ -193,15 +201,74 @@ class Requirements(object):
         self.requirements = []
         self.constraints = []
         self.hashes = {}   # canonical project name -> set of sha256 hex digests
-        self.ignored = []  # option lines (--index-url ...): pip's own configuration applies
+        self.index = IndexOptions()
+        self.ignored = []  # option lines this builder does not use (--pre, --prefer-binary ...)
 
 
-def read_requirements(paths):
+class IndexOptions(object):
+    """Where pip looks for distributions, as pip's own requirements-file handling builds it
+    (pip/_internal/req/req_file.py handle_option_line), line by line in pip's order (a nested
+    ``-r``/``-c`` file where its line stands): ``--no-index`` drops every index for good;
+    ``--index-url`` replaces the indexes so far (the default one and earlier extra ones);
+    ``--extra-index-url`` adds one; ``--find-links`` adds a location (a relative path that
+    exists beside the file it is written in is taken from there). ``index_url`` None means
+    pip's configured default index. The command line's options are the starting point."""
+
+    def __init__(self, index_url=None, extra_index_urls=(), find_links=(), no_index=False,
+                 trusted_hosts=()):
+        self.no_index = bool(no_index)
+        self.index_url = None if self.no_index else index_url
+        self.extra_index_urls = [] if self.no_index else list(extra_index_urls)
+        self.find_links = [os.path.abspath(v) if os.path.exists(v) else v for v in find_links]
+        self.trusted_hosts = list(trusted_hosts)
+        self.replaced = False  # a file's --index-url dropped the configured extra indexes
+
+    def apply(self, options, filename):
+        """One option line of a requirements file (pip-requirements-parser's options dict)."""
+        if options.get("no_index"):
+            self.no_index, self.index_url, self.extra_index_urls = True, None, []
+        if options.get("index_url") and not self.no_index:
+            self.index_url, self.extra_index_urls = options["index_url"], []
+            self.replaced = True
+        if options.get("extra_index_urls") and not self.no_index:
+            self.extra_index_urls.extend(options["extra_index_urls"])
+        if options.get("find_links"):
+            value = options["find_links"][0]  # as pip: the first of the line
+            beside = os.path.join(os.path.dirname(os.path.abspath(filename)), value)
+            self.find_links.append(beside if os.path.exists(beside) else value)
+        self.trusted_hosts.extend(options.get("trusted_hosts") or ())
+
+    def arguments(self):
+        """The pip options that give every pip process this search scope."""
+        arguments = ["--no-index"] if self.no_index else []
+        if self.index_url:
+            arguments += ["--index-url", self.index_url]
+        for url in self.extra_index_urls:
+            arguments += ["--extra-index-url", url]
+        for value in self.find_links:
+            arguments += ["--find-links", value]
+        for host in self.trusted_hosts:
+            arguments += ["--trusted-host", host]
+        return arguments
+
+    def environment(self):
+        """Environment variables for pip beside arguments(): when a file's --index-url replaced
+        the indexes, pip's configured extra indexes (pip.conf, PIP_EXTRA_INDEX_URL) went too,
+        which no command-line option can say; a blank PIP_EXTRA_INDEX_URL does."""
+        return {"PIP_EXTRA_INDEX_URL": " "} if self.replaced else {}
+
+
+INDEX_OPTIONS = {"index_url", "extra_index_urls", "find_links", "no_index", "trusted_hosts"}
+
+
+def read_requirements(paths, index=None):
     """Requirements from pip requirements files, with ``-r``/``-c`` followed, ``\\``
-    continuations joined and ``--hash`` options kept. Raises RequirementsError."""
+    continuations joined, ``--hash`` options kept and index options applied to ``index`` (the
+    command line's IndexOptions) as pip applies them. Raises RequirementsError."""
     import pip_requirements_parser
 
     result = Requirements()
+    result.index = index if index is not None else IndexOptions()
     for path in paths or ():
         if not os.path.isfile(path):
             raise RequirementsError("%s: no such requirements file" % path)
@@ -215,7 +282,8 @@ def read_requirements(paths):
                 line.requirement_line.filename, line.requirement_line.line_number,
                 line.requirement_line.line, line.error_message.splitlines()[0]))
         for option in parsed.options:
-            if set(option.options) - {"requirements", "constraints"}:
+            result.index.apply(option.options, option.requirement_line.filename)
+            if set(option.options) - INDEX_OPTIONS - {"requirements", "constraints"}:
                 result.ignored.append(option.requirement_line.line)
         for item in parsed.requirements:
             _add_requirement(result, item)
@@ -249,6 +317,14 @@ def parse_args(argv):
     parser.add_argument("requirements", nargs="*", metavar="REQ")
     parser.add_argument("-r", "--requirement", action="append", metavar="FILE",
                         help="read requirements from FILE (repeatable)")
+    parser.add_argument("-i", "--index-url", metavar="URL",
+                        help="the index pip uses instead of its default (as pip's option; a "
+                             "requirements file's --index-url replaces it, as in pip)")
+    parser.add_argument("--extra-index-url", action="append", default=[], metavar="URL",
+                        help="an index pip uses as well (repeatable)")
+    parser.add_argument("-f", "--find-links", action="append", default=[], metavar="URL",
+                        help="a folder or page of links pip looks in as well (repeatable)")
+    parser.add_argument("--no-index", action="store_true", help="pip uses no index at all")
     parser.add_argument("--profile", required=True,
                         help="a profile file (bootstrap.py inspect -o), a target string such as "
                              "cp311-cp311-manylinux_2_36_x86_64, or a preset: %s"
@@ -301,11 +377,11 @@ def load_profile(args, log):
     return profile
 
 
-def build_closure(profile, roots, constraints, work, log):
+def build_closure(profile, roots, constraints, work, log, index=None):
     """The Builder run for ``roots``, and the roots it was run with. Constraints (``-c``) never
     add a project, as in pip: one whose project the closure holds joins the roots and the
     closure is built again, once, so that its versions hold."""
-    builder = Builder(profile, roots, os.path.join(work, "build-1"), log).run()
+    builder = Builder(profile, roots, os.path.join(work, "build-1"), log, index).run()
     if not constraints:
         return builder, roots
     report = bootstrap.check([builder.wheels], require=roots, profile=profile)
@@ -315,7 +391,7 @@ def build_closure(profile, roots, constraints, work, log):
         return builder, roots
     log("constraints apply to %s: building again" % ", ".join(applied))
     roots = roots + applied
-    return Builder(profile, roots, os.path.join(work, "build-2"), log).run(), roots
+    return Builder(profile, roots, os.path.join(work, "build-2"), log, index).run(), roots
 
 
 def platform_notes(problems):
@@ -383,7 +459,8 @@ def main(argv=None):
 
     try:
         profile = load_profile(args, log)
-        given = read_requirements(args.requirement)
+        given = read_requirements(args.requirement, IndexOptions(
+            args.index_url, args.extra_index_url, args.find_links, args.no_index))
         roots = list(args.requirements) + given.requirements
         for root in roots + given.constraints:
             bootstrap.Requirement(root)
@@ -395,10 +472,11 @@ def main(argv=None):
         log("error: no requirements given")
         return 2
     for line in given.ignored:
-        log("note: %r in the requirements is not used: pip's own configuration applies" % line)
+        log("note: %r in the requirements is not used by this builder" % line)
     work = tempfile.mkdtemp(prefix="bundle-")
     try:
-        builder, roots = build_closure(profile, roots, given.constraints, work, log)
+        builder, roots = build_closure(profile, roots, given.constraints, work, log,
+                                       given.index)
         for error in builder.errors:
             log(error)
         report = bootstrap.check([builder.wheels], require=roots, profile=profile,

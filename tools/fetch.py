@@ -84,8 +84,10 @@ class Resolution(object):
 class TargetPip(object):
     """pip, seeing the profile's interpreter instead of this one."""
 
-    def __init__(self, profile, work, log):
+    def __init__(self, profile, work, log, index_options=(), index_env=None):
         self.profile = profile
+        self.index_options = list(index_options)  # --index-url ...: given to every pip run
+        self.index_env = dict(index_env or {})    # and what they imply for pip's configuration
         self.work = work
         self.log = log
         self.installed = dict((d.name, d) for d in profile.installed)
@@ -139,9 +141,12 @@ class TargetPip(object):
         return folder
 
     def pip(self, arguments):
-        command = [sys.executable, PIP_TARGET, self.config] + list(arguments)
+        arguments = list(arguments)
+        command = ([sys.executable, PIP_TARGET, self.config] + arguments[:1] + self.index_options
+                   + arguments[1:])
         return subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              universal_newlines=True, stdin=subprocess.DEVNULL)
+                              universal_newlines=True, stdin=subprocess.DEVNULL,
+                              env=dict(os.environ, **self.index_env))
 
     # -- resolution ----------------------------------------------------------------------
 
