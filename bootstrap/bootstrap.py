@@ -5390,7 +5390,8 @@ def resolve(profile, wheels=(), sdists=(), roots=(), upgrade=False, verdicts=Non
 
 FIX_BUNDLE_NAME = "bundle-fix.tar.gz"
 PROFILE_FILE_NAME = "sandbox-profile.json"
-_COMMON_GLIBC = (39, 35, 34, 31, 28, 27, 24)  # manylinux_2_X tags that wheels are built for
+_COMMON_GLIBC = (39, 35, 34, 31, 28, 27, 24, 17)  # manylinux_2_X tags wheels are built for
+# (2_17 also by name: pip widens manylinux2014 to its legacy aliases only, not to manylinux_2_17)
 
 
 def _quote(text):
@@ -5407,7 +5408,8 @@ def _short_platforms(profile):
             platforms.append(tag.platform)
     if not platforms:
         return []
-    first = platforms[0]
+    portable = [p for p in platforms if not p.startswith("linux_")]  # no index has linux_*
+    first = (portable or platforms)[0]
     glibc = re.match(r"^manylinux_2_(\d+)_(\w+)$", first)
     if glibc:
         minor, arch = int(glibc.group(1)), glibc.group(2)

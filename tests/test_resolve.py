@@ -780,12 +780,14 @@ class TestFix:
         assert len(alt) < 400, alt
 
     def test_platforms_run_from_this_glibc_down_to_the_legacy_aliases(self, run, make_wheel):
-        """manylinux2014 stands for 2010 and manylinux1 too: pip expands the legacy aliases."""
+        """manylinux2014 stands for 2010 and manylinux1 too: pip expands the legacy aliases,
+        but not to manylinux_2_17, which wheels may carry alone: named too."""
         self._missing_three(make_wheel)
         alt = run(linux_profile("3.8", glibc=(2, 28)))["fix"]["alt"]
         platforms = pip_options(alt, "--platform")
         assert platforms == ["manylinux_2_28_x86_64", "manylinux_2_27_x86_64",
-                             "manylinux_2_24_x86_64", "manylinux2014_x86_64"]
+                             "manylinux_2_24_x86_64", "manylinux_2_17_x86_64",
+                             "manylinux2014_x86_64"]
 
     def test_sdist_only_projects_are_not_binary_only(self):
         profile = bootstrap.Profile.from_json(PY38)
@@ -1107,3 +1109,24 @@ class TestRealWorld:
         assert [r.split("==")[0] for r in problem["required_by"]] == ["cos-python-sdk-v5"]
         assert "root requirement" not in problem["message"]
         assert "Would not install (requested): html2notion" in str(report)
+
+
+class TestPipDownloadAlternative:
+    """The `pip download` alternative, run by the real pip: it must select this machine's
+    manylinux wheels (newest packaging lists the native linux_* platform first, which no index
+    serves, so a --platform of linux_* alone would fetch nothing compiled)."""
+
+    def test_selects_a_manylinux_wheel_for_this_interpreter(self, tmp_path, make_wheel):
+        from installkit import clean_env, run as run_cmd
+        profile = bootstrap.Profile.current()
+        if not profile.tags or not any(t.platform.startswith("manylinux") for t in profile.tags):
+            pytest.skip("this interpreter takes no manylinux wheels")
+        tag = next(t for t in profile.tags if t.platform.startswith("manylinux_2_17"))
+        wheel = make_wheel("zz-compiled", "1.0", tag=str(tag))
+        command = bootstrap.pip_download_command(profile, ["zz-compiled"], dest=str(tmp_path / "d"))
+        argv = shlex.split(command)
+        assert argv[:2] == ["pip", "download"]
+        proc = run_cmd([sys.executable, "-m", "pip"] + argv[1:] + [
+            "--no-index", "--find-links", str(wheel.parent)], env=clean_env())
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert os.listdir(str(tmp_path / "d")) == [wheel.name]
