@@ -5632,7 +5632,8 @@ def attach_fixes(problems, profile, fetch, rerun, profile_argument=None, bundles
         if fix is None and problem.details.get("sandbox_fix"):
             fix = {"where": "sandbox", "command": rerun + " " + problem.details["sandbox_fix"]}
         elif shared and index in covered:
-            fix = shared
+            fix = shared if not (fix or {}).get("hint") else collections.OrderedDict(
+                list(shared.items()) + [("hint", fix["hint"])])  # the shared fix, and why
         elif fix is None:
             fix = online_fix(profile, [r for r in problem.required_by or [problem.subject]],
                              profile_argument, profile_file, _problem_names(problem))
