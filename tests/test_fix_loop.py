@@ -625,6 +625,8 @@ def test_a_root_built_for_another_interpreter_is_repaired_by_the_fix(index, univ
     assert sandbox.installed().get("speedext") == "1.0"
     fix = report["fix"]
     assert fix and fix["where"] == "online" and failed[0]["fix"]["command"] == fix["command"]
+    words = shlex.split(fix["command"])
+    assert "speedext==1.0" in words and "speedext==1.0" not in words[words.index("--profile"):]
     folder = os.path.join(str(tmp_path), "online")
     os.makedirs(folder)
     shutil.copyfile(fix["profile_file"], os.path.join(folder, "sandbox-profile.json"))
@@ -633,6 +635,7 @@ def test_a_root_built_for_another_interpreter_is_repaired_by_the_fix(index, univ
     shipped = indexkit.read_bundle(os.path.join(folder, "bundle-fix.tar.gz"))
     assert [f for f in shipped.wheel_files if f.startswith("speedext-1.0-cp311-cp311-")], (
         shipped.manifest, output_of(done))
+    assert shipped.manifest.get("reinstall") == ["speedext"], shipped.manifest
     uploads.append(os.path.basename(sandbox.upload(os.path.join(folder, "bundle-fix.tar.gz"))))
     proc, report = sandbox.bootstrap_json("install", *uploads)
     assert report["status"] == "ok", json.dumps(report, indent=1)
