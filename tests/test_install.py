@@ -1315,6 +1315,13 @@ class TestVerification:
             assert wanted[name] in words[2:options[0]], problem
             assert "import %s" % name not in json.dumps(fix), problem
         assert len(set(p["fix"]["command"] for p in failed.values())) == 1, failed
+        # a broken build's own reinstall is the fix: the builder is told to ship it again
+        # although it is installed (never that it is installed at that version)
+        words = shlex.split(report["fix"]["command"])
+        again = [words[i + 1] for i, word in enumerate(words) if word == "--reinstall"]
+        assert again == ["verifycrash", "verifyext", "verifylib"], words
+        pinned = [words[i + 1] for i, word in enumerate(words) if word == "--installed"]
+        assert not [p for p in pinned if p.split("==")[0] in again], words
         assert "library" in failed["verifylib"]["fix"]["hint"], failed["verifylib"]
         assert report["notes"] == [], report["notes"]
         assert report["status"] in ("partial", "failed") and report.exit_code == 1
