@@ -5325,6 +5325,7 @@ def _placeholders_reached(state, placeholders, starts):
 
 
 def _reach(edges, starts):
+    """``starts`` and everything the ``edges`` ({node: nodes}) lead to from them."""
     seen, stack = set(), list(starts)
     while stack:
         ident = stack.pop()
@@ -5830,11 +5831,11 @@ def _unrequired(candidates, items):
         elif all(extra and (requirer, extra) not in requested for requirer, extra in found):
             for requirer, extra in found:  # no project here asks for those extras: the user did
                 roots.setdefault(requirer, set()).add(extra)
-    reached = _closure(roots, children)
+    reached = _reach(children, roots)
     for name in candidates:
         if name not in reached:
             roots.setdefault(name, set())
-            reached |= _closure([name], children)
+            reached |= _reach(children, [name])
     return ["%s[%s]" % (name, ",".join(sorted(extras))) if extras else name
             for name, extras in roots.items()]
 
@@ -5879,17 +5880,6 @@ def _marker_extras(markers):
                 if side == ("var", "extra") and other[0] == "str":
                     extras.add(canonicalize_name(other[1]))
     return sorted(extras)
-
-
-def _closure(names, children):
-    """``names`` and every project they require, transitively."""
-    seen, stack = set(), list(names)
-    while stack:
-        name = stack.pop()
-        if name not in seen:
-            seen.add(name)
-            stack.extend(children.get(name, ()))
-    return seen
 
 
 def _is_requirement(text):
@@ -8358,7 +8348,7 @@ def _build_parser():
                                 help="stop cleanly between packages after this long; a rerun "
                                      "continues")
     install_parser.add_argument("--jobs", type=int, metavar="N",
-                                help="packages installed at once (default: cores + 1, at most 4)")
+                                help="threads that unpack wheels (default: the usable cores, at most 4)")
     install_parser.add_argument("--no-verify", action="store_true",
                                 help="only unpack: do not byte-compile, nor import the roots "
                                      "in a fresh interpreter")

@@ -1,7 +1,8 @@
 """docs/ (issue 13): the formats the product promises, held against what the code does.
 
     TestSchemas        the JSON Schemas of docs/schemas/ are valid Draft 2020-12 and judge:
-                       a real profile, check and install report validate; broken ones do not
+                       a real profile, every preset (written by hand, with its `source`),
+                       check and install report validate; broken ones do not
     TestProblemCodes   bootstrap.PROBLEM_CODES is exactly the table in docs/formats.md
     TestHook           the conftest hook is on: the API's reports and the JSON documents test
                        code parses are validated (a broken one fails the test that parses it)
@@ -22,6 +23,8 @@ import schemakit
 import jsonschema  # noqa: E402  (in the [test] extra: missing is a failure, not a skip)
 
 ROOT = schemakit.ROOT
+PRESETS_DIR = os.path.join(ROOT, "tools", "presets")
+PRESETS = sorted(n for n in os.listdir(PRESETS_DIR) if n.endswith(".json"))
 BOOTSTRAP_PY = os.path.join(ROOT, "bootstrap", "bootstrap.py")
 
 
@@ -61,6 +64,39 @@ class TestSchemas:
             broken = dict(copy.deepcopy(profile), **{key: value})
             with pytest.raises(schemakit.SchemaViolation):
                 schemakit.validate_document(broken)
+
+    @pytest.mark.parametrize("preset", PRESETS)
+    def test_every_preset_validates(self, preset):
+        """A preset is a profile written by hand: ``source`` says where its facts come from,
+        and what that source does not give (the executable) is left out."""
+        with open(os.path.join(PRESETS_DIR, preset)) as f:
+            data = json.load(f)
+        assert data["source"].strip()
+        schema = schemakit.load_schema("sandbox-bootstrap.profile/1")
+        errors = [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(data)]
+        assert errors == []
+        schemakit.validate_document(data)
+        # without its source, the same facts are a measured profile that lacks some
+        unsourced = dict(data)
+        del unsourced["source"]
+        with pytest.raises(schemakit.SchemaViolation, match="executable"):
+            schemakit.validate_document(unsourced)
+
+    def test_a_measured_profile_needs_every_fact_and_a_source_relaxes_only_those(self, profile):
+        for key, inner in (("python", "executable"), ("implementation", "version"),
+                           ("paths", "purelib")):
+            broken = copy.deepcopy(dict(profile))
+            del broken[key][inner]
+            with pytest.raises(schemakit.SchemaViolation, match=inner):
+                schemakit.validate_document(broken)
+            schemakit.validate_document(dict(broken, source="written by hand"))
+        for broken in (dict(profile, source=""), dict(profile, source=None)):
+            with pytest.raises(schemakit.SchemaViolation):
+                schemakit.validate_document(broken)
+        lacking = copy.deepcopy(dict(profile, source="written by hand"))
+        del lacking["python"]["version"]
+        with pytest.raises(schemakit.SchemaViolation, match="version"):
+            schemakit.validate_document(lacking)
 
     def test_check_report_by_cli_and_api_validate(self, folder):
         proc, report = _cli_json("check", folder)  # the hook validated it already

@@ -407,7 +407,8 @@ class TestAfterwards:
 
 class TestBundleForJupyterLite:
     """tools/bundle.py --profile jupyterlite (the preset of the current JupyterLite: Pyodide
-    314.0.6) ships pure wheels and the wheel of the right Pyodide tag from an index."""
+    314.0.6) ships pure wheels and the wheel of the right Pyodide tag from an index; what
+    Pyodide itself provides (numpy) is left to micropip, with the line that installs it."""
 
     def test_preset_says_pyodide(self):
         from tools import profiles
@@ -422,7 +423,7 @@ class TestBundleForJupyterLite:
         files = tmp_path / "files"
         files.mkdir()
         paths = [
-            make_wheel(files, "purepkg", "1.0", requires=["wasmpkg>=2"]),
+            make_wheel(files, "purepkg", "1.0", requires=["wasmpkg>=2", "numpy>=1"]),
             make_wheel(files, "wasmpkg", "2.0", tag="cp314-cp314-pyodide_2026_0_wasm32"),
             make_wheel(files, "wasmpkg", "2.0", tag="cp314-cp314-manylinux_2_17_x86_64"),
             make_wheel(files, "wasmpkg", "2.0", tag="cp312-cp312-pyodide_2024_0_wasm32"),
@@ -433,10 +434,47 @@ class TestBundleForJupyterLite:
             proc = run_bundle(["purepkg", "--profile", "jupyterlite", "-o", str(output)],
                               index.url)
         assert proc.returncode == 0, output_of(proc)
+        assert 'import micropip; await micropip.install(["numpy"])' in proc.stderr
         contents = read_bundle(str(output))
         wheels = sorted(os.path.basename(n) for n in contents.members if n.endswith(".whl"))
         assert wheels == ["purepkg-1.0-py3-none-any.whl",
                           "wasmpkg-2.0-cp314-cp314-pyodide_2026_0_wasm32.whl"]
+        from tools import profiles
+        preset, _ = profiles.load_profile("jupyterlite")
+        numpy = preset["sandbox"]["pyodide"]["packages"]["numpy"]
+        line = ('import micropip; await micropip.install(["numpy"]) (or, from JavaScript: '
+                'await pyodide.loadPackage(["numpy"]))')
+        provided = [n for n in contents.manifest["notes"] if "provided by Pyodide" in n]
+        assert provided == ["not shipped, provided by Pyodide itself: numpy %s; in the sandbox, "
+                            "first run: %s" % (numpy, line)]
+        assert provided[0] in proc.stderr
+
+    def test_a_pyodide_package_is_not_downloaded_even_when_the_index_has_it(self, tmp_path):
+        """The lock's version is the platform's: an index's numpy (any version, even a pure
+        wheel) is neither shipped nor allowed to replace it."""
+        import indexkit
+        from indexkit import LocalIndex, output_of, read_bundle, run_bundle
+        files = tmp_path / "files"
+        files.mkdir()
+        paths = [make_wheel(files, "purepkg", "1.0", requires=["numpy"]),
+                 make_wheel(files, "numpy", "1.0"), make_wheel(files, "numpy", "999.0")]
+        indexkit.build_index(str(tmp_path / "index"), [str(p) for p in paths])
+        output = tmp_path / "bundle.tar.gz"
+        with LocalIndex(str(tmp_path / "index")) as index:
+            proc = run_bundle(["purepkg", "--profile", "jupyterlite", "-o", str(output)],
+                              index.url)
+        assert proc.returncode == 0, output_of(proc)
+        contents = read_bundle(str(output))
+        assert sorted(os.path.basename(n) for n in contents.members if n.endswith(".whl")) == [
+            "purepkg-1.0-py3-none-any.whl"]
+        assert 'await micropip.install(["numpy"])' in "\n".join(contents.manifest["notes"])
+        # a requirement Pyodide's numpy cannot meet: refused, saying why
+        with LocalIndex(str(tmp_path / "index")) as index:
+            proc = run_bundle(["numpy<2", "--profile", "jupyterlite", "-o",
+                               str(tmp_path / "refused.tar.gz")], index.url)
+        assert proc.returncode == 1, output_of(proc)
+        assert "numpy<2 (Pyodide provides numpy " in proc.stderr
+        assert not (tmp_path / "refused.tar.gz").exists()
 
 
 class TestCapabilitiesOnThisInterpreter:

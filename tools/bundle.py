@@ -15,7 +15,9 @@ pip process per round. sdist-only projects become wheels when they are pure Pyth
 the sdist ships with its build backend's wheels when the target can compile (or when its
 build cannot run on this interpreter at all), or the build stops and says it must happen on a
 matching machine. With a profile that lists installed distributions, only what the sandbox
-lacks is shipped.
+lacks is shipped. With a Pyodide profile, Pyodide's own packages (``sandbox.pyodide.packages``,
+its pyodide-lock.json) count as installed at the lock's version and are never shipped; the
+output and the manifest's notes give the one micropip line that loads those the bundle needs.
 
 The fix commands of bootstrap.py's reports name the profile file the sandbox wrote, with
 --target as the fallback when that file is not here, and the facts a build depends on
@@ -400,6 +402,25 @@ def build_closure(profile, roots, constraints, work, log, index=None):
     return Builder(profile, roots, os.path.join(work, "build-2"), log, index).run(), roots
 
 
+def platform_notes(problems):
+    """The notes for what the sandbox's own installer provides (a Pyodide profile's packages,
+    reported by the check with ``available_from``): one line that loads them all with
+    micropip (and its pyodide.loadPackage twin), to run in the sandbox before the install."""
+    versions = {}
+    for problem in problems:  # the subject is the name with the specifier (numpy>=1.20)
+        name = bootstrap.Requirement(problem["subject"]).key
+        versions[name] = problem.get("available_version")
+    names = sorted(versions)
+    if not names:
+        return []
+    fix = bootstrap.platform_install_fix(names)
+    return ["not shipped, provided by %s itself: %s; in the sandbox, first run: %s (or, "
+            "from JavaScript: %s)" % (
+                problems[0]["available_from"].capitalize(),
+                ", ".join("%s %s" % (n, versions[n]) for n in sorted(names)),
+                fix["command"], fix["alt"])]
+
+
 def hash_errors(files, hashes, work):
     """Why shipped files break the requirements' ``--hash`` values (as pip's hash-checking
     mode: once one requirement has hashes, every shipped project needs them, but an sdist's
@@ -474,6 +495,10 @@ def main(argv=None):
             log(error)
         report = bootstrap.check([builder.wheels], require=roots, profile=profile,
                                  upgrade=builder.needs_upgrade)
+        # What the sandbox's own installer provides (Pyodide's packages) is not shipped: the
+        # check names each, and the notes the one line that loads them there, first.
+        platform = [p for p in report["problems"] if p.get("available_from")]
+        builder.notes.extend(platform_notes(platform))
         for note in builder.notes:
             log(note)
         summary = [line for line in bootstrap.render_report(report).splitlines()
@@ -486,12 +511,6 @@ def main(argv=None):
             log("not written: files differ from the requirements' hashes (--force does not "
                 "override hashes)")
             return 1
-        # What the sandbox's own installer provides (Pyodide's packages) is not shipped: the
-        # check names the one micropip line that installs it there, first.
-        platform = [p for p in report["problems"] if p.get("available_from")]
-        for problem in platform:
-            log("%s: in the sandbox, first run: %s" % (problem["subject"],
-                                                       problem["fix"]["command"]))
         if len(platform) < len(report["problems"]) and not report.ok and not args.force:
             log("not written: the bundle would not install as it is (--force writes it anyway)")
             return 1

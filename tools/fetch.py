@@ -14,6 +14,12 @@ Installed versions are kept in three steps, the first that pip can solve wins:
 2. ``upgrade``: no pins, but every installed distribution's own requirements are constraints,
    so nothing that stays installed is broken; installed versions are still preferred;
 3. ``free``: only the requests; whatever this replaces is said, and what it breaks too.
+
+A Pyodide profile's own packages (``sandbox.pyodide.packages``: its pyodide-lock.json) are
+provided by the platform, not shipped: pip sees each as installed at the lock's version, and
+that version is a constraint at every level, so pip neither downloads nor replaces them (no
+index has wheels of Pyodide's binary packages). They are loaded in the sandbox with micropip
+or ``pyodide.loadPackage``.
 """
 
 import hashlib
@@ -85,6 +91,7 @@ class TargetPip(object):
         self.work = work
         self.log = log
         self.installed = dict((d.name, d) for d in profile.installed)
+        self.platform = platform_packages(profile)
         os.makedirs(work, exist_ok=True)
         self.stubs = os.path.join(work, "stubs")      # find-links: metadata-only wheels
         self.sdists = os.path.join(work, "sdists")
@@ -116,7 +123,9 @@ class TargetPip(object):
         import bootstrap
         folder = os.path.join(self.work, "installed")
         os.makedirs(folder, exist_ok=True)
-        for dist in self.profile.installed:
+        provided = [bootstrap.Distribution(name, version, [], None)
+                    for name, version in sorted(self.platform.items())]
+        for dist in list(self.profile.installed) + provided:
             try:
                 bootstrap.Version(dist.version)
             except (bootstrap.BootstrapError, ValueError):
@@ -163,6 +172,7 @@ class TargetPip(object):
                         continue
                     if requirement.url is None and str(requirement.specifier):
                         lines.append("%s%s" % (requirement.name, requirement.specifier))
+        lines += ["%s==%s" % item for item in self.platform.items()]
         path = os.path.join(self.work, "constraints-%s.txt" % level)
         with open(path, "w") as f:
             f.write("\n".join(sorted(set(lines))) + "\n")
@@ -178,8 +188,26 @@ class TargetPip(object):
                     return self._resolution(report, level)
                 if not self._stub_failed_sdists():
                     break
-        raise FetchError("pip finds no set of versions for %s on %s" % (
-            " ".join(roots), self.profile.target), "\n".join(output.splitlines()[-12:]))
+        raise FetchError("pip finds no set of versions for %s on %s%s" % (
+            " ".join(roots), self.profile.target, self._platform_conflicts(roots)),
+            "\n".join(output.splitlines()[-12:]))
+
+    def _platform_conflicts(self, roots):
+        """Why a root cannot be met when the platform provides its project at another version
+        (Pyodide's packages are fixed by its lock): '' when none is."""
+        import bootstrap
+        said = []
+        for root in roots:
+            try:
+                requirement = bootstrap.Requirement(root)
+            except (bootstrap.BootstrapError, ValueError):
+                continue
+            version = self.platform.get(requirement.key)
+            if version is not None and not requirement.specifier.contains(
+                    version, prereleases=True):
+                said.append("%s (Pyodide provides %s %s, which a bundle cannot replace)" % (
+                    root, requirement.key, version))
+        return ": %s" % "; ".join(said) if said else ""
 
     def _resolve_once(self, roots, level):
         report_path = os.path.join(self.work, "report-%s.json" % level)
@@ -262,6 +290,24 @@ class TargetPip(object):
             elif not item.is_wheel:
                 paths[item.name] = fetch_url(item.url, self.sdists, item.sha256)
         return paths
+
+
+def platform_packages(profile):
+    """{name: version} that the sandbox's own installer provides (a Pyodide profile's
+    pyodide-lock.json packages) and that are not installed there yet; versions pip could not
+    compare are left out."""
+    import bootstrap
+    packages = ((profile.sandbox or {}).get("pyodide") or {}).get("packages") or {}
+    installed = set(_canonical(d.name) for d in profile.installed)
+    provided = {}
+    for name, version in packages.items():
+        try:
+            bootstrap.Version(version)
+        except (bootstrap.BootstrapError, ValueError, TypeError):
+            continue
+        if _canonical(name) not in installed:
+            provided[_canonical(name)] = version
+    return provided
 
 
 def _sha256_ok(path, sha256):
