@@ -5387,6 +5387,11 @@ def resolve(profile, wheels=(), sdists=(), roots=(), upgrade=False, verdicts=Non
 # needs an online step, and the command names that file; `--target` (with --can-compile and
 # the relevant --installed pins) is its fallback when the file cannot be brought along. A
 # short `pip download` for the target is the alternative.
+# A package whose own reinstall is the fix (an installed root that does not import because its
+# build does not fit this interpreter, or a library it links to is missing) is fetched at the
+# very version that is installed: the command says `--reinstall NAME` (and no --installed pin
+# of it), so that the builder ships it although the profile lists it, and the bundle's
+# manifest says `reinstall`, so that the next install replaces that same version.
 
 FIX_BUNDLE_NAME = "bundle-fix.tar.gz"
 PROFILE_FILE_NAME = "sandbox-profile.json"
@@ -5488,11 +5493,15 @@ def write_profile_file(profile, bundles):
     return path
 
 
-def _profile_words(profile, profile_argument, profile_file, installed_names=()):
+def _profile_words(profile, profile_argument, profile_file, installed_names=(), reinstall=()):
     """The --profile part of a bundle.py command: the given profile, or the written file with
-    the target and its facts as the fallback, or (no file) the target and its facts."""
+    the target and its facts as the fallback, or (no file) the target and its facts; and
+    --reinstall for each installed package whose own reinstall is the fix."""
+    again = []
+    for name in sorted(set(reinstall)):
+        again += ["--reinstall", name]
     if profile_argument:
-        return ["--profile", profile_argument]
+        return ["--profile", profile_argument] + again
     words = (["--profile", PROFILE_FILE_NAME, "--target", profile.target] if profile_file
              else ["--profile", profile.target])
     sandbox = profile.sandbox or {}
@@ -5504,16 +5513,17 @@ def _profile_words(profile, profile_argument, profile_file, installed_names=()):
     installed = dict((d.name, d.version) for d in (profile.build_installed or ()))
     installed.update((d.name, d.version) for d in (profile.installed if now is None else now))
     wanted = set(installed_names) | set(["pip", "setuptools", "wheel"])  # what builds use
-    for name in sorted(set(installed) & wanted):
+    for name in sorted(set(installed) & wanted - set(reinstall)):
         words += ["--installed", "%s==%s" % (name, installed[name])]
-    return words
+    return words + again
 
 
 def online_fix(profile, requirements, profile_argument=None, profile_file=None,
-               installed_names=(), sdists=(), no_deps=False, extra=()):
+               installed_names=(), sdists=(), no_deps=False, extra=(), reinstall=()):
     """The one online command that fetches ``requirements`` for this profile, and its
-    alternative (``extra``: what the alternative needs besides, e.g. a build backend)."""
-    words = _profile_words(profile, profile_argument, profile_file, installed_names)
+    alternative (``extra``: what the alternative needs besides, e.g. a build backend;
+    ``reinstall``: installed names whose same version the fix ships again)."""
+    words = _profile_words(profile, profile_argument, profile_file, installed_names, reinstall)
     command = "python tools/bundle.py %s %s -o %s" % (
         " ".join(_quote(r) for r in requirements), " ".join(_quote(w) for w in words),
         FIX_BUNDLE_NAME)
@@ -5581,13 +5591,30 @@ def _roots_named(names, roots):
     return found
 
 
+def _reinstalled(problem, wanted, profile):
+    """The installed names among an import-failed problem's pins of the installed version:
+    packages whose own reinstall is the fix."""
+    if problem.code != "import-failed":
+        return set()
+    now = getattr(profile, "installed_after", None)
+    installed = dict((d.name, d.version) for d in (profile.installed if now is None else now))
+    names = set()
+    for text in wanted:
+        match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^,;\s]+)$", text)
+        if match and installed.get(canonicalize_name(match.group(1))) == match.group(2):
+            names.add(canonicalize_name(match.group(1)))
+    return names
+
+
 def _online_needs(problems, fetch, profile, roots, blocked=()):
-    """(requirements, sdists, extra, names, covered) for the shared online fix. A conflict
-    with an installed version (or one no single fetch can mend) asks for the blocked ROOTS
-    again, not for the version that conflicts: the builder resolves them together, keeping
-    what is installed, and says when that needs --upgrade."""
+    """(requirements, sdists, extra, names, covered, reinstall) for the shared online fix
+    (``reinstall``: see _reinstalled). A conflict with an installed version (or one no single
+    fetch can mend) asks for the blocked ROOTS again, not for the version that conflicts: the
+    builder resolves them together, keeping what is installed, and says when that needs
+    --upgrade."""
     installed = set(d.name for d in profile.installed)
     requirements, replaced, sdists, extra, names, covered = [], set(), [], [], set(), set()
+    reinstall = set()
     for index, problem in enumerate(problems):
         wanted = problem.details.get("fetch")
         if wanted is None and problem.fix is not None and not problem.details.get("sandbox_fix"):
@@ -5604,6 +5631,7 @@ def _online_needs(problems, fetch, profile, roots, blocked=()):
         if not wanted:
             continue
         covered.add(index)
+        reinstall |= _reinstalled(problem, wanted, profile)
         requirements.extend(r for r in wanted if r not in requirements)
         names |= _problem_names(problem)
         if problem.code in ("sdist-needs-build", "build-failed"):
@@ -5612,7 +5640,7 @@ def _online_needs(problems, fetch, profile, roots, blocked=()):
                 extra.append(text.split(" (", 1)[0])
     requirements = [r for r in fetch if r not in replaced and r not in requirements] + [
         r for r in requirements if r not in replaced or r in roots]
-    return requirements, sdists, extra, names, covered
+    return requirements, sdists, extra, names, covered, reinstall
 
 
 def attach_fixes(problems, profile, fetch, rerun, profile_argument=None, bundles=(), roots=(),
@@ -5620,22 +5648,23 @@ def attach_fixes(problems, profile, fetch, rerun, profile_argument=None, bundles
     """(problems with their `fix` filled in, the shared online fix or None): one online
     command for everything missing, or a sandbox rerun. When something must be fetched, the
     profile is written next to the uploads (``bundles``) for that command to name."""
-    requirements, sdists, extra, names, covered = _online_needs(problems, fetch, profile, roots,
-                                                                blocked)
+    requirements, sdists, extra, names, covered, reinstall = _online_needs(
+        problems, fetch, profile, roots, blocked)
     shared = profile_file = None
     if (requirements or any(p.fix is None and not p.details.get("sandbox_fix")
                             for p in problems)) and not profile_argument:
         profile_file = write_profile_file(profile, bundles)
     if requirements:
         shared = online_fix(profile, requirements, profile_argument, profile_file, names,
-                            sdists, False, extra)
+                            sdists, False, extra, reinstall)
     fixed = []
     for index, problem in enumerate(problems):
         fix = problem.fix
         if fix is None and problem.details.get("sandbox_fix"):
             fix = {"where": "sandbox", "command": rerun + " " + problem.details["sandbox_fix"]}
         elif shared and index in covered:
-            fix = shared
+            fix = shared if not (fix or {}).get("hint") else collections.OrderedDict(
+                list(shared.items()) + [("hint", fix["hint"])])  # the shared fix, and why
         elif fix is None:
             fix = online_fix(profile, [r for r in problem.required_by or [problem.subject]],
                              profile_argument, profile_file, _problem_names(problem))
@@ -5919,6 +5948,24 @@ class _WorkDir(object):
         return False
 
 
+def _reinstalling(profile, bundle, wheels, verdicts):
+    """The profile that resolution sees: without the installed distributions that a bundle's
+    manifest asks to reinstall (a report's fix for a build that does not import here) and of
+    whose installed version the uploads hold a wheel that fits: that wheel replaces them."""
+    wanted = set()
+    for manifest in bundle.manifests:
+        wanted.update(canonicalize_name(n) for n in manifest.get("reinstall") or ()
+                      if isinstance(n, str))
+    fitting = set((w.name, str(w.version)) for w, v in zip(wheels, verdicts) if v.compatible)
+    again = [d for d in profile.installed if d.name in wanted and (d.name, d.version) in fitting]
+    if not again:
+        return profile
+    import copy
+    seen = copy.copy(profile)
+    seen.installed = [d for d in profile.installed if d not in again]
+    return seen
+
+
 def plan_bundle(bundles, work, require=None, profile=None, upgrade=False, shadow=None,
                 limits=None):
     """Intake, verdicts and resolution of uploads: (profile, bundle, plan, problems, verdicts, sdists)."""
@@ -5942,8 +5989,9 @@ def plan_bundle(bundles, work, require=None, profile=None, upgrade=False, shadow
             wheel.metadata
         except BootstrapError:
             pass  # the Pool keeps the error, and resolution reports it if the wheel is needed
-    plan = resolve(profile, wheels, sdists, roots, upgrade=upgrade,
-                   verdicts=dict((v.filename, v) for v in verdicts), shadow=shadow)
+    plan = resolve(_reinstalling(profile, bundle, wheels, verdicts), wheels, sdists, roots,
+                   upgrade=upgrade, verdicts=dict((v.filename, v) for v in verdicts),
+                   shadow=shadow)
     plan.wheels = [w for w, v in zip(wheels, verdicts) if v.compatible]
     problems.extend(plan.problems)
     return profile, bundle, plan, problems, verdicts, sdists

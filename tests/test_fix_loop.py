@@ -31,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 
 import pytest
 
@@ -167,6 +168,58 @@ def make_absl_sdist(directory):
     return path
 
 
+SPEEDUPS_C = r"""
+#include <Python.h>
+static struct PyModuleDef speedups = {PyModuleDef_HEAD_INIT, "_speedups", NULL, -1, NULL};
+PyMODINIT_FUNC PyInit__speedups(void) {
+    PyObject *module = PyModule_Create(&speedups);
+    if (module != NULL && PyModule_AddStringConstant(module, "BUILT_FOR", BUILT_FOR) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}
+"""
+
+
+def compile_speedups(minor, folder):
+    """speedext's _speedups extension compiled by gcc against CPython 3.<minor>'s headers, as
+    a setup.py build of it there makes it: (path of the .so, its EXT_SUFFIX), or None."""
+    python, gcc = find_python(minor), shutil.which("gcc")
+    if python is None or gcc is None:
+        return None
+    proc = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()"
+                           "['include']); print(sysconfig.get_config_var('EXT_SUFFIX'))"],
+                          stdout=subprocess.PIPE, universal_newlines=True)
+    include, suffix = proc.stdout.split()
+    os.makedirs(folder, exist_ok=True)
+    source = os.path.join(folder, "speedups-cp%s.c" % minor)
+    with open(source, "w") as f:
+        f.write(SPEEDUPS_C)
+    output = os.path.join(folder, "_speedups" + suffix)
+    proc = subprocess.run([gcc, "-shared", "-fPIC", "-I", include, '-DBUILT_FOR="cp%s"' % minor,
+                           source, "-o", output], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return (output, suffix) if proc.returncode == 0 else None
+
+
+def make_extension_wheel(directory, minor, tag):
+    """speedext 1.0 with its _speedups extension compiled for CPython 3.<minor>, tagged ``tag``
+    (nothing when that CPython or gcc is missing: the scenario skips)."""
+    scratch = tempfile.mkdtemp(prefix="speedext-")
+    try:
+        built = compile_speedups(minor, scratch)
+        if built is None:
+            return None
+        path, suffix = built
+        with open(path, "rb") as f:
+            extension = f.read()
+    finally:
+        shutil.rmtree(scratch)
+    return make_wheel(directory, "speedext", "1.0", tag=tag, files={
+        "speedext/__init__.py": "from ._speedups import BUILT_FOR\n",
+        "speedext/_speedups" + suffix: extension})
+
+
 def module_of(name):
     return name.replace("-", "_").lower()
 
@@ -180,6 +233,7 @@ def universe(tmp_path_factory):
             make_wheel(files, name, version, tag=tag, requires=requires,
                        requires_python=requires_python)
     make_absl_sdist(files)
+    make_extension_wheel(files, "311", "cp311-cp311-manylinux_2_17_x86_64")
     for name in REAL_SETS:
         folder = realwheels.require_set(name)
         for entry in sorted(os.listdir(folder)):
@@ -546,3 +600,45 @@ class TestProfileFile:
         words = shlex.split(report["fix"]["command"])
         assert words[words.index("--profile") + 1] == str(profile)
         assert not (tmp_path / "sandbox-profile.json").exists()
+
+
+# -- an installed root that does not import ---------------------------------------------------
+
+def test_a_root_built_for_another_interpreter_is_repaired_by_the_fix(index, universe,
+                                                                     sandbox_for, tmp_path):
+    """speedext 1.0 built on CPython 3.12 but tagged cp39-abi3 (py_limited_api given to
+    bdist_wheel but not to the Extension: its .so is named .cpython-312-...): it installs on
+    3.11 and does not import. The report's one fix command, run verbatim, must ship speedext
+    1.0 for cp311 (the sandbox has 1.0 installed, broken: its reinstall is the fix), and the
+    next install must replace the broken build: status ok, and the module imports."""
+    if not [f for f in os.listdir(universe) if f.startswith("speedext-1.0-cp311-")]:
+        pytest.skip("no gcc or no CPython 3.11 to build speedext's extension with")
+    bad = make_extension_wheel(str(tmp_path / "built-on-312"), "312",
+                               "cp39-abi3-manylinux_2_17_x86_64")
+    if bad is None:
+        pytest.skip("no CPython 3.12 to build the wrong extension with")
+    sandbox = sandbox_for("311", False, [], tmp_path / "sandbox")
+    uploads = [os.path.basename(sandbox.upload(str(bad)))]
+    proc, report = sandbox.bootstrap_json("install", *uploads)
+    failed = [p for p in report["problems"] if p["code"] == "import-failed"]
+    assert [p["subject"] for p in failed] == ["speedext"], json.dumps(report, indent=1)
+    assert sandbox.installed().get("speedext") == "1.0"
+    fix = report["fix"]
+    assert fix and fix["where"] == "online" and failed[0]["fix"]["command"] == fix["command"]
+    words = shlex.split(fix["command"])
+    assert "speedext==1.0" in words and "speedext==1.0" not in words[words.index("--profile"):]
+    folder = os.path.join(str(tmp_path), "online")
+    os.makedirs(folder)
+    shutil.copyfile(fix["profile_file"], os.path.join(folder, "sandbox-profile.json"))
+    done = online(fix["command"], index, folder)
+    assert done.returncode == 0, "%s\n%s" % (fix, output_of(done))
+    shipped = indexkit.read_bundle(os.path.join(folder, "bundle-fix.tar.gz"))
+    assert [f for f in shipped.wheel_files if f.startswith("speedext-1.0-cp311-cp311-")], (
+        shipped.manifest, output_of(done))
+    assert shipped.manifest.get("reinstall") == ["speedext"], shipped.manifest
+    uploads.append(os.path.basename(sandbox.upload(os.path.join(folder, "bundle-fix.tar.gz"))))
+    proc, report = sandbox.bootstrap_json("install", *uploads)
+    assert report["status"] == "ok", json.dumps(report, indent=1)
+    imported = sandbox.run(["-c", "import speedext; print(speedext.BUILT_FOR)"])
+    assert imported.returncode == 0 and imported.stdout.strip() == "cp311", output_of(imported)
+    assert sandbox.installed() == {"speedext": "1.0"}

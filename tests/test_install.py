@@ -1302,12 +1302,26 @@ class TestVerification:
         # is missing (the dependency, or a wheel of the package built for this interpreter)
         wanted = {"verifymissing": "does-not-exist-lib", "verifylib": "verifylib==1.0",
                   "verifyext": "verifyext==1.0", "verifycrash": "verifycrash==1.0"}
+        # everything missing is fetched by ONE builder command: each problem's fix is that
+        # builder, and every wanted requirement is among its requirement arguments (the words
+        # before its first option)
         for name, problem in failed.items():
             fix = problem["fix"]
             assert fix["where"] == "online", problem
-            assert fix["command"].startswith("python tools/bundle.py %s --profile "
-                                             % wanted[name]), problem
+            words = shlex.split(fix["command"])
+            assert words[:2] == ["python", "tools/bundle.py"], problem
+            options = [i for i, word in enumerate(words) if word.startswith("-")]
+            assert options and "--profile" in words[options[0]:], problem
+            assert wanted[name] in words[2:options[0]], problem
             assert "import %s" % name not in json.dumps(fix), problem
+        assert len(set(p["fix"]["command"] for p in failed.values())) == 1, failed
+        # a broken build's own reinstall is the fix: the builder is told to ship it again
+        # although it is installed (never that it is installed at that version)
+        words = shlex.split(report["fix"]["command"])
+        again = [words[i + 1] for i, word in enumerate(words) if word == "--reinstall"]
+        assert again == ["verifycrash", "verifyext", "verifylib"], words
+        pinned = [words[i + 1] for i, word in enumerate(words) if word == "--installed"]
+        assert not [p for p in pinned if p.split("==")[0] in again], words
         assert "library" in failed["verifylib"]["fix"]["hint"], failed["verifylib"]
         assert report["notes"] == [], report["notes"]
         assert report["status"] in ("partial", "failed") and report.exit_code == 1

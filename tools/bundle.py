@@ -4,7 +4,7 @@
     python tools/bundle.py REQ... [-r requirements.txt] --profile (FILE | TARGET | PRESET)
                            -o bundle.tar.gz [--max-part-size 500M] [--force]
                            [--target TARGET] [--can-compile] [--no-pip]
-                           [--installed NAME==VERSION ...]
+                           [--installed NAME==VERSION ...] [--reinstall NAME ...]
                            [-i URL] [--extra-index-url URL] [-f URL] [--no-index]
 
 It resolves for the TARGET's marker environment and tags, not this machine's: pip's own
@@ -21,7 +21,10 @@ output and the manifest's notes give the one micropip line that loads those the 
 
 The fix commands of bootstrap.py's reports name the profile file the sandbox wrote, with
 --target as the fallback when that file is not here, and the facts a build depends on
-(--can-compile, --no-pip, --installed) given in the command.
+(--can-compile, --no-pip, --installed) given in the command. ``--reinstall NAME`` (a report's
+fix for an installed package that does not import: its build does not fit the sandbox) ships
+NAME although the profile lists it installed, and the manifest says so: the sandbox's next
+install replaces the installed build of that same version.
 
 Requirements files are read with pip's own parser (pip-requirements-parser): ``-r`` and
 ``-c`` files are followed, backslash continuations joined, URLs keep their ``#`` fragment, and
@@ -340,6 +343,9 @@ def parse_args(argv):
     parser.add_argument("--installed", action="append", metavar="NAME==VERSION", default=[],
                         help="a distribution the sandbox has installed (repeatable; a profile "
                              "file lists them all itself)")
+    parser.add_argument("--reinstall", action="append", metavar="NAME", default=[],
+                        help="ship NAME although the sandbox has it installed, and have the "
+                             "sandbox replace that installed build (repeatable)")
     parser.add_argument("-o", "--output", required=True, help="the bundle to write (.tar.gz)")
     parser.add_argument("--max-part-size", metavar="SIZE",
                         help="split the bundle into parts of at most SIZE (e.g. 500M)")
@@ -371,6 +377,8 @@ def load_profile(args, log):
             profile.installed.append(bootstrap.Distribution(requirement.key, pins[0], [], None))
         if requirement.key == "pip":
             profile.pip = {"version": pins[0]}
+    again = set(bootstrap.canonicalize_name(name) for name in args.reinstall)
+    profile.installed = [d for d in profile.installed if d.name not in again]
     if (profile.sandbox or {}).get("derived_from_target") and not profile.pip and not (
             args.no_pip):
         profile.pip = {"version": "assumed"}  # a target string says nothing of pip
@@ -451,6 +459,12 @@ def _built_from_allowed(name, allowed, work):
     return False
 
 
+def _reinstalled(args, files):
+    """The --reinstall names that the bundle ships (canonical, sorted)."""
+    shipped = set(write._name_version(os.path.basename(path))[0] for path, _ in files)
+    return sorted(set(bootstrap.canonicalize_name(n) for n in args.reinstall) & shipped)
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
 
@@ -503,7 +517,7 @@ def main(argv=None):
         written = write.write_bundle(
             builder.files(), roots, profile, args.output, builder.notes,
             write.parse_size(args.max_part_size) if args.max_part_size else None,
-            preinstalled=report["satisfied"])
+            preinstalled=report["satisfied"], reinstall=_reinstalled(args, builder.files()))
         for path in written:
             print(path)
         return 0

@@ -35,9 +35,11 @@ def _name_version(filename):
     return canonicalize_name(name), str(version)
 
 
-def manifest(files, roots, profile, notes=(), preinstalled=()):
+def manifest(files, roots, profile, notes=(), preinstalled=(), reinstall=()):
     """The manifest of a bundle: roots, target, every file with sha256, size and kind; with
-    ``delta`` when the bundle relies on ``preinstalled`` distributions of the sandbox."""
+    ``delta`` when the bundle relies on ``preinstalled`` distributions of the sandbox, and
+    ``reinstall``: the installed projects whose build the sandbox replaces at the same version
+    (bundle.py --reinstall)."""
     entries = []
     for path, kind in sorted(files, key=lambda item: os.path.basename(item[0])):
         name, version = _name_version(os.path.basename(path))
@@ -50,6 +52,8 @@ def manifest(files, roots, profile, notes=(), preinstalled=()):
             "files": entries, "notes": list(notes)}
     if preinstalled:
         data["delta"] = True
+    if reinstall:
+        data["reinstall"] = sorted(reinstall)
     return data
 
 
@@ -103,10 +107,11 @@ def parse_size(text):
     return int(float(number) * factor)
 
 
-def write_bundle(files, roots, profile, output, notes=(), max_part_size=None, preinstalled=()):
+def write_bundle(files, roots, profile, output, notes=(), max_part_size=None, preinstalled=(),
+                 reinstall=()):
     """Write the bundle archive (tar.gz); returns the paths written (the parts when split).
     ``preinstalled``: the sandbox's distributions the bundle relies on (a delta bundle)."""
-    data = manifest(files, roots, profile, notes, preinstalled)
+    data = manifest(files, roots, profile, notes, preinstalled, reinstall)
     lock_data = dict(data, preinstalled=[{"name": item["name"], "version": item["version"]}
                                          for item in preinstalled])
     staging = output + ".staging"
