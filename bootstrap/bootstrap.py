@@ -4669,7 +4669,8 @@ class _Resolver(object):
         held = []
         for dist in self.profile.installed:
             for text in dist.requires:
-                if canonicalize_name(re.split(r"[\s\[;(<>=!~@]", text.strip(), 1)[0]) != name:
+                head = re.split(r"[\s\[;(<>=!~@]", text.strip(), maxsplit=1)[0]
+                if canonicalize_name(head) != name:
                     continue
                 try:
                     requirement = _requirement(text)
