@@ -5586,7 +5586,7 @@ def _roots_named(names, roots):
     """The root requirements (as given) of these root names or texts."""
     found = []
     for name in names:
-        key = canonicalize_name(re.split(r"[\s\[;(<>=!~@]", name.strip(), 1)[0])
+        key = canonicalize_name(re.split(r"[\s\[;(<>=!~@]", name.strip(), maxsplit=1)[0])
         texts = [r for r in roots if _is_requirement(r) and Requirement(r).key == key]
         found.extend(texts or [name])
     return found
