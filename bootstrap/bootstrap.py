@@ -2793,6 +2793,7 @@ class UnsafeMemberError(BootstrapError):
 # construction. Names bootstrap keeps for its own state are reserved: no upload may use them.
 
 _NAME_MAX = 255  # bytes in one path component (ext4, tmpfs, xfs, APFS)
+_ASCII_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 STAGING_DIR = ".bootstrap-staging"  # an install's staging folders and journal
 LOCK_NAME = ".bootstrap.lock"
 OVERLAY_MARKER = ".sandbox-bootstrap-overlay"  # what makes a folder an overlay
@@ -2803,12 +2804,14 @@ def split_member_name(name):
     """The parts of a relative '/'-separated name (backslashes count as '/'), or None when the
     name is empty or could leave its root: absolute, a drive, `..`, NUL, an over-long part."""
     clean = name.replace("\\", "/")
-    if not clean or clean.startswith("/") or "\0" in clean or re.match(r"^[A-Za-z]:", clean):
+    if (not clean or clean.startswith("/") or "\0" in clean
+            or (clean[1:2] == ":" and clean[0] in _ASCII_LETTERS)):
         return None
     parts = [part for part in clean.split("/") if part not in ("", ".")]
     if not parts or ".." in parts:
         return None
-    if any(len(part.encode("utf-8", "surrogateescape")) > _NAME_MAX for part in parts):
+    if len(clean) * 4 > _NAME_MAX and any(  # 4: the most bytes one character takes in UTF-8
+            len(part.encode("utf-8", "surrogateescape")) > _NAME_MAX for part in parts):
         return None
     return parts
 
@@ -6721,7 +6724,7 @@ def _file_digest(path):
 def _write_journal(staging, journal):
     temporary = os.path.join(staging, "READY.tmp")
     with open(temporary, "w") as out:
-        json.dump(journal, out)
+        out.write(json.dumps(journal))  # one C-encoded string (json.dump encodes in Python)
     os.replace(temporary, os.path.join(staging, "READY"))
 
 
