@@ -1470,6 +1470,12 @@ def _parse_specifier(tokens):
     return tokens.enclosed("LEFT_PARENTHESIS", "RIGHT_PARENTHESIS", "version specifier", inner)
 
 
+def _requirement_head(text):
+    """The canonical project name a requirement text starts with, without parsing the rest
+    (cheap, and it never raises: a quick filter before the full parse)."""
+    return canonicalize_name(re.split(r"[\s\[;(<>=!~@]", text.strip(), maxsplit=1)[0])
+
+
 class Requirement(object):
     """A PEP 508 dependency specifier: name, extras, version specifier or URL, marker."""
 
@@ -4672,8 +4678,7 @@ class _Resolver(object):
         held = []
         for dist in self.profile.installed:
             for text in dist.requires:
-                head = re.split(r"[\s\[;(<>=!~@]", text.strip(), maxsplit=1)[0]
-                if canonicalize_name(head) != name:
+                if _requirement_head(text) != name:
                     continue
                 try:
                     requirement = _requirement(text)
@@ -5589,7 +5594,7 @@ def _roots_named(names, roots):
     """The root requirements (as given) of these root names or texts."""
     found = []
     for name in names:
-        key = canonicalize_name(re.split(r"[\s\[;(<>=!~@]", name.strip(), maxsplit=1)[0])
+        key = _requirement_head(name)
         texts = [r for r in roots if _is_requirement(r) and Requirement(r).key == key]
         found.extend(texts or [name])
     return found

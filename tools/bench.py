@@ -51,6 +51,7 @@ Standard library only (plus what it installs into its own venv).
 
 import argparse
 import base64
+import contextlib
 import glob
 import hashlib
 import json
@@ -469,20 +470,28 @@ def count_files(folder):
 
 def one_install(name, argv_for, base, on_disk):
     """One cold run of one row under base/: returns the run's result plus its file count."""
+    with cold_run(base, on_disk) as (target, tmp, env):
+        result = run(argv_for(target), env=env)
+        result["files"] = count_files(target) if os.path.isdir(target) else 0
+    return result
+
+
+@contextlib.contextmanager
+def cold_run(base, on_disk):
+    """(target, tmp, env) of one cold run under base/: a fresh empty target, TMPDIR and uv
+    cache, all removed afterwards; on disk, the page cache is flushed before and after."""
     work = tempfile.mkdtemp(prefix="run-", dir=base)
-    target, tmp = os.path.join(work, "target"), os.path.join(work, "tmp")
+    tmp = os.path.join(work, "tmp")
     os.mkdir(tmp)
     env = clean_env(TMPDIR=tmp, UV_CACHE_DIR=os.path.join(work, "uv-cache"))
     if on_disk:
         os.sync()
     try:
-        result = run(argv_for(target), env=env)
-        result["files"] = count_files(target) if os.path.isdir(target) else 0
+        yield os.path.join(work, "target"), tmp, env
     finally:
         shutil.rmtree(work, ignore_errors=True)
         if on_disk:
             os.sync()
-    return result
 
 
 def install_set(set_name, fs_label, base, venv, args, with_bootstrap):
@@ -674,13 +683,7 @@ def working_commands(venv, wheels, folder, roots):
 def one_working(argv_for, statement, python, base, on_disk):
     """One cold run: install into a fresh target, then import in a fresh interpreter (which
     may write bytecode, as a user's would)."""
-    work = tempfile.mkdtemp(prefix="run-", dir=base)
-    target, tmp = os.path.join(work, "target"), os.path.join(work, "tmp")
-    os.mkdir(tmp)
-    env = clean_env(TMPDIR=tmp, UV_CACHE_DIR=os.path.join(work, "uv-cache"))
-    if on_disk:
-        os.sync()
-    try:
+    with cold_run(base, on_disk) as (target, tmp, env):
         result = run(argv_for(target), env=env)
         result["install"] = result["seconds"]
         if result["rc"] in (0, 1):  # 1: bootstrap's report has notes or problems: still time it
@@ -690,10 +693,6 @@ def one_working(argv_for, statement, python, base, on_disk):
             if imported["rc"] != 0:
                 result["rc"], result["err"] = imported["rc"], imported["err"]
             result["seconds"] = result["install"] + result["import"]
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-        if on_disk:
-            os.sync()
     return result
 
 
