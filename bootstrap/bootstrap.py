@@ -119,9 +119,11 @@ class _LazyRegex(object):
 
 
 class BootstrapError(Exception):
-    """Something bootstrap cannot use, with a stable ``code`` and the ``subject`` it concerns."""
+    """Something bootstrap cannot use, with a stable ``code`` (a row of the code table in
+    "Problems and reports") and the ``subject`` it concerns. An error raised without a code of
+    its own is bootstrap's own bug: `internal-error`."""
 
-    code = "error"
+    code = "internal-error"
 
     def __init__(self, message, subject="", code=None):
         Exception.__init__(self, message)
@@ -134,36 +136,33 @@ class BootstrapError(Exception):
         return self.message
 
 
-class InvalidVersion(BootstrapError, ValueError):
-    code = "invalid-version"
+def _coded_error(name, code, doc, bases=(BootstrapError, ValueError)):
+    """A BootstrapError class with its code; by default also a ValueError, as packaging's
+    parse errors are, so code written against packaging catches them the same way."""
+    return type(name, bases, {"code": code, "__doc__": doc, "__module__": __name__})
 
 
-class InvalidSpecifier(BootstrapError, ValueError):
-    code = "invalid-specifier"
-
-
-class InvalidMarker(BootstrapError, ValueError):
-    code = "invalid-marker"
-
-
-class InvalidRequirement(BootstrapError, ValueError):
-    code = "invalid-requirement"
-
-
-class InvalidWheelFilename(BootstrapError, ValueError):
-    code = "invalid-wheel-filename"
-
-
-class InvalidSdistFilename(BootstrapError, ValueError):
-    code = "invalid-sdist-filename"
-
-
-class InvalidProfile(BootstrapError, ValueError):
-    code = "invalid-profile"
-
-
-class UsageError(BootstrapError):
-    code = "usage"
+# The errors of reading a string (and a profile), named and coded as the table below says.
+(InvalidVersion, InvalidSpecifier, InvalidMarker, InvalidRequirement, InvalidWheelFilename,
+ InvalidSdistFilename, InvalidTag, InvalidProfile, UsageError, ArchiveError,
+ UnsafeMemberError) = [_coded_error(*row) for row in (
+     ("InvalidVersion", "invalid-version", "A version that is not PEP 440."),
+     ("InvalidSpecifier", "invalid-specifier", "A version specifier that is not PEP 440."),
+     ("InvalidMarker", "invalid-marker", "An environment marker that is not PEP 508."),
+     ("InvalidRequirement", "invalid-requirement", "A requirement that is not PEP 508."),
+     ("InvalidWheelFilename", "invalid-wheel-filename", "A wheel file name that is not "
+      "PEP 427's."),
+     ("InvalidSdistFilename", "invalid-sdist-filename", "An sdist file name that is not "
+      "PEP 625's (nor a legacy one)."),
+     ("InvalidTag", "invalid-tag", "A tag string that is not three non-empty components "
+      "(packaging 26.3's InvalidTag)."),
+     ("InvalidProfile", "invalid-profile", "A profile that cannot be read."),
+     ("UsageError", "usage", "A command, argument or option that cannot be used.",
+      (BootstrapError,)),
+     ("ArchiveError", "corrupt-archive", "An upload that cannot be read: truncated, corrupt, "
+      "mislabelled, or a missing part.", (BootstrapError,)),
+     ("UnsafeMemberError", "unsafe-archive-member", "An archive member that would write "
+      "outside the work folder, or a decompression bomb.", (BootstrapError,)))]
 
 
 class UndefinedComparison(ValueError):
@@ -1589,10 +1588,6 @@ class Tag(object):
         return "<%s @ %d>" % (self, id(self))  # as packaging
 
 
-class InvalidTag(BootstrapError, ValueError):
-    """A tag string that is not three non-empty components (packaging 26.3's InvalidTag)."""
-
-
 def parse_tag(tag):
     """The set of Tags in a possibly compressed tag string such as ``py2.py3-none-any``."""
     components = [component.split(".") for component in tag.split("-")]
@@ -2777,18 +2772,6 @@ def _problem_from_error(error):
 def _reupload_fix(subject):
     name = os.path.basename(subject) if subject else "the file"
     return {"where": "online", "command": "upload %s again (complete, unmodified)" % name}
-
-
-class ArchiveError(BootstrapError):
-    """An upload that cannot be read: truncated, corrupt, mislabelled, or a missing part."""
-
-    code = "corrupt-archive"
-
-
-class UnsafeMemberError(BootstrapError):
-    """An archive member that would write outside the work folder, or a decompression bomb."""
-
-    code = "unsafe-archive-member"
 
 
 # -- The gate from untrusted names to paths ----------------------------------------------------
