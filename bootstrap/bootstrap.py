@@ -2709,27 +2709,71 @@ def _profile_problems(data):
 
 
 # -- Problems and reports (SPEC 2.4) ----------------------------------------------------------
-# A Problem is data: a stable code from the closed list below, the subject it concerns, what
-# required it, a message, and a fix saying where to act and the exact command.
+# The report model in one place: the one table of codes, Problem, Report and ProfileReport,
+# and every rendering of a report (short text, JSON, Markdown and HTML for notebooks). A
+# Problem is data: a stable code from the table, the subject it concerns, what required it, a
+# message, and a fix saying where to act and the exact command. Renderers are pure (a report
+# in, a string out); showing, printing and writing a report are the entry points' business.
 
-PROBLEM_CODES = (
-    "incompatible-wheel",   # a wheel built for another Python, ABI, OS/arch or a newer libc
-    "invalid-wheel",        # a file named .whl whose name or METADATA cannot be read
-    "missing-dependency",   # nothing in the bundle or the environment provides a requirement
-    "version-conflict",     # what is installed or bundled does not satisfy every requirement
-    "requires-python",      # the only candidates need another Python version
-    "sdist-needs-build",    # an sdist this sandbox cannot build (no build backend)
-    "build-failed",         # building an sdist offline failed
-    "corrupt-archive",      # a truncated, corrupt or mislabelled upload, or a missing part
-    "unsafe-archive-member",  # a member that would escape the work folder, a device, a bomb
-    "hash-mismatch",        # a file whose sha256 differs from its manifest or RECORD
-    "not-writable",         # the install location cannot be written
-    "import-failed",        # an installed module does not import in a fresh interpreter
-    "restart-needed",       # a package was already imported at another version
-    "budget-exhausted",     # the time budget ran out; a rerun continues
-    "environment-failed",   # a conda-pack archive could not be unpacked or its Python not run
-    "file-conflict",        # a wheel's file belongs to another installed distribution
+# The one table of codes: every code an error carries and every code a problem has. A row is
+# (code, the problem a report shows for it, the kind of fix, what it means). An error met while
+# reading the input is reported as a problem of that input; None: never a problem (the command
+# stops with exit code 2 and the message). Fixes: "bundle", online, the one command that
+# builds a bundle for this profile (see Fixes); "upload", online, the same file again, complete
+# and unmodified; "rebuild", online, a new bundle from trusted sources; "sandbox", a command
+# run here, which the problem names; "restart", a new interpreter (kernel); "rerun", the same
+# command again; "report", tell bootstrap's maintainers (the traceback is in the JSON report);
+# "usage", mend the command.
+CODES = (
+    ("incompatible-wheel", "incompatible-wheel", "bundle",
+     "a wheel built for another Python, ABI, OS/arch or a newer libc"),
+    ("invalid-wheel", "invalid-wheel", "upload",
+     "a file named .whl whose name or METADATA cannot be read"),
+    ("missing-dependency", "missing-dependency", "bundle",
+     "nothing in the bundle or the environment provides a requirement"),
+    ("version-conflict", "version-conflict", "bundle",
+     "what is installed or bundled does not satisfy every requirement"),
+    ("requires-python", "requires-python", "bundle",
+     "the only candidates need another Python version"),
+    ("sdist-needs-build", "sdist-needs-build", "bundle",
+     "an sdist this sandbox cannot build (no build backend)"),
+    ("build-failed", "build-failed", "bundle", "building an sdist offline failed"),
+    ("corrupt-archive", "corrupt-archive", "upload",
+     "a truncated, corrupt or mislabelled upload, or a missing part"),
+    ("unsafe-archive-member", "unsafe-archive-member", "rebuild",
+     "a member that would escape the work folder, a device, a bomb"),
+    ("hash-mismatch", "hash-mismatch", "upload",
+     "a file whose sha256 differs from its manifest or RECORD"),
+    ("not-writable", "not-writable", "sandbox",
+     "the install location cannot be written, or the disk is full"),
+    ("import-failed", "import-failed", "bundle",
+     "an installed module does not import in a fresh interpreter"),
+    ("restart-needed", "restart-needed", "restart",
+     "a package was already imported at another version"),
+    ("budget-exhausted", "budget-exhausted", "rerun", "the time budget ran out; a rerun continues"),
+    ("environment-failed", "environment-failed", "sandbox",
+     "a conda-pack archive could not be unpacked or its Python not run"),
+    ("file-conflict", "file-conflict", "sandbox",
+     "a wheel's file belongs to another installed distribution"),
+    ("internal-error", "internal-error", "report",
+     "bootstrap's own bug, never the input's fault: the traceback is in the report"),
+    # What only errors carry: a string or file of the input that cannot be read ...
+    ("invalid-version", "corrupt-archive", "upload", "a version that is not PEP 440"),
+    ("invalid-specifier", "corrupt-archive", "upload", "a specifier that is not PEP 440"),
+    ("invalid-marker", "corrupt-archive", "upload", "a marker that is not PEP 508"),
+    ("invalid-requirement", "corrupt-archive", "upload", "a requirement that is not PEP 508"),
+    ("invalid-wheel-filename", "corrupt-archive", "upload", "a wheel name that is not PEP 427"),
+    ("invalid-sdist-filename", "corrupt-archive", "upload", "an sdist name that is not PEP 625"),
+    ("invalid-tag", "corrupt-archive", "upload", "a tag that is not three components"),
+    ("invalid-metadata", "corrupt-archive", "upload", "METADATA or PKG-INFO that cannot be read"),
+    # ... and what stops a command before it reports anything.
+    ("invalid-profile", None, "usage", "a --profile file that is not a profile"),
+    ("usage", None, "usage", "a command, argument or option that cannot be used"),
 )
+_CODE_ROWS = dict((row[0], row) for row in CODES)
+
+#: The codes a Problem (and so a report) may carry: the closed list of docs/formats.md.
+PROBLEM_CODES = tuple(code for code, reported_as, _, _ in CODES if code == reported_as)
 
 
 class Problem(collections.namedtuple(
@@ -2754,24 +2798,434 @@ class Problem(collections.namedtuple(
 
 
 def _problem_from_error(error):
-    """The Problem of a BootstrapError raised at the edges (intake, files)."""
-    code = error.code if error.code in PROBLEM_CODES else "corrupt-archive"
+    """The Problem of an error raised at the edges (intake, files): a known code is reported
+    as its row in CODES says, with its fix; any other code, and an exception that is no
+    BootstrapError, is bootstrap's own bug (internal-error), never the user's fault."""
+    row = _CODE_ROWS.get(error.code) if isinstance(error, BootstrapError) else None
+    if row is None or row[1] is None:
+        return internal_problem(error)
     fix = getattr(error, "fix", None)
-    if fix is None and code == "not-writable":  # the disk, not the upload: make room
+    if fix is None and row[0] == "not-writable":  # the disk, not the upload: make room
         fix = {"where": "sandbox", "command": "free some space, or rerun with --work-dir DIR "
                "on a disk with room"}
-    elif fix is None and code == "unsafe-archive-member":  # the same file fails the same way
+    elif fix is None and row[2] == "rebuild":  # the same file fails the same way
         fix = {"where": "online", "command": "do not install %s: build a new bundle from "
                "trusted sources (python tools/bundle.py REQUIREMENT... --profile "
                "sandbox-profile.json -o bundle.tar.gz)" % os.path.basename(error.subject or "it")}
     elif fix is None:
         fix = _reupload_fix(error.subject)
-    return Problem(code, error.subject, error.message, fix=fix)
+    return Problem(row[1], error.subject, error.message, fix=fix)
 
 
 def _reupload_fix(subject):
     name = os.path.basename(subject) if subject else "the file"
     return {"where": "online", "command": "upload %s again (complete, unmodified)" % name}
+
+
+def internal_problem(error):
+    """Bootstrap's own bug as a Problem: what was raised, a fix that says to report it, and
+    the traceback in the JSON report (``traceback``)."""
+    import traceback
+    return Problem(
+        "internal-error", getattr(error, "subject", None) or "bootstrap.py",
+        "bootstrap.py %s has a bug: %s: %s" % (__version__, type(error).__name__, error),
+        fix={"where": "online", "command": "report a bug in bootstrap.py %s to its maintainers, "
+             "with this JSON report (--json or --report FILE): its traceback says where"
+             % __version__},
+        details={"traceback": "".join(traceback.format_exception(
+            type(error), error, error.__traceback__))})
+
+
+_INPUT_PROBLEMS = frozenset(["corrupt-archive", "unsafe-archive-member", "invalid-wheel",
+                             "hash-mismatch"])
+_CLI_PREFIX = "python bootstrap.py "
+
+
+class Phrasing(collections.namedtuple("Phrasing", "place command")):
+    """How a report's steps and fixes name a command of bootstrap.py where the report is shown:
+    ``place`` is "cli", "notebook" or "tool", and ``command(arguments, place)`` phrases the
+    CLI command `python bootstrap.py ARGUMENTS` there (a Python call in a notebook, a tool call
+    for an agent). Only the entry points know the command line and the tools: they make the
+    phrasing that Report uses (see _phrase_command)."""
+
+    __slots__ = ()
+
+    def at(self, place):
+        return self._replace(place=place)
+
+    def phrase(self, text):
+        """(prose, command) of a step or fix; a text naming no command is all prose."""
+        head, found, arguments = text.partition(_CLI_PREFIX)
+        if not found:
+            return text, ""
+        return head, self.command(arguments, self.place)
+
+
+def _as_written(arguments, place):
+    return _CLI_PREFIX + arguments
+
+
+class Report(dict):
+    """What one command found: a plain, JSON-serialisable mapping with `ok`, short text, JSON
+    and, in a notebook, Markdown and HTML. ``phrasing`` says how its commands read where it
+    is shown (the entry points give the class theirs)."""
+
+    phrasing = Phrasing("cli", _as_written)
+
+    @property
+    def ok(self):
+        return self.get("status") == "ok"
+
+    @property
+    def exit_code(self):
+        codes = set(p["code"] for p in self.get("problems", ()))
+        if codes & _INPUT_PROBLEMS:
+            return 2
+        return 0 if self.ok else 1
+
+    def __str__(self):
+        return render_report(self)
+
+    def _repr_markdown_(self):
+        return render_markdown(self)
+
+    def _repr_html_(self):
+        return render_html(self)
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(render_report(self, place="notebook"))
+
+
+def error_report(command, problem, target):
+    """The Report of a command that stopped at ``problem`` (bootstrap's own bug, say) before it
+    could find anything else, for the interpreter whose target is ``target``."""
+    report = Report(schema=REPORT_SCHEMA, command=command, status="failed", target=target)
+    for key in ("roots", "blocked_roots", "would_install", "installed", "satisfied", "wheels",
+                "sdists", "skipped"):
+        report[key] = []
+    report["problems"] = [problem.to_json()]
+    report["fix"] = None
+    report["next_steps"] = ["On a machine with internet: %s" % problem.fix["command"]]
+    report["notes"] = []
+    return report
+
+
+class ProfileReport(Report):
+    """The profile of an interpreter as a Report: a plain mapping that renders as a summary.
+    ``tool`` is the command that builds a bundle (see _bundle_tool)."""
+
+    tool = "python tools/bundle.py"
+
+    @property
+    def ok(self):
+        return True
+
+    @property
+    def exit_code(self):
+        return 0
+
+    def __str__(self):
+        return render_profile(Profile.from_json(dict(self), source=self.get("source", "profile")),
+                              self.tool)
+
+    def _repr_markdown_(self):
+        return "```\n%s\n```" % self
+
+    def _repr_html_(self):
+        return "<pre>%s</pre>" % _escape_html(self)
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(str(self))
+
+
+def _dump_json(data):
+    """The JSON text of a report (or a profile, a manifest): what --json prints."""
+    return json.dumps(data, indent=2, sort_keys=False) + "\n"
+
+
+#: The online command that builds a bundle: (the tool, the target or profile file).
+_BUNDLE_COMMAND = "%s REQUIREMENT... --profile %s -o bundle.tar.gz"
+
+
+def render_profile(profile, tool="python tools/bundle.py"):
+    """A short human summary of a profile (what `inspect` prints); ``tool`` builds bundles."""
+    python = profile.python
+    env = profile.marker_environment
+    libc = profile.libc
+    paths = profile.paths
+    libc_text = ("%s %s" % (libc["kind"], libc["version"]) if libc.get("kind") and libc.get("version")
+                 else libc.get("kind") or "n/a")
+    if paths.get("install"):
+        where = "%s (%s, writable)" % (paths["install"], paths.get("install_kind"))
+    else:
+        where = "%s (NOT writable; use --target DIR)" % paths.get("purelib", "?")
+    pip = profile.pip
+    lines = [
+        "Python %s (%s) at %s" % (env.get("python_full_version"),
+                                  env.get("platform_python_implementation"),
+                                  python.get("executable", "?")),
+        "Platform: %s %s, libc %s" % (env.get("platform_system"), env.get("platform_machine"),
+                                      libc_text),
+        "Wheel tags: %d supported, best first" % len(profile.tags),
+        "Installs to: %s" % where,
+        "pip: %s" % ("%s" % pip["version"] if pip else "no pip"),
+        "Installed distributions: %d" % len(profile.installed),
+    ] + ([
+        "Layered over base %s: installs go to this layer, the base is never changed"
+        % profile.sandbox["layered_over"]] if profile.sandbox.get("layered_over") else []) + (
+        [_pyodide_line(profile.sandbox["pyodide"])] if profile.sandbox.get("pyodide") else []) + [
+        "Target: %s" % profile.target,
+        "Build a bundle for it, on a machine with internet:",
+        "  " + _BUNDLE_COMMAND % (tool, profile.target),
+    ]
+    return "\n".join(lines)
+
+
+def _pyodide_line(pyodide):
+    return ("Sandbox: Pyodide %s (ABI %s)%s; no processes or threads; %d packages of its own "
+            "install with micropip" % (pyodide.get("version"), pyodide.get("abi"),
+                                       ", JupyterLite" if pyodide.get("jupyterlite") else "",
+                                       len(pyodide.get("packages") or ())))
+
+
+def _short(items, limit=6):
+    text = ", ".join(items[:limit])
+    return text + (" and %d more" % (len(items) - limit) if len(items) > limit else "")
+
+
+def render_report(report, max_problems=8, place="cli"):
+    """The short text of a report (at most about 25 lines); the JSON has the full detail.
+    ``place`` phrases the commands of the next steps (see Phrasing)."""
+    wheels = report.get("wheels", [])
+    fitting = sum(1 for w in wheels if w.get("compatible"))
+    lines = ["%s: %s (target %s)" % (report.get("command"), report.get("status", "?").upper(),
+                                     report.get("target"))]
+    lines.append(_bundle_line(report))
+    blocked = _blocked_line(report)
+    if blocked:
+        lines.append(blocked)
+    for key, title in (("installed", "Installed"), ("would_install", "Would install")):
+        items = report.get(key) or []
+        if items:
+            lines.append("%s %d: %s" % (title, len(items), _short(
+                ["%s %s" % (i["name"], i["version"]) for i in items])))
+    satisfied = report.get("satisfied") or []
+    if satisfied:
+        lines.append("Already satisfied %d: %s" % (len(satisfied), _short(
+            ["%s %s" % (i["name"], i["version"]) for i in satisfied])))
+    shadowed = report.get("shadowed") or []
+    if shadowed:
+        lines.append("Shadows (base left as it was): %s" % _short(
+            ["%s %s by %s" % (i["name"], i["version"], i["by"]) for i in shadowed]))
+    if report.get("activation"):
+        lines.append("Activate elsewhere: %s" % report["activation"]["how"])
+    for env in report.get("environments") or []:
+        lines.append("Environment %s: Python %s at %s; %s" % (
+            env["archive"], env["version"], env["path"],
+            "its packages are importable here" if env["importable_here"]
+            else "another interpreter: run %s" % env["run_with"]))
+    problems = report.get("problems") or []
+    if problems:
+        lines.append("Problems (%d):" % len(problems))
+        for problem in problems[:max_problems]:
+            lines.append("  [%s] %s" % (problem["code"], problem["message"]))
+        if len(problems) > max_problems:
+            lines.append("  ... %d more in the JSON report" % (len(problems) - max_problems))
+    notes = report.get("notes") or []
+    if notes:
+        lines.append("Notes (%d):" % len(notes))
+        lines.extend("  " + note for note in notes[:3])
+        if len(notes) > 3:
+            lines.append("  ... %d more in the JSON report" % (len(notes) - 3))
+    fix = report.get("fix")
+    if fix:
+        lines.append("Fix, online, one command for everything missing:")
+        lines.append("  " + fix["command"])
+        if fix.get("profile_file"):
+            lines.append("  (beside %s, which this run wrote)" % fix["profile_file"])
+        lines.append("  or: " + fix["alt"])
+    for head, command in _steps(report, place, [fix["command"]] if fix else [])[:4]:
+        lines.append("Next: " + head + command)
+    return "\n".join(lines)
+
+
+def _bundle_line(report):
+    wheels = report.get("wheels", [])
+    return "Bundle: %d wheels (%d fit this interpreter), %d sdists; roots: %s" % (
+        len(wheels), sum(1 for w in wheels if w.get("compatible")),
+        len(report.get("sdists", [])), _short(report.get("roots", []), 4) or "none")
+
+
+def _blocked_line(report):
+    """Which requested projects (roots) were not installed, or would not be, if any."""
+    blocked = report.get("blocked_roots") or []
+    if not blocked:
+        return None
+    return "%s (requested): %s; see the problems" % (
+        "Not installed" if report.get("command") == "install" else "Would not install",
+        _short(blocked, 6))
+
+
+def _phrasing(report, place):
+    """How ``report``'s commands read at ``place`` (a plain mapping's: as written)."""
+    return getattr(report, "phrasing", Report.phrasing).at(place)
+
+
+def _steps(report, place, shown=()):
+    """The next steps as (prose, command), phrased for ``place``, leaving out those whose
+    command is already shown as a fix (``shown``)."""
+    phrasing = _phrasing(report, place)
+    steps = []
+    for step in report.get("next_steps") or []:
+        if any(command and command in step for command in shown):
+            continue
+        head, command = phrasing.phrase(step)
+        if place == "notebook" and getattr(report, "found_uploads", False) and \
+                step.startswith("Upload "):
+            head = head.replace(", then run ", ", then re-run this cell (it takes every upload "
+                                "it finds) or run ", 1)
+        steps.append((head, command))
+    return steps
+
+
+def _phrase_report(report, place):
+    """A copy of ``report`` whose next steps and sandbox fixes are phrased for ``place``."""
+    phrasing = _phrasing(report, place)
+    phrased = type(report)(report)
+    phrased["next_steps"] = ["".join(phrasing.phrase(step)) for step in
+                             report.get("next_steps") or []]
+    problems = []
+    for problem in report.get("problems") or []:
+        fix = problem.get("fix") or {}
+        if fix.get("where") == "sandbox" and fix.get("command"):
+            problem = dict(problem, fix=dict(fix, command="".join(phrasing.phrase(
+                fix["command"]))))
+        problems.append(problem)
+    phrased["problems"] = problems
+    return phrased
+
+
+# Rendering for notebooks: Markdown and HTML, in which text from the upload stays text.
+
+def _escape_html(text):
+    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+_STATUS_COLOURS = {"ok": "#1a7f37", "partial": "#9a6700", "failed": "#cf222e"}
+
+
+_WHERE = {"online": "online, on a machine with internet", "sandbox": "here, in the sandbox"}
+
+
+_CODE_STYLE = ("margin:0.3em 0 0.6em 0;padding:0.4em 0.6em;background:#f6f8fa;"
+               "border:1px solid #d0d7de;border-radius:4px;white-space:pre-wrap;"
+               "word-break:break-all")
+
+
+def _report_rows(report):
+    """(label, text) rows of what a report found, fixes and next steps aside."""
+    rows = [("target", report.get("target"))]
+    blocked = report.get("blocked_roots") or []
+    if blocked:
+        rows.append(("not installed" if report.get("command") == "install"
+                     else "would not install", "%s (requested; see the problems)"
+                     % ", ".join(blocked)))
+    for key in ("installed", "would_install", "satisfied"):
+        items = report.get(key) or []
+        if items:
+            rows.append((key.replace("_", " "), ", ".join(
+                "%s %s" % (i["name"], i["version"]) for i in items)))
+    if report.get("shadowed"):
+        rows.append(("shadows", ", ".join("%s %s by %s" % (i["name"], i["version"], i["by"])
+                                          for i in report["shadowed"])))
+    if report.get("activation"):
+        rows.append(("activate elsewhere", report["activation"]["how"]))
+    for note in report.get("notes") or []:
+        rows.append(("note", note))
+    return rows
+
+
+def _report_fixes(report):
+    """[(label, where, [(lead, command)])]: each fix once, its command phrased for a
+    notebook; the shared online fix (and its pip alternative) last."""
+    fix = report.get("fix")
+    phrasing = _phrasing(report, "notebook")
+    fixes = []
+    for problem in report.get("problems") or []:
+        item = problem.get("fix") or {}
+        if not item.get("command") or (fix and item.get("command") == fix["command"]):
+            continue
+        entry = ("for %s %s" % (problem["code"], problem["subject"]), item.get("where"),
+                 [("", "".join(phrasing.phrase(item["command"])))])
+        if entry not in fixes:
+            fixes.append(entry)
+    if fix:
+        fixes.append(("for everything missing, one command", "online",
+                      [("", fix["command"]), ("or, with pip alone:", fix["alt"])]))
+    return fixes
+
+
+def _shown_commands(report):
+    commands = [(p.get("fix") or {}).get("command") for p in report.get("problems") or []]
+    return [c for c in commands + [(report.get("fix") or {}).get("command")] if c]
+
+
+def _text_md(text):
+    """Text from a report (names from the upload) as Markdown text: no HTML in it runs."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_markdown(report):
+    """The report as Markdown, for a notebook."""
+    status = report.get("status") or "?"
+    lines = ["### %s: <span style=\"color:%s\">**%s**</span>" % (
+        report.get("command"), _STATUS_COLOURS.get(status, "#57606a"), status.upper()),
+        "", _text_md(_bundle_line(report)), "", "| | |", "|---|---|"]
+
+    def cell(text, code=False):  # prose is text, not markup; a code span is literal
+        text = str(text) if code else _text_md(text)
+        return text.replace("|", "\\|").replace("\n", " ")
+    for key, value in _report_rows(report):
+        lines.append("| **%s** | %s |" % (key, cell(value)))
+    for problem in report.get("problems") or []:
+        lines.append("| **%s** | %s |" % (problem["code"], cell(problem["message"])))
+    for head, command in _steps(report, "notebook", _shown_commands(report)):
+        lines.append("| **next** | %s%s |" % (cell(head), "`%s`" % cell(command, code=True)
+                                               if command else ""))
+    for label, where, commands in _report_fixes(report):
+        lines.extend(["", "**Fix** %s, %s:" % (_text_md(label), _WHERE.get(where, where))])
+        for lead, command in commands:
+            lines.extend(["", _text_md(lead), "```sh" if "bootstrap." not in command
+                          else "```python", command, "```"] if lead else
+                         ["", "```sh" if "bootstrap." not in command else "```python",
+                          command, "```"])
+    return "\n".join(lines)
+
+
+def render_html(report):
+    """The report as HTML, for a notebook."""
+    status = report.get("status") or "?"
+    heading = ("<h3 style='margin:0.2em 0'>%s <span class='sandbox-bootstrap-status' "
+               "style='background:%s;color:#fff;border-radius:4px;padding:0 0.4em'>%s</span>"
+               "</h3>" % (_escape_html(report.get("command")),
+                          _STATUS_COLOURS.get(status, "#57606a"), _escape_html(status.upper())))
+    row = ("<tr><th style='text-align:left;vertical-align:top'>%s</th>"
+           "<td style='text-align:left'>%s</td></tr>")
+    rows = [row % (_escape_html(k), _escape_html(v)) for k, v in _report_rows(report)]
+    rows.extend(row % (_escape_html(p["code"]), _escape_html(p["message"]))
+                for p in report.get("problems") or [])
+    for label, where, commands in _report_fixes(report):
+        rows.append(row % ("fix", "%s, %s:%s" % (
+            _escape_html(_WHERE.get(where, where).capitalize()), _escape_html(label),
+            "".join("%s<pre style='%s'><code>%s</code></pre>" % (
+                _escape_html(lead), _CODE_STYLE, _escape_html(command))
+                for lead, command in commands))))
+    for head, command in _steps(report, "notebook", _shown_commands(report)):
+        rows.append(row % ("next", _escape_html(head) + (
+            "<code>%s</code>" % _escape_html(command) if command else "")))
+    return ("<div class='sandbox-bootstrap-report'>%s<p>%s</p><table>%s</table></div>"
+            % (heading, _escape_html(_bundle_line(report)), "".join(rows)))
 
 
 # -- The gate from untrusted names to paths ----------------------------------------------------
@@ -5664,28 +6118,8 @@ def attach_fixes(problems, profile, fetch, rerun, profile_argument=None, bundles
     return fixed, shared
 
 
-# -- The report (SPEC 2.4) --------------------------------------------------------------------
-
-_INPUT_PROBLEMS = frozenset(["corrupt-archive", "unsafe-archive-member", "invalid-wheel",
-                             "hash-mismatch"])
-
-
-class Report(dict):
-    """What one command found: a plain, JSON-serialisable mapping with `ok` and short text."""
-
-    @property
-    def ok(self):
-        return self.get("status") == "ok"
-
-    @property
-    def exit_code(self):
-        codes = set(p["code"] for p in self.get("problems", ()))
-        if codes & _INPUT_PROBLEMS:
-            return 2
-        return 0 if self.ok else 1
-
-    def __str__(self):
-        return render_report(self)
+# -- The report of a check (SPEC 2.4) ---------------------------------------------------------
+# What a check found, as a Report (see "Problems and reports"), with its fixes attached.
 
 
 def _candidate_json(candidate):
@@ -5701,7 +6135,7 @@ def _candidate_json(candidate):
 
 def _next_steps(command, status, problems, fix, bundles):
     """What to do next, in order, each step ending in the CLI command it needs (rendering
-    phrases that command for where the user is: see _phrase)."""
+    phrases that command for where the user is: see Phrasing)."""
     steps = []
     online = [p for p in problems if p["fix"] and p["fix"].get("where") == "online"]
     if fix and FIX_BUNDLE_NAME in fix["command"]:
@@ -8075,155 +8509,32 @@ def unpack_conda_env(path, folder=None):
         ("run_with", "%s your_script.py" % _quote(python))])
 
 
-# -- Rendering --------------------------------------------------------------------------------
-
-
-def _bundle_command(target):
-    """The online command that builds a bundle for a target (tools/bundle.py, SPEC 3); the
-    console script `sandbox-bundle` when the builder is installed beside this module."""
-    source = globals().get("__file__")  # absent when a notebook cell exec()s this file
-    here = os.path.dirname(os.path.abspath(source)) if source else None
-    tool = ("sandbox-bundle" if here and os.path.isfile(os.path.join(
-        here, "sandbox_bundle", "bundle.py")) else "python tools/bundle.py")
-    return "%s REQUIREMENT... --profile %s -o bundle.tar.gz" % (tool, target)
-
-
-def render_profile(profile):
-    """A short human summary of a profile (what `inspect` prints)."""
-    python = profile.python
-    env = profile.marker_environment
-    libc = profile.libc
-    paths = profile.paths
-    libc_text = ("%s %s" % (libc["kind"], libc["version"]) if libc.get("kind") and libc.get("version")
-                 else libc.get("kind") or "n/a")
-    if paths.get("install"):
-        where = "%s (%s, writable)" % (paths["install"], paths.get("install_kind"))
-    else:
-        where = "%s (NOT writable; use --target DIR)" % paths.get("purelib", "?")
-    pip = profile.pip
-    lines = [
-        "Python %s (%s) at %s" % (env.get("python_full_version"),
-                                  env.get("platform_python_implementation"),
-                                  python.get("executable", "?")),
-        "Platform: %s %s, libc %s" % (env.get("platform_system"), env.get("platform_machine"),
-                                      libc_text),
-        "Wheel tags: %d supported, best first" % len(profile.tags),
-        "Installs to: %s" % where,
-        "pip: %s" % ("%s" % pip["version"] if pip else "no pip"),
-        "Installed distributions: %d" % len(profile.installed),
-    ] + ([
-        "Layered over base %s: installs go to this layer, the base is never changed"
-        % profile.sandbox["layered_over"]] if profile.sandbox.get("layered_over") else []) + (
-        [_pyodide_line(profile.sandbox["pyodide"])] if profile.sandbox.get("pyodide") else []) + [
-        "Target: %s" % profile.target,
-        "Build a bundle for it, on a machine with internet:",
-        "  " + _bundle_command(profile.target),
-    ]
-    return "\n".join(lines)
-
-
-def _pyodide_line(pyodide):
-    return ("Sandbox: Pyodide %s (ABI %s)%s; no processes or threads; %d packages of its own "
-            "install with micropip" % (pyodide.get("version"), pyodide.get("abi"),
-                                       ", JupyterLite" if pyodide.get("jupyterlite") else "",
-                                       len(pyodide.get("packages") or ())))
-
-
-def _short(items, limit=6):
-    text = ", ".join(items[:limit])
-    return text + (" and %d more" % (len(items) - limit) if len(items) > limit else "")
-
-
-def render_report(report, max_problems=8, place="cli"):
-    """The short text of a report (at most about 25 lines); the JSON has the full detail.
-    ``place`` phrases the commands of the next steps (see _phrase)."""
-    wheels = report.get("wheels", [])
-    fitting = sum(1 for w in wheels if w.get("compatible"))
-    lines = ["%s: %s (target %s)" % (report.get("command"), report.get("status", "?").upper(),
-                                     report.get("target"))]
-    lines.append(_bundle_line(report))
-    blocked = _blocked_line(report)
-    if blocked:
-        lines.append(blocked)
-    for key, title in (("installed", "Installed"), ("would_install", "Would install")):
-        items = report.get(key) or []
-        if items:
-            lines.append("%s %d: %s" % (title, len(items), _short(
-                ["%s %s" % (i["name"], i["version"]) for i in items])))
-    satisfied = report.get("satisfied") or []
-    if satisfied:
-        lines.append("Already satisfied %d: %s" % (len(satisfied), _short(
-            ["%s %s" % (i["name"], i["version"]) for i in satisfied])))
-    shadowed = report.get("shadowed") or []
-    if shadowed:
-        lines.append("Shadows (base left as it was): %s" % _short(
-            ["%s %s by %s" % (i["name"], i["version"], i["by"]) for i in shadowed]))
-    if report.get("activation"):
-        lines.append("Activate elsewhere: %s" % report["activation"]["how"])
-    for env in report.get("environments") or []:
-        lines.append("Environment %s: Python %s at %s; %s" % (
-            env["archive"], env["version"], env["path"],
-            "its packages are importable here" if env["importable_here"]
-            else "another interpreter: run %s" % env["run_with"]))
-    problems = report.get("problems") or []
-    if problems:
-        lines.append("Problems (%d):" % len(problems))
-        for problem in problems[:max_problems]:
-            lines.append("  [%s] %s" % (problem["code"], problem["message"]))
-        if len(problems) > max_problems:
-            lines.append("  ... %d more in the JSON report" % (len(problems) - max_problems))
-    notes = report.get("notes") or []
-    if notes:
-        lines.append("Notes (%d):" % len(notes))
-        lines.extend("  " + note for note in notes[:3])
-        if len(notes) > 3:
-            lines.append("  ... %d more in the JSON report" % (len(notes) - 3))
-    fix = report.get("fix")
-    if fix:
-        lines.append("Fix, online, one command for everything missing:")
-        lines.append("  " + fix["command"])
-        if fix.get("profile_file"):
-            lines.append("  (beside %s, which this run wrote)" % fix["profile_file"])
-        lines.append("  or: " + fix["alt"])
-    for head, command in _steps(report, place, [fix["command"]] if fix else [])[:4]:
-        lines.append("Next: " + head + command)
-    return "\n".join(lines)
-
-
-def _bundle_line(report):
-    wheels = report.get("wheels", [])
-    return "Bundle: %d wheels (%d fit this interpreter), %d sdists; roots: %s" % (
-        len(wheels), sum(1 for w in wheels if w.get("compatible")),
-        len(report.get("sdists", [])), _short(report.get("roots", []), 4) or "none")
-
-
-def _blocked_line(report):
-    """Which requested projects (roots) were not installed, or would not be, if any."""
-    blocked = report.get("blocked_roots") or []
-    if not blocked:
-        return None
-    return "%s (requested): %s; see the problems" % (
-        "Not installed" if report.get("command") == "install" else "Would not install",
-        _short(blocked, 6))
-
-
 # -- Where the user is: the CLI, a notebook, a tool call ---------------------------------------
 # Steps and sandbox fixes name the CLI command they need (`python bootstrap.py install ...`);
 # a notebook shows the same step as the Python call (`bootstrap.install([...])`), a tool
-# result as the tool call (`sandbox_install with arguments {...}`).
+# result as the tool call (`sandbox_install with arguments {...}`). Reports are phrased so by
+# the Phrasing that the end of this file gives Report (_phrase_command).
 
-_CLI_PREFIX = "python bootstrap.py "
+
+def _bundle_tool():
+    """The tool that builds bundles (tools/bundle.py, SPEC 3): the console script
+    `sandbox-bundle` when the builder is installed beside this module."""
+    source = globals().get("__file__")  # absent when a notebook cell exec()s this file
+    here = os.path.dirname(os.path.abspath(source)) if source else None
+    return ("sandbox-bundle" if here and os.path.isfile(os.path.join(
+        here, "sandbox_bundle", "bundle.py")) else "python tools/bundle.py")
 
 
-def _phrase(text, place):
-    """(prose, command) of a step or fix: its CLI command phrased for ``place`` ("cli",
-    "notebook" or "tool"); a command with no such equivalent stays as it is."""
-    head, found, command = text.partition(_CLI_PREFIX)
-    if not found:
-        return text, ""
-    call = _as_call(command, place) if place != "cli" else None
-    return head, call or "%s %s" % (_cli_command(), command)
+def _bundle_command(target):
+    """The online command that builds a bundle for a target."""
+    return _BUNDLE_COMMAND % (_bundle_tool(), target)
 
+
+def _phrase_command(arguments, place):
+    """The CLI command `python bootstrap.py ARGUMENTS` as it reads at ``place`` ("cli",
+    "notebook" or "tool"): the call there, else the shell command (see Phrasing)."""
+    call = _as_call(arguments, place) if place != "cli" else None
+    return call or "%s %s" % (_cli_command(), arguments)
 
 def _as_call(command, place):
     """`check`/`install` command-line arguments as a Python call or a tool call, or None."""
@@ -8249,42 +8560,6 @@ def _as_call(command, place):
         return "%s with arguments %s" % (name, json.dumps(arguments))
     return "bootstrap.%s(%s)" % (args.command, ", ".join(
         [repr(list(args.bundles))] + ["%s=%r" % item for item in keywords.items()]))
-
-
-def _steps(report, place, shown=()):
-    """The next steps as (prose, command), phrased for ``place``, leaving out those whose
-    command is already shown as a fix (``shown``)."""
-    steps = []
-    for step in report.get("next_steps") or []:
-        if any(command and command in step for command in shown):
-            continue
-        head, command = _phrase(step, place)
-        if place == "notebook" and getattr(report, "found_uploads", False) and \
-                step.startswith("Upload "):
-            head = head.replace(", then run ", ", then re-run this cell (it takes every upload "
-                                "it finds) or run ", 1)
-        steps.append((head, command))
-    return steps
-
-
-def _phrase_report(report, place):
-    """A copy of ``report`` whose next steps and sandbox fixes are phrased for ``place``."""
-    phrased = type(report)(report)
-    phrased["next_steps"] = ["".join(_phrase(step, place)) for step in
-                             report.get("next_steps") or []]
-    problems = []
-    for problem in report.get("problems") or []:
-        fix = problem.get("fix") or {}
-        if fix.get("where") == "sandbox" and fix.get("command"):
-            problem = dict(problem, fix=dict(fix, command="".join(_phrase(fix["command"],
-                                                                          place))))
-        problems.append(problem)
-    phrased["problems"] = problems
-    return phrased
-
-
-def _dump_json(data):
-    return json.dumps(data, indent=2, sort_keys=False) + "\n"
 
 
 # -- Command line -----------------------------------------------------------------------------
@@ -8402,7 +8677,7 @@ def _command_inspect(args, out):
     if args.json:
         out.write(_dump_json(data))
     else:
-        out.write(render_profile(profile) + "\n")
+        out.write(render_profile(profile, _bundle_tool()) + "\n")
         if args.output:
             out.write("Profile written to %s; pass it as --profile %s\n"
                       % (args.output, args.output))
@@ -8483,6 +8758,7 @@ def main(argv=None, out=None, err=None):
     if argv is None:  # no argument at all: what the exec cell does
         result = notebook_run()
         return 1 if result is None else result.exit_code
+    args = None
     try:
         args = _build_parser().parse_args(argv)
         return _COMMANDS[args.command](args, out)
@@ -8494,37 +8770,32 @@ def main(argv=None, out=None, err=None):
     except KeyboardInterrupt:
         err.write("bootstrap.py: interrupted\n")
         return 1
+    except Exception as error:  # bootstrap's own bug: reported as one, exit code 1
+        problem = internal_problem(error)
+        if args is not None and args.command in ("check", "install"):
+            return _emit_report(_bug_report(args.command, problem), args, out)
+        err.write("bootstrap.py: error: %s\n%s" % (problem.message,
+                                                   problem.details["traceback"]))
+        return 1
+
+
+def _bug_report(command, problem):
+    """The Report of a check or install that met bootstrap's own bug (``problem``)."""
+    try:
+        target = Profile.current().target
+    except Exception:  # the bug may be in the profile itself
+        target = "unknown-unknown-unknown"
+    return error_report(command, problem, target)
 
 
 # -- The Python API ---------------------------------------------------------------------------
 
 
-class ProfileReport(Report):
-    """The profile of an interpreter as a Report: a plain mapping that renders as a summary."""
-
-    @property
-    def ok(self):
-        return True
-
-    @property
-    def exit_code(self):
-        return 0
-
-    def __str__(self):
-        return render_profile(Profile.from_json(dict(self), source=self.get("source", "profile")))
-
-    def _repr_markdown_(self):
-        return "```\n%s\n```" % self
-
-    def _repr_html_(self):
-        return "<pre>%s</pre>" % _escape_html(self)
-
-
 def inspect():
     """This interpreter's profile (sandbox-bootstrap.profile/1) as a ProfileReport."""
-    return ProfileReport(Profile.current().to_json())
-
-
+    report = ProfileReport(Profile.current().to_json())
+    report.tool = _bundle_tool()
+    return report
 
 
 def upload_folders():
@@ -8565,130 +8836,7 @@ def find_uploads(folders=None):
     return found
 
 
-# -- Rendering for notebooks ------------------------------------------------------------------
-
-
-def _escape_html(text):
-    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
-
-
-_STATUS_COLOURS = {"ok": "#1a7f37", "partial": "#9a6700", "failed": "#cf222e"}
-_WHERE = {"online": "online, on a machine with internet", "sandbox": "here, in the sandbox"}
-_CODE_STYLE = ("margin:0.3em 0 0.6em 0;padding:0.4em 0.6em;background:#f6f8fa;"
-               "border:1px solid #d0d7de;border-radius:4px;white-space:pre-wrap;"
-               "word-break:break-all")
-
-
-def _report_rows(report):
-    """(label, text) rows of what a report found, fixes and next steps aside."""
-    rows = [("target", report.get("target"))]
-    blocked = report.get("blocked_roots") or []
-    if blocked:
-        rows.append(("not installed" if report.get("command") == "install"
-                     else "would not install", "%s (requested; see the problems)"
-                     % ", ".join(blocked)))
-    for key in ("installed", "would_install", "satisfied"):
-        items = report.get(key) or []
-        if items:
-            rows.append((key.replace("_", " "), ", ".join(
-                "%s %s" % (i["name"], i["version"]) for i in items)))
-    if report.get("shadowed"):
-        rows.append(("shadows", ", ".join("%s %s by %s" % (i["name"], i["version"], i["by"])
-                                          for i in report["shadowed"])))
-    if report.get("activation"):
-        rows.append(("activate elsewhere", report["activation"]["how"]))
-    for note in report.get("notes") or []:
-        rows.append(("note", note))
-    return rows
-
-
-def _report_fixes(report):
-    """[(label, where, [(lead, command)])]: each fix once, its command phrased for a
-    notebook; the shared online fix (and its pip alternative) last."""
-    fix = report.get("fix")
-    fixes = []
-    for problem in report.get("problems") or []:
-        item = problem.get("fix") or {}
-        if not item.get("command") or (fix and item.get("command") == fix["command"]):
-            continue
-        entry = ("for %s %s" % (problem["code"], problem["subject"]), item.get("where"),
-                 [("", "".join(_phrase(item["command"], "notebook")))])
-        if entry not in fixes:
-            fixes.append(entry)
-    if fix:
-        fixes.append(("for everything missing, one command", "online",
-                      [("", fix["command"]), ("or, with pip alone:", fix["alt"])]))
-    return fixes
-
-
-def _shown_commands(report):
-    commands = [(p.get("fix") or {}).get("command") for p in report.get("problems") or []]
-    return [c for c in commands + [(report.get("fix") or {}).get("command")] if c]
-
-
-def _text_md(text):
-    """Text from a report (names from the upload) as Markdown text: no HTML in it runs."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _report_markdown(report):
-    status = report.get("status") or "?"
-    lines = ["### %s: <span style=\"color:%s\">**%s**</span>" % (
-        report.get("command"), _STATUS_COLOURS.get(status, "#57606a"), status.upper()),
-        "", _text_md(_bundle_line(report)), "", "| | |", "|---|---|"]
-
-    def cell(text, code=False):  # prose is text, not markup; a code span is literal
-        text = str(text) if code else _text_md(text)
-        return text.replace("|", "\\|").replace("\n", " ")
-    for key, value in _report_rows(report):
-        lines.append("| **%s** | %s |" % (key, cell(value)))
-    for problem in report.get("problems") or []:
-        lines.append("| **%s** | %s |" % (problem["code"], cell(problem["message"])))
-    for head, command in _steps(report, "notebook", _shown_commands(report)):
-        lines.append("| **next** | %s%s |" % (cell(head), "`%s`" % cell(command, code=True)
-                                               if command else ""))
-    for label, where, commands in _report_fixes(report):
-        lines.extend(["", "**Fix** %s, %s:" % (_text_md(label), _WHERE.get(where, where))])
-        for lead, command in commands:
-            lines.extend(["", _text_md(lead), "```sh" if "bootstrap." not in command
-                          else "```python", command, "```"] if lead else
-                         ["", "```sh" if "bootstrap." not in command else "```python",
-                          command, "```"])
-    return "\n".join(lines)
-
-
-def _report_html(report):
-    status = report.get("status") or "?"
-    heading = ("<h3 style='margin:0.2em 0'>%s <span class='sandbox-bootstrap-status' "
-               "style='background:%s;color:#fff;border-radius:4px;padding:0 0.4em'>%s</span>"
-               "</h3>" % (_escape_html(report.get("command")),
-                          _STATUS_COLOURS.get(status, "#57606a"), _escape_html(status.upper())))
-    row = ("<tr><th style='text-align:left;vertical-align:top'>%s</th>"
-           "<td style='text-align:left'>%s</td></tr>")
-    rows = [row % (_escape_html(k), _escape_html(v)) for k, v in _report_rows(report)]
-    rows.extend(row % (_escape_html(p["code"]), _escape_html(p["message"]))
-                for p in report.get("problems") or [])
-    for label, where, commands in _report_fixes(report):
-        rows.append(row % ("fix", "%s, %s:%s" % (
-            _escape_html(_WHERE.get(where, where).capitalize()), _escape_html(label),
-            "".join("%s<pre style='%s'><code>%s</code></pre>" % (
-                _escape_html(lead), _CODE_STYLE, _escape_html(command))
-                for lead, command in commands))))
-    for head, command in _steps(report, "notebook", _shown_commands(report)):
-        rows.append(row % ("next", _escape_html(head) + (
-            "<code>%s</code>" % _escape_html(command) if command else "")))
-    return ("<div class='sandbox-bootstrap-report'>%s<p>%s</p><table>%s</table></div>"
-            % (heading, _escape_html(_bundle_line(report)), "".join(rows)))
-
-
-def _report_pretty(report, printer, cycle):
-    printer.text(render_report(report, place="notebook"))
-
-
-Report._repr_markdown_ = _report_markdown
-Report._repr_html_ = _report_html
-Report._repr_pretty_ = _report_pretty
+# -- Showing a report in a notebook -----------------------------------------------------------
 
 
 def _show(report):
@@ -8773,6 +8921,7 @@ def _write_profile_for_upload():
 def notebook_run():
     """What a notebook cell that exec()s this file does: install the uploads found, or, with
     none, describe this interpreter and say how to build a bundle for it. Never raises."""
+    uploads = None
     try:
         uploads = find_uploads()
         if uploads:
@@ -8792,8 +8941,13 @@ def notebook_run():
         return profile
     except BootstrapError as error:
         sys.stdout.write("bootstrap.py: %s\n" % error)
-    except Exception as error:  # never take the kernel down; keep the detail for a report
-        _unexpected(error)
+    except Exception as error:  # never take the kernel down: a bug is shown as one
+        if not uploads:
+            _unexpected(error)
+            return None
+        report = _bug_report("install", internal_problem(error))
+        _show(report)
+        return report
     return None
 
 
@@ -9083,6 +9237,12 @@ def _mcp_call(params):
         return _mcp_tool_result(error="%s (the arguments this tool takes are in its "
                                 "inputSchema)" % error if isinstance(error, UsageError)
                                 else str(error)), None
+    except Exception as error:  # bootstrap's own bug: a report saying so, isError
+        problem = internal_problem(error)
+        if params["name"] == "sandbox_inspect":
+            return _mcp_tool_result(error=problem.message), None
+        return _mcp_tool_result(_phrase_report(_bug_report(
+            params["name"][len("sandbox_"):], problem), "tool")), None
 
 
 def _mcp_handle(message):
@@ -9172,6 +9332,11 @@ def _in_ipython():
     return "IPython" in sys.modules and getattr(sys.modules["IPython"], "get_ipython",
                                                 lambda: None)() is not None
 
+
+# The one piece of wiring: reports (wherever they are shown, also what bootstrap.check()
+# returns in a notebook) phrase their commands as the entry points above know them. The
+# report model cannot look them up itself: it comes before every entry point.
+Report.phrasing = Phrasing("cli", _phrase_command)
 
 if __name__ == "__main__" and _CALLER_NAMESPACE is None:
     if _in_ipython():
