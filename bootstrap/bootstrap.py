@@ -2802,7 +2802,7 @@ def _problem_from_error(error):
     as its row in CODES says, with its fix; any other code, and an exception that is no
     BootstrapError, is bootstrap's own bug (internal-error), never the user's fault."""
     row = _CODE_ROWS.get(error.code) if isinstance(error, BootstrapError) else None
-    if row is None or row[1] is None:
+    if row is None or row[1] in (None, "internal-error"):
         return internal_problem(error)
     fix = getattr(error, "fix", None)
     if fix is None and row[0] == "not-writable":  # the disk, not the upload: make room
