@@ -2770,7 +2770,8 @@ CODES = (
     ("invalid-profile", None, "usage", "a --profile file that is not a profile"),
     ("usage", None, "usage", "a command, argument or option that cannot be used"),
 )
-_CODE_ROWS = dict((row[0], row) for row in CODES)
+_Code = collections.namedtuple("_Code", "code reported_as fix meaning")
+_CODE_ROWS = dict((row[0], _Code(*row)) for row in CODES)
 
 #: The codes a Problem (and so a report) may carry: the closed list of docs/formats.md.
 PROBLEM_CODES = tuple(code for code, reported_as, _, _ in CODES if code == reported_as)
@@ -2802,19 +2803,19 @@ def _problem_from_error(error):
     as its row in CODES says, with its fix; any other code, and an exception that is no
     BootstrapError, is bootstrap's own bug (internal-error), never the user's fault."""
     row = _CODE_ROWS.get(error.code) if isinstance(error, BootstrapError) else None
-    if row is None or row[1] in (None, "internal-error"):
+    if row is None or row.reported_as in (None, "internal-error"):
         return internal_problem(error)
     fix = getattr(error, "fix", None)
-    if fix is None and row[0] == "not-writable":  # the disk, not the upload: make room
+    if fix is None and row.code == "not-writable":  # the disk, not the upload: make room
         fix = {"where": "sandbox", "command": "free some space, or rerun with --work-dir DIR "
                "on a disk with room"}
-    elif fix is None and row[2] == "rebuild":  # the same file fails the same way
+    elif fix is None and row.fix == "rebuild":  # the same file fails the same way
         fix = {"where": "online", "command": "do not install %s: build a new bundle from "
                "trusted sources (python tools/bundle.py REQUIREMENT... --profile "
                "sandbox-profile.json -o bundle.tar.gz)" % os.path.basename(error.subject or "it")}
     elif fix is None:
         fix = _reupload_fix(error.subject)
-    return Problem(row[1], error.subject, error.message, fix=fix)
+    return Problem(row.reported_as, error.subject, error.message, fix=fix)
 
 
 def _reupload_fix(subject):
@@ -2836,8 +2837,9 @@ def internal_problem(error):
             type(error), error, error.__traceback__))})
 
 
-_INPUT_PROBLEMS = frozenset(["corrupt-archive", "unsafe-archive-member", "invalid-wheel",
-                             "hash-mismatch"])
+# Problems with the input itself (its fix is another upload or bundle): exit code 2.
+_INPUT_PROBLEMS = frozenset(row.code for row in _CODE_ROWS.values()
+                            if row.code == row.reported_as and row.fix in ("upload", "rebuild"))
 _CLI_PREFIX = "python bootstrap.py "
 
 
