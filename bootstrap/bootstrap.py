@@ -2177,6 +2177,25 @@ def parse_sdist_filename(filename):
     return canonicalize_name(name_part), version
 
 
+# What intake also takes for an sdist: the suffixes PyPI accepted before PEP 527 (Twisted's
+# .tar.bz2 sdists, for one), which pip download still saves under their own names.
+_LEGACY_SDIST_SUFFIXES = (".tgz", ".tar.bz2", ".tar.xz")
+
+
+def _parse_uploaded_sdist_filename(filename):
+    """(name, Version) of an uploaded file's name when it reads as an sdist's, else None:
+    parse_sdist_filename, also taking the legacy suffixes and never an empty name."""
+    for suffix in _LEGACY_SDIST_SUFFIXES:
+        if filename.endswith(suffix):
+            filename = filename[:-len(suffix)] + ".tar.gz"
+            break
+    try:
+        name, version = parse_sdist_filename(filename)
+    except InvalidSdistFilename:
+        return None
+    return (name, version) if name else None
+
+
 class WheelName(collections.namedtuple("WheelName", "filename name version build tags")):
     """A parsed wheel file name: canonical name, Version, build tag, frozenset of Tags."""
 
@@ -3564,17 +3583,6 @@ def _browser_name(name):
     return match.group("stem") + match.group("suffix") if match else name
 
 
-_SDIST_NAME_RE = _LazyRegex(r"^(?P<name>.+)-(?P<version>[^-]+?)\.(tar\.gz|tgz|tar\.bz2|tar\.xz|zip)$")
-
-
-def _sdist_name(name):
-    """(project, version) when a file name reads as an sdist's, else None."""
-    match = _SDIST_NAME_RE.match(name)
-    if not match or _coerce_version(match.group("version")) is None:
-        return None
-    return canonicalize_name(match.group("name")), Version(match.group("version"))
-
-
 def _looks_like_bundle(path, kind, limit=64):
     """Whether an archive holds wheels or a manifest among its first members (else an sdist).
     Reads at most 64 MB of it (a bomb is then left to extraction and its budget)."""
@@ -3612,7 +3620,7 @@ def _tar_member_names(path, kind, limit, limits, stop=()):
 def _is_sdist_archive(path, name):
     """Whether an archive file is a source distribution rather than a bundle of wheels."""
     kind = _sniff(path)
-    return (kind is not None and _sdist_name(name) is not None
+    return (kind is not None and _parse_uploaded_sdist_filename(name) is not None
             and not _looks_like_bundle(path, kind))
 
 
@@ -4227,7 +4235,7 @@ def read_sdist(path):
     """An Sdist from an .tar.gz/.zip source archive (reads PKG-INFO and pyproject.toml)."""
     import tarfile
     import zipfile
-    name, version = _sdist_name(os.path.basename(path))
+    name, version = _parse_uploaded_sdist_filename(os.path.basename(path))
     wanted = {}
     try:
         if _sniff(path) == "zip":
@@ -8573,7 +8581,7 @@ def find_uploads(folders=None):
                 base = part.base_path
                 if base not in found:
                     found.append(base)
-            elif entry.endswith(".whl") or _sdist_name(entry):
+            elif entry.endswith(".whl") or _parse_uploaded_sdist_filename(entry):
                 found.append(path)
             elif entry.endswith(ARCHIVE_SUFFIXES):
                 kind = _sniff(path)
