@@ -3050,7 +3050,7 @@ def _metadata_note(where, count):
             ".DS_Store)" % (count, "y" if count == 1 else "ies", where))
 
 
-class _Destination(object):
+class _ExtractionRoot(object):
     """The one place intake writes to: owns the paths (through contained_path), the
     overwrite and link guards, and the upload's budget."""
 
@@ -3392,7 +3392,7 @@ def extract_archive(path, folder, limits=DEFAULT_LIMITS, environment=False, budg
     _check_free_space(folder, size, path)
     if budget is None:
         budget = _Budget(limits, path, size)
-    dest = _Destination(folder, budget, path, environment)
+    dest = _ExtractionRoot(folder, budget, path, environment)
     return _read_archive(path, dest, _extract_zip if kind == "zip" else _extract_tar)
 
 
