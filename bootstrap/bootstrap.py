@@ -7013,13 +7013,14 @@ class _Lock(object):
 # -- install: check, install, verify, report ---------------------------------------------------
 
 
-class Destination(collections.namedtuple("Destination", "kind lib_dir target user")):
-    """Where an install goes: kind is target, site-packages or user-site."""
+class Destination(collections.namedtuple("Destination", "kind lib_dir target_dir user")):
+    """Where an install goes: kind is target, site-packages or user-site; target_dir is the
+    --target folder (else None)."""
 
     __slots__ = ()
 
     def scheme(self, dist_name):
-        return install_scheme(dist_name, target=self.target, user=self.user)
+        return install_scheme(dist_name, target=self.target_dir, user=self.user)
 
 
 def _writable_alternative():
@@ -7832,7 +7833,7 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
         else:
             _activate(destination.lib_dir, installer.pth_files)
         checked, verify_notes = _check_installed(
-            installer, installer.compiler, destination.lib_dir if destination.target else None,
+            installer, installer.compiler, destination.lib_dir if destination.target_dir else None,
             profile, verify)
         problems.extend(checked)
         problems.extend(_restart_needed(installer.results, installer.modules))
