@@ -30,8 +30,11 @@ Glossary (used the same way in code, reports and docs):
                  installed distributions. Profile.current() or Profile.from_json().
     Tag          one (interpreter, abi, platform) triple of PEP 425; a profile's tags are
                  ordered best first and a wheel's rank is the position of its best tag.
-    target       the one-line name of a profile: its best tag (a native linux_* tag, which
-                 names no libc, passed over), e.g. cp311-cp311-manylinux_2_36_x86_64.
+    target tag   the one-line name of a profile (Profile.target_tag; the key "target" in
+                 JSON, the target string of the bundle builder): its best tag (a native
+                 linux_* tag, which names no libc, passed over), e.g.
+                 cp311-cp311-manylinux_2_36_x86_64. A "target" alone is pip's --target
+                 folder (install(target=...), Destination.target_dir), never a tag.
     WheelName    a parsed wheel file name (PEP 427).
     Wheel        a wheel file together with its METADATA.
     Bundle       the files a user uploaded, plus their manifest when there is one.
@@ -2605,7 +2608,7 @@ class Profile(object):
         self._ranks = None
 
     @property
-    def target(self):
+    def target_tag(self):
         """The one-line name of this profile: its best tag, passing over native linux_* tags
         (first since packaging 26.3, but they name no libc: the manylinux or musllinux tag after
         them says what the sandbox runs, and is what a bundle is built for)."""
@@ -2648,7 +2651,7 @@ class Profile(object):
     def to_json(self):
         return collections.OrderedDict([
             ("schema", PROFILE_SCHEMA),
-            ("target", self.target),
+            ("target", self.target_tag),
             ("marker_environment", dict(sorted(self.marker_environment.items()))),
             ("compatible_tags", [str(tag) for tag in self.tags]),
             ("python", self.python),
@@ -4268,7 +4271,7 @@ def missing_build_requirements(profile, sdist, available=None):
     (A --target profile counts only the folder's packages as installed, but builds run with
     the interpreter's: ``profile.build_installed``.)"""
     if not _can_build_sdists(profile):  # Pyodide, WASI: no process for a build to run in
-        return ["a wheel built for %s" % profile.target]
+        return ["a wheel built for %s" % profile.target_tag]
     installed = dict((d.name, d) for d in (profile.build_installed or profile.installed))
     for name, versions in (available or {}).items():
         if name not in installed and versions:
@@ -5192,7 +5195,7 @@ class _Resolver(object):
         if not _can_build_sdists(self.profile):
             message = ("%s is a source distribution, and this interpreter cannot build one (it "
                        "cannot start the process a build runs in): it needs a wheel built for "
-                       "%s" % (sdist.filename, self.profile.target))
+                       "%s" % (sdist.filename, self.profile.target_tag))
         self._fail(name, "sdist-needs-build", sdist.filename, message, needs,
                    fetch="%s==%s" % (name, sdist.version),
                    details={"backend": sdist.backend, "build_requires": list(sdist.requires),
@@ -5519,8 +5522,8 @@ def _profile_words(profile, profile_argument, profile_file, installed_names=(), 
         again += ["--reinstall", name]
     if profile_argument:
         return ["--profile", profile_argument] + again
-    words = (["--profile", PROFILE_FILE_NAME, "--target", profile.target] if profile_file
-             else ["--profile", profile.target])
+    words = (["--profile", PROFILE_FILE_NAME, "--target", profile.target_tag] if profile_file
+             else ["--profile", profile.target_tag])
     sandbox = profile.sandbox or {}
     if sandbox.get("compiler") and sandbox.get("python_headers"):
         words.append("--can-compile")
@@ -5549,7 +5552,7 @@ def online_fix(profile, requirements, profile_argument=None, profile_file=None,
         fix["profile_file"] = profile_file
         fix["before"] = ("copy %s from the sandbox into the folder where you run the command "
                          "(without it, the command builds for --target %s)"
-                         % (profile_file, profile.target))
+                         % (profile_file, profile.target_tag))
     alt = list(requirements) + [r for r in extra if r not in requirements]
     fix["alt"] = pip_download_command(profile, alt, sdists=sdists, no_deps=no_deps)
     return fix
@@ -5767,7 +5770,7 @@ def build_report(command, profile, bundle, plan, problems, bundles, verdicts=(),
     report["schema"] = REPORT_SCHEMA
     report["command"] = command
     report["status"] = status
-    report["target"] = profile.target
+    report["target"] = profile.target_tag
     report["profile"] = profile.source
     report["roots"] = plan.roots if plan else []
     report["blocked_roots"] = plan.blocked if plan else []
@@ -6000,7 +6003,7 @@ def plan_bundle(bundles, work, require=None, profile=None, upgrade=False, shadow
         problems.append(Problem(
             "missing-dependency", "wheels", "the uploads (%s) hold no wheel and no sdist" % (
                 ", ".join(os.path.basename(u) for u in bundles) or "none found"),
-            fix={"where": "online", "command": _bundle_command(profile.target)}))
+            fix={"where": "online", "command": _bundle_command(profile.target_tag)}))
     for wheel in wheels:  # METADATA is read here, so that resolve() reads no file
         try:
             wheel.metadata
@@ -8002,7 +8005,7 @@ def reset_overlay(folder):
         steps.append("%s still holds %d file(s) bootstrap did not put there (%s): kept" % (
             folder, len(kept), _short(kept, 3)))
     report = Report(schema=REPORT_SCHEMA, command="overlay-reset", status="ok",
-                    target=Profile.current().target, removed=folder, unloaded=unloaded,
+                    target=Profile.current().target_tag, removed=folder, unloaded=unloaded,
                     kept=kept, problems=[], next_steps=steps)
     return report
 
@@ -8141,9 +8144,9 @@ def render_profile(profile):
         "Layered over base %s: installs go to this layer, the base is never changed"
         % profile.sandbox["layered_over"]] if profile.sandbox.get("layered_over") else []) + (
         [_pyodide_line(profile.sandbox["pyodide"])] if profile.sandbox.get("pyodide") else []) + [
-        "Target: %s" % profile.target,
+        "Target: %s" % profile.target_tag,
         "Build a bundle for it, on a machine with internet:",
-        "  " + _bundle_command(profile.target),
+        "  " + _bundle_command(profile.target_tag),
     ]
     return "\n".join(lines)
 
