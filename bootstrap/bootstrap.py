@@ -4332,11 +4332,21 @@ RESOLVE_MAX_ROUNDS = 20000  # pins and backjumps of one search (a resolve() call
 #                            one per project with a problem, plus two)
 
 
+# Where a Candidate comes from (Candidate.source): these six values and no other.
+SOURCE_BUNDLE = "bundle"              # a wheel of the uploads
+SOURCE_SDIST = "sdist"                # an sdist of the uploads that this sandbox can build
+SOURCE_INSTALLED = "installed"        # the distribution the environment already has
+SOURCE_SHADOWS = "shadows"            # a bundle wheel for a --target folder, where the
+                                      # installed distribution lives elsewhere (and stays)
+SOURCE_MISSING = "missing"            # a placeholder: no usable version at all
+SOURCE_INCOMPATIBLE = "incompatible"  # a placeholder: only wheels this interpreter cannot use
+
+
 class Candidate(collections.namedtuple(
         "Candidate", "name version source requires requires_python wheel sdist rank")):
-    """One way to provide a project: a bundle wheel, an sdist, or what is installed.
-    (``source`` is bundle, sdist, installed or shadows; placeholders of projects that have a
-    problem are missing or incompatible and are never installed.)"""
+    """One way to provide a project: a bundle wheel, an sdist, or what is installed
+    (``source``: one of the SOURCE_* values above; the placeholders of projects that have a
+    problem, SOURCE_MISSING and SOURCE_INCOMPATIBLE, are never installed)."""
 
     __slots__ = ()
 
@@ -4354,8 +4364,8 @@ class Candidate(collections.namedtuple(
 
 def _installed_candidate(dist):
     version = _coerce_version(dist.version)
-    return Candidate(dist.name, version or dist.version, "installed", tuple(dist.requires), None,
-                     None, None, None)
+    return Candidate(dist.name, version or dist.version, SOURCE_INSTALLED,
+                     tuple(dist.requires), None, None, None, None)
 
 
 class Pool(object):
@@ -4451,7 +4461,7 @@ class _Need(collections.namedtuple("_Need", "ident name extras specifier text wh
                    requirement.specifier, text, why, None)
 
     def accepts(self, candidate):
-        if candidate.source in ("missing", "incompatible"):
+        if candidate.source in (SOURCE_MISSING, SOURCE_INCOMPATIBLE):
             return True  # a placeholder stands for whatever version will be fetched
         if self.pin is not None:
             return candidate.key == self.pin
@@ -4555,7 +4565,7 @@ class _Resolver(object):
                 self._problem_once(Problem("invalid-wheel", wheel.filename, str(metadata),
                                            fix=_reupload_fix(wheel.filename)))
                 continue
-            candidate = Candidate(name, wheel.version, "bundle", tuple(metadata.requires_dist),
+            candidate = Candidate(name, wheel.version, SOURCE_BUNDLE, tuple(metadata.requires_dist),
                                   metadata.requires_python, wheel, None, rank)
             if _requires_python_ok(self.profile, candidate.requires_python):
                 candidates.append(candidate)
@@ -4571,7 +4581,7 @@ class _Resolver(object):
                 self.rejected[name].append(("sdist", (sdist, missing)))
                 continue
             metadata = sdist.metadata
-            candidate = Candidate(name, sdist.version, "sdist",
+            candidate = Candidate(name, sdist.version, SOURCE_SDIST,
                                   tuple(metadata.requires_dist) if metadata else (),
                                   metadata.requires_python if metadata else None, None, sdist,
                                   None)
@@ -4594,11 +4604,11 @@ class _Resolver(object):
         if self.upgrade:
             everything = allowed + [installed]
             everything.sort(key=lambda c: (_coerce_version(c.version) or Version("0"),
-                                           c.source == "installed"), reverse=True)
+                                           c.source == SOURCE_INSTALLED), reverse=True)
             return everything
         dist = self.pool.installed[name]
         if self.shadow and dist.location != self.shadow:
-            return [installed] + [c._replace(source="shadows") for c in allowed]
+            return [installed] + [c._replace(source=SOURCE_SHADOWS) for c in allowed]
         return [installed]
 
     def _markers_ok(self, candidate):
@@ -4639,13 +4649,13 @@ class _Resolver(object):
         specifier = SpecifierSet()
         for need, _ in criterion.needs:
             specifier = specifier & need.specifier
-        versions = [str(c.version) for c in found if c.source != "installed"]
+        versions = [str(c.version) for c in found if c.source != SOURCE_INSTALLED]
         versions += [str(c.version) for _, c in self.rejected.get(name, ())
                      if isinstance(c, Candidate)]
         allowed = set(specifier.filter(versions))
         pinned = any(need.pin is not None for need, _ in criterion.needs)  # pip: explicit
         return [c for c in found
-                if (pinned or c.source == "installed" or str(c.version) in allowed)
+                if (pinned or c.source == SOURCE_INSTALLED or str(c.version) in allowed)
                 and c.key not in criterion.incompatible
                 and all(self.accepts(need, c) for need, _ in criterion.needs)]
 
@@ -4941,10 +4951,10 @@ class _Resolver(object):
         for _, wheel in self.pool.incompatible.get(name, ()) if self.follow else ():
             metadata = self.pool.metadata.get(wheel.filename)
             if metadata is not None and not isinstance(metadata, BootstrapError):
-                return Candidate(name, wheel.version, "incompatible",
+                return Candidate(name, wheel.version, SOURCE_INCOMPATIBLE,
                                  tuple(metadata.requires_dist), metadata.requires_python, wheel,
                                  None, None)
-        return Candidate(name, "0", "missing", (), None, None, None, None)
+        return Candidate(name, "0", SOURCE_MISSING, (), None, None, None, None)
 
     def _isolate(self, state, needs):
         """Block the roots that reach a placeholder, and record a problem for each
@@ -5027,7 +5037,7 @@ class _Resolver(object):
         for need, _ in needs:
             specifier = specifier & need.specifier
         subject = "%s%s" % (name, specifier)
-        usable = [c for c in self.found(name) if c.source != "installed"]
+        usable = [c for c in self.found(name) if c.source != SOURCE_INSTALLED]
         kind, smallest = self._smallest(name, needs, self.found(name))
         self.conflicts[name] = [collections.OrderedDict([
             ("requirement", "%s%s" % (need.ident, need.specifier)),
@@ -5293,10 +5303,10 @@ class _Resolver(object):
         install, satisfied = [], []
         for name in order:
             candidate = state.mapping.get(name)
-            if candidate is None or candidate.source in ("missing", "incompatible"):
+            if candidate is None or candidate.source in (SOURCE_MISSING, SOURCE_INCOMPATIBLE):
                 continue
             self.chosen[name] = candidate
-            (satisfied if candidate.source == "installed" else install).append(candidate)
+            (satisfied if candidate.source == SOURCE_INSTALLED else install).append(candidate)
         if self.upgrade:
             roots = set(need.name for _, need in needs)
             self._refused_upgrades([c for c in satisfied if c.name in roots])
