@@ -3167,6 +3167,23 @@ def _check_free_space(folder, needed, archive):
                              archive, code="not-writable")
 
 
+def _archive_read_errors():
+    """What reading a truncated, corrupt, mislabelled or hostile archive can raise, and a bug
+    of bootstrap's cannot: the archive and compression modules' errors, OSError, EOFError,
+    struct.error (zipfile before 3.12), a parser's ValueError (UnicodeDecodeError too),
+    NotImplementedError (a zip compression method this Python lacks), intake's refusals."""
+    import tarfile
+    import zipfile
+    errors = [BootstrapError, OSError, EOFError, ValueError, NotImplementedError, struct.error,
+              tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile]
+    for module, name in (("zlib", "error"), ("lzma", "LZMAError")):
+        try:  # either can be missing from a small build (Pyodide loads lzma on demand)
+            errors.append(getattr(__import__(module), name))
+        except ImportError:
+            pass
+    return tuple(errors)
+
+
 def _is_corrupt_error(error):
     """Whether an exception from reading an archive means the archive itself is bad."""
     import tarfile
@@ -3596,7 +3613,7 @@ def _looks_like_bundle(path, kind, limit=64):
                 names = archive.namelist()[:limit]
         else:
             names = _tar_member_names(path, kind, limit, IntakeLimits(64 * 1024 ** 2, None, 0))
-    except Exception:
+    except _archive_read_errors():
         return True  # unreadable: let extraction report it as corrupt
     return any(n.endswith((".whl", "manifest.json")) or n.endswith(ARCHIVE_SUFFIXES)
                for n in names)
@@ -4252,9 +4269,9 @@ def read_sdist(path):
                     parts = member.name.strip("/").split("/")
                     if len(parts) == 2 and parts[1] in ("PKG-INFO", "pyproject.toml") and member.isfile():
                         wanted[parts[1]] = archive.extractfile(member).read().decode("utf-8", "replace")
-    except Exception as error:
-        raise BootstrapError("%s cannot be read as an sdist (%s)" % (os.path.basename(path), error),
-                             os.path.basename(path), code="corrupt-archive")
+    except _archive_read_errors() as error:
+        raise ArchiveError("%s cannot be read as an sdist (%s)" % (os.path.basename(path), error),
+                           os.path.basename(path))
     backend, requires = _parse_build_system(wanted.get("pyproject.toml", ""))
     metadata = None
     if "PKG-INFO" in wanted:
@@ -8034,7 +8051,7 @@ def _is_conda_pack(path, limit=20000):
         else:  # up to a wheel or manifest: a bundle of wheels, extracted next
             names = _tar_member_names(path, kind, limit, ENVIRONMENT_LIMITS,
                                       (".whl", "manifest.json"))
-    except Exception:
+    except _archive_read_errors():  # unreadable: reading it as a bundle reports it
         return False
     names = [n[2:] if n.startswith("./") else n for n in names]
     if names and names[-1].endswith((".whl", "manifest.json")):
