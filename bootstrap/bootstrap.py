@@ -2809,16 +2809,33 @@ RESERVED_NAMES = frozenset([STAGING_DIR, LOCK_NAME, OVERLAY_MARKER])
 def split_member_name(name):
     """The parts of a relative '/'-separated name (backslashes count as '/'), or None when the
     name is empty or could leave its root: absolute, a drive, `..`, NUL, an over-long part."""
-    clean = name.replace("\\", "/")
-    if (not clean or clean.startswith("/") or "\0" in clean
+    clean = name.replace("\\", "/") if "\\" in name else name
+    if (not clean or clean[0] == "/" or "\0" in clean
             or (clean[1:2] == ":" and clean[0] in _ASCII_LETTERS)):
         return None
-    parts = [part for part in clean.split("/") if part not in ("", ".")]
+    parts = clean.split("/")
+    if "" in parts or "." in parts:
+        parts = [part for part in parts if part not in ("", ".")]
     if not parts or ".." in parts:
         return None
-    if len(clean) * 4 > _NAME_MAX and any(  # 4: the most bytes one character takes in UTF-8
+    # 4: the most bytes one character takes in UTF-8; only a part that long is encoded
+    if len(clean) * 4 > _NAME_MAX and max(map(len, parts)) * 4 > _NAME_MAX and any(
             len(part.encode("utf-8", "surrogateescape")) > _NAME_MAX for part in parts):
         return None
+    return parts
+
+
+def _checked_parts(name, what="member", subject=None, reserved=True):
+    """The gate without a root: the parts of the untrusted relative ``name``, or
+    UnsafeMemberError (naming ``what`` and ``subject``) for a name that could leave its root
+    or that uses a name reserved for bootstrap's own state."""
+    parts = split_member_name(name)
+    if parts is None:
+        raise UnsafeMemberError("%s: %s %r is empty, absolute, has a parent (..) or an "
+                                "over-long part; refused" % (subject, what, name), subject)
+    if reserved and not RESERVED_NAMES.isdisjoint(parts):
+        raise UnsafeMemberError("%s: %s %r uses a name bootstrap keeps for its own state; "
+                                "refused" % (subject, what, name), subject)
     return parts
 
 
@@ -2826,15 +2843,7 @@ def contained_path(root, name, what="member", subject=None, reserved=True):
     """``root`` joined with the untrusted relative ``name``; UnsafeMemberError (naming
     ``what`` and ``subject``) for a name that could leave ``root`` or that uses a name reserved
     for bootstrap's own state."""
-    parts = split_member_name(name)
-    subject = subject or root
-    if parts is None:
-        raise UnsafeMemberError("%s: %s %r is empty, absolute, has a parent (..) or an "
-                                "over-long part; refused" % (subject, what, name), subject)
-    if reserved and any(part in RESERVED_NAMES for part in parts):
-        raise UnsafeMemberError("%s: %s %r uses a name bootstrap keeps for its own state; "
-                                "refused" % (subject, what, name), subject)
-    return os.path.join(root, *parts)
+    return os.path.join(root, *_checked_parts(name, what, subject or root, reserved))
 
 
 # -- Bundle intake ----------------------------------------------------------------------------
@@ -4124,9 +4133,14 @@ class Wheel(object):
 
     def check_member_names(self, members):
         """Every member name passes the gate: none absolute, none with `..`, none reserved
-        for bootstrap's own state (a staging folder or journal shipped inside a wheel)."""
-        for name in members:
-            contained_path(".", name, "member", self.filename)
+        for bootstrap's own state (a staging folder or journal shipped inside a wheel).
+        Returns {name: its parts}; a wheel's directory is checked once per run."""
+        checked = getattr(self, "_checked", None)
+        if checked is None or checked[0] is not members:
+            checked = (members, dict((name, _checked_parts(name, "member", self.filename))
+                                     for name in members))
+            self._checked = checked
+        return checked[1]
 
     def check_wheel_version(self, folder):
         """WHEEL's Wheel-Version, as pip checks it: a newer major version is refused, a newer
@@ -6287,7 +6301,7 @@ class _WheelInstall(object):
         through the gate; then create its staging folder."""
         import shutil
         members = self.wheel.members()
-        self.wheel.check_member_names(members)
+        parts = self.wheel.check_member_names(members)
         dist_info = self.wheel.dist_info(members)
         self.wheel.check_wheel_version(dist_info)
         try:
@@ -6299,7 +6313,8 @@ class _WheelInstall(object):
             raise BootstrapError("%s has no %s" % (self.wheel.filename, error),
                                  self.wheel.filename, code="invalid-wheel")
         for path in self.record:
-            contained_path(".", path, "RECORD entry", self.wheel.filename)
+            if path not in parts:  # a member's name has passed the gate already
+                _checked_parts(path, "RECORD entry", self.wheel.filename)
         self.entry_points = _parse_entry_points(
             self.wheel.read(dist_info + "/entry_points.txt").decode("utf-8", "replace")
             if dist_info + "/entry_points.txt" in members else "", self.wheel.filename)
@@ -6308,25 +6323,28 @@ class _WheelInstall(object):
         self.lib_key = "purelib" if self.root_is_purelib else "platlib"
         self.lib_dir = getattr(self.scheme, self.lib_key)
         self.dist_info = dist_info
+        self.data_dir = dist_info[:-len(".dist-info")] + ".data"
         self.members = [info for info in members.values() if not info.filename.endswith("/")
                         and info.filename != dist_info + "/RECORD"]
-        self.targets = self._targets(self.members)
+        self.targets = self._targets(self.members, parts)
         self.mismatches = []
         self.staging = os.path.join(self.lib_dir, STAGING_DIR, dist_info[:-len(".dist-info")])
         shutil.rmtree(self.staging, ignore_errors=True)
         _makedirs(self.staging)
         return self
 
-    def _targets(self, infos):
-        """{member name: (scheme key, relative path)}; two members for one path are refused."""
+    def _targets(self, infos, parts):
+        """{member name: (scheme key, relative path)}; two members for one path are refused.
+        ``parts``: each member name's parts, as the gate returned them."""
         targets, seen = {}, set()
         for info in infos:
-            target = self._destination(info.filename)
-            if (target[0], target[1].lower()) in seen:
+            target = self._destination(info.filename, parts[info.filename])
+            folded = (target[0], target[1].lower())
+            if folded in seen:
                 raise BootstrapError("%s: member %r is a second file for %s" % (
                     self.wheel.filename, info.filename, target[1]), self.wheel.filename,
                     code="invalid-wheel")
-            seen.add((target[0], target[1].lower()))
+            seen.add(folded)
             targets[info.filename] = target
         return targets
 
@@ -6385,8 +6403,8 @@ class _WheelInstall(object):
             ("files", [[key, relative] for key, relative, _, _ in self.installed]),
             ("aside", aside), ("made", self._missing_folders()), ("phase", "ready")])
         _mark_ready(self.staging, self.journal)
-        try:
-            commit_staging(self.staging)
+        try:  # the journal as written: every entry comes from a name that passed the gate
+            _commit_journal(self.staging, self.journal, self.scheme)
         except (OSError, BootstrapError):
             try:
                 rollback_staging(self.staging)
@@ -6397,14 +6415,17 @@ class _WheelInstall(object):
 
     def _missing_folders(self):
         """[key, relative] of the folders the commit will create (a rollback removes them)."""
-        missing = set()
+        missing, present = set(), set()
         for key, relative, _, _ in self.installed:
             parts = relative.split("/")[:-1]
             for depth in range(len(parts), 0, -1):
-                folder = "/".join(parts[:depth])
-                if (key, folder) in missing or os.path.isdir(self._final_path(key, folder)):
+                folder = (key, "/".join(parts[:depth]))
+                if folder in missing or folder in present:
                     break
-                missing.add((key, folder))
+                if os.path.isdir(self._final_path(*folder)):
+                    present.add(folder)
+                    break
+                missing.add(folder)
         return [list(item) for item in sorted(missing, key=lambda i: (-i[1].count("/"), i))]
 
     def discard(self):
@@ -6425,13 +6446,10 @@ class _WheelInstall(object):
             self.made.add(parent)
         return path
 
-    def _destination(self, name):
-        """(scheme key, path relative to it) of a wheel member; the gate refuses escaping or
-        reserved names, and `.data/<scheme>/` keys that are not a scheme."""
-        contained_path(".", name, "member", self.wheel.filename)
-        parts = split_member_name(name)
-        data_dir = self.dist_info[:-len(".dist-info")] + ".data"
-        if parts[0] == data_dir:
+    def _destination(self, name, parts):
+        """(scheme key, path relative to it) of a wheel member whose name passed the gate
+        (``parts``); `.data/<scheme>/` keys that are not a scheme are refused."""
+        if parts[0] == self.data_dir:
             if len(parts) < 3 or parts[1] not in SCHEME_KEYS:
                 raise BootstrapError("%s: %r is not in a .data/<scheme>/ folder of %s" % (
                     self.wheel.filename, name, ", ".join(SCHEME_KEYS)), self.wheel.filename,
@@ -6513,7 +6531,7 @@ class _WheelInstall(object):
                                        len(data)))
 
     def _final_path(self, key, relative):
-        return os.path.join(getattr(self.scheme, key), *relative.split("/"))
+        return _final(self.scheme, key, relative)
 
     def _stage_metadata_files(self):
         import hashlib
@@ -6671,8 +6689,13 @@ class _Replacement(object):
                 for path in paths:
                     if os.path.isfile(path) or os.path.islink(path):
                         self._add(path)
-        clashes = []
+        clashes, tops = [], {}
         for key, relative, digest, _ in self.installation.installed:
+            top = (key, relative.split("/", 1)[0])  # nothing is under a top that is not there
+            if top not in tops:
+                tops[top] = os.path.lexists(self.installation._final_path(*top))
+            if not tops[top]:
+                continue
             path = os.path.normpath(self.installation._final_path(key, relative))
             if path in self.seen or not os.path.lexists(path):
                 continue
@@ -6767,7 +6790,7 @@ def _read_journal(staging, scheme_for=None):
     for item in entries:
         if len(item) != 2 or item[0] not in SCHEME_KEYS:
             raise UnsafeMemberError("%s: journal entry %r" % (subject, item), subject)
-        contained_path(getattr(scheme, item[0]), item[1], "journal entry", subject)
+        _checked_parts(item[1], "journal entry", subject)
     if journal.get("phase") not in ("committed", "rolled-back"):  # only cleaning up is left
         _check_staged_record(staging, journal, scheme)
     return journal, scheme
@@ -6796,7 +6819,8 @@ def _check_staged_record(staging, journal, scheme):
 
 
 def _final(scheme, key, relative):
-    return os.path.join(getattr(scheme, key), *relative.split("/"))
+    return os.path.join(getattr(scheme, key), relative if os.sep == "/" else
+                        relative.replace("/", os.sep))
 
 
 def _move_into(source, destination):
@@ -6842,10 +6866,16 @@ def _prune(scheme, paths):
 def commit_staging(staging, scheme_for=None):
     """Commit a READY staged package forwards from the phase its journal is in: move the old
     files aside, move the new ones in (the .dist-info last), then drop the old ones."""
-    import shutil
     journal, scheme = _read_journal(staging, scheme_for)
     if journal["phase"] in ("rollback", "rollback-restore", "rolled-back"):
         return rollback_staging(staging, scheme_for)
+    _commit_journal(staging, journal, scheme)
+
+
+def _commit_journal(staging, journal, scheme):
+    """commit_staging with the journal at hand: read and checked from READY, or the one
+    this run has just written there (its phase is ready)."""
+    import shutil
     aside = os.path.join(staging, "aside")
     if journal["phase"] == "ready":
         _makedirs(aside)
