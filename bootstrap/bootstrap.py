@@ -6264,14 +6264,18 @@ class _RawZip(object):
         return digest, size
 
 
+_NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+
+
 def _write_new_file(path, data, executable):
     """Create ``path`` with ``data``; mode 0o777 or 0o666 less the umask, as pip leaves them."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0),
-                 0o777 if executable else 0o666)
+    fd = os.open(path, _NEW_FILE_FLAGS, 0o777 if executable else 0o666)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        written = os.write(fd, data) if data else 0
+        if written < len(data):  # a short write (a signal, a pipe-like file system): go on
+            view = memoryview(data)[written:]
+            while view:
+                view = view[os.write(fd, view):]
     finally:
         os.close(fd)
 
@@ -6440,7 +6444,7 @@ class _WheelInstall(object):
         # checked (the staging folder is ours; prepare() passed every name through the gate).
         path = self.staging + os.sep + key + os.sep + (
             relative if os.sep == "/" else relative.replace("/", os.sep))
-        parent = os.path.dirname(path)
+        parent = path[:path.rindex(os.sep)]
         if parent not in self.made:
             _makedirs(parent)
             self.made.add(parent)
