@@ -4142,6 +4142,10 @@ class Wheel(object):
             self._checked = checked
         return checked[1]
 
+    def forget_member_names(self):
+        """Drop the parts check_member_names kept (memory), once the installer has its paths."""
+        self._checked = None
+
     def check_wheel_version(self, folder):
         """WHEEL's Wheel-Version, as pip checks it: a newer major version is refused, a newer
         minor one noted (``self.notes``)."""
@@ -6331,6 +6335,7 @@ class _WheelInstall(object):
         self.members = [info for info in members.values() if not info.filename.endswith("/")
                         and info.filename != dist_info + "/RECORD"]
         self.targets = self._targets(self.members, parts)
+        self.wheel.forget_member_names()
         self.mismatches = []
         self.staging = os.path.join(self.lib_dir, STAGING_DIR, dist_info[:-len(".dist-info")])
         shutil.rmtree(self.staging, ignore_errors=True)
