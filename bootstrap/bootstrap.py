@@ -2819,6 +2819,8 @@ class UnsafeMemberError(BootstrapError):
 # entries) passes through contained_path(): it refuses absolute names, drive letters, `..`,
 # NUL bytes and parts too long for a file system, and returns a path inside `root` by
 # construction. Names bootstrap keeps for its own state are reserved: no upload may use them.
+# Where no path is built (a check before anything is written), _checked_parts() is the same
+# check, returning the name's parts.
 
 _NAME_MAX = 255  # bytes in one path component (ext4, tmpfs, xfs, APFS)
 _ASCII_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -6079,8 +6081,8 @@ def check(bundles, require=None, profile=None, upgrade=False, work_dir=None, lim
 
 # -- Installation (PEP 427, 491) --------------------------------------------------------------
 # Installs wheels itself, with no pip, in pypa/installer's seams: the wheel is the source; the
-# validator passes every name through contained_path() (members, RECORD rows, .data keys,
-# entry-point names) and checks the one .dist-info and Wheel-Version before anything is
+# validator passes every name through the gate (members once per wheel, RECORD rows that are
+# not members, .data keys, entry-point names) and checks the one .dist-info and Wheel-Version before anything is
 # written; the files are checked against RECORD while they are unpacked into a staging folder
 # next to their destination. The destination owns replacement: files of another installed
 # distribution are a file-conflict; the READY journal lists the new files and what is moved
