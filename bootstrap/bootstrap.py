@@ -8326,7 +8326,8 @@ def _as_call(command, place):
     """`check`/`install` command-line arguments as a Python call or a tool call, or None."""
     import shlex
     try:
-        args = _build_parser().parse_args(shlex.split(command))
+        words = shlex.split(command)
+        args = _build_parser(words[0] if words else None).parse_args(words)
     except (ValueError, BootstrapError, _ParserExit):
         return None
     if args.command not in ("check", "install"):
@@ -8408,7 +8409,11 @@ class _ArgumentParser(argparse.ArgumentParser):
         raise _ParserExit(status)
 
 
-def _build_parser():
+def _build_parser(command=None):
+    """The command line's parser. With ``command`` (one of _COMMANDS, the first argument), only
+    that command's sub-parser is built: argparse sets up every argument and help formatter
+    when it is added, a few milliseconds of a short command such as `inspect`; what it parses
+    and the messages it gives are the same."""
     installed = os.path.basename((getattr(sys, "argv", None) or [""])[0] or "").startswith(
         "sandbox-bootstrap")  # the console script of an installed wheel
     parser = _ArgumentParser(
@@ -8417,45 +8422,63 @@ def _build_parser():
     parser.add_argument("--version", action="version", version="%(prog)s " + __version__)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    inspect_parser = commands.add_parser(
-        "inspect", help="describe this interpreter (its profile)")
-    inspect_parser.add_argument("--json", action="store_true", help="print the profile as JSON")
-    inspect_parser.add_argument("-o", "--output", metavar="FILE",
-                                help="write the profile as JSON to FILE")
-    check_parser = commands.add_parser(
-        "check", help="dry run: which wheels fit, what would be installed, what is missing")
-    _add_bundle_arguments(check_parser)
-    check_parser.add_argument("--profile", metavar="FILE",
-                              help="judge for the interpreter this profile describes")
-    install_parser = commands.add_parser(
-        "install", help="check, install, verify imports, report")
-    _add_bundle_arguments(install_parser)
-    install_parser.add_argument("--target", metavar="DIR",
-                                help="install into DIR instead of this interpreter's site-packages")
-    install_parser.add_argument("--overlay", metavar="DIR",
-                                help="install into a layer at DIR that takes precedence over "
-                                     "the base (made active in this interpreter)")
-    install_parser.add_argument("--budget", type=float, metavar="SECONDS",
-                                help="stop cleanly between packages after this long; a rerun "
-                                     "continues")
-    install_parser.add_argument("--jobs", type=int, metavar="N",
-                                help="threads that unpack wheels (default: the usable cores, at most 4)")
-    install_parser.add_argument("--no-verify", action="store_true",
-                                help="only unpack: do not byte-compile, nor import the roots "
-                                     "in a fresh interpreter")
-    schema_parser = commands.add_parser(
-        "tool-schema", help="print the tool definitions for LLM function calling")
-    schema_parser.add_argument("--format", choices=["openai", "responses", "mcp"],
-                               default="openai",
-                               help="openai: Chat Completions functions; responses: the "
-                                    "Responses API's function tools; mcp: MCP tools")
-    commands.add_parser("mcp", help="serve the tools over MCP (JSON-RPC on stdin/stdout)")
-    overlay_parser = commands.add_parser("overlay", help="manage an overlay made by --overlay")
-    overlay_parser.add_argument("--reset", metavar="DIR", required=True,
-                                help="discard the overlay at DIR; the base stays as it was")
-    overlay_parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    overlay_parser.add_argument("--report", metavar="FILE", help="also write the JSON report")
+    for name, help_text, add_arguments in _COMMAND_PARSERS:
+        if command not in _COMMANDS or command == name:
+            add_arguments(commands.add_parser(name, help=help_text))
     return parser
+
+
+def _inspect_arguments(parser):
+    parser.add_argument("--json", action="store_true", help="print the profile as JSON")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the profile as JSON to FILE")
+
+
+def _check_arguments(parser):
+    _add_bundle_arguments(parser)
+    parser.add_argument("--profile", metavar="FILE",
+                        help="judge for the interpreter this profile describes")
+
+
+def _install_arguments(parser):
+    _add_bundle_arguments(parser)
+    parser.add_argument("--target", metavar="DIR",
+                        help="install into DIR instead of this interpreter's site-packages")
+    parser.add_argument("--overlay", metavar="DIR",
+                        help="install into a layer at DIR that takes precedence over the base "
+                             "(made active in this interpreter)")
+    parser.add_argument("--budget", type=float, metavar="SECONDS",
+                        help="stop cleanly between packages after this long; a rerun continues")
+    parser.add_argument("--jobs", type=int, metavar="N",
+                        help="threads that unpack wheels (default: the usable cores, at most 4)")
+    parser.add_argument("--no-verify", action="store_true",
+                        help="only unpack: do not byte-compile, nor import the roots in a fresh "
+                             "interpreter")
+
+
+def _tool_schema_arguments(parser):
+    parser.add_argument("--format", choices=["openai", "responses", "mcp"], default="openai",
+                        help="openai: Chat Completions functions; responses: the Responses "
+                             "API's function tools; mcp: MCP tools")
+
+
+def _overlay_arguments(parser):
+    parser.add_argument("--reset", metavar="DIR", required=True,
+                        help="discard the overlay at DIR; the base stays as it was")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--report", metavar="FILE", help="also write the JSON report")
+
+
+#: The commands in the order --help lists them: (name, help, function adding its arguments).
+_COMMAND_PARSERS = (
+    ("inspect", "describe this interpreter (its profile)", _inspect_arguments),
+    ("check", "dry run: which wheels fit, what would be installed, what is missing",
+     _check_arguments),
+    ("install", "check, install, verify imports, report", _install_arguments),
+    ("tool-schema", "print the tool definitions for LLM function calling",
+     _tool_schema_arguments),
+    ("mcp", "serve the tools over MCP (JSON-RPC on stdin/stdout)", lambda parser: None),
+    ("overlay", "manage an overlay made by --overlay", _overlay_arguments),
+)
 
 
 def _add_bundle_arguments(parser):
@@ -8581,7 +8604,7 @@ def main(argv=None, out=None, err=None):
         result = notebook_run()
         return 1 if result is None else result.exit_code
     try:
-        args = _build_parser().parse_args(argv)
+        args = _build_parser(argv[0] if argv else None).parse_args(argv)
         return _COMMANDS[args.command](args, out)
     except _ParserExit as stop:
         return stop.status
