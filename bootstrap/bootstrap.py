@@ -3258,6 +3258,8 @@ def render_html(report):
 # entries) passes through contained_path(): it refuses absolute names, drive letters, `..`,
 # NUL bytes and parts too long for a file system, and returns a path inside `root` by
 # construction. Names bootstrap keeps for its own state are reserved: no upload may use them.
+# Where no path is built (a check before anything is written), _checked_parts() is the same
+# check, returning the name's parts.
 
 _NAME_MAX = 255  # bytes in one path component (ext4, tmpfs, xfs, APFS)
 _ASCII_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -3270,16 +3272,33 @@ RESERVED_NAMES = frozenset([STAGING_DIR, LOCK_NAME, OVERLAY_MARKER])
 def split_member_name(name):
     """The parts of a relative '/'-separated name (backslashes count as '/'), or None when the
     name is empty or could leave its root: absolute, a drive, `..`, NUL, an over-long part."""
-    clean = name.replace("\\", "/")
-    if (not clean or clean.startswith("/") or "\0" in clean
+    clean = name.replace("\\", "/") if "\\" in name else name
+    if (not clean or clean[0] == "/" or "\0" in clean
             or (clean[1:2] == ":" and clean[0] in _ASCII_LETTERS)):
         return None
-    parts = [part for part in clean.split("/") if part not in ("", ".")]
+    parts = clean.split("/")
+    if "" in parts or "." in parts:
+        parts = [part for part in parts if part not in ("", ".")]
     if not parts or ".." in parts:
         return None
-    if len(clean) * 4 > _NAME_MAX and any(  # 4: the most bytes one character takes in UTF-8
+    # 4: the most bytes one character takes in UTF-8; only a part that long is encoded
+    if len(clean) * 4 > _NAME_MAX and max(map(len, parts)) * 4 > _NAME_MAX and any(
             len(part.encode("utf-8", "surrogateescape")) > _NAME_MAX for part in parts):
         return None
+    return parts
+
+
+def _checked_parts(name, what="member", subject=None, reserved=True):
+    """The gate without a root: the parts of the untrusted relative ``name``, or
+    UnsafeMemberError (naming ``what`` and ``subject``) for a name that could leave its root
+    or that uses a name reserved for bootstrap's own state."""
+    parts = split_member_name(name)
+    if parts is None:
+        raise UnsafeMemberError("%s: %s %r is empty, absolute, has a parent (..) or an "
+                                "over-long part; refused" % (subject, what, name), subject)
+    if reserved and not RESERVED_NAMES.isdisjoint(parts):
+        raise UnsafeMemberError("%s: %s %r uses a name bootstrap keeps for its own state; "
+                                "refused" % (subject, what, name), subject)
     return parts
 
 
@@ -3287,15 +3306,7 @@ def contained_path(root, name, what="member", subject=None, reserved=True):
     """``root`` joined with the untrusted relative ``name``; UnsafeMemberError (naming
     ``what`` and ``subject``) for a name that could leave ``root`` or that uses a name reserved
     for bootstrap's own state."""
-    parts = split_member_name(name)
-    subject = subject or root
-    if parts is None:
-        raise UnsafeMemberError("%s: %s %r is empty, absolute, has a parent (..) or an "
-                                "over-long part; refused" % (subject, what, name), subject)
-    if reserved and any(part in RESERVED_NAMES for part in parts):
-        raise UnsafeMemberError("%s: %s %r uses a name bootstrap keeps for its own state; "
-                                "refused" % (subject, what, name), subject)
-    return os.path.join(root, *parts)
+    return os.path.join(root, *_checked_parts(name, what, subject or root, reserved))
 
 
 # -- Bundle intake ----------------------------------------------------------------------------
@@ -4591,9 +4602,18 @@ class Wheel(object):
 
     def check_member_names(self, members):
         """Every member name passes the gate: none absolute, none with `..`, none reserved
-        for bootstrap's own state (a staging folder or journal shipped inside a wheel)."""
-        for name in members:
-            contained_path(".", name, "member", self.filename)
+        for bootstrap's own state (a staging folder or journal shipped inside a wheel).
+        Returns {name: its parts}; a wheel's directory is checked once per run."""
+        checked = getattr(self, "_checked", None)
+        if checked is None or checked[0] is not members:
+            checked = (members, dict((name, _checked_parts(name, "member", self.filename))
+                                     for name in members))
+            self._checked = checked
+        return checked[1]
+
+    def forget_member_names(self):
+        """Drop the parts check_member_names kept (memory), once the installer has its paths."""
+        self._checked = None
 
     def check_wheel_version(self, folder):
         """WHEEL's Wheel-Version, as pip checks it: a newer major version is refused, a newer
@@ -6480,8 +6500,8 @@ def check(bundles, require=None, profile=None, upgrade=False, work_dir=None, lim
 
 # -- Installation (PEP 427, 491) --------------------------------------------------------------
 # Installs wheels itself, with no pip, in pypa/installer's seams: the wheel is the source; the
-# validator passes every name through contained_path() (members, RECORD rows, .data keys,
-# entry-point names) and checks the one .dist-info and Wheel-Version before anything is
+# validator passes every name through the gate (members once per wheel, RECORD rows that are
+# not members, .data keys, entry-point names) and checks the one .dist-info and Wheel-Version before anything is
 # written; the files are checked against RECORD while they are unpacked into a staging folder
 # next to their destination. The destination owns replacement: files of another installed
 # distribution are a file-conflict; the READY journal lists the new files and what is moved
@@ -6707,14 +6727,18 @@ class _RawZip(object):
         return digest, size
 
 
+_NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+
+
 def _write_new_file(path, data, executable):
     """Create ``path`` with ``data``; mode 0o777 or 0o666 less the umask, as pip leaves them."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0),
-                 0o777 if executable else 0o666)
+    fd = os.open(path, _NEW_FILE_FLAGS, 0o777 if executable else 0o666)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        written = os.write(fd, data) if data else 0
+        if written < len(data):  # a short write (a signal, a pipe-like file system): go on
+            view = memoryview(data)[written:]
+            while view:
+                view = view[os.write(fd, view):]
     finally:
         os.close(fd)
 
@@ -6744,7 +6768,7 @@ class _WheelInstall(object):
         through the gate; then create its staging folder."""
         import shutil
         members = self.wheel.members()
-        self.wheel.check_member_names(members)
+        parts = self.wheel.check_member_names(members)
         dist_info = self.wheel.dist_info(members)
         self.wheel.check_wheel_version(dist_info)
         try:
@@ -6756,7 +6780,8 @@ class _WheelInstall(object):
             raise BootstrapError("%s has no %s" % (self.wheel.filename, error),
                                  self.wheel.filename, code="invalid-wheel")
         for path in self.record:
-            contained_path(".", path, "RECORD entry", self.wheel.filename)
+            if path not in parts:  # a member's name has passed the gate already
+                _checked_parts(path, "RECORD entry", self.wheel.filename)
         self.entry_points = _parse_entry_points(
             self.wheel.read(dist_info + "/entry_points.txt").decode("utf-8", "replace")
             if dist_info + "/entry_points.txt" in members else "", self.wheel.filename)
@@ -6765,25 +6790,29 @@ class _WheelInstall(object):
         self.lib_key = "purelib" if self.root_is_purelib else "platlib"
         self.lib_dir = getattr(self.scheme, self.lib_key)
         self.dist_info = dist_info
+        self.data_dir = dist_info[:-len(".dist-info")] + ".data"
         self.members = [info for info in members.values() if not info.filename.endswith("/")
                         and info.filename != dist_info + "/RECORD"]
-        self.targets = self._targets(self.members)
+        self.targets = self._targets(self.members, parts)
+        self.wheel.forget_member_names()
         self.mismatches = []
         self.staging = os.path.join(self.lib_dir, STAGING_DIR, dist_info[:-len(".dist-info")])
         shutil.rmtree(self.staging, ignore_errors=True)
         _makedirs(self.staging)
         return self
 
-    def _targets(self, infos):
-        """{member name: (scheme key, relative path)}; two members for one path are refused."""
+    def _targets(self, infos, parts):
+        """{member name: (scheme key, relative path)}; two members for one path are refused.
+        ``parts``: each member name's parts, as the gate returned them."""
         targets, seen = {}, set()
         for info in infos:
-            target = self._destination(info.filename)
-            if (target[0], target[1].lower()) in seen:
+            target = self._destination(info.filename, parts[info.filename])
+            folded = (target[0], target[1].lower())
+            if folded in seen:
                 raise BootstrapError("%s: member %r is a second file for %s" % (
                     self.wheel.filename, info.filename, target[1]), self.wheel.filename,
                     code="invalid-wheel")
-            seen.add((target[0], target[1].lower()))
+            seen.add(folded)
             targets[info.filename] = target
         return targets
 
@@ -6842,8 +6871,8 @@ class _WheelInstall(object):
             ("files", [[key, relative] for key, relative, _, _ in self.installed]),
             ("aside", aside), ("made", self._missing_folders()), ("phase", "ready")])
         _mark_ready(self.staging, self.journal)
-        try:
-            commit_staging(self.staging)
+        try:  # the journal as written: every entry comes from a name that passed the gate
+            _commit_journal(self.staging, self.journal, self.scheme)
         except (OSError, BootstrapError):
             try:
                 rollback_staging(self.staging)
@@ -6854,14 +6883,17 @@ class _WheelInstall(object):
 
     def _missing_folders(self):
         """[key, relative] of the folders the commit will create (a rollback removes them)."""
-        missing = set()
+        missing, present = set(), set()
         for key, relative, _, _ in self.installed:
             parts = relative.split("/")[:-1]
             for depth in range(len(parts), 0, -1):
-                folder = "/".join(parts[:depth])
-                if (key, folder) in missing or os.path.isdir(self._final_path(key, folder)):
+                folder = (key, "/".join(parts[:depth]))
+                if folder in missing or folder in present:
                     break
-                missing.add((key, folder))
+                if os.path.isdir(self._final_path(*folder)):
+                    present.add(folder)
+                    break
+                missing.add(folder)
         return [list(item) for item in sorted(missing, key=lambda i: (-i[1].count("/"), i))]
 
     def discard(self):
@@ -6876,19 +6908,16 @@ class _WheelInstall(object):
         # checked (the staging folder is ours; prepare() passed every name through the gate).
         path = self.staging + os.sep + key + os.sep + (
             relative if os.sep == "/" else relative.replace("/", os.sep))
-        parent = os.path.dirname(path)
+        parent = path[:path.rindex(os.sep)]
         if parent not in self.made:
             _makedirs(parent)
             self.made.add(parent)
         return path
 
-    def _destination(self, name):
-        """(scheme key, path relative to it) of a wheel member; the gate refuses escaping or
-        reserved names, and `.data/<scheme>/` keys that are not a scheme."""
-        contained_path(".", name, "member", self.wheel.filename)
-        parts = split_member_name(name)
-        data_dir = self.dist_info[:-len(".dist-info")] + ".data"
-        if parts[0] == data_dir:
+    def _destination(self, name, parts):
+        """(scheme key, path relative to it) of a wheel member whose name passed the gate
+        (``parts``); `.data/<scheme>/` keys that are not a scheme are refused."""
+        if parts[0] == self.data_dir:
             if len(parts) < 3 or parts[1] not in SCHEME_KEYS:
                 raise BootstrapError("%s: %r is not in a .data/<scheme>/ folder of %s" % (
                     self.wheel.filename, name, ", ".join(SCHEME_KEYS)), self.wheel.filename,
@@ -6970,7 +6999,7 @@ class _WheelInstall(object):
                                        len(data)))
 
     def _final_path(self, key, relative):
-        return os.path.join(getattr(self.scheme, key), *relative.split("/"))
+        return _final(self.scheme, key, relative)
 
     def _stage_metadata_files(self):
         import hashlib
@@ -7128,8 +7157,13 @@ class _Replacement(object):
                 for path in paths:
                     if os.path.isfile(path) or os.path.islink(path):
                         self._add(path)
-        clashes = []
+        clashes, tops = [], {}
         for key, relative, digest, _ in self.installation.installed:
+            top = (key, relative.split("/", 1)[0])  # nothing is under a top that is not there
+            if top not in tops:
+                tops[top] = os.path.lexists(self.installation._final_path(*top))
+            if not tops[top]:
+                continue
             path = os.path.normpath(self.installation._final_path(key, relative))
             if path in self.seen or not os.path.lexists(path):
                 continue
@@ -7224,7 +7258,7 @@ def _read_journal(staging, scheme_for=None):
     for item in entries:
         if len(item) != 2 or item[0] not in SCHEME_KEYS:
             raise UnsafeMemberError("%s: journal entry %r" % (subject, item), subject)
-        contained_path(getattr(scheme, item[0]), item[1], "journal entry", subject)
+        _checked_parts(item[1], "journal entry", subject)
     if journal.get("phase") not in ("committed", "rolled-back"):  # only cleaning up is left
         _check_staged_record(staging, journal, scheme)
     return journal, scheme
@@ -7253,7 +7287,8 @@ def _check_staged_record(staging, journal, scheme):
 
 
 def _final(scheme, key, relative):
-    return os.path.join(getattr(scheme, key), *relative.split("/"))
+    return os.path.join(getattr(scheme, key), relative if os.sep == "/" else
+                        relative.replace("/", os.sep))
 
 
 def _move_into(source, destination):
@@ -7299,10 +7334,16 @@ def _prune(scheme, paths):
 def commit_staging(staging, scheme_for=None):
     """Commit a READY staged package forwards from the phase its journal is in: move the old
     files aside, move the new ones in (the .dist-info last), then drop the old ones."""
-    import shutil
     journal, scheme = _read_journal(staging, scheme_for)
     if journal["phase"] in ("rollback", "rollback-restore", "rolled-back"):
         return rollback_staging(staging, scheme_for)
+    _commit_journal(staging, journal, scheme)
+
+
+def _commit_journal(staging, journal, scheme):
+    """commit_staging with the journal at hand: read and checked from READY, or the one
+    this run has just written there (its phase is ready)."""
+    import shutil
     aside = os.path.join(staging, "aside")
     if journal["phase"] == "ready":
         _makedirs(aside)
