@@ -6307,10 +6307,13 @@ def _roots(require, bundle, wheels, sdists, environment=None):
 def _unrequired(candidates, items):
     """The root requirements among ``candidates`` (project names, in order): those that no
     other project of ``items`` (wheels, sdists) requires, whatever the marker. A project
-    required only through an extra makes that extra part of its requirer's root
-    (`black[d]` when aiohttp came with black); a cycle that nothing else requires gives
-    its first project."""
-    requirers, children, requested = _requirement_graph(items)
+    required only through extras that no project asks for makes those of the extras that
+    the uploads complete part of their requirer's root (`black[d]` when aiohttp came with
+    black; pandas[pyarrow], not pandas[all], when pyarrow came); a project that the roots
+    chosen so far do not reach, through the extras they name, is a root of its own (what
+    came for an extra nobody chose, a cycle that nothing else requires)."""
+    requirers, edges, requested = _requirement_graph(items)
+    present = set(item.name for item in items)
     roots = collections.OrderedDict()
     for name in candidates:
         found = requirers.get(name, set())
@@ -6318,22 +6321,35 @@ def _unrequired(candidates, items):
             roots.setdefault(name, set())
         elif all(extra and (requirer, extra) not in requested for requirer, extra in found):
             for requirer, extra in found:  # no project here asks for those extras: the user did
-                roots.setdefault(requirer, set()).add(extra)
-    reached = _reach(children, roots)
+                if _project_names(edges["%s[%s]" % (requirer, extra)]) <= present:
+                    roots.setdefault(requirer, set()).add(extra)
+    reached = _project_names(_reach(edges, _root_idents(roots)))
     for name in candidates:
         if name not in reached:
             roots.setdefault(name, set())
-            reached |= _reach(children, [name])
+            reached |= _project_names(_reach(edges, [name]))
     return ["%s[%s]" % (name, ",".join(sorted(extras))) if extras else name
             for name, extras in roots.items()]
 
 
+def _root_idents(roots):
+    """The graph's nodes for {project: {extras}}: "name" and one "name[extra]" per extra."""
+    return [ident for name, extras in roots.items()
+            for ident in [name] + ["%s[%s]" % (name, extra) for extra in sorted(extras)]]
+
+
+def _project_names(idents):
+    return set(ident.split("[")[0] for ident in idents)
+
+
 def _requirement_graph(items):
-    """({project: {(requirer, extra or None)}}, {project: {required}}, {(project, extra)
-    some project asks for}) from the Requires-Dist of ``items``; an unreadable METADATA or
-    requirement adds nothing."""
+    """({project: {(requirer, extra or None)}}, edges, {(project, extra) some project asks
+    for}) from the Requires-Dist of ``items``, whatever the marker but for its extras. The
+    edges lead from a node, "name" or "name[extra]", to what it requires: "name" and one
+    "name[extra]" per extra asked for ("name[extra]" also leads to "name"). An unreadable
+    METADATA or requirement adds nothing."""
     requirers = collections.defaultdict(set)
-    children = collections.defaultdict(set)
+    edges = collections.defaultdict(set)
     requested = set()
     for item in items:
         try:
@@ -6348,12 +6364,16 @@ def _requirement_graph(items):
             if requirement.key == item.name:
                 continue
             extras = _marker_extras(requirement.marker._markers) if requirement.marker else ()
+            asked = [canonicalize_name(extra) for extra in requirement.extras]
+            targets = [requirement.key] + ["%s[%s]" % (requirement.key, e) for e in asked]
             for extra in extras or [None]:
                 requirers[requirement.key].add((item.name, extra))
-            children[item.name].add(requirement.key)
-            requested.update((requirement.key, canonicalize_name(extra))
-                             for extra in requirement.extras)
-    return requirers, children, requested
+                node = "%s[%s]" % (item.name, extra) if extra else item.name
+                edges[node].update(targets)
+                if extra:
+                    edges[node].add(item.name)
+            requested.update((requirement.key, extra) for extra in asked)
+    return requirers, edges, requested
 
 
 def _marker_extras(markers):
