@@ -477,78 +477,40 @@ def _public_version(version):
 # pre-release rules (a pre-release matches only when asked for, or when nothing else does).
 # Left out: set algebra beyond `&` (intersection ranges, is_unsatisfiable).
 
+# A version's optional parts as packaging's specifier grammar spells them; the operators'
+# branches below repeat them, in ASCII-only groups (?a:...) where packaging has those.
+_SPECIFIER_PARTS = {
+    "pre": r"[-_\.]?(alpha|beta|preview|pre|a|b|c|rc)[-_\.]?[0-9]*",
+    "post": r"(?:-[0-9]+)|(?:[-_\.]?(post|rev|r)[-_\.]?[0-9]*)",
+    "dev": r"[-_\.]?dev[-_\.]?[0-9]*",
+    "arbitrary_repeat": "+" if _PACKAGING_26_4 else "*"}
 _SPECIFIER_PATTERN = r"""
     (?:
         (?:
             # === : an arbitrary string, compared as text (non-empty from packaging 26.4 on)
-            ===
-            \s*
-            [^\s;)]ARBITRARY_REPEAT
+            === \s* [^\s;)]%(arbitrary_repeat)s
         )
         |
         (?:
             # == and != : may end in .* (prefix match) or carry a local label
-            (?:==|!=)
-            \s*
-            v?
-            (?:[0-9]+!)?
-            [0-9]+(?:\.[0-9]+)*
-            (?:
-                \.\*
-                |
-                (?a:
-                    [-_\.]?
-                    (alpha|beta|preview|pre|a|b|c|rc)
-                    [-_\.]?
-                    [0-9]*
-                )?
-                (?a:
-                    (?:-[0-9]+)|(?:[-_\.]?(post|rev|r)[-_\.]?[0-9]*)
-                )?
-                (?a:[-_\.]?dev[-_\.]?[0-9]*)?
-                (?a:\+[a-z0-9]+(?:[-_\.][a-z0-9]+)*)?
+            (?:==|!=) \s* v? (?:[0-9]+!)? [0-9]+(?:\.[0-9]+)*
+            (?: \.\*
+                | (?a:%(pre)s)? (?a:%(post)s)? (?a:%(dev)s)? (?a:\+[a-z0-9]+(?:[-_\.][a-z0-9]+)*)?
             )?
         )
         |
         (?:
             # ~= : at least two release segments
-            (?:~=)
-            \s*
-            v?
-            (?:[0-9]+!)?
-            [0-9]+(?:\.[0-9]+)+
-            (?:
-                [-_\.]?
-                (alpha|beta|preview|pre|a|b|c|rc)
-                [-_\.]?
-                [0-9]*
-            )?
-            (?:
-                (?:-[0-9]+)|(?:[-_\.]?(post|rev|r)[-_\.]?[0-9]*)
-            )?
-            (?:[-_\.]?dev[-_\.]?[0-9]*)?
+            (?:~=) \s* v? (?:[0-9]+!)? [0-9]+(?:\.[0-9]+)+ (?:%(pre)s)? (?:%(post)s)? (?:%(dev)s)?
         )
         |
         (?:
             # <= >= < > : no local label, no wildcard
-            (?:<=|>=|<|>)
-            \s*
-            v?
-            (?:[0-9]+!)?
-            [0-9]+(?:\.[0-9]+)*
-            (?a:
-                [-_\.]?
-                (alpha|beta|preview|pre|a|b|c|rc)
-                [-_\.]?
-                [0-9]*
-            )?
-            (?a:
-                (?:-[0-9]+)|(?:[-_\.]?(post|rev|r)[-_\.]?[0-9]*)
-            )?
-            (?a:[-_\.]?dev[-_\.]?[0-9]*)?
+            (?:<=|>=|<|>) \s* v? (?:[0-9]+!)? [0-9]+(?:\.[0-9]+)*
+            (?a:%(pre)s)? (?a:%(post)s)? (?a:%(dev)s)?
         )
     )
-""".replace("ARBITRARY_REPEAT", "+" if _PACKAGING_26_4 else "*")
+""" % _SPECIFIER_PARTS
 _SPECIFIER_RE = _LazyRegex(r"\s*" + _SPECIFIER_PATTERN + r"\s*", re.VERBOSE | re.IGNORECASE)
 _PREFIX_SPLIT_RE = _LazyRegex(r"([0-9]+)((?:a|b|c|rc)[0-9]+)")
 
