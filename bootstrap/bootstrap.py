@@ -627,10 +627,6 @@ class Specifier(object):
             return NotImplemented
         return self._canonical_spec() == other._canonical_spec()
 
-    def __ne__(self, other):
-        result = self.__eq__(other)
-        return result if result is NotImplemented else not result
-
     # The comparison of one candidate, per operator.
 
     def _matches(self, prospective, item):
@@ -815,10 +811,6 @@ class SpecifierSet(object):
         elif not isinstance(other, SpecifierSet):
             return NotImplemented
         return self._canonical_specs() == other._canonical_specs()
-
-    def __ne__(self, other):
-        result = self.__eq__(other)
-        return result if result is NotImplemented else not result
 
     def __and__(self, other):
         if isinstance(other, str):
@@ -1287,10 +1279,6 @@ class Marker(object):
             return NotImplemented
         return str(self) == str(other)
 
-    def __ne__(self, other):
-        result = self.__eq__(other)
-        return result if result is NotImplemented else not result
-
     def evaluate(self, environment=None, context="metadata"):
         """True when the marker holds in ``environment`` (default: this interpreter).
 
@@ -1499,10 +1487,6 @@ class Requirement(object):
                 and extras[0] == extras[1] and self.specifier == other.specifier
                 and self.url == other.url and self.marker == other.marker)
 
-    def __ne__(self, other):
-        result = self.__eq__(other)
-        return result if result is NotImplemented else not result
-
 
 # -- Tags (PEP 425, 600, 656; macOS, iOS, Android, Windows, emscripten) ------------------------
 # The tags this interpreter accepts, best first, element for element the list that
@@ -1538,10 +1522,6 @@ class Tag(object):
             return NotImplemented
         return (self._hash == other._hash and self.platform == other.platform
                 and self.abi == other.abi and self.interpreter == other.interpreter)
-
-    def __ne__(self, other):
-        result = self.__eq__(other)
-        return result if result is NotImplemented else not result
 
     def __hash__(self):
         return self._hash
