@@ -6629,19 +6629,27 @@ class _RawZip(object):
     def close(self):
         self.file.close()
 
-    def read(self, info, check_crc=True):
-        """The member's bytes; the CRC is skipped when the caller checks a stronger hash."""
+    def _seek_data(self, info):
+        """Seek to the member's data; False when zipfile must read it (encrypted, or another
+        compression than stored or deflated)."""
         import zipfile
-        import zlib
         if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED,
                                                                zipfile.ZIP_DEFLATED):
-            return None  # encrypted or another compression: let zipfile handle it
+            return False
         self.file.seek(info.header_offset)
         header = self.file.read(30)
         if len(header) < 30 or header[:4] != b"PK\x03\x04":
             raise zipfile.BadZipFile("bad local header for %s" % info.filename)
         name_length, extra_length = struct.unpack("<HH", header[26:30])
         self.file.seek(info.header_offset + 30 + name_length + extra_length)
+        return True
+
+    def read(self, info, check_crc=True):
+        """The member's bytes; the CRC is skipped when the caller checks a stronger hash."""
+        import zipfile
+        import zlib
+        if not self._seek_data(info):
+            return None
         raw = self.file.read(info.compress_size)
         data = (_inflate_bounded(raw, info.file_size, self.file.name, info.filename)
                 if info.compress_type == zipfile.ZIP_DEFLATED else raw)
@@ -6657,15 +6665,8 @@ class _RawZip(object):
         import hashlib
         import zipfile
         import zlib
-        if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED,
-                                                               zipfile.ZIP_DEFLATED):
+        if not self._seek_data(info):
             return None
-        self.file.seek(info.header_offset)
-        header = self.file.read(30)
-        if len(header) < 30 or header[:4] != b"PK\x03\x04":
-            raise zipfile.BadZipFile("bad local header for %s" % info.filename)
-        name_length, extra_length = struct.unpack("<HH", header[26:30])
-        self.file.seek(info.header_offset + 30 + name_length + extra_length)
         inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
         digest, crc, size, remaining = hashlib.sha256(), 0, 0, info.compress_size
         with open(path, "wb") as out:
