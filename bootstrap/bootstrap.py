@@ -5744,17 +5744,30 @@ def _next_steps(command, status, problems, fix, bundles):
     return result
 
 
+def _report_status(plan, problems, installed=None):
+    """The one verdict of a report: ok, partial or failed. Before installing (a check, an
+    install stopped early) the plan's, lowered by problems; after installing (``installed``:
+    what was placed), what actually happened: with problems, partial if anything was placed."""
+    if installed is not None:
+        if problems:
+            return "partial" if installed else "failed"
+        return plan.status if plan else "ok"
+    status = plan.status if plan else "failed"
+    if problems and status == "ok":
+        status = "partial" if plan and (plan.install or plan.satisfied) else "failed"
+    return status
+
+
 def build_report(command, profile, bundle, plan, problems, bundles, verdicts=(), sdists=(),
-                 rerun=None, profile_argument=None, notes=()):
-    """The Report of a check (and the planning half of an install)."""
+                 rerun=None, profile_argument=None, notes=(), installed=None):
+    """The Report of a check, or of an install (``installed``: the packages it placed; None
+    when it stopped before installing)."""
     rerun = rerun or "python bootstrap.py %s %s" % (command, " ".join(_quote(b) for b in bundles))
     fixed, fix = attach_fixes(problems, profile, plan.fetch if plan else [], rerun,
                               profile_argument, bundles, plan.roots if plan else [],
                               plan.blocked if plan else [])
     problems_json = sorted((p.to_json() for p in fixed), key=lambda p: (p["code"], p["subject"]))
-    status = plan.status if plan else "failed"
-    if problems and status == "ok":
-        status = "partial" if plan and (plan.install or plan.satisfied) else "failed"
+    status = _report_status(plan, problems, installed)
     report = Report()
     report["schema"] = REPORT_SCHEMA
     report["command"] = command
@@ -5763,8 +5776,9 @@ def build_report(command, profile, bundle, plan, problems, bundles, verdicts=(),
     report["profile"] = profile.source
     report["roots"] = plan.roots if plan else []
     report["blocked_roots"] = plan.blocked if plan else []
-    report["would_install"] = [_candidate_json(c) for c in plan.install] if plan else []
-    report["installed"] = []
+    report["would_install"] = [_candidate_json(c) for c in plan.install] if (
+        plan and installed is None) else []
+    report["installed"] = installed if installed is not None else []
     report["satisfied"] = [collections.OrderedDict([("name", c.name), ("version", str(c.version)),
                                                     ("by", "preinstalled")])
                            for c in (plan.satisfied if plan else ())]
@@ -7774,84 +7788,69 @@ def _restart_needed(results, modules_by_package):
     return problems
 
 
-def install(bundles=None, require=None, target=None, upgrade=False, budget=None, work_dir=None,
-            verify=True, jobs=None, progress=None, overlay=None, limits=None):
-    """Check, install, verify imports, report. Returns a Report (installed, problems, ...).
-
-    Without ``bundles``, installs the uploads found by find_uploads(). ``progress`` is a
-    callable (done, total, name, bytes); the default shows progress on a terminal or notebook.
-    """
-    if isinstance(bundles, str):
-        bundles = [bundles]
-    bundles = list(bundles) if bundles else find_uploads()
-    environments, env_problems = [], []
-    for upload in [b for b in bundles if _is_conda_pack(b)]:
-        bundles.remove(upload)
+def _unpack_environments(bundles, target):
+    """(the other uploads, environments unpacked, their Problems): conda-pack archives among
+    the uploads are unpacked as environments, not installed as bundles."""
+    others, environments, problems = [], [], []
+    for upload in bundles:
+        if not _is_conda_pack(upload):
+            others.append(upload)
+            continue
         try:
             environments.append(unpack_conda_env(upload, target))
         except BootstrapError as error:
             if error.code in ("corrupt-archive", "unsafe-archive-member"):
-                env_problems.append(_problem_from_error(error))
+                problems.append(_problem_from_error(error))
                 continue
-            env_problems.append(Problem("environment-failed", error.subject, error.message,
-                                        fix=getattr(error, "fix", None) or {
-                                            "where": "sandbox", "command": "check that %s "
-                                            "was packed on a machine like this one (conda-pack "
-                                            "-n ENV -o env.tar.gz)" % os.path.basename(upload)}))
-    if (environments or env_problems) and not bundles:
-        report = build_report("install", Profile.current(), None, None, env_problems, [])
-        report["status"] = "failed" if env_problems else "ok"
-        report["environments"] = environments
-        return report
+            problems.append(Problem("environment-failed", error.subject, error.message,
+                                    fix=getattr(error, "fix", None) or {
+                                        "where": "sandbox", "command": "check that %s was "
+                                        "packed on a machine like this one (conda-pack -n ENV "
+                                        "-o env.tar.gz)" % os.path.basename(upload)}))
+    return others, environments, problems
+
+
+def _install_destination(target, overlay, bundles, work_dir):
+    """(Destination, None) of an install, or (None, the Problem that stops it)."""
     destination, problem = choose_destination(overlay or target, bundles)
     problem = problem or _work_dir_problem(work_dir)
-    if problem is not None:
-        profile = Profile.current()
-        return build_report("install", profile, None, None, [problem], bundles)
-    if overlay:
+    if problem is None and overlay:
         destination = destination._replace(kind="overlay")
         problem = _claim_overlay(overlay, bundles)
-        if problem is not None:
-            return build_report("install", Profile.current(), None, None, [problem], bundles)
-    _makedirs(destination.lib_dir)
-    with _WorkDir(work_dir) as work, _Lock(destination.lib_dir):
-        notes = recover_staging(destination.lib_dir, destination.scheme)
-        profile = _target_profile(destination)
-        profile, bundle, plan, problems, verdicts, sdists = plan_bundle(
-            bundles, work, require, profile, upgrade,
-            shadow=destination.lib_dir if destination.kind == "target" else None, limits=limits)
-        problems.extend(env_problems)
-        if any(p.code in _INPUT_PROBLEMS for p in problems):
-            return build_report("install", profile, bundle, plan, problems, bundles, verdicts,
-                                sdists, notes=notes + ["nothing was installed: fix the uploads"])
-        installer = _Installer(destination, profile, [Requirement(r) for r in plan.roots],
-                               budget, jobs, work, progress or Progress(),
-                               getattr(plan, "wheels", ()))
-        installer.verifier = _Verifier(
-            destination.lib_dir if destination.target else None) if verify else None
-        try:
-            installer.run(plan.install)
-        except BaseException:
-            if installer.verifier is not None:
-                installer.verifier.stop()
-            raise
-        problems.extend(installer.problems)
-        notes.extend(installer.notes)
-        if installer.results:  # a fix must keep what this run installed: the profile it names
-            profile.installed_after = _target_profile(destination).installed
-        _remove_empty(os.path.join(destination.lib_dir, STAGING_DIR))
-        if destination.kind == "overlay":
-            _mark_overlay(destination.lib_dir)
-            _activate_overlay(destination.lib_dir)
-        else:
-            _activate(destination.lib_dir, installer.pth_files)
-        checked, verify_notes = _check_installed(installer, profile)
-        problems.extend(checked)
-        problems.extend(_restart_needed(installer.results, installer.modules))
-        report = build_report("install", profile, bundle, plan, problems, bundles, verdicts,
-                              sdists, notes=notes + verify_notes)
-    report["installed"] = installer.results
-    report["would_install"] = []
+    return (None, problem) if problem is not None else (destination, None)
+
+
+def _run_installer(installer, plan, verify):
+    """Install the plan's candidates; with ``verify``, the roots' imports start beside them."""
+    installer.verifier = _Verifier(
+        installer.destination.lib_dir if installer.destination.target else None
+    ) if verify else None
+    try:
+        installer.run(plan.install)
+    except BaseException:
+        if installer.verifier is not None:
+            installer.verifier.stop()
+        raise
+    return installer
+
+
+def _make_usable(installer, profile):
+    """After the packages are placed: what a fix must keep (the profile it names), no staging
+    folder left, and the destination importable in this process."""
+    destination = installer.destination
+    if installer.results:
+        profile.installed_after = _target_profile(destination).installed
+    _remove_empty(os.path.join(destination.lib_dir, STAGING_DIR))
+    if destination.kind == "overlay":
+        _mark_overlay(destination.lib_dir)
+        _activate_overlay(destination.lib_dir)
+    else:
+        _activate(destination.lib_dir, installer.pth_files)
+
+
+def _installed_facts(report, installer, profile, environments):
+    """Add to an install's report where it went, what it shadows, how to activate it."""
+    destination = installer.destination
     report["location"] = destination.lib_dir
     report["shadowed"] = [collections.OrderedDict([
         ("name", d.name), ("version", d.version), ("location", d.location),
@@ -7862,9 +7861,47 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
         report["activation"] = write_activation(destination.lib_dir)
     if environments:
         report["environments"] = environments
-    if report["problems"]:  # after installing, the status says what actually happened
-        report["status"] = "partial" if installer.results else "failed"
     return report
+
+
+def install(bundles=None, require=None, target=None, upgrade=False, budget=None, work_dir=None,
+            verify=True, jobs=None, progress=None, overlay=None, limits=None):
+    """Check, install, verify imports, report. Returns a Report (installed, problems, ...).
+
+    Without ``bundles``, installs the uploads found by find_uploads(). ``progress`` is a
+    callable (done, total, name, bytes); the default shows progress on a terminal or notebook.
+    """
+    bundles = [bundles] if isinstance(bundles, str) else list(bundles or find_uploads())
+    bundles, environments, problems = _unpack_environments(bundles, target)
+    if (environments or problems) and not bundles:
+        report = build_report("install", Profile.current(), None, None, problems, [],
+                              installed=[])
+        report["environments"] = environments
+        return report
+    destination, problem = _install_destination(target, overlay, bundles, work_dir)
+    if problem is not None:
+        return build_report("install", Profile.current(), None, None, [problem], bundles)
+    _makedirs(destination.lib_dir)
+    with _WorkDir(work_dir) as work, _Lock(destination.lib_dir):
+        notes = recover_staging(destination.lib_dir, destination.scheme)
+        profile, bundle, plan, found, verdicts, sdists = plan_bundle(
+            bundles, work, require, _target_profile(destination), upgrade,
+            shadow=destination.lib_dir if destination.kind == "target" else None, limits=limits)
+        problems = found + problems
+        if any(p.code in _INPUT_PROBLEMS for p in problems):
+            return build_report("install", profile, bundle, plan, problems, bundles, verdicts,
+                                sdists, notes=notes + ["nothing was installed: fix the uploads"])
+        installer = _run_installer(_Installer(
+            destination, profile, [Requirement(r) for r in plan.roots], budget, jobs, work,
+            progress or Progress(), getattr(plan, "wheels", ())), plan, verify)
+        _make_usable(installer, profile)
+        checked, verify_notes = _check_installed(installer, profile)
+        problems += installer.problems + checked + _restart_needed(installer.results,
+                                                                   installer.modules)
+        report = build_report("install", profile, bundle, plan, problems, bundles, verdicts,
+                              sdists, notes=notes + installer.notes + verify_notes,
+                              installed=installer.results)
+    return _installed_facts(report, installer, profile, environments)
 
 
 # -- Environment modes: layered venvs, overlays, baked runtimes, conda-pack archives ------------
@@ -8381,8 +8418,8 @@ def _build_parser():
     install_parser.add_argument("--jobs", type=int, metavar="N",
                                 help="threads that unpack wheels (default: the usable cores, at most 4)")
     install_parser.add_argument("--no-verify", action="store_true",
-                                help="only unpack: do not byte-compile, nor import the roots "
-                                     "in a fresh interpreter")
+                                help="only unpack: do not import the roots in a fresh "
+                                     "interpreter (nor write their bytecode)")
     schema_parser = commands.add_parser(
         "tool-schema", help="print the tool definitions for LLM function calling")
     schema_parser.add_argument("--format", choices=["openai", "responses", "mcp"],
