@@ -30,8 +30,11 @@ Glossary (used the same way in code, reports and docs):
                  installed distributions. Profile.current() or Profile.from_json().
     Tag          one (interpreter, abi, platform) triple of PEP 425; a profile's tags are
                  ordered best first and a wheel's rank is the position of its best tag.
-    target       the one-line name of a profile: its best tag (a native linux_* tag, which
-                 names no libc, passed over), e.g. cp311-cp311-manylinux_2_36_x86_64.
+    target tag   the one-line name of a profile (Profile.target_tag; the key "target" in
+                 JSON, the target string of the bundle builder): its best tag (a native
+                 linux_* tag, which names no libc, passed over), e.g.
+                 cp311-cp311-manylinux_2_36_x86_64. A "target" alone is pip's --target
+                 folder (install(target=...), Destination.target_dir), never a tag.
     WheelName    a parsed wheel file name (PEP 427).
     Wheel        a wheel file together with its METADATA.
     Bundle       the files a user uploaded, plus their manifest when there is one.
@@ -2177,6 +2180,25 @@ def parse_sdist_filename(filename):
     return canonicalize_name(name_part), version
 
 
+# What intake also takes for an sdist: the suffixes PyPI accepted before PEP 527 (Twisted's
+# .tar.bz2 sdists, for one), which pip download still saves under their own names.
+_LEGACY_SDIST_SUFFIXES = (".tgz", ".tar.bz2", ".tar.xz")
+
+
+def _parse_uploaded_sdist_filename(filename):
+    """(name, Version) of an uploaded file's name when it reads as an sdist's, else None:
+    parse_sdist_filename, also taking the legacy suffixes and never an empty name."""
+    for suffix in _LEGACY_SDIST_SUFFIXES:
+        if filename.endswith(suffix):
+            filename = filename[:-len(suffix)] + ".tar.gz"
+            break
+    try:
+        name, version = parse_sdist_filename(filename)
+    except InvalidSdistFilename:
+        return None
+    return (name, version) if name else None
+
+
 class WheelName(collections.namedtuple("WheelName", "filename name version build tags")):
     """A parsed wheel file name: canonical name, Version, build tag, frozenset of Tags."""
 
@@ -2586,7 +2608,7 @@ class Profile(object):
         self._ranks = None
 
     @property
-    def target(self):
+    def target_tag(self):
         """The one-line name of this profile: its best tag, passing over native linux_* tags
         (first since packaging 26.3, but they name no libc: the manylinux or musllinux tag after
         them says what the sandbox runs, and is what a bundle is built for)."""
@@ -2629,7 +2651,7 @@ class Profile(object):
     def to_json(self):
         return collections.OrderedDict([
             ("schema", PROFILE_SCHEMA),
-            ("target", self.target),
+            ("target", self.target_tag),
             ("marker_environment", dict(sorted(self.marker_environment.items()))),
             ("compatible_tags", [str(tag) for tag in self.tags]),
             ("python", self.python),
@@ -3031,7 +3053,7 @@ def _metadata_note(where, count):
             ".DS_Store)" % (count, "y" if count == 1 else "ies", where))
 
 
-class _Destination(object):
+class _ExtractionRoot(object):
     """The one place intake writes to: owns the paths (through contained_path), the
     overwrite and link guards, and the upload's budget."""
 
@@ -3143,6 +3165,23 @@ def _check_free_space(folder, needed, archive):
                              "space or pass --work-dir on a larger disk"
                              % (archive, needed // 1024 ** 2 + 1, folder, free // 1024 ** 2),
                              archive, code="not-writable")
+
+
+def _archive_read_errors():
+    """What reading a truncated, corrupt, mislabelled or hostile archive can raise, and a bug
+    of bootstrap's cannot: the archive and compression modules' errors, OSError, EOFError,
+    struct.error (zipfile before 3.12), a parser's ValueError (UnicodeDecodeError too),
+    NotImplementedError (a zip compression method this Python lacks), intake's refusals."""
+    import tarfile
+    import zipfile
+    errors = [BootstrapError, OSError, EOFError, ValueError, NotImplementedError, struct.error,
+              tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile]
+    for module, name in (("zlib", "error"), ("lzma", "LZMAError")):
+        try:  # either can be missing from a small build (Pyodide loads lzma on demand)
+            errors.append(getattr(__import__(module), name))
+        except ImportError:
+            pass
+    return tuple(errors)
 
 
 def _is_corrupt_error(error):
@@ -3373,7 +3412,7 @@ def extract_archive(path, folder, limits=DEFAULT_LIMITS, environment=False, budg
     _check_free_space(folder, size, path)
     if budget is None:
         budget = _Budget(limits, path, size)
-    dest = _Destination(folder, budget, path, environment)
+    dest = _ExtractionRoot(folder, budget, path, environment)
     return _read_archive(path, dest, _extract_zip if kind == "zip" else _extract_tar)
 
 
@@ -3564,17 +3603,6 @@ def _browser_name(name):
     return match.group("stem") + match.group("suffix") if match else name
 
 
-_SDIST_NAME_RE = _LazyRegex(r"^(?P<name>.+)-(?P<version>[^-]+?)\.(tar\.gz|tgz|tar\.bz2|tar\.xz|zip)$")
-
-
-def _sdist_name(name):
-    """(project, version) when a file name reads as an sdist's, else None."""
-    match = _SDIST_NAME_RE.match(name)
-    if not match or _coerce_version(match.group("version")) is None:
-        return None
-    return canonicalize_name(match.group("name")), Version(match.group("version"))
-
-
 def _looks_like_bundle(path, kind, limit=64):
     """Whether an archive holds wheels or a manifest among its first members (else an sdist).
     Reads at most 64 MB of it (a bomb is then left to extraction and its budget)."""
@@ -3585,7 +3613,7 @@ def _looks_like_bundle(path, kind, limit=64):
                 names = archive.namelist()[:limit]
         else:
             names = _tar_member_names(path, kind, limit, IntakeLimits(64 * 1024 ** 2, None, 0))
-    except Exception:
+    except _archive_read_errors():
         return True  # unreadable: let extraction report it as corrupt
     return any(n.endswith((".whl", "manifest.json")) or n.endswith(ARCHIVE_SUFFIXES)
                for n in names)
@@ -3612,7 +3640,7 @@ def _tar_member_names(path, kind, limit, limits, stop=()):
 def _is_sdist_archive(path, name):
     """Whether an archive file is a source distribution rather than a bundle of wheels."""
     kind = _sniff(path)
-    return (kind is not None and _sdist_name(name) is not None
+    return (kind is not None and _parse_uploaded_sdist_filename(name) is not None
             and not _looks_like_bundle(path, kind))
 
 
@@ -4227,7 +4255,7 @@ def read_sdist(path):
     """An Sdist from an .tar.gz/.zip source archive (reads PKG-INFO and pyproject.toml)."""
     import tarfile
     import zipfile
-    name, version = _sdist_name(os.path.basename(path))
+    name, version = _parse_uploaded_sdist_filename(os.path.basename(path))
     wanted = {}
     try:
         if _sniff(path) == "zip":
@@ -4241,9 +4269,9 @@ def read_sdist(path):
                     parts = member.name.strip("/").split("/")
                     if len(parts) == 2 and parts[1] in ("PKG-INFO", "pyproject.toml") and member.isfile():
                         wanted[parts[1]] = archive.extractfile(member).read().decode("utf-8", "replace")
-    except Exception as error:
-        raise BootstrapError("%s cannot be read as an sdist (%s)" % (os.path.basename(path), error),
-                             os.path.basename(path), code="corrupt-archive")
+    except _archive_read_errors() as error:
+        raise ArchiveError("%s cannot be read as an sdist (%s)" % (os.path.basename(path), error),
+                           os.path.basename(path))
     backend, requires = _parse_build_system(wanted.get("pyproject.toml", ""))
     metadata = None
     if "PKG-INFO" in wanted:
@@ -4260,7 +4288,7 @@ def missing_build_requirements(profile, sdist, available=None):
     (A --target profile counts only the folder's packages as installed, but builds run with
     the interpreter's: ``profile.build_installed``.)"""
     if not _can_build_sdists(profile):  # Pyodide, WASI: no process for a build to run in
-        return ["a wheel built for %s" % profile.target]
+        return ["a wheel built for %s" % profile.target_tag]
     installed = dict((d.name, d) for d in (profile.build_installed or profile.installed))
     for name, versions in (available or {}).items():
         if name not in installed and versions:
@@ -4321,11 +4349,21 @@ RESOLVE_MAX_ROUNDS = 20000  # pins and backjumps of one search (a resolve() call
 #                            one per project with a problem, plus two)
 
 
+# Where a Candidate comes from (Candidate.source): these six values and no other.
+SOURCE_BUNDLE = "bundle"              # a wheel of the uploads
+SOURCE_SDIST = "sdist"                # an sdist of the uploads that this sandbox can build
+SOURCE_INSTALLED = "installed"        # the distribution the environment already has
+SOURCE_SHADOWS = "shadows"            # a bundle wheel for a --target folder, where the
+                                      # installed distribution lives elsewhere (and stays)
+SOURCE_MISSING = "missing"            # a placeholder: no usable version at all
+SOURCE_INCOMPATIBLE = "incompatible"  # a placeholder: only wheels this interpreter cannot use
+
+
 class Candidate(collections.namedtuple(
         "Candidate", "name version source requires requires_python wheel sdist rank")):
-    """One way to provide a project: a bundle wheel, an sdist, or what is installed.
-    (``source`` is bundle, sdist, installed or shadows; placeholders of projects that have a
-    problem are missing or incompatible and are never installed.)"""
+    """One way to provide a project: a bundle wheel, an sdist, or what is installed
+    (``source``: one of the SOURCE_* values above; the placeholders of projects that have a
+    problem, SOURCE_MISSING and SOURCE_INCOMPATIBLE, are never installed)."""
 
     __slots__ = ()
 
@@ -4343,8 +4381,8 @@ class Candidate(collections.namedtuple(
 
 def _installed_candidate(dist):
     version = _coerce_version(dist.version)
-    return Candidate(dist.name, version or dist.version, "installed", tuple(dist.requires), None,
-                     None, None, None)
+    return Candidate(dist.name, version or dist.version, SOURCE_INSTALLED,
+                     tuple(dist.requires), None, None, None, None)
 
 
 class Pool(object):
@@ -4440,7 +4478,7 @@ class _Need(collections.namedtuple("_Need", "ident name extras specifier text wh
                    requirement.specifier, text, why, None)
 
     def accepts(self, candidate):
-        if candidate.source in ("missing", "incompatible"):
+        if candidate.source in (SOURCE_MISSING, SOURCE_INCOMPATIBLE):
             return True  # a placeholder stands for whatever version will be fetched
         if self.pin is not None:
             return candidate.key == self.pin
@@ -4544,7 +4582,7 @@ class _Resolver(object):
                 self._problem_once(Problem("invalid-wheel", wheel.filename, str(metadata),
                                            fix=_reupload_fix(wheel.filename)))
                 continue
-            candidate = Candidate(name, wheel.version, "bundle", tuple(metadata.requires_dist),
+            candidate = Candidate(name, wheel.version, SOURCE_BUNDLE, tuple(metadata.requires_dist),
                                   metadata.requires_python, wheel, None, rank)
             if _requires_python_ok(self.profile, candidate.requires_python):
                 candidates.append(candidate)
@@ -4560,7 +4598,7 @@ class _Resolver(object):
                 self.rejected[name].append(("sdist", (sdist, missing)))
                 continue
             metadata = sdist.metadata
-            candidate = Candidate(name, sdist.version, "sdist",
+            candidate = Candidate(name, sdist.version, SOURCE_SDIST,
                                   tuple(metadata.requires_dist) if metadata else (),
                                   metadata.requires_python if metadata else None, None, sdist,
                                   None)
@@ -4583,11 +4621,11 @@ class _Resolver(object):
         if self.upgrade:
             everything = allowed + [installed]
             everything.sort(key=lambda c: (_coerce_version(c.version) or Version("0"),
-                                           c.source == "installed"), reverse=True)
+                                           c.source == SOURCE_INSTALLED), reverse=True)
             return everything
         dist = self.pool.installed[name]
         if self.shadow and dist.location != self.shadow:
-            return [installed] + [c._replace(source="shadows") for c in allowed]
+            return [installed] + [c._replace(source=SOURCE_SHADOWS) for c in allowed]
         return [installed]
 
     def _markers_ok(self, candidate):
@@ -4628,13 +4666,13 @@ class _Resolver(object):
         specifier = SpecifierSet()
         for need, _ in criterion.needs:
             specifier = specifier & need.specifier
-        versions = [str(c.version) for c in found if c.source != "installed"]
+        versions = [str(c.version) for c in found if c.source != SOURCE_INSTALLED]
         versions += [str(c.version) for _, c in self.rejected.get(name, ())
                      if isinstance(c, Candidate)]
         allowed = set(specifier.filter(versions))
         pinned = any(need.pin is not None for need, _ in criterion.needs)  # pip: explicit
         return [c for c in found
-                if (pinned or c.source == "installed" or str(c.version) in allowed)
+                if (pinned or c.source == SOURCE_INSTALLED or str(c.version) in allowed)
                 and c.key not in criterion.incompatible
                 and all(self.accepts(need, c) for need, _ in criterion.needs)]
 
@@ -4930,10 +4968,10 @@ class _Resolver(object):
         for _, wheel in self.pool.incompatible.get(name, ()) if self.follow else ():
             metadata = self.pool.metadata.get(wheel.filename)
             if metadata is not None and not isinstance(metadata, BootstrapError):
-                return Candidate(name, wheel.version, "incompatible",
+                return Candidate(name, wheel.version, SOURCE_INCOMPATIBLE,
                                  tuple(metadata.requires_dist), metadata.requires_python, wheel,
                                  None, None)
-        return Candidate(name, "0", "missing", (), None, None, None, None)
+        return Candidate(name, "0", SOURCE_MISSING, (), None, None, None, None)
 
     def _isolate(self, state, needs):
         """Block the roots that reach a placeholder, and record a problem for each
@@ -5016,7 +5054,7 @@ class _Resolver(object):
         for need, _ in needs:
             specifier = specifier & need.specifier
         subject = "%s%s" % (name, specifier)
-        usable = [c for c in self.found(name) if c.source != "installed"]
+        usable = [c for c in self.found(name) if c.source != SOURCE_INSTALLED]
         kind, smallest = self._smallest(name, needs, self.found(name))
         self.conflicts[name] = [collections.OrderedDict([
             ("requirement", "%s%s" % (need.ident, need.specifier)),
@@ -5184,7 +5222,7 @@ class _Resolver(object):
         if not _can_build_sdists(self.profile):
             message = ("%s is a source distribution, and this interpreter cannot build one (it "
                        "cannot start the process a build runs in): it needs a wheel built for "
-                       "%s" % (sdist.filename, self.profile.target))
+                       "%s" % (sdist.filename, self.profile.target_tag))
         self._fail(name, "sdist-needs-build", sdist.filename, message, needs,
                    fetch="%s==%s" % (name, sdist.version),
                    details={"backend": sdist.backend, "build_requires": list(sdist.requires),
@@ -5282,10 +5320,10 @@ class _Resolver(object):
         install, satisfied = [], []
         for name in order:
             candidate = state.mapping.get(name)
-            if candidate is None or candidate.source in ("missing", "incompatible"):
+            if candidate is None or candidate.source in (SOURCE_MISSING, SOURCE_INCOMPATIBLE):
                 continue
             self.chosen[name] = candidate
-            (satisfied if candidate.source == "installed" else install).append(candidate)
+            (satisfied if candidate.source == SOURCE_INSTALLED else install).append(candidate)
         if self.upgrade:
             roots = set(need.name for _, need in needs)
             self._refused_upgrades([c for c in satisfied if c.name in roots])
@@ -5511,8 +5549,8 @@ def _profile_words(profile, profile_argument, profile_file, installed_names=(), 
         again += ["--reinstall", name]
     if profile_argument:
         return ["--profile", profile_argument] + again
-    words = (["--profile", PROFILE_FILE_NAME, "--target", profile.target] if profile_file
-             else ["--profile", profile.target])
+    words = (["--profile", PROFILE_FILE_NAME, "--target", profile.target_tag] if profile_file
+             else ["--profile", profile.target_tag])
     sandbox = profile.sandbox or {}
     if sandbox.get("compiler") and sandbox.get("python_headers"):
         words.append("--can-compile")
@@ -5541,7 +5579,7 @@ def online_fix(profile, requirements, profile_argument=None, profile_file=None,
         fix["profile_file"] = profile_file
         fix["before"] = ("copy %s from the sandbox into the folder where you run the command "
                          "(without it, the command builds for --target %s)"
-                         % (profile_file, profile.target))
+                         % (profile_file, profile.target_tag))
     alt = list(requirements) + [r for r in extra if r not in requirements]
     fix["alt"] = pip_download_command(profile, alt, sdists=sdists, no_deps=no_deps)
     return fix
@@ -5772,7 +5810,7 @@ def build_report(command, profile, bundle, plan, problems, bundles, verdicts=(),
     report["schema"] = REPORT_SCHEMA
     report["command"] = command
     report["status"] = status
-    report["target"] = profile.target
+    report["target"] = profile.target_tag
     report["profile"] = profile.source
     report["roots"] = plan.roots if plan else []
     report["blocked_roots"] = plan.blocked if plan else []
@@ -6006,7 +6044,7 @@ def plan_bundle(bundles, work, require=None, profile=None, upgrade=False, shadow
         problems.append(Problem(
             "missing-dependency", "wheels", "the uploads (%s) hold no wheel and no sdist" % (
                 ", ".join(os.path.basename(u) for u in bundles) or "none found"),
-            fix={"where": "online", "command": _bundle_command(profile.target)}))
+            fix={"where": "online", "command": _bundle_command(profile.target_tag)}))
     for wheel in wheels:  # METADATA is read here, so that resolve() reads no file
         try:
             wheel.metadata
@@ -7011,13 +7049,14 @@ class _Lock(object):
 # -- install: check, install, verify, report ---------------------------------------------------
 
 
-class Destination(collections.namedtuple("Destination", "kind lib_dir target user")):
-    """Where an install goes: kind is target, site-packages or user-site."""
+class Destination(collections.namedtuple("Destination", "kind lib_dir target_dir user")):
+    """Where an install goes: kind is target, site-packages or user-site; target_dir is the
+    --target folder (else None)."""
 
     __slots__ = ()
 
     def scheme(self, dist_name):
-        return install_scheme(dist_name, target=self.target, user=self.user)
+        return install_scheme(dist_name, target=self.target_dir, user=self.user)
 
 
 def _writable_alternative():
@@ -7823,7 +7862,7 @@ def _install_destination(target, overlay, bundles, work_dir):
 def _run_installer(installer, plan, verify):
     """Install the plan's candidates; with ``verify``, the roots' imports start beside them."""
     installer.verifier = _Verifier(
-        installer.destination.lib_dir if installer.destination.target else None
+        installer.destination.lib_dir if installer.destination.target_dir else None
     ) if verify else None
     try:
         installer.run(plan.install)
@@ -8050,7 +8089,7 @@ def reset_overlay(folder):
         steps.append("%s still holds %d file(s) bootstrap did not put there (%s): kept" % (
             folder, len(kept), _short(kept, 3)))
     report = Report(schema=REPORT_SCHEMA, command="overlay-reset", status="ok",
-                    target=Profile.current().target, removed=folder, unloaded=unloaded,
+                    target=Profile.current().target_tag, removed=folder, unloaded=unloaded,
                     kept=kept, problems=[], next_steps=steps)
     return report
 
@@ -8069,7 +8108,7 @@ def _is_conda_pack(path, limit=20000):
         else:  # up to a wheel or manifest: a bundle of wheels, extracted next
             names = _tar_member_names(path, kind, limit, ENVIRONMENT_LIMITS,
                                       (".whl", "manifest.json"))
-    except Exception:
+    except _archive_read_errors():  # unreadable: reading it as a bundle reports it
         return False
     names = [n[2:] if n.startswith("./") else n for n in names]
     if names and names[-1].endswith((".whl", "manifest.json")):
@@ -8189,9 +8228,9 @@ def render_profile(profile):
         "Layered over base %s: installs go to this layer, the base is never changed"
         % profile.sandbox["layered_over"]] if profile.sandbox.get("layered_over") else []) + (
         [_pyodide_line(profile.sandbox["pyodide"])] if profile.sandbox.get("pyodide") else []) + [
-        "Target: %s" % profile.target,
+        "Target: %s" % profile.target_tag,
         "Build a bundle for it, on a machine with internet:",
-        "  " + _bundle_command(profile.target),
+        "  " + _bundle_command(profile.target_tag),
     ]
     return "\n".join(lines)
 
@@ -8630,7 +8669,7 @@ def find_uploads(folders=None):
                 base = part.base_path
                 if base not in found:
                     found.append(base)
-            elif entry.endswith(".whl") or _sdist_name(entry):
+            elif entry.endswith(".whl") or _parse_uploaded_sdist_filename(entry):
                 found.append(path)
             elif entry.endswith(ARCHIVE_SUFFIXES):
                 kind = _sniff(path)

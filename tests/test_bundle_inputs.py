@@ -86,7 +86,7 @@ def bundled(output):
 
 def build(index, tmp_path, *args, profile=None):
     output = str(tmp_path / "bundle.tar.gz")
-    proc = run_bundle(list(args) + ["--profile", profile or HOST.target, "-o", output],
+    proc = run_bundle(list(args) + ["--profile", profile or HOST.target_tag, "-o", output],
                       index.url, cwd=str(tmp_path))
     return proc, output
 
@@ -241,7 +241,7 @@ class TestIndexOptions:
         expected = pip_report(["-i", private.url, "-r", main], NO_INDEX, str(tmp_path))
         assert expected == {"secret": "1.0", "beta": "2.0"}, expected
         output = str(tmp_path / "bundle.tar.gz")
-        proc = run_bundle(["-i", private.url, "-r", main, "--profile", HOST.target,
+        proc = run_bundle(["-i", private.url, "-r", main, "--profile", HOST.target_tag,
                            "-o", output], NO_INDEX, cwd=str(tmp_path))
         assert proc.returncode == 0, output_of(proc)
         assert bundled(output) == expected
@@ -253,7 +253,7 @@ class TestIndexOptions:
         expected = pip_report(["-r", main], NO_INDEX, str(tmp_path), PIP_CONFIG_FILE=config)
         assert expected == {"secret": "1.0", "beta": "1.0"}, expected  # not beta 2.0
         output = str(tmp_path / "bundle.tar.gz")
-        proc = run([sys.executable, indexkit.BUNDLE_PY, "-r", main, "--profile", HOST.target,
+        proc = run([sys.executable, indexkit.BUNDLE_PY, "-r", main, "--profile", HOST.target_tag,
                     "-o", output], cwd=str(tmp_path),
                    env=dict(indexkit.tool_env(NO_INDEX), PIP_CONFIG_FILE=config))
         assert proc.returncode == 0, output_of(proc)
@@ -288,7 +288,7 @@ class TestRequirementsErrors:
     def test_exit_2_with_one_line(self, content, words, tmp_path):
         path = _write(tmp_path, "requirements.txt", content)
         output = str(tmp_path / "b.tar.gz")
-        proc = run_bundle(["-r", path, "--profile", HOST.target, "-o", output],
+        proc = run_bundle(["-r", path, "--profile", HOST.target_tag, "-o", output],
                           NO_INDEX, cwd=str(tmp_path))
         assert proc.returncode == 2, output_of(proc)
         lines = proc.stderr.splitlines()

@@ -259,7 +259,7 @@ class TestInspectOutputFile:
         loaded = bootstrap.Profile.from_file(str(target))
         assert [str(t) for t in loaded.tags] == profile["compatible_tags"]
         assert loaded.marker_environment == profile["marker_environment"]
-        assert loaded.target == best_named_tag(profile["compatible_tags"])
+        assert loaded.target_tag == best_named_tag(profile["compatible_tags"])
 
 
 class TestTarget:
@@ -280,7 +280,7 @@ class TestTarget:
     ])
     def test_target(self, tags, target):
         profile = bootstrap.Profile(self.ENV, [bootstrap.Tag(*t.split("-")) for t in tags])
-        assert profile.target == target
+        assert profile.target_tag == target
 
 
 class TestInspectSummary:
@@ -341,7 +341,7 @@ class TestProfileFromJson:
     def test_round_trips_mapping(self, profile):
         loaded = bootstrap.Profile.from_json(profile)
         assert json.loads(json.dumps(loaded.to_json())) == profile
-        assert loaded.target == best_named_tag(profile["compatible_tags"])
+        assert loaded.target_tag == best_named_tag(profile["compatible_tags"])
         assert [str(t) for t in loaded.tags] == profile["compatible_tags"]
 
     def test_current_round_trips(self):
@@ -495,7 +495,7 @@ class TestAcceptanceMatrix:
         assert all(len(tag.split("-")) == 3 for tag in data["compatible_tags"])
         assert data["marker_environment"]["python_version"] == version
         assert data["compatible_tags"][0].startswith("cp" + version.replace(".", ""))
-        assert bootstrap.Profile.from_json(proc.stdout).target == best_named_tag(
+        assert bootstrap.Profile.from_json(proc.stdout).target_tag == best_named_tag(
             data["compatible_tags"])
 
     @pytest.mark.parametrize("version", SUPPORTED)

@@ -215,6 +215,44 @@ class TestParseSdistFilename:
         _assert_same_sdist(filename)
 
 
+# Real file names: the pinned sdists of tests/real_wheels.json, names PyPI serves for old
+# releases (zope.interface, MySQL-python, setuptools' .zip, Twisted's .tar.bz2 from before
+# PEP 527), and archives that are no sdist (a libevent release, a bdist_dumb on PyPI).
+UPLOADED = [
+    ("crcmod-1.7.tar.gz", ("crcmod", "1.7")),
+    ("jieba-0.42.1.tar.gz", ("jieba", "0.42.1")),
+    ("zope.interface-3.8.0.tar.gz", ("zope-interface", "3.8.0")),
+    ("MySQL-python-1.2.3.tar.gz", ("mysql-python", "1.2.3")),
+    ("setuptools-34.0.0.zip", ("setuptools", "34.0.0")),
+    ("Twisted-12.0.0.tar.bz2", ("twisted", "12.0.0")),
+    ("Twisted-17.1.0.tar.bz2", ("twisted", "17.1.0")),
+    ("libevent-2.0.16-stable.tar.gz", None),
+    ("data-importer-3.1.1.linux-x86_64.tar.gz", None),
+    ("bundle.tar.gz", None), ("-1.0.tar.gz", None), ("crcmod-1.7.tar", None),
+]
+
+
+class TestUploadedSdistNames:
+    """Intake reads an upload's name with parse_sdist_filename itself (legacy suffixes read as
+    .tar.gz): what packaging says of the same name, and None where it raises."""
+
+    @pytest.mark.parametrize("filename,expected", UPLOADED)
+    def test_real_names(self, filename, expected):
+        found = bootstrap._parse_uploaded_sdist_filename(filename)
+        assert (found and (found[0], str(found[1]))) == expected
+        if filename.endswith((".tar.gz", ".zip")) and expected is not None:
+            assert (expected[0], pv.Version(expected[1])) == pu.parse_sdist_filename(filename)
+
+    @pytest.mark.parametrize("filename", [f for f in SDISTS if not f.endswith((".tgz", ".bz2"))])
+    def test_packaging_decides_the_modern_suffixes(self, filename):
+        found = bootstrap._parse_uploaded_sdist_filename(filename)
+        theirs = _sdist("packaging", filename)
+        if isinstance(theirs, Exception) or not theirs[0]:
+            assert found is None
+        else:
+            assert (found[0], str(found[1])) == theirs
+
+
 # -- generated inputs --------------------------------------------------------------------------
 
 def _mostly(good, bad, odds=8):

@@ -108,13 +108,13 @@ class Builder(object):
                 backend = self.pip.resolve(build_roots, levels=("pinned", "upgrade"))
             except fetch.FetchError as error:
                 self.errors.append("the build backend (%s) cannot be resolved for %s: %s\n%s"
-                                   % (" ".join(build_roots), self.profile.target, error,
+                                   % (" ".join(build_roots), self.profile.target_tag, error,
                                       error.output))
                 return self
             left = self.ship(backend, "build-backend")
             for path in left:
                 self.errors.append("the build backend %s has no wheel for %s" % (
-                    os.path.basename(path), self.profile.target))
+                    os.path.basename(path), self.profile.target_tag))
         for name, old, new in self.replaces:
             self.notes.append("installing needs --upgrade: %s %s replaces the preinstalled %s"
                               % (name, new, old))
@@ -163,7 +163,7 @@ class Builder(object):
                     "sandbox has a compiler and Python headers: build it on a machine matching "
                     "the target (`pip wheel --no-deps %s==%s -w wheels/` there) and add the "
                     "wheel to the bundle, or pass --can-compile if the sandbox has a compiler"
-                    % (name, self.profile.target, info.name, info.version))
+                    % (name, self.profile.target_tag, info.name, info.version))
                 continue
             shutil.copy2(sdist, self.wheels)
             self.kinds[name] = "sdist"

@@ -189,7 +189,7 @@ class TargetPip(object):
                 if not self._stub_failed_sdists():
                     break
         raise FetchError("pip finds no set of versions for %s on %s%s" % (
-            " ".join(roots), self.profile.target, self._platform_conflicts(roots)),
+            " ".join(roots), self.profile.target_tag, self._platform_conflicts(roots)),
             "\n".join(output.splitlines()[-12:]))
 
     def _platform_conflicts(self, roots):

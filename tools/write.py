@@ -47,7 +47,7 @@ def manifest(files, roots, profile, notes=(), preinstalled=(), reinstall=()):
                         "version": version, "sha256": sha256_of(path),
                         "size": os.path.getsize(path)})
     data = {"schema": BUNDLE_SCHEMA, "created_by": "sandbox-bootstrap tools/bundle.py",
-            "target": profile.target, "roots": list(roots),
+            "target": profile.target_tag, "roots": list(roots),
             "python_version": profile.marker_environment.get("python_version"),
             "files": entries, "notes": list(notes)}
     if preinstalled:
