@@ -122,9 +122,11 @@ class _LazyRegex(object):
 
 
 class BootstrapError(Exception):
-    """Something bootstrap cannot use, with a stable ``code`` and the ``subject`` it concerns."""
+    """Something bootstrap cannot use, with a stable ``code`` (a row of the code table in
+    "Problems and reports") and the ``subject`` it concerns. An error raised without a code of
+    its own is bootstrap's own bug: `internal-error`."""
 
-    code = "error"
+    code = "internal-error"
 
     def __init__(self, message, subject="", code=None):
         Exception.__init__(self, message)
@@ -137,36 +139,33 @@ class BootstrapError(Exception):
         return self.message
 
 
-class InvalidVersion(BootstrapError, ValueError):
-    code = "invalid-version"
+def _coded_error(name, code, doc, bases=(BootstrapError, ValueError)):
+    """A BootstrapError class with its code; by default also a ValueError, as packaging's
+    parse errors are, so code written against packaging catches them the same way."""
+    return type(name, bases, {"code": code, "__doc__": doc, "__module__": __name__})
 
 
-class InvalidSpecifier(BootstrapError, ValueError):
-    code = "invalid-specifier"
-
-
-class InvalidMarker(BootstrapError, ValueError):
-    code = "invalid-marker"
-
-
-class InvalidRequirement(BootstrapError, ValueError):
-    code = "invalid-requirement"
-
-
-class InvalidWheelFilename(BootstrapError, ValueError):
-    code = "invalid-wheel-filename"
-
-
-class InvalidSdistFilename(BootstrapError, ValueError):
-    code = "invalid-sdist-filename"
-
-
-class InvalidProfile(BootstrapError, ValueError):
-    code = "invalid-profile"
-
-
-class UsageError(BootstrapError):
-    code = "usage"
+# The errors of reading a string (and a profile), named and coded as the table below says.
+(InvalidVersion, InvalidSpecifier, InvalidMarker, InvalidRequirement, InvalidWheelFilename,
+ InvalidSdistFilename, InvalidTag, InvalidProfile, UsageError, ArchiveError,
+ UnsafeMemberError) = [_coded_error(*row) for row in (
+     ("InvalidVersion", "invalid-version", "A version that is not PEP 440."),
+     ("InvalidSpecifier", "invalid-specifier", "A version specifier that is not PEP 440."),
+     ("InvalidMarker", "invalid-marker", "An environment marker that is not PEP 508."),
+     ("InvalidRequirement", "invalid-requirement", "A requirement that is not PEP 508."),
+     ("InvalidWheelFilename", "invalid-wheel-filename", "A wheel file name that is not "
+      "PEP 427's."),
+     ("InvalidSdistFilename", "invalid-sdist-filename", "An sdist file name that is not "
+      "PEP 625's (nor a legacy one)."),
+     ("InvalidTag", "invalid-tag", "A tag string that is not three non-empty components "
+      "(packaging 26.3's InvalidTag)."),
+     ("InvalidProfile", "invalid-profile", "A profile that cannot be read."),
+     ("UsageError", "usage", "A command, argument or option that cannot be used.",
+      (BootstrapError,)),
+     ("ArchiveError", "corrupt-archive", "An upload that cannot be read: truncated, corrupt, "
+      "mislabelled, or a missing part.", (BootstrapError,)),
+     ("UnsafeMemberError", "unsafe-archive-member", "An archive member that would write "
+      "outside the work folder, or a decompression bomb.", (BootstrapError,)))]
 
 
 class UndefinedComparison(ValueError):
@@ -1592,10 +1591,6 @@ class Tag(object):
         return "<%s @ %d>" % (self, id(self))  # as packaging
 
 
-class InvalidTag(BootstrapError, ValueError):
-    """A tag string that is not three non-empty components (packaging 26.3's InvalidTag)."""
-
-
 def parse_tag(tag):
     """The set of Tags in a possibly compressed tag string such as ``py2.py3-none-any``."""
     components = [component.split(".") for component in tag.split("-")]
@@ -2736,27 +2731,72 @@ def _profile_problems(data):
 
 
 # -- Problems and reports (SPEC 2.4) ----------------------------------------------------------
-# A Problem is data: a stable code from the closed list below, the subject it concerns, what
-# required it, a message, and a fix saying where to act and the exact command.
+# The report model in one place: the one table of codes, Problem, Report and ProfileReport,
+# and every rendering of a report (short text, JSON, Markdown and HTML for notebooks). A
+# Problem is data: a stable code from the table, the subject it concerns, what required it, a
+# message, and a fix saying where to act and the exact command. Renderers are pure (a report
+# in, a string out); showing, printing and writing a report are the entry points' business.
 
-PROBLEM_CODES = (
-    "incompatible-wheel",   # a wheel built for another Python, ABI, OS/arch or a newer libc
-    "invalid-wheel",        # a file named .whl whose name or METADATA cannot be read
-    "missing-dependency",   # nothing in the bundle or the environment provides a requirement
-    "version-conflict",     # what is installed or bundled does not satisfy every requirement
-    "requires-python",      # the only candidates need another Python version
-    "sdist-needs-build",    # an sdist this sandbox cannot build (no build backend)
-    "build-failed",         # building an sdist offline failed
-    "corrupt-archive",      # a truncated, corrupt or mislabelled upload, or a missing part
-    "unsafe-archive-member",  # a member that would escape the work folder, a device, a bomb
-    "hash-mismatch",        # a file whose sha256 differs from its manifest or RECORD
-    "not-writable",         # the install location cannot be written
-    "import-failed",        # an installed module does not import in a fresh interpreter
-    "restart-needed",       # a package was already imported at another version
-    "budget-exhausted",     # the time budget ran out; a rerun continues
-    "environment-failed",   # a conda-pack archive could not be unpacked or its Python not run
-    "file-conflict",        # a wheel's file belongs to another installed distribution
+# The one table of codes: every code an error carries and every code a problem has. A row is
+# (code, the problem a report shows for it, the kind of fix, what it means). An error met while
+# reading the input is reported as a problem of that input; None: never a problem (the command
+# stops with exit code 2 and the message). Fixes: "bundle", online, the one command that
+# builds a bundle for this profile (see Fixes); "upload", online, the same file again, complete
+# and unmodified; "rebuild", online, a new bundle from trusted sources; "sandbox", a command
+# run here, which the problem names; "restart", a new interpreter (kernel); "rerun", the same
+# command again; "report", tell bootstrap's maintainers (the traceback is in the JSON report);
+# "usage", mend the command.
+CODES = (
+    ("incompatible-wheel", "incompatible-wheel", "bundle",
+     "a wheel built for another Python, ABI, OS/arch or a newer libc"),
+    ("invalid-wheel", "invalid-wheel", "upload",
+     "a file named .whl whose name or METADATA cannot be read"),
+    ("missing-dependency", "missing-dependency", "bundle",
+     "nothing in the bundle or the environment provides a requirement"),
+    ("version-conflict", "version-conflict", "bundle",
+     "what is installed or bundled does not satisfy every requirement"),
+    ("requires-python", "requires-python", "bundle",
+     "the only candidates need another Python version"),
+    ("sdist-needs-build", "sdist-needs-build", "bundle",
+     "an sdist this sandbox cannot build (no build backend)"),
+    ("build-failed", "build-failed", "bundle", "building an sdist offline failed"),
+    ("corrupt-archive", "corrupt-archive", "upload",
+     "a truncated, corrupt or mislabelled upload, or a missing part"),
+    ("unsafe-archive-member", "unsafe-archive-member", "rebuild",
+     "a member that would escape the work folder, a device, a bomb"),
+    ("hash-mismatch", "hash-mismatch", "upload",
+     "a file whose sha256 differs from its manifest or RECORD"),
+    ("not-writable", "not-writable", "sandbox",
+     "the install location cannot be written, or the disk is full"),
+    ("import-failed", "import-failed", "bundle",
+     "an installed module does not import in a fresh interpreter"),
+    ("restart-needed", "restart-needed", "restart",
+     "a package was already imported at another version"),
+    ("budget-exhausted", "budget-exhausted", "rerun", "the time budget ran out; a rerun continues"),
+    ("environment-failed", "environment-failed", "sandbox",
+     "a conda-pack archive could not be unpacked or its Python not run"),
+    ("file-conflict", "file-conflict", "sandbox",
+     "a wheel's file belongs to another installed distribution"),
+    ("internal-error", "internal-error", "report",
+     "bootstrap's own bug, never the input's fault: the traceback is in the report"),
+    # What only errors carry: a string or file of the input that cannot be read ...
+    ("invalid-version", "corrupt-archive", "upload", "a version that is not PEP 440"),
+    ("invalid-specifier", "corrupt-archive", "upload", "a specifier that is not PEP 440"),
+    ("invalid-marker", "corrupt-archive", "upload", "a marker that is not PEP 508"),
+    ("invalid-requirement", "corrupt-archive", "upload", "a requirement that is not PEP 508"),
+    ("invalid-wheel-filename", "corrupt-archive", "upload", "a wheel name that is not PEP 427"),
+    ("invalid-sdist-filename", "corrupt-archive", "upload", "an sdist name that is not PEP 625"),
+    ("invalid-tag", "corrupt-archive", "upload", "a tag that is not three components"),
+    ("invalid-metadata", "corrupt-archive", "upload", "METADATA or PKG-INFO that cannot be read"),
+    # ... and what stops a command before it reports anything.
+    ("invalid-profile", None, "usage", "a --profile file that is not a profile"),
+    ("usage", None, "usage", "a command, argument or option that cannot be used"),
 )
+_Code = collections.namedtuple("_Code", "code reported_as fix meaning")
+_CODE_ROWS = dict((row[0], _Code(*row)) for row in CODES)
+
+#: The codes a Problem (and so a report) may carry: the closed list of docs/formats.md.
+PROBLEM_CODES = tuple(code for code, reported_as, _, _ in CODES if code == reported_as)
 
 
 class Problem(collections.namedtuple(
@@ -2781,19 +2821,23 @@ class Problem(collections.namedtuple(
 
 
 def _problem_from_error(error):
-    """The Problem of a BootstrapError raised at the edges (intake, files)."""
-    code = error.code if error.code in PROBLEM_CODES else "corrupt-archive"
+    """The Problem of an error raised at the edges (intake, files): a known code is reported
+    as its row in CODES says, with its fix; any other code, and an exception that is no
+    BootstrapError, is bootstrap's own bug (internal-error), never the user's fault."""
+    row = _CODE_ROWS.get(error.code) if isinstance(error, BootstrapError) else None
+    if row is None or row.reported_as in (None, "internal-error"):
+        return internal_problem(error)
     fix = getattr(error, "fix", None)
-    if fix is None and code == "not-writable":  # the disk, not the upload: make room
+    if fix is None and row.code == "not-writable":  # the disk, not the upload: make room
         fix = {"where": "sandbox", "command": "free some space, or rerun with --work-dir DIR "
                "on a disk with room"}
-    elif fix is None and code == "unsafe-archive-member":  # the same file fails the same way
+    elif fix is None and row.fix == "rebuild":  # the same file fails the same way
         fix = {"where": "online", "command": "do not install %s: build a new bundle from "
                "trusted sources (python tools/bundle.py REQUIREMENT... --profile "
                "sandbox-profile.json -o bundle.tar.gz)" % os.path.basename(error.subject or "it")}
     elif fix is None:
         fix = _reupload_fix(error.subject)
-    return Problem(code, error.subject, error.message, fix=fix)
+    return Problem(row.reported_as, error.subject, error.message, fix=fix)
 
 
 def _reupload_fix(subject):
@@ -2801,16 +2845,411 @@ def _reupload_fix(subject):
     return {"where": "online", "command": "upload %s again (complete, unmodified)" % name}
 
 
-class ArchiveError(BootstrapError):
-    """An upload that cannot be read: truncated, corrupt, mislabelled, or a missing part."""
+def internal_problem(error):
+    """Bootstrap's own bug as a Problem: what was raised, a fix that says to report it, and
+    the traceback in the JSON report (``traceback``)."""
+    import traceback
+    return Problem(
+        "internal-error", getattr(error, "subject", None) or "bootstrap.py",
+        "bootstrap.py %s has a bug: %s: %s" % (__version__, type(error).__name__, error),
+        fix={"where": "online", "command": "report a bug in bootstrap.py %s to its maintainers, "
+             "with this JSON report (--json or --report FILE): its traceback says where"
+             % __version__},
+        details={"traceback": "".join(traceback.format_exception(
+            type(error), error, error.__traceback__))})
 
-    code = "corrupt-archive"
+
+# Problems with the input itself (its fix is another upload or bundle): exit code 2.
+_INPUT_PROBLEMS = frozenset(row.code for row in _CODE_ROWS.values()
+                            if row.code == row.reported_as and row.fix in ("upload", "rebuild"))
+_CLI_PREFIX = "python bootstrap.py "
 
 
-class UnsafeMemberError(BootstrapError):
-    """An archive member that would write outside the work folder, or a decompression bomb."""
+class Phrasing(collections.namedtuple("Phrasing", "place command")):
+    """How a report's steps and fixes name a command of bootstrap.py where the report is shown:
+    ``place`` is "cli", "notebook" or "tool", and ``command(arguments, place)`` phrases the
+    CLI command `python bootstrap.py ARGUMENTS` there (a Python call in a notebook, a tool call
+    for an agent). Only the entry points know the command line and the tools: they make the
+    phrasing that Report uses (see _phrase_command)."""
 
-    code = "unsafe-archive-member"
+    __slots__ = ()
+
+    def at(self, place):
+        return self._replace(place=place)
+
+    def phrase(self, text):
+        """(prose, command) of a step or fix; a text naming no command is all prose."""
+        head, found, arguments = text.partition(_CLI_PREFIX)
+        if not found:
+            return text, ""
+        return head, self.command(arguments, self.place)
+
+
+def _as_written(arguments, place):
+    return _CLI_PREFIX + arguments
+
+
+class Report(dict):
+    """What one command found: a plain, JSON-serialisable mapping with `ok`, short text, JSON
+    and, in a notebook, Markdown and HTML. ``phrasing`` says how its commands read where it
+    is shown (the entry points give the class theirs)."""
+
+    phrasing = Phrasing("cli", _as_written)
+
+    @property
+    def ok(self):
+        return self.get("status") == "ok"
+
+    @property
+    def exit_code(self):
+        codes = set(p["code"] for p in self.get("problems", ()))
+        if codes & _INPUT_PROBLEMS:
+            return 2
+        return 0 if self.ok else 1
+
+    def __str__(self):
+        return render_report(self)
+
+    def _repr_markdown_(self):
+        return render_markdown(self)
+
+    def _repr_html_(self):
+        return render_html(self)
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(render_report(self, place="notebook"))
+
+
+def error_report(command, problem, target):
+    """The Report of a command that stopped at ``problem`` (bootstrap's own bug, say) before it
+    could find anything else, for the interpreter whose target is ``target``."""
+    report = Report(schema=REPORT_SCHEMA, command=command, status="failed", target=target)
+    for key in ("roots", "blocked_roots", "would_install", "installed", "satisfied", "wheels",
+                "sdists", "skipped"):
+        report[key] = []
+    report["problems"] = [problem.to_json()]
+    report["fix"] = None
+    report["next_steps"] = ["On a machine with internet: %s" % problem.fix["command"]]
+    report["notes"] = []
+    return report
+
+
+class ProfileReport(Report):
+    """The profile of an interpreter as a Report: a plain mapping that renders as a summary.
+    ``tool`` is the command that builds a bundle (see _bundle_tool)."""
+
+    tool = "python tools/bundle.py"
+
+    @property
+    def ok(self):
+        return True
+
+    @property
+    def exit_code(self):
+        return 0
+
+    def __str__(self):
+        return render_profile(Profile.from_json(dict(self), source=self.get("source", "profile")),
+                              self.tool)
+
+    def _repr_markdown_(self):
+        return "```\n%s\n```" % self
+
+    def _repr_html_(self):
+        return "<pre>%s</pre>" % _escape_html(self)
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(str(self))
+
+
+def _dump_json(data):
+    """The JSON text of a report (or a profile, a manifest): what --json prints."""
+    return json.dumps(data, indent=2, sort_keys=False) + "\n"
+
+
+#: The online command that builds a bundle: (the tool, the target or profile file).
+_BUNDLE_COMMAND = "%s REQUIREMENT... --profile %s -o bundle.tar.gz"
+
+
+def render_profile(profile, tool="python tools/bundle.py"):
+    """A short human summary of a profile (what `inspect` prints); ``tool`` builds bundles."""
+    python = profile.python
+    env = profile.marker_environment
+    libc = profile.libc
+    paths = profile.paths
+    libc_text = ("%s %s" % (libc["kind"], libc["version"]) if libc.get("kind") and libc.get("version")
+                 else libc.get("kind") or "n/a")
+    if paths.get("install"):
+        where = "%s (%s, writable)" % (paths["install"], paths.get("install_kind"))
+    else:
+        where = "%s (NOT writable; use --target DIR)" % paths.get("purelib", "?")
+    pip = profile.pip
+    lines = [
+        "Python %s (%s) at %s" % (env.get("python_full_version"),
+                                  env.get("platform_python_implementation"),
+                                  python.get("executable", "?")),
+        "Platform: %s %s, libc %s" % (env.get("platform_system"), env.get("platform_machine"),
+                                      libc_text),
+        "Wheel tags: %d supported, best first" % len(profile.tags),
+        "Installs to: %s" % where,
+        "pip: %s" % ("%s" % pip["version"] if pip else "no pip"),
+        "Installed distributions: %d" % len(profile.installed),
+    ] + ([
+        "Layered over base %s: installs go to this layer, the base is never changed"
+        % profile.sandbox["layered_over"]] if profile.sandbox.get("layered_over") else []) + (
+        [_pyodide_line(profile.sandbox["pyodide"])] if profile.sandbox.get("pyodide") else []) + [
+        "Target: %s" % profile.target_tag,
+        "Build a bundle for it, on a machine with internet:",
+        "  " + _BUNDLE_COMMAND % (tool, profile.target_tag),
+    ]
+    return "\n".join(lines)
+
+
+def _pyodide_line(pyodide):
+    return ("Sandbox: Pyodide %s (ABI %s)%s; no processes or threads; %d packages of its own "
+            "install with micropip" % (pyodide.get("version"), pyodide.get("abi"),
+                                       ", JupyterLite" if pyodide.get("jupyterlite") else "",
+                                       len(pyodide.get("packages") or ())))
+
+
+def _short(items, limit=6):
+    text = ", ".join(items[:limit])
+    return text + (" and %d more" % (len(items) - limit) if len(items) > limit else "")
+
+
+def render_report(report, max_problems=8, place="cli"):
+    """The short text of a report (at most about 25 lines); the JSON has the full detail.
+    ``place`` phrases the commands of the next steps (see Phrasing)."""
+    wheels = report.get("wheels", [])
+    fitting = sum(1 for w in wheels if w.get("compatible"))
+    lines = ["%s: %s (target %s)" % (report.get("command"), report.get("status", "?").upper(),
+                                     report.get("target"))]
+    lines.append(_bundle_line(report))
+    blocked = _blocked_line(report)
+    if blocked:
+        lines.append(blocked)
+    for key, title in (("installed", "Installed"), ("would_install", "Would install")):
+        items = report.get(key) or []
+        if items:
+            lines.append("%s %d: %s" % (title, len(items), _short(
+                ["%s %s" % (i["name"], i["version"]) for i in items])))
+    satisfied = report.get("satisfied") or []
+    if satisfied:
+        lines.append("Already satisfied %d: %s" % (len(satisfied), _short(
+            ["%s %s" % (i["name"], i["version"]) for i in satisfied])))
+    shadowed = report.get("shadowed") or []
+    if shadowed:
+        lines.append("Shadows (base left as it was): %s" % _short(
+            ["%s %s by %s" % (i["name"], i["version"], i["by"]) for i in shadowed]))
+    if report.get("activation"):
+        lines.append("Activate elsewhere: %s" % report["activation"]["how"])
+    for env in report.get("environments") or []:
+        lines.append("Environment %s: Python %s at %s; %s" % (
+            env["archive"], env["version"], env["path"],
+            "its packages are importable here" if env["importable_here"]
+            else "another interpreter: run %s" % env["run_with"]))
+    problems = report.get("problems") or []
+    if problems:
+        lines.append("Problems (%d):" % len(problems))
+        for problem in problems[:max_problems]:
+            lines.append("  [%s] %s" % (problem["code"], problem["message"]))
+        if len(problems) > max_problems:
+            lines.append("  ... %d more in the JSON report" % (len(problems) - max_problems))
+    notes = report.get("notes") or []
+    if notes:
+        lines.append("Notes (%d):" % len(notes))
+        lines.extend("  " + note for note in notes[:3])
+        if len(notes) > 3:
+            lines.append("  ... %d more in the JSON report" % (len(notes) - 3))
+    fix = report.get("fix")
+    if fix:
+        lines.append("Fix, online, one command for everything missing:")
+        lines.append("  " + fix["command"])
+        if fix.get("profile_file"):
+            lines.append("  (beside %s, which this run wrote)" % fix["profile_file"])
+        lines.append("  or: " + fix["alt"])
+    for head, command in _steps(report, place, [fix["command"]] if fix else [])[:4]:
+        lines.append("Next: " + head + command)
+    return "\n".join(lines)
+
+
+def _bundle_line(report):
+    wheels = report.get("wheels", [])
+    return "Bundle: %d wheels (%d fit this interpreter), %d sdists; roots: %s" % (
+        len(wheels), sum(1 for w in wheels if w.get("compatible")),
+        len(report.get("sdists", [])), _short(report.get("roots", []), 4) or "none")
+
+
+def _blocked_line(report):
+    """Which requested projects (roots) were not installed, or would not be, if any."""
+    blocked = report.get("blocked_roots") or []
+    if not blocked:
+        return None
+    return "%s (requested): %s; see the problems" % (
+        "Not installed" if report.get("command") == "install" else "Would not install",
+        _short(blocked, 6))
+
+
+def _phrasing(report, place):
+    """How ``report``'s commands read at ``place`` (a plain mapping's: as written)."""
+    return getattr(report, "phrasing", Report.phrasing).at(place)
+
+
+def _steps(report, place, shown=()):
+    """The next steps as (prose, command), phrased for ``place``, leaving out those whose
+    command is already shown as a fix (``shown``)."""
+    phrasing = _phrasing(report, place)
+    steps = []
+    for step in report.get("next_steps") or []:
+        if any(command and command in step for command in shown):
+            continue
+        head, command = phrasing.phrase(step)
+        if place == "notebook" and getattr(report, "found_uploads", False) and \
+                step.startswith("Upload "):
+            head = head.replace(", then run ", ", then re-run this cell (it takes every upload "
+                                "it finds) or run ", 1)
+        steps.append((head, command))
+    return steps
+
+
+def _phrase_report(report, place):
+    """A copy of ``report`` whose next steps and sandbox fixes are phrased for ``place``."""
+    phrasing = _phrasing(report, place)
+    phrased = type(report)(report)
+    phrased["next_steps"] = ["".join(phrasing.phrase(step)) for step in
+                             report.get("next_steps") or []]
+    problems = []
+    for problem in report.get("problems") or []:
+        fix = problem.get("fix") or {}
+        if fix.get("where") == "sandbox" and fix.get("command"):
+            problem = dict(problem, fix=dict(fix, command="".join(phrasing.phrase(
+                fix["command"]))))
+        problems.append(problem)
+    phrased["problems"] = problems
+    return phrased
+
+
+# Rendering for notebooks: Markdown and HTML, in which text from the upload stays text.
+
+def _escape_html(text):
+    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+_STATUS_COLOURS = {"ok": "#1a7f37", "partial": "#9a6700", "failed": "#cf222e"}
+
+
+_WHERE = {"online": "online, on a machine with internet", "sandbox": "here, in the sandbox"}
+
+
+_CODE_STYLE = ("margin:0.3em 0 0.6em 0;padding:0.4em 0.6em;background:#f6f8fa;"
+               "border:1px solid #d0d7de;border-radius:4px;white-space:pre-wrap;"
+               "word-break:break-all")
+
+
+def _report_rows(report):
+    """(label, text) rows of what a report found, fixes and next steps aside."""
+    rows = [("target", report.get("target"))]
+    blocked = report.get("blocked_roots") or []
+    if blocked:
+        rows.append(("not installed" if report.get("command") == "install"
+                     else "would not install", "%s (requested; see the problems)"
+                     % ", ".join(blocked)))
+    for key in ("installed", "would_install", "satisfied"):
+        items = report.get(key) or []
+        if items:
+            rows.append((key.replace("_", " "), ", ".join(
+                "%s %s" % (i["name"], i["version"]) for i in items)))
+    if report.get("shadowed"):
+        rows.append(("shadows", ", ".join("%s %s by %s" % (i["name"], i["version"], i["by"])
+                                          for i in report["shadowed"])))
+    if report.get("activation"):
+        rows.append(("activate elsewhere", report["activation"]["how"]))
+    for note in report.get("notes") or []:
+        rows.append(("note", note))
+    return rows
+
+
+def _report_fixes(report):
+    """[(label, where, [(lead, command)])]: each fix once, its command phrased for a
+    notebook; the shared online fix (and its pip alternative) last."""
+    fix = report.get("fix")
+    phrasing = _phrasing(report, "notebook")
+    fixes = []
+    for problem in report.get("problems") or []:
+        item = problem.get("fix") or {}
+        if not item.get("command") or (fix and item.get("command") == fix["command"]):
+            continue
+        entry = ("for %s %s" % (problem["code"], problem["subject"]), item.get("where"),
+                 [("", "".join(phrasing.phrase(item["command"])))])
+        if entry not in fixes:
+            fixes.append(entry)
+    if fix:
+        fixes.append(("for everything missing, one command", "online",
+                      [("", fix["command"]), ("or, with pip alone:", fix["alt"])]))
+    return fixes
+
+
+def _shown_commands(report):
+    commands = [(p.get("fix") or {}).get("command") for p in report.get("problems") or []]
+    return [c for c in commands + [(report.get("fix") or {}).get("command")] if c]
+
+
+def _text_md(text):
+    """Text from a report (names from the upload) as Markdown text: no HTML in it runs."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_markdown(report):
+    """The report as Markdown, for a notebook."""
+    status = report.get("status") or "?"
+    lines = ["### %s: <span style=\"color:%s\">**%s**</span>" % (
+        report.get("command"), _STATUS_COLOURS.get(status, "#57606a"), status.upper()),
+        "", _text_md(_bundle_line(report)), "", "| | |", "|---|---|"]
+
+    def cell(text, code=False):  # prose is text, not markup; a code span is literal
+        text = str(text) if code else _text_md(text)
+        return text.replace("|", "\\|").replace("\n", " ")
+    for key, value in _report_rows(report):
+        lines.append("| **%s** | %s |" % (key, cell(value)))
+    for problem in report.get("problems") or []:
+        lines.append("| **%s** | %s |" % (problem["code"], cell(problem["message"])))
+    for head, command in _steps(report, "notebook", _shown_commands(report)):
+        lines.append("| **next** | %s%s |" % (cell(head), "`%s`" % cell(command, code=True)
+                                               if command else ""))
+    for label, where, commands in _report_fixes(report):
+        lines.extend(["", "**Fix** %s, %s:" % (_text_md(label), _WHERE.get(where, where))])
+        for lead, command in commands:
+            lines.extend(["", _text_md(lead), "```sh" if "bootstrap." not in command
+                          else "```python", command, "```"] if lead else
+                         ["", "```sh" if "bootstrap." not in command else "```python",
+                          command, "```"])
+    return "\n".join(lines)
+
+
+def render_html(report):
+    """The report as HTML, for a notebook."""
+    status = report.get("status") or "?"
+    heading = ("<h3 style='margin:0.2em 0'>%s <span class='sandbox-bootstrap-status' "
+               "style='background:%s;color:#fff;border-radius:4px;padding:0 0.4em'>%s</span>"
+               "</h3>" % (_escape_html(report.get("command")),
+                          _STATUS_COLOURS.get(status, "#57606a"), _escape_html(status.upper())))
+    row = ("<tr><th style='text-align:left;vertical-align:top'>%s</th>"
+           "<td style='text-align:left'>%s</td></tr>")
+    rows = [row % (_escape_html(k), _escape_html(v)) for k, v in _report_rows(report)]
+    rows.extend(row % (_escape_html(p["code"]), _escape_html(p["message"]))
+                for p in report.get("problems") or [])
+    for label, where, commands in _report_fixes(report):
+        rows.append(row % ("fix", "%s, %s:%s" % (
+            _escape_html(_WHERE.get(where, where).capitalize()), _escape_html(label),
+            "".join("%s<pre style='%s'><code>%s</code></pre>" % (
+                _escape_html(lead), _CODE_STYLE, _escape_html(command))
+                for lead, command in commands))))
+    for head, command in _steps(report, "notebook", _shown_commands(report)):
+        rows.append(row % ("next", _escape_html(head) + (
+            "<code>%s</code>" % _escape_html(command) if command else "")))
+    return ("<div class='sandbox-bootstrap-report'>%s<p>%s</p><table>%s</table></div>"
+            % (heading, _escape_html(_bundle_line(report)), "".join(rows)))
 
 
 # -- The gate from untrusted names to paths ----------------------------------------------------
@@ -2819,6 +3258,8 @@ class UnsafeMemberError(BootstrapError):
 # entries) passes through contained_path(): it refuses absolute names, drive letters, `..`,
 # NUL bytes and parts too long for a file system, and returns a path inside `root` by
 # construction. Names bootstrap keeps for its own state are reserved: no upload may use them.
+# Where no path is built (a check before anything is written), _checked_parts() is the same
+# check, returning the name's parts.
 
 _NAME_MAX = 255  # bytes in one path component (ext4, tmpfs, xfs, APFS)
 _ASCII_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -2831,16 +3272,33 @@ RESERVED_NAMES = frozenset([STAGING_DIR, LOCK_NAME, OVERLAY_MARKER])
 def split_member_name(name):
     """The parts of a relative '/'-separated name (backslashes count as '/'), or None when the
     name is empty or could leave its root: absolute, a drive, `..`, NUL, an over-long part."""
-    clean = name.replace("\\", "/")
-    if (not clean or clean.startswith("/") or "\0" in clean
+    clean = name.replace("\\", "/") if "\\" in name else name
+    if (not clean or clean[0] == "/" or "\0" in clean
             or (clean[1:2] == ":" and clean[0] in _ASCII_LETTERS)):
         return None
-    parts = [part for part in clean.split("/") if part not in ("", ".")]
+    parts = clean.split("/")
+    if "" in parts or "." in parts:
+        parts = [part for part in parts if part not in ("", ".")]
     if not parts or ".." in parts:
         return None
-    if len(clean) * 4 > _NAME_MAX and any(  # 4: the most bytes one character takes in UTF-8
+    # 4: the most bytes one character takes in UTF-8; only a part that long is encoded
+    if len(clean) * 4 > _NAME_MAX and max(map(len, parts)) * 4 > _NAME_MAX and any(
             len(part.encode("utf-8", "surrogateescape")) > _NAME_MAX for part in parts):
         return None
+    return parts
+
+
+def _checked_parts(name, what="member", subject=None, reserved=True):
+    """The gate without a root: the parts of the untrusted relative ``name``, or
+    UnsafeMemberError (naming ``what`` and ``subject``) for a name that could leave its root
+    or that uses a name reserved for bootstrap's own state."""
+    parts = split_member_name(name)
+    if parts is None:
+        raise UnsafeMemberError("%s: %s %r is empty, absolute, has a parent (..) or an "
+                                "over-long part; refused" % (subject, what, name), subject)
+    if reserved and not RESERVED_NAMES.isdisjoint(parts):
+        raise UnsafeMemberError("%s: %s %r uses a name bootstrap keeps for its own state; "
+                                "refused" % (subject, what, name), subject)
     return parts
 
 
@@ -2848,15 +3306,7 @@ def contained_path(root, name, what="member", subject=None, reserved=True):
     """``root`` joined with the untrusted relative ``name``; UnsafeMemberError (naming
     ``what`` and ``subject``) for a name that could leave ``root`` or that uses a name reserved
     for bootstrap's own state."""
-    parts = split_member_name(name)
-    subject = subject or root
-    if parts is None:
-        raise UnsafeMemberError("%s: %s %r is empty, absolute, has a parent (..) or an "
-                                "over-long part; refused" % (subject, what, name), subject)
-    if reserved and any(part in RESERVED_NAMES for part in parts):
-        raise UnsafeMemberError("%s: %s %r uses a name bootstrap keeps for its own state; "
-                                "refused" % (subject, what, name), subject)
-    return os.path.join(root, *parts)
+    return os.path.join(root, *_checked_parts(name, what, subject or root, reserved))
 
 
 # -- Bundle intake ----------------------------------------------------------------------------
@@ -4152,9 +4602,18 @@ class Wheel(object):
 
     def check_member_names(self, members):
         """Every member name passes the gate: none absolute, none with `..`, none reserved
-        for bootstrap's own state (a staging folder or journal shipped inside a wheel)."""
-        for name in members:
-            contained_path(".", name, "member", self.filename)
+        for bootstrap's own state (a staging folder or journal shipped inside a wheel).
+        Returns {name: its parts}; a wheel's directory is checked once per run."""
+        checked = getattr(self, "_checked", None)
+        if checked is None or checked[0] is not members:
+            checked = (members, dict((name, _checked_parts(name, "member", self.filename))
+                                     for name in members))
+            self._checked = checked
+        return checked[1]
+
+    def forget_member_names(self):
+        """Drop the parts check_member_names kept (memory), once the installer has its paths."""
+        self._checked = None
 
     def check_wheel_version(self, folder):
         """WHEEL's Wheel-Version, as pip checks it: a newer major version is refused, a newer
@@ -5719,28 +6178,8 @@ def attach_fixes(problems, profile, fetch, rerun, profile_argument=None, bundles
     return fixed, shared
 
 
-# -- The report (SPEC 2.4) --------------------------------------------------------------------
-
-_INPUT_PROBLEMS = frozenset(["corrupt-archive", "unsafe-archive-member", "invalid-wheel",
-                             "hash-mismatch"])
-
-
-class Report(dict):
-    """What one command found: a plain, JSON-serialisable mapping with `ok` and short text."""
-
-    @property
-    def ok(self):
-        return self.get("status") == "ok"
-
-    @property
-    def exit_code(self):
-        codes = set(p["code"] for p in self.get("problems", ()))
-        if codes & _INPUT_PROBLEMS:
-            return 2
-        return 0 if self.ok else 1
-
-    def __str__(self):
-        return render_report(self)
+# -- The report of a check (SPEC 2.4) ---------------------------------------------------------
+# What a check found, as a Report (see "Problems and reports"), with its fixes attached.
 
 
 def _candidate_json(candidate):
@@ -5756,7 +6195,7 @@ def _candidate_json(candidate):
 
 def _next_steps(command, status, problems, fix, bundles):
     """What to do next, in order, each step ending in the CLI command it needs (rendering
-    phrases that command for where the user is: see _phrase)."""
+    phrases that command for where the user is: see Phrasing)."""
     steps = []
     online = [p for p in problems if p["fix"] and p["fix"].get("where") == "online"]
     if fix and FIX_BUNDLE_NAME in fix["command"]:
@@ -5882,10 +6321,13 @@ def _roots(require, bundle, wheels, sdists, environment=None):
 def _unrequired(candidates, items):
     """The root requirements among ``candidates`` (project names, in order): those that no
     other project of ``items`` (wheels, sdists) requires, whatever the marker. A project
-    required only through an extra makes that extra part of its requirer's root
-    (`black[d]` when aiohttp came with black); a cycle that nothing else requires gives
-    its first project."""
-    requirers, children, requested = _requirement_graph(items)
+    required only through extras that no project asks for makes those of the extras that
+    the uploads complete part of their requirer's root (`black[d]` when aiohttp came with
+    black; pandas[pyarrow], not pandas[all], when pyarrow came); a project that the roots
+    chosen so far do not reach, through the extras they name, is a root of its own (what
+    came for an extra nobody chose, a cycle that nothing else requires)."""
+    requirers, edges, requested = _requirement_graph(items)
+    present = set(item.name for item in items)
     roots = collections.OrderedDict()
     for name in candidates:
         found = requirers.get(name, set())
@@ -5893,22 +6335,35 @@ def _unrequired(candidates, items):
             roots.setdefault(name, set())
         elif all(extra and (requirer, extra) not in requested for requirer, extra in found):
             for requirer, extra in found:  # no project here asks for those extras: the user did
-                roots.setdefault(requirer, set()).add(extra)
-    reached = _reach(children, roots)
+                if _project_names(edges["%s[%s]" % (requirer, extra)]) <= present:
+                    roots.setdefault(requirer, set()).add(extra)
+    reached = _project_names(_reach(edges, _root_idents(roots)))
     for name in candidates:
         if name not in reached:
             roots.setdefault(name, set())
-            reached |= _reach(children, [name])
+            reached |= _project_names(_reach(edges, [name]))
     return ["%s[%s]" % (name, ",".join(sorted(extras))) if extras else name
             for name, extras in roots.items()]
 
 
+def _root_idents(roots):
+    """The graph's nodes for {project: {extras}}: "name" and one "name[extra]" per extra."""
+    return [ident for name, extras in roots.items()
+            for ident in [name] + ["%s[%s]" % (name, extra) for extra in sorted(extras)]]
+
+
+def _project_names(idents):
+    return set(ident.split("[")[0] for ident in idents)
+
+
 def _requirement_graph(items):
-    """({project: {(requirer, extra or None)}}, {project: {required}}, {(project, extra)
-    some project asks for}) from the Requires-Dist of ``items``; an unreadable METADATA or
-    requirement adds nothing."""
+    """({project: {(requirer, extra or None)}}, edges, {(project, extra) some project asks
+    for}) from the Requires-Dist of ``items``, whatever the marker but for its extras. The
+    edges lead from a node, "name" or "name[extra]", to what it requires: "name" and one
+    "name[extra]" per extra asked for ("name[extra]" also leads to "name"). An unreadable
+    METADATA or requirement adds nothing."""
     requirers = collections.defaultdict(set)
-    children = collections.defaultdict(set)
+    edges = collections.defaultdict(set)
     requested = set()
     for item in items:
         try:
@@ -5923,12 +6378,16 @@ def _requirement_graph(items):
             if requirement.key == item.name:
                 continue
             extras = _marker_extras(requirement.marker._markers) if requirement.marker else ()
+            asked = [canonicalize_name(extra) for extra in requirement.extras]
+            targets = [requirement.key] + ["%s[%s]" % (requirement.key, e) for e in asked]
             for extra in extras or [None]:
                 requirers[requirement.key].add((item.name, extra))
-            children[item.name].add(requirement.key)
-            requested.update((requirement.key, canonicalize_name(extra))
-                             for extra in requirement.extras)
-    return requirers, children, requested
+                node = "%s[%s]" % (item.name, extra) if extra else item.name
+                edges[node].update(targets)
+                if extra:
+                    edges[node].add(item.name)
+            requested.update((requirement.key, extra) for extra in asked)
+    return requirers, edges, requested
 
 
 def _marker_extras(markers):
@@ -6075,8 +6534,8 @@ def check(bundles, require=None, profile=None, upgrade=False, work_dir=None, lim
 
 # -- Installation (PEP 427, 491) --------------------------------------------------------------
 # Installs wheels itself, with no pip, in pypa/installer's seams: the wheel is the source; the
-# validator passes every name through contained_path() (members, RECORD rows, .data keys,
-# entry-point names) and checks the one .dist-info and Wheel-Version before anything is
+# validator passes every name through the gate (members once per wheel, RECORD rows that are
+# not members, .data keys, entry-point names) and checks the one .dist-info and Wheel-Version before anything is
 # written; the files are checked against RECORD while they are unpacked into a staging folder
 # next to their destination. The destination owns replacement: files of another installed
 # distribution are a file-conflict; the READY journal lists the new files and what is moved
@@ -6302,14 +6761,18 @@ class _RawZip(object):
         return digest, size
 
 
+_NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+
+
 def _write_new_file(path, data, executable):
     """Create ``path`` with ``data``; mode 0o777 or 0o666 less the umask, as pip leaves them."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0),
-                 0o777 if executable else 0o666)
+    fd = os.open(path, _NEW_FILE_FLAGS, 0o777 if executable else 0o666)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        written = os.write(fd, data) if data else 0
+        if written < len(data):  # a short write (a signal, a pipe-like file system): go on
+            view = memoryview(data)[written:]
+            while view:
+                view = view[os.write(fd, view):]
     finally:
         os.close(fd)
 
@@ -6339,7 +6802,7 @@ class _WheelInstall(object):
         through the gate; then create its staging folder."""
         import shutil
         members = self.wheel.members()
-        self.wheel.check_member_names(members)
+        parts = self.wheel.check_member_names(members)
         dist_info = self.wheel.dist_info(members)
         self.wheel.check_wheel_version(dist_info)
         try:
@@ -6351,7 +6814,8 @@ class _WheelInstall(object):
             raise BootstrapError("%s has no %s" % (self.wheel.filename, error),
                                  self.wheel.filename, code="invalid-wheel")
         for path in self.record:
-            contained_path(".", path, "RECORD entry", self.wheel.filename)
+            if path not in parts:  # a member's name has passed the gate already
+                _checked_parts(path, "RECORD entry", self.wheel.filename)
         self.entry_points = _parse_entry_points(
             self.wheel.read(dist_info + "/entry_points.txt").decode("utf-8", "replace")
             if dist_info + "/entry_points.txt" in members else "", self.wheel.filename)
@@ -6360,25 +6824,29 @@ class _WheelInstall(object):
         self.lib_key = "purelib" if self.root_is_purelib else "platlib"
         self.lib_dir = getattr(self.scheme, self.lib_key)
         self.dist_info = dist_info
+        self.data_dir = dist_info[:-len(".dist-info")] + ".data"
         self.members = [info for info in members.values() if not info.filename.endswith("/")
                         and info.filename != dist_info + "/RECORD"]
-        self.targets = self._targets(self.members)
+        self.targets = self._targets(self.members, parts)
+        self.wheel.forget_member_names()
         self.mismatches = []
         self.staging = os.path.join(self.lib_dir, STAGING_DIR, dist_info[:-len(".dist-info")])
         shutil.rmtree(self.staging, ignore_errors=True)
         _makedirs(self.staging)
         return self
 
-    def _targets(self, infos):
-        """{member name: (scheme key, relative path)}; two members for one path are refused."""
+    def _targets(self, infos, parts):
+        """{member name: (scheme key, relative path)}; two members for one path are refused.
+        ``parts``: each member name's parts, as the gate returned them."""
         targets, seen = {}, set()
         for info in infos:
-            target = self._destination(info.filename)
-            if (target[0], target[1].lower()) in seen:
+            target = self._destination(info.filename, parts[info.filename])
+            folded = (target[0], target[1].lower())
+            if folded in seen:
                 raise BootstrapError("%s: member %r is a second file for %s" % (
                     self.wheel.filename, info.filename, target[1]), self.wheel.filename,
                     code="invalid-wheel")
-            seen.add((target[0], target[1].lower()))
+            seen.add(folded)
             targets[info.filename] = target
         return targets
 
@@ -6437,8 +6905,8 @@ class _WheelInstall(object):
             ("files", [[key, relative] for key, relative, _, _ in self.installed]),
             ("aside", aside), ("made", self._missing_folders()), ("phase", "ready")])
         _mark_ready(self.staging, self.journal)
-        try:
-            commit_staging(self.staging)
+        try:  # the journal as written: every entry comes from a name that passed the gate
+            _commit_journal(self.staging, self.journal, self.scheme)
         except (OSError, BootstrapError):
             try:
                 rollback_staging(self.staging)
@@ -6449,14 +6917,17 @@ class _WheelInstall(object):
 
     def _missing_folders(self):
         """[key, relative] of the folders the commit will create (a rollback removes them)."""
-        missing = set()
+        missing, present = set(), set()
         for key, relative, _, _ in self.installed:
             parts = relative.split("/")[:-1]
             for depth in range(len(parts), 0, -1):
-                folder = "/".join(parts[:depth])
-                if (key, folder) in missing or os.path.isdir(self._final_path(key, folder)):
+                folder = (key, "/".join(parts[:depth]))
+                if folder in missing or folder in present:
                     break
-                missing.add((key, folder))
+                if os.path.isdir(self._final_path(*folder)):
+                    present.add(folder)
+                    break
+                missing.add(folder)
         return [list(item) for item in sorted(missing, key=lambda i: (-i[1].count("/"), i))]
 
     def discard(self):
@@ -6471,19 +6942,16 @@ class _WheelInstall(object):
         # checked (the staging folder is ours; prepare() passed every name through the gate).
         path = self.staging + os.sep + key + os.sep + (
             relative if os.sep == "/" else relative.replace("/", os.sep))
-        parent = os.path.dirname(path)
+        parent = path[:path.rindex(os.sep)]
         if parent not in self.made:
             _makedirs(parent)
             self.made.add(parent)
         return path
 
-    def _destination(self, name):
-        """(scheme key, path relative to it) of a wheel member; the gate refuses escaping or
-        reserved names, and `.data/<scheme>/` keys that are not a scheme."""
-        contained_path(".", name, "member", self.wheel.filename)
-        parts = split_member_name(name)
-        data_dir = self.dist_info[:-len(".dist-info")] + ".data"
-        if parts[0] == data_dir:
+    def _destination(self, name, parts):
+        """(scheme key, path relative to it) of a wheel member whose name passed the gate
+        (``parts``); `.data/<scheme>/` keys that are not a scheme are refused."""
+        if parts[0] == self.data_dir:
             if len(parts) < 3 or parts[1] not in SCHEME_KEYS:
                 raise BootstrapError("%s: %r is not in a .data/<scheme>/ folder of %s" % (
                     self.wheel.filename, name, ", ".join(SCHEME_KEYS)), self.wheel.filename,
@@ -6565,7 +7033,7 @@ class _WheelInstall(object):
                                        len(data)))
 
     def _final_path(self, key, relative):
-        return os.path.join(getattr(self.scheme, key), *relative.split("/"))
+        return _final(self.scheme, key, relative)
 
     def _stage_metadata_files(self):
         import hashlib
@@ -6715,8 +7183,13 @@ class _Replacement(object):
                 for path in paths:
                     if os.path.isfile(path) or os.path.islink(path):
                         self._add(path)
-        clashes = []
+        clashes, tops = [], {}
         for key, relative, digest, _ in self.installation.installed:
+            top = (key, relative.split("/", 1)[0])  # nothing is under a top that is not there
+            if top not in tops:
+                tops[top] = os.path.lexists(self.installation._final_path(*top))
+            if not tops[top]:
+                continue
             path = os.path.normpath(self.installation._final_path(key, relative))
             if path in self.seen or not os.path.lexists(path):
                 continue
@@ -6811,7 +7284,7 @@ def _read_journal(staging, scheme_for=None):
     for item in entries:
         if len(item) != 2 or item[0] not in SCHEME_KEYS:
             raise UnsafeMemberError("%s: journal entry %r" % (subject, item), subject)
-        contained_path(getattr(scheme, item[0]), item[1], "journal entry", subject)
+        _checked_parts(item[1], "journal entry", subject)
     if journal.get("phase") not in ("committed", "rolled-back"):  # only cleaning up is left
         _check_staged_record(staging, journal, scheme)
     return journal, scheme
@@ -6840,7 +7313,8 @@ def _check_staged_record(staging, journal, scheme):
 
 
 def _final(scheme, key, relative):
-    return os.path.join(getattr(scheme, key), *relative.split("/"))
+    return os.path.join(getattr(scheme, key), relative if os.sep == "/" else
+                        relative.replace("/", os.sep))
 
 
 def _move_into(source, destination):
@@ -6886,10 +7360,16 @@ def _prune(scheme, paths):
 def commit_staging(staging, scheme_for=None):
     """Commit a READY staged package forwards from the phase its journal is in: move the old
     files aside, move the new ones in (the .dist-info last), then drop the old ones."""
-    import shutil
     journal, scheme = _read_journal(staging, scheme_for)
     if journal["phase"] in ("rollback", "rollback-restore", "rolled-back"):
         return rollback_staging(staging, scheme_for)
+    _commit_journal(staging, journal, scheme)
+
+
+def _commit_journal(staging, journal, scheme):
+    """commit_staging with the journal at hand: read and checked from READY, or the one
+    this run has just written there (its phase is ready)."""
+    import shutil
     aside = os.path.join(staging, "aside")
     if journal["phase"] == "ready":
         _makedirs(aside)
@@ -8188,161 +8668,39 @@ def unpack_conda_env(path, folder=None):
         ("run_with", "%s your_script.py" % _quote(python))])
 
 
-# -- Rendering --------------------------------------------------------------------------------
-
-
-def _bundle_command(target):
-    """The online command that builds a bundle for a target (tools/bundle.py, SPEC 3); the
-    console script `sandbox-bundle` when the builder is installed beside this module."""
-    source = globals().get("__file__")  # absent when a notebook cell exec()s this file
-    here = os.path.dirname(os.path.abspath(source)) if source else None
-    tool = ("sandbox-bundle" if here and os.path.isfile(os.path.join(
-        here, "sandbox_bundle", "bundle.py")) else "python tools/bundle.py")
-    return "%s REQUIREMENT... --profile %s -o bundle.tar.gz" % (tool, target)
-
-
-def render_profile(profile):
-    """A short human summary of a profile (what `inspect` prints)."""
-    python = profile.python
-    env = profile.marker_environment
-    libc = profile.libc
-    paths = profile.paths
-    libc_text = ("%s %s" % (libc["kind"], libc["version"]) if libc.get("kind") and libc.get("version")
-                 else libc.get("kind") or "n/a")
-    if paths.get("install"):
-        where = "%s (%s, writable)" % (paths["install"], paths.get("install_kind"))
-    else:
-        where = "%s (NOT writable; use --target DIR)" % paths.get("purelib", "?")
-    pip = profile.pip
-    lines = [
-        "Python %s (%s) at %s" % (env.get("python_full_version"),
-                                  env.get("platform_python_implementation"),
-                                  python.get("executable", "?")),
-        "Platform: %s %s, libc %s" % (env.get("platform_system"), env.get("platform_machine"),
-                                      libc_text),
-        "Wheel tags: %d supported, best first" % len(profile.tags),
-        "Installs to: %s" % where,
-        "pip: %s" % ("%s" % pip["version"] if pip else "no pip"),
-        "Installed distributions: %d" % len(profile.installed),
-    ] + ([
-        "Layered over base %s: installs go to this layer, the base is never changed"
-        % profile.sandbox["layered_over"]] if profile.sandbox.get("layered_over") else []) + (
-        [_pyodide_line(profile.sandbox["pyodide"])] if profile.sandbox.get("pyodide") else []) + [
-        "Target: %s" % profile.target_tag,
-        "Build a bundle for it, on a machine with internet:",
-        "  " + _bundle_command(profile.target_tag),
-    ]
-    return "\n".join(lines)
-
-
-def _pyodide_line(pyodide):
-    return ("Sandbox: Pyodide %s (ABI %s)%s; no processes or threads; %d packages of its own "
-            "install with micropip" % (pyodide.get("version"), pyodide.get("abi"),
-                                       ", JupyterLite" if pyodide.get("jupyterlite") else "",
-                                       len(pyodide.get("packages") or ())))
-
-
-def _short(items, limit=6):
-    text = ", ".join(items[:limit])
-    return text + (" and %d more" % (len(items) - limit) if len(items) > limit else "")
-
-
-def render_report(report, max_problems=8, place="cli"):
-    """The short text of a report (at most about 25 lines); the JSON has the full detail.
-    ``place`` phrases the commands of the next steps (see _phrase)."""
-    wheels = report.get("wheels", [])
-    fitting = sum(1 for w in wheels if w.get("compatible"))
-    lines = ["%s: %s (target %s)" % (report.get("command"), report.get("status", "?").upper(),
-                                     report.get("target"))]
-    lines.append(_bundle_line(report))
-    blocked = _blocked_line(report)
-    if blocked:
-        lines.append(blocked)
-    for key, title in (("installed", "Installed"), ("would_install", "Would install")):
-        items = report.get(key) or []
-        if items:
-            lines.append("%s %d: %s" % (title, len(items), _short(
-                ["%s %s" % (i["name"], i["version"]) for i in items])))
-    satisfied = report.get("satisfied") or []
-    if satisfied:
-        lines.append("Already satisfied %d: %s" % (len(satisfied), _short(
-            ["%s %s" % (i["name"], i["version"]) for i in satisfied])))
-    shadowed = report.get("shadowed") or []
-    if shadowed:
-        lines.append("Shadows (base left as it was): %s" % _short(
-            ["%s %s by %s" % (i["name"], i["version"], i["by"]) for i in shadowed]))
-    if report.get("activation"):
-        lines.append("Activate elsewhere: %s" % report["activation"]["how"])
-    for env in report.get("environments") or []:
-        lines.append("Environment %s: Python %s at %s; %s" % (
-            env["archive"], env["version"], env["path"],
-            "its packages are importable here" if env["importable_here"]
-            else "another interpreter: run %s" % env["run_with"]))
-    problems = report.get("problems") or []
-    if problems:
-        lines.append("Problems (%d):" % len(problems))
-        for problem in problems[:max_problems]:
-            lines.append("  [%s] %s" % (problem["code"], problem["message"]))
-        if len(problems) > max_problems:
-            lines.append("  ... %d more in the JSON report" % (len(problems) - max_problems))
-    notes = report.get("notes") or []
-    if notes:
-        lines.append("Notes (%d):" % len(notes))
-        lines.extend("  " + note for note in notes[:3])
-        if len(notes) > 3:
-            lines.append("  ... %d more in the JSON report" % (len(notes) - 3))
-    fix = report.get("fix")
-    if fix:
-        lines.append("Fix, online, one command for everything missing:")
-        lines.append("  " + fix["command"])
-        if fix.get("profile_file"):
-            lines.append("  (beside %s, which this run wrote)" % fix["profile_file"])
-        lines.append("  or: " + fix["alt"])
-    for head, command in _steps(report, place, [fix["command"]] if fix else [])[:4]:
-        lines.append("Next: " + head + command)
-    return "\n".join(lines)
-
-
-def _bundle_line(report):
-    wheels = report.get("wheels", [])
-    return "Bundle: %d wheels (%d fit this interpreter), %d sdists; roots: %s" % (
-        len(wheels), sum(1 for w in wheels if w.get("compatible")),
-        len(report.get("sdists", [])), _short(report.get("roots", []), 4) or "none")
-
-
-def _blocked_line(report):
-    """Which requested projects (roots) were not installed, or would not be, if any."""
-    blocked = report.get("blocked_roots") or []
-    if not blocked:
-        return None
-    return "%s (requested): %s; see the problems" % (
-        "Not installed" if report.get("command") == "install" else "Would not install",
-        _short(blocked, 6))
-
-
 # -- Where the user is: the CLI, a notebook, a tool call ---------------------------------------
 # Steps and sandbox fixes name the CLI command they need (`python bootstrap.py install ...`);
 # a notebook shows the same step as the Python call (`bootstrap.install([...])`), a tool
-# result as the tool call (`sandbox_install with arguments {...}`).
+# result as the tool call (`sandbox_install with arguments {...}`). Reports are phrased so by
+# the Phrasing that the end of this file gives Report (_phrase_command).
 
-_CLI_PREFIX = "python bootstrap.py "
+
+def _bundle_tool():
+    """The tool that builds bundles (tools/bundle.py, SPEC 3): the console script
+    `sandbox-bundle` when the builder is installed beside this module."""
+    source = globals().get("__file__")  # absent when a notebook cell exec()s this file
+    here = os.path.dirname(os.path.abspath(source)) if source else None
+    return ("sandbox-bundle" if here and os.path.isfile(os.path.join(
+        here, "sandbox_bundle", "bundle.py")) else "python tools/bundle.py")
 
 
-def _phrase(text, place):
-    """(prose, command) of a step or fix: its CLI command phrased for ``place`` ("cli",
-    "notebook" or "tool"); a command with no such equivalent stays as it is."""
-    head, found, command = text.partition(_CLI_PREFIX)
-    if not found:
-        return text, ""
-    call = _as_call(command, place) if place != "cli" else None
-    return head, call or "%s %s" % (_cli_command(), command)
+def _bundle_command(target):
+    """The online command that builds a bundle for a target."""
+    return _BUNDLE_COMMAND % (_bundle_tool(), target)
 
+
+def _phrase_command(arguments, place):
+    """The CLI command `python bootstrap.py ARGUMENTS` as it reads at ``place`` ("cli",
+    "notebook" or "tool"): the call there, else the shell command (see Phrasing)."""
+    call = _as_call(arguments, place) if place != "cli" else None
+    return call or "%s %s" % (_cli_command(), arguments)
 
 def _as_call(command, place):
     """`check`/`install` command-line arguments as a Python call or a tool call, or None."""
     import shlex
     try:
-        args = _build_parser().parse_args(shlex.split(command))
+        words = shlex.split(command)
+        args = _build_parser(words[0] if words else None).parse_args(words)
     except (ValueError, BootstrapError, _ParserExit):
         return None
     if args.command not in ("check", "install"):
@@ -8362,42 +8720,6 @@ def _as_call(command, place):
         return "%s with arguments %s" % (name, json.dumps(arguments))
     return "bootstrap.%s(%s)" % (args.command, ", ".join(
         [repr(list(args.bundles))] + ["%s=%r" % item for item in keywords.items()]))
-
-
-def _steps(report, place, shown=()):
-    """The next steps as (prose, command), phrased for ``place``, leaving out those whose
-    command is already shown as a fix (``shown``)."""
-    steps = []
-    for step in report.get("next_steps") or []:
-        if any(command and command in step for command in shown):
-            continue
-        head, command = _phrase(step, place)
-        if place == "notebook" and getattr(report, "found_uploads", False) and \
-                step.startswith("Upload "):
-            head = head.replace(", then run ", ", then re-run this cell (it takes every upload "
-                                "it finds) or run ", 1)
-        steps.append((head, command))
-    return steps
-
-
-def _phrase_report(report, place):
-    """A copy of ``report`` whose next steps and sandbox fixes are phrased for ``place``."""
-    phrased = type(report)(report)
-    phrased["next_steps"] = ["".join(_phrase(step, place)) for step in
-                             report.get("next_steps") or []]
-    problems = []
-    for problem in report.get("problems") or []:
-        fix = problem.get("fix") or {}
-        if fix.get("where") == "sandbox" and fix.get("command"):
-            problem = dict(problem, fix=dict(fix, command="".join(_phrase(fix["command"],
-                                                                          place))))
-        problems.append(problem)
-    phrased["problems"] = problems
-    return phrased
-
-
-def _dump_json(data):
-    return json.dumps(data, indent=2, sort_keys=False) + "\n"
 
 
 # -- Command line -----------------------------------------------------------------------------
@@ -8424,7 +8746,11 @@ class _ArgumentParser(argparse.ArgumentParser):
         raise _ParserExit(status)
 
 
-def _build_parser():
+def _build_parser(command=None):
+    """The command line's parser. With ``command`` (one of _COMMANDS, the first argument), only
+    that command's sub-parser is built: argparse sets up every argument and help formatter
+    when it is added, a few milliseconds of a short command such as `inspect`; what it parses
+    and the messages it gives are the same."""
     installed = os.path.basename((getattr(sys, "argv", None) or [""])[0] or "").startswith(
         "sandbox-bootstrap")  # the console script of an installed wheel
     parser = _ArgumentParser(
@@ -8433,45 +8759,63 @@ def _build_parser():
     parser.add_argument("--version", action="version", version="%(prog)s " + __version__)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    inspect_parser = commands.add_parser(
-        "inspect", help="describe this interpreter (its profile)")
-    inspect_parser.add_argument("--json", action="store_true", help="print the profile as JSON")
-    inspect_parser.add_argument("-o", "--output", metavar="FILE",
-                                help="write the profile as JSON to FILE")
-    check_parser = commands.add_parser(
-        "check", help="dry run: which wheels fit, what would be installed, what is missing")
-    _add_bundle_arguments(check_parser)
-    check_parser.add_argument("--profile", metavar="FILE",
-                              help="judge for the interpreter this profile describes")
-    install_parser = commands.add_parser(
-        "install", help="check, install, verify imports, report")
-    _add_bundle_arguments(install_parser)
-    install_parser.add_argument("--target", metavar="DIR",
-                                help="install into DIR instead of this interpreter's site-packages")
-    install_parser.add_argument("--overlay", metavar="DIR",
-                                help="install into a layer at DIR that takes precedence over "
-                                     "the base (made active in this interpreter)")
-    install_parser.add_argument("--budget", type=float, metavar="SECONDS",
-                                help="stop cleanly between packages after this long; a rerun "
-                                     "continues")
-    install_parser.add_argument("--jobs", type=int, metavar="N",
-                                help="threads that unpack wheels (default: the usable cores, at most 4)")
-    install_parser.add_argument("--no-verify", action="store_true",
-                                help="only unpack: do not import the roots in a fresh "
-                                     "interpreter (nor write their bytecode)")
-    schema_parser = commands.add_parser(
-        "tool-schema", help="print the tool definitions for LLM function calling")
-    schema_parser.add_argument("--format", choices=["openai", "responses", "mcp"],
-                               default="openai",
-                               help="openai: Chat Completions functions; responses: the "
-                                    "Responses API's function tools; mcp: MCP tools")
-    commands.add_parser("mcp", help="serve the tools over MCP (JSON-RPC on stdin/stdout)")
-    overlay_parser = commands.add_parser("overlay", help="manage an overlay made by --overlay")
-    overlay_parser.add_argument("--reset", metavar="DIR", required=True,
-                                help="discard the overlay at DIR; the base stays as it was")
-    overlay_parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    overlay_parser.add_argument("--report", metavar="FILE", help="also write the JSON report")
+    for name, help_text, add_arguments in _COMMAND_PARSERS:
+        if command not in _COMMANDS or command == name:
+            add_arguments(commands.add_parser(name, help=help_text))
     return parser
+
+
+def _inspect_arguments(parser):
+    parser.add_argument("--json", action="store_true", help="print the profile as JSON")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the profile as JSON to FILE")
+
+
+def _check_arguments(parser):
+    _add_bundle_arguments(parser)
+    parser.add_argument("--profile", metavar="FILE",
+                        help="judge for the interpreter this profile describes")
+
+
+def _install_arguments(parser):
+    _add_bundle_arguments(parser)
+    parser.add_argument("--target", metavar="DIR",
+                        help="install into DIR instead of this interpreter's site-packages")
+    parser.add_argument("--overlay", metavar="DIR",
+                        help="install into a layer at DIR that takes precedence over the base "
+                             "(made active in this interpreter)")
+    parser.add_argument("--budget", type=float, metavar="SECONDS",
+                        help="stop cleanly between packages after this long; a rerun continues")
+    parser.add_argument("--jobs", type=int, metavar="N",
+                        help="threads that unpack wheels (default: the usable cores, at most 4)")
+    parser.add_argument("--no-verify", action="store_true",
+                        help="only unpack: do not import the roots in a fresh interpreter "
+                             "(nor write their bytecode)")
+
+
+def _tool_schema_arguments(parser):
+    parser.add_argument("--format", choices=["openai", "responses", "mcp"], default="openai",
+                        help="openai: Chat Completions functions; responses: the Responses "
+                             "API's function tools; mcp: MCP tools")
+
+
+def _overlay_arguments(parser):
+    parser.add_argument("--reset", metavar="DIR", required=True,
+                        help="discard the overlay at DIR; the base stays as it was")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--report", metavar="FILE", help="also write the JSON report")
+
+
+#: The commands in the order --help lists them: (name, help, function adding its arguments).
+_COMMAND_PARSERS = (
+    ("inspect", "describe this interpreter (its profile)", _inspect_arguments),
+    ("check", "dry run: which wheels fit, what would be installed, what is missing",
+     _check_arguments),
+    ("install", "check, install, verify imports, report", _install_arguments),
+    ("tool-schema", "print the tool definitions for LLM function calling",
+     _tool_schema_arguments),
+    ("mcp", "serve the tools over MCP (JSON-RPC on stdin/stdout)", lambda parser: None),
+    ("overlay", "manage an overlay made by --overlay", _overlay_arguments),
+)
 
 
 def _add_bundle_arguments(parser):
@@ -8515,7 +8859,7 @@ def _command_inspect(args, out):
     if args.json:
         out.write(_dump_json(data))
     else:
-        out.write(render_profile(profile) + "\n")
+        out.write(render_profile(profile, _bundle_tool()) + "\n")
         if args.output:
             out.write("Profile written to %s; pass it as --profile %s\n"
                       % (args.output, args.output))
@@ -8596,8 +8940,9 @@ def main(argv=None, out=None, err=None):
     if argv is None:  # no argument at all: what the exec cell does
         result = notebook_run()
         return 1 if result is None else result.exit_code
+    args = None
     try:
-        args = _build_parser().parse_args(argv)
+        args = _build_parser(argv[0] if argv else None).parse_args(argv)
         return _COMMANDS[args.command](args, out)
     except _ParserExit as stop:
         return stop.status
@@ -8607,37 +8952,32 @@ def main(argv=None, out=None, err=None):
     except KeyboardInterrupt:
         err.write("bootstrap.py: interrupted\n")
         return 1
+    except Exception as error:  # bootstrap's own bug: reported as one, exit code 1
+        problem = internal_problem(error)
+        if args is not None and args.command in ("check", "install"):
+            return _emit_report(_bug_report(args.command, problem), args, out)
+        err.write("bootstrap.py: error: %s\n%s" % (problem.message,
+                                                   problem.details["traceback"]))
+        return 1
+
+
+def _bug_report(command, problem):
+    """The Report of a check or install that met bootstrap's own bug (``problem``)."""
+    try:
+        target = Profile.current().target_tag
+    except Exception:  # the bug may be in the profile itself
+        target = "unknown-unknown-unknown"
+    return error_report(command, problem, target)
 
 
 # -- The Python API ---------------------------------------------------------------------------
 
 
-class ProfileReport(Report):
-    """The profile of an interpreter as a Report: a plain mapping that renders as a summary."""
-
-    @property
-    def ok(self):
-        return True
-
-    @property
-    def exit_code(self):
-        return 0
-
-    def __str__(self):
-        return render_profile(Profile.from_json(dict(self), source=self.get("source", "profile")))
-
-    def _repr_markdown_(self):
-        return "```\n%s\n```" % self
-
-    def _repr_html_(self):
-        return "<pre>%s</pre>" % _escape_html(self)
-
-
 def inspect():
     """This interpreter's profile (sandbox-bootstrap.profile/1) as a ProfileReport."""
-    return ProfileReport(Profile.current().to_json())
-
-
+    report = ProfileReport(Profile.current().to_json())
+    report.tool = _bundle_tool()
+    return report
 
 
 def upload_folders():
@@ -8678,130 +9018,7 @@ def find_uploads(folders=None):
     return found
 
 
-# -- Rendering for notebooks ------------------------------------------------------------------
-
-
-def _escape_html(text):
-    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
-
-
-_STATUS_COLOURS = {"ok": "#1a7f37", "partial": "#9a6700", "failed": "#cf222e"}
-_WHERE = {"online": "online, on a machine with internet", "sandbox": "here, in the sandbox"}
-_CODE_STYLE = ("margin:0.3em 0 0.6em 0;padding:0.4em 0.6em;background:#f6f8fa;"
-               "border:1px solid #d0d7de;border-radius:4px;white-space:pre-wrap;"
-               "word-break:break-all")
-
-
-def _report_rows(report):
-    """(label, text) rows of what a report found, fixes and next steps aside."""
-    rows = [("target", report.get("target"))]
-    blocked = report.get("blocked_roots") or []
-    if blocked:
-        rows.append(("not installed" if report.get("command") == "install"
-                     else "would not install", "%s (requested; see the problems)"
-                     % ", ".join(blocked)))
-    for key in ("installed", "would_install", "satisfied"):
-        items = report.get(key) or []
-        if items:
-            rows.append((key.replace("_", " "), ", ".join(
-                "%s %s" % (i["name"], i["version"]) for i in items)))
-    if report.get("shadowed"):
-        rows.append(("shadows", ", ".join("%s %s by %s" % (i["name"], i["version"], i["by"])
-                                          for i in report["shadowed"])))
-    if report.get("activation"):
-        rows.append(("activate elsewhere", report["activation"]["how"]))
-    for note in report.get("notes") or []:
-        rows.append(("note", note))
-    return rows
-
-
-def _report_fixes(report):
-    """[(label, where, [(lead, command)])]: each fix once, its command phrased for a
-    notebook; the shared online fix (and its pip alternative) last."""
-    fix = report.get("fix")
-    fixes = []
-    for problem in report.get("problems") or []:
-        item = problem.get("fix") or {}
-        if not item.get("command") or (fix and item.get("command") == fix["command"]):
-            continue
-        entry = ("for %s %s" % (problem["code"], problem["subject"]), item.get("where"),
-                 [("", "".join(_phrase(item["command"], "notebook")))])
-        if entry not in fixes:
-            fixes.append(entry)
-    if fix:
-        fixes.append(("for everything missing, one command", "online",
-                      [("", fix["command"]), ("or, with pip alone:", fix["alt"])]))
-    return fixes
-
-
-def _shown_commands(report):
-    commands = [(p.get("fix") or {}).get("command") for p in report.get("problems") or []]
-    return [c for c in commands + [(report.get("fix") or {}).get("command")] if c]
-
-
-def _text_md(text):
-    """Text from a report (names from the upload) as Markdown text: no HTML in it runs."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _report_markdown(report):
-    status = report.get("status") or "?"
-    lines = ["### %s: <span style=\"color:%s\">**%s**</span>" % (
-        report.get("command"), _STATUS_COLOURS.get(status, "#57606a"), status.upper()),
-        "", _text_md(_bundle_line(report)), "", "| | |", "|---|---|"]
-
-    def cell(text, code=False):  # prose is text, not markup; a code span is literal
-        text = str(text) if code else _text_md(text)
-        return text.replace("|", "\\|").replace("\n", " ")
-    for key, value in _report_rows(report):
-        lines.append("| **%s** | %s |" % (key, cell(value)))
-    for problem in report.get("problems") or []:
-        lines.append("| **%s** | %s |" % (problem["code"], cell(problem["message"])))
-    for head, command in _steps(report, "notebook", _shown_commands(report)):
-        lines.append("| **next** | %s%s |" % (cell(head), "`%s`" % cell(command, code=True)
-                                               if command else ""))
-    for label, where, commands in _report_fixes(report):
-        lines.extend(["", "**Fix** %s, %s:" % (_text_md(label), _WHERE.get(where, where))])
-        for lead, command in commands:
-            lines.extend(["", _text_md(lead), "```sh" if "bootstrap." not in command
-                          else "```python", command, "```"] if lead else
-                         ["", "```sh" if "bootstrap." not in command else "```python",
-                          command, "```"])
-    return "\n".join(lines)
-
-
-def _report_html(report):
-    status = report.get("status") or "?"
-    heading = ("<h3 style='margin:0.2em 0'>%s <span class='sandbox-bootstrap-status' "
-               "style='background:%s;color:#fff;border-radius:4px;padding:0 0.4em'>%s</span>"
-               "</h3>" % (_escape_html(report.get("command")),
-                          _STATUS_COLOURS.get(status, "#57606a"), _escape_html(status.upper())))
-    row = ("<tr><th style='text-align:left;vertical-align:top'>%s</th>"
-           "<td style='text-align:left'>%s</td></tr>")
-    rows = [row % (_escape_html(k), _escape_html(v)) for k, v in _report_rows(report)]
-    rows.extend(row % (_escape_html(p["code"]), _escape_html(p["message"]))
-                for p in report.get("problems") or [])
-    for label, where, commands in _report_fixes(report):
-        rows.append(row % ("fix", "%s, %s:%s" % (
-            _escape_html(_WHERE.get(where, where).capitalize()), _escape_html(label),
-            "".join("%s<pre style='%s'><code>%s</code></pre>" % (
-                _escape_html(lead), _CODE_STYLE, _escape_html(command))
-                for lead, command in commands))))
-    for head, command in _steps(report, "notebook", _shown_commands(report)):
-        rows.append(row % ("next", _escape_html(head) + (
-            "<code>%s</code>" % _escape_html(command) if command else "")))
-    return ("<div class='sandbox-bootstrap-report'>%s<p>%s</p><table>%s</table></div>"
-            % (heading, _escape_html(_bundle_line(report)), "".join(rows)))
-
-
-def _report_pretty(report, printer, cycle):
-    printer.text(render_report(report, place="notebook"))
-
-
-Report._repr_markdown_ = _report_markdown
-Report._repr_html_ = _report_html
-Report._repr_pretty_ = _report_pretty
+# -- Showing a report in a notebook -----------------------------------------------------------
 
 
 def _show(report):
@@ -8886,6 +9103,7 @@ def _write_profile_for_upload():
 def notebook_run():
     """What a notebook cell that exec()s this file does: install the uploads found, or, with
     none, describe this interpreter and say how to build a bundle for it. Never raises."""
+    uploads = None
     try:
         uploads = find_uploads()
         if uploads:
@@ -8905,8 +9123,13 @@ def notebook_run():
         return profile
     except BootstrapError as error:
         sys.stdout.write("bootstrap.py: %s\n" % error)
-    except Exception as error:  # never take the kernel down; keep the detail for a report
-        _unexpected(error)
+    except Exception as error:  # never take the kernel down: a bug is shown as one
+        if not uploads:
+            _unexpected(error)
+            return None
+        report = _bug_report("install", internal_problem(error))
+        _show(report)
+        return report
     return None
 
 
@@ -9196,6 +9419,12 @@ def _mcp_call(params):
         return _mcp_tool_result(error="%s (the arguments this tool takes are in its "
                                 "inputSchema)" % error if isinstance(error, UsageError)
                                 else str(error)), None
+    except Exception as error:  # bootstrap's own bug: a report saying so, isError
+        problem = internal_problem(error)
+        if params["name"] == "sandbox_inspect":
+            return _mcp_tool_result(error=problem.message), None
+        return _mcp_tool_result(_phrase_report(_bug_report(
+            params["name"][len("sandbox_"):], problem), "tool")), None
 
 
 def _mcp_handle(message):
@@ -9285,6 +9514,11 @@ def _in_ipython():
     return "IPython" in sys.modules and getattr(sys.modules["IPython"], "get_ipython",
                                                 lambda: None)() is not None
 
+
+# The one piece of wiring: reports (wherever they are shown, also what bootstrap.check()
+# returns in a notebook) phrase their commands as the entry points above know them. The
+# report model cannot look them up itself: it comes before every entry point.
+Report.phrasing = Phrasing("cli", _phrase_command)
 
 if __name__ == "__main__" and _CALLER_NAMESPACE is None:
     if _in_ipython():

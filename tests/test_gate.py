@@ -16,10 +16,11 @@ HOSTILE = [
     "C:x", "c:/windows", "C:\\windows\\x", "a\\..\\..\\x", "\\\\server\\share", "x\0y",
     "a" * 256, "d/" + "b" * 300 + "/f", ".", "./", "././.",
     ".bootstrap-staging/x/READY", "pkg/.bootstrap-staging", ".bootstrap.lock",
+    "\u00e9" * 128, "a/" + "\u00e9" * 128 + "/b",  # 128 characters, 256 bytes in UTF-8
 ]
 FINE = [("a", ["a"]), ("a/b.py", ["a", "b.py"]), ("./a//b/", ["a", "b"]),
         ("a\\b", ["a", "b"]), ("é/ü.py", ["é", "ü.py"]), ("a" * 255, ["a" * 255]),
-        ("..a/b..", ["..a", "b.."])]
+        ("..a/b..", ["..a", "b.."]), ("a/" + "\u00e9" * 127, ["a", "\u00e9" * 127])]
 
 
 class TestContainedPath:

@@ -348,3 +348,155 @@ class TestBadInput:
     def test_api_raises_invalid_profile(self, tmp_path):
         with pytest.raises(bootstrap.InvalidProfile):
             bootstrap.check([str(tmp_path)], profile={"schema": "sandbox-bootstrap.profile/1"})
+
+
+# -- one vocabulary of codes, and bootstrap's own bugs ----------------------------------------------
+
+SOURCE = os.path.join(os.path.dirname(os.path.abspath(bootstrap.__file__)), "bootstrap.py")
+CODES = dict((row[0], row) for row in bootstrap.CODES)
+
+
+def _literal_codes():
+    """(codes given to errors: `code = "..."` and `code="..."`, codes Problems are built with:
+    the first argument of Problem(...) where it is a literal) in bootstrap.py's source."""
+    import ast
+    with open(SOURCE, encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    errors, problems = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            errors.update(k.value.value for k in node.keywords if k.arg == "code"
+                          and isinstance(k.value, ast.Constant) and isinstance(
+                              k.value.value, str))
+            if getattr(node.func, "id", None) == "Problem" and isinstance(
+                    node.args[0], ast.Constant):
+                problems.add(node.args[0].value)
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and any(
+                getattr(t, "id", None) == "code" for t in node.targets):
+            errors.add(node.value.value)
+    return errors, problems
+
+
+def _error_classes(root=bootstrap.BootstrapError):
+    found = [root]
+    for sub in root.__subclasses__():
+        found.extend(_error_classes(sub))
+    return found
+
+
+class TestCodeTable:
+    def test_each_code_once_with_a_problem_and_a_fix(self):
+        codes = [row[0] for row in bootstrap.CODES]
+        assert len(codes) == len(set(codes)), codes
+        fixes = {"bundle", "upload", "rebuild", "sandbox", "restart", "rerun", "report", "usage"}
+        for code, reported_as, fix, meaning in bootstrap.CODES:
+            assert reported_as is None or CODES[reported_as][1] == reported_as, code
+            assert fix in fixes and meaning, code
+        assert bootstrap.PROBLEM_CODES == tuple(
+            code for code, reported_as, _, _ in bootstrap.CODES if code == reported_as)
+
+    def test_every_code_an_error_carries_is_in_the_table(self):
+        errors, _ = _literal_codes()
+        classes = _error_classes()
+        assert len(classes) >= 14 and len(errors) >= 8, (classes, errors)
+        carried = set(c.code for c in classes) | errors
+        assert {"invalid-version", "usage", "corrupt-archive", "invalid-metadata",
+                "environment-failed", "internal-error"} <= carried, carried
+        assert carried - set(CODES) == set()
+
+    def test_every_code_a_problem_is_built_with_is_a_problem_code(self):
+        _, problems = _literal_codes()
+        assert len(problems) >= 12, problems
+        assert problems - set(bootstrap.PROBLEM_CODES) == set()
+        with pytest.raises(ValueError):
+            bootstrap.Problem("invalid-version", "x", "a code only errors carry")
+
+    def test_the_parse_errors_are_classes_and_value_errors(self):
+        for name in ("InvalidVersion", "InvalidSpecifier", "InvalidMarker", "InvalidRequirement",
+                     "InvalidWheelFilename", "InvalidSdistFilename", "InvalidTag",
+                     "InvalidProfile"):
+            cls = getattr(bootstrap, name)
+            assert isinstance(cls, type) and cls.__name__ == name and cls.__module__ == "bootstrap"
+            assert issubclass(cls, bootstrap.BootstrapError) and issubclass(cls, ValueError)
+            with pytest.raises(ValueError):
+                raise cls("bad", "subject")
+        assert not issubclass(bootstrap.UsageError, ValueError)
+
+    def test_a_known_code_becomes_its_problem(self):
+        for code, reported_as, fix, _ in bootstrap.CODES:
+            if reported_as is None or code == "internal-error":
+                continue
+            problem = bootstrap._problem_from_error(bootstrap.BootstrapError(
+                "message", "dir/up.tar.gz", code=code))
+            assert (problem.code, problem.subject, problem.message) == (
+                reported_as, "dir/up.tar.gz", "message"), code
+            assert problem.fix["command"], code
+            assert "upload up.tar.gz again" in problem.fix["command"] or fix != "upload", code
+
+
+class TestInternalError:
+    """A code bootstrap does not know, or an exception that is no BootstrapError, is its own
+    bug: reported as internal-error with the traceback, never as the user's upload."""
+
+    @pytest.mark.parametrize("error", [
+        KeyError("oops"), bootstrap.BootstrapError("no code given"),
+        bootstrap.BootstrapError("a code nobody knows", "x", code="made-up"),
+        bootstrap.UsageError("usage never reaches a report")])
+    def test_a_bug_is_not_the_users_fault(self, error):
+        try:
+            raise error
+        except Exception as caught:
+            problem = bootstrap._problem_from_error(caught)
+        assert problem.code == "internal-error"
+        assert "has a bug: %s" % type(error).__name__ in problem.message
+        assert "report a bug" in problem.fix["command"]
+        assert "upload" not in problem.fix["command"]
+        assert "test_a_bug_is_not_the_users_fault" in problem.details["traceback"]
+
+    def test_the_cli_reports_a_bug_as_one(self, bundle, make_wheel, tmp_path, monkeypatch):
+        import io
+        make_wheel("zz-good", "1.0")
+        (bundle / "zz-crc-1.7.tar.gz").write_bytes(tar_bytes(
+            {"zz-crc-1.7/PKG-INFO": b"Metadata-Version: 2.1\nName: zz-crc\nVersion: 1.7\n"}))
+
+        def buggy(path):
+            raise AttributeError("a bug in reading %s" % os.path.basename(path))
+        monkeypatch.setattr(bootstrap, "read_sdist", buggy)
+        out, err = io.StringIO(), io.StringIO()
+        code = bootstrap.main(["check", str(bundle), "--json", "--work-dir",
+                               str(tmp_path / "work")], out=out, err=err)
+        report = json.loads(out.getvalue())
+        assert (code, err.getvalue(), report["status"]) == (1, "", "failed")
+        (problem,) = report["problems"]
+        assert problem["code"] == "internal-error"
+        assert "AttributeError: a bug in reading zz-crc-1.7.tar.gz" in problem["traceback"]
+        assert "in buggy" in problem["traceback"]
+        out = io.StringIO()
+        assert bootstrap.main(["check", str(bundle), "--work-dir", str(tmp_path / "work")],
+                              out=out, err=err) == 1
+        assert "[internal-error] bootstrap.py %s has a bug: AttributeError" % (
+            bootstrap.__version__) in out.getvalue()
+        assert "Traceback" not in out.getvalue() + err.getvalue()
+
+    def test_a_tool_call_reports_a_bug_as_one(self, bundle, make_wheel, monkeypatch):
+        make_wheel("zz-good", "1.0")
+        monkeypatch.setattr(bootstrap, "_read_sdists", lambda b: {}["a bug"])
+        result, error = bootstrap._mcp_call({"name": "sandbox_check",
+                                             "arguments": {"bundles": [str(bundle)]}})
+        assert error is None and result["isError"] is True
+        report = json.loads(result["content"][0]["text"])
+        assert report == result["structuredContent"]
+        assert [p["code"] for p in report["problems"]] == ["internal-error"]
+        assert "KeyError: 'a bug'" in report["problems"][0]["traceback"]
+
+    def test_the_notebook_cell_shows_a_bug_as_one(self, bundle, make_wheel, monkeypatch,
+                                                  capsys):
+        make_wheel("zz-good", "1.0")
+        monkeypatch.setattr(bootstrap, "find_uploads", lambda: [str(bundle)])
+        monkeypatch.setattr(bootstrap, "install", lambda uploads: None.bug)
+        report = bootstrap.notebook_run()
+        shown = capsys.readouterr().out
+        assert report.exit_code == 1 and report["command"] == "install"
+        assert [p["code"] for p in report["problems"]] == ["internal-error"]
+        assert shown.startswith("install: FAILED") and "[internal-error]" in shown
+        json.loads(json.dumps(report))  # a valid report (the conftest hook checks the schema)

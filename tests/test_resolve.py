@@ -114,6 +114,34 @@ class TestRoots:
         assert installed_names(report) == ["zz-events", "zz-lab", "zz-rfc3339", "zz-schema"]
         assert report.ok
 
+    def test_only_the_extras_the_upload_completes_join_the_root(self, run, make_wheel):
+        """pandas' shape in a `pip download pandas pyarrow numexpr` folder: pyarrow is needed
+        by the extras pyarrow (complete) and all (its adbc driver not uploaded); numexpr only
+        by performance (numba not uploaded). The root is pandas[pyarrow], numexpr a root of
+        its own, and every uploaded wheel installs."""
+        make_wheel("zz-pandas", "2.3", extras={
+            "pyarrow": ["zz-pyarrow>=10"], "all": ["zz-pyarrow>=10", "zz-adbc"],
+            "performance": ["zz-numexpr", "zz-numba"]})
+        make_wheel("zz-pyarrow", "20.0")
+        make_wheel("zz-numexpr", "2.10")
+        report = run()
+        assert report["roots"] == ["zz-pandas[pyarrow]", "zz-numexpr"]
+        assert installed_names(report) == ["zz-numexpr", "zz-pandas", "zz-pyarrow"]
+        assert report.ok and not report["problems"]
+
+    def test_what_came_for_an_extra_nobody_chose_is_a_root(self, run, make_wheel):
+        """fastapi[standard]'s shape: it asks for uvicorn[standard] (which adds httptools)
+        and for a cloud CLI that was not uploaded, so fastapi's extra is not chosen; uvicorn
+        and httptools, which nothing chosen reaches, are roots: all three install."""
+        make_wheel("zz-fastapi", "0.120", extras={
+            "standard": ["zz-uvicorn[standard]>=0.12", "zz-cloud-cli"]})
+        make_wheel("zz-uvicorn", "0.38", extras={"standard": ["zz-httptools>=0.6"]})
+        make_wheel("zz-httptools", "0.6.4")
+        report = run()
+        assert report["roots"] == ["zz-fastapi", "zz-httptools", "zz-uvicorn"]
+        assert installed_names(report) == ["zz-fastapi", "zz-httptools", "zz-uvicorn"]
+        assert report.ok and not report["problems"]
+
     def test_a_cycle_nothing_else_requires_gives_its_first_project(self, run, make_wheel):
         make_wheel("zz-chicken", "1.0", requires=["zz-egg"])
         make_wheel("zz-egg", "1.0", requires=["zz-chicken"])

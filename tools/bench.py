@@ -254,10 +254,12 @@ def time_pair(python, runs, label, folder):
     `python -m bootstrap inspect --json` (in ``folder``, a copy of bootstrap.py: -m reads and
     writes the cached bytecode in its __pycache__, which one untimed run fills first)."""
     startup, inspect, module, failure = [], [], [], None
+    cpu = {"startup": [], "inspect": [], "module": []}
     as_module = [python, "-E", "-s", "-m", "bootstrap", "inspect", "--json"]
     run(as_module, env=clean_env(), cwd=folder)
     for _ in range(runs):
-        startup.append(run([python, "-I", "-c", "pass"])["seconds"])
+        bare = run([python, "-I", "-c", "pass"])
+        startup.append(bare["seconds"])
         result = run([python, "-I", BOOTSTRAP, "inspect", "--json"])
         cached = run(as_module, env=clean_env(), cwd=folder)
         if result["rc"] != 0 or cached["rc"] != 0:
@@ -266,10 +268,12 @@ def time_pair(python, runs, label, folder):
             break
         inspect.append(result["seconds"])
         module.append(cached["seconds"])
+        for key, value in (("startup", bare), ("inspect", result), ("module", cached)):
+            cpu[key].append(value["cpu"])
     progress("  inspect %-22s %s, -m %s" % (label, failure or ms(median(inspect)),
                                              ms(median(module))))
     return {"startup": median(startup), "inspect": median(inspect), "module": median(module),
-            "failure": failure}
+            "failure": failure, "cpu": {key: median(values) for key, values in cpu.items()}}
 
 
 def case_inspect(args, interpreters):
@@ -291,12 +295,15 @@ def case_inspect(args, interpreters):
                 extra = timing["inspect"] - timing["startup"] if timing["inspect"] else None
                 rows.append([full, where, ms(timing["startup"]),
                              timing["failure"] or ms(timing["inspect"]), ms(extra),
-                             ms(timing["module"])])
+                             ms(timing["module"]), "%s / %s / %s" % (
+                                 ms(timing["cpu"]["startup"]), ms(timing["cpu"]["inspect"]),
+                                 ms(timing["cpu"]["module"]))])
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print("\n== inspect: median of %d runs (python -I)" % args.runs)
     print(table(["python", "where", "-c pass", "bootstrap.py inspect --json", "difference",
-                 "python -m bootstrap (cached bytecode)"], rows))
+                 "python -m bootstrap (cached bytecode)", "CPU: -c pass / bootstrap.py / -m"],
+                rows))
     return results
 
 
@@ -604,6 +611,7 @@ def case_builder(args):
     flags = ["--only-binary=:all:", "--platform", "manylinux_2_17_x86_64", "--python-version",
              "3.11", "--implementation", "cp", "--abi", "cp311"]
     times = {"bundle.py": [], "pip download": []}
+    cpu = {"bundle.py": [], "pip download": []}
     counts = {}
     try:
         with indexkit.LocalIndex(root) as index:
@@ -619,6 +627,7 @@ def case_builder(args):
                             BUILDER_ROOTS
                     result = run(cmd, env=env)
                     times[label].append(result["seconds"])
+                    cpu[label].append(result["cpu"])
                     if result["rc"] != 0:
                         print("\n== builder: %s failed:\n%s" % (label, result["err"][-2000:]))
                         return None
@@ -627,15 +636,18 @@ def case_builder(args):
     finally:
         shutil.rmtree(work, ignore_errors=True)
     bundle, pip = median(times["bundle.py"]), median(times["pip download"])
-    print("\n== builder: %s for %s (%s), median of %d cold runs" % (
+    bundle_cpu, pip_cpu = median(cpu["bundle.py"]), median(cpu["pip download"])
+    print("\n== builder: %s for %s (%s), median of %d cold runs, interleaved" % (
         " ".join(BUILDER_ROOTS), BUILDER_TARGET, BUILDER_SET, args.repeat))
-    print(table(["what", "median", "files", "bundle.py / row"], [
+    print(table(["what", "median", "files", "bundle.py / row", "CPU (all processes)",
+                 "CPU: bundle.py / row"], [
         ["tools/bundle.py (resolve, download, check, write)", secs(bundle),
-         counts["bundle.py"], "1.00x"],
+         counts["bundle.py"], "1.00x", secs(bundle_cpu), "1.00x"],
         ["pip download --only-binary=:all: --platform ...", secs(pip), counts["pip download"],
-         ratio(bundle, pip)]]))
+         ratio(bundle, pip), secs(pip_cpu), ratio(bundle_cpu, pip_cpu)]]))
     return {"set": BUILDER_SET, "roots": BUILDER_ROOTS, "target": BUILDER_TARGET,
             "bundle_py": times["bundle.py"], "pip_download": times["pip download"],
+            "bundle_py_cpu": cpu["bundle.py"], "pip_download_cpu": cpu["pip download"],
             "files": counts}
 
 

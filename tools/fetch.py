@@ -27,7 +27,6 @@ import json
 import os
 import subprocess
 import sys
-import urllib.request
 import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -325,6 +324,7 @@ def fetch_url(url, dest, sha256=None):
     os.makedirs(dest, exist_ok=True)
     path = os.path.join(dest, url.rsplit("/", 1)[-1].split("#", 1)[0])
     if not os.path.isfile(path):
+        import urllib.request  # only sdists come this way; its import is ~0.05 s
         with urllib.request.urlopen(url, timeout=60) as response:
             data = response.read()
         if sha256 and hashlib.sha256(data).hexdigest() != sha256:

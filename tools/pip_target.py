@@ -52,11 +52,13 @@ def _patch_target_python(tags, version_info):
         self.py_version_info = tuple(version_info)
         self.py_version = ".".join(str(part) for part in version_info[:2])
 
+    unsorted = set(parsed)  # made once, as pip caches its own: pip asks for it per wheel link
+
     def get_tags(self):
-        return list(parsed)
+        return parsed
 
     def get_unsorted_tags(self):
-        return set(parsed)
+        return unsorted
 
     cls.__init__ = __init__
     for name, function in (("get_tags", get_tags), ("get_sorted_tags", get_tags),
