@@ -477,78 +477,40 @@ def _public_version(version):
 # pre-release rules (a pre-release matches only when asked for, or when nothing else does).
 # Left out: set algebra beyond `&` (intersection ranges, is_unsatisfiable).
 
+# A version's optional parts as packaging's specifier grammar spells them; the operators'
+# branches below repeat them, in ASCII-only groups (?a:...) where packaging has those.
+_SPECIFIER_PARTS = {
+    "pre": r"[-_\.]?(alpha|beta|preview|pre|a|b|c|rc)[-_\.]?[0-9]*",
+    "post": r"(?:-[0-9]+)|(?:[-_\.]?(post|rev|r)[-_\.]?[0-9]*)",
+    "dev": r"[-_\.]?dev[-_\.]?[0-9]*",
+    "arbitrary_repeat": "+" if _PACKAGING_26_4 else "*"}
 _SPECIFIER_PATTERN = r"""
     (?:
         (?:
             # === : an arbitrary string, compared as text (non-empty from packaging 26.4 on)
-            ===
-            \s*
-            [^\s;)]ARBITRARY_REPEAT
+            === \s* [^\s;)]%(arbitrary_repeat)s
         )
         |
         (?:
             # == and != : may end in .* (prefix match) or carry a local label
-            (?:==|!=)
-            \s*
-            v?
-            (?:[0-9]+!)?
-            [0-9]+(?:\.[0-9]+)*
-            (?:
-                \.\*
-                |
-                (?a:
-                    [-_\.]?
-                    (alpha|beta|preview|pre|a|b|c|rc)
-                    [-_\.]?
-                    [0-9]*
-                )?
-                (?a:
-                    (?:-[0-9]+)|(?:[-_\.]?(post|rev|r)[-_\.]?[0-9]*)
-                )?
-                (?a:[-_\.]?dev[-_\.]?[0-9]*)?
-                (?a:\+[a-z0-9]+(?:[-_\.][a-z0-9]+)*)?
+            (?:==|!=) \s* v? (?:[0-9]+!)? [0-9]+(?:\.[0-9]+)*
+            (?: \.\*
+                | (?a:%(pre)s)? (?a:%(post)s)? (?a:%(dev)s)? (?a:\+[a-z0-9]+(?:[-_\.][a-z0-9]+)*)?
             )?
         )
         |
         (?:
             # ~= : at least two release segments
-            (?:~=)
-            \s*
-            v?
-            (?:[0-9]+!)?
-            [0-9]+(?:\.[0-9]+)+
-            (?:
-                [-_\.]?
-                (alpha|beta|preview|pre|a|b|c|rc)
-                [-_\.]?
-                [0-9]*
-            )?
-            (?:
-                (?:-[0-9]+)|(?:[-_\.]?(post|rev|r)[-_\.]?[0-9]*)
-            )?
-            (?:[-_\.]?dev[-_\.]?[0-9]*)?
+            (?:~=) \s* v? (?:[0-9]+!)? [0-9]+(?:\.[0-9]+)+ (?:%(pre)s)? (?:%(post)s)? (?:%(dev)s)?
         )
         |
         (?:
             # <= >= < > : no local label, no wildcard
-            (?:<=|>=|<|>)
-            \s*
-            v?
-            (?:[0-9]+!)?
-            [0-9]+(?:\.[0-9]+)*
-            (?a:
-                [-_\.]?
-                (alpha|beta|preview|pre|a|b|c|rc)
-                [-_\.]?
-                [0-9]*
-            )?
-            (?a:
-                (?:-[0-9]+)|(?:[-_\.]?(post|rev|r)[-_\.]?[0-9]*)
-            )?
-            (?a:[-_\.]?dev[-_\.]?[0-9]*)?
+            (?:<=|>=|<|>) \s* v? (?:[0-9]+!)? [0-9]+(?:\.[0-9]+)*
+            (?a:%(pre)s)? (?a:%(post)s)? (?a:%(dev)s)?
         )
     )
-""".replace("ARBITRARY_REPEAT", "+" if _PACKAGING_26_4 else "*")
+""" % _SPECIFIER_PARTS
 _SPECIFIER_RE = _LazyRegex(r"\s*" + _SPECIFIER_PATTERN + r"\s*", re.VERBOSE | re.IGNORECASE)
 _PREFIX_SPLIT_RE = _LazyRegex(r"([0-9]+)((?:a|b|c|rc)[0-9]+)")
 
@@ -664,10 +626,6 @@ class Specifier(object):
         elif not isinstance(other, Specifier):
             return NotImplemented
         return self._canonical_spec() == other._canonical_spec()
-
-    def __ne__(self, other):
-        result = self.__eq__(other)
-        return result if result is NotImplemented else not result
 
     # The comparison of one candidate, per operator.
 
@@ -853,10 +811,6 @@ class SpecifierSet(object):
         elif not isinstance(other, SpecifierSet):
             return NotImplemented
         return self._canonical_specs() == other._canonical_specs()
-
-    def __ne__(self, other):
-        result = self.__eq__(other)
-        return result if result is NotImplemented else not result
 
     def __and__(self, other):
         if isinstance(other, str):
@@ -1325,10 +1279,6 @@ class Marker(object):
             return NotImplemented
         return str(self) == str(other)
 
-    def __ne__(self, other):
-        result = self.__eq__(other)
-        return result if result is NotImplemented else not result
-
     def evaluate(self, environment=None, context="metadata"):
         """True when the marker holds in ``environment`` (default: this interpreter).
 
@@ -1537,10 +1487,6 @@ class Requirement(object):
                 and extras[0] == extras[1] and self.specifier == other.specifier
                 and self.url == other.url and self.marker == other.marker)
 
-    def __ne__(self, other):
-        result = self.__eq__(other)
-        return result if result is NotImplemented else not result
-
 
 # -- Tags (PEP 425, 600, 656; macOS, iOS, Android, Windows, emscripten) ------------------------
 # The tags this interpreter accepts, best first, element for element the list that
@@ -1576,10 +1522,6 @@ class Tag(object):
             return NotImplemented
         return (self._hash == other._hash and self.platform == other.platform
                 and self.abi == other.abi and self.interpreter == other.interpreter)
-
-    def __ne__(self, other):
-        result = self.__eq__(other)
-        return result if result is NotImplemented else not result
 
     def __hash__(self):
         return self._hash
