@@ -6163,17 +6163,30 @@ def _next_steps(command, status, problems, fix, bundles):
     return result
 
 
+def _report_status(plan, problems, installed=None):
+    """The one verdict of a report: ok, partial or failed. Before installing (a check, an
+    install stopped early) the plan's, lowered by problems; after installing (``installed``:
+    what was placed), what actually happened: with problems, partial if anything was placed."""
+    if installed is not None:
+        if problems:
+            return "partial" if installed else "failed"
+        return plan.status if plan else "ok"
+    status = plan.status if plan else "failed"
+    if problems and status == "ok":
+        status = "partial" if plan and (plan.install or plan.satisfied) else "failed"
+    return status
+
+
 def build_report(command, profile, bundle, plan, problems, bundles, verdicts=(), sdists=(),
-                 rerun=None, profile_argument=None, notes=()):
-    """The Report of a check (and the planning half of an install)."""
+                 rerun=None, profile_argument=None, notes=(), installed=None):
+    """The Report of a check, or of an install (``installed``: the packages it placed; None
+    when it stopped before installing)."""
     rerun = rerun or "python bootstrap.py %s %s" % (command, " ".join(_quote(b) for b in bundles))
     fixed, fix = attach_fixes(problems, profile, plan.fetch if plan else [], rerun,
                               profile_argument, bundles, plan.roots if plan else [],
                               plan.blocked if plan else [])
     problems_json = sorted((p.to_json() for p in fixed), key=lambda p: (p["code"], p["subject"]))
-    status = plan.status if plan else "failed"
-    if problems and status == "ok":
-        status = "partial" if plan and (plan.install or plan.satisfied) else "failed"
+    status = _report_status(plan, problems, installed)
     report = Report()
     report["schema"] = REPORT_SCHEMA
     report["command"] = command
@@ -6182,8 +6195,9 @@ def build_report(command, profile, bundle, plan, problems, bundles, verdicts=(),
     report["profile"] = profile.source
     report["roots"] = plan.roots if plan else []
     report["blocked_roots"] = plan.blocked if plan else []
-    report["would_install"] = [_candidate_json(c) for c in plan.install] if plan else []
-    report["installed"] = []
+    report["would_install"] = [_candidate_json(c) for c in plan.install] if (
+        plan and installed is None) else []
+    report["installed"] = installed if installed is not None else []
     report["satisfied"] = [collections.OrderedDict([("name", c.name), ("version", str(c.version)),
                                                     ("by", "preinstalled")])
                            for c in (plan.satisfied if plan else ())]
@@ -6989,14 +7003,6 @@ class _WheelInstall(object):
         return os.path.relpath(self._final_path(key, relative),
                                self.lib_dir).replace(os.sep, "/")
 
-    def sources(self):
-        """(path, size) of the installed .py files worth byte-compiling."""
-        sources = []
-        for key in ("purelib", "platlib"):
-            sources.extend(_compiled_sources(getattr(self.scheme, key), [
-                (relative, size) for k, relative, _, size in self.installed if k == key]))
-        return sources
-
     def top_level_modules(self):
         """Importable top-level names this wheel installed into its lib folder."""
         return _top_level_modules([relative for key, relative, _, _ in self.installed
@@ -7607,6 +7613,25 @@ def _file_size(path):
         return 0
 
 
+def _held_names(installation):
+    """The top-level import names a prepared wheel installs into the lib folders; None when it
+    installs a .pth file (which can add any name)."""
+    names = set()
+    for key, relative in installation.targets.values():
+        if key not in ("purelib", "platlib"):
+            continue
+        parts = relative.split("/")
+        if len(parts) > 1:
+            names.add(parts[0])
+        elif relative.endswith(".pth"):
+            return None
+        elif relative.endswith(".py"):
+            names.add(relative[:-3])
+        elif _EXTENSION_RE.match(relative):
+            names.add(_EXTENSION_RE.match(relative).group(1))
+    return sorted(n for n in names if n.isidentifier())
+
+
 class _Installer(object):
     """Runs a Plan's installs, in parallel, within a time budget; collects results and problems."""
 
@@ -7632,7 +7657,8 @@ class _Installer(object):
         self.modules = {}
         self.requires = {}
         self.pth_files = []
-        self.compiler = None  # a _Compiler that byte-compiles each package once committed
+        self.verifier = None  # a _Verifier that imports the roots as their packages land
+        self.held = {}  # {package: top-level names the verifier holds until it is placed}
 
     def _out_of_time(self):
         import time
@@ -7712,11 +7738,34 @@ class _Installer(object):
                 futures = [_submit(pool, installation.extract, chunk)
                            for chunk in installation.chunks()]
                 pending.append((index, candidate, installation, futures))
+            self._start_verifier([(c, i) for _, c, i, _ in pending])
             for done, (index, candidate, installation, futures) in enumerate(pending, 1):
                 outcomes[index] = self._finish_one(candidate, installation, futures)
                 self.progress(done, len(pending), candidate.name,
                               _file_size(installation.wheel.path))
         return outcomes
+
+    def _start_verifier(self, prepared):
+        """Start the verifying interpreter before the first package is placed, holding the
+        top-level names of every (candidate, installation) being unpacked; where one installs
+        a .pth file (read only at start-up), it starts once every package is placed."""
+        if self.verifier is None or not any(c.name in self.root_names for c, _ in prepared):
+            return
+        held = []
+        for candidate, installation in prepared:
+            names = _held_names(installation)
+            if names is None:
+                return
+            self.held[candidate.name] = names
+            held.extend(names)
+        self.verifier.start(held)
+
+    def _placed(self, candidate, modules):
+        """Tell the verifier a package is done (placed, or failed: no modules): its names are
+        released, and a root's modules queued for import."""
+        if self.verifier is not None:
+            self.verifier.placed(self.held.pop(candidate.name, ()),
+                                 modules if candidate.name in self.root_names else ())
 
     def _failed(self, wheel, error, kept=None):
         import errno
@@ -7774,13 +7823,13 @@ class _Installer(object):
             installation.discard()
             if not isinstance(error, (BootstrapError, OSError, ValueError)):
                 raise
+            self._placed(candidate, ())
             return self._failed(wheel, error, kept=previous)
         self.owner_index = None  # the installed files changed
         self.notes.extend(wheel.notes)
         self.modules[candidate.name] = installation.top_level_modules()
+        self._placed(candidate, self.modules[candidate.name])
         self.requires[candidate.name] = candidate.requires
-        if self.compiler is not None:
-            self.compiler.add(installation.sources())
         self.pth_files.extend(relative for key, relative, _, _ in installation.installed
                               if key == installation.lib_key and "/" not in relative
                               and relative.endswith(".pth"))
@@ -7792,22 +7841,23 @@ class _Installer(object):
 
 
 # -- Bytecode and import verification ----------------------------------------------------------
-# After the files are in place, two things make a package *work* rather than merely *present*,
-# and both run while the rest of the install goes on. Bytecode: worker processes compile each
-# committed package's .py files exactly as pip does (py_compile, timestamp-based .pyc in
-# __pycache__, not listed in RECORD, as with pip --no-compile), so the user's first import is
-# warm; test folders are left to be compiled on demand. Verification: the import names of the
-# roots (what the user asked for) are imported in one fresh interpreter, the other new
-# packages' top-level modules after them. A root that does not import is import-failed; a
-# module beside it that needs an extra or an undeclared dependency (black's blackd without
-# black[d]), or one outside the roots that does not import (jupyterlab's matplotlib_inline
-# without matplotlib), is a note. Verification starts once every package is committed and
-# runs beside the compile workers. The importer is a seam: where the platform has no
-# processes, an importer with the same result shape stands in for _import_in_subprocess
-# (exec _VERIFY_CODE under another __name__ and call its try_imports).
+# Two things make a package *work* rather than merely *present*, and both must pay for
+# themselves in time-to-working. Verification: the import names of the roots (what the user
+# asked for) are imported in one fresh interpreter, which starts while the packages are still
+# being unpacked: an import of a package that is not in place yet waits until the installer
+# says it is (a line on the interpreter's stdin), so the imports run on the core that
+# decompression leaves idle. A root that does not import (a compiled extension that cannot
+# load, a missing dependency) is import-failed; a module beside it that needs an extra or an
+# undeclared dependency (black's blackd without black[d]) is a note. The other packages are not
+# imported: what the roots do not import cannot break them. Bytecode: that interpreter writes
+# the .pyc of everything it imports (timestamp-based, in __pycache__, not in RECORD, as pip
+# writes them), which is the user's first import; the rest compiles on first use, as after
+# uv (compiling every file costs more than it saves). The importer is a seam: where the
+# platform has no processes, an importer with the same result shape stands in for the
+# subprocess (exec _VERIFY_CODE under another __name__ and call its try_imports).
 
 _VERIFY_CODE = r"""
-import importlib, json, sys
+import importlib, json, os, sys
 
 def missing_module(error):
     seen = set()
@@ -7830,37 +7880,59 @@ def try_imports(names):
                              "missing": missing_module(error)}
     return results
 
+class Held(object):
+    # Holds the import of a top-level name whose package is not in place yet. Lines on stdin:
+    # "+name" (one package providing name is in place), "?module" (import it); end: all are.
+    def __init__(self, names):
+        self.held, self.queue, self.ended = {}, [], False
+        for name in names:
+            self.held[name] = self.held.get(name, 0) + 1
+
+    def read(self):
+        line = sys.stdin.readline()
+        if not line:
+            self.ended = True
+            self.held.clear()
+        elif line.startswith("+"):
+            name = line[1:].rstrip("\n")
+            self.held[name] = self.held.get(name, 1) - 1
+            if self.held[name] <= 0:
+                del self.held[name]
+        elif line.startswith("?"):
+            self.queue.append(line[1:].rstrip("\n"))
+
+    def find_spec(self, name, path=None, target=None):
+        if path is None and name in self.held:
+            while name in self.held:
+                self.read()
+            importlib.invalidate_caches()
+        return None
+
+def stream(names):
+    held = Held(names)
+    sys.meta_path.insert(0, held)
+    results = {}
+    while not held.ended or held.queue:
+        if held.queue:
+            results.update(try_imports([held.queue.pop(0)]))
+        else:
+            held.read()
+    return results
+
 if __name__ == "__main__":
-    sys.stdout.write(json.dumps(try_imports(sys.argv[1:])))
+    out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # what an import prints is not the result
+    if sys.argv[1:2] == ["--stream"]:
+        results = stream(sys.argv[2:])
+    else:
+        results = try_imports(sys.argv[1:])
+    out.write(json.dumps(results))
+    out.flush()
 """
-
-_COMPILE_CODE = r"""
-import importlib.util, os, py_compile, struct, sys
-
-def fresh(path):
-    try:
-        stat = os.stat(path)
-        with open(importlib.util.cache_from_source(path), "rb") as f:
-            head = f.read(16)
-    except (OSError, ValueError):
-        return False
-    return head[:4] == importlib.util.MAGIC_NUMBER and struct.unpack("<III", head[4:16]) == (
-        0, int(stat.st_mtime) & 0xFFFFFFFF, stat.st_size & 0xFFFFFFFF)
-
-for line in sys.stdin.buffer:
-    path = os.fsdecode(line.rstrip(b"\n"))
-    if path and not fresh(path):
-        try:
-            py_compile.compile(path, doraise=True)
-        except Exception:
-            pass
-"""
-
-_SKIPPED_FOLDERS = frozenset(["tests", "test"])
 
 
 def _interpreter_flags():
-    """Flags that make a worker write the .pyc this interpreter reads (-O, pycache prefix)."""
+    """Flags that make a child write the .pyc this interpreter reads (-O, pycache prefix)."""
     flags = ["-O"] * min(2, sys.flags.optimize)
     prefix = getattr(sys, "pycache_prefix", None)
     if prefix:
@@ -7868,142 +7940,102 @@ def _interpreter_flags():
     return flags
 
 
-class _Compiler(object):
-    """Byte-compiles installed .py files in worker processes, fed as packages are committed.
+def _verify_command(arguments, extra_path):
+    """(argv, env) of a verifying interpreter: it may write bytecode (PYTHONDONTWRITEBYTECODE
+    is not inherited: the .pyc it writes is the user's first import)."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if extra_path:
+        env["PYTHONPATH"] = os.pathsep.join([extra_path] + (
+            [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    return [sys.executable] + _interpreter_flags() + ["-c", _VERIFY_CODE] + list(arguments), env
 
-    Each worker reads paths on its stdin (a feeder thread per worker, so the installer never
-    blocks on a full pipe) and skips a file whose .pyc is already fresh. Where no process can
-    be started, nothing is compiled: Python compiles on first import, as it always can."""
 
-    def __init__(self, workers=None):
-        self.count = workers or _usable_cores()
-        self.workers = []   # (process, queue, thread)
-        self.loads = []
-        self.failed = False
+class _Verifier(object):
+    """The roots' imports in one fresh interpreter, started before the packages are in place.
 
-    def _start(self):
+    start(held) starts it, holding the top-level names of the packages being unpacked;
+    placed(names, modules) releases a package's names (installed or failed) and queues the
+    modules to import; results(modules) is the importer of verify_imports: it ends the input
+    and reads the results. Where no process can start, results imports in this process."""
+
+    def __init__(self, extra_path):
+        self.extra_path = extra_path
+        self.process = None
+        self.queued = []  # the modules to import, in the order the packages were placed
+        self.sent = 0
+
+    def start(self, held):
         import subprocess
-        import threading
-        try:
-            import queue
-        except ImportError:  # pragma: no cover (parses on Python 2)
-            import Queue as queue
-        if not _can_start_processes():  # Pyodide, WASI: compile on import
-            self.failed = True
+        if self.process is not None or not _can_start_processes():
             return
-        for _ in range(self.count):
-            try:
-                process = subprocess.Popen(
-                    [sys.executable] + _interpreter_flags() + ["-c", _COMPILE_CODE],
-                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL)
-            except Exception:  # no processes here (or no interpreter): compile on import
-                self.failed = not self.workers
-                break
-            pending = queue.Queue()
-            thread = threading.Thread(target=_feed_worker, args=(process, pending))
-            thread.daemon = True
-            try:
-                thread.start()
-            except RuntimeError:  # no thread can start here: this worker is not fed
-                process.kill()
-                process.wait()
-                self.failed = not self.workers
-                break
-            self.workers.append((process, pending, thread))
-            self.loads.append(0)
+        argv, env = _verify_command(["--stream"] + list(held), self.extra_path)
+        try:
+            self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                            stderr=subprocess.DEVNULL, env=env,
+                                            universal_newlines=True)
+        except OSError:  # no processes here after all: results() imports in this process
+            self.process = None
 
-    def add(self, sources):
-        """Queue (path, size) pairs, the largest first, each to the least loaded worker."""
-        if self.failed or not sources:
+    def placed(self, names, modules=()):
+        self.queued.extend(m for m in modules if m not in self.queued)
+        if self.process is None:
             return
-        if not self.workers:
-            self._start()
-            if not self.workers:
-                return
-        batches = [[] for _ in self.workers]
-        for path, size in sorted(sources, key=lambda item: (-item[1], item[0])):
-            index = self.loads.index(min(self.loads))
-            self.loads[index] += size + 2048  # a file's fixed cost, beside its size
-            batches[index].append(path)
-        for (_, pending, _), batch in zip(self.workers, batches):
-            if batch:
-                pending.put(batch)
-
-    def close(self):
-        """Wait until every queued file is compiled."""
-        for _, pending, _ in self.workers:
-            pending.put(None)
-        for process, _, thread in self.workers:
-            thread.join()
-            process.wait()
-        self.workers = []
-
-
-def _stop_compiler(compiler):
-    """Stop the compile workers at once (the install is failing or interrupted)."""
-    for process, pending, _ in (compiler.workers if compiler is not None else ()):
-        pending.put(None)
+        lines = ["+%s\n" % n for n in names] + ["?%s\n" % m for m in self.queued[self.sent:]]
+        self.sent = len(self.queued)
         try:
-            process.kill()
-        except OSError:
-            pass
-        process.wait()
-
-
-def _feed_worker(process, pending):
-    """Write queued paths to one worker's stdin until None; then close it."""
-    while True:
-        batch = pending.get()
-        if batch is None:
-            break
-        try:
-            process.stdin.write(b"".join(os.fsencode(path) + b"\n" for path in batch
-                                         if "\n" not in path))
-            process.stdin.flush()
+            self.process.stdin.write("".join(lines))
+            self.process.stdin.flush()
         except (OSError, ValueError):
-            break  # the worker died: its files compile on first import instead
-    try:
-        process.stdin.close()
-    except (OSError, ValueError):
-        pass
+            pass  # it crashed: results() finds out and imports one module at a time
 
+    def results(self, modules, extra_path=None, timeout=300):
+        """{module: None or {"error", "missing"}} of importing ``modules``."""
+        import subprocess
+        self.start(())  # not started yet (a .pth file among the packages): start it now
+        if self.process is None:
+            return _import_modules(modules, self.extra_path)
+        self.placed((), modules)
+        process, self.process = self.process, None
+        try:
+            found = json.loads(process.communicate(timeout=timeout)[0])
+            if all(m in found for m in modules):
+                return found
+        except (ValueError, subprocess.TimeoutExpired):
+            process.kill()
+            process.wait()
+        return _import_one_by_one(modules, self.extra_path, timeout)
 
-def _compiled_sources(lib_dir, relatives):
-    """(path, size) of the .py files worth compiling among a package's lib-folder files."""
-    sources = []
-    for relative, size in relatives:
-        if not relative.endswith(".py"):
-            continue
-        parts = relative.split("/")
-        if parts[0].endswith((".dist-info", ".data")) or _SKIPPED_FOLDERS.intersection(
-                parts[1:-1]):
-            continue
-        sources.append((os.path.join(lib_dir, *parts), size or 0))
-    return sources
+    def stop(self):
+        """End the interpreter at once (the install failed, or nothing was to be imported)."""
+        process, self.process = self.process, None
+        if process is not None:
+            process.kill()
+            process.communicate()
 
 
 def _import_in_subprocess(modules, extra_path, timeout=300):
     """{module: None or {"error": "Type: last line", "missing": name or None}} from importing
     each in one fresh interpreter; one that crashes the interpreter is found alone."""
     import subprocess
-    env = dict(os.environ)
-    if extra_path:
-        env["PYTHONPATH"] = os.pathsep.join([extra_path] + (
-            [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    argv, env = _verify_command(modules, extra_path)
     try:
-        proc = subprocess.run([sys.executable, "-c", _VERIFY_CODE] + list(modules),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
                               universal_newlines=True, timeout=timeout)
         return json.loads(proc.stdout)
     except (ValueError, subprocess.TimeoutExpired):
         if len(modules) == 1:
             return {modules[0]: {"error": "the interpreter crashed or hung while importing it",
                                  "missing": None}}
-        results = {}
-        for module in modules:  # a crash in one import: find which, one at a time
-            results.update(_import_in_subprocess([module], extra_path, timeout))
-        return results
+        return _import_one_by_one(modules, extra_path, timeout)
+
+
+def _import_one_by_one(modules, extra_path, timeout=300):
+    """After a crash among several imports: each module in its own interpreter."""
+    results = {}
+    for module in modules:
+        results.update(_import_in_subprocess([module], extra_path, timeout))
+    return results
 
 
 def _import_modules(modules, extra_path):
@@ -8092,9 +8124,9 @@ def _verify_failure(package, version, module, error, profile):
     return Problem("import-failed", module, message, required_by=[package], fix=fix)
 
 
-def _verify_note(package, module, error, requires, root):
-    """The note for a module that needs an extra or an undeclared dependency, or, outside the
-    roots, that does not import at all; None when it is a failure of a root."""
+def _verify_note(package, module, error, requires):
+    """The note for a root's module that needs an extra or an undeclared dependency; None
+    when its failure is the root's."""
     missing = (error.get("missing") or "").split(".")[0]
     plain, extras = _declared(requires, missing) if missing else (False, [])
     if extras and not plain:
@@ -8108,9 +8140,7 @@ def _verify_note(package, module, error, requires, root):
                 "is not installed; bundle %s too if you use %s" % (
                     module, package, missing, package,
                     missing.lstrip("_").replace("_", "-") or missing, module))
-    if root:
-        return None
-    return "%s (from %s, not a root) does not import: %s" % (module, package, error["error"])
+    return None
 
 
 def _as_result(error):
@@ -8123,15 +8153,17 @@ def _as_result(error):
 
 def verify_imports(modules_by_package, extra_path=None, roots=None, requires=None,
                    versions=None, profile=None, importer=None):
-    """(import-failed Problems, notes) from importing modules in one fresh interpreter.
+    """(import-failed Problems, notes) from importing the roots' modules in one fresh
+    interpreter.
 
-    The roots' modules (``roots``: package names; default all) come first; a failure of a
-    root's own module is import-failed, one of a module beside it that needs an extra or an
-    undeclared dependency is a note. The other packages' modules are imported after them, and
-    what fails there is a note: the roots imported without it. ``requires``: {package:
-    Requires-Dist}. ``importer``: the seam for platforms without processes."""
+    Only the roots' modules (``roots``: package names; default all) are imported: a failure of
+    a root's own module is import-failed, one of a module beside it that needs an extra or an
+    undeclared dependency is a note; the other packages' modules are not imported (what the
+    roots do not import cannot break them). ``requires``: {package: Requires-Dist}.
+    ``importer``: (modules, extra_path) -> results, the seam for the streaming interpreter
+    (_Verifier.results) and for platforms without processes."""
     roots = set(modules_by_package if roots is None else roots)
-    order = sorted(modules_by_package, key=lambda package: (package not in roots, package))
+    order = sorted(package for package in modules_by_package if package in roots)
     wanted = []
     for package in order:
         wanted.extend(m for m in modules_by_package[package] if m not in wanted)
@@ -8141,7 +8173,7 @@ def verify_imports(modules_by_package, extra_path=None, roots=None, requires=Non
     problems, notes = [], []
     for package in order:
         modules = modules_by_package[package]
-        main = _main_modules(package, modules) if package in roots else ()
+        main = _main_modules(package, modules)
         for module in modules:
             error = _as_result(results.get(module))
             if not error:
@@ -8149,7 +8181,7 @@ def verify_imports(modules_by_package, extra_path=None, roots=None, requires=Non
             if (error.get("missing") or "").split(".")[0] in [m.split(".")[0] for m in modules]:
                 error = dict(error, missing=None)  # its own module is missing: a broken wheel
             note = None if module in main else _verify_note(
-                package, module, error, (requires or {}).get(package, ()), package in roots)
+                package, module, error, (requires or {}).get(package, ()))
             if note:
                 notes.append(note)
             else:
@@ -8158,17 +8190,19 @@ def verify_imports(modules_by_package, extra_path=None, roots=None, requires=Non
     return problems, sorted(notes)
 
 
-def _check_installed(installer, compiler, extra_path, profile, verify):
-    """Verify the roots while the compile workers finish; (problems, notes)."""
+def _check_installed(installer, profile):
+    """(problems, notes) of verifying the roots the installer placed (none without its
+    verifier: --no-verify)."""
+    verifier = installer.verifier
+    if verifier is None:
+        return [], []
     try:
-        if not verify:
-            return [], []
         versions = dict((item["name"], item["version"]) for item in installer.results)
-        return verify_imports(installer.modules, extra_path, roots=installer.root_names,
-                              requires=installer.requires, versions=versions, profile=profile)
+        return verify_imports(installer.modules, verifier.extra_path,
+                              roots=installer.root_names, requires=installer.requires,
+                              versions=versions, profile=profile, importer=verifier.results)
     finally:
-        if compiler is not None:
-            compiler.close()
+        verifier.stop()
 
 
 def _activate(lib_dir, new_files):
@@ -8216,84 +8250,69 @@ def _restart_needed(results, modules_by_package):
     return problems
 
 
-def install(bundles=None, require=None, target=None, upgrade=False, budget=None, work_dir=None,
-            verify=True, jobs=None, progress=None, overlay=None, limits=None):
-    """Check, install, verify imports, report. Returns a Report (installed, problems, ...).
-
-    Without ``bundles``, installs the uploads found by find_uploads(). ``progress`` is a
-    callable (done, total, name, bytes); the default shows progress on a terminal or notebook.
-    """
-    if isinstance(bundles, str):
-        bundles = [bundles]
-    bundles = list(bundles) if bundles else find_uploads()
-    environments, env_problems = [], []
-    for upload in [b for b in bundles if _is_conda_pack(b)]:
-        bundles.remove(upload)
+def _unpack_environments(bundles, target):
+    """(the other uploads, environments unpacked, their Problems): conda-pack archives among
+    the uploads are unpacked as environments, not installed as bundles."""
+    others, environments, problems = [], [], []
+    for upload in bundles:
+        if not _is_conda_pack(upload):
+            others.append(upload)
+            continue
         try:
             environments.append(unpack_conda_env(upload, target))
         except BootstrapError as error:
             if error.code in ("corrupt-archive", "unsafe-archive-member"):
-                env_problems.append(_problem_from_error(error))
+                problems.append(_problem_from_error(error))
                 continue
-            env_problems.append(Problem("environment-failed", error.subject, error.message,
-                                        fix=getattr(error, "fix", None) or {
-                                            "where": "sandbox", "command": "check that %s "
-                                            "was packed on a machine like this one (conda-pack "
-                                            "-n ENV -o env.tar.gz)" % os.path.basename(upload)}))
-    if (environments or env_problems) and not bundles:
-        report = build_report("install", Profile.current(), None, None, env_problems, [])
-        report["status"] = "failed" if env_problems else "ok"
-        report["environments"] = environments
-        return report
+            problems.append(Problem("environment-failed", error.subject, error.message,
+                                    fix=getattr(error, "fix", None) or {
+                                        "where": "sandbox", "command": "check that %s was "
+                                        "packed on a machine like this one (conda-pack -n ENV "
+                                        "-o env.tar.gz)" % os.path.basename(upload)}))
+    return others, environments, problems
+
+
+def _install_destination(target, overlay, bundles, work_dir):
+    """(Destination, None) of an install, or (None, the Problem that stops it)."""
     destination, problem = choose_destination(overlay or target, bundles)
     problem = problem or _work_dir_problem(work_dir)
-    if problem is not None:
-        profile = Profile.current()
-        return build_report("install", profile, None, None, [problem], bundles)
-    if overlay:
+    if problem is None and overlay:
         destination = destination._replace(kind="overlay")
         problem = _claim_overlay(overlay, bundles)
-        if problem is not None:
-            return build_report("install", Profile.current(), None, None, [problem], bundles)
-    _makedirs(destination.lib_dir)
-    with _WorkDir(work_dir) as work, _Lock(destination.lib_dir):
-        notes = recover_staging(destination.lib_dir, destination.scheme)
-        profile = _target_profile(destination)
-        profile, bundle, plan, problems, verdicts, sdists = plan_bundle(
-            bundles, work, require, profile, upgrade,
-            shadow=destination.lib_dir if destination.kind == "target" else None, limits=limits)
-        problems.extend(env_problems)
-        if any(p.code in _INPUT_PROBLEMS for p in problems):
-            return build_report("install", profile, bundle, plan, problems, bundles, verdicts,
-                                sdists, notes=notes + ["nothing was installed: fix the uploads"])
-        installer = _Installer(destination, profile, [Requirement(r) for r in plan.roots],
-                               budget, jobs, work, progress or Progress(),
-                               getattr(plan, "wheels", ()))
-        installer.compiler = _Compiler(jobs) if verify else None
-        try:
-            installer.run(plan.install)
-        except BaseException:
-            _stop_compiler(installer.compiler)
-            raise
-        problems.extend(installer.problems)
-        notes.extend(installer.notes)
-        if installer.results:  # a fix must keep what this run installed: the profile it names
-            profile.installed_after = _target_profile(destination).installed
-        _remove_empty(os.path.join(destination.lib_dir, STAGING_DIR))
-        if destination.kind == "overlay":
-            _mark_overlay(destination.lib_dir)
-            _activate_overlay(destination.lib_dir)
-        else:
-            _activate(destination.lib_dir, installer.pth_files)
-        checked, verify_notes = _check_installed(
-            installer, installer.compiler, destination.lib_dir if destination.target_dir else None,
-            profile, verify)
-        problems.extend(checked)
-        problems.extend(_restart_needed(installer.results, installer.modules))
-        report = build_report("install", profile, bundle, plan, problems, bundles, verdicts,
-                              sdists, notes=notes + verify_notes)
-    report["installed"] = installer.results
-    report["would_install"] = []
+    return (None, problem) if problem is not None else (destination, None)
+
+
+def _run_installer(installer, plan, verify):
+    """Install the plan's candidates; with ``verify``, the roots' imports start beside them."""
+    installer.verifier = _Verifier(
+        installer.destination.lib_dir if installer.destination.target_dir else None
+    ) if verify else None
+    try:
+        installer.run(plan.install)
+    except BaseException:
+        if installer.verifier is not None:
+            installer.verifier.stop()
+        raise
+    return installer
+
+
+def _make_usable(installer, profile):
+    """After the packages are placed: what a fix must keep (the profile it names), no staging
+    folder left, and the destination importable in this process."""
+    destination = installer.destination
+    if installer.results:
+        profile.installed_after = _target_profile(destination).installed
+    _remove_empty(os.path.join(destination.lib_dir, STAGING_DIR))
+    if destination.kind == "overlay":
+        _mark_overlay(destination.lib_dir)
+        _activate_overlay(destination.lib_dir)
+    else:
+        _activate(destination.lib_dir, installer.pth_files)
+
+
+def _installed_facts(report, installer, profile, environments):
+    """Add to an install's report where it went, what it shadows, how to activate it."""
+    destination = installer.destination
     report["location"] = destination.lib_dir
     report["shadowed"] = [collections.OrderedDict([
         ("name", d.name), ("version", d.version), ("location", d.location),
@@ -8304,9 +8323,47 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
         report["activation"] = write_activation(destination.lib_dir)
     if environments:
         report["environments"] = environments
-    if report["problems"]:  # after installing, the status says what actually happened
-        report["status"] = "partial" if installer.results else "failed"
     return report
+
+
+def install(bundles=None, require=None, target=None, upgrade=False, budget=None, work_dir=None,
+            verify=True, jobs=None, progress=None, overlay=None, limits=None):
+    """Check, install, verify imports, report. Returns a Report (installed, problems, ...).
+
+    Without ``bundles``, installs the uploads found by find_uploads(). ``progress`` is a
+    callable (done, total, name, bytes); the default shows progress on a terminal or notebook.
+    """
+    bundles = [bundles] if isinstance(bundles, str) else list(bundles or find_uploads())
+    bundles, environments, problems = _unpack_environments(bundles, target)
+    if (environments or problems) and not bundles:
+        report = build_report("install", Profile.current(), None, None, problems, [],
+                              installed=[])
+        report["environments"] = environments
+        return report
+    destination, problem = _install_destination(target, overlay, bundles, work_dir)
+    if problem is not None:
+        return build_report("install", Profile.current(), None, None, [problem], bundles)
+    _makedirs(destination.lib_dir)
+    with _WorkDir(work_dir) as work, _Lock(destination.lib_dir):
+        notes = recover_staging(destination.lib_dir, destination.scheme)
+        profile, bundle, plan, found, verdicts, sdists = plan_bundle(
+            bundles, work, require, _target_profile(destination), upgrade,
+            shadow=destination.lib_dir if destination.kind == "target" else None, limits=limits)
+        problems = found + problems
+        if any(p.code in _INPUT_PROBLEMS for p in problems):
+            return build_report("install", profile, bundle, plan, problems, bundles, verdicts,
+                                sdists, notes=notes + ["nothing was installed: fix the uploads"])
+        installer = _run_installer(_Installer(
+            destination, profile, [Requirement(r) for r in plan.roots], budget, jobs, work,
+            progress or Progress(), getattr(plan, "wheels", ())), plan, verify)
+        _make_usable(installer, profile)
+        checked, verify_notes = _check_installed(installer, profile)
+        problems += installer.problems + checked + _restart_needed(installer.results,
+                                                                   installer.modules)
+        report = build_report("install", profile, bundle, plan, problems, bundles, verdicts,
+                              sdists, notes=notes + installer.notes + verify_notes,
+                              installed=installer.results)
+    return _installed_facts(report, installer, profile, environments)
 
 
 # -- Environment modes: layered venvs, overlays, baked runtimes, conda-pack archives ------------
@@ -8674,8 +8731,8 @@ def _install_arguments(parser):
     parser.add_argument("--jobs", type=int, metavar="N",
                         help="threads that unpack wheels (default: the usable cores, at most 4)")
     parser.add_argument("--no-verify", action="store_true",
-                        help="only unpack: do not byte-compile, nor import the roots in a fresh "
-                             "interpreter")
+                        help="only unpack: do not import the roots in a fresh interpreter "
+                             "(nor write their bytecode)")
 
 
 def _tool_schema_arguments(parser):

@@ -1362,9 +1362,10 @@ class TestVerification:
         assert problem["subject"] == "blacklike" and "aiohttplike" in problem["message"]
         assert problem["fix"]["command"].startswith("python tools/bundle.py aiohttplike ")
 
-    def test_an_undeclared_dependency_beside_the_roots_is_a_note(self, tmp_path):
-        """jupyterlab: matplotlib_inline imports matplotlib without declaring it; the root
-        imports, so the install is ok, and the note names the module and what it lacks."""
+    def test_a_package_beside_the_roots_is_not_imported(self, tmp_path):
+        """jupyterlab: matplotlib_inline imports matplotlib without declaring it, but the root
+        does not import it: only the roots are verified, so the install is ok with no note,
+        and nothing of the other package was imported (no bytecode written for it)."""
         folder = wheel_dir(tmp_path, "w")
         write_wheel(folder, "lablike", "1.0", requires=["inline-like"], files={
             "lablike/__init__.py": "VALUE = 'lab'\n"})
@@ -1375,9 +1376,46 @@ class TestVerification:
         assert result.report["roots"] == ["lablike"], result.report["roots"]
         assert result.returncode == 0 and result.report["status"] == "ok", result
         assert sorted(result.installed()) == ["inline-like", "lablike"]
-        notes = [n for n in result.report["notes"] if "inline_like" in n]
-        assert len(notes) == 1 and "plotlike" in notes[0] and "not declare" in notes[0], \
-            result.report["notes"]
+        assert result.report["notes"] == [] and result.codes() == [], result.report
+        assert os.path.isfile(_cached(tmp_path / "t", "lablike/__init__.py"))
+        assert not os.path.exists(tmp_path / "t" / "inline_like" / "__pycache__")
+
+    def test_a_root_waits_for_a_dependency_placed_after_it(self, tmp_path):
+        """Verification starts before the packages are in place: the root (the largest wheel,
+        placed first) imports a dependency placed after it, and that import waits for it."""
+        folder = wheel_dir(tmp_path, "w")
+        write_wheel(folder, "bigroot", "1.0", requires=["smalldep"], files={
+            "bigroot/__init__.py": "import smalldep\nVALUE = smalldep.VALUE\n",
+            "bigroot/blob.bin": os.urandom(3 << 20)})
+        write_wheel(folder, "smalldep", "1.0", files={"smalldep.py": "VALUE = 1\n"})
+        result = cli("install", folder, "--require", "bigroot", "--target", tmp_path / "t")
+        assert result.returncode == 0 and result.report["status"] == "ok", result
+        assert result.codes() == [] and result.report["notes"] == [], result.report
+        assert [i["name"] for i in result.report["installed"]] == ["bigroot", "smalldep"]
+        assert os.path.isfile(_cached(tmp_path / "t", "smalldep.py"))  # imported, after it
+
+    def test_an_import_of_a_held_name_waits_until_it_is_placed(self, tmp_path):
+        """The verifying interpreter is inside the root's import (a flag file says so) before
+        the dependency exists: the import waits for the dependency's line, then succeeds."""
+        target = tmp_path / "t"
+        target.mkdir()
+        inside = tmp_path / "inside"
+        verifier = bootstrap._Verifier(str(target))
+        verifier.start(["bigroot", "smalldep"])
+        try:
+            (target / "bigroot").mkdir()
+            (target / "bigroot" / "__init__.py").write_text(
+                "open(%r, 'w').close()\nimport smalldep\n" % str(inside))
+            verifier.placed(["bigroot"], ["bigroot"])
+            deadline = time.monotonic() + 60
+            while not inside.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert inside.exists()
+            (target / "smalldep.py").write_text("VALUE = 1\n")
+            verifier.placed(["smalldep"])
+            assert verifier.results(["bigroot"]) == {"bigroot": None}
+        finally:
+            verifier.stop()
 
     def test_an_importer_that_gives_text_only_fits_the_seam(self):
         """Where no process can be started an in-process importer stands in: its text-only
@@ -1419,23 +1457,26 @@ def _cached(target, relative):
 
 
 class TestBytecode:
-    COMPILED = ("bytepkg/__init__.py", "bytepkg/core.py", "bytepkg/sub/__init__.py",
-                "bytepkg/sub/deep.py", "bytemod.py")
+    """The bytecode written is that of the roots' import (what verification imports, the
+    user's first import); the rest compiles on first use."""
+    COMPILED = ("bytepkg/__init__.py", "bytepkg/core.py", "bytemod.py")
 
     def test_bytecode_is_written_and_used_as_it_is(self, tmp_path):
         bytecode_wheel(wheel_dir(tmp_path, "w"))
-        target = tmp_path / "t"
-        result = cli("install", tmp_path / "w", "--target", target)
+        target = tmp_path / "t"  # the user's own PYTHONDONTWRITEBYTECODE is not inherited
+        result = cli("install", tmp_path / "w", "--target", target,
+                     env=clean_env(PYTHONDONTWRITEBYTECODE="1"))
         assert result.returncode == 0 and result.report["status"] == "ok", result
         for relative in self.COMPILED:
             assert os.path.isfile(_cached(target, relative)), relative
-        for relative in ("bytepkg/tests/test_core.py", "bytepkg/tests/__init__.py",
-                         "bytepkg/py2only.py"):  # tests: compiled on demand; py2: cannot be
+        for relative in ("bytepkg/sub/__init__.py", "bytepkg/sub/deep.py",
+                         "bytepkg/tests/test_core.py", "bytepkg/tests/__init__.py",
+                         "bytepkg/py2only.py"):  # not imported by the roots: on first use
             assert not os.path.exists(_cached(target, relative)), relative
         before = snapshot(target, skip=())
         stamps = {p: os.stat(_cached(target, p)).st_mtime_ns for p in self.COMPILED}
         proc = run([sys.executable, "-c", "import sys; assert not sys.dont_write_bytecode; "
-                    "import bytepkg, bytepkg.sub.deep, bytemod; print(bytepkg.VALUE)"],
+                    "import bytepkg, bytemod; print(bytepkg.VALUE)"],
                    env=clean_env(PYTHONPATH=str(target)))
         assert proc.returncode == 0 and proc.stdout.strip() == "bytes", proc
         assert kit.diff_trees(before, snapshot(target, skip=())) == []  # nothing rewritten
