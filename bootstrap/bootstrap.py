@@ -4297,10 +4297,9 @@ def verify_manifests(bundle):
 
 
 
-# -- Wheels and their verdicts ----------------------------------------------------------------
-# A Wheel is a file plus its METADATA (read lazily, from the zip's .dist-info). A Verdict says
-# whether it fits a profile: its rank, or why not (python, abi, platform, libc) and the
-# closest tag the profile does take.
+# -- Verdicts: does a wheel fit a profile -----------------------------------------------------
+# A Verdict says whether a wheel's name fits a profile: its rank, or why not (python, abi,
+# platform, libc) and the closest tag the profile does take. Pure: resolution asks it.
 
 _PLATFORM_WORDS = (
     (_LazyRegex(r"^macosx_(\d+)_(\d+)_(\w+)$"), lambda m: "macOS %s.%s %s" % m.groups()),
@@ -4426,6 +4425,10 @@ def _incompatibility(profile, tags):
     wheel_platforms = sorted(set(describe_platform(t.platform) for t in tags))
     return "platform", "built for %s; this interpreter needs %s (or any) wheels" % (
         " / ".join(wheel_platforms), needs)
+
+
+# -- Wheels: a file plus its METADATA ---------------------------------------------------------
+# A Wheel is a file plus its METADATA (read lazily, from the zip's .dist-info).
 
 
 class Wheel(object):
