@@ -47,6 +47,28 @@ Glossary (used the same way in code, reports and docs):
 Project names are always canonicalized (PEP 503) before they are compared.
 """
 
+# Map of sections (written by `python tools/sections.py --write`; see docs/one-file.md).
+# A section uses only the sections above it, and a pure one only pure ones; a class, a
+# function or a constant lives in the first section that needs it (tests/test_layering.py).
+#        lines  layer  section
+#       1-140    pure   1. Glossary, version gate and imports
+#     141-205    pure   2. Errors
+#     206-2319   pure   3. The standards: names, versions, specifiers, markers, requirements, tags, metadata
+#    2320-2878   pure   4. Profile: the interpreter as data, and the wheels it takes
+#    2879-3409   pure   5. Problems and reports: the model, the codes, the renderings
+#    3410-4550   I/O    6. Intake: the bundle a user uploaded
+#    4551-4881   I/O    7. Wheels and sdists
+#    4882-6028   pure   8. Resolution
+#    6029-6429   pure   9. Fixes
+#    6430-6677   I/O    10. check: the dry run
+#    6678-7997   I/O    11. Installation: source, validator, destination, journal
+#    7998-8218   I/O    12. Environment modes
+#    8219-8763   I/O    13. install: check, install, verify, report
+#    8764-9495   I/O    14. Entry points: the command line, the API, notebooks, MCP
+#    9496-9521   I/O    15. main
+# End of the map.
+
+# == 1. Glossary, version gate and imports (pure) =============================================
 # -- Version gate -----------------------------------------------------------------------------
 # Written in syntax that every Python since 2.7 parses, and so is the rest of this file (no
 # f-strings, annotations, keyword-only arguments or `yield from`): an old interpreter compiles
@@ -116,6 +138,7 @@ class _LazyRegex(object):
         return getattr(compiled, name)
 
 
+# == 2. Errors (pure) =========================================================================
 # -- Errors -----------------------------------------------------------------------------------
 # One root exception with a stable code and a subject. The parse errors are also ValueErrors,
 # as packaging's are, so code written against packaging catches them the same way.
@@ -180,6 +203,7 @@ class UndefinedEnvironmentName(KeyError, ValueError):
         return str(self.args[0]) if self.args else ""
 
 
+# == 3. The standards: names, versions, specifiers, markers, requirements, tags, metadata (pure) ===
 # -- Names (PEP 503) --------------------------------------------------------------------------
 
 
@@ -1488,6 +1512,14 @@ class Requirement(object):
                 and self.url == other.url and self.marker == other.marker)
 
 
+def _is_requirement(text):
+    try:
+        Requirement(text)
+    except InvalidRequirement:
+        return False
+    return True
+
+
 # -- Tags (PEP 425, 600, 656; macOS, iOS, Android, Windows, emscripten) ------------------------
 # The tags this interpreter accepts, best first, element for element the list that
 # packaging.tags.sys_tags() gives (the newest packaging release for this Python: see
@@ -2285,6 +2317,7 @@ def find_distributions(paths=None):
     return list(found.values())
 
 
+# == 4. Profile: the interpreter as data, and the wheels it takes (pure) ======================
 # -- Profile: an interpreter as data (SPEC 4.1) ------------------------------------------------
 # A superset of pex's "complete platform" JSON: marker_environment and compatible_tags as pex
 # has them, plus what installing and reporting need.
@@ -2388,6 +2421,31 @@ def _detect_sandbox(paths):
     }
 
 
+def _detect_layer():
+    """The base site-packages a layered venv reads through a .pth file, or None."""
+    if sys.prefix == getattr(sys, "base_prefix", sys.prefix):
+        return None
+    purelib = sysconfig.get_paths()["purelib"]
+    try:
+        names = sorted(n for n in os.listdir(purelib) if n.endswith(".pth"))
+    except OSError:
+        return None
+    for name in names:
+        try:
+            lines = _read_text(os.path.join(purelib, name)).splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            line = line.strip()
+            if not line or line.startswith(("#", "import ", "import\t")):
+                continue
+            base = os.path.normpath(os.path.join(purelib, line))
+            if base != os.path.normpath(purelib) and os.path.isdir(base) and any(
+                    entry.endswith(".dist-info") for entry in os.listdir(base)):
+                return {"base_site": base, "pth": os.path.join(purelib, name)}
+    return None
+
+
 # -- Capabilities: what this interpreter can do, detected, never assumed ------------------------
 # Python compiled to WebAssembly (Pyodide, JupyterLite; WASI) has no processes and usually no
 # threads: starting one raises. Each capability is detected from the platform (emscripten, wasi)
@@ -2458,6 +2516,21 @@ def _submit(pool, function, argument):
         return pool.submit(function, argument)
     except RuntimeError:  # "can't start new thread": the platform said no after all
         return _SerialExecutor().submit(function, argument)
+
+
+def _usable_cores():
+    """Cores this process may use (a container's limit included), at most 4: decompression
+    runs in parallel threads, and more threads than cores only contend for the GIL."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        count = os.cpu_count() or 1
+    return max(1, min(4, count))
+
+
+def _in_ipython():
+    return "IPython" in sys.modules and getattr(sys.modules["IPython"], "get_ipython",
+                                                lambda: None)() is not None
 
 
 # -- Pyodide and JupyterLite: the interpreter and its own package installer ---------------------
@@ -2672,6 +2745,138 @@ def _profile_problems(data):
 
 
 
+# -- Verdicts: does a wheel fit a profile -----------------------------------------------------
+# A Verdict says whether a wheel's name fits a profile: its rank, or why not (python, abi,
+# platform, libc) and the closest tag the profile does take. Pure: resolution asks it.
+
+_PLATFORM_WORDS = (
+    (_LazyRegex(r"^macosx_(\d+)_(\d+)_(\w+)$"), lambda m: "macOS %s.%s %s" % m.groups()),
+    (_LazyRegex(r"^manylinux_(\d+)_(\d+)_(\w+)$"),
+     lambda m: "Linux glibc %s.%s+ %s" % m.groups()),
+    (_LazyRegex(r"^manylinux2014_(\w+)$"), lambda m: "Linux glibc 2.17+ %s" % m.group(1)),
+    (_LazyRegex(r"^manylinux2010_(\w+)$"), lambda m: "Linux glibc 2.12+ %s" % m.group(1)),
+    (_LazyRegex(r"^manylinux1_(\w+)$"), lambda m: "Linux glibc 2.5+ %s" % m.group(1)),
+    (_LazyRegex(r"^musllinux_(\d+)_(\d+)_(\w+)$"), lambda m: "Linux musl %s.%s+ %s" % m.groups()),
+    (_LazyRegex(r"^linux_(\w+)$"), lambda m: "Linux %s (a local, non-manylinux build)" % m.group(1)),
+    (_LazyRegex(r"^win_amd64$"), lambda m: "Windows x86_64"),
+    (_LazyRegex(r"^win32$"), lambda m: "Windows 32-bit"),
+    (_LazyRegex(r"^win_(\w+)$"), lambda m: "Windows %s" % m.group(1)),
+    (_LazyRegex(r"^(py)?emscripten_.*$"), lambda m: "WebAssembly (Pyodide)"),
+    (_LazyRegex(r"^ios_(\d+)_(\d+)_(\w+)$"), lambda m: "iOS %s.%s %s" % m.groups()),
+    (_LazyRegex(r"^android_(\d+)_(\w+)$"), lambda m: "Android API %s %s" % m.groups()),
+    (_LazyRegex(r"^any$"), lambda m: "any platform"),
+)
+_LEGACY_GLIBC = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
+_MANYLINUX_RE = _LazyRegex(r"^(manylinux_(\d+)_(\d+)|manylinux1|manylinux2010|manylinux2014)_(\w+)$")
+
+
+def describe_platform(platform_tag):
+    """A platform tag in words: macosx_11_0_arm64 -> macOS 11.0 arm64."""
+    for pattern, words in _PLATFORM_WORDS:
+        match = pattern.match(platform_tag)
+        if match:
+            return words(match)
+    return platform_tag
+
+
+def _manylinux_glibc(platform_tag):
+    """((major, minor), arch) of a manylinux platform tag, or None."""
+    match = _MANYLINUX_RE.match(platform_tag)
+    if not match:
+        return None
+    if match.group(2):
+        return (int(match.group(2)), int(match.group(3))), match.group(4)
+    return _LEGACY_GLIBC[match.group(1)], match.group(4)
+
+
+class Verdict(collections.namedtuple("Verdict", "filename rank reason message closest")):
+    """Whether a wheel fits a profile: rank (0 best) when it does; else reason and closest tag."""
+
+    __slots__ = ()
+
+    @property
+    def compatible(self):
+        return self.rank is not None
+
+    def to_json(self):
+        if self.compatible:
+            return collections.OrderedDict([("file", self.filename), ("compatible", True),
+                                            ("rank", self.rank)])
+        return collections.OrderedDict([
+            ("file", self.filename), ("compatible", False), ("reason", self.reason),
+            ("message", self.message), ("closest", self.closest)])
+
+
+def _profile_platform_summary(profile):
+    """The platforms a profile takes, in a few words (for messages)."""
+    platforms = []
+    for tag in profile.tags:
+        if tag.platform != "any" and tag.platform not in platforms:
+            platforms.append(tag.platform)
+    many = [p for p in platforms if p.startswith("manylinux_")]
+    if many:
+        arch = _manylinux_glibc(many[0])[1]
+        newest, oldest = _manylinux_glibc(many[0])[0], _manylinux_glibc(many[-1])[0]
+        text = "manylinux_%d_%d..manylinux_%d_%d %s" % (oldest + newest + (arch,))
+        musl = [p for p in platforms if p.startswith("musllinux_")]
+        return text + (" or musllinux" if musl else "")
+    return platforms[0] if platforms else "any"
+
+
+def judge_wheel(profile, wheel_name):
+    """The Verdict on one WheelName for a profile (pure: reads nothing)."""
+    ranks = [profile.rank(tag) for tag in wheel_name.tags]
+    ranks = [r for r in ranks if r is not None]
+    if ranks:
+        return Verdict(wheel_name.filename, min(ranks), None, None, None)
+    reason, message = _incompatibility(profile, wheel_name.tags)
+    return Verdict(wheel_name.filename, None, reason, message, str(_closest_tag(profile,
+                                                                             wheel_name.tags)))
+
+
+def _closest_tag(profile, tags):
+    """The best profile tag sharing the most with any of ``tags`` (interpreter, then abi)."""
+    interpreters = set(t.interpreter for t in tags)
+    pairs = set((t.interpreter, t.abi) for t in tags)
+    for wanted in (lambda t: (t.interpreter, t.abi) in pairs,
+                   lambda t: t.interpreter in interpreters, lambda t: True):
+        for tag in profile.tags:
+            if wanted(tag):
+                return tag
+    return None
+
+
+def _incompatibility(profile, tags):
+    """(reason, message) for tags none of which a profile takes."""
+    interpreters = set(t.interpreter for t in profile.tags)
+    pairs = set((t.interpreter, t.abi) for t in profile.tags)
+    platforms = set(t.platform for t in profile.tags)
+    python = "%s %s" % (profile.marker_environment.get("platform_python_implementation", "Python"),
+                        profile.marker_environment.get("python_version", "?"))
+    wheel_interpreters = sorted(set(t.interpreter for t in tags))
+    if not any(t.interpreter in interpreters for t in tags):
+        takes = sorted(set(t.interpreter for t in profile.tags[:1])) + ["py3"]
+        return "python", "built for %s; this interpreter is %s and takes %s wheels" % (
+            "/".join(wheel_interpreters), python, " or ".join(takes))
+    if not any((t.interpreter, t.abi) in pairs for t in tags):
+        return "abi", "built for the %s ABI; this interpreter takes %s" % (
+            "/".join(sorted(set(t.abi for t in tags))),
+            ", ".join(sorted(set(a for i, a in pairs if i in set(wheel_interpreters)))))
+    needs = _profile_platform_summary(profile)
+    glibc = profile.libc.get("version") if profile.libc.get("kind") == "glibc" else None
+    for tag in tags:
+        parsed = _manylinux_glibc(tag.platform)
+        if parsed and glibc and any(_manylinux_glibc(p) and _manylinux_glibc(p)[1] == parsed[1]
+                                    for p in platforms):
+            return "libc", "needs glibc %d.%d or newer; this sandbox has glibc %s (takes %s)" % (
+                parsed[0] + (glibc, needs))
+    wheel_platforms = sorted(set(describe_platform(t.platform) for t in tags))
+    return "platform", "built for %s; this interpreter needs %s (or any) wheels" % (
+        " / ".join(wheel_platforms), needs)
+
+
+
+# == 5. Problems and reports: the model, the codes, the renderings (pure) =====================
 # -- Problems and reports (SPEC 2.4) ----------------------------------------------------------
 # The report model in one place: the one table of codes, Problem, Report and ProfileReport,
 # and every rendering of a report (short text, JSON, Markdown and HTML for notebooks). A
@@ -3194,6 +3399,15 @@ def render_html(report):
             % (heading, _escape_html(_bundle_line(report)), "".join(rows)))
 
 
+FIX_BUNDLE_NAME = "bundle-fix.tar.gz"
+
+
+def _quote(text):
+    import shlex
+    return shlex.quote(text)
+
+
+# == 6. Intake: the bundle a user uploaded (I/O) ==============================================
 # -- The gate from untrusted names to paths ----------------------------------------------------
 # Every name that comes from outside and becomes a path (archive members, wheel members,
 # RECORD entries, `.data/<scheme>/` keys, entry-point names, `.dist-info` names, journal
@@ -4296,137 +4510,45 @@ def verify_manifests(bundle):
     return problems
 
 
-
-# -- Verdicts: does a wheel fit a profile -----------------------------------------------------
-# A Verdict says whether a wheel's name fits a profile: its rank, or why not (python, abi,
-# platform, libc) and the closest tag the profile does take. Pure: resolution asks it.
-
-_PLATFORM_WORDS = (
-    (_LazyRegex(r"^macosx_(\d+)_(\d+)_(\w+)$"), lambda m: "macOS %s.%s %s" % m.groups()),
-    (_LazyRegex(r"^manylinux_(\d+)_(\d+)_(\w+)$"),
-     lambda m: "Linux glibc %s.%s+ %s" % m.groups()),
-    (_LazyRegex(r"^manylinux2014_(\w+)$"), lambda m: "Linux glibc 2.17+ %s" % m.group(1)),
-    (_LazyRegex(r"^manylinux2010_(\w+)$"), lambda m: "Linux glibc 2.12+ %s" % m.group(1)),
-    (_LazyRegex(r"^manylinux1_(\w+)$"), lambda m: "Linux glibc 2.5+ %s" % m.group(1)),
-    (_LazyRegex(r"^musllinux_(\d+)_(\d+)_(\w+)$"), lambda m: "Linux musl %s.%s+ %s" % m.groups()),
-    (_LazyRegex(r"^linux_(\w+)$"), lambda m: "Linux %s (a local, non-manylinux build)" % m.group(1)),
-    (_LazyRegex(r"^win_amd64$"), lambda m: "Windows x86_64"),
-    (_LazyRegex(r"^win32$"), lambda m: "Windows 32-bit"),
-    (_LazyRegex(r"^win_(\w+)$"), lambda m: "Windows %s" % m.group(1)),
-    (_LazyRegex(r"^(py)?emscripten_.*$"), lambda m: "WebAssembly (Pyodide)"),
-    (_LazyRegex(r"^ios_(\d+)_(\d+)_(\w+)$"), lambda m: "iOS %s.%s %s" % m.groups()),
-    (_LazyRegex(r"^android_(\d+)_(\w+)$"), lambda m: "Android API %s %s" % m.groups()),
-    (_LazyRegex(r"^any$"), lambda m: "any platform"),
-)
-_LEGACY_GLIBC = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
-_MANYLINUX_RE = _LazyRegex(r"^(manylinux_(\d+)_(\d+)|manylinux1|manylinux2010|manylinux2014)_(\w+)$")
+def upload_folders():
+    """Where uploads are looked for: the notebook's folder, /mnt/data, the current folder."""
+    folders = []
+    for folder in (os.environ.get("JPY_SESSION_NAME") and os.path.dirname(
+            os.environ["JPY_SESSION_NAME"]), "/mnt/data", _current_folder()):
+        if folder and os.path.isdir(folder) and os.path.realpath(folder) not in [
+                os.path.realpath(f) for f in folders]:
+            folders.append(folder)
+    return folders
 
 
-def describe_platform(platform_tag):
-    """A platform tag in words: macosx_11_0_arm64 -> macOS 11.0 arm64."""
-    for pattern, words in _PLATFORM_WORDS:
-        match = pattern.match(platform_tag)
-        if match:
-            return words(match)
-    return platform_tag
+def find_uploads(folders=None):
+    """Uploaded bundles in the upload folders: wheels, sdists, split parts, and archives that
+    hold wheels or a manifest (an unrelated data archive is left alone)."""
+    found = []
+    for folder in upload_folders() if folders is None else folders:
+        try:
+            entries = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            path = os.path.join(folder, entry)
+            if not os.path.isfile(path) or _is_macos_metadata(entry):
+                continue
+            part = _split_part(entry) and _find_parts(path)
+            if part:
+                base = part.base_path
+                if base not in found:
+                    found.append(base)
+            elif entry.endswith(".whl") or _parse_uploaded_sdist_filename(entry):
+                found.append(path)
+            elif entry.endswith(ARCHIVE_SUFFIXES):
+                kind = _sniff(path)
+                if kind is None or _looks_like_bundle(path, kind):
+                    found.append(path)
+    return found
 
 
-def _manylinux_glibc(platform_tag):
-    """((major, minor), arch) of a manylinux platform tag, or None."""
-    match = _MANYLINUX_RE.match(platform_tag)
-    if not match:
-        return None
-    if match.group(2):
-        return (int(match.group(2)), int(match.group(3))), match.group(4)
-    return _LEGACY_GLIBC[match.group(1)], match.group(4)
-
-
-class Verdict(collections.namedtuple("Verdict", "filename rank reason message closest")):
-    """Whether a wheel fits a profile: rank (0 best) when it does; else reason and closest tag."""
-
-    __slots__ = ()
-
-    @property
-    def compatible(self):
-        return self.rank is not None
-
-    def to_json(self):
-        if self.compatible:
-            return collections.OrderedDict([("file", self.filename), ("compatible", True),
-                                            ("rank", self.rank)])
-        return collections.OrderedDict([
-            ("file", self.filename), ("compatible", False), ("reason", self.reason),
-            ("message", self.message), ("closest", self.closest)])
-
-
-def _profile_platform_summary(profile):
-    """The platforms a profile takes, in a few words (for messages)."""
-    platforms = []
-    for tag in profile.tags:
-        if tag.platform != "any" and tag.platform not in platforms:
-            platforms.append(tag.platform)
-    many = [p for p in platforms if p.startswith("manylinux_")]
-    if many:
-        arch = _manylinux_glibc(many[0])[1]
-        newest, oldest = _manylinux_glibc(many[0])[0], _manylinux_glibc(many[-1])[0]
-        text = "manylinux_%d_%d..manylinux_%d_%d %s" % (oldest + newest + (arch,))
-        musl = [p for p in platforms if p.startswith("musllinux_")]
-        return text + (" or musllinux" if musl else "")
-    return platforms[0] if platforms else "any"
-
-
-def judge_wheel(profile, wheel_name):
-    """The Verdict on one WheelName for a profile (pure: reads nothing)."""
-    ranks = [profile.rank(tag) for tag in wheel_name.tags]
-    ranks = [r for r in ranks if r is not None]
-    if ranks:
-        return Verdict(wheel_name.filename, min(ranks), None, None, None)
-    reason, message = _incompatibility(profile, wheel_name.tags)
-    return Verdict(wheel_name.filename, None, reason, message, str(_closest_tag(profile,
-                                                                             wheel_name.tags)))
-
-
-def _closest_tag(profile, tags):
-    """The best profile tag sharing the most with any of ``tags`` (interpreter, then abi)."""
-    interpreters = set(t.interpreter for t in tags)
-    pairs = set((t.interpreter, t.abi) for t in tags)
-    for wanted in (lambda t: (t.interpreter, t.abi) in pairs,
-                   lambda t: t.interpreter in interpreters, lambda t: True):
-        for tag in profile.tags:
-            if wanted(tag):
-                return tag
-    return None
-
-
-def _incompatibility(profile, tags):
-    """(reason, message) for tags none of which a profile takes."""
-    interpreters = set(t.interpreter for t in profile.tags)
-    pairs = set((t.interpreter, t.abi) for t in profile.tags)
-    platforms = set(t.platform for t in profile.tags)
-    python = "%s %s" % (profile.marker_environment.get("platform_python_implementation", "Python"),
-                        profile.marker_environment.get("python_version", "?"))
-    wheel_interpreters = sorted(set(t.interpreter for t in tags))
-    if not any(t.interpreter in interpreters for t in tags):
-        takes = sorted(set(t.interpreter for t in profile.tags[:1])) + ["py3"]
-        return "python", "built for %s; this interpreter is %s and takes %s wheels" % (
-            "/".join(wheel_interpreters), python, " or ".join(takes))
-    if not any((t.interpreter, t.abi) in pairs for t in tags):
-        return "abi", "built for the %s ABI; this interpreter takes %s" % (
-            "/".join(sorted(set(t.abi for t in tags))),
-            ", ".join(sorted(set(a for i, a in pairs if i in set(wheel_interpreters)))))
-    needs = _profile_platform_summary(profile)
-    glibc = profile.libc.get("version") if profile.libc.get("kind") == "glibc" else None
-    for tag in tags:
-        parsed = _manylinux_glibc(tag.platform)
-        if parsed and glibc and any(_manylinux_glibc(p) and _manylinux_glibc(p)[1] == parsed[1]
-                                    for p in platforms):
-            return "libc", "needs glibc %d.%d or newer; this sandbox has glibc %s (takes %s)" % (
-                parsed[0] + (glibc, needs))
-    wheel_platforms = sorted(set(describe_platform(t.platform) for t in tags))
-    return "platform", "built for %s; this interpreter needs %s (or any) wheels" % (
-        " / ".join(wheel_platforms), needs)
-
-
+# == 7. Wheels and sdists (I/O) ===============================================================
 # -- Wheels: a file plus its METADATA ---------------------------------------------------------
 # A Wheel is a file plus its METADATA (read lazily, from the zip's .dist-info).
 
@@ -4583,6 +4705,77 @@ class Wheel(object):
                               "warns the same)" % (self.filename, value.strip()))
 
 
+class _RawZip(object):
+    """Reads small zip members straight from their local headers: deflate or stored, CRC
+    checked, exactly what zipfile does, without its per-member objects (thousands of files)."""
+
+    def __init__(self, path):
+        self.file = open(path, "rb")
+
+    def close(self):
+        self.file.close()
+
+    def _seek_data(self, info):
+        """Seek to the member's data; False when zipfile must read it (encrypted, or another
+        compression than stored or deflated)."""
+        import zipfile
+        if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED,
+                                                               zipfile.ZIP_DEFLATED):
+            return False
+        self.file.seek(info.header_offset)
+        header = self.file.read(30)
+        if len(header) < 30 or header[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile("bad local header for %s" % info.filename)
+        name_length, extra_length = struct.unpack("<HH", header[26:30])
+        self.file.seek(info.header_offset + 30 + name_length + extra_length)
+        return True
+
+    def read(self, info, check_crc=True):
+        """The member's bytes; the CRC is skipped when the caller checks a stronger hash."""
+        import zipfile
+        import zlib
+        if not self._seek_data(info):
+            return None
+        raw = self.file.read(info.compress_size)
+        data = (_inflate_bounded(raw, info.file_size, self.file.name, info.filename)
+                if info.compress_type == zipfile.ZIP_DEFLATED else raw)
+        if len(data) != info.file_size or (check_crc and zlib.crc32(data) & 0xFFFFFFFF
+                                           != info.CRC):
+            raise zipfile.BadZipFile("bad CRC-32 for %s" % info.filename)
+        return data
+
+    def stream(self, info, path, check_crc=True, other=None):
+        """Copy a large member to ``path`` in chunks (memory stays flat); (sha256, size), or
+        None when zipfile must read it (encrypted, or another compression). ``other``, a
+        hashlib object, sees the same bytes (a RECORD that uses sha384 or sha512)."""
+        import hashlib
+        import zipfile
+        import zlib
+        if not self._seek_data(info):
+            return None
+        inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+        digest, crc, size, remaining = hashlib.sha256(), 0, 0, info.compress_size
+        with open(path, "wb") as out:
+            while remaining > 0:
+                raw = self.file.read(min(_CHUNK, remaining))
+                if not raw:
+                    raise zipfile.BadZipFile("%s is cut short" % info.filename)
+                remaining -= len(raw)
+                block = (_inflate_bounded(raw, info.file_size - size, self.file.name,
+                                          info.filename, inflater, remaining == 0)
+                         if inflater is not None else raw)
+                digest.update(block)
+                if other is not None:
+                    other.update(block)
+                if check_crc:
+                    crc = zlib.crc32(block, crc)
+                out.write(block)
+                size += len(block)
+        if size != info.file_size or (check_crc and crc & 0xFFFFFFFF != info.CRC):
+            raise zipfile.BadZipFile("bad CRC-32 for %s" % info.filename)
+        return digest, size
+
+
 # -- Source distributions ---------------------------------------------------------------------
 # An sdist is only ever built through pip (offline, --no-build-isolation) with the build
 # backend the sandbox already has. Here: what building it would need.
@@ -4686,6 +4879,38 @@ def read_sdist(path):
     return Sdist(path, name, version, backend, requires, metadata)
 
 
+# == 8. Resolution (pure) =====================================================================
+# -- Resolution -------------------------------------------------------------------------------
+# resolve(profile, wheels, sdists, roots) -> Plan, touching no disk (METADATA is read when the
+# Pool is built, before resolution starts; plan_bundle reads it earlier still). Candidates are
+# the bundle's compatible wheels and buildable sdists and the profile's installed
+# distributions. Policy: what is installed is kept unless `upgrade` (and is never replaced by a
+# version that breaks another installed distribution's requirement); otherwise newest first,
+# the best tag among builds of one version, a wheel before an sdist of the same version.
+#
+# The search is backtracking in the manner of resolvelib (the resolver pip uses): one
+# criterion per identifier ("name", or "name[extra,...]" for a project with extras, which
+# depends on "name" at the very same candidate, as pip models it); each round pins the most
+# preferred unsatisfied identifier (an exact pin first, then the causes of the last conflict,
+# then the shallowest, then the roots' order, then the constrained, then the name); a
+# candidate whose dependencies empty another criterion is passed over; when no candidate
+# is left, it backjumps to the last pin whose dependencies took part in the conflict and marks
+# that pin incompatible. A pin that a new requirement no longer accepts is undone with its
+# requirements at once (they are never kept in force); what only it required is left out of
+# the answer, which holds what the roots reach. Prereleases as pip: only when a specifier
+# names one, or nothing else matches.
+# Work is bounded: a round limit per search, and one search more per project with a problem
+# (exceeding the limit is a problem, never a hang).
+#
+# When no solution exists, the project whose criterion ran empty is recorded and replaced by
+# a placeholder, and the search runs again, until it succeeds: that collects every problem in
+# one run, and a root whose closure holds a placeholder is blocked (never half-installed)
+# while the other roots are resolved again without them. Each problem names the smallest set
+# of requirements that no available version satisfies (who requires what), and asks to fetch
+# a range only when some version can satisfy every requirement on that project.
+# Left out: URL requirements are matched by name only; constraints files; --pre.
+
+
 def missing_build_requirements(profile, sdist, available=None):
     """The build requirements of an sdist that neither the interpreter's installed
     distributions nor the bundle's own wheels (``available``: {name: [version text]}) provide.
@@ -4718,36 +4943,6 @@ def missing_build_requirements(profile, sdist, available=None):
         missing.append("pip")
     return missing
 
-
-# -- Resolution -------------------------------------------------------------------------------
-# resolve(profile, wheels, sdists, roots) -> Plan, touching no disk (METADATA is read when the
-# Pool is built, before resolution starts; plan_bundle reads it earlier still). Candidates are
-# the bundle's compatible wheels and buildable sdists and the profile's installed
-# distributions. Policy: what is installed is kept unless `upgrade` (and is never replaced by a
-# version that breaks another installed distribution's requirement); otherwise newest first,
-# the best tag among builds of one version, a wheel before an sdist of the same version.
-#
-# The search is backtracking in the manner of resolvelib (the resolver pip uses): one
-# criterion per identifier ("name", or "name[extra,...]" for a project with extras, which
-# depends on "name" at the very same candidate, as pip models it); each round pins the most
-# preferred unsatisfied identifier (an exact pin first, then the causes of the last conflict,
-# then the shallowest, then the roots' order, then the constrained, then the name); a
-# candidate whose dependencies empty another criterion is passed over; when no candidate
-# is left, it backjumps to the last pin whose dependencies took part in the conflict and marks
-# that pin incompatible. A pin that a new requirement no longer accepts is undone with its
-# requirements at once (they are never kept in force); what only it required is left out of
-# the answer, which holds what the roots reach. Prereleases as pip: only when a specifier
-# names one, or nothing else matches.
-# Work is bounded: a round limit per search, and one search more per project with a problem
-# (exceeding the limit is a problem, never a hang).
-#
-# When no solution exists, the project whose criterion ran empty is recorded and replaced by
-# a placeholder, and the search runs again, until it succeeds: that collects every problem in
-# one run, and a root whose closure holds a placeholder is blocked (never half-installed)
-# while the other roots are resolved again without them. Each problem names the smallest set
-# of requirements that no available version satisfies (who requires what), and asks to fetch
-# a range only when some version can satisfy every requirement on that project.
-# Left out: URL requirements are matched by name only; constraints files; --pre.
 
 RESOLVE_MAX_ROUNDS = 20000  # pins and backjumps of one search (a resolve() call runs at most
 #                            one per project with a problem, plus two)
@@ -5831,6 +6026,7 @@ def resolve(profile, wheels=(), sdists=(), roots=(), upgrade=False, verdicts=Non
                      for name, items in resolver.conflicts.items()))
 
 
+# == 9. Fixes (pure) ==========================================================================
 # -- Fixes ------------------------------------------------------------------------------------
 # Every problem carries a fix: where to act and the exact command. Everything missing from the
 # bundle is fetched by ONE online command (tools/bundle.py) that carries every fact it needs:
@@ -5844,15 +6040,10 @@ def resolve(profile, wheels=(), sdists=(), roots=(), upgrade=False, verdicts=Non
 # of it), so that the builder ships it although the profile lists it, and the bundle's
 # manifest says `reinstall`, so that the next install replaces that same version.
 
-FIX_BUNDLE_NAME = "bundle-fix.tar.gz"
+
 PROFILE_FILE_NAME = "sandbox-profile.json"
 _COMMON_GLIBC = (39, 35, 34, 31, 28, 27, 24, 17)  # manylinux_2_X tags wheels are built for
 # (2_17 also by name: pip widens manylinux2014 to its legacy aliases only, not to manylinux_2_17)
-
-
-def _quote(text):
-    import shlex
-    return shlex.quote(text)
 
 
 def _short_platforms(profile):
@@ -6123,6 +6314,20 @@ def attach_fixes(problems, profile, fetch, rerun, profile_argument=None, bundles
     return fixed, shared
 
 
+def _bundle_tool():
+    """The tool that builds bundles (tools/bundle.py, SPEC 3): the console script
+    `sandbox-bundle` when the builder is installed beside this module."""
+    source = globals().get("__file__")  # absent when a notebook cell exec()s this file
+    here = os.path.dirname(os.path.abspath(source)) if source else None
+    return ("sandbox-bundle" if here and os.path.isfile(os.path.join(
+        here, "sandbox_bundle", "bundle.py")) else "python tools/bundle.py")
+
+
+def _bundle_command(target):
+    """The online command that builds a bundle for a target."""
+    return _BUNDLE_COMMAND % (_bundle_tool(), target)
+
+
 # -- The report of a check (SPEC 2.4) ---------------------------------------------------------
 # What a check found, as a Report (see "Problems and reports"), with its fixes attached.
 
@@ -6222,6 +6427,7 @@ def _sdist_json(profile, sdist):
         ("missing", missing), ("buildable", not missing)])
 
 
+# == 10. check: the dry run (I/O) =============================================================
 # -- check: the dry run -----------------------------------------------------------------------
 
 
@@ -6349,14 +6555,6 @@ def _marker_extras(markers):
     return sorted(extras)
 
 
-def _is_requirement(text):
-    try:
-        Requirement(text)
-    except InvalidRequirement:
-        return False
-    return True
-
-
 def _read_wheels(bundle, profile, excluded):
     wheels, verdicts, problems = [], [], []
     for item in bundle.wheels:
@@ -6477,6 +6675,7 @@ def check(bundles, require=None, profile=None, upgrade=False, work_dir=None, lim
                             profile_argument=profile_argument)
 
 
+# == 11. Installation: source, validator, destination, journal (I/O) ==========================
 # -- Installation (PEP 427, 491) --------------------------------------------------------------
 # Installs wheels itself, with no pip, in pypa/installer's seams: the wheel is the source; the
 # validator passes every name through the gate (members once per wheel, RECORD rows that are
@@ -6634,77 +6833,6 @@ def _shebang(executable):
 def _urlsafe_digest(data_hash):
     import base64
     return base64.urlsafe_b64encode(data_hash.digest()).rstrip(b"=").decode("ascii")
-
-
-class _RawZip(object):
-    """Reads small zip members straight from their local headers: deflate or stored, CRC
-    checked, exactly what zipfile does, without its per-member objects (thousands of files)."""
-
-    def __init__(self, path):
-        self.file = open(path, "rb")
-
-    def close(self):
-        self.file.close()
-
-    def _seek_data(self, info):
-        """Seek to the member's data; False when zipfile must read it (encrypted, or another
-        compression than stored or deflated)."""
-        import zipfile
-        if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED,
-                                                               zipfile.ZIP_DEFLATED):
-            return False
-        self.file.seek(info.header_offset)
-        header = self.file.read(30)
-        if len(header) < 30 or header[:4] != b"PK\x03\x04":
-            raise zipfile.BadZipFile("bad local header for %s" % info.filename)
-        name_length, extra_length = struct.unpack("<HH", header[26:30])
-        self.file.seek(info.header_offset + 30 + name_length + extra_length)
-        return True
-
-    def read(self, info, check_crc=True):
-        """The member's bytes; the CRC is skipped when the caller checks a stronger hash."""
-        import zipfile
-        import zlib
-        if not self._seek_data(info):
-            return None
-        raw = self.file.read(info.compress_size)
-        data = (_inflate_bounded(raw, info.file_size, self.file.name, info.filename)
-                if info.compress_type == zipfile.ZIP_DEFLATED else raw)
-        if len(data) != info.file_size or (check_crc and zlib.crc32(data) & 0xFFFFFFFF
-                                           != info.CRC):
-            raise zipfile.BadZipFile("bad CRC-32 for %s" % info.filename)
-        return data
-
-    def stream(self, info, path, check_crc=True, other=None):
-        """Copy a large member to ``path`` in chunks (memory stays flat); (sha256, size), or
-        None when zipfile must read it (encrypted, or another compression). ``other``, a
-        hashlib object, sees the same bytes (a RECORD that uses sha384 or sha512)."""
-        import hashlib
-        import zipfile
-        import zlib
-        if not self._seek_data(info):
-            return None
-        inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
-        digest, crc, size, remaining = hashlib.sha256(), 0, 0, info.compress_size
-        with open(path, "wb") as out:
-            while remaining > 0:
-                raw = self.file.read(min(_CHUNK, remaining))
-                if not raw:
-                    raise zipfile.BadZipFile("%s is cut short" % info.filename)
-                remaining -= len(raw)
-                block = (_inflate_bounded(raw, info.file_size - size, self.file.name,
-                                          info.filename, inflater, remaining == 0)
-                         if inflater is not None else raw)
-                digest.update(block)
-                if other is not None:
-                    other.update(block)
-                if check_crc:
-                    crc = zlib.crc32(block, crc)
-                out.write(block)
-                size += len(block)
-        if size != info.file_size or (check_crc and crc & 0xFFFFFFFF != info.CRC):
-            raise zipfile.BadZipFile("bad CRC-32 for %s" % info.filename)
-        return digest, size
 
 
 _NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
@@ -7472,377 +7600,6 @@ class _Lock(object):
         return False
 
 
-# -- install: check, install, verify, report ---------------------------------------------------
-
-
-class Destination(collections.namedtuple("Destination", "kind lib_dir target_dir user")):
-    """Where an install goes: kind is target, site-packages or user-site; target_dir is the
-    --target folder (else None)."""
-
-    __slots__ = ()
-
-    def scheme(self, dist_name):
-        return install_scheme(dist_name, target=self.target_dir, user=self.user)
-
-
-def _writable_alternative():
-    """A folder this process can write, for the not-writable fix (--target it)."""
-    import tempfile
-    candidates = []
-    if os.path.isdir("/mnt/data"):
-        candidates.append("/mnt/data/python-packages")
-    candidates.append(os.path.join(_current_folder() or tempfile.gettempdir(), "python-packages"))
-    candidates.append(os.path.join(tempfile.gettempdir(), "python-packages"))
-    for path in candidates:
-        if _is_writable(path):
-            return path
-    return candidates[-1]
-
-
-def choose_destination(target=None, bundles=()):
-    """The Destination of an install, or a not-writable Problem naming what works instead."""
-    if target:
-        target = os.path.abspath(target)
-        if _is_writable(target):
-            return Destination("target", target, target, False), None
-        subject = target
-    else:
-        paths = _detect_paths()
-        if paths["purelib_writable"]:
-            return Destination("site-packages", paths["purelib"], None, False), None
-        user_path, user_enabled = _user_site()
-        if user_enabled and user_path and _is_writable(user_path):
-            return Destination("user-site", user_path, None, True), None
-        subject = paths["purelib"]
-    path = _writable_alternative()
-    command = "python bootstrap.py install %s --target %s" % (
-        " ".join(_quote(b) for b in bundles) or "BUNDLE", _quote(path))
-    return None, Problem("not-writable", subject,
-                         "%s cannot be written by this user; install into a folder that can be, "
-                         "and put it on PYTHONPATH" % subject,
-                         fix={"where": "sandbox", "command": command,
-                              "then": "PYTHONPATH=%s python ..." % path})
-
-
-def _target_profile(destination):
-    """This interpreter's profile, seen from the install destination: a --target folder is
-    self-contained (only what it holds counts as installed, as with pip --target); an overlay
-    sees its own packages first, then the base's."""
-    profile = Profile.current()
-    if destination is not None and destination.kind == "target":
-        profile.build_installed = profile.installed
-        profile.installed = find_distributions([destination.lib_dir])
-    elif destination is not None and destination.kind == "overlay":
-        present = find_distributions([destination.lib_dir])
-        names = set(d.name for d in present)
-        profile.installed = present + [d for d in profile.installed if d.name not in names]
-    return profile
-
-
-def _build_environment(backend_wheels, folder):
-    """Install the bundle's build-backend wheels into a private folder for one build."""
-    for wheel in backend_wheels:
-        _WheelInstall(wheel, install_scheme(wheel.name, target=folder), False).run()
-    return folder
-
-
-def _build_sdist(sdist, out_dir, backend_wheels=()):
-    """Build a wheel from an sdist offline with pip and the build backend: this interpreter's
-    own, or the wheels of it that the bundle ships (put on PYTHONPATH for this build only)."""
-    import subprocess
-    _makedirs(out_dir)
-    env = dict(os.environ, PIP_CONFIG_FILE=os.devnull, PIP_NO_INPUT="1",
-               PIP_DISABLE_PIP_VERSION_CHECK="1")
-    if backend_wheels:
-        folder = _build_environment(backend_wheels, os.path.join(out_dir, ".build-env"))
-        env["PYTHONPATH"] = os.pathsep.join([folder] + ([env["PYTHONPATH"]]
-                                                        if env.get("PYTHONPATH") else []))
-    for key in ("PIP_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
-        env.pop(key, None)
-    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-               "--no-index", "--no-cache-dir", "-w", out_dir, sdist.path]
-    try:
-        proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              universal_newlines=True, env=env)
-    except OSError as error:  # no processes here after all: a capability, not a crash
-        raise BootstrapError("building %s needs a process, and none can start here (%s): a "
-                             "wheel built for this platform is needed" % (sdist.filename, error),
-                             sdist.filename, code="build-failed")
-    built = [f for f in os.listdir(out_dir) if f.endswith(".whl")
-             and canonicalize_name(f.split("-")[0]) == sdist.name]
-    if proc.returncode != 0 or not built:
-        lines = [line.strip() for line in proc.stdout.splitlines() if line.strip()]
-        errors = [line for line in lines if re.search(r"error", line, re.IGNORECASE)
-                  and not re.search(r"subprocess-exited-with-error|metadata-generation-failed|"
-                                    r"originates from a subprocess", line)]
-        tail = (errors or lines)[-3:]
-        raise BootstrapError("building %s offline failed: %s" % (sdist.filename, " | ".join(tail)),
-                             sdist.filename, code="build-failed")
-    path = os.path.join(out_dir, built[0])
-    return Wheel(path, WheelName.parse(path))
-
-
-def _remove_distribution(dist, scheme):
-    """Uninstall an installed distribution: only the paths its RECORD names inside the
-    scheme's folders, then the folders that emptied (no leftover namespace package)."""
-    import shutil
-    dist_info = _installed_dist_info(dist.location, dist.name, dist.version)
-    if dist_info is None:
-        return []
-    removed = [path for path in _distribution_paths(dist_info)
-               if _scheme_relative(scheme, path) is not None and (
-                   os.path.isfile(path) or os.path.islink(path))]
-    for path in removed:
-        os.remove(path)
-    shutil.rmtree(dist_info)
-    _prune(scheme, removed + [dist_info])
-    return removed
-
-
-def _usable_cores():
-    """Cores this process may use (a container's limit included), at most 4: decompression
-    runs in parallel threads, and more threads than cores only contend for the GIL."""
-    try:
-        count = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        count = os.cpu_count() or 1
-    return max(1, min(4, count))
-
-
-def _file_size(path):
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0
-
-
-def _held_names(installation):
-    """The top-level import names a prepared wheel installs into the lib folders; None when it
-    installs a .pth file (which can add any name)."""
-    names = set()
-    for key, relative in installation.targets.values():
-        if key not in ("purelib", "platlib"):
-            continue
-        parts = relative.split("/")
-        if len(parts) > 1:
-            names.add(parts[0])
-        elif relative.endswith(".pth"):
-            return None
-        elif relative.endswith(".py"):
-            names.add(relative[:-3])
-        elif _EXTENSION_RE.match(relative):
-            names.add(_EXTENSION_RE.match(relative).group(1))
-    return sorted(n for n in names if n.isidentifier())
-
-
-class _Installer(object):
-    """Runs a Plan's installs, in parallel, within a time budget; collects results and problems."""
-
-    def __init__(self, destination, profile, roots, budget, jobs, work, progress=None,
-                 bundle_wheels=()):
-        import time
-        self.bundle_wheels = list(bundle_wheels)
-        self.progress = progress or (lambda done, total, name, size: None)
-        self.destination = destination
-        self.installed_by_name = dict((d.name, d) for d in profile.installed)
-        self.build_installed = set(d.name for d in (profile.build_installed
-                                                    or profile.installed))
-        self.root_names = set(r.key for r in roots)
-        self.deadline = time.monotonic() + budget if budget else None
-        if jobs is not None and jobs < 1:
-            raise UsageError("--jobs must be 1 or more, not %s" % jobs, "--jobs")
-        self.jobs = jobs or _usable_cores()
-        self.owner_index = None
-        self.notes = []
-        self.work = work
-        self.results = []
-        self.problems = []
-        self.modules = {}
-        self.requires = {}
-        self.pth_files = []
-        self.verifier = None  # a _Verifier that imports the roots as their packages land
-        self.held = {}  # {package: top-level names the verifier holds until it is placed}
-
-    def _out_of_time(self):
-        import time
-        return self.deadline is not None and time.monotonic() > self.deadline
-
-    def run(self, candidates):
-        wheels = []
-        for candidate in candidates:
-            wheel = candidate.wheel
-            if candidate.sdist is not None:
-                try:
-                    wheel = _build_sdist(candidate.sdist, os.path.join(self.work, "built"),
-                                         self._backend_wheels(candidate.sdist))
-                except BootstrapError as error:
-                    self.problems.append(Problem(error.code, error.subject, error.message,
-                                                fix={"where": "online", "command":
-                                                     "python tools/bundle.py %s==%s --profile "
-                                                     "sandbox-profile.json -o %s" % (
-                                                         candidate.name, candidate.version,
-                                                         FIX_BUNDLE_NAME)}))
-                    continue
-            wheels.append((candidate, wheel))
-        # Largest first, and members (not wheels) shared among the workers: one big wheel's
-        # decompression spreads over every core, and small wheels fill the gaps.
-        wheels.sort(key=lambda item: -_file_size(item[1].path))
-        outcomes = self._install_all(wheels)
-        skipped = [c for c, outcome in zip(wheels, outcomes) if outcome == "budget"]
-        if skipped:
-            self.problems.append(Problem(
-                "budget-exhausted", "install",
-                "the time budget ran out before %d of %d packages (%s); what is installed is "
-                "complete" % (len(skipped), len(wheels), _short([c.name for c, _ in skipped])),
-                fix={"where": "sandbox", "command": "run the same install command again: it "
-                     "continues where it stopped"}))
-
-    def _backend_wheels(self, sdist):
-        """The bundle's wheels that provide an sdist's build requirements missing here, with
-        their own requirements (wheel needs packaging, ...), newest version of each."""
-        best = {}
-        for wheel in self.bundle_wheels:
-            if wheel.name not in best or wheel.version > best[wheel.name].version:
-                best[wheel.name] = wheel
-        environment = dict(default_environment(), extra="")
-        queue, chosen = list(sdist.requires) + ["wheel", "pip"], {}
-        while queue:
-            try:
-                requirement = _requirement(queue.pop())
-                if requirement.marker and not requirement.marker.evaluate(environment):
-                    continue
-            except (InvalidRequirement, UndefinedComparison, UndefinedEnvironmentName):
-                continue
-            name = requirement.key
-            if name in chosen or name in self.build_installed or name not in best:
-                continue
-            chosen[name] = best[name]
-            try:
-                queue.extend(best[name].metadata.requires_dist)
-            except BootstrapError:
-                continue
-        return [chosen[name] for name in sorted(chosen)]
-
-    def _install_all(self, wheels):
-        """Prepare each wheel, extract all members on a shared pool, commit each wheel whole."""
-        outcomes = [None] * len(wheels)
-        pending = []
-        with _extraction_pool(self.jobs) as pool:
-            for index, (candidate, wheel) in enumerate(wheels):
-                if self._out_of_time():
-                    outcomes[index] = "budget"
-                    continue
-                try:
-                    installation = _WheelInstall(wheel, self.destination.scheme(candidate.name),
-                                                 candidate.name in self.root_names).prepare()
-                except (BootstrapError, OSError, ValueError) as error:
-                    outcomes[index] = self._failed(wheel, error, self._replaced(candidate))
-                    continue
-                futures = [_submit(pool, installation.extract, chunk)
-                           for chunk in installation.chunks()]
-                pending.append((index, candidate, installation, futures))
-            self._start_verifier([(c, i) for _, c, i, _ in pending])
-            for done, (index, candidate, installation, futures) in enumerate(pending, 1):
-                outcomes[index] = self._finish_one(candidate, installation, futures)
-                self.progress(done, len(pending), candidate.name,
-                              _file_size(installation.wheel.path))
-        return outcomes
-
-    def _start_verifier(self, prepared):
-        """Start the verifying interpreter before the first package is placed, holding the
-        top-level names of every (candidate, installation) being unpacked; where one installs
-        a .pth file (read only at start-up), it starts once every package is placed."""
-        if self.verifier is None or not any(c.name in self.root_names for c, _ in prepared):
-            return
-        held = []
-        for candidate, installation in prepared:
-            names = _held_names(installation)
-            if names is None:
-                return
-            self.held[candidate.name] = names
-            held.extend(names)
-        self.verifier.start(held)
-
-    def _placed(self, candidate, modules):
-        """Tell the verifier a package is done (placed, or failed: no modules): its names are
-        released, and a root's modules queued for import."""
-        if self.verifier is not None:
-            self.verifier.placed(self.held.pop(candidate.name, ()),
-                                 modules if candidate.name in self.root_names else ())
-
-    def _failed(self, wheel, error, kept=None):
-        import errno
-        still = ("; %s %s is still installed, as it was" % (kept.name, kept.version)
-                 if kept is not None else "")
-        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EACCES,
-                                                          errno.EPERM, errno.EROFS):
-            where = self.destination.lib_dir
-            reason = ("no space left" if error.errno in (errno.ENOSPC, errno.EDQUOT)
-                      else "no permission to write")
-            self.problems.append(Problem(
-                "not-writable", wheel.filename, "%s in %s while installing %s; nothing of it was "
-                "installed%s" % (reason, where, wheel.filename, still),
-                fix={"where": "sandbox", "command": "free some space in %s, or rerun with "
-                     "--target %s" % (where, _quote(_writable_alternative()))}))
-            return "failed"
-        if isinstance(error, FileConflict):
-            self.problems.append(Problem(
-                "file-conflict", wheel.filename, error.message + still, details={
-                    "owner": error.owner, "files": error.files[:20]},
-                fix={"where": "sandbox", "command": "keep one of the two: pip uninstall -y %s, "
-                     "then rerun the same install (or leave %s out of the bundle)" % (
-                         error.owner, error.project)}))
-            return "failed"
-        if isinstance(error, BootstrapError):
-            code, message = error.code, error.message
-        else:
-            code, message = "invalid-wheel", "%s cannot be installed: %s" % (wheel.filename, error)
-        self.problems.append(Problem(code if code in PROBLEM_CODES else "invalid-wheel",
-                                     wheel.filename, message + still,
-                                     fix=_reupload_fix(wheel.filename)))
-        return "failed"
-
-    def _replaced(self, candidate):
-        """The installed distribution an install of ``candidate`` replaces, or None (a
-        distribution elsewhere, shadowed by a --target folder, is not replaced)."""
-        previous = self.installed_by_name.get(candidate.name)
-        if previous is not None and previous.location != self.destination.lib_dir:
-            return None
-        return previous
-
-    def _owners(self):
-        if self.owner_index is None:
-            self.owner_index = _owners(self.destination.lib_dir)
-        return self.owner_index
-
-    def _finish_one(self, candidate, installation, futures):
-        wheel = installation.wheel
-        previous = self._replaced(candidate)
-        try:
-            for future in futures:
-                future.result()
-            installation.finish(replaces=previous, owners=self._owners)
-        except Exception as error:
-            installation.discard()
-            if not isinstance(error, (BootstrapError, OSError, ValueError)):
-                raise
-            self._placed(candidate, ())
-            return self._failed(wheel, error, kept=previous)
-        self.owner_index = None  # the installed files changed
-        self.notes.extend(wheel.notes)
-        self.modules[candidate.name] = installation.top_level_modules()
-        self._placed(candidate, self.modules[candidate.name])
-        self.requires[candidate.name] = candidate.requires
-        self.pth_files.extend(relative for key, relative, _, _ in installation.installed
-                              if key == installation.lib_key and "/" not in relative
-                              and relative.endswith(".pth"))
-        self.results.append(collections.OrderedDict([
-            ("name", candidate.name), ("version", str(candidate.version)),
-            ("wheel", wheel.filename), ("location", installation.lib_dir),
-            ("replaced", previous.version if previous is not None else None)]))
-        return "ok"
-
-
 # -- Bytecode and import verification ----------------------------------------------------------
 # Two things make a package *work* rather than merely *present*, and both must pay for
 # themselves in time-to-working. Verification: the import names of the roots (what the user
@@ -8193,21 +7950,6 @@ def verify_imports(modules_by_package, extra_path=None, roots=None, requires=Non
     return problems, sorted(notes)
 
 
-def _check_installed(installer, profile):
-    """(problems, notes) of verifying the roots the installer placed (none without its
-    verifier: --no-verify)."""
-    verifier = installer.verifier
-    if verifier is None:
-        return [], []
-    try:
-        versions = dict((item["name"], item["version"]) for item in installer.results)
-        return verify_imports(installer.modules, verifier.extra_path,
-                              roots=installer.root_names, requires=installer.requires,
-                              versions=versions, profile=profile, importer=verifier.results)
-    finally:
-        verifier.stop()
-
-
 def _activate(lib_dir, new_files):
     """Make what was just installed importable in this process, without a restart."""
     import importlib
@@ -8253,122 +7995,7 @@ def _restart_needed(results, modules_by_package):
     return problems
 
 
-def _unpack_environments(bundles, target):
-    """(the other uploads, environments unpacked, their Problems): conda-pack archives among
-    the uploads are unpacked as environments, not installed as bundles."""
-    others, environments, problems = [], [], []
-    for upload in bundles:
-        if not _is_conda_pack(upload):
-            others.append(upload)
-            continue
-        try:
-            environments.append(unpack_conda_env(upload, target))
-        except BootstrapError as error:
-            if error.code in ("corrupt-archive", "unsafe-archive-member"):
-                problems.append(_problem_from_error(error))
-                continue
-            problems.append(Problem("environment-failed", error.subject, error.message,
-                                    fix=getattr(error, "fix", None) or {
-                                        "where": "sandbox", "command": "check that %s was "
-                                        "packed on a machine like this one (conda-pack -n ENV "
-                                        "-o env.tar.gz)" % os.path.basename(upload)}))
-    return others, environments, problems
-
-
-def _install_destination(target, overlay, bundles, work_dir):
-    """(Destination, None) of an install, or (None, the Problem that stops it)."""
-    destination, problem = choose_destination(overlay or target, bundles)
-    problem = problem or _work_dir_problem(work_dir)
-    if problem is None and overlay:
-        destination = destination._replace(kind="overlay")
-        problem = _claim_overlay(overlay, bundles)
-    return (None, problem) if problem is not None else (destination, None)
-
-
-def _run_installer(installer, plan, verify):
-    """Install the plan's candidates; with ``verify``, the roots' imports start beside them."""
-    installer.verifier = _Verifier(
-        installer.destination.lib_dir if installer.destination.target_dir else None
-    ) if verify else None
-    try:
-        installer.run(plan.install)
-    except BaseException:
-        if installer.verifier is not None:
-            installer.verifier.stop()
-        raise
-    return installer
-
-
-def _make_usable(installer, profile):
-    """After the packages are placed: what a fix must keep (the profile it names), no staging
-    folder left, and the destination importable in this process."""
-    destination = installer.destination
-    if installer.results:
-        profile.installed_after = _target_profile(destination).installed
-    _remove_empty(os.path.join(destination.lib_dir, STAGING_DIR))
-    if destination.kind == "overlay":
-        _mark_overlay(destination.lib_dir)
-        _activate_overlay(destination.lib_dir)
-    else:
-        _activate(destination.lib_dir, installer.pth_files)
-
-
-def _installed_facts(report, installer, profile, environments):
-    """Add to an install's report where it went, what it shadows, how to activate it."""
-    destination = installer.destination
-    report["location"] = destination.lib_dir
-    report["shadowed"] = [collections.OrderedDict([
-        ("name", d.name), ("version", d.version), ("location", d.location),
-        ("by", next(i["version"] for i in installer.results if i["name"] == d.name))])
-        for d in profile.installed if d.location != destination.lib_dir
-        and any(i["name"] == d.name for i in installer.results)]
-    if destination.kind == "target":
-        report["activation"] = write_activation(destination.lib_dir)
-    if environments:
-        report["environments"] = environments
-    return report
-
-
-def install(bundles=None, require=None, target=None, upgrade=False, budget=None, work_dir=None,
-            verify=True, jobs=None, progress=None, overlay=None, limits=None):
-    """Check, install, verify imports, report. Returns a Report (installed, problems, ...).
-
-    Without ``bundles``, installs the uploads found by find_uploads(). ``progress`` is a
-    callable (done, total, name, bytes); the default shows progress on a terminal or notebook.
-    """
-    bundles = [bundles] if isinstance(bundles, str) else list(bundles or find_uploads())
-    bundles, environments, problems = _unpack_environments(bundles, target)
-    if (environments or problems) and not bundles:
-        report = build_report("install", Profile.current(), None, None, problems, [],
-                              installed=[])
-        report["environments"] = environments
-        return report
-    destination, problem = _install_destination(target, overlay, bundles, work_dir)
-    if problem is not None:
-        return build_report("install", Profile.current(), None, None, [problem], bundles)
-    _makedirs(destination.lib_dir)
-    with _WorkDir(work_dir) as work, _Lock(destination.lib_dir):
-        notes = recover_staging(destination.lib_dir, destination.scheme)
-        profile, bundle, plan, found, verdicts, sdists = plan_bundle(
-            bundles, work, require, _target_profile(destination), upgrade,
-            shadow=destination.lib_dir if destination.kind == "target" else None, limits=limits)
-        problems = found + problems
-        if any(p.code in _INPUT_PROBLEMS for p in problems):
-            return build_report("install", profile, bundle, plan, problems, bundles, verdicts,
-                                sdists, notes=notes + ["nothing was installed: fix the uploads"])
-        installer = _run_installer(_Installer(
-            destination, profile, [Requirement(r) for r in plan.roots], budget, jobs, work,
-            progress or Progress(), getattr(plan, "wheels", ())), plan, verify)
-        _make_usable(installer, profile)
-        checked, verify_notes = _check_installed(installer, profile)
-        problems += installer.problems + checked + _restart_needed(installer.results,
-                                                                   installer.modules)
-        report = build_report("install", profile, bundle, plan, problems, bundles, verdicts,
-                              sdists, notes=notes + installer.notes + verify_notes,
-                              installed=installer.results)
-    return _installed_facts(report, installer, profile, environments)
-
-
+# == 12. Environment modes (I/O) ==============================================================
 # -- Environment modes: layered venvs, overlays, baked runtimes, conda-pack archives ------------
 # Three ways people already solve this problem. A layered venv (a kernel's venv over a base
 # venv, joined by a .pth file) is detected and installed into, never its base. An overlay is a
@@ -8376,31 +8003,6 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
 # `overlay --reset`. A --target folder is a baked runtime: reproducible, with a written
 # activation. A conda-pack archive is unpacked, fixed up by its own conda-unpack, and made
 # importable when its interpreter matches this one.
-
-
-def _detect_layer():
-    """The base site-packages a layered venv reads through a .pth file, or None."""
-    if sys.prefix == getattr(sys, "base_prefix", sys.prefix):
-        return None
-    purelib = sysconfig.get_paths()["purelib"]
-    try:
-        names = sorted(n for n in os.listdir(purelib) if n.endswith(".pth"))
-    except OSError:
-        return None
-    for name in names:
-        try:
-            lines = _read_text(os.path.join(purelib, name)).splitlines()
-        except OSError:
-            continue
-        for line in lines:
-            line = line.strip()
-            if not line or line.startswith(("#", "import ", "import\t")):
-                continue
-            base = os.path.normpath(os.path.join(purelib, line))
-            if base != os.path.normpath(purelib) and os.path.isdir(base) and any(
-                    entry.endswith(".dist-info") for entry in os.listdir(base)):
-                return {"base_site": base, "pth": os.path.join(purelib, name)}
-    return None
 
 
 def write_activation(folder):
@@ -8614,25 +8216,557 @@ def unpack_conda_env(path, folder=None):
         ("run_with", "%s your_script.py" % _quote(python))])
 
 
+# == 13. install: check, install, verify, report (I/O) ========================================
+# -- Progress ---------------------------------------------------------------------------------
+
+
+class Progress(object):
+    """Package k of n, bytes and elapsed time: on a terminal in place, in a notebook as one
+    display updated in place (never stderr, which notebooks show as errors), nothing when
+    quiet (--json, MCP) or on a pipe."""
+
+    def __init__(self, stream=None, quiet=False):
+        import threading
+        import time
+        self.stream = stream or sys.stderr
+        self.quiet = quiet
+        self.terminal = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.notebook = stream is None and "ipykernel" in sys.modules and _in_ipython()
+        self.handle = None
+        self.start = time.monotonic()
+        self.last = 0.0
+        self.lock = threading.Lock()
+
+    def __call__(self, done, total, name, size):
+        import time
+        if self.quiet or not (self.terminal or self.notebook):
+            return
+        now = time.monotonic()
+        with self.lock:
+            if now - self.last < 0.25 and done < total and self.last:
+                return
+            self.last = now
+            text = "installing %d of %d: %s (%.1f MB) %.1fs" % (
+                done, total, name, size / 1e6, now - self.start)
+            if self.notebook:
+                self._display(text, done, total)
+            else:
+                self.stream.write("\r" + text[:100].ljust(100) + ("\n" if done == total else ""))
+                self.stream.flush()
+
+    def _display(self, text, done, total):
+        """One display, created at the first package and updated after each."""
+        data = {"text/plain": text, "text/html": "<div class='sandbox-bootstrap-progress'>"
+                "<progress value='%d' max='%d'></progress> <code>%s</code></div>" % (
+                    done, total, _escape_html(text))}
+        try:
+            from IPython.display import display
+            if self.handle is None:
+                self.handle = display(data, raw=True, display_id=True)
+            else:
+                self.handle.update(data, raw=True)
+        except Exception:  # no display after all: progress is only a courtesy
+            self.notebook = False
+
+
+# -- install: check, install, verify, report ---------------------------------------------------
+
+
+class Destination(collections.namedtuple("Destination", "kind lib_dir target_dir user")):
+    """Where an install goes: kind is target, site-packages or user-site; target_dir is the
+    --target folder (else None)."""
+
+    __slots__ = ()
+
+    def scheme(self, dist_name):
+        return install_scheme(dist_name, target=self.target_dir, user=self.user)
+
+
+def _writable_alternative():
+    """A folder this process can write, for the not-writable fix (--target it)."""
+    import tempfile
+    candidates = []
+    if os.path.isdir("/mnt/data"):
+        candidates.append("/mnt/data/python-packages")
+    candidates.append(os.path.join(_current_folder() or tempfile.gettempdir(), "python-packages"))
+    candidates.append(os.path.join(tempfile.gettempdir(), "python-packages"))
+    for path in candidates:
+        if _is_writable(path):
+            return path
+    return candidates[-1]
+
+
+def choose_destination(target=None, bundles=()):
+    """The Destination of an install, or a not-writable Problem naming what works instead."""
+    if target:
+        target = os.path.abspath(target)
+        if _is_writable(target):
+            return Destination("target", target, target, False), None
+        subject = target
+    else:
+        paths = _detect_paths()
+        if paths["purelib_writable"]:
+            return Destination("site-packages", paths["purelib"], None, False), None
+        user_path, user_enabled = _user_site()
+        if user_enabled and user_path and _is_writable(user_path):
+            return Destination("user-site", user_path, None, True), None
+        subject = paths["purelib"]
+    path = _writable_alternative()
+    command = "python bootstrap.py install %s --target %s" % (
+        " ".join(_quote(b) for b in bundles) or "BUNDLE", _quote(path))
+    return None, Problem("not-writable", subject,
+                         "%s cannot be written by this user; install into a folder that can be, "
+                         "and put it on PYTHONPATH" % subject,
+                         fix={"where": "sandbox", "command": command,
+                              "then": "PYTHONPATH=%s python ..." % path})
+
+
+def _target_profile(destination):
+    """This interpreter's profile, seen from the install destination: a --target folder is
+    self-contained (only what it holds counts as installed, as with pip --target); an overlay
+    sees its own packages first, then the base's."""
+    profile = Profile.current()
+    if destination is not None and destination.kind == "target":
+        profile.build_installed = profile.installed
+        profile.installed = find_distributions([destination.lib_dir])
+    elif destination is not None and destination.kind == "overlay":
+        present = find_distributions([destination.lib_dir])
+        names = set(d.name for d in present)
+        profile.installed = present + [d for d in profile.installed if d.name not in names]
+    return profile
+
+
+def _build_environment(backend_wheels, folder):
+    """Install the bundle's build-backend wheels into a private folder for one build."""
+    for wheel in backend_wheels:
+        _WheelInstall(wheel, install_scheme(wheel.name, target=folder), False).run()
+    return folder
+
+
+def _build_sdist(sdist, out_dir, backend_wheels=()):
+    """Build a wheel from an sdist offline with pip and the build backend: this interpreter's
+    own, or the wheels of it that the bundle ships (put on PYTHONPATH for this build only)."""
+    import subprocess
+    _makedirs(out_dir)
+    env = dict(os.environ, PIP_CONFIG_FILE=os.devnull, PIP_NO_INPUT="1",
+               PIP_DISABLE_PIP_VERSION_CHECK="1")
+    if backend_wheels:
+        folder = _build_environment(backend_wheels, os.path.join(out_dir, ".build-env"))
+        env["PYTHONPATH"] = os.pathsep.join([folder] + ([env["PYTHONPATH"]]
+                                                        if env.get("PYTHONPATH") else []))
+    for key in ("PIP_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
+        env.pop(key, None)
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+               "--no-index", "--no-cache-dir", "-w", out_dir, sdist.path]
+    try:
+        proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              universal_newlines=True, env=env)
+    except OSError as error:  # no processes here after all: a capability, not a crash
+        raise BootstrapError("building %s needs a process, and none can start here (%s): a "
+                             "wheel built for this platform is needed" % (sdist.filename, error),
+                             sdist.filename, code="build-failed")
+    built = [f for f in os.listdir(out_dir) if f.endswith(".whl")
+             and canonicalize_name(f.split("-")[0]) == sdist.name]
+    if proc.returncode != 0 or not built:
+        lines = [line.strip() for line in proc.stdout.splitlines() if line.strip()]
+        errors = [line for line in lines if re.search(r"error", line, re.IGNORECASE)
+                  and not re.search(r"subprocess-exited-with-error|metadata-generation-failed|"
+                                    r"originates from a subprocess", line)]
+        tail = (errors or lines)[-3:]
+        raise BootstrapError("building %s offline failed: %s" % (sdist.filename, " | ".join(tail)),
+                             sdist.filename, code="build-failed")
+    path = os.path.join(out_dir, built[0])
+    return Wheel(path, WheelName.parse(path))
+
+
+def _remove_distribution(dist, scheme):
+    """Uninstall an installed distribution: only the paths its RECORD names inside the
+    scheme's folders, then the folders that emptied (no leftover namespace package)."""
+    import shutil
+    dist_info = _installed_dist_info(dist.location, dist.name, dist.version)
+    if dist_info is None:
+        return []
+    removed = [path for path in _distribution_paths(dist_info)
+               if _scheme_relative(scheme, path) is not None and (
+                   os.path.isfile(path) or os.path.islink(path))]
+    for path in removed:
+        os.remove(path)
+    shutil.rmtree(dist_info)
+    _prune(scheme, removed + [dist_info])
+    return removed
+
+
+def _file_size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _held_names(installation):
+    """The top-level import names a prepared wheel installs into the lib folders; None when it
+    installs a .pth file (which can add any name)."""
+    names = set()
+    for key, relative in installation.targets.values():
+        if key not in ("purelib", "platlib"):
+            continue
+        parts = relative.split("/")
+        if len(parts) > 1:
+            names.add(parts[0])
+        elif relative.endswith(".pth"):
+            return None
+        elif relative.endswith(".py"):
+            names.add(relative[:-3])
+        elif _EXTENSION_RE.match(relative):
+            names.add(_EXTENSION_RE.match(relative).group(1))
+    return sorted(n for n in names if n.isidentifier())
+
+
+class _Installer(object):
+    """Runs a Plan's installs, in parallel, within a time budget; collects results and problems."""
+
+    def __init__(self, destination, profile, roots, budget, jobs, work, progress=None,
+                 bundle_wheels=()):
+        import time
+        self.bundle_wheels = list(bundle_wheels)
+        self.progress = progress or (lambda done, total, name, size: None)
+        self.destination = destination
+        self.installed_by_name = dict((d.name, d) for d in profile.installed)
+        self.build_installed = set(d.name for d in (profile.build_installed
+                                                    or profile.installed))
+        self.root_names = set(r.key for r in roots)
+        self.deadline = time.monotonic() + budget if budget else None
+        if jobs is not None and jobs < 1:
+            raise UsageError("--jobs must be 1 or more, not %s" % jobs, "--jobs")
+        self.jobs = jobs or _usable_cores()
+        self.owner_index = None
+        self.notes = []
+        self.work = work
+        self.results = []
+        self.problems = []
+        self.modules = {}
+        self.requires = {}
+        self.pth_files = []
+        self.verifier = None  # a _Verifier that imports the roots as their packages land
+        self.held = {}  # {package: top-level names the verifier holds until it is placed}
+
+    def _out_of_time(self):
+        import time
+        return self.deadline is not None and time.monotonic() > self.deadline
+
+    def run(self, candidates):
+        wheels = []
+        for candidate in candidates:
+            wheel = candidate.wheel
+            if candidate.sdist is not None:
+                try:
+                    wheel = _build_sdist(candidate.sdist, os.path.join(self.work, "built"),
+                                         self._backend_wheels(candidate.sdist))
+                except BootstrapError as error:
+                    self.problems.append(Problem(error.code, error.subject, error.message,
+                                                fix={"where": "online", "command":
+                                                     "python tools/bundle.py %s==%s --profile "
+                                                     "sandbox-profile.json -o %s" % (
+                                                         candidate.name, candidate.version,
+                                                         FIX_BUNDLE_NAME)}))
+                    continue
+            wheels.append((candidate, wheel))
+        # Largest first, and members (not wheels) shared among the workers: one big wheel's
+        # decompression spreads over every core, and small wheels fill the gaps.
+        wheels.sort(key=lambda item: -_file_size(item[1].path))
+        outcomes = self._install_all(wheels)
+        skipped = [c for c, outcome in zip(wheels, outcomes) if outcome == "budget"]
+        if skipped:
+            self.problems.append(Problem(
+                "budget-exhausted", "install",
+                "the time budget ran out before %d of %d packages (%s); what is installed is "
+                "complete" % (len(skipped), len(wheels), _short([c.name for c, _ in skipped])),
+                fix={"where": "sandbox", "command": "run the same install command again: it "
+                     "continues where it stopped"}))
+
+    def _backend_wheels(self, sdist):
+        """The bundle's wheels that provide an sdist's build requirements missing here, with
+        their own requirements (wheel needs packaging, ...), newest version of each."""
+        best = {}
+        for wheel in self.bundle_wheels:
+            if wheel.name not in best or wheel.version > best[wheel.name].version:
+                best[wheel.name] = wheel
+        environment = dict(default_environment(), extra="")
+        queue, chosen = list(sdist.requires) + ["wheel", "pip"], {}
+        while queue:
+            try:
+                requirement = _requirement(queue.pop())
+                if requirement.marker and not requirement.marker.evaluate(environment):
+                    continue
+            except (InvalidRequirement, UndefinedComparison, UndefinedEnvironmentName):
+                continue
+            name = requirement.key
+            if name in chosen or name in self.build_installed or name not in best:
+                continue
+            chosen[name] = best[name]
+            try:
+                queue.extend(best[name].metadata.requires_dist)
+            except BootstrapError:
+                continue
+        return [chosen[name] for name in sorted(chosen)]
+
+    def _install_all(self, wheels):
+        """Prepare each wheel, extract all members on a shared pool, commit each wheel whole."""
+        outcomes = [None] * len(wheels)
+        pending = []
+        with _extraction_pool(self.jobs) as pool:
+            for index, (candidate, wheel) in enumerate(wheels):
+                if self._out_of_time():
+                    outcomes[index] = "budget"
+                    continue
+                try:
+                    installation = _WheelInstall(wheel, self.destination.scheme(candidate.name),
+                                                 candidate.name in self.root_names).prepare()
+                except (BootstrapError, OSError, ValueError) as error:
+                    outcomes[index] = self._failed(wheel, error, self._replaced(candidate))
+                    continue
+                futures = [_submit(pool, installation.extract, chunk)
+                           for chunk in installation.chunks()]
+                pending.append((index, candidate, installation, futures))
+            self._start_verifier([(c, i) for _, c, i, _ in pending])
+            for done, (index, candidate, installation, futures) in enumerate(pending, 1):
+                outcomes[index] = self._finish_one(candidate, installation, futures)
+                self.progress(done, len(pending), candidate.name,
+                              _file_size(installation.wheel.path))
+        return outcomes
+
+    def _start_verifier(self, prepared):
+        """Start the verifying interpreter before the first package is placed, holding the
+        top-level names of every (candidate, installation) being unpacked; where one installs
+        a .pth file (read only at start-up), it starts once every package is placed."""
+        if self.verifier is None or not any(c.name in self.root_names for c, _ in prepared):
+            return
+        held = []
+        for candidate, installation in prepared:
+            names = _held_names(installation)
+            if names is None:
+                return
+            self.held[candidate.name] = names
+            held.extend(names)
+        self.verifier.start(held)
+
+    def _placed(self, candidate, modules):
+        """Tell the verifier a package is done (placed, or failed: no modules): its names are
+        released, and a root's modules queued for import."""
+        if self.verifier is not None:
+            self.verifier.placed(self.held.pop(candidate.name, ()),
+                                 modules if candidate.name in self.root_names else ())
+
+    def _failed(self, wheel, error, kept=None):
+        import errno
+        still = ("; %s %s is still installed, as it was" % (kept.name, kept.version)
+                 if kept is not None else "")
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EACCES,
+                                                          errno.EPERM, errno.EROFS):
+            where = self.destination.lib_dir
+            reason = ("no space left" if error.errno in (errno.ENOSPC, errno.EDQUOT)
+                      else "no permission to write")
+            self.problems.append(Problem(
+                "not-writable", wheel.filename, "%s in %s while installing %s; nothing of it was "
+                "installed%s" % (reason, where, wheel.filename, still),
+                fix={"where": "sandbox", "command": "free some space in %s, or rerun with "
+                     "--target %s" % (where, _quote(_writable_alternative()))}))
+            return "failed"
+        if isinstance(error, FileConflict):
+            self.problems.append(Problem(
+                "file-conflict", wheel.filename, error.message + still, details={
+                    "owner": error.owner, "files": error.files[:20]},
+                fix={"where": "sandbox", "command": "keep one of the two: pip uninstall -y %s, "
+                     "then rerun the same install (or leave %s out of the bundle)" % (
+                         error.owner, error.project)}))
+            return "failed"
+        if isinstance(error, BootstrapError):
+            code, message = error.code, error.message
+        else:
+            code, message = "invalid-wheel", "%s cannot be installed: %s" % (wheel.filename, error)
+        self.problems.append(Problem(code if code in PROBLEM_CODES else "invalid-wheel",
+                                     wheel.filename, message + still,
+                                     fix=_reupload_fix(wheel.filename)))
+        return "failed"
+
+    def _replaced(self, candidate):
+        """The installed distribution an install of ``candidate`` replaces, or None (a
+        distribution elsewhere, shadowed by a --target folder, is not replaced)."""
+        previous = self.installed_by_name.get(candidate.name)
+        if previous is not None and previous.location != self.destination.lib_dir:
+            return None
+        return previous
+
+    def _owners(self):
+        if self.owner_index is None:
+            self.owner_index = _owners(self.destination.lib_dir)
+        return self.owner_index
+
+    def _finish_one(self, candidate, installation, futures):
+        wheel = installation.wheel
+        previous = self._replaced(candidate)
+        try:
+            for future in futures:
+                future.result()
+            installation.finish(replaces=previous, owners=self._owners)
+        except Exception as error:
+            installation.discard()
+            if not isinstance(error, (BootstrapError, OSError, ValueError)):
+                raise
+            self._placed(candidate, ())
+            return self._failed(wheel, error, kept=previous)
+        self.owner_index = None  # the installed files changed
+        self.notes.extend(wheel.notes)
+        self.modules[candidate.name] = installation.top_level_modules()
+        self._placed(candidate, self.modules[candidate.name])
+        self.requires[candidate.name] = candidate.requires
+        self.pth_files.extend(relative for key, relative, _, _ in installation.installed
+                              if key == installation.lib_key and "/" not in relative
+                              and relative.endswith(".pth"))
+        self.results.append(collections.OrderedDict([
+            ("name", candidate.name), ("version", str(candidate.version)),
+            ("wheel", wheel.filename), ("location", installation.lib_dir),
+            ("replaced", previous.version if previous is not None else None)]))
+        return "ok"
+
+
+def _check_installed(installer, profile):
+    """(problems, notes) of verifying the roots the installer placed (none without its
+    verifier: --no-verify)."""
+    verifier = installer.verifier
+    if verifier is None:
+        return [], []
+    try:
+        versions = dict((item["name"], item["version"]) for item in installer.results)
+        return verify_imports(installer.modules, verifier.extra_path,
+                              roots=installer.root_names, requires=installer.requires,
+                              versions=versions, profile=profile, importer=verifier.results)
+    finally:
+        verifier.stop()
+
+
+def _unpack_environments(bundles, target):
+    """(the other uploads, environments unpacked, their Problems): conda-pack archives among
+    the uploads are unpacked as environments, not installed as bundles."""
+    others, environments, problems = [], [], []
+    for upload in bundles:
+        if not _is_conda_pack(upload):
+            others.append(upload)
+            continue
+        try:
+            environments.append(unpack_conda_env(upload, target))
+        except BootstrapError as error:
+            if error.code in ("corrupt-archive", "unsafe-archive-member"):
+                problems.append(_problem_from_error(error))
+                continue
+            problems.append(Problem("environment-failed", error.subject, error.message,
+                                    fix=getattr(error, "fix", None) or {
+                                        "where": "sandbox", "command": "check that %s was "
+                                        "packed on a machine like this one (conda-pack -n ENV "
+                                        "-o env.tar.gz)" % os.path.basename(upload)}))
+    return others, environments, problems
+
+
+def _install_destination(target, overlay, bundles, work_dir):
+    """(Destination, None) of an install, or (None, the Problem that stops it)."""
+    destination, problem = choose_destination(overlay or target, bundles)
+    problem = problem or _work_dir_problem(work_dir)
+    if problem is None and overlay:
+        destination = destination._replace(kind="overlay")
+        problem = _claim_overlay(overlay, bundles)
+    return (None, problem) if problem is not None else (destination, None)
+
+
+def _run_installer(installer, plan, verify):
+    """Install the plan's candidates; with ``verify``, the roots' imports start beside them."""
+    installer.verifier = _Verifier(
+        installer.destination.lib_dir if installer.destination.target_dir else None
+    ) if verify else None
+    try:
+        installer.run(plan.install)
+    except BaseException:
+        if installer.verifier is not None:
+            installer.verifier.stop()
+        raise
+    return installer
+
+
+def _make_usable(installer, profile):
+    """After the packages are placed: what a fix must keep (the profile it names), no staging
+    folder left, and the destination importable in this process."""
+    destination = installer.destination
+    if installer.results:
+        profile.installed_after = _target_profile(destination).installed
+    _remove_empty(os.path.join(destination.lib_dir, STAGING_DIR))
+    if destination.kind == "overlay":
+        _mark_overlay(destination.lib_dir)
+        _activate_overlay(destination.lib_dir)
+    else:
+        _activate(destination.lib_dir, installer.pth_files)
+
+
+def _installed_facts(report, installer, profile, environments):
+    """Add to an install's report where it went, what it shadows, how to activate it."""
+    destination = installer.destination
+    report["location"] = destination.lib_dir
+    report["shadowed"] = [collections.OrderedDict([
+        ("name", d.name), ("version", d.version), ("location", d.location),
+        ("by", next(i["version"] for i in installer.results if i["name"] == d.name))])
+        for d in profile.installed if d.location != destination.lib_dir
+        and any(i["name"] == d.name for i in installer.results)]
+    if destination.kind == "target":
+        report["activation"] = write_activation(destination.lib_dir)
+    if environments:
+        report["environments"] = environments
+    return report
+
+
+def install(bundles=None, require=None, target=None, upgrade=False, budget=None, work_dir=None,
+            verify=True, jobs=None, progress=None, overlay=None, limits=None):
+    """Check, install, verify imports, report. Returns a Report (installed, problems, ...).
+
+    Without ``bundles``, installs the uploads found by find_uploads(). ``progress`` is a
+    callable (done, total, name, bytes); the default shows progress on a terminal or notebook.
+    """
+    bundles = [bundles] if isinstance(bundles, str) else list(bundles or find_uploads())
+    bundles, environments, problems = _unpack_environments(bundles, target)
+    if (environments or problems) and not bundles:
+        report = build_report("install", Profile.current(), None, None, problems, [],
+                              installed=[])
+        report["environments"] = environments
+        return report
+    destination, problem = _install_destination(target, overlay, bundles, work_dir)
+    if problem is not None:
+        return build_report("install", Profile.current(), None, None, [problem], bundles)
+    _makedirs(destination.lib_dir)
+    with _WorkDir(work_dir) as work, _Lock(destination.lib_dir):
+        notes = recover_staging(destination.lib_dir, destination.scheme)
+        profile, bundle, plan, found, verdicts, sdists = plan_bundle(
+            bundles, work, require, _target_profile(destination), upgrade,
+            shadow=destination.lib_dir if destination.kind == "target" else None, limits=limits)
+        problems = found + problems
+        if any(p.code in _INPUT_PROBLEMS for p in problems):
+            return build_report("install", profile, bundle, plan, problems, bundles, verdicts,
+                                sdists, notes=notes + ["nothing was installed: fix the uploads"])
+        installer = _run_installer(_Installer(
+            destination, profile, [Requirement(r) for r in plan.roots], budget, jobs, work,
+            progress or Progress(), getattr(plan, "wheels", ())), plan, verify)
+        _make_usable(installer, profile)
+        checked, verify_notes = _check_installed(installer, profile)
+        problems += installer.problems + checked + _restart_needed(installer.results,
+                                                                   installer.modules)
+        report = build_report("install", profile, bundle, plan, problems, bundles, verdicts,
+                              sdists, notes=notes + installer.notes + verify_notes,
+                              installed=installer.results)
+    return _installed_facts(report, installer, profile, environments)
+
+
+# == 14. Entry points: the command line, the API, notebooks, MCP (I/O) ========================
 # -- Where the user is: the CLI, a notebook, a tool call ---------------------------------------
 # Steps and sandbox fixes name the CLI command they need (`python bootstrap.py install ...`);
 # a notebook shows the same step as the Python call (`bootstrap.install([...])`), a tool
 # result as the tool call (`sandbox_install with arguments {...}`). Reports are phrased so by
 # the Phrasing that the end of this file gives Report (_phrase_command).
-
-
-def _bundle_tool():
-    """The tool that builds bundles (tools/bundle.py, SPEC 3): the console script
-    `sandbox-bundle` when the builder is installed beside this module."""
-    source = globals().get("__file__")  # absent when a notebook cell exec()s this file
-    here = os.path.dirname(os.path.abspath(source)) if source else None
-    return ("sandbox-bundle" if here and os.path.isfile(os.path.join(
-        here, "sandbox_bundle", "bundle.py")) else "python tools/bundle.py")
-
-
-def _bundle_command(target):
-    """The online command that builds a bundle for a target."""
-    return _BUNDLE_COMMAND % (_bundle_tool(), target)
 
 
 def _phrase_command(arguments, place):
@@ -8926,44 +9060,6 @@ def inspect():
     return report
 
 
-def upload_folders():
-    """Where uploads are looked for: the notebook's folder, /mnt/data, the current folder."""
-    folders = []
-    for folder in (os.environ.get("JPY_SESSION_NAME") and os.path.dirname(
-            os.environ["JPY_SESSION_NAME"]), "/mnt/data", _current_folder()):
-        if folder and os.path.isdir(folder) and os.path.realpath(folder) not in [
-                os.path.realpath(f) for f in folders]:
-            folders.append(folder)
-    return folders
-
-
-def find_uploads(folders=None):
-    """Uploaded bundles in the upload folders: wheels, sdists, split parts, and archives that
-    hold wheels or a manifest (an unrelated data archive is left alone)."""
-    found = []
-    for folder in upload_folders() if folders is None else folders:
-        try:
-            entries = sorted(os.listdir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            path = os.path.join(folder, entry)
-            if not os.path.isfile(path) or _is_macos_metadata(entry):
-                continue
-            part = _split_part(entry) and _find_parts(path)
-            if part:
-                base = part.base_path
-                if base not in found:
-                    found.append(base)
-            elif entry.endswith(".whl") or _parse_uploaded_sdist_filename(entry):
-                found.append(path)
-            elif entry.endswith(ARCHIVE_SUFFIXES):
-                kind = _sniff(path)
-                if kind is None or _looks_like_bundle(path, kind):
-                    found.append(path)
-    return found
-
-
 # -- Showing a report in a notebook -----------------------------------------------------------
 
 
@@ -8977,58 +9073,6 @@ def _show(report):
         except Exception:
             pass
     sys.stdout.write(str(report) + "\n")
-
-
-# -- Progress ---------------------------------------------------------------------------------
-
-
-class Progress(object):
-    """Package k of n, bytes and elapsed time: on a terminal in place, in a notebook as one
-    display updated in place (never stderr, which notebooks show as errors), nothing when
-    quiet (--json, MCP) or on a pipe."""
-
-    def __init__(self, stream=None, quiet=False):
-        import threading
-        import time
-        self.stream = stream or sys.stderr
-        self.quiet = quiet
-        self.terminal = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.notebook = stream is None and "ipykernel" in sys.modules and _in_ipython()
-        self.handle = None
-        self.start = time.monotonic()
-        self.last = 0.0
-        self.lock = threading.Lock()
-
-    def __call__(self, done, total, name, size):
-        import time
-        if self.quiet or not (self.terminal or self.notebook):
-            return
-        now = time.monotonic()
-        with self.lock:
-            if now - self.last < 0.25 and done < total and self.last:
-                return
-            self.last = now
-            text = "installing %d of %d: %s (%.1f MB) %.1fs" % (
-                done, total, name, size / 1e6, now - self.start)
-            if self.notebook:
-                self._display(text, done, total)
-            else:
-                self.stream.write("\r" + text[:100].ljust(100) + ("\n" if done == total else ""))
-                self.stream.flush()
-
-    def _display(self, text, done, total):
-        """One display, created at the first package and updated after each."""
-        data = {"text/plain": text, "text/html": "<div class='sandbox-bootstrap-progress'>"
-                "<progress value='%d' max='%d'></progress> <code>%s</code></div>" % (
-                    done, total, _escape_html(text))}
-        try:
-            from IPython.display import display
-            if self.handle is None:
-                self.handle = display(data, raw=True, display_id=True)
-            else:
-                self.handle.update(data, raw=True)
-        except Exception:  # no display after all: progress is only a courtesy
-            self.notebook = False
 
 
 # -- Notebook cells: exec(open('bootstrap.py').read()) -----------------------------------------
@@ -9449,16 +9493,12 @@ def serve_mcp(stdin=None, stdout=None):
     return 0
 
 
+# == 15. main (I/O) ===========================================================================
 # -- Entry points: API, notebooks, agents -----------------------------------------------------
 #
 # The ways bootstrap.py is started (SPEC 2.1): `python bootstrap.py ...` (main), `%run` in
 # IPython (main, but never SystemExit), exec(open(...).read()) in a kernel cell (the end of this
 # file), `import bootstrap` (the functions below), and an LLM agent (tool-schema, mcp).
-
-
-def _in_ipython():
-    return "IPython" in sys.modules and getattr(sys.modules["IPython"], "get_ipython",
-                                                lambda: None)() is not None
 
 
 # The one piece of wiring: reports (wherever they are shown, also what bootstrap.check()
