@@ -33,6 +33,7 @@ have to be installed first; the matrix part here is ~150 lines.
 """
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -330,17 +331,18 @@ def find_interpreter(version):
 # -- pytest runs ------------------------------------------------------------------------------
 
 
-class Result(object):
-    def __init__(self, label, passed=0, failed=0, skipped=0, ok=False, note="", seconds=0.0):
-        self.label = label
-        self.passed = passed
-        self.failed = failed
-        self.skipped = skipped
-        self.ok = ok
-        self.note = note
-        self.seconds = seconds
-        self.output = ""
-        self.skip_reasons = []
+@dataclasses.dataclass
+class Result:
+    """One pytest run (or a SKIP line): its counts, whether it passed, and its output."""
+    label: str
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    ok: bool = False
+    note: str = ""
+    seconds: float = 0.0
+    output: str = ""
+    skip_reasons: list = dataclasses.field(default_factory=list)
 
     def line(self):
         if self.note.startswith("SKIP"):
