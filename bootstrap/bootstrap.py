@@ -62,10 +62,10 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    6029-6429   pure   9. Fixes
 #    6430-6677   I/O    10. check: the dry run
 #    6678-7997   I/O    11. Installation: source, validator, destination, journal
-#    7998-8218   I/O    12. Environment modes
-#    8219-8763   I/O    13. install: check, install, verify, report
-#    8764-9495   I/O    14. Entry points: the command line, the API, notebooks, MCP
-#    9496-9521   I/O    15. main
+#    7998-8224   I/O    12. Environment modes
+#    8225-8769   I/O    13. install: check, install, verify, report
+#    8770-9501   I/O    14. Entry points: the command line, the API, notebooks, MCP
+#    9502-9527   I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -3195,19 +3195,9 @@ def render_report(report, max_problems=8, place="cli"):
             env["archive"], env["version"], env["path"],
             "its packages are importable here" if env["importable_here"]
             else "another interpreter: run %s" % env["run_with"]))
-    problems = report.get("problems") or []
-    if problems:
-        lines.append("Problems (%d):" % len(problems))
-        for problem in problems[:max_problems]:
-            lines.append("  [%s] %s" % (problem["code"], problem["message"]))
-        if len(problems) > max_problems:
-            lines.append("  ... %d more in the JSON report" % (len(problems) - max_problems))
-    notes = report.get("notes") or []
-    if notes:
-        lines.append("Notes (%d):" % len(notes))
-        lines.extend("  " + note for note in notes[:3])
-        if len(notes) > 3:
-            lines.append("  ... %d more in the JSON report" % (len(notes) - 3))
+    lines.extend(_listed("Problems", ["[%s] %s" % (p["code"], p["message"])
+                                      for p in report.get("problems") or []], max_problems))
+    lines.extend(_listed("Notes", report.get("notes") or [], 3))
     fix = report.get("fix")
     if fix:
         lines.append("Fix, online, one command for everything missing:")
@@ -3218,6 +3208,16 @@ def render_report(report, max_problems=8, place="cli"):
     for head, command in _steps(report, place, [fix["command"]] if fix else [])[:4]:
         lines.append("Next: " + head + command)
     return "\n".join(lines)
+
+
+def _listed(title, items, most):
+    """The short text's lines of a list: its title and count, then at most ``most`` items."""
+    if not items:
+        return []
+    lines = ["%s (%d):" % (title, len(items))] + ["  " + item for item in items[:most]]
+    if len(items) > most:
+        lines.append("  ... %d more in the JSON report" % (len(items) - most))
+    return lines
 
 
 def _bundle_line(report):
@@ -8162,10 +8162,30 @@ def _refuse_existing(path, folder):
         raise error
 
 
+def _conda_unpack(python, folder, path):
+    """Run the environment's conda-unpack with its own Python, then describe that Python
+    (version, soabi, platform, implementation, site); environment-failed when either fails."""
+    import subprocess
+    fixer = subprocess.run([python, os.path.join(folder, "bin", "conda-unpack")], cwd=folder,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           universal_newlines=True)
+    if fixer.returncode != 0:
+        raise BootstrapError("conda-unpack of %s failed: %s" % (
+            path, " | ".join(fixer.stdout.strip().splitlines()[-3:])), path,
+            code="environment-failed")
+    probe = subprocess.run([python, "-I", "-c", _ENV_INFO_CODE], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, universal_newlines=True)
+    try:
+        return json.loads(probe.stdout)
+    except ValueError:
+        raise BootstrapError("the interpreter in %s does not run here: %s" % (
+            folder, probe.stderr.strip().splitlines()[-1:] or "?"), path,
+            code="environment-failed")
+
+
 def unpack_conda_env(path, folder=None):
     """Unpack a conda-pack archive, run its conda-unpack with its own Python, describe its
     interpreter, and, when it matches this one, append its site-packages to sys.path."""
-    import subprocess
     stem = re.sub(r"\.(tar\.gz|tgz|tar\.bz2|tar\.xz|tar|zip)$", "", os.path.basename(path))
     if folder is None:
         folder = os.path.join("/mnt/data" if os.path.isdir("/mnt/data") else os.getcwd(), stem)
@@ -8185,21 +8205,7 @@ def unpack_conda_env(path, folder=None):
     if python is None:
         raise BootstrapError("%s has no bin/python: cannot run its conda-unpack" % path, path,
                              code="environment-failed")
-    fixer = subprocess.run([python, os.path.join(folder, "bin", "conda-unpack")], cwd=folder,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           universal_newlines=True)
-    if fixer.returncode != 0:
-        raise BootstrapError("conda-unpack of %s failed: %s" % (
-            path, " | ".join(fixer.stdout.strip().splitlines()[-3:])), path,
-            code="environment-failed")
-    probe = subprocess.run([python, "-I", "-c", _ENV_INFO_CODE], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, universal_newlines=True)
-    try:
-        info = json.loads(probe.stdout)
-    except ValueError:
-        raise BootstrapError("the interpreter in %s does not run here: %s" % (
-            folder, probe.stderr.strip().splitlines()[-1:] or "?"), path,
-            code="environment-failed")
+    info = _conda_unpack(python, folder, path)
     matches = (info["version"].split(".")[:2] == [str(x) for x in sys.version_info[:2]]
                and info["soabi"] == sysconfig.get_config_var("SOABI")
                and info["platform"] == sysconfig.get_platform()
