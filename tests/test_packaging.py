@@ -27,7 +27,7 @@ import realwheels  # noqa: E402
 from installkit import Venv, clean_env, run  # noqa: E402
 
 ROOT = indexkit.ROOT
-DEV_SCRIPTS = ("run_tests.py", "bench.py")
+DEV_SCRIPTS = ("run_tests.py", "bench.py", "sections.py")
 BUILDER_MODULES = sorted(name for name in os.listdir(os.path.join(ROOT, "tools"))
                          if name.endswith(".py") and name not in DEV_SCRIPTS)
 
