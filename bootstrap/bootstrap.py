@@ -6486,7 +6486,7 @@ def _unrequired(candidates, items):
             roots.setdefault(name, set())
         elif all(extra and (requirer, extra) not in requested for requirer, extra in found):
             for requirer, extra in found:  # no project here asks for those extras: the user did
-                if _project_names(edges["%s[%s]" % (requirer, extra)]) <= present:
+                if _project_names(edges.get("%s[%s]" % (requirer, extra), ())) <= present:
                     roots.setdefault(requirer, set()).add(extra)
     reached = _project_names(_reach(edges, _root_idents(roots)))
     for name in candidates:

@@ -405,3 +405,57 @@ def set_member_mode(wheel_path, member, mode):
 def python_tag():
     """This interpreter's cpXY tag."""
     return "cp%d%d" % sys.version_info[:2]
+
+
+#: bootstrap's CLI with its commit steps hooked: KILL_AT=STEP:N ends the process (os._exit, as
+#: abrupt as SIGKILL) at the N-th call of STEP; FAIL_AT=STEP:N raises OSError(errno FAIL_ERRNO)
+#: there instead (a read-only folder, a full disk). STEP: move (_move_into: every rename of a
+#: commit or rollback), ready (_mark_ready), phase (_set_phase: every journal rewrite), rmtree
+#: (removing a journaled staging folder). Prints CALLS {...} on stderr.
+KILL_DRIVER = r'''
+import errno, json, os, shutil, sys
+sys.path.insert(0, sys.argv[1])
+import bootstrap
+kill, n = os.environ.get("KILL_AT", "none:0").split(":")
+fail, k = os.environ.get("FAIL_AT", "none:0").split(":")
+n, k = int(n), int(k)
+calls = {"move": 0, "ready": 0, "phase": 0, "rmtree": 0}
+
+def hooked(name, original):
+    def wrapper(*args, **kwargs):
+        calls[name] += 1
+        if kill == name and calls[name] == n:
+            os._exit(77)
+        if fail == name and calls[name] == k:
+            number = getattr(errno, os.environ.get("FAIL_ERRNO", "EROFS"))
+            raise OSError(number, os.strerror(number))
+        return original(*args, **kwargs)
+    return wrapper
+
+bootstrap._move_into = hooked("move", bootstrap._move_into)
+bootstrap._mark_ready = hooked("ready", bootstrap._mark_ready)
+bootstrap._set_phase = hooked("phase", bootstrap._set_phase)
+_rmtree = shutil.rmtree
+def rmtree(path, *args, **kwargs):
+    if bootstrap.STAGING_DIR + os.sep in str(path) and os.path.isfile(
+            os.path.join(str(path), "READY")):
+        calls["rmtree"] += 1
+        if kill == "rmtree" and calls["rmtree"] == n:
+            os._exit(77)
+    return _rmtree(path, *args, **kwargs)
+shutil.rmtree = rmtree
+code = bootstrap.main(sys.argv[2:])
+sys.stderr.write("CALLS " + json.dumps(calls) + "\n")
+sys.exit(code)
+'''
+
+
+def run_hooked_install(bundle, target, *args, **hooks):
+    """(process, {step: calls}) of `install BUNDLE --target TARGET ARGS` through KILL_DRIVER
+    with ``hooks`` (KILL_AT=..., FAIL_AT=...) in its environment. A killed run cannot remove
+    its work folder, so it is made next to the target, not in /tmp."""
+    proc = run([sys.executable, "-c", KILL_DRIVER, BOOTSTRAP_DIR, "install", str(bundle)]
+               + list(args) + ["--target", str(target), "--no-verify", "--json",
+                               "--work-dir", str(target) + "-work"], env=clean_env(**hooks))
+    calls = [line for line in proc.stderr.splitlines() if line.startswith("CALLS ")]
+    return proc, json.loads(calls[-1][len("CALLS "):]) if calls else None

@@ -582,45 +582,6 @@ class TestDestination:
 
 # -- 4. atomicity ---------------------------------------------------------------------------------
 
-#: Runs bootstrap's CLI with one step replaced by a version that ends the process (os._exit,
-#: as abrupt as SIGKILL: no finally, no atexit) at its N-th call. KILL_AT is STEP:N, STEP one of
-#: move (bootstrap._move_into: every rename of a commit, folder merges included), ready
-#: (before the N-th READY journal entry), staged-rmtree (after every move of the N-th commit,
-#: before its staging folder is removed), count (no kill; prints the number of calls).
-KILL_DRIVER = r'''
-import json, os, shutil, sys
-sys.path.insert(0, sys.argv[1])
-import bootstrap
-step, n = os.environ["KILL_AT"].split(":")
-n = int(n)
-calls = {"move": 0, "ready": 0, "staged-rmtree": 0}
-
-def killing(name, original):
-    def wrapper(*args, **kwargs):
-        calls[name] += 1
-        if step == name and calls[name] == n:
-            os._exit(77)
-        return original(*args, **kwargs)
-    return wrapper
-
-bootstrap._move_into = killing("move", bootstrap._move_into)
-bootstrap._mark_ready = killing("ready", bootstrap._mark_ready)
-_rmtree = shutil.rmtree
-def rmtree(path, *args, **kwargs):
-    if bootstrap.STAGING_DIR + os.sep in str(path) and os.path.isfile(
-            os.path.join(str(path), "READY")):
-        calls["staged-rmtree"] += 1
-        if step == "staged-rmtree" and calls["staged-rmtree"] == n:
-            os._exit(77)
-    return _rmtree(path, *args, **kwargs)
-shutil.rmtree = rmtree
-code = bootstrap.main(sys.argv[2:])
-if step == "count":
-    sys.stderr.write("CALLS " + json.dumps(calls) + "\n")
-sys.exit(code)
-'''
-
-
 def atomic_bundle(folder):
     """Four wheels whose commits need many renames: packages, modules, scripts, headers, data
     merged into one share/ folder, and a namespace package two of them share."""
@@ -643,22 +604,18 @@ def atomic_bundle(folder):
 
 
 def run_killed(step, n, bundle, target):
-    """The killing driver; a killed run cannot remove its work folder, so it is made next to
-    the target (under tmp_path), not in /tmp."""
-    env = clean_env(KILL_AT="%s:%d" % (step, n))
-    return run([sys.executable, "-c", KILL_DRIVER, BOOTSTRAP_DIR, "install", bundle,
-                "--target", target, "--no-verify", "--json",
-                "--work-dir", str(target) + "-work"], env=env)
+    """The process of an install killed at the N-th call of ``step`` (installkit's
+    KILL_DRIVER: move, ready, phase, rmtree)."""
+    return kit.run_hooked_install(bundle, target, KILL_AT="%s:%d" % (step, n))[0]
 
 
 class TestAtomicity:
     def _counts(self, tmp_path, bundle):
         target = tmp_path / "count-target"
-        proc = run_killed("count", 0, bundle, target)
+        proc, counts = kit.run_hooked_install(bundle, target)
         assert proc.returncode == 0, proc
-        line = [x for x in proc.stderr.splitlines() if x.startswith("CALLS ")][-1]
         shutil.rmtree(str(target))
-        return json.loads(line[len("CALLS "):])
+        return counts
 
     def _check_killed_then_rerun(self, bundle, target, expected, label, other=None):
         """After a kill: no half package. Then, with ``other`` (a bundle holding only omega),
@@ -700,7 +657,7 @@ class TestAtomicity:
         assert counts["ready"] == 4 and counts["move"] >= 4, counts
         points = ([("move", n) for n in range(1, counts["move"] + 1)]
                   + [("ready", n) for n in range(1, counts["ready"] + 1)]
-                  + [("staged-rmtree", n) for n in range(1, counts["staged-rmtree"] + 1)])
+                  + [("rmtree", n) for n in range(1, counts["rmtree"] + 1)])
         for index, (step, n) in enumerate(points):
             target = tmp_path / ("t-%s-%d" % (step, n))
             proc = run_killed(step, n, bundle, target)

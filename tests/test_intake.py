@@ -89,6 +89,19 @@ def names_of(report):
     return sorted(item["name"] for item in report["would_install"])
 
 
+def wheels_with_entries(folder, wheels):
+    """Copy ``wheels`` into FOLDER/wheels; their manifest "files" entries (path, size, sha256)."""
+    import hashlib
+    (folder / "wheels").mkdir(parents=True)
+    entries = []
+    for wheel in wheels:
+        data = wheel.read_bytes()
+        (folder / "wheels" / wheel.name).write_bytes(data)
+        entries.append({"path": "wheels/" + wheel.name, "size": len(data),
+                        "sha256": hashlib.sha256(data).hexdigest()})
+    return entries
+
+
 def wheel_files(paths):
     return dict((path.name, path) for path in paths)
 
@@ -514,16 +527,9 @@ class TestBroken:
         assert "bundle.tar.gz" in fix["command"]
 
     def test_manifest_hash_mismatch(self, area, wheels):
-        import hashlib
         import json
         folder = area.uploads / "bundle"
-        (folder / "wheels").mkdir(parents=True)
-        entries = []
-        for wheel in wheels:
-            data = wheel.read_bytes()
-            entries.append({"path": "wheels/" + wheel.name, "size": len(data),
-                            "sha256": hashlib.sha256(data).hexdigest()})
-            (folder / "wheels" / wheel.name).write_bytes(data)
+        entries = wheels_with_entries(folder, wheels)
         tampered = folder / "wheels" / wheels[2].name
         data = bytearray(tampered.read_bytes())
         data[100] ^= 0xFF
@@ -868,16 +874,9 @@ class TestBrowserNames:
         assert bootstrap._browser_name(name) == real
 
     def test_a_manifest_saved_twice_still_checks_its_folder(self, area, wheels):
-        import hashlib
         import json
         folder = area.uploads / "bundle"
-        (folder / "wheels").mkdir(parents=True)
-        files = []
-        for wheel in wheels:
-            data = wheel.read_bytes()
-            (folder / "wheels" / wheel.name).write_bytes(data)
-            files.append({"path": "wheels/" + wheel.name, "size": len(data),
-                          "sha256": hashlib.sha256(data).hexdigest()})
+        files = wheels_with_entries(folder, wheels)
         (folder / "manifest (1).json").write_text(json.dumps({
             "schema": bootstrap.BUNDLE_SCHEMA, "roots": ["zz-alpha"], "files": files}))
         area.start()

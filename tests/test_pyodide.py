@@ -405,6 +405,20 @@ class TestAfterwards:
         assert run[4]["threads_used"] == ["MainThread"]
 
 
+def jupyterlite_bundle(tmp_path, paths):
+    """(the builder's process, the bundle) of `tools/bundle.py purepkg --profile jupyterlite`
+    against a local index of the wheels at ``paths``."""
+    import indexkit
+    from indexkit import LocalIndex, output_of, read_bundle, run_bundle
+    indexkit.build_index(str(tmp_path / "index"), [str(p) for p in paths])
+    output = tmp_path / "bundle.tar.gz"
+    with LocalIndex(str(tmp_path / "index")) as index:
+        proc = run_bundle(["purepkg", "--profile", "jupyterlite", "-o", str(output)],
+                          index.url)
+    assert proc.returncode == 0, output_of(proc)
+    return proc, read_bundle(str(output))
+
+
 class TestBundleForJupyterLite:
     """tools/bundle.py --profile jupyterlite (the preset of the current JupyterLite: Pyodide
     314.0.6) ships pure wheels and the wheel of the right Pyodide tag from an index; what
@@ -418,8 +432,6 @@ class TestBundleForJupyterLite:
         assert preset["target"] == preset["compatible_tags"][0]
 
     def test_bundle_has_pure_and_pyodide_wheels_only(self, tmp_path):
-        import indexkit
-        from indexkit import LocalIndex, output_of, read_bundle, run_bundle
         files = tmp_path / "files"
         files.mkdir()
         paths = [
@@ -428,14 +440,8 @@ class TestBundleForJupyterLite:
             make_wheel(files, "wasmpkg", "2.0", tag="cp314-cp314-manylinux_2_17_x86_64"),
             make_wheel(files, "wasmpkg", "2.0", tag="cp312-cp312-pyodide_2024_0_wasm32"),
         ]
-        indexkit.build_index(str(tmp_path / "index"), [str(p) for p in paths])
-        output = tmp_path / "bundle.tar.gz"
-        with LocalIndex(str(tmp_path / "index")) as index:
-            proc = run_bundle(["purepkg", "--profile", "jupyterlite", "-o", str(output)],
-                              index.url)
-        assert proc.returncode == 0, output_of(proc)
+        proc, contents = jupyterlite_bundle(tmp_path, paths)
         assert 'import micropip; await micropip.install(["numpy"])' in proc.stderr
-        contents = read_bundle(str(output))
         wheels = sorted(os.path.basename(n) for n in contents.members if n.endswith(".whl"))
         assert wheels == ["purepkg-1.0-py3-none-any.whl",
                           "wasmpkg-2.0-cp314-cp314-pyodide_2026_0_wasm32.whl"]
@@ -452,19 +458,12 @@ class TestBundleForJupyterLite:
     def test_a_pyodide_package_is_not_downloaded_even_when_the_index_has_it(self, tmp_path):
         """The lock's version is the platform's: an index's numpy (any version, even a pure
         wheel) is neither shipped nor allowed to replace it."""
-        import indexkit
-        from indexkit import LocalIndex, output_of, read_bundle, run_bundle
+        from indexkit import LocalIndex, output_of, run_bundle
         files = tmp_path / "files"
         files.mkdir()
         paths = [make_wheel(files, "purepkg", "1.0", requires=["numpy"]),
                  make_wheel(files, "numpy", "1.0"), make_wheel(files, "numpy", "999.0")]
-        indexkit.build_index(str(tmp_path / "index"), [str(p) for p in paths])
-        output = tmp_path / "bundle.tar.gz"
-        with LocalIndex(str(tmp_path / "index")) as index:
-            proc = run_bundle(["purepkg", "--profile", "jupyterlite", "-o", str(output)],
-                              index.url)
-        assert proc.returncode == 0, output_of(proc)
-        contents = read_bundle(str(output))
+        proc, contents = jupyterlite_bundle(tmp_path, paths)
         assert sorted(os.path.basename(n) for n in contents.members if n.endswith(".whl")) == [
             "purepkg-1.0-py3-none-any.whl"]
         assert 'await micropip.install(["numpy"])' in "\n".join(contents.manifest["notes"])

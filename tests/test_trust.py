@@ -144,6 +144,25 @@ def codes(result):
     return result.codes()
 
 
+def install_refused(scene, bundle, code):
+    """The result of installing ``bundle`` into the scene's target, which must be refused
+    with the one problem ``code``, leaving everything outside as it was and nothing
+    installed."""
+    before = scene.snapshot()
+    result = scene.install(bundle)
+    assert codes(result) == [code], result
+    assert scene.changes(before, allowed=("site",)) == []
+    assert installed_versions(str(scene.target)) == {}
+    return result
+
+
+def only_problem(result, code):
+    """The one problem of a failed run (exit code 1), which must have ``code``."""
+    assert codes(result) == [code], result
+    assert result.returncode == 1
+    return result.report["problems"][0]
+
+
 # -- 1. the gate --------------------------------------------------------------------------------
 
 
@@ -152,13 +171,9 @@ class TestGate:
         bundle = scene.folder("w")
         write_wheel(bundle, "evil", "1.0", entry_points={
             "console_scripts": {"../../outside/x": "evil:main"}})
-        before = scene.snapshot()
-        result = scene.install(bundle)
-        assert codes(result) == ["unsafe-archive-member"], result
+        result = install_refused(scene, bundle, "unsafe-archive-member")
         assert result.returncode == 2
         assert "entry point name" in result.report["problems"][0]["message"]
-        assert scene.changes(before, allowed=("site",)) == []
-        assert installed_versions(str(scene.target)) == {}
 
     @pytest.mark.parametrize("name", ["/tmp/evil-abs", "sub/x", "..", ".bootstrap-staging"])
     def test_other_entry_point_names_are_refused(self, scene, name):
@@ -175,11 +190,7 @@ class TestGate:
         bundle = scene.folder("w")
         write_wheel(bundle, "evil", "1.0", entry_points="[console_scripts]\ntool = %s\n"
                     % value)
-        before = scene.snapshot()
-        result = scene.install(bundle)
-        assert codes(result) == ["invalid-wheel"], result
-        assert scene.changes(before, allowed=("site",)) == []
-        assert installed_versions(str(scene.target)) == {}
+        install_refused(scene, bundle, "invalid-wheel")
 
     def test_a_wheel_shipping_a_journal_is_refused_and_never_replayed(self, scene):
         bundle = scene.folder("w")
@@ -260,12 +271,8 @@ class TestGate:
     def test_record_rows_leaving_the_wheel_are_refused(self, scene, row):
         bundle = scene.folder("w")
         raw_wheel(bundle, "evil-1.0-py3-none-any.whl", basic_members(), record_extra=[row])
-        before = scene.snapshot()
-        result = scene.install(bundle)
-        assert codes(result) == ["unsafe-archive-member"], result
+        result = install_refused(scene, bundle, "unsafe-archive-member")
         assert "RECORD entry" in result.report["problems"][0]["message"]
-        assert scene.changes(before, allowed=("site",)) == []
-        assert installed_versions(str(scene.target)) == {}
 
     @pytest.mark.parametrize("member,code", [
         ("evil-1.0.data/../../outside/precious.txt", "unsafe-archive-member"),
@@ -280,12 +287,8 @@ class TestGate:
         bundle = scene.folder("w")
         raw_wheel(bundle, "evil-1.0-py3-none-any.whl",
                   basic_members(extra={member: b"overwritten\n"}))
-        before = scene.snapshot()
-        result = scene.install(bundle)
-        assert codes(result) == [code], result
+        result = install_refused(scene, bundle, code)
         assert result.returncode == 2
-        assert scene.changes(before, allowed=("site",)) == []
-        assert installed_versions(str(scene.target)) == {}
 
 
 # -- 2. what a wheel must be ----------------------------------------------------------------------
@@ -301,12 +304,8 @@ class TestWheelRules:
             "victim-9.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: victim\n"
                                              b"Version: 9.0\n\n",
             "victim-9.0.dist-info/RECORD": b"../outside/precious.txt,,\n"}))
-        before = scene.snapshot()
-        result = scene.install(bundle)
-        assert codes(result) == ["invalid-wheel"], result
+        result = install_refused(scene, bundle, "invalid-wheel")
         assert ".dist-info" in result.report["problems"][0]["message"]
-        assert scene.changes(before, allowed=("site",)) == []
-        assert installed_versions(str(scene.target)) == {}
 
     def test_dist_info_of_another_version_is_refused(self, scene):
         bundle = scene.folder("w")
@@ -358,12 +357,8 @@ class TestWheelRules:
         members = basic_members("pkg")
         members["pkg-1.0.dist-info/RECORD"] = record
         raw_wheel(bundle, "pkg-1.0-py3-none-any.whl", members, record=False)
-        before = scene.snapshot()
-        result = scene.install(bundle)
-        assert codes(result) == [code], result
+        result = install_refused(scene, bundle, code)
         assert result.returncode == 2
-        assert scene.changes(before, allowed=("site",)) == []
-        assert installed_versions(str(scene.target)) == {}
 
     @pytest.mark.parametrize("algorithm", ["sha384", "sha512"])
     def test_sha384_and_sha512_records_install_exactly_as_pip_installs_them(
@@ -475,9 +470,7 @@ class TestOwnership:
         assert scene.install(first).returncode == 0
         before = scene.snapshot()
         result = scene.install(second)
-        assert codes(result) == ["file-conflict"], result
-        assert result.returncode == 1
-        problem = result.report["problems"][0]
+        problem = only_problem(result, "file-conflict")
         assert "opencv_python" in problem["message"] or "opencv-python" in problem["message"]
         assert "opencv-python-headless" in problem["message"], problem
         assert problem["owner"].replace("_", "-") == "opencv-python", problem
@@ -687,56 +680,8 @@ class TestReplacement:
 # -- 5. killed upgrades -----------------------------------------------------------------------
 
 
-#: bootstrap's CLI with its commit steps hooked: KILL_AT=STEP:N ends the process (os._exit, as
-#: abrupt as SIGKILL) at the N-th call of STEP; FAIL_AT=STEP:N raises OSError(errno FAIL_ERRNO)
-#: there instead (a read-only folder, a full disk). STEP: move (_move_into: every rename of a
-#: commit or rollback), ready (_mark_ready), phase (_set_phase: every journal rewrite), rmtree
-#: (removing a journaled staging folder). Prints CALLS {...} on stderr.
-KILL_DRIVER = r'''
-import errno, json, os, shutil, sys
-sys.path.insert(0, sys.argv[1])
-import bootstrap
-kill, n = os.environ.get("KILL_AT", "none:0").split(":")
-fail, k = os.environ.get("FAIL_AT", "none:0").split(":")
-n, k = int(n), int(k)
-calls = {"move": 0, "ready": 0, "phase": 0, "rmtree": 0}
-
-def hooked(name, original):
-    def wrapper(*args, **kwargs):
-        calls[name] += 1
-        if kill == name and calls[name] == n:
-            os._exit(77)
-        if fail == name and calls[name] == k:
-            number = getattr(errno, os.environ.get("FAIL_ERRNO", "EROFS"))
-            raise OSError(number, os.strerror(number))
-        return original(*args, **kwargs)
-    return wrapper
-
-bootstrap._move_into = hooked("move", bootstrap._move_into)
-bootstrap._mark_ready = hooked("ready", bootstrap._mark_ready)
-bootstrap._set_phase = hooked("phase", bootstrap._set_phase)
-_rmtree = shutil.rmtree
-def rmtree(path, *args, **kwargs):
-    if bootstrap.STAGING_DIR + os.sep in str(path) and os.path.isfile(
-            os.path.join(str(path), "READY")):
-        calls["rmtree"] += 1
-        if kill == "rmtree" and calls["rmtree"] == n:
-            os._exit(77)
-    return _rmtree(path, *args, **kwargs)
-shutil.rmtree = rmtree
-code = bootstrap.main(sys.argv[2:])
-sys.stderr.write("CALLS " + json.dumps(calls) + "\n")
-sys.exit(code)
-'''
-
-
-def run_hooked(scene, bundle, target, **hooks):
-    env = clean_env(**hooks)
-    proc = run([sys.executable, "-c", KILL_DRIVER, BOOTSTRAP_DIR, "install", str(bundle),
-                "--upgrade", "--target", str(target), "--no-verify", "--json",
-                "--work-dir", str(target) + "-work"], env=env)
-    calls = [line for line in proc.stderr.splitlines() if line.startswith("CALLS ")]
-    return proc, json.loads(calls[-1][len("CALLS "):]) if calls else None
+def run_hooked(bundle, target, **hooks):
+    return kit.run_hooked_install(bundle, target, "--upgrade", **hooks)
 
 
 class TestKilledUpgrade:
@@ -765,7 +710,7 @@ class TestKilledUpgrade:
     def test_killed_at_every_step_of_an_upgrade(self, setup):
         scene, v2, base, other = setup
         target = self._fresh(scene, base, "count")
-        proc, counts = run_hooked(scene, v2, target)
+        proc, counts = run_hooked(v2, target)
         assert proc.returncode == 0, proc
         assert counts["ready"] == 1 and counts["phase"] == 2 and counts["move"] >= 10, counts
         assert_one_whole_version(target, "count", ("2.0",))
@@ -775,7 +720,7 @@ class TestKilledUpgrade:
         for index, (step, n) in enumerate(points):
             label = "%s-%d" % (step, n)
             target = self._fresh(scene, base, label)
-            proc, _ = run_hooked(scene, v2, target, KILL_AT="%s:%d" % (step, n))
+            proc, _ = run_hooked(v2, target, KILL_AT="%s:%d" % (step, n))
             assert proc.returncode == 77, (label, proc.stderr)
             # READY is the point of no return: before it the old version, after it the new
             forward = step != "ready"
@@ -793,10 +738,10 @@ class TestKilledUpgrade:
         once the rollback is journaled)."""
         scene, v2, base, other = setup
         target = self._fresh(scene, base, "count-" + errno_name)
-        _, counts = run_hooked(scene, v2, target)
+        _, counts = run_hooked(v2, target)
         fail_at = counts["move"] - 2  # new files in, the .dist-info not yet
         target = self._fresh(scene, base, "failed-" + errno_name)
-        proc, failed = run_hooked(scene, v2, target, FAIL_AT="move:%d" % fail_at,
+        proc, failed = run_hooked(v2, target, FAIL_AT="move:%d" % fail_at,
                                   FAIL_ERRNO=errno_name)
         assert proc.returncode == 1, proc
         report = json.loads(proc.stdout)
@@ -811,7 +756,7 @@ class TestKilledUpgrade:
         for index, (step, n) in enumerate(points):
             label = "%s-%s-%d" % (errno_name, step, n)
             target = self._fresh(scene, base, label)
-            proc, _ = run_hooked(scene, v2, target, KILL_AT="%s:%d" % (step, n),
+            proc, _ = run_hooked(v2, target, KILL_AT="%s:%d" % (step, n),
                                  FAIL_AT="move:%d" % fail_at, FAIL_ERRNO=errno_name)
             assert proc.returncode == 77, (label, proc.stderr)
             # killed before the rollback is journaled (phase 2 writes it): forwards is right too
@@ -821,7 +766,7 @@ class TestKilledUpgrade:
     def test_a_failure_while_moving_the_old_files_aside_rolls_back(self, setup):
         scene, v2, base, other = setup
         target = self._fresh(scene, base, "aside")
-        proc, _ = run_hooked(scene, v2, target, FAIL_AT="move:3")
+        proc, _ = run_hooked(v2, target, FAIL_AT="move:3")
         assert proc.returncode == 1, proc
         assert "pkg 1.0 is still installed" in proc.stdout
         assert_one_whole_version(target, "aside", ("1.0",))
@@ -840,9 +785,7 @@ class TestModes:
         result = cli("install", str(bundle), "--overlay", str(scene.outside), "--no-verify",
                      "--work-dir", str(scene.work))
         assert_clean(result)
-        assert codes(result) == ["not-writable"], result
-        assert result.returncode == 1
-        problem = result.report["problems"][0]
+        problem = only_problem(result, "not-writable")
         assert "precious.txt" in problem["message"], problem
         assert "--overlay" in problem["fix"]["command"], problem
         assert scene.changes(before) == []
@@ -896,9 +839,7 @@ class TestModes:
         before = scene.snapshot()
         result = cli("install", str(archive), "--target", str(scene.outside))
         assert_clean(result)
-        assert codes(result) == ["environment-failed"], result
-        assert result.returncode == 1
-        problem = result.report["problems"][0]
+        problem = only_problem(result, "environment-failed")
         assert "already exists" in problem["message"], problem
         assert "move" in problem["fix"]["command"], problem
         assert scene.changes(before) == []
