@@ -59,6 +59,18 @@ def installed_names(report):
     return sorted(item["name"] for item in report["would_install"])
 
 
+def pip_would_install(folder, roots):
+    """The oracle: the projects pip's resolver installs for ``roots`` from ``folder`` alone
+    (`pip install --dry-run --ignore-installed --report -`), sorted."""
+    from installkit import clean_env, run as run_cmd
+    proc = run_cmd([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed",
+                    "--report", "-", "--no-index", "--find-links", str(folder), "-q",
+                    "--no-cache-dir", "--disable-pip-version-check"] + list(roots),
+                   env=clean_env())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return sorted(item["metadata"]["name"] for item in json.loads(proc.stdout)["install"])
+
+
 def only(items):
     assert len(items) == 1, items
     return items[0]
@@ -114,7 +126,7 @@ class TestRoots:
         assert installed_names(report) == ["zz-events", "zz-lab", "zz-rfc3339", "zz-schema"]
         assert report.ok
 
-    def test_only_the_extras_the_upload_completes_join_the_root(self, run, make_wheel):
+    def test_only_the_extras_the_upload_completes_join_the_root(self, run, bundle, make_wheel):
         """pandas' shape in a `pip download pandas pyarrow numexpr` folder: pyarrow is needed
         by the extras pyarrow (complete) and all (its adbc driver not uploaded); numexpr only
         by performance (numba not uploaded). The root is pandas[pyarrow], numexpr a root of
@@ -128,8 +140,9 @@ class TestRoots:
         assert report["roots"] == ["zz-pandas[pyarrow]", "zz-numexpr"]
         assert installed_names(report) == ["zz-numexpr", "zz-pandas", "zz-pyarrow"]
         assert report.ok and not report["problems"]
+        assert pip_would_install(bundle, report["roots"]) == installed_names(report)
 
-    def test_what_came_for_an_extra_nobody_chose_is_a_root(self, run, make_wheel):
+    def test_what_came_for_an_extra_nobody_chose_is_a_root(self, run, bundle, make_wheel):
         """fastapi[standard]'s shape: it asks for uvicorn[standard] (which adds httptools)
         and for a cloud CLI that was not uploaded, so fastapi's extra is not chosen; uvicorn
         and httptools, which nothing chosen reaches, are roots: all three install."""
@@ -141,6 +154,7 @@ class TestRoots:
         assert report["roots"] == ["zz-fastapi", "zz-httptools", "zz-uvicorn"]
         assert installed_names(report) == ["zz-fastapi", "zz-httptools", "zz-uvicorn"]
         assert report.ok and not report["problems"]
+        assert pip_would_install(bundle, report["roots"]) == installed_names(report)
 
     def test_a_cycle_nothing_else_requires_gives_its_first_project(self, run, make_wheel):
         make_wheel("zz-chicken", "1.0", requires=["zz-egg"])
