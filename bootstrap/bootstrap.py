@@ -63,9 +63,9 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    6430-6677   I/O    10. check: the dry run
 #    6678-7997   I/O    11. Installation: source, validator, destination, journal
 #    7998-8224   I/O    12. Environment modes
-#    8225-8769   I/O    13. install: check, install, verify, report
-#    8770-9501   I/O    14. Entry points: the command line, the API, notebooks, MCP
-#    9502-9527   I/O    15. main
+#    8225-8752   I/O    13. install: check, install, verify, report
+#    8753-9484   I/O    14. Entry points: the command line, the API, notebooks, MCP
+#    9485-9510   I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -8385,23 +8385,6 @@ def _build_sdist(sdist, out_dir, backend_wheels=()):
     return Wheel(path, WheelName.parse(path))
 
 
-def _remove_distribution(dist, scheme):
-    """Uninstall an installed distribution: only the paths its RECORD names inside the
-    scheme's folders, then the folders that emptied (no leftover namespace package)."""
-    import shutil
-    dist_info = _installed_dist_info(dist.location, dist.name, dist.version)
-    if dist_info is None:
-        return []
-    removed = [path for path in _distribution_paths(dist_info)
-               if _scheme_relative(scheme, path) is not None and (
-                   os.path.isfile(path) or os.path.islink(path))]
-    for path in removed:
-        os.remove(path)
-    shutil.rmtree(dist_info)
-    _prune(scheme, removed + [dist_info])
-    return removed
-
-
 def _file_size(path):
     try:
         return os.path.getsize(path)
@@ -8424,7 +8407,7 @@ def _held_names(installation):
         elif relative.endswith(".py"):
             names.add(relative[:-3])
         elif _EXTENSION_RE.match(relative):
-            names.add(_EXTENSION_RE.match(relative).group(1))
+            names.add(relative.split(".")[0])
     return sorted(n for n in names if n.isidentifier())
 
 
