@@ -61,11 +61,11 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    4882-6028   pure   8. Resolution
 #    6029-6429   pure   9. Fixes
 #    6430-6677   I/O    10. check: the dry run
-#    6678-7997   I/O    11. Installation: source, validator, destination, journal
-#    7998-8224   I/O    12. Environment modes
-#    8225-8752   I/O    13. install: check, install, verify, report
-#    8753-9484   I/O    14. Entry points: the command line, the API, notebooks, MCP
-#    9485-9510   I/O    15. main
+#    6678-8198   I/O    11. Installation: source, validator, destination, journal
+#    8199-8425   I/O    12. Environment modes
+#    8426-8968   I/O    13. install: check, install, verify, report
+#    8969-9700   I/O    14. Entry points: the command line, the API, notebooks, MCP
+#    9701-9726   I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -6851,6 +6851,277 @@ def _write_new_file(path, data, executable):
         os.close(fd)
 
 
+# -- Member extraction: in this process, or in extraction workers -------------------------------
+# A wheel's members are written into its staging folder from plain data (_Member rows), by one
+# function, _extract_members: in a thread of this process, or in an extraction worker, a child
+# interpreter running this same module (its code object, sent over a pipe: no file is needed,
+# so it works when a notebook cell exec()s this file). Workers take the per-file Python work
+# (thousands of small files) off this process's GIL, so a large bundle is written on every core.
+
+_Member = collections.namedtuple("_Member", (
+    "filename header_offset compress_type flag_bits compress_size file_size CRC "
+    "key relative expected executable"))
+_Member.__doc__ = """A wheel member to write: where it is in the zip (ZipInfo's names, which
+_RawZip reads), where it goes (scheme key, relative path: passed the gate in prepare()), its
+RECORD row (None when it has none) and whether it is executable."""
+
+
+def _member(info, target, expected):
+    key, relative = target
+    return _Member(info.filename, info.header_offset, info.compress_type, info.flag_bits,
+                   info.compress_size, info.file_size, info.CRC, key, relative, expected,
+                   bool((info.external_attr >> 16) & 0o111) or key == "scripts")
+
+
+def _staged_path(staging, key, relative, made):
+    """The path of a member in a staging folder; its parent is created once (``made``)."""
+    # Plain concatenation: thousands of files per wheel, and both parts are already checked
+    # (the staging folder is ours; prepare() passed every name through the gate).
+    path = staging + os.sep + key + os.sep + (
+        relative if os.sep == "/" else relative.replace("/", os.sep))
+    parent = path[:path.rindex(os.sep)]
+    if parent not in made:
+        _makedirs(parent)
+        made.add(parent)
+    return path
+
+
+def _extract_members(path, staging, members, shebang):
+    """Write ``members`` of the wheel at ``path`` into ``staging``, hashing each as it goes;
+    returns (installed rows (key, relative, digest, size), RECORD mismatches). Several calls
+    may run at once, in threads or processes: each member is its own file, and writing it
+    again (after a worker died) rewrites it whole."""
+    import zipfile
+    raw = _RawZip(path)
+    opened = []
+
+    def archive():  # zipfile only when a member needs streaming (it rereads the directory)
+        if not opened:
+            opened.append(zipfile.ZipFile(path))
+        return opened[0]
+    try:
+        return _write_members(archive, raw, members, staging, shebang)
+    finally:
+        raw.close()
+        for item in opened:
+            item.close()
+
+
+def _write_members(archive, raw, members, staging, shebang):
+    import hashlib
+    installed, mismatches, made = [], [], set()
+    for member in members:
+        key, relative, expected = member.key, member.relative, member.expected
+        path = _staged_path(staging, key, relative, made)
+        other = _record_hasher(expected[0] if expected else None)
+        strong = bool(expected and (expected[0] == "sha256" or other is not None))
+        data = (raw.read(member, check_crc=not strong)
+                if member.file_size <= _CHUNK or key == "scripts" else None)
+        if data is None:  # large: stream it; another compression: zipfile streams it
+            streamed = raw.stream(member, path, check_crc=not strong, other=other)
+            digest, size = streamed or _stream_member(archive(), member, path, other)
+        else:
+            digest, size = hashlib.sha256(data), len(data)
+            if other is not None:
+                other.update(data)
+        text = _urlsafe_digest(digest)
+        problem = _record_mismatch(member.filename, expected, text, other)
+        if problem:
+            mismatches.append(problem)
+        if data is not None:
+            if key == "scripts" and data.startswith(b"#!python"):
+                data = _rewrite_shebang(data, shebang)
+                text, size = _urlsafe_digest(hashlib.sha256(data)), len(data)
+            _write_new_file(path, data, member.executable)
+        elif member.executable:
+            os.chmod(path, 0o755)
+        installed.append((key, relative, text, size))
+    return installed, mismatches
+
+
+def _stream_member(archive, member, path, other=None):
+    """Copy a large member in chunks (memory stays flat); returns (sha256, size)."""
+    import hashlib
+    digest = hashlib.sha256()
+    size = 0
+    with archive.open(member.filename) as source, open(path, "wb") as out:
+        while True:
+            block = source.read(_CHUNK)
+            if not block:
+                break
+            digest.update(block)
+            if other is not None:
+                other.update(block)
+            out.write(block)
+            size += len(block)
+    return digest, size
+
+
+def _rewrite_shebang(data, shebang):
+    """A script's `#!python` line replaced by ``shebang`` (this interpreter's)."""
+    first, sep, rest = data.partition(b"\n")
+    gui = first.startswith(b"#!pythonw")
+    arguments = first[len(b"#!pythonw" if gui else b"#!python"):]
+    return shebang.rstrip("\n").encode("utf-8") + arguments + sep + rest
+
+
+# The code object of this module, as it runs (also when a notebook cell exec()s this file):
+# what an extraction worker runs.
+_MODULE_CODE = sys._getframe(0).f_code
+
+# An extraction worker's start: the same interpreter version (marshal's format is one
+# version's), this module's code from the first frame on stdin, then jobs until stdin ends.
+_WORKER_CODE = """
+import marshal, os, struct, sys, types
+if sys.argv[1] != str(sys.hexversion):
+    sys.exit(3)
+source = sys.stdin.buffer
+size = struct.unpack("<I", source.read(4))[0]
+module = types.ModuleType("bootstrap_worker")
+exec(marshal.loads(source.read(size)), module.__dict__)
+sink = os.fdopen(os.dup(1), "wb")
+os.dup2(2, 1)
+module._serve_extraction(source, sink)
+"""
+
+#: Below this many members an install extracts in threads: starting a worker (~30 ms) and a
+#: job's round trip cost more than the GIL does to a few hundred small files.
+_WORKER_MEMBERS = 2000
+
+
+def _write_frame(stream, value):
+    import pickle
+    data = pickle.dumps(value, 4)
+    stream.write(struct.pack("<I", len(data)))
+    stream.write(data)
+    stream.flush()
+
+
+def _read_frame(stream):
+    """The next value on ``stream``; None at its end (EOFError when a frame is cut short)."""
+    import pickle
+    header = stream.read(4)
+    if not header:
+        return None
+    size = struct.unpack("<I", header)[0] if len(header) == 4 else -1
+    data = stream.read(size) if size >= 0 else b""
+    if len(data) != size:
+        raise EOFError("a frame was cut short")
+    return pickle.loads(data)
+
+
+def _serve_extraction(source, sink):
+    """An extraction worker's loop: a job (path, staging, member rows, shebang) per frame
+    in, its outcome per frame out: ("done", installed, mismatches), or the error as data."""
+    import pickle
+    while True:
+        job = _read_frame(source)
+        if job is None:
+            return
+        path, staging, rows, shebang = job
+        try:
+            outcome = ("done",) + _extract_members(path, staging, [_Member._make(row)
+                                                                   for row in rows], shebang)
+        except BootstrapError as error:  # its class is this module's: sent as its fields
+            outcome = ("coded", error.code, error.message, error.subject)
+        except Exception as error:  # OSError, zipfile's and zlib's errors: as they are
+            try:
+                pickle.dumps(error, 4)
+                outcome = ("raised", error)
+            except Exception:
+                outcome = ("raised", RuntimeError("%s: %s" % (type(error).__name__, error)))
+        _write_frame(sink, outcome)
+
+
+class _ExtractionWorkers(object):
+    """Extraction workers, one per thread of the extraction pool: a thread sends its jobs to
+    its own worker and waits (releasing the GIL) for the outcome. A worker that cannot start,
+    or dies, leaves its thread to extract in this process: the outcome is the same."""
+
+    def __init__(self):
+        import threading
+        self.local = threading.local()
+        self.lock = threading.Lock()
+        self.started = []
+
+    def extract(self, path, staging, members, shebang):
+        """_extract_members, in this thread's worker."""
+        worker = self._worker()
+        if worker is not None:
+            import pickle
+            try:
+                _write_frame(worker.stdin, (path, staging, [tuple(m) for m in members],
+                                            shebang))
+                outcome = _read_frame(worker.stdout)
+            except (OSError, EOFError, ValueError, pickle.UnpicklingError):
+                outcome = None
+            if outcome is not None:
+                return _extraction_outcome(outcome)
+            self.local.worker = None  # gone: this thread extracts here from now on
+            _end_worker(worker)
+        return _extract_members(path, staging, members, shebang)
+
+    def _worker(self):
+        if not hasattr(self.local, "worker"):
+            self.local.worker = _start_worker()
+            if self.local.worker is not None:
+                with self.lock:
+                    self.started.append(self.local.worker)
+        return self.local.worker
+
+    def close(self):
+        """End every worker: its input ends, so it exits; one that does not is killed."""
+        with self.lock:
+            workers, self.started = self.started, []
+        for worker in workers:
+            _end_worker(worker)
+
+
+def _start_worker():
+    """An extraction worker: this interpreter, isolated (-I -S), fed this module's code; None
+    when it cannot start."""
+    import marshal
+    import subprocess
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _WORKER_CODE, str(sys.hexversion)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except (OSError, ValueError):  # no executable (an embedded interpreter), no processes
+        return None
+    try:
+        code = marshal.dumps(_MODULE_CODE)
+        process.stdin.write(struct.pack("<I", len(code)))
+        process.stdin.write(code)
+        process.stdin.flush()
+    except OSError:  # it has exited already (another interpreter behind sys.executable)
+        _end_worker(process)
+        return None
+    return process
+
+
+def _end_worker(process):
+    import subprocess
+    try:
+        process.stdin.close()
+    except OSError:
+        pass
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    process.stdout.close()
+
+
+def _extraction_outcome(outcome):
+    """(installed, mismatches) of a worker's outcome; its error raised again here."""
+    if outcome[0] == "done":
+        return outcome[1], outcome[2]
+    if outcome[0] == "coded":
+        raise BootstrapError(outcome[2], outcome[3], code=outcome[1])
+    raise outcome[1]
+
+
 class _WheelInstall(object):
     """One wheel's installation, in pypa/installer's seams: the wheel is the source, prepare()
     the validator (every name through the gate, before anything is written), the staging
@@ -6899,9 +7170,12 @@ class _WheelInstall(object):
         self.lib_dir = getattr(self.scheme, self.lib_key)
         self.dist_info = dist_info
         self.data_dir = dist_info[:-len(".dist-info")] + ".data"
-        self.members = [info for info in members.values() if not info.filename.endswith("/")
-                        and info.filename != dist_info + "/RECORD"]
-        self.targets = self._targets(self.members, parts)
+        infos = [info for info in members.values() if not info.filename.endswith("/")
+                 and info.filename != dist_info + "/RECORD"]
+        self.targets = self._targets(infos, parts)
+        self.members = [_member(info, self.targets[info.filename],
+                                self.record.get(info.filename)) for info in infos]
+        self.shebang = _shebang(self.executable)
         self.wheel.forget_member_names()
         self.mismatches = []
         self.staging = os.path.join(self.lib_dir, STAGING_DIR, dist_info[:-len(".dist-info")])
@@ -6938,22 +7212,13 @@ class _WheelInstall(object):
             groups.append(group)
         return groups
 
-    def extract(self, infos):
-        """Extract some members into the staging folder (safe to run in several threads)."""
-        import zipfile
-        raw = _RawZip(self.wheel.path)
-        opened = []
-
-        def archive():  # zipfile only when a member needs streaming (it rereads the directory)
-            if not opened:
-                opened.append(zipfile.ZipFile(self.wheel.path))
-            return opened[0]
-        try:
-            self._stage_from(archive, raw, infos, self.record)
-        finally:
-            raw.close()
-            for item in opened:
-                item.close()
+    def extract(self, members, extract=None):
+        """Write some of the members into the staging folder, by ``extract`` (an extraction
+        worker's) or in this thread; safe to call from several threads at once."""
+        installed, mismatches = (extract or _extract_members)(
+            self.wheel.path, self.staging, members, self.shebang)
+        self.installed.extend(installed)
+        self.mismatches.extend(mismatches)
 
     def verify(self):
         """After every member is staged: HashMismatch unless each matched its RECORD row."""
@@ -7012,15 +7277,7 @@ class _WheelInstall(object):
             shutil.rmtree(self.staging, ignore_errors=True)
 
     def _stage_path(self, key, relative):
-        # Plain concatenation: thousands of files per wheel, and both parts are already
-        # checked (the staging folder is ours; prepare() passed every name through the gate).
-        path = self.staging + os.sep + key + os.sep + (
-            relative if os.sep == "/" else relative.replace("/", os.sep))
-        parent = path[:path.rindex(os.sep)]
-        if parent not in self.made:
-            _makedirs(parent)
-            self.made.add(parent)
-        return path
+        return _staged_path(self.staging, key, relative, self.made)
 
     def _destination(self, name, parts):
         """(scheme key, path relative to it) of a wheel member whose name passed the gate
@@ -7033,68 +7290,12 @@ class _WheelInstall(object):
             return parts[1], "/".join(parts[2:])
         return self.lib_key, "/".join(parts)
 
-    def _stage_from(self, archive, raw, infos, record):
-        import hashlib
-        mismatches = self.mismatches
-        for info in infos:
-            key, relative = self.targets[info.filename]
-            path = self._stage_path(key, relative)
-            executable = bool((info.external_attr >> 16) & 0o111) or key == "scripts"
-            expected = record.get(info.filename)
-            other = _record_hasher(expected[0] if expected else None)
-            strong = bool(expected and (expected[0] == "sha256" or other is not None))
-            data = (raw.read(info, check_crc=not strong)
-                    if info.file_size <= _CHUNK or key == "scripts" else None)
-            if data is None:  # large: stream it; another compression: zipfile streams it
-                streamed = raw.stream(info, path, check_crc=not strong, other=other)
-                digest, size = streamed or self._stream_member(archive(), info, path, other)
-            else:
-                digest, size = hashlib.sha256(data), len(data)
-                if other is not None:
-                    other.update(data)
-            text = _urlsafe_digest(digest)
-            problem = _record_mismatch(info.filename, expected, text, other)
-            if problem:
-                mismatches.append(problem)
-            if data is not None:
-                if key == "scripts" and data.startswith(b"#!python"):
-                    data = self._rewrite_shebang(data)
-                    text, size = _urlsafe_digest(hashlib.sha256(data)), len(data)
-                _write_new_file(path, data, executable)
-            elif executable:
-                os.chmod(path, 0o755)
-            self.installed.append((key, relative, text, size))
-
-    @staticmethod
-    def _stream_member(archive, info, path, other=None):
-        """Copy a large member in chunks (memory stays flat); returns (sha256, size)."""
-        import hashlib
-        digest = hashlib.sha256()
-        size = 0
-        with archive.open(info) as source, open(path, "wb") as out:
-            while True:
-                block = source.read(_CHUNK)
-                if not block:
-                    break
-                digest.update(block)
-                if other is not None:
-                    other.update(block)
-                out.write(block)
-                size += len(block)
-        return digest, size
-
-    def _rewrite_shebang(self, data):
-        first, sep, rest = data.partition(b"\n")
-        gui = first.startswith(b"#!pythonw")
-        arguments = first[len(b"#!pythonw" if gui else b"#!python"):]
-        return _shebang(self.executable).rstrip("\n").encode("utf-8") + arguments + sep + rest
-
     def _stage_entry_points(self, groups):
         import hashlib
         for group in ("console_scripts", "gui_scripts"):
             for name, module, attribute in groups.get(group, ()):
                 import_name = attribute.split(".")[0]
-                text = _shebang(self.executable) + _SCRIPT_TEMPLATE % {
+                text = self.shebang + _SCRIPT_TEMPLATE % {
                     "module": module, "import_name": import_name, "func": attribute}
                 data = text.encode("utf-8")
                 path = self._stage_path("scripts", name)
@@ -8500,29 +8701,44 @@ class _Installer(object):
         return [chosen[name] for name in sorted(chosen)]
 
     def _install_all(self, wheels):
-        """Prepare each wheel, extract all members on a shared pool, commit each wheel whole."""
+        """Prepare each wheel, extract all members on a shared pool (of extraction workers,
+        for a large bundle), commit each wheel whole."""
         outcomes = [None] * len(wheels)
-        pending = []
-        with _extraction_pool(self.jobs) as pool:
-            for index, (candidate, wheel) in enumerate(wheels):
-                if self._out_of_time():
-                    outcomes[index] = "budget"
-                    continue
-                try:
-                    installation = _WheelInstall(wheel, self.destination.scheme(candidate.name),
-                                                 candidate.name in self.root_names).prepare()
-                except (BootstrapError, OSError, ValueError) as error:
-                    outcomes[index] = self._failed(wheel, error, self._replaced(candidate))
-                    continue
-                futures = [_submit(pool, installation.extract, chunk)
-                           for chunk in installation.chunks()]
-                pending.append((index, candidate, installation, futures))
-            self._start_verifier([(c, i) for _, c, i, _ in pending])
-            for done, (index, candidate, installation, futures) in enumerate(pending, 1):
-                outcomes[index] = self._finish_one(candidate, installation, futures)
-                self.progress(done, len(pending), candidate.name,
-                              _file_size(installation.wheel.path))
+        prepared = []
+        for index, (candidate, wheel) in enumerate(wheels):
+            if self._out_of_time():
+                outcomes[index] = "budget"
+                continue
+            try:
+                prepared.append((index, candidate, _WheelInstall(
+                    wheel, self.destination.scheme(candidate.name),
+                    candidate.name in self.root_names).prepare()))
+            except (BootstrapError, OSError, ValueError) as error:
+                outcomes[index] = self._failed(wheel, error, self._replaced(candidate))
+        workers = self._extraction_workers(sum(len(i.members) for _, _, i in prepared))
+        try:
+            with _extraction_pool(self.jobs) as pool:
+                pending = [(index, candidate, installation, [
+                    _submit(pool, functools.partial(installation.extract, extract=workers and
+                                                    workers.extract), chunk)
+                    for chunk in installation.chunks()])
+                    for index, candidate, installation in prepared]
+                self._start_verifier([(c, i) for _, c, i in prepared])
+                for done, (index, candidate, installation, futures) in enumerate(pending, 1):
+                    outcomes[index] = self._finish_one(candidate, installation, futures)
+                    self.progress(done, len(pending), candidate.name,
+                                  _file_size(installation.wheel.path))
+        finally:
+            if workers is not None:
+                workers.close()
         return outcomes
+
+    def _extraction_workers(self, members):
+        """_ExtractionWorkers for ``members`` files, where there are enough of them to repay
+        starting processes and this interpreter can start them; else None (threads)."""
+        if members < _WORKER_MEMBERS or self.jobs < 2 or not _can_start_processes():
+            return None
+        return _ExtractionWorkers()
 
     def _start_verifier(self, prepared):
         """Start the verifying interpreter before the first package is placed, holding the
