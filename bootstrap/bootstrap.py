@@ -64,8 +64,8 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    6678-8198   I/O    11. Installation: source, validator, destination, journal
 #    8199-8425   I/O    12. Environment modes
 #    8426-8968   I/O    13. install: check, install, verify, report
-#    8969-9700   I/O    14. Entry points: the command line, the API, notebooks, MCP
-#    9701-9726   I/O    15. main
+#    8969-9701   I/O    14. Entry points: the command line, the API, notebooks, MCP
+#    9702-9727   I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -2519,8 +2519,8 @@ def _submit(pool, function, argument):
 
 
 def _usable_cores():
-    """Cores this process may use (a container's limit included), at most 4: decompression
-    runs in parallel threads, and more threads than cores only contend for the GIL."""
+    """Cores this process may use (a container's limit included), at most 4: the extraction
+    workers (processes, or threads) that unpack wheels; more than cores only contend."""
     try:
         count = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -9071,7 +9071,8 @@ def _install_arguments(parser):
     parser.add_argument("--budget", type=float, metavar="SECONDS",
                         help="stop cleanly between packages after this long; a rerun continues")
     parser.add_argument("--jobs", type=int, metavar="N",
-                        help="threads that unpack wheels (default: the usable cores, at most 4)")
+                        help="workers that unpack wheels: processes for a large install, else "
+                             "threads (default: the usable cores, at most 4)")
     parser.add_argument("--no-verify", action="store_true",
                         help="only unpack: do not import the roots in a fresh interpreter "
                              "(nor write their bytecode)")
