@@ -54,18 +54,18 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #       1-140    pure   1. Glossary, version gate and imports
 #     141-205    pure   2. Errors
 #     206-2319   pure   3. The standards: names, versions, specifiers, markers, requirements, tags, metadata
-#    2320-2878   pure   4. Profile: the interpreter as data, and the wheels it takes
-#    2879-3409   pure   5. Problems and reports: the model, the codes, the renderings
-#    3410-4550   I/O    6. Intake: the bundle a user uploaded
-#    4551-4881   I/O    7. Wheels and sdists
-#    4882-6028   pure   8. Resolution
-#    6029-6429   pure   9. Fixes
-#    6430-6677   I/O    10. check: the dry run
-#    6678-8198   I/O    11. Installation: source, validator, destination, journal
-#    8199-8425   I/O    12. Environment modes
-#    8426-8968   I/O    13. install: check, install, verify, report
-#    8969-9701   I/O    14. Entry points: the command line, the API, notebooks, MCP
-#    9702-9727   I/O    15. main
+#    2320-2881   pure   4. Profile: the interpreter as data, and the wheels it takes
+#    2882-3412   pure   5. Problems and reports: the model, the codes, the renderings
+#    3413-4553   I/O    6. Intake: the bundle a user uploaded
+#    4554-4884   I/O    7. Wheels and sdists
+#    4885-6031   pure   8. Resolution
+#    6032-6432   pure   9. Fixes
+#    6433-6680   I/O    10. check: the dry run
+#    6681-8298   I/O    11. Installation: source, validator, destination, journal
+#    8299-8525   I/O    12. Environment modes
+#    8526-9096   I/O    13. install: check, install, verify, report
+#    9097-9829   I/O    14. Entry points: the command line, the API, notebooks, MCP
+#    9830-9855   I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -2491,6 +2491,9 @@ class _SerialExecutor(object):
 
     def __exit__(self, *exc):
         return False
+
+    def shutdown(self, wait=True):
+        pass
 
     def submit(self, function, *args):
         from concurrent.futures import Future
@@ -6965,6 +6968,89 @@ def _rewrite_shebang(data, shebang):
     return shebang.rstrip("\n").encode("utf-8") + arguments + sep + rest
 
 
+def _warm_imports(modules, folders, stop):
+    """Compile, as their import will (SourceFileLoader.get_code: the same .pyc, written the
+    same way), the modules that importing ``modules`` reaches at module level, in the order
+    the import runs them (depth first), as their bytecode shows it; only modules found in
+    ``folders`` (what was installed). Stops once the file ``stop`` exists; returns how many
+    modules it compiled or found compiled. An import running beside it finds them warm."""
+    import importlib.machinery
+    seen, specs, stack, count = set(), {}, list(reversed(modules)), 0
+    while stack and not os.path.exists(stop):
+        name = stack.pop()
+        parent = name.rpartition(".")[0]
+        if name in seen:
+            continue
+        if parent and parent not in seen:  # an import runs the package first
+            stack.extend([name, parent])
+            continue
+        seen.add(name)
+        spec = specs[name] = _find_module(name, folders, specs)
+        if spec is None or not isinstance(spec.loader, importlib.machinery.SourceFileLoader):
+            continue
+        try:
+            code = spec.loader.get_code(name)
+        except (ImportError, SyntaxError, ValueError, OSError):
+            continue  # its import will say why
+        count += 1
+        package = name if spec.submodule_search_locations is not None else parent
+        stack.extend(reversed(_module_imports(code, package)))
+    return count
+
+
+def _find_module(name, folders, specs):
+    """The spec of module ``name`` in ``folders`` (a submodule: in its package, whose spec
+    is in ``specs``), or None."""
+    import importlib.machinery
+    parent = name.rpartition(".")[0]
+    if parent:
+        package = specs.get(parent)
+        folders = package and package.submodule_search_locations
+        if not folders:
+            return None
+    try:
+        return importlib.machinery.PathFinder.find_spec(name, list(folders))
+    except (ImportError, ValueError, OSError):
+        return None
+
+
+def _module_imports(code, package):
+    """The modules a module's code imports when it runs (its own and its class bodies'
+    import statements, not its functions'), in order: `from a import b` names a and a.b."""
+    import importlib.util
+    names = []
+    for instructions in _module_level_code(code):
+        for index in range(2, len(instructions)):
+            instruction = instructions[index]
+            level, fromlist = instructions[index - 2].argval, instructions[index - 1].argval
+            if instruction.opname != "IMPORT_NAME" or not isinstance(level, int):
+                continue
+            try:
+                target = (importlib.util.resolve_name("." * level + instruction.argval,
+                                                      package) if level else instruction.argval)
+            except (ImportError, ValueError):
+                continue
+            names.append(target)
+            names.extend(target + "." + item for item in fromlist or () if item != "*")
+    return names
+
+
+def _module_level_code(code):
+    """The instructions of a module's code and of the class bodies in it (what runs when it is
+    imported), each as a list."""
+    import dis
+    found, queue = [], [code]
+    while queue:
+        code = queue.pop(0)
+        found.append(list(dis.get_instructions(code)))
+        queue.extend(const for const in code.co_consts if hasattr(const, "co_flags")
+                     and not const.co_flags & _CO_NEWLOCALS)  # a class body, not a function
+    return found
+
+
+_CO_NEWLOCALS = 0x2  # inspect.CO_NEWLOCALS: a function's code, not a class body's
+
+
 # The code object of this module, as it runs (also when a notebook cell exec()s this file):
 # what an extraction worker runs.
 _MODULE_CODE = sys._getframe(0).f_code
@@ -7010,18 +7096,25 @@ def _read_frame(stream):
     return pickle.loads(data)
 
 
+def _extract_rows(path, staging, rows, shebang):
+    return _extract_members(path, staging, [_Member._make(row) for row in rows], shebang)
+
+
+#: What an extraction worker does: a job's first item names one of these, the rest are its
+#: arguments (plain data).
+_WORKER_JOBS = {"extract": _extract_rows, "warm": _warm_imports}
+
+
 def _serve_extraction(source, sink):
-    """An extraction worker's loop: a job (path, staging, member rows, shebang) per frame
-    in, its outcome per frame out: ("done", installed, mismatches), or the error as data."""
+    """An extraction worker's loop: a job (its name in _WORKER_JOBS, then its arguments) per
+    frame in, its outcome per frame out: ("done", result), or the error as data."""
     import pickle
     while True:
         job = _read_frame(source)
         if job is None:
             return
-        path, staging, rows, shebang = job
         try:
-            outcome = ("done",) + _extract_members(path, staging, [_Member._make(row)
-                                                                   for row in rows], shebang)
+            outcome = ("done", _WORKER_JOBS[job[0]](*job[1:]))
         except BootstrapError as error:  # its class is this module's: sent as its fields
             outcome = ("coded", error.code, error.message, error.subject)
         except Exception as error:  # OSError, zipfile's and zlib's errors: as they are
@@ -7046,20 +7139,26 @@ class _ExtractionWorkers(object):
 
     def extract(self, path, staging, members, shebang):
         """_extract_members, in this thread's worker."""
+        return self._run("extract", path, staging, [tuple(m) for m in members], shebang)
+
+    def warm(self, modules, folders, stop):
+        """_warm_imports, in this thread's worker."""
+        return self._run("warm", list(modules), list(folders), stop)
+
+    def _run(self, *job):
         worker = self._worker()
         if worker is not None:
             import pickle
             try:
-                _write_frame(worker.stdin, (path, staging, [tuple(m) for m in members],
-                                            shebang))
+                _write_frame(worker.stdin, job)
                 outcome = _read_frame(worker.stdout)
             except (OSError, EOFError, ValueError, pickle.UnpicklingError):
                 outcome = None
             if outcome is not None:
-                return _extraction_outcome(outcome)
-            self.local.worker = None  # gone: this thread extracts here from now on
+                return _worker_outcome(outcome)
+            self.local.worker = None  # gone: this thread does its jobs here from now on
             _end_worker(worker)
-        return _extract_members(path, staging, members, shebang)
+        return _WORKER_JOBS[job[0]](*job[1:])
 
     def _worker(self):
         if not hasattr(self.local, "worker"):
@@ -7078,13 +7177,14 @@ class _ExtractionWorkers(object):
 
 
 def _start_worker():
-    """An extraction worker: this interpreter, isolated (-I -S), fed this module's code; None
-    when it cannot start."""
+    """An extraction worker: this interpreter, isolated (-I -S), fed this module's code, with
+    the flags that choose the .pyc it writes (-O, pycache prefix); None when it cannot start."""
     import marshal
     import subprocess
     try:
         process = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _WORKER_CODE, str(sys.hexversion)],
+            [sys.executable] + _interpreter_flags() + ["-I", "-S", "-c", _WORKER_CODE,
+                                                      str(sys.hexversion)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     except (OSError, ValueError):  # no executable (an embedded interpreter), no processes
         return None
@@ -7113,10 +7213,10 @@ def _end_worker(process):
     process.stdout.close()
 
 
-def _extraction_outcome(outcome):
-    """(installed, mismatches) of a worker's outcome; its error raised again here."""
+def _worker_outcome(outcome):
+    """The result of a worker's job; its error raised again here."""
     if outcome[0] == "done":
-        return outcome[1], outcome[2]
+        return outcome[1]
     if outcome[0] == "coded":
         raise BootstrapError(outcome[2], outcome[3], code=outcome[1])
     raise outcome[1]
@@ -8639,6 +8739,8 @@ class _Installer(object):
         self.pth_files = []
         self.verifier = None  # a _Verifier that imports the roots as their packages land
         self.held = {}  # {package: top-level names the verifier holds until it is placed}
+        self.pool = self.workers = None  # extraction threads, and their worker processes
+        self.warm_stop = None  # a file: once it exists, the warming worker stops
 
     def _out_of_time(self):
         import time
@@ -8715,23 +8817,46 @@ class _Installer(object):
                     candidate.name in self.root_names).prepare()))
             except (BootstrapError, OSError, ValueError) as error:
                 outcomes[index] = self._failed(wheel, error, self._replaced(candidate))
-        workers = self._extraction_workers(sum(len(i.members) for _, _, i in prepared))
-        try:
-            with _extraction_pool(self.jobs) as pool:
-                pending = [(index, candidate, installation, [
-                    _submit(pool, functools.partial(installation.extract, extract=workers and
-                                                    workers.extract), chunk)
-                    for chunk in installation.chunks()])
-                    for index, candidate, installation in prepared]
-                self._start_verifier([(c, i) for _, c, i in prepared])
-                for done, (index, candidate, installation, futures) in enumerate(pending, 1):
-                    outcomes[index] = self._finish_one(candidate, installation, futures)
-                    self.progress(done, len(pending), candidate.name,
-                                  _file_size(installation.wheel.path))
-        finally:
-            if workers is not None:
-                workers.close()
+        self.workers = self._extraction_workers(sum(len(i.members) for _, _, i in prepared))
+        self.pool = _extraction_pool(self.jobs)
+        extract = self.workers.extract if self.workers is not None else None
+        pending = [(index, candidate, installation, [
+            _submit(self.pool, functools.partial(installation.extract, extract=extract), chunk)
+            for chunk in installation.chunks()]) for index, candidate, installation in prepared]
+        self._start_verifier([(c, i) for _, c, i in prepared])
+        for done, (index, candidate, installation, futures) in enumerate(pending, 1):
+            outcomes[index] = self._finish_one(candidate, installation, futures)
+            self.progress(done, len(pending), candidate.name,
+                          _file_size(installation.wheel.path))
+        if self.verifier is not None and self.workers is not None:
+            self._start_warming()
+        else:
+            self.close()
         return outcomes
+
+    def _start_warming(self):
+        """While the verifying interpreter imports the roots, one worker (the verifier has the
+        other core) compiles ahead of it what those imports will run, so that more of it is
+        warm when the verifier gets there. close() stops it."""
+        modules = list(self.verifier.queued)
+        if not modules:
+            return
+        scheme = self.destination.scheme("")
+        folders = sorted(set([scheme.purelib, scheme.platlib]))
+        self.warm_stop = os.path.join(self.work, "warm-stop")
+        _submit(self.pool, functools.partial(self.workers.warm, modules, folders),
+                self.warm_stop)
+
+    def close(self):
+        """Stop the warming, end the extraction threads and workers (idempotent)."""
+        if self.warm_stop is not None:
+            with open(self.warm_stop, "w"):
+                pass
+        pool, workers, self.pool, self.workers = self.pool, self.workers, None, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+        if workers is not None:
+            workers.close()
 
     def _extraction_workers(self, members):
         """_ExtractionWorkers for ``members`` files, where there are enough of them to repay
@@ -8828,6 +8953,7 @@ class _Installer(object):
         self.pth_files.extend(relative for key, relative, _, _ in installation.installed
                               if key == installation.lib_key and "/" not in relative
                               and relative.endswith(".pth"))
+
         self.results.append(collections.OrderedDict([
             ("name", candidate.name), ("version", str(candidate.version)),
             ("wheel", wheel.filename), ("location", installation.lib_dir),
@@ -8848,6 +8974,7 @@ def _check_installed(installer, profile):
                               versions=versions, profile=profile, importer=verifier.results)
     finally:
         verifier.stop()
+        installer.close()
 
 
 def _unpack_environments(bundles, target):
@@ -8892,6 +9019,7 @@ def _run_installer(installer, plan, verify):
     except BaseException:
         if installer.verifier is not None:
             installer.verifier.stop()
+        installer.close()
         raise
     return installer
 
