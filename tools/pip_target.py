@@ -7,7 +7,7 @@ wheel tags best first, its Python version, optionally a folder of stub ``.dist-i
 directories that stand for the sandbox's installed distributions, and the path of a JSON-lines
 file where sdists whose metadata cannot be prepared on this machine are recorded.
 
-Four patches, each on one documented seam of pip, before pip's own main() runs:
+Patches, each on one documented seam of pip, before pip's own main() runs:
 
 * ``pip._vendor.packaging.markers.default_environment`` returns the target's environment, so
   every marker (``importlib-metadata; python_version < "3.10"``) is evaluated for the target;
@@ -19,7 +19,11 @@ Four patches, each on one documented seam of pip, before pip's own main() runs:
 * preparing an sdist's metadata that fails here (a setup.py that refuses this interpreter) is
   recorded in the failures file (project, version, URL) before pip reports its error;
 * every file pip downloads while it resolves is kept (hard-linked) in ``keep_dir``, so that a
-  dry run's downloads need no second pip process.
+  dry run's downloads need no second pip process; ``kept.jsonl`` there records, per kept file,
+  its URL and the sha256 pip checked it against (the index's) or computed from it, so the
+  caller need not read it again; the distribution pip prepared from it is the one
+  ``--report`` describes (pip would otherwise open every wheel twice more: once for the
+  report, once for its "Would install" line).
 """
 
 import json
@@ -110,6 +114,7 @@ def _patch_keep_downloads(folder):
 
     def _prepare_linked_requirement(self, req, *args, **kwargs):
         dist = original(self, req, *args, **kwargs)
+        req._sandbox_prepared = dist  # what get_dist() would read again from the same file
         path, link = getattr(req, "local_file_path", None), getattr(req, "link", None)
         if path and link is not None and os.path.isfile(path) and (
                 os.path.basename(path) == link.filename):
@@ -120,9 +125,41 @@ def _patch_keep_downloads(folder):
                     os.link(path, target)
                 except OSError:
                     shutil.copyfile(path, target)
+                _record_kept(folder, link, req)
         return dist
 
     prepare.RequirementPreparer._prepare_linked_requirement = _prepare_linked_requirement
+    _patch_get_dist()
+
+
+def _record_kept(folder, link, req):
+    """One line of kept.jsonl: the kept file, its URL, and the sha256 pip checked it against
+    (the link's, from the index) or computed from it; None when pip has neither."""
+    info = getattr(req, "download_info", None)
+    archive = getattr(info, "archive_info", None)
+    sha256 = (getattr(archive, "hashes", None) or {}).get("sha256")
+    checked = (link.hash_name == "sha256" and link.hash == sha256
+               and not getattr(req, "has_hash_options", True))  # pip held the file to it
+    computed = link.hash is None and not getattr(req, "is_wheel_from_cache", True)
+    record = {"filename": link.filename, "url": link.url_without_fragment,
+              "sha256": sha256 if (checked or computed) else None}
+    with open(os.path.join(folder, "kept.jsonl"), "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def _patch_get_dist():
+    """``InstallRequirement.get_dist`` gives the distribution pip prepared for the requirement
+    (the same file, read once) instead of opening it again."""
+    from pip._internal.req import req_install
+
+    cls = req_install.InstallRequirement
+    original = cls.get_dist
+
+    def get_dist(self):
+        prepared = getattr(self, "_sandbox_prepared", None)
+        return prepared if prepared is not None else original(self)
+
+    cls.get_dist = get_dist
 
 
 def main(argv):
