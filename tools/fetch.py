@@ -140,10 +140,17 @@ class TargetPip(object):
         return folder
 
     def pip(self, arguments):
+        """pip_target.py with ``arguments``: (returncode, output) as a CompletedProcess. The
+        process's first pip run is in this process (pip_target.run_in_process), the rest
+        each in a process of their own."""
         arguments = list(arguments)
-        command = ([sys.executable, PIP_TARGET, self.config] + arguments[:1] + self.index_options
-                   + arguments[1:])
-        return subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        arguments = arguments[:1] + self.index_options + arguments[1:]
+        from . import pip_target
+        if pip_target.can_run_in_process():
+            code, output = pip_target.run_in_process(self.config, arguments, self.index_env)
+            return subprocess.CompletedProcess(arguments, code, output)
+        return subprocess.run([sys.executable, PIP_TARGET, self.config] + arguments,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               universal_newlines=True, stdin=subprocess.DEVNULL,
                               env=dict(os.environ, **self.index_env))
 

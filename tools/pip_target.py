@@ -2,6 +2,10 @@
 
     python pip_target.py CONFIG.json PIP-ARGS...
 
+or, once per process, in the caller's own process: ``run_in_process(CONFIG.json, PIP-ARGS,
+environment)`` (tools/fetch.py's first pip run: pip's imports, half of a resolution's CPU time,
+then share the interpreter and the standard library the builder has loaded already).
+
 CONFIG.json (written by tools/fetch.py) holds the target's PEP 508 marker environment, its
 wheel tags best first, its Python version, optionally a folder of stub ``.dist-info``
 directories that stand for the sandbox's installed distributions, and the path of a JSON-lines
@@ -175,6 +179,49 @@ def main(argv):
         _patch_keep_downloads(config["keep_dir"])
     from pip._internal.cli.main import main as pip_main
     return pip_main(list(argv[1:]))
+
+
+_RAN_IN_PROCESS = []  # the patches are for good: a process runs pip this way once
+
+
+def can_run_in_process():
+    return not _RAN_IN_PROCESS
+
+
+def run_in_process(config, arguments, environment=None):
+    """``main([config] + arguments)`` in this process, as the command line runs it in its own:
+    ``environment`` added to os.environ meanwhile, file descriptors 1 and 2 (pip's output, and
+    that of any process it starts) into one file. Returns (exit code, that output). Once per
+    process (can_run_in_process): the patches stay, and pip's main() is not made to run
+    twice in one interpreter."""
+    import tempfile
+    if _RAN_IN_PROCESS:
+        raise RuntimeError("pip ran in this process already")
+    _RAN_IN_PROCESS.append(config)
+    saved_environ = dict(os.environ)
+    os.environ.update(environment or {})
+    with tempfile.TemporaryFile() as output:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+        saved = [os.dup(1), os.dup(2)]
+        os.dup2(output.fileno(), 1)
+        os.dup2(output.fileno(), 2)
+        try:
+            code = main([config] + list(arguments))
+        except SystemExit as exit:  # pip's own usage errors
+            code = exit.code if isinstance(exit.code, int) else 1
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                if stream is not None:
+                    stream.flush()
+            for fd, copy in ((1, saved[0]), (2, saved[1])):
+                os.dup2(copy, fd)
+                os.close(copy)
+            os.environ.clear()
+            os.environ.update(saved_environ)
+        output.seek(0)
+        return code, output.read().decode("utf-8", "replace")
 
 
 if __name__ == "__main__":
