@@ -3,9 +3,12 @@
 pip runs through tools/pip_target.py, which makes it see the target's marker environment, wheel
 tags and Python version, and the sandbox's installed distributions (stub ``.dist-info``
 folders made from the profile): pip's backtracking resolver then answers what
-``pip install`` would answer inside the sandbox. One pip process resolves a whole round
-(``pip install --dry-run --report``: machine-readable, no log scraping), one more downloads
-its wheels (``pip download --no-deps`` of the exact URLs, from pip's cache when it has them).
+``pip install`` would answer inside the sandbox. One pip run resolves a whole round
+(``pip install --dry-run --report``: machine-readable, no log scraping); the files it
+downloaded to read their metadata are kept, and only what it did not download is fetched by
+one more (``pip download --no-deps`` of the exact URLs, from pip's cache when it has them).
+The first pip run of a process runs in that process (pip_target.run_in_process: pip's imports
+are half of a round's CPU time); any later one in a process of its own.
 
 Installed versions are kept in three steps, the first that pip can solve wins:
 

@@ -194,13 +194,14 @@ def run_in_process(config, arguments, environment=None):
     that of any process it starts) into one file. Returns (exit code, that output). Once per
     process (can_run_in_process): the patches stay, and pip's main() is not made to run
     twice in one interpreter."""
+    import locale
     import tempfile
     if _RAN_IN_PROCESS:
         raise RuntimeError("pip ran in this process already")
     _RAN_IN_PROCESS.append(config)
-    saved_environ = dict(os.environ)
+    saved_environ, saved_locale = dict(os.environ), locale.setlocale(locale.LC_ALL)
     os.environ.update(environment or {})
-    with tempfile.TemporaryFile() as output:
+    with tempfile.TemporaryFile() as output, _Interrupts() as interrupts:
         for stream in (sys.stdout, sys.stderr):
             if stream is not None:
                 stream.flush()
@@ -220,8 +221,40 @@ def run_in_process(config, arguments, environment=None):
                 os.close(copy)
             os.environ.clear()
             os.environ.update(saved_environ)
+            locale.setlocale(locale.LC_ALL, saved_locale)  # pip's main() sets the user's
+        interrupts.reraise()
         output.seek(0)
         return code, output.read().decode("utf-8", "replace")
+
+
+class _Interrupts(object):
+    """Ctrl-C during an in-process pip run: pip turns KeyboardInterrupt into an exit code,
+    where its own process would have been interrupted; reraise() raises it again after."""
+
+    def __init__(self):
+        self.seen = False
+        self._previous = None
+
+    def __enter__(self):
+        import signal
+        try:
+            self._previous = signal.signal(signal.SIGINT, self._interrupted)
+        except ValueError:  # not the main thread: Ctrl-C does not come here anyway
+            self._previous = None
+        return self
+
+    def _interrupted(self, signum, frame):
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        import signal
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def reraise(self):
+        if self.seen:
+            raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
