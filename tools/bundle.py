@@ -488,7 +488,6 @@ def main(argv=None):
     for line in given.ignored:
         log("note: %r in the requirements is not used by this builder" % line)
     work = tempfile.mkdtemp(prefix="bundle-")
-    warming = write.warm_up()  # the writer's imports, on the other core while pip resolves
     try:
         builder, roots = build_closure(profile, roots, given.constraints, work, log,
                                        given.index)
@@ -524,7 +523,6 @@ def main(argv=None):
             print(path)
         return 0
     finally:
-        warming.join()
         shutil.rmtree(work, ignore_errors=True)
 
 

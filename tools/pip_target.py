@@ -76,7 +76,12 @@ def _patch_target_python(tags, version_info):
 
 
 def _patch_installed(folder):
-    for backend_name in ("importlib", "pkg_resources"):
+    from pip._internal import metadata
+    backends = ("importlib", "pkg_resources")
+    uses_importlib = getattr(metadata, "_should_use_importlib_metadata", None)
+    if uses_importlib is not None:  # only the backend pip uses (pkg_resources takes ~10 ms)
+        backends = ("importlib",) if uses_importlib() else ("pkg_resources",)
+    for backend_name in backends:
         try:
             backend = __import__("pip._internal.metadata." + backend_name,
                                  fromlist=["Environment"])

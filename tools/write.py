@@ -6,10 +6,12 @@ import json
 import os
 import shutil
 import struct
-import threading
+import tarfile
 import time
 import zlib
 
+import tomli_w
+from packaging import pylock
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 from packaging.version import Version
@@ -18,23 +20,6 @@ import bootstrap  # the single-file bootstrap.py: its own file is the copy every
 
 BUNDLE_SCHEMA = "sandbox-bootstrap.bundle/1"
 BOOTSTRAP_PY = os.path.splitext(os.path.abspath(bootstrap.__file__))[0] + ".py"
-
-#: What writing imports when it writes (packaging.pylock alone costs about as much CPU as
-#: writing a bundle's archive): ``warm_up`` imports them beforehand, while pip resolves.
-WRITING_MODULES = ("tarfile", "tomli_w", "packaging.pylock")
-
-
-def warm_up():
-    """Import WRITING_MODULES in a thread (started, returned): a builder calls this before it
-    waits for pip, so that the imports use the other core instead of coming after."""
-    def run():
-        import importlib
-        for name in WRITING_MODULES:
-            importlib.import_module(name)
-
-    thread = threading.Thread(target=run, name="bundle-writer-imports", daemon=True)
-    thread.start()
-    return thread
 
 
 def sha256_of(path):
@@ -86,7 +71,6 @@ def _archive(entry, kind):
 def lock(data):
     """The PEP 751 lock (a validated ``packaging.pylock.Pylock``) of a manifest's files. A delta
     bundle's lock says so in ``[tool.sandbox-bootstrap]``, with what it relies on."""
-    from packaging import pylock
     by_package = {}
     for entry in data["files"]:
         by_package.setdefault((entry["name"], entry["version"]), []).append(entry)
@@ -113,7 +97,6 @@ def lock(data):
 
 def pylock_text(data):
     """pylock.toml: the lock of ``lock(data)`` as TOML; a delta lock says so on its first line."""
-    import tomli_w
     text = tomli_w.dumps(lock(data).to_dict())
     if data.get("delta"):
         text = ("# A delta lock: it installs only on top of the sandbox it was built for, which "
@@ -176,7 +159,6 @@ TEXT_LEVEL = 4
 def _write_tar_gz(folder, output):
     """``folder``'s entries (and one level below) as a tar.gz, in sorted order, as
     ``tarfile.add`` of each would; compressed archives stored, the rest deflated."""
-    import tarfile
     with _SegmentedGzip(output) as stream:
         with tarfile.open(fileobj=stream, mode="w", copybufsize=1 << 20) as archive:
             for entry in sorted(os.listdir(folder)):
