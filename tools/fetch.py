@@ -226,7 +226,7 @@ class TargetPip(object):
                      self.constraints(level)] + QUIET
         if os.path.isdir(self.stubs):
             arguments += ["--find-links", self.stubs]
-        self.log("resolving %s (%s, one pip process)" % (" ".join(roots), level))
+        self.log("resolving %s (%s, one pip run)" % (" ".join(roots), level))
         proc = self.pip(arguments + list(roots))
         if proc.returncode != 0 or not os.path.isfile(report_path):
             return None, proc.stdout
