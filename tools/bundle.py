@@ -14,9 +14,8 @@ works, and then the output says that installing needs --upgrade and what it repl
 pip run per round (the first in this process, see tools/fetch.py). sdist-only projects become
 wheels when they are pure Python; otherwise the sdist ships with its build backend's wheels
 when the target can compile (or when its build cannot run on this interpreter at all), or the
-build stops and says it must happen on a
-matching machine. With a profile that lists installed distributions, only what the sandbox
-lacks is shipped. With a Pyodide profile, Pyodide's own packages (``sandbox.pyodide.packages``,
+build stops and says it must happen on a matching machine. With a profile that lists
+installed distributions, only what the sandbox lacks is shipped. With a Pyodide profile, Pyodide's own packages (``sandbox.pyodide.packages``,
 its pyodide-lock.json) count as installed at the lock's version and are never shipped; the
 output and the manifest's notes give the one micropip line that loads those the bundle needs.
 
