@@ -302,7 +302,6 @@ class TargetPip(object):
                 paths[item.name] = fetch_url(item.url, self.sdists, item.sha256)
         return paths
 
-
     def _kept_digests(self):
         """{kept file name: the sha256 pip held it to or computed from it} (kept.jsonl,
         written by tools/pip_target.py); a file it names needs no second reading."""

@@ -190,7 +190,16 @@ _RAN_IN_PROCESS = []  # the patches are for good: a process runs pip this way on
 
 
 def can_run_in_process():
-    return not _RAN_IN_PROCESS
+    """Whether run_in_process may run: not yet in this process, and file descriptors 1 and 2
+    (which it redirects meanwhile) are open."""
+    if _RAN_IN_PROCESS:
+        return False
+    try:
+        os.fstat(1)
+        os.fstat(2)
+    except OSError:
+        return False
+    return True
 
 
 def run_in_process(config, arguments, environment=None):
@@ -201,8 +210,9 @@ def run_in_process(config, arguments, environment=None):
     twice in one interpreter."""
     import locale
     import tempfile
-    if _RAN_IN_PROCESS:
-        raise RuntimeError("pip ran in this process already")
+    if not can_run_in_process():
+        raise RuntimeError("pip ran in this process already" if _RAN_IN_PROCESS else
+                           "file descriptor 1 or 2 is closed")
     _RAN_IN_PROCESS.append(config)
     saved_environ, saved_locale = dict(os.environ), locale.setlocale(locale.LC_ALL)
     os.environ.update(environment or {})
