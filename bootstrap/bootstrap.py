@@ -8123,8 +8123,12 @@ def reset_overlay(folder):
 
 
 def _is_conda_pack(path, limit=20000):
-    """Whether an upload is a conda-pack archive (conda-meta/ and bin/conda-unpack inside)."""
+    """Whether an upload is a conda-pack archive (conda-meta/ and bin/conda-unpack inside).
+    Only an upload that intake reads as an archive is looked into: a file named *.whl (or
+    *.whl saved twice by a browser) is installed as a wheel whatever it holds, unopened here."""
     import zipfile
+    if _browser_name(os.path.basename(path)).endswith(".whl"):
+        return False
     kind = _sniff(path) if os.path.isfile(path) else None
     if kind is None:
         return False
