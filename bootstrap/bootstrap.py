@@ -6990,18 +6990,20 @@ class _WheelInstall(object):
         return self
 
     def _missing_folders(self):
-        """[key, relative] of the folders the commit will create (a rollback removes them)."""
-        missing, present = set(), set()
+        """[key, relative] of the folders the commit will create (a rollback removes them).
+        One look per folder at most, and none below a folder that is missing."""
+        known = {}  # (key, folder): whether it is missing
         for key, relative, _, _ in self.installed:
-            parts = relative.split("/")[:-1]
-            for depth in range(len(parts), 0, -1):
-                folder = (key, "/".join(parts[:depth]))
-                if folder in missing or folder in present:
-                    break
-                if os.path.isdir(self._final_path(*folder)):
-                    present.add(folder)
-                    break
-                missing.add(folder)
+            folder = relative.rpartition("/")[0]
+            unknown = []  # deepest first, up to a folder already known (or the scheme's)
+            while folder and (key, folder) not in known:
+                unknown.append((key, folder))
+                folder = folder.rpartition("/")[0]
+            absent = known.get((key, folder), False)
+            for item in reversed(unknown):  # shallowest first
+                absent = absent or not os.path.isdir(self._final_path(*item))
+                known[item] = absent
+        missing = [item for item, absent in known.items() if absent]
         return [list(item) for item in sorted(missing, key=lambda i: (-i[1].count("/"), i))]
 
     def discard(self):
@@ -7120,9 +7122,9 @@ class _WheelInstall(object):
                 out.write(data)
             self.installed.append((self.lib_key, relative, _urlsafe_digest(hashlib.sha256(data)),
                                    len(data)))
-        rows = []
-        for key, relative, digest, size in self.installed:
-            rows.append((self._record_path(key, relative), "sha256=" + digest, str(size)))
+        lib_key = self.lib_key
+        rows = [(relative if key == lib_key else self._record_path(key, relative),
+                 "sha256=" + digest, str(size)) for key, relative, digest, size in self.installed]
         rows.append((self.dist_info + "/RECORD", "", ""))
         self.installed.append((self.lib_key, self.dist_info + "/RECORD", None, None))
         with open(self._stage_path(self.lib_key, self.dist_info + "/RECORD"), "w") as out:
@@ -7142,11 +7144,19 @@ class _WheelInstall(object):
 
 
 def _record_text(rows):
+    """RECORD's text: csv's, sorted. Where no field holds a comma, quote or line break (every
+    row of almost every wheel), csv writes the fields joined by commas: so is it written."""
     import csv
     import io
+    rows = sorted(rows)
+    text = "".join([",".join(row) + "\n" for row in rows])
+    if (text.count(",") == 2 * len(rows) and text.count("\n") == len(rows)
+            and '"' not in text and "\r" not in text
+            and all(len(row) == 3 for row in rows)):
+        return text
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    for row in sorted(rows):
+    for row in rows:
         writer.writerow(row)
     return buffer.getvalue()
 
@@ -7312,9 +7322,14 @@ def _file_digest(path):
 
 # -- The journal: a staging folder's READY file -------------------------------------------------
 # READY is JSON: the scheme's folders, the project, its new files ([key, relative]), the files
-# moved aside ([key, relative], kept as aside/<index>) and a phase: ready (commit forwards),
-# aside-done, committed (only cleaning up is left), rollback, rollback-restore. Every rewrite is
-# atomic (a temporary file, then a rename); a rerun continues from the phase it finds.
+# moved aside ([key, relative], kept as aside/<index>) and the phase it was written in: ready
+# (commit forwards). It is written once, atomically (a temporary file, then a rename), before
+# anything is moved. Each later phase, aside-done, committed (only cleaning up is left),
+# rollback, rollback-restore, rolled-back, is one line appended to PHASE beside it: the last
+# whole line there is the phase (a line a kill cut short is not), READY's without PHASE. A
+# rerun continues from the phase it finds.
+
+_PHASES = ("ready", "aside-done", "committed", "rollback", "rollback-restore", "rolled-back")
 
 
 def _write_journal(staging, journal):
@@ -7330,8 +7345,28 @@ def _mark_ready(staging, journal):
 
 
 def _set_phase(staging, journal, phase):
+    """Record the phase a commit or rollback has reached: a line, not the whole journal."""
     journal["phase"] = phase
-    _write_journal(staging, journal)
+    with open(os.path.join(staging, "PHASE"), "a") as out:
+        out.write(phase + "\n")
+
+
+def _journal_phase(staging, journal):
+    """The phase of a journal read from READY: PHASE's last whole line, else READY's own."""
+    import errno
+    try:
+        with open(os.path.join(staging, "PHASE")) as f:
+            lines = f.read().split("\n")[:-1]  # what follows the last newline was cut short
+    except OSError as error:
+        if error.errno != errno.ENOENT:
+            raise
+        lines = []
+    if not lines:
+        return journal.get("phase")
+    if lines[-1] not in _PHASES:
+        raise UnsafeMemberError("%s: the journal's phase %r is none of %s" % (
+            staging, lines[-1][:40], ", ".join(_PHASES)), staging)
+    return lines[-1]
 
 
 def _read_journal(staging, scheme_for=None):
@@ -7347,6 +7382,7 @@ def _read_journal(staging, scheme_for=None):
         dist_info = journal["dist_info"]
         entries = [tuple(item) for item in journal["files"] + journal["aside"] +
                    journal["made"]]
+        journal["phase"] = _journal_phase(staging, journal)
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise UnsafeMemberError("%s: the journal cannot be read (%s)" % (subject, error), subject)
     expected = scheme_for(name) if scheme_for is not None else scheme
