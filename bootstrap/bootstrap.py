@@ -4620,6 +4620,9 @@ class Wheel(object):
     def dist_info(self, names):
         """The one .dist-info folder of a wheel (pip's rule: exactly one, named for the file
         name's project, and for its version when the folder names one)."""
+        found = getattr(self, "_dist_info", None)
+        if found is not None and found[0] is names:  # one look per directory read
+            return found[1]
         folders = sorted(set(n.split("/", 1)[0] for n in names
                              if n.split("/", 1)[0].endswith(".dist-info") and "/" in n))
         if len(folders) != 1:
@@ -4632,6 +4635,7 @@ class Wheel(object):
             raise BootstrapError("%s: its .dist-info folder %r is not named for %s %s" % (
                 self.filename, folder, self.name, self.version), self.filename,
                 code="invalid-wheel")
+        self._dist_info = (names, folder)
         return folder
 
     def _same_version(self, text):
@@ -4684,13 +4688,17 @@ class Wheel(object):
 
     def check_wheel_version(self, folder):
         """WHEEL's Wheel-Version, as pip checks it: a newer major version is refused, a newer
-        minor one noted (``self.notes``)."""
+        minor one noted (``self.notes``). Returns WHEEL's headers, read once per folder."""
+        found = getattr(self, "_wheel_headers", None)
+        if found is not None and found[0] == folder:
+            return found[1]
         try:
             text = self.read(folder + "/WHEEL").decode("utf-8", "replace")
         except KeyError:
             raise BootstrapError("%s has no %s/WHEEL" % (self.filename, folder), self.filename,
                                  code="invalid-wheel")
-        value = dict(_parse_headers(text)).get("wheel-version", "")
+        headers = list(_parse_headers(text))
+        value = dict(headers).get("wheel-version", "")
         match = re.match(r"^(\d+)\.(\d+)$", value.strip())
         if match is None:
             raise BootstrapError("%s: WHEEL has no readable Wheel-Version (%r)" % (
@@ -4703,6 +4711,8 @@ class Wheel(object):
         if minor > 0 and not any(self.filename in note for note in self.notes):
             self.notes.append("%s has Wheel-Version %s, newer than 1.0: installed as 1.0 (pip "
                               "warns the same)" % (self.filename, value.strip()))
+        self._wheel_headers = (folder, headers)
+        return headers
 
 
 class _RawZip(object):
@@ -6878,9 +6888,8 @@ class _WheelInstall(object):
         members = self.wheel.members()
         parts = self.wheel.check_member_names(members)
         dist_info = self.wheel.dist_info(members)
-        self.wheel.check_wheel_version(dist_info)
+        headers = self.wheel.check_wheel_version(dist_info)
         try:
-            wheel_text = self.wheel.read(dist_info + "/WHEEL").decode("utf-8", "replace")
             self.record = _parse_record(
                 self.wheel.read(dist_info + "/RECORD").decode("utf-8", "replace"),
                 self.wheel.filename)
@@ -6894,7 +6903,7 @@ class _WheelInstall(object):
             self.wheel.read(dist_info + "/entry_points.txt").decode("utf-8", "replace")
             if dist_info + "/entry_points.txt" in members else "", self.wheel.filename)
         self.root_is_purelib = any(key == "root-is-purelib" and value.lower() == "true"
-                                   for key, value in _parse_headers(wheel_text))
+                                   for key, value in headers)
         self.lib_key = "purelib" if self.root_is_purelib else "platlib"
         self.lib_dir = getattr(self.scheme, self.lib_key)
         self.dist_info = dist_info
