@@ -57,15 +57,15 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    2320-2878   pure   4. Profile: the interpreter as data, and the wheels it takes
 #    2879-3409   pure   5. Problems and reports: the model, the codes, the renderings
 #    3410-4550   I/O    6. Intake: the bundle a user uploaded
-#    4551-4881   I/O    7. Wheels and sdists
-#    4882-6028   pure   8. Resolution
-#    6029-6429   pure   9. Fixes
-#    6430-6677   I/O    10. check: the dry run
-#    6678-7997   I/O    11. Installation: source, validator, destination, journal
-#    7998-8224   I/O    12. Environment modes
-#    8225-8752   I/O    13. install: check, install, verify, report
-#    8753-9484   I/O    14. Entry points: the command line, the API, notebooks, MCP
-#    9485-9510   I/O    15. main
+#    4551-4891   I/O    7. Wheels and sdists
+#    4892-6038   pure   8. Resolution
+#    6039-6439   pure   9. Fixes
+#    6440-6687   I/O    10. check: the dry run
+#    6688-8042   I/O    11. Installation: source, validator, destination, journal
+#    8043-8273   I/O    12. Environment modes
+#    8274-8801   I/O    13. install: check, install, verify, report
+#    8802-9533   I/O    14. Entry points: the command line, the API, notebooks, MCP
+#    9534-9559   I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
