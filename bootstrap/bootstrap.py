@@ -61,11 +61,11 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    4892-6038   pure   8. Resolution
 #    6039-6439   pure   9. Fixes
 #    6440-6687   I/O    10. check: the dry run
-#    6688-8042   I/O    11. Installation: source, validator, destination, journal
-#    8043-8273   I/O    12. Environment modes
-#    8274-8801   I/O    13. install: check, install, verify, report
-#    8802-9533   I/O    14. Entry points: the command line, the API, notebooks, MCP
-#    9534-9559   I/O    15. main
+#    6688-8044   I/O    11. Installation: source, validator, destination, journal
+#    8045-8275   I/O    12. Environment modes
+#    8276-8803   I/O    13. install: check, install, verify, report
+#    8804-9535   I/O    14. Entry points: the command line, the API, notebooks, MCP
+#    9536-9561   I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -7332,20 +7332,25 @@ def _file_digest(path):
 # -- The journal: a staging folder's READY file -------------------------------------------------
 # READY is JSON: the scheme's folders, the project, its new files ([key, relative]), the files
 # moved aside ([key, relative], kept as aside/<index>) and the phase it was written in: ready
-# (commit forwards). It is written once, atomically (a temporary file, then a rename), before
-# anything is moved. Each later phase, aside-done, committed (only cleaning up is left),
-# rollback, rollback-restore, rolled-back, is one line appended to PHASE beside it: the last
-# whole line there is the phase (a line a kill cut short is not), READY's without PHASE. A
-# rerun continues from the phase it finds.
+# (commit forwards). It is written once, before anything is moved. Each later phase,
+# aside-done, committed (only cleaning up is left), rollback, rollback-restore, rolled-back, is
+# the one word in PHASE beside it (READY's phase holds while there is no PHASE). Both are
+# written atomically (a temporary file, then a rename); a rerun continues from the phase it
+# finds.
 
 _PHASES = ("ready", "aside-done", "committed", "rollback", "rollback-restore", "rolled-back")
 
 
-def _write_journal(staging, journal):
-    temporary = os.path.join(staging, "READY.tmp")
+def _write_atomically(staging, name, text):
+    temporary = os.path.join(staging, name + ".tmp")
     with open(temporary, "w") as out:
-        out.write(json.dumps(journal))  # one C-encoded string (json.dump encodes in Python)
-    os.replace(temporary, os.path.join(staging, "READY"))
+        out.write(text)
+    os.replace(temporary, os.path.join(staging, name))
+
+
+def _write_journal(staging, journal):
+    # one C-encoded string (json.dump encodes in Python)
+    _write_atomically(staging, "READY", json.dumps(journal))
 
 
 def _mark_ready(staging, journal):
@@ -7354,28 +7359,25 @@ def _mark_ready(staging, journal):
 
 
 def _set_phase(staging, journal, phase):
-    """Record the phase a commit or rollback has reached: a line, not the whole journal."""
+    """Record the phase a commit or rollback has reached: a word, not the whole journal."""
     journal["phase"] = phase
-    with open(os.path.join(staging, "PHASE"), "a") as out:
-        out.write(phase + "\n")
+    _write_atomically(staging, "PHASE", phase)
 
 
 def _journal_phase(staging, journal):
-    """The phase of a journal read from READY: PHASE's last whole line, else READY's own."""
+    """The phase of a journal read from READY: PHASE's word, else READY's own."""
     import errno
     try:
         with open(os.path.join(staging, "PHASE")) as f:
-            lines = f.read().split("\n")[:-1]  # what follows the last newline was cut short
+            phase = f.read()
     except OSError as error:
         if error.errno != errno.ENOENT:
             raise
-        lines = []
-    if not lines:
         return journal.get("phase")
-    if lines[-1] not in _PHASES:
+    if phase not in _PHASES:
         raise UnsafeMemberError("%s: the journal's phase %r is none of %s" % (
-            staging, lines[-1][:40], ", ".join(_PHASES)), staging)
-    return lines[-1]
+            staging, phase[:40], ", ".join(_PHASES)), staging)
+    return phase
 
 
 def _read_journal(staging, scheme_for=None):

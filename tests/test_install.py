@@ -725,13 +725,12 @@ class TestAtomicity:
             self._check_killed_then_rerun(bundle, target, expected, "SIGKILL after %ss" % delay,
                                           other if index % 2 else None)
 
-    @pytest.mark.parametrize("tail,finished", [("committ", True), ("committed\n", True),
-                                                ("bogus\n", False)])
-    def test_the_phase_is_the_last_whole_line(self, tmp_path, tail, finished):
-        """Killed before the second phase of the first commit (committed), the journal's
-        phase line is cut short (a kill mid-write), finished, or something else: a cut line
-        is not a phase (the commit goes on from aside-done), a phase that names none of
-        them leaves the journal alone."""
+    @pytest.mark.parametrize("name,text,finished", [("PHASE.tmp", "commit", True),
+                                                     ("PHASE", "bogus", False)])
+    def test_the_phase_is_read_from_its_own_file(self, tmp_path, name, text, finished):
+        """Killed before the second phase of the first commit (committed): PHASE says
+        aside-done. A temporary file a kill left beside it is not a phase (the commit goes on
+        from aside-done); a PHASE that names no phase leaves the journal alone."""
         bundle = wheel_dir(tmp_path, "w")
         expected = atomic_bundle(bundle)
         target = tmp_path / "t"
@@ -739,9 +738,9 @@ class TestAtomicity:
         [staging] = [os.path.join(str(target), STAGING_DIR, entry) for entry in
                      kit.journaled(str(target))]
         with open(os.path.join(staging, "PHASE")) as f:
-            assert f.read() == "aside-done\n"
-        with open(os.path.join(staging, "PHASE"), "a") as f:
-            f.write(tail)
+            assert f.read() == "aside-done"
+        with open(os.path.join(staging, name), "w") as f:
+            f.write(text)
         result = cli("install", bundle, "--target", target, "--no-verify")
         assert_clean(result)
         assert result.returncode == 0, result
