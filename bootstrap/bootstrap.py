@@ -7349,8 +7349,7 @@ def _write_atomically(staging, name, text):
 
 
 def _write_journal(staging, journal):
-    # one C-encoded string (json.dump encodes in Python)
-    _write_atomically(staging, "READY", json.dumps(journal))
+    _write_atomically(staging, "READY", json.dumps(journal))  # json.dump encodes in Python
 
 
 def _mark_ready(staging, journal):
@@ -7365,7 +7364,8 @@ def _set_phase(staging, journal, phase):
 
 
 def _journal_phase(staging, journal):
-    """The phase of a journal read from READY: PHASE's word, else READY's own."""
+    """The phase of a journal read from READY: PHASE's word, else READY's own; one that
+    names none of the phases is an UnsafeMemberError (the journal is left alone)."""
     import errno
     try:
         with open(os.path.join(staging, "PHASE")) as f:
@@ -7373,10 +7373,10 @@ def _journal_phase(staging, journal):
     except OSError as error:
         if error.errno != errno.ENOENT:
             raise
-        return journal.get("phase")
+        phase = journal.get("phase")
     if phase not in _PHASES:
         raise UnsafeMemberError("%s: the journal's phase %r is none of %s" % (
-            staging, phase[:40], ", ".join(_PHASES)), staging)
+            staging, str(phase)[:40], ", ".join(_PHASES)), staging)
     return phase
 
 

@@ -725,12 +725,13 @@ class TestAtomicity:
             self._check_killed_then_rerun(bundle, target, expected, "SIGKILL after %ss" % delay,
                                           other if index % 2 else None)
 
-    @pytest.mark.parametrize("name,text,finished", [("PHASE.tmp", "commit", True),
-                                                     ("PHASE", "bogus", False)])
-    def test_the_phase_is_read_from_its_own_file(self, tmp_path, name, text, finished):
+    @pytest.mark.parametrize("tamper,finished", [("PHASE.tmp", True), ("PHASE", False),
+                                                  ("READY", False)])
+    def test_the_phase_is_read_from_its_own_file(self, tmp_path, tamper, finished):
         """Killed before the second phase of the first commit (committed): PHASE says
         aside-done. A temporary file a kill left beside it is not a phase (the commit goes on
-        from aside-done); a PHASE that names no phase leaves the journal alone."""
+        from aside-done); a phase that is none of the phases, in PHASE or (without PHASE) in
+        READY, leaves the journal alone."""
         bundle = wheel_dir(tmp_path, "w")
         expected = atomic_bundle(bundle)
         target = tmp_path / "t"
@@ -739,8 +740,17 @@ class TestAtomicity:
                      kit.journaled(str(target))]
         with open(os.path.join(staging, "PHASE")) as f:
             assert f.read() == "aside-done"
-        with open(os.path.join(staging, name), "w") as f:
-            f.write(text)
+        if tamper == "READY":
+            os.remove(os.path.join(staging, "PHASE"))
+            with open(os.path.join(staging, "READY")) as f:
+                journal = json.load(f)
+            assert journal["phase"] == "ready", journal
+            journal["phase"] = "bogus"
+            with open(os.path.join(staging, "READY"), "w") as f:
+                json.dump(journal, f)
+        else:
+            with open(os.path.join(staging, tamper), "w") as f:
+                f.write("commit" if finished else "bogus")
         result = cli("install", bundle, "--target", target, "--no-verify")
         assert_clean(result)
         assert result.returncode == 0, result
