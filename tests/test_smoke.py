@@ -10,6 +10,11 @@ interpreter it finds, not only the one running the main suite.
     TestInstallSmoke  bootstrap.py install of two wheels (a dependency, a console script) into a
                       --target folder: both land whole (RECORD hashes), import in a fresh
                       interpreter and the script runs; nothing else in the folder changes
+    TestWarming       what an extraction worker compiles ahead of the verifying import: the
+                      import statements read from raw bytecode, held against dis on the
+                      standard library of each interpreter (whose bytecode differs); the
+                      modules compiled, held against what a fresh interpreter's import runs,
+                      and their .pyc, which that import takes as they are
 """
 import io
 import json
@@ -113,3 +118,133 @@ class TestInstallSmoke:
                              stdout=subprocess.PIPE, universal_newlines=True, env=env,
                              timeout=120)
         assert run.stdout.strip() == "smoke 42"
+
+
+# -- What a worker compiles ahead of the verifying import -------------------------------------
+# A package whose import runs: b (import), c (from . import), d (from .d import name), e (a
+# class body's import), f (only under `if True`); and g only inside a function (not run).
+WARM_PACKAGE = {
+    "warmpkg/__init__.py": "import warmpkg.b\nfrom . import c\nfrom .d import VALUE\n"
+                           "class Holder:\n    import warmpkg.e as e\n"
+                           "if True:\n    from warmpkg import f\n"
+                           "def later():\n    import warmpkg.g\n",
+    "warmpkg/b.py": "import json\nB = 1\n",
+    "warmpkg/c.py": "from .b import B\n",
+    "warmpkg/d.py": "VALUE = 4\n",
+    "warmpkg/e.py": "",
+    "warmpkg/f.py": "import warmpkg.sub.deep\n",
+    "warmpkg/g.py": "",
+    "warmpkg/sub/__init__.py": "",
+    "warmpkg/sub/deep.py": "from .. import d\n",
+}
+
+
+def _imports_by_dis(code):
+    import dis
+    found, queue = [], [code]
+    while queue:
+        code = queue.pop(0)
+        instructions = [instruction for instruction in dis.get_instructions(code)
+                        if instruction.opname != "EXTENDED_ARG"]  # its next one has the arg
+        for index in range(2, len(instructions)):
+            if instructions[index].opname == "IMPORT_NAME" and isinstance(
+                    instructions[index - 2].argval, int):
+                found.append((instructions[index].argval, instructions[index - 2].argval,
+                              instructions[index - 1].argval))
+        queue.extend(const for const in code.co_consts
+                     if hasattr(const, "co_flags") and not const.co_flags & 0x2)
+    return found
+
+
+def _module_of(pyc):
+    """The module a .pyc (a path relative to its folder) is the bytecode of."""
+    package = os.path.dirname(os.path.dirname(pyc)).replace(os.sep, ".")
+    stem = os.path.basename(pyc).split(".")[0]
+    return package if stem == "__init__" else package + "." + stem
+
+
+class TestWarming:
+    @pytest.fixture(autouse=True)
+    def _writes_bytecode(self, monkeypatch):  # as a worker does (-I: no PYTHONDONTWRITEBYTECODE)
+        monkeypatch.setattr(sys, "dont_write_bytecode", False)
+
+    def test_import_statements_are_read_as_dis_reads_them(self):
+        import glob
+        import warnings
+        library = os.path.dirname(os.__file__)
+        paths = sorted(path for path in glob.glob(os.path.join(library, "**", "*.py"),
+                                                  recursive=True) if "-packages" not in path)
+        checked = 0
+        for path in paths[::4]:  # a quarter of the standard library: every kind of import
+            with open(path, "rb") as source, warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    code = compile(source.read(), path, "exec", dont_inherit=True)
+                except (SyntaxError, ValueError):
+                    continue
+            assert bootstrap._import_statements(code) == _imports_by_dis(code), path
+            checked += 1
+        assert checked > 150
+
+    def test_wide_arguments_are_read_whole(self):
+        # Over 256 names and constants: IMPORT_NAME and LOAD_CONST take EXTENDED_ARG units.
+        source = "".join("from pkg%d.mod import (name%d, other%d)\n" % (i, i, i)
+                         for i in range(300)) + "from ..parent import last\n"
+        code = compile(source, "wide.py", "exec", dont_inherit=True)
+        found = bootstrap._import_statements(code)
+        assert found == _imports_by_dis(code)
+        assert len(found) == 301 and found[-1] == ("parent", 2, ("last",))
+        assert found[299] == ("pkg299.mod", 0, ("name299", "other299"))
+
+    def _package(self, tmp_path):
+        folder = tmp_path / "lib"
+        for name, text in WARM_PACKAGE.items():
+            path = folder / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        return folder
+
+    def _pycs(self, folder):
+        found = {}
+        for root, _, files in os.walk(str(folder)):
+            for name in files:
+                if name.endswith(".pyc"):
+                    path = os.path.join(root, name)
+                    found[os.path.relpath(path, str(folder))] = os.stat(path).st_mtime_ns
+        return found
+
+    def test_it_compiles_what_the_import_runs_and_the_import_takes_it(self, tmp_path):
+        folder = self._package(tmp_path)
+        count = bootstrap._warm_imports(["warmpkg"], [str(folder)], str(tmp_path / "stop"))
+        written = self._pycs(folder)
+        # The oracle: a fresh interpreter imports the package from the folder; the modules it
+        # ran from there are the ones compiled, and it rewrites none of their .pyc.
+        env = clean_env()
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        ran = json.loads(subprocess.run(
+            [sys.executable, "-c", "import json, sys; sys.path.insert(0, sys.argv[1]); "
+             "import warmpkg; print(json.dumps(sorted(m for m in sys.modules "
+             "if m.startswith('warmpkg'))))", str(folder)],
+            env=env, stdout=subprocess.PIPE, check=True, universal_newlines=True).stdout)
+        assert "warmpkg.g" not in ran  # only inside a function: neither run nor compiled
+        assert count == len(ran) == len(written)
+        assert sorted(_module_of(path) for path in written) == ran
+        assert self._pycs(folder) == written
+
+    def test_a_stop_file_stops_it_before_it_writes(self, tmp_path):
+        folder = self._package(tmp_path)
+        stop = tmp_path / "stop"
+        stop.write_text("")
+        before = snapshot(str(tmp_path), skip=())
+        assert bootstrap._warm_imports(["warmpkg"], [str(folder)], str(stop)) == 0
+        assert snapshot(str(tmp_path), skip=()) == before
+
+    def test_what_is_not_in_the_folders_is_left_alone(self, tmp_path):
+        folder = self._package(tmp_path)
+        (folder / "warmpkg" / "b.py").write_text("import warmoutside\n")
+        outside = tmp_path / "outside"
+        outside.mkdir()
+        (outside / "warmoutside.py").write_text("")
+        bootstrap._warm_imports(["warmpkg"], [str(folder)], str(tmp_path / "stop"))
+        assert not list(outside.rglob("*.pyc"))
+        assert "warmpkg/__pycache__" in "/".join(self._pycs(folder)).replace(os.sep, "/")
