@@ -8923,7 +8923,10 @@ class _Installer(object):
     def close(self):
         """Stop the warming, end the extraction threads and workers (idempotent)."""
         if self.warm_stop is not None:
-            with open(self.warm_stop, "w"):
+            try:
+                with open(self.warm_stop, "w"):
+                    pass
+            except OSError:  # the warming then runs to its end: a bounded walk
                 pass
         pool, workers, self.pool, self.workers = self.pool, self.workers, None, None
         if pool is not None:
