@@ -1,0 +1,574 @@
+"""Extraction workers (bootstrap.py section 11: _ExtractionWorkers, _start_worker,
+_serve_extraction; section 13: _Installer._install_all): a large install writes its members
+from child interpreters fed this module's code object over a pipe.
+
+    TestSameTree        the install-parity wheels (console scripts, a #!python script, .data/
+                        data and headers, executable members, a 1.4 MB member that is streamed)
+                        through workers: pip's --target tree, and the threads' tree, exactly
+    TestDeadWorkers     a worker that exits at once, one SIGKILLed in its second job after
+                        writing a wrong file, no interpreter behind sys.executable, another
+                        Python version behind it: the install is OK, pip's tree, and every
+                        child process has been waited for
+    TestErrorsAsData    a RECORD hash mismatch, a decompression bomb (read and streamed), a
+                        bad CRC without a RECORD hash, a full disk: the same Problem as the
+                        thread path, nothing of that wheel installed, nothing outside changed
+    TestExecEntry       a notebook cell's exec(open(path).read()): the workers run the code
+                        object compiled from "<string>"
+    TestParentKilled    the installing process SIGKILLed while its workers extract: they all
+                        exit (their stdin ends), nothing is half installed, a rerun gives
+                        pip's tree
+
+The worker path is forced in this process with ``_WORKER_MEMBERS = 0`` and proved taken: every
+``_start_worker`` result is recorded, and so is every member extracted here rather than in a
+worker (``_extract_members`` in this module only ever runs in this process). The oracle is
+``pip install --no-deps --target`` with the pip wheel that this interpreter's ensurepip bundles
+(the one tests/test_install.py holds bootstrap against), run by this same interpreter, so that
+shebangs compare byte for byte.
+"""
+
+import csv
+import io
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+
+import pytest
+
+import bootstrap
+
+if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import installkit as kit  # noqa: E402
+from installkit import (  # noqa: E402
+    BOOTSTRAP_PY, STAGING_DIR, bundled_pip, clean_env, diff_trees, find_python, half_installed,
+    installed_versions, run, snapshot, strictly_complete)
+import realwheels  # noqa: E402
+from test_install import mounts  # noqa: E402,F401  (the fixture: tmpfs that always unmounts)
+from wheelmaker import make_wheel as write_wheel  # noqa: E402
+
+PARITY_NAMES = ("greenlet", "jaraco.functools", "jsonpointer", "markupsafe", "notebook_shim",
+                "pyflakes", "six")
+#: what pip --no-deps leaves out and bootstrap would miss: stub wheels in the same bundle
+PARITY_STUBS = (("more-itertools", "10.0.0"), ("jupyter-server", "2.0.0"))
+ALL_NAMES = PARITY_NAMES + tuple(name for name, _ in PARITY_STUBS)
+#: pip in a venv puts headers under include/site/python3.X/NAME; --target, as bootstrap does
+#: it, under include/python/NAME (tests/test_install.py TestDestination)
+PIP_HEADERS = "include/site/python%d.%d" % sys.version_info[:2]
+OUR_HEADERS = "include/python"
+
+needs_cp311 = pytest.mark.skipif(
+    sys.version_info[:2] != (3, 11), reason="the install-parity wheels are cp311; this "
+    "interpreter is %d.%d" % sys.version_info[:2])
+
+
+# -- what the extraction path did ------------------------------------------------------------------
+
+
+class Spy(object):
+    """Records, in this process: every _start_worker result (a Popen, or None), the members
+    written here (_extract_members: the thread path, and a thread whose worker is gone), and
+    the members a worker wrote (the outcomes this process received). ``workers`` False: the
+    thread path (the threshold out of reach)."""
+
+    def __init__(self, patch, workers=True, start=None):
+        self.started = []
+        self.here = 0
+        self.by_workers = 0
+        self.jobs = {}  # worker pid -> job frames sent to it
+        self.outcomes = []  # the kind of each outcome a worker sent: done, coded, raised
+        self.lock = threading.Lock()
+        plain_start = start or bootstrap._start_worker
+        plain_extract = bootstrap._extract_members
+        plain_outcome = bootstrap._extraction_outcome
+        plain_frame = bootstrap._write_frame
+
+        def start_worker():
+            process = plain_start()
+            with self.lock:
+                self.started.append(process)
+            return process
+
+        def extract_members(path, staging, members, shebang):
+            with self.lock:
+                self.here += len(members)
+            return plain_extract(path, staging, members, shebang)
+
+        def extraction_outcome(outcome):
+            with self.lock:
+                self.outcomes.append(outcome[0])
+            installed, mismatches = plain_outcome(outcome)
+            with self.lock:
+                self.by_workers += len(installed)
+            return installed, mismatches
+
+        def write_frame(stream, value):
+            with self.lock:
+                for process in self.processes:
+                    if process.stdin is stream:
+                        self.jobs[process.pid] = self.jobs.get(process.pid, 0) + 1
+            return plain_frame(stream, value)
+
+        patch.setattr(bootstrap, "_WORKER_MEMBERS", 0 if workers else 10 ** 9)
+        patch.setattr(bootstrap, "_start_worker", start_worker)
+        patch.setattr(bootstrap, "_extract_members", extract_members)
+        patch.setattr(bootstrap, "_extraction_outcome", extraction_outcome)
+        patch.setattr(bootstrap, "_write_frame", write_frame)
+
+    @property
+    def processes(self):
+        return [process for process in self.started if process is not None]
+
+
+def children():
+    """{pid: state} of this process's child processes, zombies included (from /proc)."""
+    return children_of(os.getpid())
+
+
+def children_of(parent):
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                text = f.read()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2:].split()
+        if int(fields[1]) == parent:
+            found[int(entry)] = fields[0]
+    return found
+
+
+def assert_all_waited(spy, before):
+    """No child process left: every worker reaped (waited, its pipes closed), no new child of
+    this process, zombie or running."""
+    for process in spy.processes:
+        assert process.returncode is not None, "worker %d was never waited for" % process.pid
+        assert process.stdin.closed and process.stdout.closed, process
+        with pytest.raises(ChildProcessError):
+            os.waitpid(process.pid, os.WNOHANG)
+    left = {pid: state for pid, state in children().items() if pid not in before}
+    assert left == {}, "child processes left behind (pid: state): %s" % left
+
+
+def install(bundle, target, require=(), **kwargs):
+    """bootstrap.install of ``bundle`` into --target ``target`` in this process, 2 jobs, no
+    verifying interpreter (its process is not what is under test), a work folder beside it."""
+    work = str(target) + "-work"
+    os.makedirs(work, exist_ok=True)
+    return bootstrap.install([str(bundle)], require=list(require) or None, target=str(target),
+                             jobs=2, verify=False, work_dir=work,
+                             progress=lambda *args: None, **kwargs)
+
+
+def member_count(folder):
+    """Members a bootstrap install extracts from the wheels in ``folder`` (files, not
+    folders, every one but RECORD)."""
+    count = 0
+    for name in sorted(os.listdir(str(folder))):
+        with zipfile.ZipFile(os.path.join(str(folder), name)) as archive:
+            count += sum(1 for info in archive.infolist() if not info.filename.endswith("/")
+                         and not info.filename.endswith(".dist-info/RECORD"))
+    return count
+
+
+# -- pip's tree as bootstrap's --target lays it out --------------------------------------------
+
+
+def pip_target(bundle, names, target):
+    """``pip install --no-deps --target TARGET NAMES`` from ``bundle`` only, offline."""
+    pip = bundled_pip(sys.executable)
+    if pip is None:
+        pytest.skip("%s has no bundled pip wheel (ensurepip)" % sys.executable)
+    run([sys.executable, os.path.join(pip, "pip"), "install", "--no-deps", "--no-compile",
+         "--no-index", "--no-cache-dir", "--find-links", str(bundle), "--target", str(target)]
+        + list(names), check=True)
+
+
+def _target_path(path):
+    """A path as --target lays it out: pip's RECORD writes ../../bin/x (relative to its
+    temporary lib/python) and headers under include/site/python3.X."""
+    if path.startswith("../../"):
+        path = path[len("../../"):]
+    if path == PIP_HEADERS or path.startswith(PIP_HEADERS + "/"):
+        path = OUR_HEADERS + path[len(PIP_HEADERS):]
+    return path
+
+
+def _normalise(relative, content):
+    """INSTALLER differs by design; RECORD: its rows (INSTALLER's aside) in --target terms,
+    sorted, whatever the line ends."""
+    if relative.endswith(".dist-info/INSTALLER"):
+        return b"<installer>"
+    if relative.endswith(".dist-info/RECORD"):
+        rows = sorted(tuple([_target_path(row[0])] + row[1:])
+                      for row in csv.reader(io.StringIO(content.decode("utf-8")))
+                      if row and not row[0].endswith(".dist-info/INSTALLER"))
+        return repr(rows).encode("utf-8")
+    return content
+
+
+def target_tree(root):
+    """A --target tree to hold against pip's: normalised contents, pip's header folder moved
+    where --target puts it (the same bytes and modes)."""
+    tree = {}
+    for relative, entry in snapshot(str(root), normalise=_normalise).items():
+        if relative in ("include/site", ".bootstrap.lock"):
+            continue  # pip's venv-only folder level; bootstrap's lock file (empty)
+        tree[_target_path(relative)] = entry
+    return tree
+
+
+def assert_pip_tree(target, pip_tree, label):
+    differences = diff_trees(pip_tree, target_tree(target), "pip", label)
+    assert not differences, "\n".join(differences)
+    assert strictly_complete(str(target)) == []
+    for dist_info in kit.dist_info_dirs(str(target)):
+        assert kit.record_problems(str(target), dist_info) == [], dist_info
+
+
+@pytest.fixture(scope="module")
+def parity(tmp_path_factory):
+    """The install-parity wheels with two stubs in one bundle, pip's --target tree of them,
+    and the number of members bootstrap extracts."""
+    if sys.version_info[:2] != (3, 11):
+        pytest.skip("the install-parity wheels are cp311")
+    folder = realwheels.require_set("install-parity")
+    base = tmp_path_factory.mktemp("parity")
+    bundle = base / "bundle"
+    bundle.mkdir()
+    for name in sorted(os.listdir(folder)):
+        shutil.copy(os.path.join(folder, name), str(bundle))
+    for name, version in PARITY_STUBS:
+        write_wheel(bundle, name, version)
+    pip_target(bundle, ALL_NAMES, base / "pip")
+    tree = target_tree(base / "pip")
+    assert any(path.startswith("bin/") for path in tree)  # the cases the set is chosen for
+    assert any(path.startswith(OUR_HEADERS + "/") for path in tree)
+    return {"bundle": bundle, "pip": tree, "members": member_count(bundle)}
+
+
+# -- 1. the same tree ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def through_workers(parity, tmp_path_factory):
+    """The parity bundle installed through workers and through threads."""
+    base = tmp_path_factory.mktemp("same")
+    out = {}
+    for mode in ("workers", "threads"):
+        area = base / mode
+        area.mkdir()
+        before = children()
+        with pytest.MonkeyPatch.context() as patch:
+            spy = Spy(patch, workers=mode == "workers")
+            report = install(parity["bundle"], area / "target", require=ALL_NAMES)
+        out[mode] = {"report": report, "spy": spy, "target": area / "target",
+                     "children_before": before}
+    return out
+
+
+@needs_cp311
+class TestSameTree:
+    def test_workers_really_extract_every_member(self, through_workers, parity):
+        spy = through_workers["workers"]["spy"]
+        assert len(spy.started) == 2 and len(spy.processes) == 2, spy.started
+        assert [p.returncode for p in spy.processes] == [0, 0]
+        assert spy.here == 0 and spy.by_workers == parity["members"]
+        assert_all_waited(spy, through_workers["workers"]["children_before"])
+        threads = through_workers["threads"]["spy"]
+        assert threads.started == [] and threads.here == parity["members"]
+
+    def test_the_report_is_ok_and_names_every_package(self, through_workers):
+        for mode in ("workers", "threads"):
+            report = through_workers[mode]["report"]
+            assert report["problems"] == [], (mode, report["problems"])
+            assert sorted(item["name"] for item in report["installed"]) == sorted(
+                bootstrap.canonicalize_name(name) for name in ALL_NAMES), mode
+
+    def test_tree_equals_pips(self, through_workers, parity):
+        """Files, bytes (shebangs too), modes (executable members and scripts), RECORD rows
+        (hash and size of every file, in --target terms)."""
+        assert_pip_tree(through_workers["workers"]["target"], parity["pip"], "workers")
+
+    def test_tree_equals_the_thread_paths_byte_for_byte(self, through_workers):
+        workers = snapshot(str(through_workers["workers"]["target"]))
+        threads = snapshot(str(through_workers["threads"]["target"]))
+        differences = diff_trees(threads, workers, "threads", "workers")
+        assert not differences, "\n".join(differences)
+
+    def test_the_streamed_member_is_whole_and_executable(self, through_workers):
+        """greenlet's extension (1.4 MB) is larger than one chunk: raw.stream() in a worker."""
+        target = through_workers["workers"]["target"]
+        found = [name for name in os.listdir(str(target / "greenlet"))
+                 if name.startswith("_greenlet.") and name.endswith(".so")]
+        assert len(found) == 1, found
+        path = target / "greenlet" / found[0]
+        assert path.stat().st_size > bootstrap._CHUNK
+        assert path.stat().st_mode & 0o777 == 0o755
+
+
+# -- 2. workers that die ---------------------------------------------------------------------------
+
+#: Appended to the worker's module code: in its second job, the worker writes its first
+#: member's file with the wrong bytes (far more of them than the member has), then SIGKILLs
+#: itself: a worker that dies mid-job, leaving a wrong file that the rerun must truncate.
+DIES_IN_ITS_SECOND_JOB = r'''
+import signal as _test_signal
+_test_jobs = []
+_test_extract = _extract_members
+
+
+def _extract_members(path, staging, members, shebang):
+    _test_jobs.append(len(members))
+    if len(_test_jobs) == 2:
+        first = members[0]
+        _write_new_file(_staged_path(staging, first.key, first.relative, set()),
+                        b"left by a worker killed mid-job\n" * 50000, first.executable)
+        os.kill(os.getpid(), _test_signal.SIGKILL)
+    return _test_extract(path, staging, members, shebang)
+'''
+
+
+def _exits_at_once():
+    """A 'worker' that exits with 1 before reading anything, with the pipes a worker has."""
+    return subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(1)"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+
+
+def _behind(executable):
+    """_start_worker with ``executable`` as sys.executable while it starts the process (the
+    rest of the install, shebangs included, keeps the real one)."""
+    lock = threading.Lock()
+    real = sys.executable
+    plain = bootstrap._start_worker
+
+    def start():
+        with lock:
+            sys.executable = executable
+            try:
+                return plain()
+            finally:
+                sys.executable = real
+    return start
+
+
+@needs_cp311
+class TestDeadWorkers:
+    def _install(self, parity, tmp_path, monkeypatch, start=None):
+        before = children()
+        spy = Spy(monkeypatch, start=start)
+        report = install(parity["bundle"], tmp_path / "target", require=ALL_NAMES)
+        assert report["problems"] == [], report["problems"]
+        assert len(report["installed"]) == len(ALL_NAMES)
+        assert_pip_tree(tmp_path / "target", parity["pip"], "bootstrap")
+        assert_all_waited(spy, before)
+        assert len(spy.started) == 2, spy.started  # one per extraction thread, never again
+        assert spy.here + spy.by_workers == parity["members"]
+        return spy
+
+    def test_a_worker_that_exits_at_once(self, parity, tmp_path, monkeypatch):
+        spy = self._install(parity, tmp_path, monkeypatch, start=_exits_at_once)
+        assert [p.returncode for p in spy.processes] == [1, 1]
+        assert spy.by_workers == 0 and spy.here == parity["members"]
+
+    def test_a_worker_killed_in_its_second_job(self, parity, tmp_path, monkeypatch):
+        with open(BOOTSTRAP_PY) as f:
+            code = compile(f.read() + DIES_IN_ITS_SECOND_JOB, "<string>", "exec")
+        monkeypatch.setattr(bootstrap, "_MODULE_CODE", code)
+        spy = self._install(parity, tmp_path, monkeypatch)
+        assert len(spy.processes) == 2
+        for process in spy.processes:
+            jobs = spy.jobs[process.pid]
+            assert jobs in (1, 2), spy.jobs  # never a job after it died
+            assert process.returncode == (-signal.SIGKILL if jobs == 2 else 0), (
+                process.returncode, jobs)
+        assert 2 in spy.jobs.values(), spy.jobs  # 9+ jobs on 2 threads: one sent a second
+        assert 0 < spy.by_workers and 0 < spy.here
+
+    def test_no_interpreter_behind_sys_executable(self, parity, tmp_path, monkeypatch):
+        spy = self._install(parity, tmp_path, monkeypatch,
+                            start=_behind(str(tmp_path / "no-such-python")))
+        assert spy.started == [None, None]
+        assert spy.by_workers == 0 and spy.here == parity["members"]
+
+    def test_another_python_version_behind_sys_executable(self, parity, tmp_path,
+                                                          monkeypatch):
+        other = find_python("3.10") or find_python("3.12")
+        if other is None:
+            pytest.skip("no CPython 3.10 or 3.12 on this machine to stand behind "
+                        "sys.executable")
+        spy = self._install(parity, tmp_path, monkeypatch, start=_behind(other))
+        assert spy.started == [None, None]  # it exits (3) on the version check: ended, None
+        assert spy.by_workers == 0 and spy.here == parity["members"]
+
+
+# -- 3. errors come back as data -------------------------------------------------------------------
+
+
+def _lie_about_size(wheel, member, declared):
+    """Patch ``member``'s uncompressed size to ``declared`` in its local header and in the
+    central directory of a zip written by zipfile (the data stays what it was)."""
+    data = bytearray(wheel.read_bytes())
+    with zipfile.ZipFile(str(wheel)) as archive:
+        info = archive.getinfo(member)
+    struct.pack_into("<I", data, info.header_offset + 22, declared)
+    name = member.encode("utf-8")
+    assert info.compress_type == zipfile.ZIP_DEFLATED, info
+    at = data.find(b"PK\x01\x02")
+    while at != -1:
+        length = struct.unpack_from("<H", data, at + 28)[0]
+        if bytes(data[at + 46:at + 46 + length]) == name:
+            struct.pack_into("<I", data, at + 24, declared)
+            break
+        at = data.find(b"PK\x01\x02", at + 4)
+    else:
+        raise AssertionError("no central directory entry for %s" % member)
+    wheel.write_bytes(bytes(data))
+    with zipfile.ZipFile(str(wheel)) as archive:
+        assert archive.getinfo(member).file_size == declared
+
+
+def _bad_crc_without_hash(wheel, member):
+    """RECORD's row of ``member`` without a hash, and its CRC-32 wrong in both headers."""
+    with zipfile.ZipFile(str(wheel)) as archive:
+        items = [(info, archive.read(info)) for info in archive.infolist()]
+    with zipfile.ZipFile(str(wheel), "w", zipfile.ZIP_DEFLATED) as out:
+        for info, data in items:
+            if info.filename.endswith(".dist-info/RECORD"):
+                data = b"".join(member.encode("utf-8") + b",,\r\n" if line.startswith(
+                    member.encode("utf-8") + b",") else line
+                    for line in data.splitlines(True))
+            out.writestr(info, data)
+    raw = wheel.read_bytes()
+    with zipfile.ZipFile(str(wheel)) as archive:
+        crc = archive.getinfo(member).CRC
+    good, bad = struct.pack("<I", crc), struct.pack("<I", crc ^ 0x5A5A5A5A)
+    assert raw.count(good) == 2, "the CRC must be found in both headers, only there"
+    wheel.write_bytes(raw.replace(good, bad))
+
+
+def _problems(report, target):
+    """The report's problems with the target's path made neutral (two runs, two targets)."""
+    return repr(report["problems"]).replace(str(target), "TARGET")
+
+
+class TestErrorsAsData:
+    """Each bundle is installed through workers and through threads; both must report the
+    same Problem (code, subject, message, fix), leave nothing of that wheel, install the
+    rest, and change nothing outside the target."""
+
+    def _both(self, bundle, tmp_path, before_install=None):
+        out = {}
+        for mode in ("workers", "threads"):
+            area = tmp_path / mode
+            target = area / "target"
+            target.mkdir(parents=True)
+            (area / "target-work").mkdir()
+            if before_install is not None:
+                before_install(target)
+            (area / "own.txt").write_text("the user's own file\n")
+            outside = snapshot(str(area), skip=("target", "__pycache__"))
+            inside = snapshot(str(target))
+            before = children()
+            with pytest.MonkeyPatch.context() as patch:
+                spy = Spy(patch, workers=mode == "workers")
+                report = install(bundle, target)
+            after = snapshot(str(area), skip=("target", "__pycache__"))
+            activation = after.pop("target-activate.pth", None)
+            assert activation == outside.pop("target-activate.pth", activation)
+            assert diff_trees(outside, after, "before", "after") == [], mode
+            assert_all_waited(spy, before)
+            if mode == "workers":
+                # a worker per thread that got a chunk; every member written by one
+                assert spy.processes and None not in spy.started, spy.started
+                assert spy.here == 0, spy.here
+            else:
+                assert spy.started == []
+            out[mode] = {"report": report, "target": target, "inside": inside, "spy": spy}
+        assert _problems(out["workers"]["report"], out["workers"]["target"]) == _problems(
+            out["threads"]["report"], out["threads"]["target"])
+        return out["workers"]
+
+    def _nothing_of(self, run, name, others):
+        target = str(run["target"])
+        assert installed_versions(target) == others
+        assert [p for p in kit.files_under(target, skip=())
+                if name in os.path.relpath(p, target)] == []
+        assert not os.path.exists(os.path.join(target, STAGING_DIR))
+        assert strictly_complete(target) == []
+
+    def test_record_hash_mismatch(self, tmp_path, make_wheel):
+        make_wheel("tampered", "1.0", bad_hash=True, files={
+            "tampered/%03d.py" % i: "x = %d\n" % i for i in range(20)})
+        make_wheel("independent", "1.0")
+        run = self._both(tmp_path / "wheels", tmp_path)
+        problems = run["report"]["problems"]
+        assert [(p["code"], p["subject"]) for p in problems] == [
+            ("hash-mismatch", "tampered-1.0-py3-none-any.whl")], problems
+        assert sorted(set(run["spy"].outcomes)) == ["done"]  # mismatches are data already
+        self._nothing_of(run, "tampered", {"independent": "1.0"})
+
+    @pytest.mark.parametrize("declared", [1000, bootstrap._CHUNK + 4096],
+                             ids=["read", "streamed"])
+    def test_decompression_bomb_member(self, tmp_path, make_wheel, declared):
+        """A deflated member of 3 MB of zeros whose headers say ``declared`` bytes."""
+        wheel = make_wheel("bomb", "1.0", files={"bomb/__init__.py": "",
+                                                 "bomb/blob.bin": b"\0" * (3 * 1024 * 1024)})
+        _lie_about_size(wheel, "bomb/blob.bin", declared)
+        make_wheel("independent", "1.0")
+        run = self._both(tmp_path / "wheels", tmp_path)
+        problems = run["report"]["problems"]
+        assert [(p["code"], p["subject"]) for p in problems] == [
+            ("unsafe-archive-member", wheel.name)], problems
+        assert "'bomb/blob.bin' inflates to more than the %d bytes it declares" % declared in \
+            problems[0]["message"], problems
+        assert "coded" in run["spy"].outcomes  # the worker sent the BootstrapError's fields
+        self._nothing_of(run, "bomb", {"independent": "1.0"})
+
+    def test_bad_crc_without_a_record_hash(self, tmp_path, make_wheel):
+        """No RECORD hash to check, so the CRC-32 is: the wheel is corrupt, and said so."""
+        wheel = make_wheel("crcpkg", "1.0", files={"crcpkg/__init__.py": "",
+                                                   "crcpkg/data.txt": "payload\n" * 100})
+        _bad_crc_without_hash(wheel, "crcpkg/data.txt")
+        make_wheel("independent", "1.0")
+        run = self._both(tmp_path / "wheels", tmp_path)
+        problems = run["report"]["problems"]
+        assert [(p["code"], p["subject"]) for p in problems] == [
+            ("corrupt-archive", wheel.name)], problems
+        assert "bad CRC-32 for crcpkg/data.txt" in problems[0]["message"], problems
+        assert "upload it again" in problems[0]["message"], problems
+        assert "raised" in run["spy"].outcomes  # zipfile's BadZipFile, pickled
+        self._nothing_of(run, "crcpkg", {"independent": "1.0"})
+
+    def test_full_disk_while_a_worker_writes(self, tmp_path, make_wheel, mounts):
+        """A 1 MB tmpfs target that already holds a package; a wheel of 3 MB (a streamed
+        member, and small ones): ENOSPC in the worker, the target exactly as it was."""
+        make_wheel("already", "1.0")
+        first = tmp_path / "wheels"
+        big = tmp_path / "big"
+        write_wheel(big, "bigpkg", "1.0", files=dict(
+            [("bigpkg/__init__.py", ""), ("bigpkg/blob.bin", os.urandom(3 * 1024 * 1024))]
+            + [("bigpkg/m%02d.py" % i, "v = %d\n" % i) for i in range(20)]))
+
+        def mount_and_fill(target):
+            mounts.tmpfs(target, "1m")
+            report = install(first, target)
+            assert report["problems"] == [] and len(report["installed"]) == 1, report
+
+        run = self._both(big, tmp_path, before_install=mount_and_fill)
+        problems = run["report"]["problems"]
+        assert [(p["code"], p["subject"]) for p in problems] == [
+            ("not-writable", "bigpkg-1.0-py3-none-any.whl")], problems
+        assert "no space left" in problems[0]["message"], problems
+        assert "raised" in run["spy"].outcomes  # the OSError, pickled with its errno
+        assert run["report"]["installed"] == []
+        assert snapshot(str(run["target"])) == run["inside"]
