@@ -63,9 +63,9 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    6430-6677   I/O    10. check: the dry run
 #    6678-8198   I/O    11. Installation: source, validator, destination, journal
 #    8199-8425   I/O    12. Environment modes
-#    8426-8968   I/O    13. install: check, install, verify, report
-#    8969-9700   I/O    14. Entry points: the command line, the API, notebooks, MCP
-#    9701-9726   I/O    15. main
+#    8426-8972   I/O    13. install: check, install, verify, report
+#    8973-9704   I/O    14. Entry points: the command line, the API, notebooks, MCP
+#    9705-9730   I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -8816,6 +8816,10 @@ class _Installer(object):
             installation.finish(replaces=previous, owners=self._owners)
         except Exception as error:
             installation.discard()
+            if not isinstance(error, OSError) and _is_corrupt_error(error):
+                # a member is not what its headers say (a bad CRC-32 and no RECORD hash)
+                error = ArchiveError("%s is truncated or corrupt (%s); upload it again" % (
+                    wheel.filename, error), wheel.filename)
             if not isinstance(error, (BootstrapError, OSError, ValueError)):
                 raise
             self._placed(candidate, ())
