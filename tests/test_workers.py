@@ -338,10 +338,13 @@ def _extract_members(path, staging, members, shebang):
 
 
 def _exits_at_once():
-    """A 'worker' that exits with 1 before reading anything, with the pipes a worker has."""
-    return subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(1)"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL)
+    """A 'worker' that exits with 1 before reading anything, with the pipes a worker has:
+    gone before its first job is sent (which meets a broken pipe)."""
+    process = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(1)"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL)
+    process.wait()
+    return process
 
 
 def _behind(executable):
@@ -572,3 +575,181 @@ class TestErrorsAsData:
         assert "raised" in run["spy"].outcomes  # the OSError, pickled with its errno
         assert run["report"]["installed"] == []
         assert snapshot(str(run["target"])) == run["inside"]
+
+
+# -- 4. the exec() entry of a notebook cell --------------------------------------------------------
+
+#: A fresh interpreter runs what a notebook cell runs, exec(open(path).read()) in a namespace
+#: whose __name__ is __main__, then installs through workers with the module it is left with.
+EXEC_DRIVER = r'''
+import json, sys
+namespace = {"__name__": "__main__"}
+exec(open(sys.argv[1]).read(), namespace)
+bootstrap = namespace["bootstrap"]
+bootstrap._WORKER_MEMBERS = 0
+started, here = [], []
+plain_start, plain_extract = bootstrap._start_worker, bootstrap._extract_members
+
+
+def start():
+    process = plain_start()
+    started.append(process)
+    return process
+
+
+def extract(path, staging, members, shebang):
+    here.append(len(members))
+    return plain_extract(path, staging, members, shebang)
+
+
+bootstrap._start_worker, bootstrap._extract_members = start, extract
+report = bootstrap.install([sys.argv[2]], require=sys.argv[5:], target=sys.argv[3], jobs=2,
+                           verify=False, work_dir=sys.argv[4], progress=lambda *args: None)
+print("RESULT " + json.dumps({
+    "problems": report["problems"], "installed": len(report["installed"]),
+    "code": bootstrap._MODULE_CODE.co_filename, "file": getattr(bootstrap, "__file__", None),
+    "workers": [None if p is None else p.returncode for p in started], "here": sum(here)}))
+'''
+
+
+@needs_cp311
+class TestExecEntry:
+    def test_workers_run_the_code_of_an_exec_cell(self, parity, tmp_path):
+        cwd = tmp_path / "notebook"
+        cwd.mkdir()
+        target, work = tmp_path / "target", tmp_path / "work"
+        proc = run([sys.executable, "-c", EXEC_DRIVER, BOOTSTRAP_PY, parity["bundle"], target,
+                    work] + list(ALL_NAMES), cwd=cwd, env=clean_env())
+        assert proc.returncode == 0, proc.stderr
+        lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+        assert len(lines) == 1, proc.stdout
+        import json
+        result = json.loads(lines[0][len("RESULT "):])
+        assert result["code"] == "<string>" and result["file"] is None, result
+        assert result["problems"] == [] and result["installed"] == len(ALL_NAMES), result
+        assert result["workers"] == [0, 0], result  # both started, both ended well
+        assert result["here"] == 0, result  # every member written by a worker
+        assert_pip_tree(target, parity["pip"], "exec")
+
+
+# -- 5. the installing process killed while its workers extract ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory):
+    """Ten made wheels of 300 small modules each (past _WORKER_MEMBERS, so a plain CLI
+    install with 2 jobs extracts through workers) and pip's --target tree of them."""
+    base = tmp_path_factory.mktemp("many")
+    bundle = base / "bundle"
+    names = []
+    for i in range(10):
+        name = "bulk%d" % i
+        files = dict(("%s/m%03d.py" % (name, j), ("v = %d\n" % j) * 40) for j in range(300))
+        files["%s/__init__.py" % name] = ""
+        write_wheel(bundle, name, "1.0", files=files)
+        names.append(name)
+    members = member_count(bundle)
+    assert members >= bootstrap._WORKER_MEMBERS, members
+    pip_target(bundle, names, base / "pip")
+    return {"bundle": bundle, "names": names, "pip": target_tree(base / "pip")}
+
+
+def _workers_of(parent):
+    """{pid: state} of the extraction workers among ``parent``'s children."""
+    found = {}
+    for pid, state in children_of(parent).items():
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                words = f.read().split(b"\0")
+        except OSError:
+            continue
+        if words[1:4] == [b"-I", b"-S", b"-c"]:
+            found[pid] = state
+    return found
+
+
+def _files_written(pid):
+    """How many write calls the process has made (/proc/PID/io: syscw), or 0."""
+    try:
+        with open("/proc/%d/io" % pid) as f:
+            return int(dict(line.split(": ") for line in f.read().splitlines())["syscw"])
+    except (OSError, KeyError, ValueError):
+        return 0
+
+
+def _state(pid):
+    """The process's state letter, or None once it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            text = f.read()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2:].split()[0]
+
+
+class TestParentKilled:
+    """The installing process dies; its workers do not outlive it (busy ones meet a broken
+    pipe, idle ones the end of their stdin). Nothing is half installed; a rerun finishes."""
+
+    def _run(self, command, env, kill_when=None):
+        """Run ``command``, watching its workers; SIGKILL it once ``kill_when(workers)``.
+        Returns (exit code, {worker pid: state}, read while the command was still alive)."""
+        proc = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        workers, states = set(), {}
+        try:
+            deadline = time.monotonic() + 120  # a guard against a hang, not a speed limit
+            while time.monotonic() < deadline:
+                workers.update(_workers_of(proc.pid))
+                current = dict((pid, _state(pid)) for pid in workers)
+                if proc.poll() is not None:
+                    break
+                states = current
+                if kill_when is not None and kill_when(workers):
+                    proc.send_signal(signal.SIGKILL)
+                    break
+                time.sleep(0.001)
+        finally:
+            proc.wait()
+        return proc.returncode, states
+
+    def _all_exit_then_rerun(self, many, target, command, workers):
+        assert len(workers) == 2 and all(
+            state not in (None, "Z") for state in workers.values()), (
+            "two workers were not running when their parent died: %s" % workers)
+        deadline = time.monotonic() + 30  # they exit at once; this only bounds a hang
+        while time.monotonic() < deadline and any(
+                _state(pid) not in (None, "Z") for pid in workers):
+            time.sleep(0.01)
+        running = dict((pid, _state(pid)) for pid in workers
+                       if _state(pid) not in (None, "Z"))
+        assert running == {}, "workers still running after their parent died: %s" % running
+        assert half_installed(str(target)) == []
+        rerun = kit.Result(run(command, env=clean_env()))
+        assert rerun.returncode == 0, rerun
+        assert rerun.codes() == [], rerun
+        assert installed_versions(str(target)) == dict((n, "1.0") for n in many["names"])
+        assert_pip_tree(target, many["pip"], "rerun")
+
+    def _command(self, many, tmp_path, prefix):
+        return prefix + ["install", str(many["bundle"]), "--target", str(tmp_path / "target"),
+                         "--jobs", "2", "--no-verify", "--json", "--work-dir",
+                         str(tmp_path / "work")]
+
+    def test_killed_while_workers_write(self, many, tmp_path):
+        command = self._command(many, tmp_path, [sys.executable, BOOTSTRAP_PY])
+        code, workers = self._run(command, clean_env(), kill_when=lambda workers: any(
+            _files_written(pid) >= 20 for pid in workers))  # a worker is writing members
+        assert code == -signal.SIGKILL, (
+            "the install ended (%s) before a worker wrote 20 files" % code)
+        self._all_exit_then_rerun(many, tmp_path / "target", command, workers)
+
+    def test_killed_once_every_member_is_written(self, many, tmp_path):
+        """Ended (installkit's KILL_DRIVER: os._exit) as it journals the last package ready:
+        every job is done, the workers wait for the next one, and their stdin ends."""
+        killed = self._command(many, tmp_path, [sys.executable, "-c", kit.KILL_DRIVER,
+                                                kit.BOOTSTRAP_DIR])
+        code, workers = self._run(killed, clean_env(KILL_AT="ready:%d" % len(many["names"])))
+        assert code == 77, code
+        command = self._command(many, tmp_path, [sys.executable, BOOTSTRAP_PY])
+        self._all_exit_then_rerun(many, tmp_path / "target", command, workers)
