@@ -28,6 +28,7 @@ shebangs compare byte for byte.
 
 import csv
 import io
+import json
 import os
 import shutil
 import signal
@@ -56,7 +57,10 @@ PARITY_NAMES = ("greenlet", "jaraco.functools", "jsonpointer", "markupsafe", "no
                 "pyflakes", "six")
 #: what pip --no-deps leaves out and bootstrap would miss: stub wheels in the same bundle
 PARITY_STUBS = (("more-itertools", "10.0.0"), ("jupyter-server", "2.0.0"))
-ALL_NAMES = PARITY_NAMES + tuple(name for name, _ in PARITY_STUBS)
+#: a made wheel whose members zipfile must read (bzip2, lzma: not what _RawZip reads), one of
+#: them larger than a chunk, and a stored executable one
+ODD_COMPRESSION = "oddzip"
+ALL_NAMES = PARITY_NAMES + tuple(name for name, _ in PARITY_STUBS) + (ODD_COMPRESSION,)
 #: pip in a venv puts headers under include/site/python3.X/NAME; --target, as bootstrap does
 #: it, under include/python/NAME (tests/test_install.py TestDestination)
 PIP_HEADERS = "include/site/python%d.%d" % sys.version_info[:2]
@@ -67,7 +71,7 @@ needs_cp311 = pytest.mark.skipif(
     "interpreter is %d.%d" % sys.version_info[:2])
 
 
-# -- what the extraction path did ------------------------------------------------------------------
+# -- what the extraction path did -----------------------------------------------------------------
 
 
 class Spy(object):
@@ -234,10 +238,33 @@ def assert_pip_tree(target, pip_tree, label):
         assert kit.record_problems(str(target), dist_info) == [], dist_info
 
 
+def odd_compression_wheel(folder):
+    """oddzip: members compressed with bzip2 and lzma (zipfile streams them, in the worker),
+    one of 1.5 MB, and a stored member with mode 755."""
+    import random
+    words = random.Random(7).choices(["alpha", "beta", "gamma", "delta", "\n"], k=300000)
+    path = write_wheel(folder, ODD_COMPRESSION, "1.0", files={
+        "oddzip/__init__.py": "", "oddzip/notes.txt": "lzma-compressed notes\n" * 500,
+        "oddzip/words.txt": (" ".join(words) * 2)[:1536 * 1024], "oddzip/tool.sh": "#!/bin/sh\n"})
+    methods = {"oddzip/notes.txt": zipfile.ZIP_LZMA, "oddzip/words.txt": zipfile.ZIP_BZIP2,
+               "oddzip/tool.sh": zipfile.ZIP_STORED}
+    with zipfile.ZipFile(str(path)) as source:
+        items = [(info, source.read(info)) for info in source.infolist()]
+    with zipfile.ZipFile(str(path), "w") as out:
+        for info, data in items:
+            info.compress_type = methods.get(info.filename, zipfile.ZIP_DEFLATED)
+            out.writestr(info, data)
+    kit.set_member_mode(path, "oddzip/tool.sh", 0o755)
+    with zipfile.ZipFile(str(path)) as check:
+        assert dict((name, check.getinfo(name).compress_type) for name in methods) == methods
+        assert check.getinfo("oddzip/words.txt").file_size > bootstrap._CHUNK
+    return path
+
+
 @pytest.fixture(scope="module")
 def parity(tmp_path_factory):
-    """The install-parity wheels with two stubs in one bundle, pip's --target tree of them,
-    and the number of members bootstrap extracts."""
+    """The install-parity wheels with two stubs and oddzip in one bundle, pip's --target tree
+    of them, and the number of members bootstrap extracts."""
     if sys.version_info[:2] != (3, 11):
         pytest.skip("the install-parity wheels are cp311")
     folder = realwheels.require_set("install-parity")
@@ -248,6 +275,7 @@ def parity(tmp_path_factory):
         shutil.copy(os.path.join(folder, name), str(bundle))
     for name, version in PARITY_STUBS:
         write_wheel(bundle, name, version)
+    odd_compression_wheel(bundle)
     pip_target(bundle, ALL_NAMES, base / "pip")
     tree = target_tree(base / "pip")
     assert any(path.startswith("bin/") for path in tree)  # the cases the set is chosen for
@@ -255,7 +283,7 @@ def parity(tmp_path_factory):
     return {"bundle": bundle, "pip": tree, "members": member_count(bundle)}
 
 
-# -- 1. the same tree ------------------------------------------------------------------------------
+# -- 1. the same tree -----------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -304,6 +332,13 @@ class TestSameTree:
         differences = diff_trees(threads, workers, "threads", "workers")
         assert not differences, "\n".join(differences)
 
+    def test_members_zipfile_reads_are_whole(self, through_workers):
+        """bzip2 and lzma members (one larger than a chunk), and a stored executable one."""
+        target = through_workers["workers"]["target"] / "oddzip"
+        assert (target / "notes.txt").read_text() == "lzma-compressed notes\n" * 500
+        assert (target / "words.txt").stat().st_size == 1536 * 1024
+        assert (target / "tool.sh").stat().st_mode & 0o777 == 0o755
+
     def test_the_streamed_member_is_whole_and_executable(self, through_workers):
         """greenlet's extension (1.4 MB) is larger than one chunk: raw.stream() in a worker."""
         target = through_workers["workers"]["target"]
@@ -315,7 +350,7 @@ class TestSameTree:
         assert path.stat().st_mode & 0o777 == 0o755
 
 
-# -- 2. workers that die ---------------------------------------------------------------------------
+# -- 2. workers that die --------------------------------------------------------------------------
 
 #: Appended to the worker's module code: in its second job, the worker writes its first
 #: member's file with the wrong bytes (far more of them than the member has), then SIGKILLs
@@ -414,7 +449,7 @@ class TestDeadWorkers:
         assert spy.by_workers == 0 and spy.here == parity["members"]
 
 
-# -- 3. errors come back as data -------------------------------------------------------------------
+# -- 3. errors come back as data ------------------------------------------------------------------
 
 
 def _lie_about_size(wheel, member, declared):
@@ -577,7 +612,7 @@ class TestErrorsAsData:
         assert snapshot(str(run["target"])) == run["inside"]
 
 
-# -- 4. the exec() entry of a notebook cell --------------------------------------------------------
+# -- 4. the exec() entry of a notebook cell -------------------------------------------------------
 
 #: A fresh interpreter runs what a notebook cell runs, exec(open(path).read()) in a namespace
 #: whose __name__ is __main__, then installs through workers with the module it is left with.
@@ -623,7 +658,6 @@ class TestExecEntry:
         assert proc.returncode == 0, proc.stderr
         lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
         assert len(lines) == 1, proc.stdout
-        import json
         result = json.loads(lines[0][len("RESULT "):])
         assert result["code"] == "<string>" and result["file"] is None, result
         assert result["problems"] == [] and result["installed"] == len(ALL_NAMES), result
@@ -632,7 +666,7 @@ class TestExecEntry:
         assert_pip_tree(target, parity["pip"], "exec")
 
 
-# -- 5. the installing process killed while its workers extract ------------------------------------
+# -- 5. the installing process killed while its workers extract -----------------------------------
 
 
 @pytest.fixture(scope="module")
