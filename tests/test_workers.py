@@ -4,7 +4,9 @@ from child interpreters fed this module's code object over a pipe.
 
     TestSameTree        the install-parity wheels (console scripts, a #!python script, .data/
                         data and headers, executable members, a 1.4 MB member that is streamed)
-                        through workers: pip's --target tree, and the threads' tree, exactly
+                        through workers: pip's --target tree, and the threads' tree, exactly;
+                        a made wheel of bzip2 and lzma members (zipfile streams them)
+    TestWhenWorkers     one job, or no processes here: threads, however many members
     TestDeadWorkers     a worker that exits at once, one SIGKILLed in its second job after
                         writing a wrong file, no interpreter behind sys.executable, another
                         Python version behind it: the install is OK, pip's tree, and every
@@ -14,9 +16,9 @@ from child interpreters fed this module's code object over a pipe.
                         thread path, nothing of that wheel installed, nothing outside changed
     TestExecEntry       a notebook cell's exec(open(path).read()): the workers run the code
                         object compiled from "<string>"
-    TestParentKilled    the installing process SIGKILLed while its workers extract: they all
-                        exit (their stdin ends), nothing is half installed, a rerun gives
-                        pip's tree
+    TestParentKilled    the installing process SIGKILLed while its workers write, or ended
+                        once they wait for a job: they all exit (a broken pipe, the end of
+                        their stdin), nothing is half installed, a rerun gives pip's tree
 
 The worker path is forced in this process with ``_WORKER_MEMBERS = 0`` and proved taken: every
 ``_start_worker`` result is recorded, and so is every member extracted here rather than in a
@@ -348,6 +350,25 @@ class TestSameTree:
         path = target / "greenlet" / found[0]
         assert path.stat().st_size > bootstrap._CHUNK
         assert path.stat().st_mode & 0o777 == 0o755
+
+
+class TestWhenWorkers:
+    """Workers only where they can help: never for one job, never where no process starts."""
+
+    @pytest.mark.parametrize("jobs,processes", [(1, True), (2, False)],
+                             ids=["one-job", "no-processes"])
+    def test_threads_extract_instead(self, tmp_path, make_wheel, monkeypatch, jobs,
+                                     processes):
+        make_wheel("small", "1.0", files=dict(("small/m%d.py" % i, "m = %d\n" % i)
+                                              for i in range(10)))
+        spy = Spy(monkeypatch)
+        monkeypatch.setattr(bootstrap, "_can_start_processes", lambda: processes)
+        report = bootstrap.install([str(tmp_path / "wheels")], target=str(tmp_path / "t"),
+                                   jobs=jobs, verify=False, work_dir=str(tmp_path / "work"),
+                                   progress=lambda *args: None)
+        assert report["problems"] == [] and len(report["installed"]) == 1, report
+        assert spy.started == [] and spy.here == member_count(tmp_path / "wheels")
+        assert strictly_complete(str(tmp_path / "t")) == []
 
 
 # -- 2. workers that die --------------------------------------------------------------------------
