@@ -76,6 +76,11 @@ needs_cp311 = pytest.mark.skipif(
 # -- what the extraction path did -----------------------------------------------------------------
 
 
+#: What turns a worker's outcome into its result here (or raises its error again): its name
+#: since workers also warm imports, and before
+_OUTCOME = "_worker_outcome" if hasattr(bootstrap, "_worker_outcome") else "_extraction_outcome"
+
+
 class Spy(object):
     """Records, in this process: every _start_worker result (a Popen, or None), the members
     written here (_extract_members: the thread path, and a thread whose worker is gone), and
@@ -91,7 +96,7 @@ class Spy(object):
         self.lock = threading.Lock()
         plain_start = start or bootstrap._start_worker
         plain_extract = bootstrap._extract_members
-        plain_outcome = bootstrap._extraction_outcome
+        plain_outcome = getattr(bootstrap, _OUTCOME)
         plain_frame = bootstrap._write_frame
 
         def start_worker():
@@ -105,13 +110,13 @@ class Spy(object):
                 self.here += len(members)
             return plain_extract(path, staging, members, shebang)
 
-        def extraction_outcome(outcome):
+        def worker_outcome(outcome):
             with self.lock:
                 self.outcomes.append(outcome[0])
-            installed, mismatches = plain_outcome(outcome)
+            installed, mismatches = result = plain_outcome(outcome)  # an extraction's
             with self.lock:
                 self.by_workers += len(installed)
-            return installed, mismatches
+            return result
 
         def write_frame(stream, value):
             with self.lock:
@@ -123,7 +128,7 @@ class Spy(object):
         patch.setattr(bootstrap, "_WORKER_MEMBERS", 0 if workers else 10 ** 9)
         patch.setattr(bootstrap, "_start_worker", start_worker)
         patch.setattr(bootstrap, "_extract_members", extract_members)
-        patch.setattr(bootstrap, "_extraction_outcome", extraction_outcome)
+        patch.setattr(bootstrap, _OUTCOME, worker_outcome)
         patch.setattr(bootstrap, "_write_frame", write_frame)
 
     @property
