@@ -714,27 +714,50 @@ def many(tmp_path_factory):
     return {"bundle": bundle, "names": names, "pip": target_tree(base / "pip")}
 
 
-def _workers_of(parent):
-    """{pid: state} of the extraction workers among ``parent``'s children."""
-    found = {}
-    for pid, state in children_of(parent).items():
-        try:
-            with open("/proc/%d/cmdline" % pid, "rb") as f:
-                words = f.read().split(b"\0")
-        except OSError:
-            continue
-        if words[1:4] == [b"-I", b"-S", b"-c"]:
-            found[pid] = state
-    return found
+#: bootstrap's CLI, ended by SIGKILL at the N-th call of a step (KILL_AT=STEP:N): frame, just
+#: after a job is sent to a worker once both workers run (that one is writing members), or
+#: ready, just before the journal marks a package ready (for the last package: every job is
+#: done, the workers wait for the next). It first prints its workers' pids: WORKERS pid pid.
+KILL_DRIVER = r'''
+import os, signal, sys, threading
+sys.path.insert(0, sys.argv[1])
+import bootstrap
+step, count = os.environ["KILL_AT"].split(":")
+started, calls, lock = [], {"frame": 0, "ready": 0}, threading.Lock()
+plain_start, plain_frame = bootstrap._start_worker, bootstrap._write_frame
+plain_ready = bootstrap._mark_ready
 
 
-def _files_written(pid):
-    """How many write calls the process has made (/proc/PID/io: syscw), or 0."""
-    try:
-        with open("/proc/%d/io" % pid) as f:
-            return int(dict(line.split(": ") for line in f.read().splitlines())["syscw"])
-    except (OSError, KeyError, ValueError):
-        return 0
+def start():
+    process = plain_start()
+    started.append(process)
+    return process
+
+
+def reached(name):
+    with lock:
+        calls[name] += 1
+        if name == step and calls[name] == int(count):
+            sys.stderr.write("WORKERS %s\n" % " ".join(str(p.pid) for p in started if p))
+            sys.stderr.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def write_frame(stream, value):
+    plain_frame(stream, value)
+    if len([p for p in started if p]) == 2:
+        reached("frame")
+
+
+def mark_ready(*args):
+    reached("ready")
+    return plain_ready(*args)
+
+
+bootstrap._start_worker, bootstrap._write_frame = start, write_frame
+bootstrap._mark_ready = mark_ready
+sys.exit(bootstrap.main(sys.argv[2:]))
+'''
 
 
 def _state(pid):
@@ -751,32 +774,17 @@ class TestParentKilled:
     """The installing process dies; its workers do not outlive it (busy ones meet a broken
     pipe, idle ones the end of their stdin). Nothing is half installed; a rerun finishes."""
 
-    def _run(self, command, env, kill_when=None):
-        """Run ``command``, watching its workers; SIGKILL it once ``kill_when(workers)``.
-        Returns (exit code, {worker pid: state}, read while the command was still alive)."""
-        proc = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        workers, states = set(), {}
-        try:
-            deadline = time.monotonic() + 120  # a guard against a hang, not a speed limit
-            while time.monotonic() < deadline:
-                workers.update(_workers_of(proc.pid))
-                current = dict((pid, _state(pid)) for pid in workers)
-                if proc.poll() is not None:
-                    break
-                states = current
-                if kill_when is not None and kill_when(workers):
-                    proc.send_signal(signal.SIGKILL)
-                    break
-                time.sleep(0.001)
-        finally:
-            proc.wait()
-        return proc.returncode, states
-
-    def _all_exit_then_rerun(self, many, target, command, workers):
-        assert len(workers) == 2 and all(
-            state not in (None, "Z") for state in workers.values()), (
-            "two workers were not running when their parent died: %s" % workers)
+    def _killed_then_rerun(self, many, tmp_path, kill_at):
+        target = tmp_path / "target"
+        arguments = ["install", str(many["bundle"]), "--target", str(target), "--jobs", "2",
+                     "--no-verify", "--json", "--work-dir", str(tmp_path / "work")]
+        proc = run([sys.executable, "-c", KILL_DRIVER, kit.BOOTSTRAP_DIR] + arguments,
+                   env=clean_env(KILL_AT=kill_at))
+        assert proc.returncode == -signal.SIGKILL, proc
+        lines = [line.split()[1:] for line in proc.stderr.splitlines()
+                 if line.startswith("WORKERS")]
+        assert len(lines) == 1, proc.stderr
+        workers = [int(pid) for pid in lines[0]]
         deadline = time.monotonic() + 30  # they exit at once; this only bounds a hang
         while time.monotonic() < deadline and any(
                 _state(pid) not in (None, "Z") for pid in workers):
@@ -785,31 +793,21 @@ class TestParentKilled:
                        if _state(pid) not in (None, "Z"))
         assert running == {}, "workers still running after their parent died: %s" % running
         assert half_installed(str(target)) == []
-        rerun = kit.Result(run(command, env=clean_env()))
+        rerun = kit.Result(run([sys.executable, BOOTSTRAP_PY] + arguments))
         assert rerun.returncode == 0, rerun
         assert rerun.codes() == [], rerun
         assert installed_versions(str(target)) == dict((n, "1.0") for n in many["names"])
         assert_pip_tree(target, many["pip"], "rerun")
-
-    def _command(self, many, tmp_path, prefix):
-        return prefix + ["install", str(many["bundle"]), "--target", str(tmp_path / "target"),
-                         "--jobs", "2", "--no-verify", "--json", "--work-dir",
-                         str(tmp_path / "work")]
+        return workers
 
     def test_killed_while_workers_write(self, many, tmp_path):
-        command = self._command(many, tmp_path, [sys.executable, BOOTSTRAP_PY])
-        code, workers = self._run(command, clean_env(), kill_when=lambda workers: any(
-            _files_written(pid) >= 20 for pid in workers))  # a worker is writing members
-        assert code == -signal.SIGKILL, (
-            "the install ended (%s) before a worker wrote 20 files" % code)
-        self._all_exit_then_rerun(many, tmp_path / "target", command, workers)
+        """SIGKILLed just after a job went to a worker, the second job sent once both run
+        (of ten jobs: more are to come)."""
+        workers = self._killed_then_rerun(many, tmp_path, "frame:2")
+        assert len(workers) == 2, workers
 
     def test_killed_once_every_member_is_written(self, many, tmp_path):
-        """Ended (installkit's KILL_DRIVER: os._exit) as it journals the last package ready:
-        every job is done, the workers wait for the next one, and their stdin ends."""
-        killed = self._command(many, tmp_path, [sys.executable, "-c", kit.KILL_DRIVER,
-                                                kit.BOOTSTRAP_DIR])
-        code, workers = self._run(killed, clean_env(KILL_AT="ready:%d" % len(many["names"])))
-        assert code == 77, code
-        command = self._command(many, tmp_path, [sys.executable, BOOTSTRAP_PY])
-        self._all_exit_then_rerun(many, tmp_path / "target", command, workers)
+        """SIGKILLed as it is about to journal the last package ready: every job is done,
+        both workers wait for the next one, and their stdin ends."""
+        workers = self._killed_then_rerun(many, tmp_path, "ready:%d" % len(many["names"]))
+        assert len(workers) == 2, workers
