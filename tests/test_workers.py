@@ -12,8 +12,9 @@ from child interpreters fed this module's code object over a pipe.
                         Python version behind it: the install is OK, pip's tree, and every
                         child process has been waited for
     TestErrorsAsData    a RECORD hash mismatch, a decompression bomb (read and streamed), a
-                        bad CRC without a RECORD hash, a full disk: the same Problem as the
-                        thread path, nothing of that wheel installed, nothing outside changed
+                        bad CRC without a RECORD hash, a full disk, a read-only staging folder:
+                        the same Problem as the thread path, nothing of that wheel installed,
+                        nothing outside the target changed
     TestExecEntry       a notebook cell's exec(open(path).read()): the workers run the code
                         object compiled from "<string>"
     TestParentKilled    the installing process SIGKILLed while its workers write, or ended
@@ -29,6 +30,7 @@ shebangs compare byte for byte.
 """
 
 import csv
+import functools
 import io
 import json
 import os
@@ -530,7 +532,9 @@ class TestErrorsAsData:
     same Problem (code, subject, message, fix), leave nothing of that wheel, install the
     rest, and change nothing outside the target."""
 
-    def _both(self, bundle, tmp_path, before_install=None):
+    def _both(self, bundle, tmp_path, before_install=None, at_first_job=None):
+        """``at_first_job(target)`` runs as the first extraction job is handed out (to a
+        worker, or to _extract_members in this process)."""
         out = {}
         for mode in ("workers", "threads"):
             area = tmp_path / mode
@@ -545,6 +549,8 @@ class TestErrorsAsData:
             before = children()
             with pytest.MonkeyPatch.context() as patch:
                 spy = Spy(patch, workers=mode == "workers")
+                if at_first_job is not None:
+                    self._first_job(patch, mode, functools.partial(at_first_job, target))
                 report = install(bundle, target)
             after = snapshot(str(area), skip=("target", "__pycache__"))
             activation = after.pop("target-activate.pth", None)
@@ -561,6 +567,17 @@ class TestErrorsAsData:
         assert _problems(out["workers"]["report"], out["workers"]["target"]) == _problems(
             out["threads"]["report"], out["threads"]["target"])
         return out["workers"]
+
+    @staticmethod
+    def _first_job(patch, mode, action):
+        name = "_write_frame" if mode == "workers" else "_extract_members"
+        plain, done = getattr(bootstrap, name), []
+
+        def first(*args):
+            if not done:
+                done.append(action())
+            return plain(*args)
+        patch.setattr(bootstrap, name, first)
 
     def _nothing_of(self, run, name, others):
         target = str(run["target"])
@@ -636,6 +653,35 @@ class TestErrorsAsData:
         assert "raised" in run["spy"].outcomes  # the OSError, pickled with its errno
         assert run["report"]["installed"] == []
         assert snapshot(str(run["target"])) == run["inside"]
+
+    def test_read_only_staging_folder(self, tmp_path, make_wheel, mounts):
+        """The target's file system turns read-only once the staging folder is made: EROFS
+        in the worker, as in a thread."""
+        make_wheel("ropkg", "1.0", files=dict(("ropkg/m%02d.py" % i, "v = %d\n" % i)
+                                              for i in range(20)))
+
+        def read_only(target):
+            proc = subprocess.run(["mount", "-o", "remount,ro", str(target)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  universal_newlines=True)
+            assert proc.returncode == 0, proc.stdout
+
+        run = self._both(tmp_path / "wheels", tmp_path,
+                         before_install=lambda target: mounts.tmpfs(target, "4m"),
+                         at_first_job=read_only)
+        problems = run["report"]["problems"]
+        assert [(p["code"], p["subject"]) for p in problems] == [
+            ("not-writable", "ropkg-1.0-py3-none-any.whl")], problems
+        assert "no permission to write" in problems[0]["message"], problems
+        assert "raised" in run["spy"].outcomes  # the OSError, pickled with its errno
+        assert run["report"]["installed"] == []
+        after = snapshot(str(run["target"]))
+        added = dict((path, after[path]) for path in set(after) - set(run["inside"]))
+        # what prepare() made before the file system turned read-only: the empty staging
+        # folder, which nothing can remove now
+        assert sorted(added) == [STAGING_DIR, STAGING_DIR + "/ropkg-1.0"], added
+        assert all(entry[0] == "dir" for entry in added.values()), added
+        assert dict((path, after[path]) for path in run["inside"]) == run["inside"]
 
 
 # -- 4. the exec() entry of a notebook cell -------------------------------------------------------
