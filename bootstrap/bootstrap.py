@@ -57,15 +57,15 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    2320-2878   pure   4. Profile: the interpreter as data, and the wheels it takes
 #    2879-3409   pure   5. Problems and reports: the model, the codes, the renderings
 #    3410-4550   I/O    6. Intake: the bundle a user uploaded
-#    4551-4881   I/O    7. Wheels and sdists
-#    4882-6028   pure   8. Resolution
-#    6029-6429   pure   9. Fixes
-#    6430-6677   I/O    10. check: the dry run
-#    6678-8198   I/O    11. Installation: source, validator, destination, journal
-#    8199-8425   I/O    12. Environment modes
-#    8426-8972   I/O    13. install: check, install, verify, report
-#    8973-9704   I/O    14. Entry points: the command line, the API, notebooks, MCP
-#    9705-9730   I/O    15. main
+#    4551-4891   I/O    7. Wheels and sdists
+#    4892-6038   pure   8. Resolution
+#    6039-6439   pure   9. Fixes
+#    6440-6687   I/O    10. check: the dry run
+#    6688-8245   I/O    11. Installation: source, validator, destination, journal
+#    8246-8476   I/O    12. Environment modes
+#    8477-9023   I/O    13. install: check, install, verify, report
+#    9024-9755   I/O    14. Entry points: the command line, the API, notebooks, MCP
+#    9756-9781   I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -4620,6 +4620,9 @@ class Wheel(object):
     def dist_info(self, names):
         """The one .dist-info folder of a wheel (pip's rule: exactly one, named for the file
         name's project, and for its version when the folder names one)."""
+        found = getattr(self, "_dist_info", None)
+        if found is not None and found[0] is names:  # one look per directory read
+            return found[1]
         folders = sorted(set(n.split("/", 1)[0] for n in names
                              if n.split("/", 1)[0].endswith(".dist-info") and "/" in n))
         if len(folders) != 1:
@@ -4632,6 +4635,7 @@ class Wheel(object):
             raise BootstrapError("%s: its .dist-info folder %r is not named for %s %s" % (
                 self.filename, folder, self.name, self.version), self.filename,
                 code="invalid-wheel")
+        self._dist_info = (names, folder)
         return folder
 
     def _same_version(self, text):
@@ -4684,13 +4688,17 @@ class Wheel(object):
 
     def check_wheel_version(self, folder):
         """WHEEL's Wheel-Version, as pip checks it: a newer major version is refused, a newer
-        minor one noted (``self.notes``)."""
+        minor one noted (``self.notes``). Returns WHEEL's headers, read once per folder."""
+        found = getattr(self, "_wheel_headers", None)
+        if found is not None and found[0] == folder:
+            return found[1]
         try:
             text = self.read(folder + "/WHEEL").decode("utf-8", "replace")
         except KeyError:
             raise BootstrapError("%s has no %s/WHEEL" % (self.filename, folder), self.filename,
                                  code="invalid-wheel")
-        value = dict(_parse_headers(text)).get("wheel-version", "")
+        headers = list(_parse_headers(text))
+        value = dict(headers).get("wheel-version", "")
         match = re.match(r"^(\d+)\.(\d+)$", value.strip())
         if match is None:
             raise BootstrapError("%s: WHEEL has no readable Wheel-Version (%r)" % (
@@ -4703,6 +4711,8 @@ class Wheel(object):
         if minor > 0 and not any(self.filename in note for note in self.notes):
             self.notes.append("%s has Wheel-Version %s, newer than 1.0: installed as 1.0 (pip "
                               "warns the same)" % (self.filename, value.strip()))
+        self._wheel_headers = (folder, headers)
+        return headers
 
 
 class _RawZip(object):
@@ -7149,9 +7159,8 @@ class _WheelInstall(object):
         members = self.wheel.members()
         parts = self.wheel.check_member_names(members)
         dist_info = self.wheel.dist_info(members)
-        self.wheel.check_wheel_version(dist_info)
+        headers = self.wheel.check_wheel_version(dist_info)
         try:
-            wheel_text = self.wheel.read(dist_info + "/WHEEL").decode("utf-8", "replace")
             self.record = _parse_record(
                 self.wheel.read(dist_info + "/RECORD").decode("utf-8", "replace"),
                 self.wheel.filename)
@@ -7165,7 +7174,7 @@ class _WheelInstall(object):
             self.wheel.read(dist_info + "/entry_points.txt").decode("utf-8", "replace")
             if dist_info + "/entry_points.txt" in members else "", self.wheel.filename)
         self.root_is_purelib = any(key == "root-is-purelib" and value.lower() == "true"
-                                   for key, value in _parse_headers(wheel_text))
+                                   for key, value in headers)
         self.lib_key = "purelib" if self.root_is_purelib else "platlib"
         self.lib_dir = getattr(self.scheme, self.lib_key)
         self.dist_info = dist_info
@@ -7255,18 +7264,20 @@ class _WheelInstall(object):
         return self
 
     def _missing_folders(self):
-        """[key, relative] of the folders the commit will create (a rollback removes them)."""
-        missing, present = set(), set()
+        """[key, relative] of the folders the commit will create (a rollback removes them).
+        One look per folder at most, and none below a folder that is missing."""
+        known = {}  # (key, folder): whether it is missing
         for key, relative, _, _ in self.installed:
-            parts = relative.split("/")[:-1]
-            for depth in range(len(parts), 0, -1):
-                folder = (key, "/".join(parts[:depth]))
-                if folder in missing or folder in present:
-                    break
-                if os.path.isdir(self._final_path(*folder)):
-                    present.add(folder)
-                    break
-                missing.add(folder)
+            folder = relative.rpartition("/")[0]
+            unknown = []  # deepest first, up to a folder already known (or the scheme's)
+            while folder and (key, folder) not in known:
+                unknown.append((key, folder))
+                folder = folder.rpartition("/")[0]
+            absent = known.get((key, folder), False)
+            for item in reversed(unknown):  # shallowest first
+                absent = absent or not os.path.isdir(self._final_path(*item))
+                known[item] = absent
+        missing = [item for item, absent in known.items() if absent]
         return [list(item) for item in sorted(missing, key=lambda i: (-i[1].count("/"), i))]
 
     def discard(self):
@@ -7321,9 +7332,9 @@ class _WheelInstall(object):
                 out.write(data)
             self.installed.append((self.lib_key, relative, _urlsafe_digest(hashlib.sha256(data)),
                                    len(data)))
-        rows = []
-        for key, relative, digest, size in self.installed:
-            rows.append((self._record_path(key, relative), "sha256=" + digest, str(size)))
+        lib_key = self.lib_key
+        rows = [(relative if key == lib_key else self._record_path(key, relative),
+                 "sha256=" + digest, str(size)) for key, relative, digest, size in self.installed]
         rows.append((self.dist_info + "/RECORD", "", ""))
         self.installed.append((self.lib_key, self.dist_info + "/RECORD", None, None))
         with open(self._stage_path(self.lib_key, self.dist_info + "/RECORD"), "w") as out:
@@ -7343,11 +7354,19 @@ class _WheelInstall(object):
 
 
 def _record_text(rows):
+    """RECORD's text: csv's, sorted. Where no field holds a comma, quote or line break (every
+    row of almost every wheel), csv writes the fields joined by commas: so is it written."""
     import csv
     import io
+    rows = sorted(rows)
+    text = "".join([",".join(row) + "\n" for row in rows])
+    if (text.count(",") == 2 * len(rows) and text.count("\n") == len(rows)
+            and '"' not in text and "\r" not in text
+            and all(len(row) == 3 for row in rows)):
+        return text
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    for row in sorted(rows):
+    for row in rows:
         writer.writerow(row)
     return buffer.getvalue()
 
@@ -7513,16 +7532,25 @@ def _file_digest(path):
 
 # -- The journal: a staging folder's READY file -------------------------------------------------
 # READY is JSON: the scheme's folders, the project, its new files ([key, relative]), the files
-# moved aside ([key, relative], kept as aside/<index>) and a phase: ready (commit forwards),
-# aside-done, committed (only cleaning up is left), rollback, rollback-restore. Every rewrite is
-# atomic (a temporary file, then a rename); a rerun continues from the phase it finds.
+# moved aside ([key, relative], kept as aside/<index>) and the phase it was written in: ready
+# (commit forwards). It is written once, before anything is moved. Each later phase,
+# aside-done, committed (only cleaning up is left), rollback, rollback-restore, rolled-back, is
+# the one word in PHASE beside it (READY's phase holds while there is no PHASE). Both are
+# written atomically (a temporary file, then a rename); a rerun continues from the phase it
+# finds.
+
+_PHASES = ("ready", "aside-done", "committed", "rollback", "rollback-restore", "rolled-back")
+
+
+def _write_atomically(staging, name, text):
+    temporary = os.path.join(staging, name + ".tmp")
+    with open(temporary, "w") as out:
+        out.write(text)
+    os.replace(temporary, os.path.join(staging, name))
 
 
 def _write_journal(staging, journal):
-    temporary = os.path.join(staging, "READY.tmp")
-    with open(temporary, "w") as out:
-        out.write(json.dumps(journal))  # one C-encoded string (json.dump encodes in Python)
-    os.replace(temporary, os.path.join(staging, "READY"))
+    _write_atomically(staging, "READY", json.dumps(journal))  # json.dump encodes in Python
 
 
 def _mark_ready(staging, journal):
@@ -7531,8 +7559,26 @@ def _mark_ready(staging, journal):
 
 
 def _set_phase(staging, journal, phase):
+    """Record the phase a commit or rollback has reached: a word, not the whole journal."""
     journal["phase"] = phase
-    _write_journal(staging, journal)
+    _write_atomically(staging, "PHASE", phase)
+
+
+def _journal_phase(staging, journal):
+    """The phase of a journal read from READY: PHASE's word, else READY's own; one that
+    names none of the phases is an UnsafeMemberError (the journal is left alone)."""
+    import errno
+    try:
+        with open(os.path.join(staging, "PHASE")) as f:
+            phase = f.read()
+    except OSError as error:
+        if error.errno != errno.ENOENT:
+            raise
+        phase = journal.get("phase")
+    if phase not in _PHASES:
+        raise UnsafeMemberError("%s: the journal's phase %r is none of %s" % (
+            staging, str(phase)[:40], ", ".join(_PHASES)), staging)
+    return phase
 
 
 def _read_journal(staging, scheme_for=None):
@@ -7548,6 +7594,7 @@ def _read_journal(staging, scheme_for=None):
         dist_info = journal["dist_info"]
         entries = [tuple(item) for item in journal["files"] + journal["aside"] +
                    journal["made"]]
+        journal["phase"] = _journal_phase(staging, journal)
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise UnsafeMemberError("%s: the journal cannot be read (%s)" % (subject, error), subject)
     expected = scheme_for(name) if scheme_for is not None else scheme
@@ -8324,8 +8371,12 @@ def reset_overlay(folder):
 
 
 def _is_conda_pack(path, limit=20000):
-    """Whether an upload is a conda-pack archive (conda-meta/ and bin/conda-unpack inside)."""
+    """Whether an upload is a conda-pack archive (conda-meta/ and bin/conda-unpack inside).
+    Only an upload that intake reads as an archive is looked into: a file named *.whl (or
+    *.whl saved twice by a browser) is installed as a wheel whatever it holds, unopened here."""
     import zipfile
+    if _browser_name(os.path.basename(path)).endswith(".whl"):
+        return False
     kind = _sniff(path) if os.path.isfile(path) else None
     if kind is None:
         return False

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tarfile
 
@@ -407,6 +408,138 @@ class TestCheckBeforeWriting:
         assert "frozenlist" in proc.stderr
         bundle = read_bundle(output)
         assert bundle.manifest["roots"] == ["frozenlist==1.5.0"]
+
+
+# -- how the builder gets there: pip in its own process, kept downloads, the archive ----------
+
+def _target_config(tmp_path):
+    """A pip_target.py configuration for this interpreter's own tags (nothing installed)."""
+    from tools import fetch
+    profile = bootstrap.Profile.from_json(profiles.profile_from_target(TARGET311))
+    return fetch.TargetPip(profile, str(tmp_path / "pip"), lambda message: None)
+
+
+IN_PROCESS = """
+import json, locale, os, sys
+sys.path[:0] = [%(root)r]
+from tools import pip_target
+before = (dict(os.environ), locale.setlocale(locale.LC_ALL))
+code, output = pip_target.run_in_process(%(config)r, %(args)r, {"PIP_EXTRA_INDEX_URL": " "})
+after = (dict(os.environ), locale.setlocale(locale.LC_ALL))
+try:
+    pip_target.run_in_process(%(config)r, %(args)r)
+    again = "ran"
+except RuntimeError as error:
+    again = str(error)
+print(json.dumps({"code": code, "output": output, "same": before == after, "again": again}))
+"""
+
+
+class TestHowItRuns:
+    def test_in_process_pip_answers_as_its_own_process(self, tmp_path):
+        """The builder's first pip run is in its own process: same exit code and output as
+        ``python tools/pip_target.py`` in a process of its own; the environment and locale
+        are as before, and the output goes back to the real stdout; a second run refuses."""
+        config = _target_config(tmp_path).config
+        args = ["install", "--dry-run", "--no-index", "--quiet", "--disable-pip-version-check",
+                "no-such-project-here"]
+        alone = indexkit.run([sys.executable, os.path.join(ROOT, "tools", "pip_target.py"),
+                              config] + args, env=indexkit.clean_env())
+        proc = indexkit.run([sys.executable, "-c", IN_PROCESS % {
+            "root": ROOT, "config": config, "args": args}], env=indexkit.clean_env())
+        assert proc.returncode == 0, output_of(proc)
+        result = json.loads(proc.stdout)  # printed after the run: stdout is the real one again
+        assert alone.returncode == 1 and "no-such-project-here" in alone.stderr, output_of(alone)
+        assert (result["code"], result["output"]) == (alone.returncode,
+                                                      alone.stdout + alone.stderr)
+        assert result["same"] is True
+        assert result["again"] == "pip ran in this process already"
+
+    def _item(self, filename, sha256):
+        from tools import fetch
+        return fetch.Item({"metadata": {"name": filename.split("-")[0], "version": "1.0"},
+                           "download_info": {"url": "http://127.0.0.1:9/files/" + filename,
+                                             "archive_info": {"hashes": {"sha256": sha256}}}})
+
+    def _keep(self, target, filename, data, recorded):
+        os.makedirs(target.kept, exist_ok=True)
+        with open(os.path.join(target.kept, filename), "wb") as f:
+            f.write(data)
+        with open(os.path.join(target.kept, "kept.jsonl"), "a") as f:
+            f.write(json.dumps({"filename": filename, "url": "http://127.0.0.1:9/files/"
+                                + filename, "sha256": recorded}) + "\n")
+
+    def test_a_kept_file_pip_checked_is_shipped_without_reading_it(self, tmp_path, monkeypatch):
+        from tools import fetch
+        target = _target_config(tmp_path)
+        data = b"wheel bytes"
+        digest = hashlib.sha256(data).hexdigest()
+        self._keep(target, "alpha-1.0-py3-none-any.whl", data, digest)
+
+        def no_second_reading(path, sha256):
+            raise AssertionError("read again: %s" % path)
+
+        monkeypatch.setattr(fetch, "_sha256_ok", no_second_reading)
+        monkeypatch.setattr(target, "pip", lambda arguments: pytest.fail("pip ran"))
+        paths = target.download([self._item("alpha-1.0-py3-none-any.whl", digest)],
+                                str(tmp_path / "downloads"))
+        with open(paths["alpha"], "rb") as f:
+            assert f.read() == data
+
+    @pytest.mark.parametrize("recorded", ["other", None])
+    def test_a_kept_file_pip_did_not_vouch_for_is_checked(self, tmp_path, monkeypatch, recorded):
+        """Recorded for another sha256 (or for none), a kept file is read: with the wrong
+        content it is not shipped, pip is asked to download the wheel instead."""
+        target = _target_config(tmp_path)
+        wanted = hashlib.sha256(b"the real wheel").hexdigest()
+        self._keep(target, "alpha-1.0-py3-none-any.whl", b"something else",
+                   hashlib.sha256(b"something else").hexdigest() if recorded else None)
+        asked = []
+
+        def pip(arguments):
+            asked.append(arguments)
+            return subprocess.CompletedProcess(arguments, 1, "no network here")
+
+        monkeypatch.setattr(target, "pip", pip)
+        from tools import fetch
+        with pytest.raises(fetch.FetchError):
+            target.download([self._item("alpha-1.0-py3-none-any.whl", wanted)],
+                            str(tmp_path / "downloads"))
+        assert len(asked) == 1 and asked[0][:1] == ["download"]
+        assert "http://127.0.0.1:9/files/alpha-1.0-py3-none-any.whl#sha256=" + wanted in asked[0]
+        assert not os.path.exists(str(tmp_path / "downloads" / "alpha-1.0-py3-none-any.whl"))
+
+    def test_gnu_tar_reads_the_archive_back(self, tmp_path):
+        """Wheels are stored in blocks of their own (several for one over 64 KiB, none for an
+        empty one), text deflated: GNU gzip and tar read back every byte."""
+        from tools import write
+        folder = tmp_path / "staging"
+        (folder / "wheels").mkdir(parents=True)
+        contents = {"bootstrap.py": b"print('hi')\n" * 5000, "manifest.json": b"{}\n",
+                    "wheels/big-1.0-py3-none-any.whl": os.urandom(200000),
+                    "wheels/edge-1.0-py3-none-any.whl": os.urandom(65535),
+                    "wheels/empty-1.0-py3-none-any.whl": b"",
+                    "wheels/pkg-1.0.tar.gz": os.urandom(70000)}
+        for name, data in contents.items():
+            (folder / name).write_bytes(data)
+        output = str(tmp_path / "bundle.tar.gz")
+        write._write_tar_gz(str(folder), output)
+        tested = indexkit.run(["gzip", "-t", output])
+        assert tested.returncode == 0, output_of(tested)
+        unpacked = tmp_path / "unpacked"
+        unpacked.mkdir()
+        extracted = indexkit.run(["tar", "-xzf", output, "-C", str(unpacked)])
+        assert extracted.returncode == 0, output_of(extracted)
+        found = {}
+        for base, _, names in os.walk(str(unpacked)):
+            for name in names:
+                path = os.path.join(base, name)
+                with open(path, "rb") as f:
+                    found[os.path.relpath(path, str(unpacked))] = f.read()
+        assert found == contents
+        stored = sum(len(d) for n, d in contents.items() if n.startswith("wheels/"))
+        assert os.path.getsize(output) > stored  # random bytes: only stored can hold them
+        assert os.path.getsize(output) < stored + 20000  # bootstrap.py's 60 KB is deflated
 
 
 # -- profiles ---------------------------------------------------------------------------------

@@ -359,6 +359,24 @@ class TestWheelInstaller:
         with open(os.path.join(dist_info, "INSTALLER")) as f:
             assert f.read().strip() == bootstrap.INSTALLER_NAME
 
+    def test_record_rows_with_commas_and_quotes_read_back_as_written(self, tmp_path):
+        """Names csv must quote (a comma, a quote, a leading quote) read back whole with the
+        csv module that pip reads RECORD with; the plain rows beside them too."""
+        names = ["odd/a,b.py", 'odd/say "hi".txt', '"quoted.txt', "odd/plain.py", "odd,top.py"]
+        path = write_wheel(wheel_dir(tmp_path, "w"), "oddnames", "1.0",
+                           files=dict((name, "x = %d\n" % i) for i, name in enumerate(names)))
+        dirs = {key: tmp_path / "scheme" / key for key in bootstrap.SCHEME_KEYS}
+        scheme = bootstrap.Scheme(**{k: str(v) for k, v in dirs.items()})
+        bootstrap._WheelInstall(_wheel(path), scheme, requested=False).run()
+        lib = str(dirs["purelib"])
+        dist_info = os.path.join(lib, "oddnames-1.0.dist-info")
+        rows = read_record(dist_info)
+        assert all(len(row) == 3 for row in rows), rows
+        assert set(names) <= {row[0] for row in rows}, rows
+        assert kit.record_problems(lib, dist_info) == []
+        assert {os.path.normpath(os.path.join(lib, row[0])) for row in rows} == \
+            kit.files_under(lib)
+
     def test_venv_install_scripts_modes_requested(self, tmp_path):
         """In a venv: entry points and #!python scripts get the venv's interpreter, scripts and
         executable members are executable, other files are not, REQUESTED only for roots."""
@@ -706,6 +724,43 @@ class TestAtomicity:
                 proc.wait()
             self._check_killed_then_rerun(bundle, target, expected, "SIGKILL after %ss" % delay,
                                           other if index % 2 else None)
+
+    @pytest.mark.parametrize("tamper,finished", [("PHASE.tmp", True), ("PHASE", False),
+                                                  ("READY", False)])
+    def test_the_phase_is_read_from_its_own_file(self, tmp_path, tamper, finished):
+        """Killed before the second phase of the first commit (committed): PHASE says
+        aside-done. A temporary file a kill left beside it is not a phase (the commit goes on
+        from aside-done); a phase that is none of the phases, in PHASE or (without PHASE) in
+        READY, leaves the journal alone."""
+        bundle = wheel_dir(tmp_path, "w")
+        expected = atomic_bundle(bundle)
+        target = tmp_path / "t"
+        assert run_killed("phase", 2, bundle, target).returncode == 77
+        [staging] = [os.path.join(str(target), STAGING_DIR, entry) for entry in
+                     kit.journaled(str(target))]
+        with open(os.path.join(staging, "PHASE")) as f:
+            assert f.read() == "aside-done"
+        if tamper == "READY":
+            os.remove(os.path.join(staging, "PHASE"))
+            with open(os.path.join(staging, "READY")) as f:
+                journal = json.load(f)
+            assert journal["phase"] == "ready", journal
+            journal["phase"] = "bogus"
+            with open(os.path.join(staging, "READY"), "w") as f:
+                json.dump(journal, f)
+        else:
+            with open(os.path.join(staging, tamper), "w") as f:
+                f.write("commit" if finished else "bogus")
+        result = cli("install", bundle, "--target", target, "--no-verify")
+        assert_clean(result)
+        assert result.returncode == 0, result
+        if finished:
+            assert strictly_complete(str(target)) == []
+            assert installed_versions(str(target)) == expected
+        else:
+            assert any(note.startswith("left ") and "bogus" in note
+                       for note in result.report["notes"]), result.report["notes"]
+            assert os.path.isdir(staging)
 
     def test_full_disk_leaves_the_target_as_it_was(self, tmp_path, mounts):
         target = tmp_path / "small-disk"

@@ -844,6 +844,34 @@ class TestModes:
         assert "move" in problem["fix"]["command"], problem
         assert scene.changes(before) == []
 
+    @pytest.mark.parametrize("kind,name,code", [
+        ("tar.gz", "condaenv-1.0-py3-none-any.whl", "corrupt-archive"),
+        ("zip", "condaenv-1.0-py3-none-any.whl", "invalid-wheel"),
+        ("tar.gz", "condaenv-1.0-py3-none-any (1).whl", "corrupt-archive"),
+    ])
+    def test_a_file_named_whl_is_a_wheel_never_an_environment(self, scene, kind, name, code):
+        """A conda-pack archive renamed *.whl is installed as a wheel (and refused as one):
+        nothing is unpacked, neither into the target nor anywhere else."""
+        prefix = scene.folder("prefix")
+        for member, text in (("conda-meta/history", ""), ("bin/conda-unpack", "#!/bin/sh\n"),
+                             ("bin/python", "#!/bin/sh\n")):
+            os.makedirs(str(prefix / os.path.dirname(member)), exist_ok=True)
+            (prefix / member).write_text(text)
+        upload = scene.folder("uploads") / name
+        if kind == "zip":
+            run(["zip", "-qr", str(upload), "."], cwd=str(prefix), check=True)
+        else:
+            run(["tar", "-czf", str(upload), "-C", str(prefix), "."], check=True)
+        before = scene.snapshot()
+        result = scene.install(upload)
+        assert codes(result) == [code], result
+        assert result.returncode == 2, result  # the upload is unreadable as what it says
+        problem = result.report["problems"][0]
+        assert problem["subject"] == "condaenv-1.0-py3-none-any.whl", problem
+        assert "environments" not in result.report, result
+        assert scene.changes(before, allowed=("site",)) == []
+        assert sorted(tree(scene.target)) == [], "nothing unpacked into the target"
+
 
 class TestArguments:
     """Hostile arguments: a one-line usage error or a report, never a traceback."""

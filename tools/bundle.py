@@ -11,13 +11,14 @@ It resolves for the TARGET's marker environment and tags, not this machine's: pi
 backtracking resolver runs as if in the sandbox (tools/pip_target.py, tools/fetch.py), with
 the profile's installed distributions kept (pinned first; replaced only when nothing else
 works, and then the output says that installing needs --upgrade and what it replaces). One
-pip process per round. sdist-only projects become wheels when they are pure Python; otherwise
-the sdist ships with its build backend's wheels when the target can compile (or when its
-build cannot run on this interpreter at all), or the build stops and says it must happen on a
-matching machine. With a profile that lists installed distributions, only what the sandbox
-lacks is shipped. With a Pyodide profile, Pyodide's own packages (``sandbox.pyodide.packages``,
-its pyodide-lock.json) count as installed at the lock's version and are never shipped; the
-output and the manifest's notes give the one micropip line that loads those the bundle needs.
+pip run per round (the first in this process, see tools/fetch.py). sdist-only projects become
+wheels when they are pure Python; otherwise the sdist ships with its build backend's wheels
+when the target can compile (or when its build cannot run on this interpreter at all), or the
+build stops and says it must happen on a matching machine. With a profile that lists
+installed distributions, only what the sandbox lacks is shipped. With a Pyodide profile,
+Pyodide's own packages (``sandbox.pyodide.packages``, its pyodide-lock.json) count as
+installed at the lock's version and are never shipped; the output and the manifest's notes
+give the one micropip line that loads those the bundle needs.
 
 The fix commands of bootstrap.py's reports name the profile file the sandbox wrote, with
 --target as the fallback when that file is not here, and the facts a build depends on

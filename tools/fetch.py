@@ -3,9 +3,12 @@
 pip runs through tools/pip_target.py, which makes it see the target's marker environment, wheel
 tags and Python version, and the sandbox's installed distributions (stub ``.dist-info``
 folders made from the profile): pip's backtracking resolver then answers what
-``pip install`` would answer inside the sandbox. One pip process resolves a whole round
-(``pip install --dry-run --report``: machine-readable, no log scraping), one more downloads
-its wheels (``pip download --no-deps`` of the exact URLs, from pip's cache when it has them).
+``pip install`` would answer inside the sandbox. One pip run resolves a whole round
+(``pip install --dry-run --report``: machine-readable, no log scraping); the files it
+downloaded to read their metadata are kept, and only what it did not download is fetched by
+one more (``pip download --no-deps`` of the exact URLs, from pip's cache when it has them).
+The first pip run of a process runs in that process (pip_target.run_in_process: pip's imports
+are half of a round's CPU time); any later one in a process of its own.
 
 Installed versions are kept in three steps, the first that pip can solve wins:
 
@@ -140,10 +143,17 @@ class TargetPip(object):
         return folder
 
     def pip(self, arguments):
+        """pip_target.py with ``arguments``: (returncode, output) as a CompletedProcess. The
+        process's first pip run is in this process (pip_target.run_in_process), the rest
+        each in a process of their own."""
         arguments = list(arguments)
-        command = ([sys.executable, PIP_TARGET, self.config] + arguments[:1] + self.index_options
-                   + arguments[1:])
-        return subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        arguments = arguments[:1] + self.index_options + arguments[1:]
+        from . import pip_target
+        if pip_target.can_run_in_process():
+            code, output = pip_target.run_in_process(self.config, arguments, self.index_env)
+            return subprocess.CompletedProcess(arguments, code, output)
+        return subprocess.run([sys.executable, PIP_TARGET, self.config] + arguments,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               universal_newlines=True, stdin=subprocess.DEVNULL,
                               env=dict(os.environ, **self.index_env))
 
@@ -216,7 +226,7 @@ class TargetPip(object):
                      self.constraints(level)] + QUIET
         if os.path.isdir(self.stubs):
             arguments += ["--find-links", self.stubs]
-        self.log("resolving %s (%s, one pip process)" % (" ".join(roots), level))
+        self.log("resolving %s (%s, one pip run)" % (" ".join(roots), level))
         proc = self.pip(arguments + list(roots))
         if proc.returncode != 0 or not os.path.isfile(report_path):
             return None, proc.stdout
@@ -261,10 +271,12 @@ class TargetPip(object):
         sdists by their URL (sha256 checked). Returns {item name: path}."""
         os.makedirs(dest, exist_ok=True)
         paths = {}
+        checked = self._kept_digests()
         for item in items:
             kept = os.path.join(self.kept, item.filename)
-            if item.name not in self.stubbed and os.path.isfile(kept) and _sha256_ok(
-                    kept, item.sha256):
+            if item.name not in self.stubbed and os.path.isfile(kept) and (
+                    not item.sha256 or checked.get(item.filename) == item.sha256
+                    or _sha256_ok(kept, item.sha256)):
                 target = os.path.join(dest if item.is_wheel else self.sdists, item.filename)
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 if not os.path.exists(target):
@@ -289,6 +301,20 @@ class TargetPip(object):
             elif not item.is_wheel:
                 paths[item.name] = fetch_url(item.url, self.sdists, item.sha256)
         return paths
+
+    def _kept_digests(self):
+        """{kept file name: the sha256 pip held it to or computed from it} (kept.jsonl,
+        written by tools/pip_target.py); a file it names needs no second reading."""
+        digests = {}
+        try:
+            with open(os.path.join(self.kept, "kept.jsonl")) as f:
+                for line in f:
+                    record = json.loads(line)
+                    if record.get("sha256"):
+                        digests[record["filename"]] = record["sha256"]
+        except (OSError, ValueError):
+            return {}
+        return digests
 
 
 def platform_packages(profile):

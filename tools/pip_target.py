@@ -2,12 +2,16 @@
 
     python pip_target.py CONFIG.json PIP-ARGS...
 
+or, once per process, in the caller's own process: ``run_in_process(CONFIG.json, PIP-ARGS,
+environment)`` (tools/fetch.py's first pip run: pip's imports, half of a resolution's CPU time,
+then share the interpreter and the standard library the builder has loaded already).
+
 CONFIG.json (written by tools/fetch.py) holds the target's PEP 508 marker environment, its
 wheel tags best first, its Python version, optionally a folder of stub ``.dist-info``
 directories that stand for the sandbox's installed distributions, and the path of a JSON-lines
 file where sdists whose metadata cannot be prepared on this machine are recorded.
 
-Four patches, each on one documented seam of pip, before pip's own main() runs:
+Patches, each on one documented seam of pip, before pip's own main() runs:
 
 * ``pip._vendor.packaging.markers.default_environment`` returns the target's environment, so
   every marker (``importlib-metadata; python_version < "3.10"``) is evaluated for the target;
@@ -19,7 +23,11 @@ Four patches, each on one documented seam of pip, before pip's own main() runs:
 * preparing an sdist's metadata that fails here (a setup.py that refuses this interpreter) is
   recorded in the failures file (project, version, URL) before pip reports its error;
 * every file pip downloads while it resolves is kept (hard-linked) in ``keep_dir``, so that a
-  dry run's downloads need no second pip process.
+  dry run's downloads need no second pip process; ``kept.jsonl`` there records, per kept file,
+  its URL and the sha256 pip checked it against (the index's) or computed from it, so the
+  caller need not read it again; the distribution pip prepared from it is the one
+  ``--report`` describes (pip would otherwise open every wheel twice more: once for the
+  report, once for its "Would install" line).
 """
 
 import json
@@ -68,7 +76,12 @@ def _patch_target_python(tags, version_info):
 
 
 def _patch_installed(folder):
-    for backend_name in ("importlib", "pkg_resources"):
+    from pip._internal import metadata
+    backends = ("importlib", "pkg_resources")
+    uses_importlib = getattr(metadata, "_should_use_importlib_metadata", None)
+    if uses_importlib is not None:  # only the backend pip uses (pkg_resources takes ~10 ms)
+        backends = ("importlib",) if uses_importlib() else ("pkg_resources",)
+    for backend_name in backends:
         try:
             backend = __import__("pip._internal.metadata." + backend_name,
                                  fromlist=["Environment"])
@@ -110,6 +123,7 @@ def _patch_keep_downloads(folder):
 
     def _prepare_linked_requirement(self, req, *args, **kwargs):
         dist = original(self, req, *args, **kwargs)
+        req._sandbox_prepared = dist  # what get_dist() would read again from the same file
         path, link = getattr(req, "local_file_path", None), getattr(req, "link", None)
         if path and link is not None and os.path.isfile(path) and (
                 os.path.basename(path) == link.filename):
@@ -120,9 +134,41 @@ def _patch_keep_downloads(folder):
                     os.link(path, target)
                 except OSError:
                     shutil.copyfile(path, target)
+                _record_kept(folder, link, req)
         return dist
 
     prepare.RequirementPreparer._prepare_linked_requirement = _prepare_linked_requirement
+    _patch_get_dist()
+
+
+def _record_kept(folder, link, req):
+    """One line of kept.jsonl: the kept file, its URL, and the sha256 pip checked it against
+    (the link's, from the index) or computed from it; None when pip has neither."""
+    info = getattr(req, "download_info", None)
+    archive = getattr(info, "archive_info", None)
+    sha256 = (getattr(archive, "hashes", None) or {}).get("sha256")
+    checked = (link.hash_name == "sha256" and link.hash == sha256
+               and not getattr(req, "has_hash_options", True))  # pip held the file to it
+    computed = link.hash is None and not getattr(req, "is_wheel_from_cache", True)
+    record = {"filename": link.filename, "url": link.url_without_fragment,
+              "sha256": sha256 if (checked or computed) else None}
+    with open(os.path.join(folder, "kept.jsonl"), "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def _patch_get_dist():
+    """``InstallRequirement.get_dist`` gives the distribution pip prepared for the requirement
+    (the same file, read once) instead of opening it again."""
+    from pip._internal.req import req_install
+
+    cls = req_install.InstallRequirement
+    original = cls.get_dist
+
+    def get_dist(self):
+        prepared = getattr(self, "_sandbox_prepared", None)
+        return prepared if prepared is not None else original(self)
+
+    cls.get_dist = get_dist
 
 
 def main(argv):
@@ -138,6 +184,92 @@ def main(argv):
         _patch_keep_downloads(config["keep_dir"])
     from pip._internal.cli.main import main as pip_main
     return pip_main(list(argv[1:]))
+
+
+_RAN_IN_PROCESS = []  # the patches are for good: a process runs pip this way once
+
+
+def can_run_in_process():
+    """Whether run_in_process may run: not yet in this process, and file descriptors 1 and 2
+    (which it redirects meanwhile) are open."""
+    if _RAN_IN_PROCESS:
+        return False
+    try:
+        os.fstat(1)
+        os.fstat(2)
+    except OSError:
+        return False
+    return True
+
+
+def run_in_process(config, arguments, environment=None):
+    """``main([config] + arguments)`` in this process, as the command line runs it in its own:
+    ``environment`` added to os.environ meanwhile, file descriptors 1 and 2 (pip's output, and
+    that of any process it starts) into one file. Returns (exit code, that output). Once per
+    process (can_run_in_process): the patches stay, and pip's main() is not made to run
+    twice in one interpreter."""
+    import locale
+    import tempfile
+    if not can_run_in_process():
+        raise RuntimeError("pip ran in this process already" if _RAN_IN_PROCESS else
+                           "file descriptor 1 or 2 is closed")
+    _RAN_IN_PROCESS.append(config)
+    saved_environ, saved_locale = dict(os.environ), locale.setlocale(locale.LC_ALL)
+    os.environ.update(environment or {})
+    with tempfile.TemporaryFile() as output, _Interrupts() as interrupts:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+        saved = [os.dup(1), os.dup(2)]
+        os.dup2(output.fileno(), 1)
+        os.dup2(output.fileno(), 2)
+        try:
+            code = main([config] + list(arguments))
+        except SystemExit as exit:  # pip's own usage errors
+            code = exit.code if isinstance(exit.code, int) else 1
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                if stream is not None:
+                    stream.flush()
+            for fd, copy in ((1, saved[0]), (2, saved[1])):
+                os.dup2(copy, fd)
+                os.close(copy)
+            os.environ.clear()
+            os.environ.update(saved_environ)
+            locale.setlocale(locale.LC_ALL, saved_locale)  # pip's main() sets the user's
+        interrupts.reraise()
+        output.seek(0)
+        return code, output.read().decode("utf-8", "replace")
+
+
+class _Interrupts(object):
+    """Ctrl-C during an in-process pip run: pip turns KeyboardInterrupt into an exit code,
+    where its own process would have been interrupted; reraise() raises it again after."""
+
+    def __init__(self):
+        self.seen = False
+        self._previous = None
+
+    def __enter__(self):
+        import signal
+        try:
+            self._previous = signal.signal(signal.SIGINT, self._interrupted)
+        except ValueError:  # not the main thread: Ctrl-C does not come here anyway
+            self._previous = None
+        return self
+
+    def _interrupted(self, signum, frame):
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        import signal
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def reraise(self):
+        if self.seen:
+            raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
