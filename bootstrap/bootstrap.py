@@ -63,9 +63,9 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    6443-6690   I/O    10. check: the dry run
 #    6691-8367   I/O    11. Installation: source, validator, destination, journal
 #    8368-8598   I/O    12. Environment modes
-#    8599-9169   I/O    13. install: check, install, verify, report
-#    9170-9902   I/O    14. Entry points: the command line, the API, notebooks, MCP
-#    9903-9928   I/O    15. main
+#    8599-9176   I/O    13. install: check, install, verify, report
+#    9177-9909   I/O    14. Entry points: the command line, the API, notebooks, MCP
+#    9910-9935   I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -9017,6 +9017,10 @@ class _Installer(object):
             installation.finish(replaces=previous, owners=self._owners)
         except Exception as error:
             installation.discard()
+            if not isinstance(error, OSError) and _is_corrupt_error(error):
+                # a member is not what its headers say (a bad CRC-32 and no RECORD hash)
+                error = ArchiveError("%s is truncated or corrupt (%s); upload it again" % (
+                    wheel.filename, error), wheel.filename)
             if not isinstance(error, (BootstrapError, OSError, ValueError)):
                 raise
             self._placed(candidate, ())
