@@ -78,9 +78,8 @@ needs_cp311 = pytest.mark.skipif(
 # -- what the extraction path did -----------------------------------------------------------------
 
 
-#: What turns a worker's outcome into its result here (or raises its error again): its name
-#: since workers also warm imports, and before
-_OUTCOME = "_worker_outcome" if hasattr(bootstrap, "_worker_outcome") else "_extraction_outcome"
+#: What turns a worker's outcome into its result here (or raises its error again).
+_OUTCOME = "_worker_outcome"
 
 
 class Spy(object):
@@ -115,9 +114,10 @@ class Spy(object):
         def worker_outcome(outcome):
             with self.lock:
                 self.outcomes.append(outcome[0])
-            installed, mismatches = result = plain_outcome(outcome)  # an extraction's
-            with self.lock:
-                self.by_workers += len(installed)
+            result = plain_outcome(outcome)
+            if isinstance(result, tuple):  # an extraction's (installed, mismatches), not a
+                with self.lock:            # warming's count
+                    self.by_workers += len(result[0])
             return result
 
         def write_frame(stream, value):
