@@ -1283,7 +1283,13 @@ class TestUsableAtOnce:
 
 
 class TestVerification:
-    def test_import_failures_are_reported_and_the_caller_survives(self, tmp_path, monkeypatch):
+    # With workers (forced: these wheels are few), one of them also walks and compiles what
+    # the roots' imports run while the verifier imports them: the outcome must not change.
+    @pytest.mark.parametrize("workers", [False, True], ids=["threads", "workers-warming"])
+    def test_import_failures_are_reported_and_the_caller_survives(self, tmp_path, monkeypatch,
+                                                                  workers):
+        if workers:
+            monkeypatch.setattr(bootstrap, "_WORKER_MEMBERS", 0)
         folder = wheel_dir(tmp_path, "w")
         write_wheel(folder, "verifyok", "1.0")
         write_wheel(folder, "verifymissing", "1.0", files={

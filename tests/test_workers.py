@@ -857,3 +857,55 @@ class TestParentKilled:
         both workers wait for the next one, and their stdin ends."""
         workers = self._killed_then_rerun(many, tmp_path, "ready:%d" % len(many["names"]))
         assert len(workers) == 2, workers
+
+
+# -- 6. Warming: one worker compiles ahead of the verifying import -----------------------------
+class TestWarming:
+    """With verification, once every package is placed, one worker walks what the roots'
+    imports run and compiles it (tests/test_smoke.py holds the walk itself against an
+    interpreter's import on every Python); the report is the same as without it."""
+
+    def _install(self, tmp_path, make_wheel, monkeypatch, warm=True):
+        make_wheel("warmroot", "1.0", requires=["warmdep"], files={
+            "warmroot/__init__.py": "from . import inner\nimport warmdep\n",
+            "warmroot/inner.py": "import warmdep.sub\n"})
+        make_wheel("warmdep", "1.0", files={"warmdep/__init__.py": "",
+                                            "warmdep/sub.py": "VALUE = 1\n"})
+        walks = []
+        plain = bootstrap._ExtractionWorkers.warm
+
+        def warm_spy(workers, modules, folders, stop):
+            walks.append((list(modules), list(folders), plain(workers, modules, folders, stop)))
+            return walks[-1][2]
+        monkeypatch.setattr(bootstrap, "_WORKER_MEMBERS", 0)
+        monkeypatch.setattr(bootstrap._ExtractionWorkers, "warm", warm_spy)
+        if not warm:
+            monkeypatch.setattr(bootstrap._Installer, "_start_warming", lambda self: None)
+        target = tmp_path / ("target-%s" % warm)
+        report = bootstrap.install([str(tmp_path / "wheels")], require=["warmroot"],
+                                   target=str(target), progress=lambda *a: None, jobs=2)
+        return report, walks, target
+
+    def test_a_worker_walks_the_roots_imports_in_the_target(self, tmp_path, make_wheel,
+                                                            monkeypatch):
+        report, walks, target = self._install(tmp_path, make_wheel, monkeypatch)
+        assert report["status"] == "ok", report["problems"]
+        assert len(walks) == 1
+        modules, folders, count = walks[0]
+        assert modules == ["warmroot"] and folders == [str(target)]
+        # warmroot, warmroot.inner, warmdep, warmdep.sub: compiled by the walk, or found
+        # compiled by the verifier that got there first (both count).
+        assert count == 4
+        assert sorted(p.name.split(".")[0] for p in target.rglob("*.pyc")) == [
+            "__init__", "__init__", "inner", "sub"]
+
+    def test_the_report_is_the_one_without_warming(self, tmp_path, make_wheel, monkeypatch):
+        with_warming, _, _ = self._install(tmp_path, make_wheel, monkeypatch)
+        without, walks, _ = self._install(tmp_path, make_wheel, monkeypatch, warm=False)
+        assert walks == []
+        for report in (with_warming, without):
+            assert report["status"] == "ok", report["problems"]
+        assert with_warming["problems"] == without["problems"] == []
+        assert with_warming["notes"] == without["notes"]
+        assert [(i["name"], i["version"]) for i in with_warming["installed"]] == [
+            (i["name"], i["version"]) for i in without["installed"]]
