@@ -61,11 +61,11 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    4895-6041   pure   8. Resolution
 #    6042-6442   pure   9. Fixes
 #    6443-6690   I/O    10. check: the dry run
-#    6691-8367   I/O    11. Installation: source, validator, destination, journal
-#    8368-8598   I/O    12. Environment modes
-#    8599-9176   I/O    13. install: check, install, verify, report
-#    9177-9909   I/O    14. Entry points: the command line, the API, notebooks, MCP
-#    9910-9935   I/O    15. main
+#    6691-8376   I/O    11. Installation: source, validator, destination, journal
+#    8377-8607   I/O    12. Environment modes
+#    8608-9185   I/O    13. install: check, install, verify, report
+#    9186-9918   I/O    14. Entry points: the command line, the API, notebooks, MCP
+#    9919-9944   I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -6869,7 +6869,8 @@ def _write_new_file(path, data, executable):
 # function, _extract_members: in a thread of this process, or in an extraction worker, a child
 # interpreter running this same module (its code object, sent over a pipe: no file is needed,
 # so it works when a notebook cell exec()s this file). Workers take the per-file Python work
-# (thousands of small files) off this process's GIL, so a large bundle is written on every core.
+# (thousands of small files) off this process's GIL, so a large bundle is written on every core;
+# once it is, one of them warms the verifying import (below).
 
 _Member = collections.namedtuple("_Member", (
     "filename header_offset compress_type flag_bits compress_size file_size CRC "
@@ -6978,6 +6979,13 @@ def _rewrite_shebang(data, shebang):
     return shebang.rstrip("\n").encode("utf-8") + arguments + sep + rest
 
 
+# -- Warming: compiling ahead of the verifying import ------------------------------------------
+# The verifying interpreter's import of the roots is one thread, and most of its time on a cold
+# folder is compiling (for a data-science stack, more than half). While it runs, one idle
+# extraction worker walks what that import will run, from the bytecode of each module it
+# compiles, and writes each .pyc first: the verifier then finds them, as the user's import will.
+
+
 def _warm_imports(modules, folders, stop):
     """Compile, as their import will (SourceFileLoader.get_code: the same .pyc, written the
     same way), the modules that importing ``modules`` reaches at module level, in the order
@@ -7083,6 +7091,7 @@ def _instruction_before(raw, end):
 _CO_NEWLOCALS = 0x2  # inspect.CO_NEWLOCALS: a function's code, not a class body's
 
 
+# -- Extraction workers: child interpreters running this module --------------------------------
 # The code object of this module, as it runs (also when a notebook cell exec()s this file):
 # what an extraction worker runs.
 _MODULE_CODE = sys._getframe(0).f_code
@@ -8908,9 +8917,9 @@ class _Installer(object):
         return outcomes
 
     def _start_warming(self):
-        """While the verifying interpreter imports the roots, one worker (the verifier has the
-        other core) compiles ahead of it what those imports will run, so that more of it is
-        warm when the verifier gets there. close() stops it."""
+        """While the verifying interpreter imports the roots, one worker (one: the verifier
+        needs a core too) compiles ahead of it what those imports will run, so that more of it
+        is warm when the verifier gets there. close() stops it."""
         modules = list(self.verifier.queued)
         if not modules:
             return
