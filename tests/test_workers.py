@@ -173,12 +173,16 @@ def assert_all_waited(spy, before):
 
 def install(bundle, target, require=(), **kwargs):
     """bootstrap.install of ``bundle`` into --target ``target`` in this process, 2 jobs, no
-    verifying interpreter (its process is not what is under test), a work folder beside it."""
+    verifying interpreter (its process is not what is under test), a work folder beside it.
+    Which of these modules an earlier test left imported in this process (restart-needed, of
+    TestUsableAtOnce in test_install.py) is not judged here."""
     work = str(target) + "-work"
     os.makedirs(work, exist_ok=True)
-    return bootstrap.install([str(bundle)], require=list(require) or None, target=str(target),
-                             jobs=2, verify=False, work_dir=work,
-                             progress=lambda *args: None, **kwargs)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bootstrap, "_restart_needed", lambda results, modules: [])
+        return bootstrap.install([str(bundle)], require=list(require) or None,
+                                 target=str(target), jobs=2, verify=False, work_dir=work,
+                                 progress=lambda *args: None, **kwargs)
 
 
 def member_count(folder):
