@@ -650,12 +650,7 @@ class TestErrorsAsData:
             assert report["problems"] == [] and len(report["installed"]) == 1, report
 
         run = self._both(big, tmp_path, before_install=mount_and_fill)
-        problems = run["report"]["problems"]
-        assert [(p["code"], p["subject"]) for p in problems] == [
-            ("not-writable", "bigpkg-1.0-py3-none-any.whl")], problems
-        assert "no space left" in problems[0]["message"], problems
-        assert "raised" in run["spy"].outcomes  # the OSError, pickled with its errno
-        assert run["report"]["installed"] == []
+        _refused_as_not_writable(run, "bigpkg-1.0-py3-none-any.whl", "no space left")
         assert snapshot(str(run["target"])) == run["inside"]
 
     def test_read_only_staging_folder(self, tmp_path, make_wheel, mounts):
@@ -673,12 +668,7 @@ class TestErrorsAsData:
         run = self._both(tmp_path / "wheels", tmp_path,
                          before_install=lambda target: mounts.tmpfs(target, "4m"),
                          at_first_job=read_only)
-        problems = run["report"]["problems"]
-        assert [(p["code"], p["subject"]) for p in problems] == [
-            ("not-writable", "ropkg-1.0-py3-none-any.whl")], problems
-        assert "no permission to write" in problems[0]["message"], problems
-        assert "raised" in run["spy"].outcomes  # the OSError, pickled with its errno
-        assert run["report"]["installed"] == []
+        _refused_as_not_writable(run, "ropkg-1.0-py3-none-any.whl", "no permission to write")
         after = snapshot(str(run["target"]))
         added = dict((path, after[path]) for path in set(after) - set(run["inside"]))
         # what prepare() made before the file system turned read-only: the empty staging
@@ -686,6 +676,16 @@ class TestErrorsAsData:
         assert sorted(added) == [STAGING_DIR, STAGING_DIR + "/ropkg-1.0"], added
         assert all(entry[0] == "dir" for entry in added.values()), added
         assert dict((path, after[path]) for path in run["inside"]) == run["inside"]
+
+
+def _refused_as_not_writable(run, wheel, words):
+    """The one problem of ``run``: ``wheel`` not writable (``words`` say why), from the OSError
+    a worker sent back pickled with its errno; nothing installed."""
+    problems = run["report"]["problems"]
+    assert [(p["code"], p["subject"]) for p in problems] == [("not-writable", wheel)], problems
+    assert words in problems[0]["message"], problems
+    assert "raised" in run["spy"].outcomes
+    assert run["report"]["installed"] == []
 
 
 # -- 4. the exec() entry of a notebook cell -------------------------------------------------------
