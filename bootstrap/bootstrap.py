@@ -61,11 +61,11 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    4895-6041   pure   8. Resolution
 #    6042-6442   pure   9. Fixes
 #    6443-6690   I/O    10. check: the dry run
-#    6691-8376   I/O    11. Installation: source, validator, destination, journal
-#    8377-8607   I/O    12. Environment modes
-#    8608-9185   I/O    13. install: check, install, verify, report
-#    9186-9918   I/O    14. Entry points: the command line, the API, notebooks, MCP
-#    9919-9944   I/O    15. main
+#    6691-8400   I/O    11. Installation: source, validator, destination, journal
+#    8401-8631   I/O    12. Environment modes
+#    8632-9209   I/O    13. install: check, install, verify, report
+#    9210-9942   I/O    14. Entry points: the command line, the API, notebooks, MCP
+#    9943-9968   I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -6989,11 +6989,24 @@ def _rewrite_shebang(data, shebang):
 def _warm_imports(modules, folders, stop):
     """Compile, as their import will (SourceFileLoader.get_code: the same .pyc, written the
     same way), the modules that importing ``modules`` reaches at module level, in the order
-    the import runs them (depth first), as their bytecode shows it; only modules found in
-    ``folders`` (what was installed). Stops once the file ``stop`` exists; returns how many
-    modules it compiled or found compiled. An import running beside it finds them warm."""
+    the import runs them (depth first), as their bytecode shows it; then, the same way, the
+    public submodules of those that are packages (`import scipy.stats`, `matplotlib.pyplot`:
+    what a user's first import names next). Only modules found in ``folders`` (what was
+    installed). Stops once the file ``stop`` exists; returns how many modules it compiled or
+    found compiled. An import running beside it finds them warm."""
+    seen, specs = set(), {}
+    count = _walk_imports(list(reversed(modules)), seen, specs, folders, stop)
+    submodules = []
+    for name in modules:
+        spec = specs.get(name)
+        if spec is not None and spec.submodule_search_locations:
+            submodules.extend(name + "." + child for child in _public_submodules(spec))
+    return count + _walk_imports(list(reversed(submodules)), seen, specs, folders, stop)
+
+
+def _walk_imports(stack, seen, specs, folders, stop):
     import importlib.machinery
-    seen, specs, stack, count = set(), {}, list(reversed(modules)), 0
+    count = 0
     while stack and not os.path.exists(stop):
         name = stack.pop()
         parent = name.rpartition(".")[0]
@@ -7014,6 +7027,17 @@ def _warm_imports(modules, folders, stop):
         package = name if spec.submodule_search_locations is not None else parent
         stack.extend(reversed(_module_imports(code, package)))
     return count
+
+
+def _public_submodules(spec):
+    """The names of a package's submodules that are not private (`_x`) nor tests, sorted."""
+    import pkgutil
+    try:
+        found = pkgutil.iter_modules(list(spec.submodule_search_locations))
+        return sorted(set(item[1] for item in found
+                          if not item[1].startswith(("_", "test", "conftest"))))
+    except (OSError, ImportError, ValueError):
+        return []
 
 
 def _find_module(name, folders, specs):

@@ -122,18 +122,24 @@ class TestInstallSmoke:
 
 # -- What a worker compiles ahead of the verifying import -------------------------------------
 # A package whose import runs: b (import), c (from . import), d (from .d import name), e (a
-# class body's import), f (only under `if True`); and g only inside a function (not run).
+# class body's import), f (only under `if True`); and _g only inside a function (not run).
+# Then the walk takes its public submodules: h, which nothing imports; not _p, nor tests.
 WARM_PACKAGE = {
     "warmpkg/__init__.py": "import warmpkg.b\nfrom . import c\nfrom .d import VALUE\n"
                            "class Holder:\n    import warmpkg.e as e\n"
                            "if True:\n    from warmpkg import f\n"
-                           "def later():\n    import warmpkg.g\n",
+                           "def later():\n    import warmpkg._g\n",
     "warmpkg/b.py": "import json\nB = 1\n",
     "warmpkg/c.py": "from .b import B\n",
     "warmpkg/d.py": "VALUE = 4\n",
     "warmpkg/e.py": "",
     "warmpkg/f.py": "import warmpkg.sub.deep\n",
-    "warmpkg/g.py": "",
+    "warmpkg/_g.py": "",
+    "warmpkg/h.py": "from .hdep import H\n",
+    "warmpkg/hdep.py": "H = 8\n",
+    "warmpkg/_p.py": "",
+    "warmpkg/tests/__init__.py": "",
+    "warmpkg/tests/test_it.py": "",
     "warmpkg/sub/__init__.py": "",
     "warmpkg/sub/deep.py": "from .. import d\n",
 }
@@ -217,16 +223,17 @@ class TestWarming:
         folder = self._package(tmp_path)
         count = bootstrap._warm_imports(["warmpkg"], [str(folder)], str(tmp_path / "stop"))
         written = self._pycs(folder)
-        # The oracle: a fresh interpreter imports the package from the folder; the modules it
-        # ran from there are the ones compiled, and it rewrites none of their .pyc.
+        # The oracle: a fresh interpreter imports the package, then its public submodule h,
+        # from the folder; the modules it ran from there are the ones compiled, and it
+        # rewrites none of their .pyc.
         env = clean_env()
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         ran = json.loads(subprocess.run(
             [sys.executable, "-c", "import json, sys; sys.path.insert(0, sys.argv[1]); "
-             "import warmpkg; print(json.dumps(sorted(m for m in sys.modules "
-             "if m.startswith('warmpkg'))))", str(folder)],
+             "import warmpkg, warmpkg.h, warmpkg.hdep, warmpkg.sub; print(json.dumps(sorted("
+             "m for m in sys.modules if m.startswith('warmpkg'))))", str(folder)],
             env=env, stdout=subprocess.PIPE, check=True, universal_newlines=True).stdout)
-        assert "warmpkg.g" not in ran  # only inside a function: neither run nor compiled
+        assert "warmpkg._g" not in ran  # only inside a function: neither run nor compiled
         assert count == len(ran) == len(written)
         assert sorted(_module_of(path) for path in written) == ran
         assert self._pycs(folder) == written
