@@ -61,11 +61,11 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    4895-6041   pure   8. Resolution
 #    6042-6442   pure   9. Fixes
 #    6443-6690   I/O    10. check: the dry run
-#    6691-8400   I/O    11. Installation: source, validator, destination, journal
-#    8401-8631   I/O    12. Environment modes
-#    8632-9209   I/O    13. install: check, install, verify, report
-#    9210-9942   I/O    14. Entry points: the command line, the API, notebooks, MCP
-#    9943-9968   I/O    15. main
+#    6691-8403   I/O    11. Installation: source, validator, destination, journal
+#    8404-8634   I/O    12. Environment modes
+#    8635-9214   I/O    13. install: check, install, verify, report
+#    9215-9947   I/O    14. Entry points: the command line, the API, notebooks, MCP
+#    9948-9973   I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -7005,6 +7005,9 @@ def _warm_imports(modules, folders, stop):
 
 
 def _walk_imports(stack, seen, specs, folders, stop):
+    """Compile the modules on ``stack`` (the next one last) and, depth first, what each
+    imports at module level; returns how many. ``seen`` and ``specs`` carry over between
+    walks."""
     import importlib.machinery
     count = 0
     while stack and not os.path.exists(stop):
@@ -8950,6 +8953,8 @@ class _Installer(object):
         scheme = self.destination.scheme("")
         folders = sorted(set([scheme.purelib, scheme.platlib]))
         self.warm_stop = os.path.join(self.work, "warm-stop")
+        # Its outcome is not waited for: warming only saves time, and an error in it (a
+        # module too deep to compile) only ends it early.
         _submit(self.pool, functools.partial(self.workers.warm, modules, folders),
                 self.warm_stop)
 
