@@ -56,16 +56,16 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #     206-2319   pure   3. The standards: names, versions, specifiers, markers, requirements, tags, metadata
 #    2320-2881   pure   4. Profile: the interpreter as data, and the wheels it takes
 #    2882-3412   pure   5. Problems and reports: the model, the codes, the renderings
-#    3413-4553   I/O    6. Intake: the bundle a user uploaded
-#    4554-4894   I/O    7. Wheels and sdists
-#    4895-6041   pure   8. Resolution
-#    6042-6442   pure   9. Fixes
-#    6443-6690   I/O    10. check: the dry run
-#    6691-8403   I/O    11. Installation: source, validator, destination, journal
-#    8404-8634   I/O    12. Environment modes
-#    8635-9214   I/O    13. install: check, install, verify, report
-#    9215-9947   I/O    14. Entry points: the command line, the API, notebooks, MCP
-#    9948-9973   I/O    15. main
+#    3413-4558   I/O    6. Intake: the bundle a user uploaded
+#    4559-4927   I/O    7. Wheels and sdists
+#    4928-6074   pure   8. Resolution
+#    6075-6475   pure   9. Fixes
+#    6476-6723   I/O    10. check: the dry run
+#    6724-8436   I/O    11. Installation: source, validator, destination, journal
+#    8437-8667   I/O    12. Environment modes
+#    8668-9247   I/O    13. install: check, install, verify, report
+#    9248-9980   I/O    14. Entry points: the command line, the API, notebooks, MCP
+#    9981-10006  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -3878,20 +3878,25 @@ class _TailReader(object):
             pass
 
 
-def _inflate_bounded(raw, declared, archive, name, inflater=None, final=True):
+def _inflate_bounded(raw, declared, archive, name):
     """Inflate raw-deflate bytes into at most ``declared`` bytes: a zip member whose header
     lies about its size is refused, never inflated (a 1.5 MB wheel cannot take gigabytes)."""
     import zlib
-    inflater = inflater or zlib.decompressobj(-15)
+    inflater = zlib.decompressobj(-15)
     data = inflater.decompress(raw, declared + 1)
-    if final and len(data) <= declared and not inflater.unconsumed_tail:
+    if len(data) <= declared and not inflater.unconsumed_tail:
         data += inflater.flush()
     if len(data) > declared or inflater.unconsumed_tail:
-        subject = os.path.basename(archive)
-        raise UnsafeMemberError("%s: member %r inflates to more than the %d bytes it declares: "
-                                "refused as a decompression bomb" % (subject, name, declared),
-                                subject)
+        raise _bomb(archive, name, declared)
     return data
+
+
+def _bomb(archive, name, declared):
+    """The error of a member of ``archive`` that inflates past the size it declares."""
+    subject = os.path.basename(archive)
+    return UnsafeMemberError("%s: member %r inflates to more than the %d bytes it declares: "
+                             "refused as a decompression bomb" % (subject, name, declared),
+                             subject)
 
 
 def _open_decompressed(path, kind):
@@ -4766,17 +4771,11 @@ class _RawZip(object):
         import zlib
         if not self._seek_data(info):
             return None
-        inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
-        digest, crc, size, remaining = hashlib.sha256(), 0, 0, info.compress_size
+        blocks = (self._inflated(info) if info.compress_type == zipfile.ZIP_DEFLATED
+                  else self._stored(info))
+        digest, crc, size = hashlib.sha256(), 0, 0
         with open(path, "wb") as out:
-            while remaining > 0:
-                raw = self.file.read(min(_CHUNK, remaining))
-                if not raw:
-                    raise zipfile.BadZipFile("%s is cut short" % info.filename)
-                remaining -= len(raw)
-                block = (_inflate_bounded(raw, info.file_size - size, self.file.name,
-                                          info.filename, inflater, remaining == 0)
-                         if inflater is not None else raw)
+            for block in blocks:
                 digest.update(block)
                 if other is not None:
                     other.update(block)
@@ -4787,6 +4786,40 @@ class _RawZip(object):
         if size != info.file_size or (check_crc and crc & 0xFFFFFFFF != info.CRC):
             raise zipfile.BadZipFile("bad CRC-32 for %s" % info.filename)
         return digest, size
+
+    def _stored(self, info):
+        """The bytes of a stored member, _CHUNK at a time."""
+        import zipfile
+        remaining = info.compress_size
+        while remaining > 0:
+            raw = self.file.read(min(_CHUNK, remaining))
+            if not raw:
+                raise zipfile.BadZipFile("%s is cut short" % info.filename)
+            remaining -= len(raw)
+            yield raw
+
+    def _inflated(self, info):
+        """The inflated bytes of a deflated member, at most _CHUNK at a time however well its
+        bytes compress (a 1 MB read of zeros is a gigabyte); more than it declares is refused
+        as a decompression bomb, never inflated."""
+        import zlib
+        inflater, size, tail = zlib.decompressobj(-15), 0, b""
+        raw = self._stored(info)
+        while True:
+            if not tail:
+                tail = next(raw, b"")
+                if not tail:
+                    break
+            block = inflater.decompress(tail, _CHUNK)
+            tail = inflater.unconsumed_tail
+            size += len(block)
+            if size > info.file_size:
+                raise _bomb(self.file.name, info.filename, info.file_size)
+            yield block
+        block = inflater.flush()
+        if size + len(block) > info.file_size:
+            raise _bomb(self.file.name, info.filename, info.file_size)
+        yield block
 
 
 # -- Source distributions ---------------------------------------------------------------------

@@ -17,6 +17,8 @@ places changed, and that the report names exactly what happened (its problem cod
                         upgrade, then a rerun: exactly one version, whole; import and pip agree
     TestModes           overlays only in empty or bootstrap-made folders; reset; conda-pack
     TestHostile         hypothesis: hostile wheels and arguments
+    TestMemory          a member that compresses a thousandfold is inflated a block at a
+                        time: the install's peak memory stays far below the member's size
 """
 
 import base64
@@ -1011,3 +1013,52 @@ def kit_codes():
     sys.path.insert(0, BOOTSTRAP_DIR)
     import bootstrap
     return bootstrap.PROBLEM_CODES
+
+
+# -- Memory: what a member's compressed size lets it take ---------------------------------------
+#: Runs an install in a fresh interpreter; with "workers", through extraction workers (forced:
+#: the wheel has one member). The parent measures the peak RSS of it and its children.
+MEMORY_DRIVER = r'''
+import sys
+sys.path.insert(0, sys.argv[1])
+import bootstrap
+if sys.argv[4] == "workers":
+    bootstrap._WORKER_MEMBERS = 0
+report = bootstrap.install([sys.argv[2]], target=sys.argv[3], verify=False, jobs=2,
+                           progress=lambda *a: None)
+assert report["status"] == "ok", report["problems"]
+'''
+
+
+class TestMemory:
+    """A deflated member is inflated a block at a time, however well it compresses: 1 MB of
+    zeros read from the wheel is a gigabyte inflated. A 160 MB member of zeros (a 160 KB
+    wheel) is installed whole, and no process of the install holds it in memory."""
+
+    @pytest.mark.parametrize("mode", ["threads", "workers"])
+    def test_a_member_that_compresses_well_is_inflated_in_blocks(self, tmp_path, mode):
+        size = 160 * 1024 * 1024
+        wheel = write_wheel(tmp_path / "wheels", "zeros", "1.0",
+                            files={"zeros/__init__.py": "", "zeros/big.bin": b"\0" * size})
+        assert os.path.getsize(str(wheel)) < 1024 * 1024
+        target = tmp_path / "target"
+        # Measured by a small launcher: a child forked from this process (which held the
+        # 160 MB while making the wheel) would report this process's peak as its own.
+        out = subprocess.run(
+            [sys.executable, "-c", MEASURE, sys.executable, "-c", MEMORY_DRIVER,
+             os.path.dirname(kit.BOOTSTRAP_PY), str(wheel), str(target), mode],
+            env=kit.clean_env(), stdout=subprocess.PIPE, check=True, universal_newlines=True)
+        status, peak_kb = json.loads(out.stdout)
+        assert status == 0
+        assert os.path.getsize(str(target / "zeros" / "big.bin")) == size
+        assert peak_kb < 100 * 1024, peak_kb  # far below the 160 MB member
+
+
+#: Runs argv[1:] and prints [exit status, peak RSS in KB of it and the children it waited for].
+MEASURE = r'''
+import json, os, subprocess, sys
+proc = subprocess.Popen(sys.argv[1:])
+_, status, usage = os.wait4(proc.pid, 0)
+print(json.dumps([os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode")
+                  else status >> 8, usage.ru_maxrss]))
+'''
