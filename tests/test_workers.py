@@ -20,6 +20,9 @@ from child interpreters fed this module's code object over a pipe.
     TestParentKilled    the installing process SIGKILLed while its workers write, or ended
                         once they wait for a job: they all exit (a broken pipe, the end of
                         their stdin), nothing is half installed, a rerun gives pip's tree
+    TestWarming         with verification, one worker compiles what the roots' imports run
+                        (tests/test_smoke.py holds the walk against a real import); the report
+                        is the one without it
 
 The worker path is forced in this process with ``_WORKER_MEMBERS = 0`` and proved taken: every
 ``_start_worker`` result is recorded, and so is every member extracted here rather than in a
