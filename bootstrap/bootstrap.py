@@ -57,15 +57,15 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    2320-2881   pure   4. Profile: the interpreter as data, and the wheels it takes
 #    2882-3412   pure   5. Problems and reports: the model, the codes, the renderings
 #    3413-4558   I/O    6. Intake: the bundle a user uploaded
-#    4559-4927   I/O    7. Wheels and sdists
-#    4928-6074   pure   8. Resolution
-#    6075-6475   pure   9. Fixes
-#    6476-6723   I/O    10. check: the dry run
-#    6724-8436   I/O    11. Installation: source, validator, destination, journal
-#    8437-8667   I/O    12. Environment modes
-#    8668-9247   I/O    13. install: check, install, verify, report
-#    9248-9980   I/O    14. Entry points: the command line, the API, notebooks, MCP
-#    9981-10006  I/O    15. main
+#    4559-4935   I/O    7. Wheels and sdists
+#    4936-6082   pure   8. Resolution
+#    6083-6483   pure   9. Fixes
+#    6484-6731   I/O    10. check: the dry run
+#    6732-8439   I/O    11. Installation: source, validator, destination, journal
+#    8440-8670   I/O    12. Environment modes
+#    8671-9245   I/O    13. install: check, install, verify, report
+#    9246-9978   I/O    14. Entry points: the command line, the API, notebooks, MCP
+#    9979-10004  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -4723,6 +4723,25 @@ class Wheel(object):
         return headers
 
 
+def _write_blocks(blocks, path, other=None, check_crc=False):
+    """Write ``blocks`` to a new file at ``path``, one at a time (memory stays flat); returns
+    (their sha256, their size, their CRC-32 or None). ``other``, a hashlib object, sees the
+    same bytes (a RECORD that uses sha384 or sha512)."""
+    import hashlib
+    import zlib
+    digest, size, crc = hashlib.sha256(), 0, 0
+    with open(path, "wb") as out:
+        for block in blocks:
+            digest.update(block)
+            if other is not None:
+                other.update(block)
+            if check_crc:
+                crc = zlib.crc32(block, crc)
+            out.write(block)
+            size += len(block)
+    return digest, size, (crc & 0xFFFFFFFF if check_crc else None)
+
+
 class _RawZip(object):
     """Reads small zip members straight from their local headers: deflate or stored, CRC
     checked, exactly what zipfile does, without its per-member objects (thousands of files)."""
@@ -4766,24 +4785,13 @@ class _RawZip(object):
         """Copy a large member to ``path`` in chunks (memory stays flat); (sha256, size), or
         None when zipfile must read it (encrypted, or another compression). ``other``, a
         hashlib object, sees the same bytes (a RECORD that uses sha384 or sha512)."""
-        import hashlib
         import zipfile
-        import zlib
         if not self._seek_data(info):
             return None
         blocks = (self._inflated(info) if info.compress_type == zipfile.ZIP_DEFLATED
                   else self._stored(info))
-        digest, crc, size = hashlib.sha256(), 0, 0
-        with open(path, "wb") as out:
-            for block in blocks:
-                digest.update(block)
-                if other is not None:
-                    other.update(block)
-                if check_crc:
-                    crc = zlib.crc32(block, crc)
-                out.write(block)
-                size += len(block)
-        if size != info.file_size or (check_crc and crc & 0xFFFFFFFF != info.CRC):
+        digest, size, crc = _write_blocks(blocks, path, other, check_crc)
+        if size != info.file_size or (check_crc and crc != info.CRC):
             raise zipfile.BadZipFile("bad CRC-32 for %s" % info.filename)
         return digest, size
 
@@ -6948,6 +6956,12 @@ def _extract_members(path, staging, members, shebang):
         return opened[0]
     try:
         return _write_members(archive, raw, members, staging, shebang)
+    except Exception as error:
+        if isinstance(error, OSError) or not _is_corrupt_error(error):
+            raise
+        # a member is not what its headers say (a bad CRC-32 and no RECORD hash, a cut stream)
+        raise ArchiveError("%s is truncated or corrupt (%s); upload it again" % (
+            os.path.basename(path), error), os.path.basename(path))
     finally:
         raw.close()
         for item in opened:
@@ -6987,20 +7001,9 @@ def _write_members(archive, raw, members, staging, shebang):
 
 
 def _stream_member(archive, member, path, other=None):
-    """Copy a large member in chunks (memory stays flat); returns (sha256, size)."""
-    import hashlib
-    digest = hashlib.sha256()
-    size = 0
-    with archive.open(member.filename) as source, open(path, "wb") as out:
-        while True:
-            block = source.read(_CHUNK)
-            if not block:
-                break
-            digest.update(block)
-            if other is not None:
-                other.update(block)
-            out.write(block)
-            size += len(block)
+    """Copy a large member through zipfile (another compression), in chunks; (sha256, size)."""
+    with archive.open(member.filename) as source:
+        digest, size, _ = _write_blocks(iter(lambda: source.read(_CHUNK), b""), path, other)
     return digest, size
 
 
@@ -7190,9 +7193,9 @@ def _read_frame(stream):
     header = stream.read(4)
     if not header:
         return None
-    size = struct.unpack("<I", header)[0] if len(header) == 4 else -1
-    data = stream.read(size) if size >= 0 else b""
-    if len(data) != size:
+    size = struct.unpack("<I", header)[0] if len(header) == 4 else None
+    data = stream.read(size) if size is not None else b""
+    if size is None or len(data) != size:
         raise EOFError("a frame was cut short")
     return pickle.loads(data)
 
@@ -9088,10 +9091,6 @@ class _Installer(object):
             installation.finish(replaces=previous, owners=self._owners)
         except Exception as error:
             installation.discard()
-            if not isinstance(error, OSError) and _is_corrupt_error(error):
-                # a member is not what its headers say (a bad CRC-32 and no RECORD hash)
-                error = ArchiveError("%s is truncated or corrupt (%s); upload it again" % (
-                    wheel.filename, error), wheel.filename)
             if not isinstance(error, (BootstrapError, OSError, ValueError)):
                 raise
             self._placed(candidate, ())
@@ -9104,7 +9103,6 @@ class _Installer(object):
         self.pth_files.extend(relative for key, relative, _, _ in installation.installed
                               if key == installation.lib_key and "/" not in relative
                               and relative.endswith(".pth"))
-
         self.results.append(collections.OrderedDict([
             ("name", candidate.name), ("version", str(candidate.version)),
             ("wheel", wheel.filename), ("location", installation.lib_dir),
