@@ -1288,8 +1288,12 @@ class TestVerification:
     @pytest.mark.parametrize("workers", [False, True], ids=["threads", "workers-warming"])
     def test_import_failures_are_reported_and_the_caller_survives(self, tmp_path, monkeypatch,
                                                                   workers):
+        walks = []
         if workers:
+            plain = bootstrap._ExtractionWorkers.warm
             monkeypatch.setattr(bootstrap, "_WORKER_MEMBERS", 0)
+            monkeypatch.setattr(bootstrap._ExtractionWorkers, "warm", lambda self, *args: (
+                walks.append(args) or plain(self, *args)))
         folder = wheel_dir(tmp_path, "w")
         write_wheel(folder, "verifyok", "1.0")
         write_wheel(folder, "verifymissing", "1.0", files={
@@ -1304,7 +1308,8 @@ class TestVerification:
             "verifycrash.py": "import os\nos.abort()\n"})
         monkeypatch.setattr(sys, "path", list(sys.path))
         report = bootstrap.install([str(folder)], target=str(tmp_path / "target"),
-                                   progress=lambda *a: None)
+                                   progress=lambda *a: None, jobs=2)
+        assert len(walks) == (1 if workers else 0)  # the warming ran beside the verifier
         assert isinstance(report, dict) and report["schema"] == "sandbox-bootstrap.report/1"
         assert sorted(i["name"] for i in report["installed"]) == [
             "verifycrash", "verifyext", "verifylib", "verifymissing", "verifyok"]

@@ -16,6 +16,7 @@ interpreter it finds, not only the one running the main suite.
                       modules compiled, held against what a fresh interpreter's import runs,
                       and their .pyc, which that import takes as they are
 """
+import collections
 import io
 import json
 import os
@@ -145,6 +146,28 @@ WARM_PACKAGE = {
 }
 
 
+def _imports_by_ast(path):
+    """Counter of (name, level, fromlist) of the import statements in a source file's module
+    level and class bodies (not in functions or lambdas), read by ast."""
+    import ast
+    import warnings
+    with open(path, "rb") as source, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # what the standard library's old escapes say
+        tree = ast.parse(source.read())
+    found, queue = collections.Counter(), [tree]
+    while queue:
+        node = queue.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Import):
+            found.update((alias.name, 0, None) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            found[(node.module or "", node.level,
+                   tuple(alias.name for alias in node.names))] += 1
+        queue.extend(ast.iter_child_nodes(node))
+    return found
+
+
 def _imports_by_dis(code):
     import dis
     found, queue = [], [code]
@@ -188,7 +211,10 @@ class TestWarming:
                     code = compile(source.read(), path, "exec", dont_inherit=True)
                 except (SyntaxError, ValueError):
                     continue
-            assert bootstrap._import_statements(code) == _imports_by_dis(code), path
+            found = bootstrap._import_statements(code)
+            assert found == _imports_by_dis(code), path
+            # and none that the source does not hold (ast: another reader than bytecode)
+            assert not collections.Counter(found) - _imports_by_ast(path), path
             checked += 1
         assert checked > 150
 
@@ -238,6 +264,24 @@ class TestWarming:
         assert sorted(_module_of(path) for path in written) == ran
         assert self._pycs(folder) == written
 
+    def test_a_stop_file_written_during_the_walk_stops_it_at_the_next_module(
+            self, tmp_path, monkeypatch):
+        folder = self._package(tmp_path)
+        stop = tmp_path / "stop"
+        looked, plain = [], bootstrap._find_module
+
+        def find_module(name, folders, specs):
+            looked.append(name)
+            if len(looked) == 3:  # close() of the installer, while the walk runs
+                stop.write_text("")
+            return plain(name, folders, specs)
+        monkeypatch.setattr(bootstrap, "_find_module", find_module)
+        # it looked at warmpkg, warmpkg.b and json (not in the folder), and no further
+        assert bootstrap._warm_imports(["warmpkg"], [str(folder)], str(stop)) == 2
+        assert looked == ["warmpkg", "warmpkg.b", "json"]
+        assert sorted(_module_of(path) for path in self._pycs(folder)) == [
+            "warmpkg", "warmpkg.b"]
+
     def test_a_stop_file_stops_it_before_it_writes(self, tmp_path):
         folder = self._package(tmp_path)
         stop = tmp_path / "stop"
@@ -246,12 +290,13 @@ class TestWarming:
         assert bootstrap._warm_imports(["warmpkg"], [str(folder)], str(stop)) == 0
         assert snapshot(str(tmp_path), skip=()) == before
 
-    def test_what_is_not_in_the_folders_is_left_alone(self, tmp_path):
+    def test_what_is_not_in_the_folders_is_left_alone(self, tmp_path, monkeypatch):
         folder = self._package(tmp_path)
         (folder / "warmpkg" / "b.py").write_text("import warmoutside\n")
         outside = tmp_path / "outside"
         outside.mkdir()
         (outside / "warmoutside.py").write_text("")
+        monkeypatch.syspath_prepend(str(outside))  # importable here, but not one of folders
         bootstrap._warm_imports(["warmpkg"], [str(folder)], str(tmp_path / "stop"))
         assert not list(outside.rglob("*.pyc"))
         assert "warmpkg/__pycache__" in "/".join(self._pycs(folder)).replace(os.sep, "/")

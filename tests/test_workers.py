@@ -384,6 +384,23 @@ class TestWhenWorkers:
         assert spy.started == [] and spy.here == member_count(tmp_path / "wheels")
         assert strictly_complete(str(tmp_path / "t")) == []
 
+    @pytest.mark.parametrize("above", [0, 1], ids=["at-the-threshold", "one-below"])
+    def test_workers_from_the_threshold_on(self, tmp_path, make_wheel, monkeypatch, above):
+        """_WORKER_MEMBERS files or more across the plan: workers; one fewer: threads."""
+        make_wheel("small", "1.0", files=dict(("small/m%d.py" % i, "m = %d\n" % i)
+                                              for i in range(10)))
+        spy = Spy(monkeypatch)
+        members = member_count(tmp_path / "wheels")
+        monkeypatch.setattr(bootstrap, "_WORKER_MEMBERS", members + above)
+        report = bootstrap.install([str(tmp_path / "wheels")], target=str(tmp_path / "t"),
+                                   jobs=2, verify=False, work_dir=str(tmp_path / "work"),
+                                   progress=lambda *args: None)
+        assert report["problems"] == [] and len(report["installed"]) == 1, report
+        if above:
+            assert spy.started == [] and spy.here == members
+        else:
+            assert spy.processes and spy.here == 0 and spy.by_workers == members
+
 
 # -- 2. workers that die --------------------------------------------------------------------------
 
@@ -879,37 +896,44 @@ class TestWarming:
             "warmroot/inner.py": "import warmdep.sub\n"})
         make_wheel("warmdep", "1.0", files={"warmdep/__init__.py": "",
                                             "warmdep/sub.py": "VALUE = 1\n"})
-        walks = []
-        plain = bootstrap._ExtractionWorkers.warm
+        walks, from_workers = [], []
+        plain, plain_outcome = bootstrap._ExtractionWorkers.warm, bootstrap._worker_outcome
 
         def warm_spy(workers, modules, folders, stop):
             walks.append((list(modules), list(folders), plain(workers, modules, folders, stop)))
             return walks[-1][2]
+
+        def outcome_spy(outcome):  # what came back over a worker's pipe, not done here
+            from_workers.append(plain_outcome(outcome))
+            return from_workers[-1]
         monkeypatch.setattr(bootstrap, "_WORKER_MEMBERS", 0)
         monkeypatch.setattr(bootstrap._ExtractionWorkers, "warm", warm_spy)
+        monkeypatch.setattr(bootstrap, "_worker_outcome", outcome_spy)
         if not warm:
             monkeypatch.setattr(bootstrap._Installer, "_start_warming", lambda self: None)
         target = tmp_path / ("target-%s" % warm)
         report = bootstrap.install([str(tmp_path / "wheels")], require=["warmroot"],
                                    target=str(target), progress=lambda *a: None, jobs=2)
-        return report, walks, target
+        return report, walks, target, from_workers
 
     def test_a_worker_walks_the_roots_imports_in_the_target(self, tmp_path, make_wheel,
                                                             monkeypatch):
-        report, walks, target = self._install(tmp_path, make_wheel, monkeypatch)
+        report, walks, target, from_workers = self._install(tmp_path, make_wheel, monkeypatch)
         assert report["status"] == "ok", report["problems"]
         assert len(walks) == 1
         modules, folders, count = walks[0]
         assert modules == ["warmroot"] and folders == [str(target)]
         # warmroot, warmroot.inner, warmdep, warmdep.sub: compiled by the walk, or found
-        # compiled by the verifier that got there first (both count).
+        # compiled by the verifier that got there first (both count); walked in a worker,
+        # whose only outcome that is a count is the walk's
         assert count == 4
+        assert [r for r in from_workers if isinstance(r, int)] == [4]
         assert sorted(p.name.split(".")[0] for p in target.rglob("*.pyc")) == [
             "__init__", "__init__", "inner", "sub"]
 
     def test_the_report_is_the_one_without_warming(self, tmp_path, make_wheel, monkeypatch):
-        with_warming, _, _ = self._install(tmp_path, make_wheel, monkeypatch)
-        without, walks, _ = self._install(tmp_path, make_wheel, monkeypatch, warm=False)
+        with_warming, _, _, _ = self._install(tmp_path, make_wheel, monkeypatch)
+        without, walks, _, _ = self._install(tmp_path, make_wheel, monkeypatch, warm=False)
         assert walks == []
         for report in (with_warming, without):
             assert report["status"] == "ok", report["problems"]

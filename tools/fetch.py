@@ -275,7 +275,7 @@ class TargetPip(object):
         for item in items:
             kept = os.path.join(self.kept, item.filename)
             if item.name not in self.stubbed and os.path.isfile(kept) and (
-                    not item.sha256 or checked.get(item.filename) == item.sha256
+                    checked.get(item.filename) == item.sha256
                     or _sha256_ok(kept, item.sha256)):
                 target = os.path.join(dest if item.is_wheel else self.sdists, item.filename)
                 os.makedirs(os.path.dirname(target), exist_ok=True)

@@ -147,8 +147,8 @@ def _record_kept(folder, link, req):
     info = getattr(req, "download_info", None)
     archive = getattr(info, "archive_info", None)
     sha256 = (getattr(archive, "hashes", None) or {}).get("sha256")
-    checked = (link.hash_name == "sha256" and link.hash == sha256
-               and not getattr(req, "has_hash_options", True))  # pip held the file to it
+    # pip held the file to the link's sha256 (download_info's is the link's then)
+    checked = link.hash_name == "sha256" and not getattr(req, "has_hash_options", True)
     computed = link.hash is None and not getattr(req, "is_wheel_from_cache", True)
     record = {"filename": link.filename, "url": link.url_without_fragment,
               "sha256": sha256 if (checked or computed) else None}
