@@ -61,11 +61,11 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    4936-6082   pure   8. Resolution
 #    6083-6483   pure   9. Fixes
 #    6484-6731   I/O    10. check: the dry run
-#    6732-8439   I/O    11. Installation: source, validator, destination, journal
-#    8440-8670   I/O    12. Environment modes
-#    8671-9245   I/O    13. install: check, install, verify, report
-#    9246-9978   I/O    14. Entry points: the command line, the API, notebooks, MCP
-#    9979-10004  I/O    15. main
+#    6732-8496   I/O    11. Installation: source, validator, destination, journal
+#    8497-8727   I/O    12. Environment modes
+#    8728-9302   I/O    13. install: check, install, verify, report
+#    9303-10035  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10036-10061  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -7111,18 +7111,20 @@ def _module_imports(code, package):
 
 
 def _import_statements(code):
-    """(name, level, fromlist) of each import a module's code runs (class bodies included),
-    read from its bytecode: IMPORT_NAME after the two constants it takes (dis, which does
-    the same one instruction at a time, is ten times slower)."""
+    """(name, level, fromlist) of each import a module's code runs (class bodies included;
+    not those under `if TYPE_CHECKING:`), read from its bytecode: IMPORT_NAME after the two
+    constants it takes (dis, which does the same one instruction at a time, is ten times
+    slower)."""
     import opcode
     ops = opcode.opmap
     found, queue = [], [code]
     while queue:
         code = queue.pop(0)
         raw = code.co_code
+        unrun = _type_checking_blocks(code)
         at = raw.find(bytes([ops["IMPORT_NAME"]]))
         while at != -1:
-            if at % 2 == 0:
+            if at % 2 == 0 and not any(start <= at < end for start, end in unrun):
                 _, name, start = _instruction_before(raw, at + 2)
                 fromlist = _instruction_before(raw, start)
                 level = _instruction_before(raw, fromlist[2])
@@ -7134,6 +7136,61 @@ def _import_statements(code):
         queue.extend(const for const in code.co_consts if hasattr(const, "co_flags")
                      and not const.co_flags & _CO_NEWLOCALS)  # a class body, not a function
     return found
+
+
+def _type_checking_blocks(code):
+    """(start, end) offsets of the code's `if TYPE_CHECKING:` blocks (`typing.TYPE_CHECKING`
+    too): what only a type checker reads, such as an import kept out of the running program
+    (jupyter_client's of ipykernel, which brings IPython and jedi). Read from raw bytecode
+    as _import_statements reads it: the name's load, then the jump past the block."""
+    if "TYPE_CHECKING" not in code.co_names:
+        return []
+    import opcode
+    ops, raw = opcode.opmap, code.co_code
+    name = code.co_names.index("TYPE_CHECKING")
+    # From 3.11 LOAD_GLOBAL's argument is the name's index shifted left by one (a flag in bit
+    # 0), from 3.12 LOAD_ATTR's too; jumps are relative from 3.11, counted in code units
+    # (2 bytes) from 3.10; unit 0 (CACHE) follows an instruction that keeps inline caches.
+    shifted = {ops["LOAD_GLOBAL"]: sys.version_info >= (3, 11),
+               ops["LOAD_ATTR"]: sys.version_info >= (3, 12), ops["LOAD_NAME"]: False}
+    jumps = (ops.get("POP_JUMP_IF_FALSE"), ops.get("POP_JUMP_FORWARD_IF_FALSE"))
+    skipped = (0, ops.get("TO_BOOL"))
+    blocks = []
+    for at in range(0, len(raw), 2):
+        if raw[at] not in shifted:
+            continue
+        op, argument, _ = _instruction_before(raw, at + 2)
+        if argument >> shifted[op] != name:
+            continue
+        after = at + 2
+        while after < len(raw) and raw[after] in skipped:
+            after += 2
+        op, argument, start = _instruction_after(raw, after)
+        if op not in jumps:
+            continue
+        end = start
+        while end < len(raw) and raw[end] == 0:  # its caches
+            end += 2
+        if sys.version_info >= (3, 11):
+            target = end + 2 * argument
+        else:
+            target = argument * (2 if sys.version_info >= (3, 10) else 1)
+        if after < target <= len(raw):
+            blocks.append((after, target))
+    return blocks
+
+
+def _instruction_after(raw, start):
+    """(opcode, argument, end) of the instruction starting at ``start`` in raw bytecode,
+    EXTENDED_ARG units included."""
+    import opcode
+    argument = 0
+    while start + 2 <= len(raw):
+        op, argument = raw[start], argument << 8 | raw[start + 1]
+        start += 2
+        if op != opcode.EXTENDED_ARG:
+            return op, argument, start
+    return None, None, start
 
 
 def _instruction_before(raw, end):

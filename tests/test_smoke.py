@@ -129,7 +129,12 @@ WARM_PACKAGE = {
     "warmpkg/__init__.py": "import warmpkg.b\nfrom . import c\nfrom .d import VALUE\n"
                            "class Holder:\n    import warmpkg.e as e\n"
                            "if True:\n    from warmpkg import f\n"
-                           "def later():\n    import warmpkg._g\n",
+                           "def later():\n    import warmpkg._g\n"
+                           # what only a type checker reads is neither run nor compiled
+                           "import typing\nfrom typing import TYPE_CHECKING\n"
+                           "if TYPE_CHECKING:\n    import warmpkg._typed\n"
+                           "else:\n    from warmpkg import _untyped\n"
+                           "if typing.TYPE_CHECKING:\n    from .sub.typed import T\n",
     "warmpkg/b.py": "import json\nB = 1\n",
     "warmpkg/c.py": "from .b import B\n",
     "warmpkg/d.py": "VALUE = 4\n",
@@ -143,6 +148,9 @@ WARM_PACKAGE = {
     "warmpkg/tests/test_it.py": "",
     "warmpkg/sub/__init__.py": "",
     "warmpkg/sub/deep.py": "from .. import d\n",
+    "warmpkg/_typed.py": "",
+    "warmpkg/_untyped.py": "",
+    "warmpkg/sub/typed.py": "T = 16\n",
 }
 
 
@@ -166,6 +174,52 @@ def _imports_by_ast(path):
                    tuple(alias.name for alias in node.names))] += 1
         queue.extend(ast.iter_child_nodes(node))
     return found
+
+
+def _type_checking_imports_by_ast(path):
+    """Counter of the imports _imports_by_ast counts that sit in an `if TYPE_CHECKING:` (or
+    `if x.TYPE_CHECKING:`) block: those no running program executes."""
+    import ast
+    import warnings
+    with open(path, "rb") as source, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tree = ast.parse(source.read())
+    found, queue = collections.Counter(), [tree]
+    while queue:
+        node = queue.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        test = getattr(node, "test", None) if isinstance(node, ast.If) else None
+        if getattr(test, "id", getattr(test, "attr", None)) == "TYPE_CHECKING":
+            for inner in node.body:
+                found.update(_imports_in(inner))
+            queue.extend(node.orelse)
+            continue
+        queue.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _imports_in(node):
+    import ast
+    found = collections.Counter()
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Import):
+            found.update((alias.name, 0, None) for alias in inner.names)
+        elif isinstance(inner, ast.ImportFrom):
+            found[(inner.module or "", inner.level,
+                   tuple(alias.name for alias in inner.names))] += 1
+    return found
+
+
+def _without(found, left_out):
+    """The list ``found`` less the items of the Counter ``left_out``, in order."""
+    left_out, kept = collections.Counter(left_out), []
+    for item in found:
+        if left_out[item] > 0:
+            left_out[item] -= 1
+        else:
+            kept.append(item)
+    return kept
 
 
 def _imports_by_dis(code):
@@ -197,14 +251,14 @@ class TestWarming:
     def _writes_bytecode(self, monkeypatch):  # as a worker does (-I: no PYTHONDONTWRITEBYTECODE)
         monkeypatch.setattr(sys, "dont_write_bytecode", False)
 
-    def test_import_statements_are_read_as_dis_reads_them(self):
-        import glob
+    def _read_imports_as_dis_and_ast(self, paths):
+        """For each source file: _import_statements equals dis's reading of its bytecode less
+        the imports ast finds in `if TYPE_CHECKING:` blocks, and holds none that ast does
+        not find (two readers other than raw bytecode). How many files, and how many of them
+        had such a block."""
         import warnings
-        library = os.path.dirname(os.__file__)
-        paths = sorted(path for path in glob.glob(os.path.join(library, "**", "*.py"),
-                                                  recursive=True) if "-packages" not in path)
-        checked = 0
-        for path in paths[::4]:  # a quarter of the standard library: every kind of import
+        checked, typed = 0, 0
+        for path in paths:
             with open(path, "rb") as source, warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
@@ -212,11 +266,31 @@ class TestWarming:
                 except (SyntaxError, ValueError):
                     continue
             found = bootstrap._import_statements(code)
-            assert found == _imports_by_dis(code), path
-            # and none that the source does not hold (ast: another reader than bytecode)
+            type_checking = _type_checking_imports_by_ast(path)
+            assert found == _without(_imports_by_dis(code), type_checking), path
             assert not collections.Counter(found) - _imports_by_ast(path), path
             checked += 1
+            typed += bool(type_checking)
+        return checked, typed
+
+    def test_import_statements_are_read_as_dis_reads_them(self):
+        import glob
+        library = os.path.dirname(os.__file__)
+        paths = sorted(path for path in glob.glob(os.path.join(library, "**", "*.py"),
+                                                  recursive=True) if "-packages" not in path)
+        # a quarter of the standard library: every kind of import
+        checked, _ = self._read_imports_as_dis_and_ast(paths[::4])
         assert checked > 150
+
+    def test_imports_under_type_checking_are_left_out(self):
+        # pytest's own package: hundreds of `if TYPE_CHECKING:` blocks, in every form
+        # (`from typing import TYPE_CHECKING`, `typing.TYPE_CHECKING`, with else branches).
+        import glob
+        import _pytest
+        folder = os.path.dirname(_pytest.__file__)
+        paths = sorted(glob.glob(os.path.join(folder, "**", "*.py"), recursive=True))
+        checked, typed = self._read_imports_as_dis_and_ast(paths)
+        assert checked > 50 and typed > 20, (checked, typed)
 
     def test_wide_arguments_are_read_whole(self):
         # Over 256 names and constants: IMPORT_NAME and LOAD_CONST take EXTENDED_ARG units.
@@ -227,6 +301,25 @@ class TestWarming:
         assert found == _imports_by_dis(code)
         assert len(found) == 301 and found[-1] == ("parent", 2, ("last",))
         assert found[299] == ("pkg299.mod", 0, ("name299", "other299"))
+
+    def test_a_wide_type_checking_block_is_read_whole(self, tmp_path):
+        # TYPE_CHECKING's name index over 255 and a block longer than 255 code units: the
+        # load and the jump past the block take EXTENDED_ARG units.
+        source = ("".join("name%d = %d\n" % (i, i) for i in range(300))
+                  + "import typing\nfrom typing import TYPE_CHECKING\n"
+                  + "if TYPE_CHECKING:\n"
+                  + "".join("    from typed%d import (a%d, b%d)\n" % (i, i, i)
+                            for i in range(300))
+                  + "else:\n    import untyped\n"
+                  + "if typing.TYPE_CHECKING:\n    import typed\nimport last\n")
+        path = tmp_path / "wide_typed.py"
+        path.write_text(source)
+        checked, typed = self._read_imports_as_dis_and_ast([str(path)])
+        assert (checked, typed) == (1, 1)
+        code = compile(source, str(path), "exec", dont_inherit=True)
+        assert bootstrap._import_statements(code) == [
+            ("typing", 0, None), ("typing", 0, ("TYPE_CHECKING",)), ("untyped", 0, None),
+            ("last", 0, None)]
 
     def _package(self, tmp_path):
         folder = tmp_path / "lib"
