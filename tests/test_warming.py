@@ -38,7 +38,7 @@ import bootstrap
 
 if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from installkit import BOOTSTRAP_PY, clean_env, run, snapshot  # noqa: E402
+from installkit import BOOTSTRAP_PY, clean_env, find_python, run, snapshot  # noqa: E402
 import realwheels  # noqa: E402
 from test_workers import (  # noqa: E402
     Spy, _behind, _exits_at_once, assert_all_waited, children)
@@ -146,7 +146,12 @@ class TestWithoutAWorker:
         outside = tmp_path / "outside"
         outside.mkdir()
         (outside / "warmoutside.py").write_text("VALUE = 3\n")
-        monkeypatch.syspath_prepend(str(outside))
+        monkeypatch.syspath_prepend(str(outside))  # sys.path is restored after the test
+        before = set(sys.modules)
+        yield
+        for name in set(sys.modules) - before:  # a verifier that imported here
+            if name.startswith(("warmroot", "warmdep", "warmoutside")):
+                del sys.modules[name]
 
     def _install(self, tmp_path, name):
         target, work = tmp_path / ("target-" + name), tmp_path / ("work-" + name)
@@ -156,8 +161,10 @@ class TestWithoutAWorker:
         return report, target, work
 
     def _baseline(self, tmp_path, monkeypatch):
-        """The report of the same install through live workers, without warming."""
+        """The report of the same install through live workers, without warming (its target
+        is taken off sys.path again: the next install's import here must not find it)."""
         with monkeypatch.context() as patch:
+            patch.setattr(sys, "path", list(sys.path))
             patch.setattr(bootstrap, "_WORKER_MEMBERS", 0)
             patch.setattr(bootstrap._Installer, "_start_warming", lambda self: None)
             report, target, _ = self._install(tmp_path, "baseline")
@@ -180,6 +187,12 @@ class TestWithoutAWorker:
             return _exits_at_once
         if how == "no-interpreter":
             return _behind(os.path.join(os.sep, "nonexistent", "python3"))
+        if how == "no-interpreter-for-any-child":
+            # the verifier imports in this process too: as its subprocess would, it does not
+            # find warmoutside (which it would compile: it is the import, not the walk)
+            monkeypatch.setattr(sys, "executable", os.path.join(os.sep, "nonexistent", "py"))
+            monkeypatch.setattr(sys, "path", [p for p in sys.path if not p.endswith("outside")])
+            return None
         if how == "killed-as-it-warms":
             with open(BOOTSTRAP_PY) as f:
                 code = compile(f.read() + DIES_AS_IT_WARMS, "<string>", "exec")
@@ -202,8 +215,9 @@ class TestWithoutAWorker:
         monkeypatch.setattr(bootstrap._Installer, "_start_warming", start_warming)
         return start
 
-    @pytest.mark.parametrize("how", ["exits-at-once", "no-interpreter", "killed-before-warming",
-                                     "killed-as-it-warms"])
+    @pytest.mark.parametrize("how", [
+        "exits-at-once", "no-interpreter", "no-interpreter-for-any-child",
+        "killed-before-warming", "killed-as-it-warms"])
     def test_the_walk_runs_here_whole_and_the_report_is_the_same(
             self, tmp_path, make_wheel, monkeypatch, how):
         make_bundle(make_wheel)
@@ -243,7 +257,7 @@ class TestWithoutAWorker:
             looked.append(name)
             if len(looked) == 2:
                 second.set()
-                for _ in range(WAIT * 100):
+                for _ in range(60 * 100):  # bounds a hang only
                     if os.path.exists(walks.stops[0]):
                         break
                     time.sleep(0.01)
@@ -339,24 +353,34 @@ for name, module in sorted(sys.modules.items()):
 print(json.dumps(ran))
 '''
 
+#: name: (command-line flags, environment), {prefix} standing for a pycache prefix folder
 FLAGS = {
     "O": (["-O"], {}),
     "OO": (["-OO"], {}),
+    "PYTHONOPTIMIZE": ([], {"PYTHONOPTIMIZE": "1"}),
     "pycache-prefix": (["-X", "pycache_prefix={prefix}"], {}),
+    "PYTHONPYCACHEPREFIX": ([], {"PYTHONPYCACHEPREFIX": "{prefix}"}),
+    "OO-and-pycache-prefix": (["-OO", "-X", "pycache_prefix={prefix}"], {}),
+    "B": (["-B"], {}),
     "PYTHONDONTWRITEBYTECODE": ([], {"PYTHONDONTWRITEBYTECODE": "1"}),
 }
+#: the name a .pyc ends with under each, and whether it goes under the prefix
+SUFFIX = {"O": ".opt-1.pyc", "PYTHONOPTIMIZE": ".opt-1.pyc", "OO": ".opt-2.pyc",
+          "OO-and-pycache-prefix": ".opt-2.pyc"}
+PREFIXED = ("pycache-prefix", "PYTHONPYCACHEPREFIX", "OO-and-pycache-prefix")
 
 
 def flagged(name, prefix):
     flags, env = FLAGS[name]
-    return [flag.format(prefix=prefix) for flag in flags], clean_env(**env)
+    return ([flag.format(prefix=prefix) for flag in flags],
+            clean_env(**dict((k, v.format(prefix=prefix)) for k, v in env.items())))
 
 
-def install_with(flags, env, bundle, target, work, require, wait):
+def install_with(python, flags, env, bundle, target, work, require, wait):
     env = dict(env, WAIT_FOR_WARMING="1" if wait else "0")
-    proc = run([sys.executable] + flags + ["-c", DRIVER, BOOTSTRAP_PY, "install", str(bundle),
-                                           "--target", str(target), "--jobs", "2", "--json",
-                                           "--work-dir", str(work)]
+    proc = run([python] + flags + ["-c", DRIVER, BOOTSTRAP_PY, "install", str(bundle),
+                                   "--target", str(target), "--jobs", "2", "--json",
+                                   "--work-dir", str(work)]
                + ["--require=" + name for name in require], env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads(proc.stdout)
@@ -368,18 +392,18 @@ def install_with(flags, env, bundle, target, work, require, wait):
     return report, warmed[0]
 
 
-def import_fresh(flags, env, target, modules):
+def import_fresh(python, flags, env, target, modules):
     """{module: its .pyc} of what a fresh interpreter with ``flags`` ran from ``target``."""
-    proc = run([sys.executable] + flags + ["-c", ORACLE, str(target)] + list(modules), env=env)
+    proc = run([python] + flags + ["-c", ORACLE, str(target)] + list(modules), env=env)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
 
-def assert_warm_for(flags, env, target, caches, modules):
+def assert_warm_for(python, flags, env, target, caches, modules):
     """A fresh interpreter with the same flags imports ``modules``: every .pyc it reads was
     there before, and it rewrites none (nor writes another) under ``caches``."""
     before = pycs(caches)
-    ran = import_fresh(flags, env, target, modules)
+    ran = import_fresh(python, flags, env, target, modules)
     assert ran, "nothing ran from %s" % target
     missing = sorted(name for name, cache in ran.items()
                      if os.path.relpath(cache, str(caches)) not in before)
@@ -388,32 +412,46 @@ def assert_warm_for(flags, env, target, caches, modules):
     return ran
 
 
+def warm_under(python, name, tmp_path, make_wheel):
+    """The made bundle installed by ``python`` under the flags ``name``, the walk whole, in a
+    worker; then the oracle: a fresh interpreter with the same flags."""
+    make_bundle(make_wheel)
+    prefix, target = tmp_path / "prefix", tmp_path / "target"
+    flags, env = flagged(name, prefix)
+    _, warmed = install_with(python, flags, env, tmp_path / "wheels", target,
+                             tmp_path / "work", ["warmroot"], wait=True)
+    assert warmed == len(WALKED)
+    # under a prefix, the target's .pyc mirror its path (the prefix holds the standard
+    # library's too)
+    caches = (prefix / str(target).lstrip(os.sep)) if name in PREFIXED else target
+    found = pycs(caches)
+    assert sorted(module_of(path) for path in found) == WALKED
+    for path in found:
+        if name in SUFFIX:
+            assert path.endswith(SUFFIX[name]), path
+        else:
+            assert ".opt-" not in path, path
+    if name in PREFIXED:
+        assert not [d for d, _, _ in os.walk(str(target)) if "__pycache__" in d]
+    else:
+        assert not os.path.exists(str(prefix))
+    ran = assert_warm_for(python, flags, env, target, caches, ["warmroot", "warmroot.extra"])
+    assert sorted(ran) == WALKED
+
+
 class TestFlags:
     @pytest.mark.parametrize("name", sorted(FLAGS))
     def test_a_fresh_interpreter_with_the_same_flags_finds_its_bytecode(
             self, tmp_path, make_wheel, name):
-        make_bundle(make_wheel)
-        prefix, target = tmp_path / "prefix", tmp_path / "target"
-        flags, env = flagged(name, prefix)
-        report, warmed = install_with(flags, env, tmp_path / "wheels", target,
-                                      tmp_path / "work", ["warmroot"], wait=True)
-        assert warmed == len(WALKED)
-        # under a prefix, the target's .pyc mirror its path (the prefix holds the standard
-        # library's too)
-        caches = (prefix / str(target).lstrip(os.sep)) if name == "pycache-prefix" else target
-        found = pycs(caches)
-        assert sorted(module_of(path) for path in found) == WALKED
-        suffix = {"O": ".opt-1.pyc", "OO": ".opt-2.pyc"}.get(name)
-        for path in found:
-            if suffix:
-                assert path.endswith(suffix), path
-            else:
-                assert ".opt-" not in path, path
-        if name == "pycache-prefix":
-            assert pycs(target) == {}
-            assert not [d for d, _, _ in os.walk(str(target)) if "__pycache__" in d]
-        ran = assert_warm_for(flags, env, target, caches, ["warmroot", "warmroot.extra"])
-        assert sorted(ran) == WALKED
+        warm_under(sys.executable, name, tmp_path, make_wheel)
+
+    @pytest.mark.parametrize("minor", ["3.8", "3.13"])
+    def test_the_oldest_and_newest_python_under_OO_and_a_prefix(self, tmp_path, make_wheel,
+                                                               minor):
+        python = find_python(minor)
+        if python is None:
+            pytest.skip("no CPython %s on this machine (pyenv root, PATH)" % minor)
+        warm_under(python, "OO-and-pycache-prefix", tmp_path, make_wheel)
 
     def test_a_real_web_stack_under_O(self, tmp_path):
         if sys.version_info[:2] != (3, 11):
@@ -423,9 +461,10 @@ class TestFlags:
         roots = ["fastapi", "flask", "httpx", "requests", "sqlalchemy"]
         target = tmp_path / "target"
         flags, env = flagged("O", None)
-        install_with(flags, env, bundle, target, tmp_path / "work", roots, wait=False)
+        install_with(sys.executable, flags, env, bundle, target, tmp_path / "work", roots,
+                     wait=False)
         found = pycs(target)
         assert found and all(path.endswith(".opt-1.pyc") for path in found), sorted(
             path for path in found if not path.endswith(".opt-1.pyc"))[:10]
-        ran = assert_warm_for(flags, env, target, target, roots)
+        ran = assert_warm_for(sys.executable, flags, env, target, target, roots)
         assert set(roots) <= set(ran)
