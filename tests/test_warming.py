@@ -296,7 +296,8 @@ class TestWithoutAWorker:
 
 #: Runs bootstrap.py's main (its source executed as a module, so that no .pyc of it is written)
 #: with workers from the first member on; prints to stderr each warm count a worker sent back.
-#: With WAIT_FOR_WARMING=1, close() waits for the walk's end (it is whole).
+#: With WAIT_FOR_WARMING=1, close() waits for the walk's end (it is whole); with NO_WARMING=1
+#: there is none.
 DRIVER = r'''
 import os, sys, threading
 path = sys.argv[1]
@@ -332,6 +333,8 @@ def worker_outcome(outcome):
 
 
 workers.warm, installer.close = warm, close
+if os.environ.get("NO_WARMING") == "1":
+    installer._start_warming = lambda self: None
 namespace["_worker_outcome"] = worker_outcome
 sys.exit(namespace["main"](sys.argv[2:]))
 '''
@@ -376,8 +379,8 @@ def flagged(name, prefix):
             clean_env(**dict((k, v.format(prefix=prefix)) for k, v in env.items())))
 
 
-def install_with(python, flags, env, bundle, target, work, require, wait):
-    env = dict(env, WAIT_FOR_WARMING="1" if wait else "0")
+def install_with(python, flags, env, bundle, target, work, require, wait, warming=True):
+    env = dict(env, WAIT_FOR_WARMING="1" if wait else "0", NO_WARMING="0" if warming else "1")
     proc = run([python] + flags + ["-c", DRIVER, BOOTSTRAP_PY, "install", str(bundle),
                                    "--target", str(target), "--jobs", "2", "--json",
                                    "--work-dir", str(work)]
@@ -388,6 +391,9 @@ def install_with(python, flags, env, bundle, target, work, require, wait):
     assert "WARMING-NEVER-ENDED" not in proc.stderr
     warmed = [int(line.split()[1]) for line in proc.stderr.splitlines()
               if line.startswith("WARMED-BY-WORKER ")]
+    if not warming:
+        assert warmed == [], proc.stderr
+        return report, None
     assert len(warmed) == 1, proc.stderr  # the walk ran in a worker, once
     return report, warmed[0]
 
@@ -444,6 +450,19 @@ class TestFlags:
     def test_a_fresh_interpreter_with_the_same_flags_finds_its_bytecode(
             self, tmp_path, make_wheel, name):
         warm_under(sys.executable, name, tmp_path, make_wheel)
+
+    @pytest.mark.parametrize("name", ["B", "PYTHONDONTWRITEBYTECODE"])
+    def test_the_verifier_alone_writes_the_imports_bytecode(self, tmp_path, make_wheel, name):
+        """README, "Working, not just present": where the caller writes no bytecode, the
+        verifying interpreter still does (no warming here: what is written is its)."""
+        make_bundle(make_wheel)
+        target = tmp_path / "target"
+        flags, env = flagged(name, None)
+        install_with(sys.executable, flags, env, tmp_path / "wheels", target,
+                     tmp_path / "work", ["warmroot"], wait=False, warming=False)
+        assert sorted(module_of(path) for path in pycs(target)) == IMPORTED
+        ran = assert_warm_for(sys.executable, flags, env, target, target, ["warmroot"])
+        assert sorted(ran) == IMPORTED
 
     @pytest.mark.parametrize("minor", ["3.8", "3.13"])
     def test_the_oldest_and_newest_python_under_OO_and_a_prefix(self, tmp_path, make_wheel,
