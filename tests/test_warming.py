@@ -472,6 +472,33 @@ class TestFlags:
             pytest.skip("no CPython %s on this machine (pyenv root, PATH)" % minor)
         warm_under(python, "OO-and-pycache-prefix", tmp_path, make_wheel)
 
+    def test_bootstrap_py_itself_under_O_and_a_prefix_on_a_bundle_for_workers(
+            self, tmp_path, make_wheel):
+        """`python -O -X pycache_prefix=DIR bootstrap.py install` as a user runs it, no driver:
+        a bundle of _WORKER_MEMBERS data files and more takes the worker path (its threshold is
+        tests/test_workers.py TestWhenWorkers'). Whether the walk got anywhere before the
+        verifier ended is not known here; whatever was written is the flags' .pyc."""
+        make_bundle(make_wheel)
+        files = dict(("warmdata/data/f%04d.txt" % i, "%d\n" % i)
+                     for i in range(bootstrap._WORKER_MEMBERS))
+        make_wheel("warmdata", "1.0", files=dict(files, **{"warmdata/__init__.py": ""}))
+        prefix, target = tmp_path / "prefix", tmp_path / "target"
+        flags = ["-O", "-X", "pycache_prefix=%s" % prefix]
+        proc = run([sys.executable] + flags + [
+            BOOTSTRAP_PY, "install", str(tmp_path / "wheels"), "--target", str(target),
+            "--jobs", "2", "--json", "--require=warmroot", "--require=warmdata"])
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        report = json.loads(proc.stdout)
+        assert report["status"] == "ok", report["problems"]
+        assert not [d for d, _, _ in os.walk(str(target)) if "__pycache__" in d]
+        caches = prefix / str(target).lstrip(os.sep)
+        found = pycs(caches)
+        assert set(module_of(path) for path in found) >= set(IMPORTED)
+        assert all(path.endswith(".opt-1.pyc") for path in found), sorted(found)
+        ran = assert_warm_for(sys.executable, flags, clean_env(), target, caches,
+                              ["warmroot", "warmdata"])
+        assert sorted(ran) == sorted(IMPORTED + ["warmdata"])
+
     def test_a_real_web_stack_under_O(self, tmp_path):
         if sys.version_info[:2] != (3, 11):
             pytest.skip("the bench-web wheels are cp311; this interpreter is %d.%d"
