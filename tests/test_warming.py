@@ -3,20 +3,25 @@
 _Installer._start_warming, close).
 
     TestWithoutAWorker  the warm job's worker exits at once, cannot start (no interpreter
-                        behind sys.executable), is SIGKILLed before the warming or as it
-                        receives the warm job: the walk runs in this process instead, once,
+                        behind sys.executable: for the workers, or for every child, when the
+                        verifier imports in this process too), is SIGKILLed before the warming
+                        or as it receives the warm job: the walk runs here instead, once,
                         whole; the report is the one without warming; every child is waited
                         for; nothing is compiled outside the install's folders. close() ends
                         that walk at its next module (the stop file), however long it is.
                         Under PYTHONDONTWRITEBYTECODE (this process writes no bytecode) the
                         walk here would compile for nothing: it does not run.
-    TestFlags           `python -O` / `-OO` / `-X pycache_prefix=DIR` / PYTHONDONTWRITEBYTECODE
-                        in the caller's environment, through workers (the threshold forced to
-                        0), verifying: a fresh interpreter with the same flags importing the
+    TestFlags           `python -O` / `-OO` / `-X pycache_prefix=DIR` / `-B`, and PYTHONOPTIMIZE /
+                        PYTHONPYCACHEPREFIX / PYTHONDONTWRITEBYTECODE in the caller's
+                        environment, through workers (the threshold forced to 0), verifying,
+                        the walk whole: a fresh interpreter with the same flags importing the
                         roots and the public submodule finds every .pyc it needs and rewrites
-                        none; an -O run writes no plain .pyc, a pycache_prefix run nothing
-                        beside the packages. The same for -O and the pinned real web stack
-                        (bench-web: fastapi, flask, httpx, requests, sqlalchemy).
+                        none; an -O run writes no plain .pyc, a prefix run nothing beside the
+                        packages. -OO with a prefix on the oldest and newest Python from
+                        `pyenv root`; under -B and PYTHONDONTWRITEBYTECODE the verifier alone
+                        (no warming) writes the import's .pyc; bootstrap.py itself run with -O
+                        and a prefix on a bundle of _WORKER_MEMBERS files; the pinned real web
+                        stack (bench-web: fastapi, flask, httpx, requests, sqlalchemy) under -O.
 
 The walk of the made bundle compiles five modules: warmroot, warmroot.inner, warmdep,
 warmdep.sub (what `import warmroot` runs; the verifier compiles them too) and warmroot.extra
@@ -238,8 +243,9 @@ class TestWithoutAWorker:
         assert snapshot(str(tmp_path / "outside"), skip=()) == outside
         assert_all_waited(spy, before)
         assert spy.started, "no worker was asked for"
-        if how == "killed-as-it-warms":
-            assert -signal.SIGKILL in [p.returncode for p in spy.processes]
+        if how == "killed-as-it-warms":  # the one that was sent the warm job; the others end
+            codes = sorted(p.returncode for p in spy.processes)
+            assert codes == [-signal.SIGKILL] + [0] * (len(codes) - 1), codes
 
     def test_close_ends_the_walk_here_at_its_next_module(self, tmp_path, make_wheel,
                                                          monkeypatch):
@@ -248,7 +254,8 @@ class TestWithoutAWorker:
         make_wheel("warmroot", "1.0", files=dict(
             [("warmroot/__init__.py", "".join("from . import m%d\n" % i for i in range(300)))]
             + [("warmroot/m%d.py" % i, "VALUE = %d\n" % i) for i in range(300)]))
-        Spy(monkeypatch, start=_behind(os.path.join(os.sep, "nonexistent", "python3")))
+        before = children()
+        spy = Spy(monkeypatch, start=_behind(os.path.join(os.sep, "nonexistent", "python3")))
         walks = Walks(monkeypatch)
         looked, second = [], threading.Event()
         plain_find = bootstrap._find_module
@@ -270,6 +277,7 @@ class TestWithoutAWorker:
         assert report["status"] == "ok", report["problems"]
         assert looked == ["warmroot", "warmroot.m0"]
         assert [count for _, _, _, count in walks.here] == [2]
+        assert_all_waited(spy, before)
 
     def test_no_walk_here_where_this_process_writes_no_bytecode(self, tmp_path, make_wheel,
                                                                 monkeypatch):
@@ -278,7 +286,8 @@ class TestWithoutAWorker:
         make_bundle(make_wheel)
         baseline = self._baseline(tmp_path, monkeypatch)
         monkeypatch.setattr(sys, "dont_write_bytecode", True)
-        Spy(monkeypatch, start=_behind(os.path.join(os.sep, "nonexistent", "python3")))
+        before = children()
+        spy = Spy(monkeypatch, start=_behind(os.path.join(os.sep, "nonexistent", "python3")))
         walks = Walks(monkeypatch)
         looked, plain_find = [], bootstrap._find_module
         monkeypatch.setattr(bootstrap, "_find_module",
@@ -286,10 +295,12 @@ class TestWithoutAWorker:
         self._close_after(monkeypatch, walks.ended)
         report, target, work = self._install(tmp_path, "dont-write")
         assert same_report(report, target) == baseline
+        assert walks.from_workers == []
         assert walks.here == [(["warmroot"], [str(target)], walks.stops[0], 0)]
         assert in_work(walks.stops[0], work)
         assert looked == []
         assert sorted(module_of(p) for p in pycs(target)) == IMPORTED
+        assert_all_waited(spy, before)
 
 
 # -- 2. the flags that choose the .pyc ---------------------------------------------------------
