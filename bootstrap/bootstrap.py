@@ -61,11 +61,11 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    4936-6082   pure   8. Resolution
 #    6083-6483   pure   9. Fixes
 #    6484-6731   I/O    10. check: the dry run
-#    6732-8500   I/O    11. Installation: source, validator, destination, journal
-#    8501-8731   I/O    12. Environment modes
-#    8732-9306   I/O    13. install: check, install, verify, report
-#    9307-10039  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10040-10065  I/O    15. main
+#    6732-8501   I/O    11. Installation: source, validator, destination, journal
+#    8502-8732   I/O    12. Environment modes
+#    8733-9307   I/O    13. install: check, install, verify, report
+#    9308-10040  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10041-10066  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -8195,8 +8195,9 @@ if __name__ == "__main__":
 
 
 def _interpreter_flags():
-    """Flags that make a child write the .pyc this interpreter reads (-O, pycache prefix)."""
-    flags = ["-O"] * min(2, sys.flags.optimize)
+    """Flags that make a child write the .pyc this interpreter reads (-O, pycache prefix):
+    as many -O as its level (-OOO, PYTHONOPTIMIZE=3: .opt-3.pyc, not -OO's .opt-2.pyc)."""
+    flags = ["-O"] * sys.flags.optimize
     prefix = getattr(sys, "pycache_prefix", None)
     if prefix:
         flags += ["-X", "pycache_prefix=" + prefix]

@@ -11,13 +11,13 @@ _Installer._start_warming, close).
                         that walk at its next module (the stop file), however long it is.
                         Under PYTHONDONTWRITEBYTECODE (this process writes no bytecode) the
                         walk here would compile for nothing: it does not run.
-    TestFlags           `python -O` / `-OO` / `-X pycache_prefix=DIR` / `-B`, and PYTHONOPTIMIZE /
-                        PYTHONPYCACHEPREFIX / PYTHONDONTWRITEBYTECODE in the caller's
-                        environment, through workers (the threshold forced to 0), verifying,
-                        the walk whole: a fresh interpreter with the same flags importing the
-                        roots and the public submodule finds every .pyc it needs and rewrites
-                        none; an -O run writes no plain .pyc, a prefix run nothing beside the
-                        packages. -OO with a prefix on the oldest and newest Python from
+    TestFlags           `python -O` / `-OO` / `-OOO` / `-X pycache_prefix=DIR` / `-B`, and
+                        PYTHONOPTIMIZE / PYTHONPYCACHEPREFIX / PYTHONDONTWRITEBYTECODE in the
+                        caller's environment, through workers (the threshold forced to 0),
+                        verifying, the walk whole: a fresh interpreter with the same flags
+                        importing the roots and the public submodule finds every .pyc it needs
+                        and rewrites none; an -O run writes no plain .pyc, a prefix run
+                        nothing beside the packages. -OO with a prefix on the oldest and newest Python from
                         `pyenv root`; under -B and PYTHONDONTWRITEBYTECODE the verifier alone
                         (no warming) writes the import's .pyc; bootstrap.py itself run with -O
                         and a prefix on a bundle of _WORKER_MEMBERS files; the pinned real web
@@ -371,6 +371,7 @@ print(json.dumps(ran))
 FLAGS = {
     "O": (["-O"], {}),
     "OO": (["-OO"], {}),
+    "OOO": (["-OOO"], {}),  # .opt-3.pyc: not -OO's
     "PYTHONOPTIMIZE": ([], {"PYTHONOPTIMIZE": "1"}),
     "pycache-prefix": (["-X", "pycache_prefix={prefix}"], {}),
     "PYTHONPYCACHEPREFIX": ([], {"PYTHONPYCACHEPREFIX": "{prefix}"}),
@@ -380,7 +381,7 @@ FLAGS = {
 }
 #: the name a .pyc ends with under each, and whether it goes under the prefix
 SUFFIX = {"O": ".opt-1.pyc", "PYTHONOPTIMIZE": ".opt-1.pyc", "OO": ".opt-2.pyc",
-          "OO-and-pycache-prefix": ".opt-2.pyc"}
+          "OOO": ".opt-3.pyc", "OO-and-pycache-prefix": ".opt-2.pyc"}
 PREFIXED = ("pycache-prefix", "PYTHONPYCACHEPREFIX", "OO-and-pycache-prefix")
 
 
