@@ -61,11 +61,11 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    4936-6082   pure   8. Resolution
 #    6083-6483   pure   9. Fixes
 #    6484-6731   I/O    10. check: the dry run
-#    6732-8501   I/O    11. Installation: source, validator, destination, journal
-#    8502-8732   I/O    12. Environment modes
-#    8733-9307   I/O    13. install: check, install, verify, report
-#    9308-10040  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10041-10066  I/O    15. main
+#    6732-8505   I/O    11. Installation: source, validator, destination, journal
+#    8506-8736   I/O    12. Environment modes
+#    8737-9311   I/O    13. install: check, install, verify, report
+#    9312-10044  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10045-10070  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -8206,8 +8206,12 @@ def _interpreter_flags():
 
 def _verify_command(arguments, extra_path):
     """(argv, env) of a verifying interpreter: it may write bytecode (PYTHONDONTWRITEBYTECODE
-    is not inherited: the .pyc it writes is the user's first import)."""
+    is not inherited: the .pyc it writes is the user's first import). Under -E or -I it sees
+    no PYTHON* variable, as this interpreter does not (PYTHONOPTIMIZE, PYTHONPYCACHEPREFIX
+    would choose another .pyc than this one reads)."""
     env = dict(os.environ)
+    if sys.flags.ignore_environment:
+        env = dict((k, v) for k, v in env.items() if not k.startswith("PYTHON"))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     if extra_path:
         env["PYTHONPATH"] = os.pathsep.join([extra_path] + (

@@ -377,6 +377,9 @@ FLAGS = {
     "PYTHONPYCACHEPREFIX": ([], {"PYTHONPYCACHEPREFIX": "{prefix}"}),
     "OO-and-pycache-prefix": (["-OO", "-X", "pycache_prefix={prefix}"], {}),
     "B": (["-B"], {}),
+    # -E: the interpreter reads none of the environment's settings, nor may its children
+    "E-with-PYTHONOPTIMIZE-and-a-prefix": (
+        ["-E"], {"PYTHONOPTIMIZE": "1", "PYTHONPYCACHEPREFIX": "{prefix}"}),
     "PYTHONDONTWRITEBYTECODE": ([], {"PYTHONDONTWRITEBYTECODE": "1"}),
 }
 #: the name a .pyc ends with under each, and whether it goes under the prefix
@@ -463,16 +466,19 @@ class TestFlags:
             self, tmp_path, make_wheel, name):
         warm_under(sys.executable, name, tmp_path, make_wheel)
 
-    @pytest.mark.parametrize("name", ["B", "PYTHONDONTWRITEBYTECODE"])
+    @pytest.mark.parametrize("name", ["B", "PYTHONDONTWRITEBYTECODE",
+                                      "E-with-PYTHONOPTIMIZE-and-a-prefix"])
     def test_the_verifier_alone_writes_the_imports_bytecode(self, tmp_path, make_wheel, name):
         """README, "Working, not just present": where the caller writes no bytecode, the
         verifying interpreter still does (no warming here: what is written is its)."""
         make_bundle(make_wheel)
-        target = tmp_path / "target"
-        flags, env = flagged(name, None)
+        prefix, target = tmp_path / "prefix", tmp_path / "target"
+        flags, env = flagged(name, prefix)
         install_with(sys.executable, flags, env, tmp_path / "wheels", target,
                      tmp_path / "work", ["warmroot"], wait=False, warming=False)
         assert sorted(module_of(path) for path in pycs(target)) == IMPORTED
+        assert all(".opt-" not in path for path in pycs(target))
+        assert not os.path.exists(str(prefix))
         ran = assert_warm_for(sys.executable, flags, env, target, target, ["warmroot"])
         assert sorted(ran) == IMPORTED
 
