@@ -8206,12 +8206,12 @@ def _interpreter_flags():
 
 def _verify_command(arguments, extra_path):
     """(argv, env) of a verifying interpreter: it may write bytecode (PYTHONDONTWRITEBYTECODE
-    is not inherited: the .pyc it writes is the user's first import). Under -E or -I it sees
-    no PYTHON* variable, as this interpreter does not (PYTHONOPTIMIZE, PYTHONPYCACHEPREFIX
-    would choose another .pyc than this one reads)."""
+    is not inherited: the .pyc it writes is the user's first import). Under -E or -I, as
+    here, its flags alone choose its .pyc: PYTHONOPTIMIZE and PYTHONPYCACHEPREFIX, which this
+    interpreter does not read, are not inherited either."""
     env = dict(os.environ)
-    if sys.flags.ignore_environment:
-        env = dict((k, v) for k, v in env.items() if not k.startswith("PYTHON"))
+    for name in ("PYTHONOPTIMIZE", "PYTHONPYCACHEPREFIX") if sys.flags.ignore_environment else ():
+        env.pop(name, None)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     if extra_path:
         env["PYTHONPATH"] = os.pathsep.join([extra_path] + (

@@ -13,15 +13,16 @@ _Installer._start_warming, close).
                         walk here would compile for nothing: it does not run.
     TestFlags           `python -O` / `-OO` / `-OOO` / `-X pycache_prefix=DIR` / `-B`, and
                         PYTHONOPTIMIZE / PYTHONPYCACHEPREFIX / PYTHONDONTWRITEBYTECODE in the
-                        caller's environment, through workers (the threshold forced to 0),
-                        verifying, the walk whole: a fresh interpreter with the same flags
-                        importing the roots and the public submodule finds every .pyc it needs
-                        and rewrites none; an -O run writes no plain .pyc, a prefix run
-                        nothing beside the packages. -OO with a prefix on the oldest and newest Python from
-                        `pyenv root`; under -B and PYTHONDONTWRITEBYTECODE the verifier alone
-                        (no warming) writes the import's .pyc; bootstrap.py itself run with -O
-                        and a prefix on a bundle of _WORKER_MEMBERS files; the pinned real web
-                        stack (bench-web: fastapi, flask, httpx, requests, sqlalchemy) under -O.
+                        caller's environment (and the first two under -E, which ignores them),
+                        through workers (the threshold forced to 0), verifying, the walk whole:
+                        a fresh interpreter with the same flags importing the roots and the
+                        public submodule finds every .pyc it needs and rewrites none; an -O run
+                        writes no plain .pyc, a prefix run nothing beside the packages. -OO
+                        with a prefix on the oldest and newest Python from `pyenv root`; under
+                        -B, PYTHONDONTWRITEBYTECODE and -E the verifier alone (no warming)
+                        writes the import's .pyc; bootstrap.py itself run with -O and a prefix
+                        on a bundle of _WORKER_MEMBERS files; the pinned real web stack
+                        (bench-web: fastapi, flask, httpx, requests, sqlalchemy) under -O.
 
 The walk of the made bundle compiles five modules: warmroot, warmroot.inner, warmdep,
 warmdep.sub (what `import warmroot` runs; the verifier compiles them too) and warmroot.extra
@@ -377,7 +378,7 @@ FLAGS = {
     "PYTHONPYCACHEPREFIX": ([], {"PYTHONPYCACHEPREFIX": "{prefix}"}),
     "OO-and-pycache-prefix": (["-OO", "-X", "pycache_prefix={prefix}"], {}),
     "B": (["-B"], {}),
-    # -E: the interpreter reads none of the environment's settings, nor may its children
+    # -E: the interpreter does not read them; its children's .pyc are still the ones it reads
     "E-with-PYTHONOPTIMIZE-and-a-prefix": (
         ["-E"], {"PYTHONOPTIMIZE": "1", "PYTHONPYCACHEPREFIX": "{prefix}"}),
     "PYTHONDONTWRITEBYTECODE": ([], {"PYTHONDONTWRITEBYTECODE": "1"}),
