@@ -469,23 +469,6 @@ class TestHowItRuns:
             f.write(json.dumps({"filename": filename, "url": "http://127.0.0.1:9/files/"
                                 + filename, "sha256": recorded}) + "\n")
 
-    def test_a_kept_file_pip_checked_is_shipped_without_reading_it(self, tmp_path, monkeypatch):
-        from tools import fetch
-        target = _target_config(tmp_path)
-        data = b"wheel bytes"
-        digest = hashlib.sha256(data).hexdigest()
-        self._keep(target, "alpha-1.0-py3-none-any.whl", data, digest)
-
-        def no_second_reading(path, sha256):
-            raise AssertionError("read again: %s" % path)
-
-        monkeypatch.setattr(fetch, "_sha256_ok", no_second_reading)
-        monkeypatch.setattr(target, "pip", lambda arguments: pytest.fail("pip ran"))
-        paths = target.download([self._item("alpha-1.0-py3-none-any.whl", digest)],
-                                str(tmp_path / "downloads"))
-        with open(paths["alpha"], "rb") as f:
-            assert f.read() == data
-
     @pytest.mark.parametrize("recorded", ["other", None])
     def test_a_kept_file_pip_did_not_vouch_for_is_checked(self, tmp_path, monkeypatch, recorded):
         """Recorded for another sha256 (or for none), a kept file is read: with the wrong
@@ -542,6 +525,267 @@ class TestHowItRuns:
         # The zeros wheel deflates a thousandfold: only wheels stored as they are keep it whole
         assert os.path.getsize(output) > stored
         assert os.path.getsize(output) < stored + 20000  # bootstrap.py's 60 KB is deflated
+
+
+# -- what pip kept while it resolved ----------------------------------------------------------
+
+KEPT_ROOTS = ["python-dateutil", "markdown==3.5", "click==8.1.7", "importlib-metadata==8.5.0"]
+
+#: ``python -c DRIVE_BUILDER SETUP.json``: tools/bundle.py's main(), as its command line runs it,
+#: with two spies on tools/fetch.py: the first TargetPip.download (pip's in-process resolution
+#: has just kept its files) saves the kept folder as pip left it, then applies SETUP's
+#: tampering; _sha256_ok names each file read again.
+DRIVE_BUILDER = r"""
+import hashlib, json, os, shutil, sys
+sys.path[:0] = [%(root)r, %(bootstrap)r]
+from tools import bundle, fetch
+with open(sys.argv[1]) as f:
+    setup = json.load(f)
+seen = {"kept": None, "hashed": [], "planted": {}, "after": {}}
+
+def sha256_of(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+def flip(path):
+    with open(path, "r+b") as f:
+        f.seek(os.path.getsize(path) // 2)
+        byte = f.read(1)
+        f.seek(-1, 1)
+        f.write(bytes([byte[0] ^ 0xFF]))
+
+def stamped(record, path):
+    info = os.stat(path)
+    return dict(record, size=info.st_size, ino=info.st_ino, mtime_ns=info.st_mtime_ns,
+                kept_ns=info.st_mtime_ns + 1)
+
+def tamper(kept, items):
+    journal = os.path.join(kept, "kept.jsonl")
+    with open(journal) as f:
+        records = [json.loads(line) for line in f]
+    by_name = dict((r["filename"], r) for r in records)
+    def find(key):
+        return next((n for n in by_name if n.lower().startswith(setup.get(key, "/"))), None)
+    lines, tail = [], []
+    for record in records:
+        name = record["filename"]
+        if name == find("flip"):
+            flip(os.path.join(kept, name))
+        if name == find("flip_and_vouch"):
+            flip(os.path.join(kept, name))
+            record = dict(stamped(record, os.path.join(kept, name)),
+                          sha256=sha256_of(os.path.join(kept, name)))
+        if name == find("wrong_sha"):
+            record = dict(record, sha256="0" * 64)
+        if name == find("duplicate"):
+            tail += [dict(record, sha256="f" * 64), record]
+        if name == find("truncate"):
+            tail.append(json.dumps(record)[:40])
+            continue
+        if name == find("outside"):
+            os.remove(os.path.join(kept, name))
+            relative = os.path.join(kept, os.pardir, name)
+            shutil.copyfile(setup["planted"], relative)
+            for path, said in ((relative, os.path.join(os.pardir, name)),
+                               (setup["planted"], setup["planted"])):
+                seen["planted"][path] = sha256_of(path)
+                tail.insert(0, stamped(dict(record, filename=said), path))
+        lines.append(record)
+    cut = [t for t in tail if isinstance(t, str)]
+    lines += [t for t in tail if not isinstance(t, str)]
+    with open(journal, "w") as f:
+        f.write("".join(json.dumps(r) + "\n" for r in lines) + "".join(cut))
+
+original_download, original_sha256_ok = fetch.TargetPip.download, fetch._sha256_ok
+
+def download(self, items, dest):
+    if seen["kept"] is None:
+        names = sorted(n for n in os.listdir(self.kept) if n != "kept.jsonl")
+        with open(os.path.join(self.kept, "kept.jsonl")) as f:
+            journal = f.read()
+        seen["kept"] = {"files": dict((n, sha256_of(os.path.join(self.kept, n)))
+                                      for n in names), "journal": journal}
+        tamper(self.kept, items)
+    try:
+        return original_download(self, items, dest)
+    finally:
+        seen["after"] = dict((p, sha256_of(p) if os.path.exists(p) else None)
+                             for p in seen["planted"])
+
+def sha256_ok(path, sha256):
+    seen["hashed"].append(os.path.basename(path))
+    return original_sha256_ok(path, sha256)
+
+fetch.TargetPip.download, fetch._sha256_ok = download, sha256_ok
+seen["code"] = bundle.main(setup["args"])
+with open(setup["out"], "w") as f:
+    json.dump(seen, f)
+"""
+
+
+def _drive_builder(index, tmp_path, name, **tampering):
+    """tools/bundle.py for KEPT_ROOTS on TARGET311 (this interpreter, so that plain pip is the
+    oracle), driven by DRIVE_BUILDER in a process of its own, with its temporary folders in
+    ``world/tmp``. Returns (process, what the spies saw, bundle path, world folder)."""
+    world, out = tmp_path / "world", tmp_path / "out"
+    (world / "tmp").mkdir(parents=True)
+    (world / "outside").mkdir()
+    out.mkdir()
+    if "outside" in tampering:  # a copy of the index's own file, one byte changed
+        source = os.path.join(index.root, "files", _index_file(index, tampering["outside"]))
+        planted = str(world / "outside" / os.path.basename(source))
+        shutil.copyfile(source, planted)
+        with open(planted, "r+b") as f:
+            f.seek(100)
+            byte = f.read(1)
+            f.seek(100)
+            f.write(bytes([byte[0] ^ 0xFF]))
+        tampering["planted"] = planted
+    bundle_path = str(out / name)
+    setup = str(out / "setup.json")
+    with open(setup, "w") as f:
+        json.dump(dict(tampering, out=str(out / "seen.json"), args=KEPT_ROOTS + [
+            "--profile", TARGET311, "-o", bundle_path]), f)
+    env = indexkit.tool_env(index.url)
+    env["TMPDIR"] = str(world / "tmp")
+    before = installkit.snapshot(str(world))
+    proc = indexkit.run([sys.executable, "-c", DRIVE_BUILDER % {
+        "root": ROOT, "bootstrap": os.path.join(ROOT, "bootstrap")}, setup], env=env)
+    after = installkit.snapshot(str(world))
+    assert proc.returncode == 0, output_of(proc)
+    with open(str(out / "seen.json")) as f:
+        seen = json.load(f)
+    assert seen["code"] == 0, output_of(proc)
+    # nothing outside the builder's work folder was written, and that folder is gone
+    assert installkit.diff_trees(before, after, "before", "after") == []
+    return proc, seen, bundle_path
+
+
+def _index_file(index, prefix):
+    return next(n for n in os.listdir(os.path.join(index.root, "files"))
+                if n.lower().startswith(prefix))
+
+
+@pytest.fixture(scope="module")
+def pip_oracle(index, tmp_path_factory):
+    """pip's own ``install --dry-run --ignore-installed --report`` for KEPT_ROOTS on this
+    interpreter, against the same index: {file name: (URL, sha256)}."""
+    report = str(tmp_path_factory.mktemp("oracle") / "report.json")
+    proc = indexkit.run([sys.executable, "-m", "pip", "install", "--dry-run", "--quiet",
+                         "--ignore-installed", "--report", report] + KEPT_ROOTS,
+                        env=indexkit.tool_env(index.url))
+    assert proc.returncode == 0, output_of(proc)
+    with open(report) as f:
+        data = json.load(f)
+    named = {}
+    for entry in data["install"]:
+        url = entry["download_info"]["url"]
+        named[url.rsplit("/", 1)[-1]] = (url, entry["download_info"]["archive_info"]["hashes"][
+            "sha256"])
+    return named
+
+
+@pytest.fixture(scope="module")
+def kept_clean(index, tmp_path_factory):
+    return _drive_builder(index, tmp_path_factory.mktemp("kept-clean"), "clean.tar.gz")
+
+
+#: How a case of kept_tampered changes the kept folder after pip kept it: (the file it
+#: touches, whether that file's bytes are changed, so that pip must download it again).
+KEPT_TAMPERINGS = {
+    "flip": ("six-", True),                # one byte changed, its line as pip wrote it
+    "flip_and_vouch": ("markdown-", True),  # ... and its line rewritten to the changed bytes
+    "wrong_sha": ("click-", False),        # its line names another sha256
+    "duplicate": ("zipp-", False),         # a second line with another sha256, then its own
+    "truncate": ("importlib", False),      # its line, the last, cut short
+    "outside": ("python_dateutil-", True),  # gone; lines name ../FILE and /abs/FILE instead
+}
+
+
+@pytest.fixture(scope="module")
+def kept_tampered(index, tmp_path_factory):
+    """tampered(case) -> _drive_builder's result for KEPT_TAMPERINGS[case], built once."""
+    cache = {}
+
+    def tampered(case):
+        if case not in cache:
+            cache[case] = _drive_builder(index, tmp_path_factory.mktemp("kept-" + case),
+                                         case + ".tar.gz", **{case: KEPT_TAMPERINGS[case][0]})
+        return cache[case]
+    return tampered
+
+
+def _assert_ships_the_index_files(index, bundle_path, oracle):
+    """The bundle holds exactly the files pip's oracle names, byte for byte the index's, with
+    their sha256 in the manifest."""
+    bundle = read_bundle(bundle_path)
+    assert bundle.wheel_files == sorted(oracle)
+    for name in bundle.wheel_files:
+        data = bundle.members["wheels/" + name]
+        assert hashlib.sha256(data).hexdigest() == oracle[name][1] == indexkit.sha256_of(
+            os.path.join(index.root, "files", name)), name
+    listed = dict((os.path.basename(e["path"]), e["sha256"]) for e in bundle.manifest["files"])
+    assert listed == dict((name, oracle[name][1]) for name in oracle)
+
+
+class TestKeptByPip:
+    """kept.jsonl as real pip writes it (tools/pip_target.py, pip in the builder's process)
+    while the real builder resolves against the local index; pip's own --dry-run --report,
+    run apart, is the oracle. Each builder run is checked by _drive_builder to leave the world
+    outside its work folder as it was."""
+
+    def test_every_kept_file_has_the_sha256_and_url_recorded(self, kept_clean, pip_oracle):
+        _, seen, _ = kept_clean
+        files = seen["kept"]["files"]  # as pip left them: name -> hashlib.sha256
+        records = [json.loads(line) for line in seen["kept"]["journal"].splitlines()]
+        assert sorted(r["filename"] for r in records) == sorted(files) == sorted(pip_oracle)
+        for record in records:
+            name = record["filename"]
+            assert record["sha256"] == files[name], name
+            assert record["url"] == pip_oracle[name][0], name
+            assert record["size"] > 0 and record["mtime_ns"] <= record["kept_ns"], record
+
+    def test_files_pip_vouched_for_are_not_read_again(self, kept_clean, index, pip_oracle):
+        """A kept file last written before its line was recorded is shipped unread; the
+        bundle holds the index's bytes."""
+        _, seen, bundle_path = kept_clean
+        records = [json.loads(line) for line in seen["kept"]["journal"].splitlines()]
+        settled = [r["filename"] for r in records if r["mtime_ns"] < r["kept_ns"]]
+        assert not set(settled) & set(seen["hashed"]), seen["hashed"]
+        _assert_ships_the_index_files(index, bundle_path, pip_oracle)
+
+    @pytest.mark.parametrize("case", sorted(KEPT_TAMPERINGS))
+    def test_a_tampered_kept_file_is_not_trusted(self, kept_tampered, case, index, pip_oracle):
+        """Each tampering: the file is read again (or, gone, not looked for elsewhere); the
+        changed ones are downloaded anew, by pip, and the bundle holds the index's bytes."""
+        proc, seen, bundle_path = kept_tampered(case)
+        prefix, changed = KEPT_TAMPERINGS[case]
+        if case != "outside":
+            assert [n for n in seen["hashed"] if n.lower().startswith(prefix)], seen["hashed"]
+        records = [json.loads(line) for line in seen["kept"]["journal"].splitlines()]
+        others = [r["filename"] for r in records if r["mtime_ns"] < r["kept_ns"]
+                  and not r["filename"].lower().startswith(prefix)]
+        assert not set(others) & set(seen["hashed"]), seen["hashed"]  # the rest still holds
+        downloads = re.findall(r"downloading (\d+) wheels", proc.stderr)
+        assert downloads == (["1"] if changed else []), output_of(proc)
+        _assert_ships_the_index_files(index, bundle_path, pip_oracle)
+
+    def test_lines_naming_files_elsewhere_are_not_trusted(self, kept_tampered):
+        """Lines naming ``../FILE`` and an absolute path (a copy there with one byte changed,
+        stamped as pip's line would be) for a file no longer kept: neither copy is taken for
+        the kept file, moved or changed."""
+        _, seen, _ = kept_tampered("outside")
+        assert len(seen["planted"]) == 2
+        assert seen["after"] == seen["planted"]
+
+    @needs_py311
+    @needs_unshare
+    @pytest.mark.parametrize("case", ["flip", "outside"])
+    def test_the_bundle_passes_bootstraps_check(self, kept_tampered, case, tmp_path):
+        sandbox = Sandbox(tmp_path, PYTHON311)
+        upload = sandbox.upload(kept_tampered(case)[2])
+        checked, report = sandbox.bootstrap_json("check", upload)
+        assert checked.returncode == 0 and report["status"] == "ok", output_of(checked)
 
 
 # -- profiles ---------------------------------------------------------------------------------

@@ -24,10 +24,11 @@ Patches, each on one documented seam of pip, before pip's own main() runs:
   recorded in the failures file (project, version, URL) before pip reports its error;
 * every file pip downloads while it resolves is kept (hard-linked) in ``keep_dir``, so that a
   dry run's downloads need no second pip process; ``kept.jsonl`` there records, per kept file,
-  its URL and the sha256 pip checked it against (the index's) or computed from it, so the
-  caller need not read it again; the distribution pip prepared from it is the one
-  ``--report`` describes (pip would otherwise open every wheel twice more: once for the
-  report, once for its "Would install" line).
+  its URL and the sha256 pip checked it against (the index's) or computed from it, and the
+  file's size and times, so the caller need not read it again while it is as it was kept;
+  the distribution pip prepared from it is the one ``--report`` describes (pip would
+  otherwise open every wheel twice more: once for the report, once for its "Would install"
+  line).
 """
 
 import json
@@ -116,7 +117,6 @@ def _patch_sdist_failures(path):
 
 
 def _patch_keep_downloads(folder):
-    import shutil
     from pip._internal.operations import prepare
 
     original = prepare.RequirementPreparer._prepare_linked_requirement
@@ -130,10 +130,7 @@ def _patch_keep_downloads(folder):
             target = os.path.join(folder, link.filename)
             if not os.path.exists(target):
                 os.makedirs(folder, exist_ok=True)
-                try:
-                    os.link(path, target)
-                except OSError:
-                    shutil.copyfile(path, target)
+                link_or_copy(path, target)
                 _record_kept(folder, link, req)
         return dist
 
@@ -143,17 +140,34 @@ def _patch_keep_downloads(folder):
 
 def _record_kept(folder, link, req):
     """One line of kept.jsonl: the kept file, its URL, and the sha256 pip checked it against
-    (the link's, from the index) or computed from it; None when pip has neither."""
+    (the link's, from the index) or computed from it (None when pip has neither); with the
+    file's size, inode and modification time, and ``kept_ns``, the time of the recording by
+    the clock the file system stamps files with: a file written after it was recorded has a
+    later modification time (tools/fetch.py trusts the sha256 only while all of these hold)."""
     info = getattr(req, "download_info", None)
     archive = getattr(info, "archive_info", None)
     sha256 = (getattr(archive, "hashes", None) or {}).get("sha256")
     # pip held the file to the link's sha256 (download_info's is the link's then)
     checked = link.hash_name == "sha256" and not getattr(req, "has_hash_options", True)
     computed = link.hash is None and not getattr(req, "is_wheel_from_cache", True)
-    record = {"filename": link.filename, "url": link.url_without_fragment,
-              "sha256": sha256 if (checked or computed) else None}
-    with open(os.path.join(folder, "kept.jsonl"), "a") as f:
+    kept = os.stat(os.path.join(folder, link.filename))
+    journal = os.path.join(folder, "kept.jsonl")
+    with open(journal, "a") as f:
+        os.utime(journal)  # now, as the file system stamps a write
+        record = {"filename": link.filename, "url": link.url_without_fragment,
+                  "sha256": sha256 if (checked or computed) else None, "size": kept.st_size,
+                  "ino": kept.st_ino, "mtime_ns": kept.st_mtime_ns,
+                  "kept_ns": os.stat(journal).st_mtime_ns}
         f.write(json.dumps(record) + "\n")
+
+
+def link_or_copy(source, target):
+    """A hard link (no second copy of a large wheel), or a copy across file systems."""
+    try:
+        os.link(source, target)
+    except OSError:
+        import shutil
+        shutil.copy2(source, target)
 
 
 def _patch_get_dist():
