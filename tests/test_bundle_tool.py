@@ -492,6 +492,24 @@ class TestHowItRuns:
         assert "http://127.0.0.1:9/files/alpha-1.0-py3-none-any.whl#sha256=" + wanted in asked[0]
         assert not os.path.exists(str(tmp_path / "downloads" / "alpha-1.0-py3-none-any.whl"))
 
+    @pytest.mark.parametrize("change, trusted", [
+        ({}, True), ({"kept_ns": "mtime_ns"}, False), ({"size": 1}, False), ({"ino": 0}, False),
+        ({"mtime_ns": 0}, False), ({"sha256": "0" * 64}, False), ({"size": None}, False)])
+    def test_a_line_vouches_only_for_the_file_as_it_was_kept(self, tmp_path, change, trusted):
+        """A line of kept.jsonl vouches for a file only with its sha256, while the file's
+        inode, size and modification time are the line's, and the file was last written
+        before the line (kept_ns: a write in the same tick as the recording is not seen)."""
+        from tools import fetch
+        path = tmp_path / "alpha-1.0-py3-none-any.whl"
+        path.write_bytes(b"wheel bytes")
+        info = os.stat(str(path))
+        digest = hashlib.sha256(b"wheel bytes").hexdigest()
+        record = {"filename": path.name, "sha256": digest, "size": info.st_size,
+                  "ino": info.st_ino, "mtime_ns": info.st_mtime_ns,
+                  "kept_ns": info.st_mtime_ns + 1}
+        record.update((k, record[v] if v in record else v) for k, v in change.items())
+        assert fetch._vouched(record, str(path), digest) is trusted
+
     def test_gnu_tar_reads_the_archive_back(self, tmp_path):
         """Wheels are stored in blocks of their own (several for one over 64 KiB, none for an
         empty one), text deflated: GNU gzip and tar read back every byte."""
@@ -536,16 +554,13 @@ KEPT_ROOTS = ["python-dateutil", "markdown==3.5", "click==8.1.7", "importlib-met
 #: has just kept its files) saves the kept folder as pip left it, then applies SETUP's
 #: tampering; _sha256_ok names each file read again.
 DRIVE_BUILDER = r"""
-import hashlib, json, os, shutil, sys
-sys.path[:0] = [%(root)r, %(bootstrap)r]
+import json, os, shutil, sys
+sys.path[:0] = [%(root)r, %(bootstrap)r, %(tests)r]
+from indexkit import sha256_of
 from tools import bundle, fetch
 with open(sys.argv[1]) as f:
     setup = json.load(f)
 seen = {"kept": None, "hashed": [], "planted": {}, "after": {}}
-
-def sha256_of(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
 def flip(path):
     with open(path, "r+b") as f:
@@ -559,7 +574,7 @@ def stamped(record, path):
     return dict(record, size=info.st_size, ino=info.st_ino, mtime_ns=info.st_mtime_ns,
                 kept_ns=info.st_mtime_ns + 1)
 
-def tamper(kept, items):
+def tamper(kept):
     journal = os.path.join(kept, "kept.jsonl")
     with open(journal) as f:
         records = [json.loads(line) for line in f]
@@ -605,7 +620,7 @@ def download(self, items, dest):
             journal = f.read()
         seen["kept"] = {"files": dict((n, sha256_of(os.path.join(self.kept, n)))
                                       for n in names), "journal": journal}
-        tamper(self.kept, items)
+        tamper(self.kept)
     try:
         return original_download(self, items, dest)
     finally:
@@ -626,21 +641,19 @@ with open(setup["out"], "w") as f:
 def _drive_builder(index, tmp_path, name, **tampering):
     """tools/bundle.py for KEPT_ROOTS on TARGET311 (this interpreter, so that plain pip is the
     oracle), driven by DRIVE_BUILDER in a process of its own, with its temporary folders in
-    ``world/tmp``. Returns (process, what the spies saw, bundle path, world folder)."""
+    ``world/tmp``. Returns (process, what the spies saw, bundle path)."""
     world, out = tmp_path / "world", tmp_path / "out"
     (world / "tmp").mkdir(parents=True)
     (world / "outside").mkdir()
     out.mkdir()
     if "outside" in tampering:  # a copy of the index's own file, one byte changed
         source = os.path.join(index.root, "files", _index_file(index, tampering["outside"]))
-        planted = str(world / "outside" / os.path.basename(source))
-        shutil.copyfile(source, planted)
-        with open(planted, "r+b") as f:
-            f.seek(100)
-            byte = f.read(1)
-            f.seek(100)
-            f.write(bytes([byte[0] ^ 0xFF]))
-        tampering["planted"] = planted
+        with open(source, "rb") as f:
+            data = bytearray(f.read())
+        data[100] ^= 0xFF
+        tampering["planted"] = str(world / "outside" / os.path.basename(source))
+        with open(tampering["planted"], "wb") as f:
+            f.write(data)
     bundle_path = str(out / name)
     setup = str(out / "setup.json")
     with open(setup, "w") as f:
@@ -650,7 +663,8 @@ def _drive_builder(index, tmp_path, name, **tampering):
     env["TMPDIR"] = str(world / "tmp")
     before = installkit.snapshot(str(world))
     proc = indexkit.run([sys.executable, "-c", DRIVE_BUILDER % {
-        "root": ROOT, "bootstrap": os.path.join(ROOT, "bootstrap")}, setup], env=env)
+        "root": ROOT, "bootstrap": os.path.join(ROOT, "bootstrap"),
+        "tests": os.path.join(ROOT, "tests")}, setup], env=env)
     after = installkit.snapshot(str(world))
     assert proc.returncode == 0, output_of(proc)
     with open(str(out / "seen.json")) as f:
@@ -738,6 +752,7 @@ class TestKeptByPip:
         _, seen, _ = kept_clean
         files = seen["kept"]["files"]  # as pip left them: name -> hashlib.sha256
         records = [json.loads(line) for line in seen["kept"]["journal"].splitlines()]
+        # one line per kept file, and pip kept what it installs (nothing to backtrack here)
         assert sorted(r["filename"] for r in records) == sorted(files) == sorted(pip_oracle)
         for record in records:
             name = record["filename"]
@@ -780,7 +795,7 @@ class TestKeptByPip:
 
     @needs_py311
     @needs_unshare
-    @pytest.mark.parametrize("case", ["flip", "outside"])
+    @pytest.mark.parametrize("case", ["flip", "flip_and_vouch", "outside"])
     def test_the_bundle_passes_bootstraps_check(self, kept_tampered, case, tmp_path):
         sandbox = Sandbox(tmp_path, PYTHON311)
         upload = sandbox.upload(kept_tampered(case)[2])
