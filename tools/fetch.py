@@ -267,8 +267,10 @@ class TargetPip(object):
     # -- downloading ---------------------------------------------------------------------
 
     def download(self, items, dest):
-        """Every item into ``dest``: wheels by one ``pip download --no-deps`` of their URLs,
-        sdists by their URL (sha256 checked). Returns {item name: path}."""
+        """Every item into ``dest``: what pip kept while it resolved when its kept.jsonl line
+        vouches for it (_vouched) or it has the item's sha256 when read again; the other
+        wheels by one ``pip download --no-deps`` of their URLs, sdists by their URL (sha256
+        checked). Returns {item name: path}."""
         os.makedirs(dest, exist_ok=True)
         paths = {}
         records = self._kept_records()
