@@ -461,22 +461,12 @@ class TestHowItRuns:
                            "download_info": {"url": "http://127.0.0.1:9/files/" + filename,
                                              "archive_info": {"hashes": {"sha256": sha256}}}})
 
-    def _keep(self, target, filename, data, recorded):
+    def _keep(self, target, filename, data):
         os.makedirs(target.kept, exist_ok=True)
         with open(os.path.join(target.kept, filename), "wb") as f:
             f.write(data)
-        with open(os.path.join(target.kept, "kept.jsonl"), "a") as f:
-            f.write(json.dumps({"filename": filename, "url": "http://127.0.0.1:9/files/"
-                                + filename, "sha256": recorded}) + "\n")
 
-    @pytest.mark.parametrize("recorded", ["other", None])
-    def test_a_kept_file_pip_did_not_vouch_for_is_checked(self, tmp_path, monkeypatch, recorded):
-        """Recorded for another sha256 (or for none), a kept file is read: with the wrong
-        content it is not shipped, pip is asked to download the wheel instead."""
-        target = _target_config(tmp_path)
-        wanted = hashlib.sha256(b"the real wheel").hexdigest()
-        self._keep(target, "alpha-1.0-py3-none-any.whl", b"something else",
-                   hashlib.sha256(b"something else").hexdigest() if recorded else None)
+    def _pip_asked(self, target, monkeypatch):
         asked = []
 
         def pip(arguments):
@@ -484,6 +474,28 @@ class TestHowItRuns:
             return subprocess.CompletedProcess(arguments, 1, "no network here")
 
         monkeypatch.setattr(target, "pip", pip)
+        return asked
+
+    def test_a_kept_file_with_the_index_sha256_is_shipped_without_pip(self, tmp_path,
+                                                                      monkeypatch):
+        target = _target_config(tmp_path)
+        data = b"the real wheel"
+        self._keep(target, "alpha-1.0-py3-none-any.whl", data)
+        asked = self._pip_asked(target, monkeypatch)
+        paths = target.download([self._item("alpha-1.0-py3-none-any.whl",
+                                            hashlib.sha256(data).hexdigest())],
+                                str(tmp_path / "downloads"))
+        assert asked == []
+        with open(paths["alpha"], "rb") as f:
+            assert f.read() == data
+
+    def test_a_kept_file_with_other_bytes_is_downloaded_again(self, tmp_path, monkeypatch):
+        """A kept file whose bytes are not the index's sha256 is not shipped: pip is asked
+        to download the wheel, by its URL and that sha256."""
+        target = _target_config(tmp_path)
+        wanted = hashlib.sha256(b"the real wheel").hexdigest()
+        self._keep(target, "alpha-1.0-py3-none-any.whl", b"something else")
+        asked = self._pip_asked(target, monkeypatch)
         from tools import fetch
         with pytest.raises(fetch.FetchError):
             target.download([self._item("alpha-1.0-py3-none-any.whl", wanted)],
@@ -491,24 +503,6 @@ class TestHowItRuns:
         assert len(asked) == 1 and asked[0][:1] == ["download"]
         assert "http://127.0.0.1:9/files/alpha-1.0-py3-none-any.whl#sha256=" + wanted in asked[0]
         assert not os.path.exists(str(tmp_path / "downloads" / "alpha-1.0-py3-none-any.whl"))
-
-    @pytest.mark.parametrize("change, trusted", [
-        ({}, True), ({"kept_ns": "mtime_ns"}, False), ({"size": 1}, False), ({"ino": 0}, False),
-        ({"mtime_ns": 0}, False), ({"sha256": "0" * 64}, False), ({"size": None}, False)])
-    def test_a_line_vouches_only_for_the_file_as_it_was_kept(self, tmp_path, change, trusted):
-        """A line of kept.jsonl vouches for a file only with its sha256, while the file's
-        inode, size and modification time are the line's, and the file was last written
-        before the line (kept_ns: a write in the same tick as the recording is not seen)."""
-        from tools import fetch
-        path = tmp_path / "alpha-1.0-py3-none-any.whl"
-        path.write_bytes(b"wheel bytes")
-        info = os.stat(str(path))
-        digest = hashlib.sha256(b"wheel bytes").hexdigest()
-        record = {"filename": path.name, "sha256": digest, "size": info.st_size,
-                  "ino": info.st_ino, "mtime_ns": info.st_mtime_ns,
-                  "kept_ns": info.st_mtime_ns + 1}
-        record.update((k, record[v] if v in record else v) for k, v in change.items())
-        assert fetch._vouched(record, str(path), digest) is trusted
 
     def test_gnu_tar_reads_the_archive_back(self, tmp_path):
         """Wheels are stored in blocks of their own (several for one over 64 KiB, none for an
@@ -551,16 +545,16 @@ KEPT_ROOTS = ["python-dateutil", "markdown==3.5", "click==8.1.7", "importlib-met
 
 #: ``python -c DRIVE_BUILDER SETUP.json``: tools/bundle.py's main(), as its command line runs it,
 #: with two spies on tools/fetch.py: the first TargetPip.download (pip's in-process resolution
-#: has just kept its files) saves the kept folder as pip left it, then applies SETUP's
-#: tampering; _sha256_ok names each file read again.
+#: has just kept its files) records the kept folder as pip left it, then, when SETUP names a
+#: file ("flip": a name's start), changes one byte of it; _sha256_ok names each file read.
 DRIVE_BUILDER = r"""
-import json, os, shutil, sys
+import json, os, sys
 sys.path[:0] = [%(root)r, %(bootstrap)r, %(tests)r]
 from indexkit import sha256_of
 from tools import bundle, fetch
 with open(sys.argv[1]) as f:
     setup = json.load(f)
-seen = {"kept": None, "hashed": [], "planted": {}, "after": {}}
+seen = {"kept": None, "hashed": []}
 
 def flip(path):
     with open(path, "r+b") as f:
@@ -569,63 +563,16 @@ def flip(path):
         f.seek(-1, 1)
         f.write(bytes([byte[0] ^ 0xFF]))
 
-def stamped(record, path):
-    info = os.stat(path)
-    return dict(record, size=info.st_size, ino=info.st_ino, mtime_ns=info.st_mtime_ns,
-                kept_ns=info.st_mtime_ns + 1)
-
-def tamper(kept):
-    journal = os.path.join(kept, "kept.jsonl")
-    with open(journal) as f:
-        records = [json.loads(line) for line in f]
-    by_name = dict((r["filename"], r) for r in records)
-    def find(key):
-        return next((n for n in by_name if n.lower().startswith(setup.get(key, "/"))), None)
-    lines, tail = [], []
-    for record in records:
-        name = record["filename"]
-        if name == find("flip"):
-            flip(os.path.join(kept, name))
-        if name == find("flip_and_vouch"):
-            flip(os.path.join(kept, name))
-            record = dict(stamped(record, os.path.join(kept, name)),
-                          sha256=sha256_of(os.path.join(kept, name)))
-        if name == find("wrong_sha"):
-            record = dict(record, sha256="0" * 64)
-        if name == find("duplicate"):
-            tail += [dict(record, sha256="f" * 64), record]
-        if name == find("truncate"):
-            tail.append(json.dumps(record)[:40])
-            continue
-        if name == find("outside"):
-            os.remove(os.path.join(kept, name))
-            relative = os.path.join(kept, os.pardir, name)
-            shutil.copyfile(setup["planted"], relative)
-            for path, said in ((relative, os.path.join(os.pardir, name)),
-                               (setup["planted"], setup["planted"])):
-                seen["planted"][path] = sha256_of(path)
-                tail.insert(0, stamped(dict(record, filename=said), path))
-        lines.append(record)
-    cut = [t for t in tail if isinstance(t, str)]
-    lines += [t for t in tail if not isinstance(t, str)]
-    with open(journal, "w") as f:
-        f.write("".join(json.dumps(r) + "\n" for r in lines) + "".join(cut))
-
 original_download, original_sha256_ok = fetch.TargetPip.download, fetch._sha256_ok
 
 def download(self, items, dest):
     if seen["kept"] is None:
-        names = sorted(n for n in os.listdir(self.kept) if n != "kept.jsonl")
-        with open(os.path.join(self.kept, "kept.jsonl")) as f:
-            journal = f.read()
-        seen["kept"] = {"files": dict((n, sha256_of(os.path.join(self.kept, n)))
-                                      for n in names), "journal": journal}
-        tamper(self.kept)
-    try:
-        return original_download(self, items, dest)
-    finally:
-        seen["after"] = dict((p, sha256_of(p) if os.path.exists(p) else None)
-                             for p in seen["planted"])
+        names = sorted(os.listdir(self.kept))
+        seen["kept"] = dict((n, sha256_of(os.path.join(self.kept, n))) for n in names)
+        for name in names:
+            if setup.get("flip") and name.lower().startswith(setup["flip"]):
+                flip(os.path.join(self.kept, name))
+    return original_download(self, items, dest)
 
 def sha256_ok(path, sha256):
     seen["hashed"].append(os.path.basename(path))
@@ -638,27 +585,19 @@ with open(setup["out"], "w") as f:
 """
 
 
-def _drive_builder(index, tmp_path, name, **tampering):
+def _drive_builder(index, tmp_path, name, flip=None):
     """tools/bundle.py for KEPT_ROOTS on TARGET311 (this interpreter, so that plain pip is the
     oracle), driven by DRIVE_BUILDER in a process of its own, with its temporary folders in
-    ``world/tmp``. Returns (process, what the spies saw, bundle path)."""
+    ``world/tmp``, which it must leave as it found it. Returns (process, what the spies saw,
+    bundle path)."""
     world, out = tmp_path / "world", tmp_path / "out"
     (world / "tmp").mkdir(parents=True)
-    (world / "outside").mkdir()
     out.mkdir()
-    if "outside" in tampering:  # a copy of the index's own file, one byte changed
-        source = os.path.join(index.root, "files", _index_file(index, tampering["outside"]))
-        with open(source, "rb") as f:
-            data = bytearray(f.read())
-        data[100] ^= 0xFF
-        tampering["planted"] = str(world / "outside" / os.path.basename(source))
-        with open(tampering["planted"], "wb") as f:
-            f.write(data)
     bundle_path = str(out / name)
     setup = str(out / "setup.json")
     with open(setup, "w") as f:
-        json.dump(dict(tampering, out=str(out / "seen.json"), args=KEPT_ROOTS + [
-            "--profile", TARGET311, "-o", bundle_path]), f)
+        json.dump({"flip": flip, "out": str(out / "seen.json"), "args": KEPT_ROOTS + [
+            "--profile", TARGET311, "-o", bundle_path]}, f)
     env = indexkit.tool_env(index.url)
     env["TMPDIR"] = str(world / "tmp")
     before = installkit.snapshot(str(world))
@@ -673,11 +612,6 @@ def _drive_builder(index, tmp_path, name, **tampering):
     # nothing outside the builder's work folder was written, and that folder is gone
     assert installkit.diff_trees(before, after, "before", "after") == []
     return proc, seen, bundle_path
-
-
-def _index_file(index, prefix):
-    return next(n for n in os.listdir(os.path.join(index.root, "files"))
-                if n.lower().startswith(prefix))
 
 
 @pytest.fixture(scope="module")
@@ -704,29 +638,11 @@ def kept_clean(index, tmp_path_factory):
     return _drive_builder(index, tmp_path_factory.mktemp("kept-clean"), "clean.tar.gz")
 
 
-#: How a case of kept_tampered changes the kept folder after pip kept it: (the file it
-#: touches, whether that file's bytes are changed, so that pip must download it again).
-KEPT_TAMPERINGS = {
-    "flip": ("six-", True),                # one byte changed, its line as pip wrote it
-    "flip_and_vouch": ("markdown-", True),  # ... and its line rewritten to the changed bytes
-    "wrong_sha": ("click-", False),        # its line names another sha256
-    "duplicate": ("zipp-", False),         # a second line with another sha256, then its own
-    "truncate": ("importlib", False),      # its line, the last, cut short
-    "outside": ("python_dateutil-", True),  # gone; lines name ../FILE and /abs/FILE instead
-}
-
-
 @pytest.fixture(scope="module")
-def kept_tampered(index, tmp_path_factory):
-    """tampered(case) -> _drive_builder's result for KEPT_TAMPERINGS[case], built once."""
-    cache = {}
-
-    def tampered(case):
-        if case not in cache:
-            cache[case] = _drive_builder(index, tmp_path_factory.mktemp("kept-" + case),
-                                         case + ".tar.gz", **{case: KEPT_TAMPERINGS[case][0]})
-        return cache[case]
-    return tampered
+def kept_flipped(index, tmp_path_factory):
+    """One byte of six's kept wheel changed after pip kept it."""
+    return _drive_builder(index, tmp_path_factory.mktemp("kept-flip"), "flip.tar.gz",
+                          flip="six-")
 
 
 def _assert_ships_the_index_files(index, bundle_path, oracle):
@@ -743,62 +659,33 @@ def _assert_ships_the_index_files(index, bundle_path, oracle):
 
 
 class TestKeptByPip:
-    """kept.jsonl as real pip writes it (tools/pip_target.py, pip in the builder's process)
-    while the real builder resolves against the local index; pip's own --dry-run --report,
-    run apart, is the oracle. Each builder run is checked by _drive_builder to leave the world
-    outside its work folder as it was."""
+    """What real pip keeps (tools/pip_target.py, pip in the builder's process) while the real
+    builder resolves against the local index; pip's own --dry-run --report, run apart, is the
+    oracle. Each builder run is checked by _drive_builder to leave the world outside its work
+    folder as it was."""
 
-    def test_every_kept_file_has_the_sha256_and_url_recorded(self, kept_clean, pip_oracle):
-        _, seen, _ = kept_clean
-        files = seen["kept"]["files"]  # as pip left them: name -> hashlib.sha256
-        records = [json.loads(line) for line in seen["kept"]["journal"].splitlines()]
-        # one line per kept file, and pip kept what it installs (nothing to backtrack here)
-        assert sorted(r["filename"] for r in records) == sorted(files) == sorted(pip_oracle)
-        for record in records:
-            name = record["filename"]
-            assert record["sha256"] == files[name], name
-            assert record["url"] == pip_oracle[name][0], name
-            assert record["size"] > 0 and record["mtime_ns"] <= record["kept_ns"], record
-
-    def test_files_pip_vouched_for_are_not_read_again(self, kept_clean, index, pip_oracle):
-        """A kept file last written before its line was recorded is shipped unread; the
-        bundle holds the index's bytes."""
-        _, seen, bundle_path = kept_clean
-        records = [json.loads(line) for line in seen["kept"]["journal"].splitlines()]
-        settled = [r["filename"] for r in records if r["mtime_ns"] < r["kept_ns"]]
-        assert not set(settled) & set(seen["hashed"]), seen["hashed"]
+    def test_pip_keeps_what_it_installs_and_nothing_is_downloaded_twice(
+            self, kept_clean, index, pip_oracle):
+        proc, seen, bundle_path = kept_clean
+        # kept as pip left them: the oracle's files, with the index's sha256
+        assert seen["kept"] == dict((name, oracle[1]) for name, oracle in pip_oracle.items())
+        # each read once before it is shipped; no second pip download
+        assert sorted(seen["hashed"]) == sorted(pip_oracle)
+        assert "downloading" not in proc.stderr, output_of(proc)
         _assert_ships_the_index_files(index, bundle_path, pip_oracle)
 
-    @pytest.mark.parametrize("case", sorted(KEPT_TAMPERINGS))
-    def test_a_tampered_kept_file_is_not_trusted(self, kept_tampered, case, index, pip_oracle):
-        """Each tampering: the file is read again (or, gone, not looked for elsewhere); the
-        changed ones are downloaded anew, by pip, and the bundle holds the index's bytes."""
-        proc, seen, bundle_path = kept_tampered(case)
-        prefix, changed = KEPT_TAMPERINGS[case]
-        if case != "outside":
-            assert [n for n in seen["hashed"] if n.lower().startswith(prefix)], seen["hashed"]
-        records = [json.loads(line) for line in seen["kept"]["journal"].splitlines()]
-        others = [r["filename"] for r in records if r["mtime_ns"] < r["kept_ns"]
-                  and not r["filename"].lower().startswith(prefix)]
-        assert not set(others) & set(seen["hashed"]), seen["hashed"]  # the rest still holds
-        downloads = re.findall(r"downloading (\d+) wheels", proc.stderr)
-        assert downloads == (["1"] if changed else []), output_of(proc)
+    def test_a_kept_file_changed_after_pip_kept_it_is_downloaded_again(
+            self, kept_flipped, index, pip_oracle):
+        proc, seen, bundle_path = kept_flipped
+        assert [n for n in seen["hashed"] if n.startswith("six-")], seen["hashed"]
+        assert re.findall(r"downloading (\d+) wheels", proc.stderr) == ["1"], output_of(proc)
         _assert_ships_the_index_files(index, bundle_path, pip_oracle)
-
-    def test_lines_naming_files_elsewhere_are_not_trusted(self, kept_tampered):
-        """Lines naming ``../FILE`` and an absolute path (a copy there with one byte changed,
-        stamped as pip's line would be) for a file no longer kept: neither copy is taken for
-        the kept file, moved or changed."""
-        _, seen, _ = kept_tampered("outside")
-        assert len(seen["planted"]) == 2
-        assert seen["after"] == seen["planted"]
 
     @needs_py311
     @needs_unshare
-    @pytest.mark.parametrize("case", ["flip", "flip_and_vouch", "outside"])
-    def test_the_bundle_passes_bootstraps_check(self, kept_tampered, case, tmp_path):
+    def test_the_bundle_passes_bootstraps_check(self, kept_flipped, tmp_path):
         sandbox = Sandbox(tmp_path, PYTHON311)
-        upload = sandbox.upload(kept_tampered(case)[2])
+        upload = sandbox.upload(kept_flipped[2])
         checked, report = sandbox.bootstrap_json("check", upload)
         assert checked.returncode == 0 and report["status"] == "ok", output_of(checked)
 

@@ -267,18 +267,16 @@ class TargetPip(object):
     # -- downloading ---------------------------------------------------------------------
 
     def download(self, items, dest):
-        """Every item into ``dest``: what pip kept while it resolved when its kept.jsonl line
-        vouches for it (_vouched) or it has the item's sha256 when read again; the other
-        wheels by one ``pip download --no-deps`` of their URLs, sdists by their URL (sha256
-        checked). Returns {item name: path}."""
+        """Every item into ``dest``: what pip kept while it resolved, where it has the item's
+        sha256 when read again (one read: a changed kept file is not trusted on its word);
+        the other wheels by one ``pip download --no-deps`` of their URLs, sdists by their URL
+        (sha256 checked). Returns {item name: path}."""
         os.makedirs(dest, exist_ok=True)
         paths = {}
-        records = self._kept_records()
         for item in items:
             kept = os.path.join(self.kept, item.filename)
-            if item.name not in self.stubbed and os.path.isfile(kept) and (
-                    _vouched(records.get(item.filename), kept, item.sha256)
-                    or _sha256_ok(kept, item.sha256)):
+            if item.name not in self.stubbed and os.path.isfile(kept) and _sha256_ok(
+                    kept, item.sha256):
                 target = os.path.join(dest if item.is_wheel else self.sdists, item.filename)
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 if not os.path.exists(target):
@@ -303,48 +301,6 @@ class TargetPip(object):
             elif not item.is_wheel:
                 paths[item.name] = fetch_url(item.url, self.sdists, item.sha256)
         return paths
-
-    def _kept_records(self):
-        """{kept file name: its line of kept.jsonl} (written by tools/pip_target.py): whole
-        lines only (the last, cut short by an interrupted run, is left out), each naming a
-        file of the kept folder itself; a name with differing lines has none (it is read)."""
-        try:
-            with open(os.path.join(self.kept, "kept.jsonl"), "rb") as f:
-                lines = f.read().split(b"\n")[:-1]  # after the last newline: '' or a cut line
-        except OSError:
-            return {}
-        records, differing = {}, set()
-        for line in lines:
-            try:
-                record = json.loads(line.decode("utf-8"))
-                name = record["filename"]
-            except (ValueError, TypeError, KeyError):
-                continue
-            if not isinstance(name, str) or name in ("", ".", "..") or (
-                    os.path.basename(name) != name or "/" in name):
-                continue  # ../x, /abs/x: not a file pip kept in this folder
-            if records.setdefault(name, record) != record:
-                differing.add(name)
-        return dict((name, r) for name, r in records.items() if name not in differing)
-
-
-def _vouched(record, path, sha256):
-    """Whether kept.jsonl's ``record`` vouches that ``path`` has ``sha256``: pip held the
-    file to that sha256 (or computed it), and the file is the one it kept, as it was then
-    (inode, size, modification time), last written before it was recorded (so a write
-    after the recording, however soon, leaves a later modification time)."""
-    if not sha256 or not isinstance(record, dict) or record.get("sha256") != sha256:
-        return False
-    stamps = [record.get(key) for key in ("ino", "size", "mtime_ns", "kept_ns")]
-    if not all(isinstance(value, int) for value in stamps):
-        return False
-    try:
-        info = os.stat(path)
-    except OSError:
-        return False
-    ino, size, mtime_ns, kept_ns = stamps
-    return (info.st_ino, info.st_size, info.st_mtime_ns) == (ino, size, mtime_ns) and (
-        mtime_ns < kept_ns)
 
 
 def platform_packages(profile):
