@@ -61,11 +61,11 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    4936-6082   pure   8. Resolution
 #    6083-6483   pure   9. Fixes
 #    6484-6731   I/O    10. check: the dry run
-#    6732-8496   I/O    11. Installation: source, validator, destination, journal
-#    8497-8727   I/O    12. Environment modes
-#    8728-9302   I/O    13. install: check, install, verify, report
-#    9303-10035  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10036-10061  I/O    15. main
+#    6732-8505   I/O    11. Installation: source, validator, destination, journal
+#    8506-8736   I/O    12. Environment modes
+#    8737-9311   I/O    13. install: check, install, verify, report
+#    9312-10044  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10045-10070  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -7029,7 +7029,11 @@ def _warm_imports(modules, folders, stop):
     public submodules of those that are packages (`import scipy.stats`, `matplotlib.pyplot`:
     what a user's first import names next). Only modules found in ``folders`` (what was
     installed). Stops once the file ``stop`` exists; returns how many modules it compiled or
-    found compiled. An import running beside it finds them warm."""
+    found compiled. An import running beside it finds them warm. Where this process writes no
+    bytecode (-B, PYTHONDONTWRITEBYTECODE: a worker's job done here, the worker gone), 0 at
+    once: it would compile for nothing."""
+    if sys.dont_write_bytecode:
+        return 0
     seen, specs = set(), {}
     count = _walk_imports(list(reversed(modules)), seen, specs, folders, stop)
     submodules = []
@@ -8191,8 +8195,9 @@ if __name__ == "__main__":
 
 
 def _interpreter_flags():
-    """Flags that make a child write the .pyc this interpreter reads (-O, pycache prefix)."""
-    flags = ["-O"] * min(2, sys.flags.optimize)
+    """Flags that make a child write the .pyc this interpreter reads (-O, pycache prefix):
+    as many -O as its level (-OOO, PYTHONOPTIMIZE=3: .opt-3.pyc, not -OO's .opt-2.pyc)."""
+    flags = ["-O"] * sys.flags.optimize
     prefix = getattr(sys, "pycache_prefix", None)
     if prefix:
         flags += ["-X", "pycache_prefix=" + prefix]
@@ -8201,8 +8206,12 @@ def _interpreter_flags():
 
 def _verify_command(arguments, extra_path):
     """(argv, env) of a verifying interpreter: it may write bytecode (PYTHONDONTWRITEBYTECODE
-    is not inherited: the .pyc it writes is the user's first import)."""
+    is not inherited: the .pyc it writes is the user's first import). Under -E or -I, as
+    here, its flags alone choose its .pyc: PYTHONOPTIMIZE and PYTHONPYCACHEPREFIX, which this
+    interpreter does not read, are not inherited either."""
     env = dict(os.environ)
+    for name in ("PYTHONOPTIMIZE", "PYTHONPYCACHEPREFIX") if sys.flags.ignore_environment else ():
+        env.pop(name, None)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     if extra_path:
         env["PYTHONPATH"] = os.pathsep.join([extra_path] + (
