@@ -63,9 +63,9 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    6484-6731   I/O    10. check: the dry run
 #    6732-8505   I/O    11. Installation: source, validator, destination, journal
 #    8506-8736   I/O    12. Environment modes
-#    8737-9311   I/O    13. install: check, install, verify, report
-#    9312-10044  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10045-10070  I/O    15. main
+#    8737-9320   I/O    13. install: check, install, verify, report
+#    9321-10053  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10054-10079  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -9188,8 +9188,15 @@ def _check_installed(installer, profile):
                               roots=installer.root_names, requires=installer.requires,
                               versions=versions, profile=profile, importer=verifier.results)
     finally:
-        verifier.stop()
-        installer.close()
+        _end_installer(installer)
+
+
+def _end_installer(installer):
+    """End what an installer started: its verifying interpreter, the warming, the extraction
+    workers (each end is idempotent)."""
+    if installer.verifier is not None:
+        installer.verifier.stop()
+    installer.close()
 
 
 def _unpack_environments(bundles, target):
@@ -9232,9 +9239,7 @@ def _run_installer(installer, plan, verify):
     try:
         installer.run(plan.install)
     except BaseException:
-        if installer.verifier is not None:
-            installer.verifier.stop()
-        installer.close()
+        _end_installer(installer)
         raise
     return installer
 
@@ -9299,7 +9304,11 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
         installer = _run_installer(_Installer(
             destination, profile, [Requirement(r) for r in plan.roots], budget, jobs, work,
             progress or Progress(), getattr(plan, "wheels", ())), plan, verify)
-        _make_usable(installer, profile)
+        try:
+            _make_usable(installer, profile)
+        except BaseException:  # e.g. a KeyboardInterrupt: the children end with it
+            _end_installer(installer)
+            raise
         checked, verify_notes = _check_installed(installer, profile)
         problems += installer.problems + checked + _restart_needed(installer.results,
                                                                    installer.modules)
