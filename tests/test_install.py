@@ -787,6 +787,43 @@ class TestAtomicity:
         assert "upload" not in (problem["fix"] or {}).get("command", ""), problem
 
 
+class TestRecordAsPipReadsIt:
+    """RECORD rows whose paths need csv quoting (a comma, a double quote, a space, non-ASCII
+    letters): pip, which reads RECORD with csv, is the oracle. Its own install of the same
+    wheel writes the same RECORD text (INSTALLER's row aside), and its uninstall of what
+    bootstrap installed removes every file, leaving site-packages as it was."""
+
+    FILES = {"oddnames/__init__.py": "", "oddnames/a,b.py": "AB = 1\n",
+             'oddnames/say "hi".txt': "hi\n", "oddnames/sp ace.txt": "", "oddnames/\u00fcn\u00ef.txt": "u\n",
+             "odd,top.py": "TOP = 1\n"}
+
+    @staticmethod
+    def _record(site):
+        """RECORD's lines, INSTALLER's aside, without their ends (pip's csv writes "\\r\\n",
+        bootstrap "\\n", as installer and uv do: csv reads both)."""
+        dist_info = kit.find_dist_info(site, "oddnames")
+        with open(os.path.join(dist_info, "RECORD"), encoding="utf-8", newline="") as f:
+            return [line for line in f.read().splitlines() if "/INSTALLER," not in line]
+
+    def test_pip_writes_the_same_record_and_uninstalls_every_file(self, tmp_path):
+        folder = wheel_dir(tmp_path, "w")
+        write_wheel(folder, "oddnames", "1.0", files=self.FILES)
+        ours = venv(tmp_path, "ours", with_pip=True)
+        before = snapshot(ours.site_packages)
+        result = cli("install", folder, python=ours.python, prefix=OFFLINE)
+        assert_clean(result)
+        assert result.returncode == 0 and result.report["problems"] == [], result
+        pips = venv(tmp_path, "pips", with_pip=True)
+        pips.pip_install_offline(folder, "oddnames", check=True)
+        record = self._record(ours.site_packages)
+        assert any(line.startswith('"odd,top.py",') for line in record), record
+        assert any(line.startswith('"oddnames/say ""hi"".txt",') for line in record), record
+        assert record == self._record(pips.site_packages)
+        proc = ours.pip("uninstall", "-y", "oddnames")
+        assert proc.returncode == 0, proc
+        assert snapshot(ours.site_packages) == before
+
+
 # -- 5. budget, 6. lock ---------------------------------------------------------------------------
 
 
