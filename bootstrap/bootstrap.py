@@ -56,16 +56,16 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #     206-2319   pure   3. The standards: names, versions, specifiers, markers, requirements, tags, metadata
 #    2320-2881   pure   4. Profile: the interpreter as data, and the wheels it takes
 #    2882-3412   pure   5. Problems and reports: the model, the codes, the renderings
-#    3413-4686   I/O    6. Intake: the bundle a user uploaded
-#    4687-5065   I/O    7. Wheels and sdists
-#    5066-6212   pure   8. Resolution
-#    6213-6613   pure   9. Fixes
-#    6614-6861   I/O    10. check: the dry run
-#    6862-8632   I/O    11. Installation: source, validator, destination, journal
-#    8633-8863   I/O    12. Environment modes
-#    8864-9513   I/O    13. install: check, install, verify, report
-#    9514-10246  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10247-10272  I/O    15. main
+#    3413-4687   I/O    6. Intake: the bundle a user uploaded
+#    4688-5066   I/O    7. Wheels and sdists
+#    5067-6213   pure   8. Resolution
+#    6214-6614   pure   9. Fixes
+#    6615-6864   I/O    10. check: the dry run
+#    6865-8635   I/O    11. Installation: source, validator, destination, journal
+#    8636-8866   I/O    12. Environment modes
+#    8867-9512   I/O    13. install: check, install, verify, report
+#    9513-10245  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10246-10271  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -3895,7 +3895,7 @@ def _limit_raise(name, flag):
         limit[1] if flag == "n" else "%d" % (limit[1] // 1024)))  # bash counts KiB for -f
 
 
-def _sandbox_error(error, folder, doing):
+def _sandbox_error(error, folder, doing, subject=None):
     """The not-writable BootstrapError of an OSError the sandbox caused while ``doing`` (e.g.
     "reading bundle.tar.gz"), with a fix that is made here and then the same command again;
     None for an error that is not the sandbox's (_sandbox_cause)."""
@@ -3913,7 +3913,8 @@ def _sandbox_error(error, folder, doing):
         "path-length": "pass --work-dir DIR naming a folder with a shorter path",
         "disk": "copy the uploads to another disk, and pass --work-dir DIR on that disk"}.get(
             remedy)
-    result = BootstrapError("%s while %s" % (why, doing), folder, code="not-writable")
+    result = BootstrapError("%s while %s" % (why, doing), subject or folder,
+                            code="not-writable")
     result.fix = {"where": "sandbox", "command": (first + ", then " if first else "") +
                   "run the same command again"}
     return result
@@ -3925,7 +3926,7 @@ def _raise_if_reading_failed(error, path):
     cause = _sandbox_cause(error, os.path.dirname(os.path.abspath(path)))
     if cause is not None and cause[1] in ("disk", "open-files", "memory"):
         raise _sandbox_error(error, os.path.dirname(os.path.abspath(path)),
-                             "reading %s" % os.path.basename(path))
+                             "reading %s" % os.path.basename(path), os.path.basename(path))
 
 
 def _errno_name(error):
@@ -6751,7 +6752,9 @@ def _read_wheels(bundle, profile, excluded):
             problems.append(Problem("invalid-wheel", os.path.basename(item.path), error.message,
                                     fix=_reupload_fix(item.path)))
             continue
-        except ArchiveError as error:
+        except BootstrapError as error:  # corrupt, or the sandbox failed to read it
+            if not isinstance(error, ArchiveError) and error.code != "not-writable":
+                raise
             problems.append(_problem_from_error(error))
             continue
         wheels.append(wheel)
@@ -9015,12 +9018,9 @@ def _sandbox_fix(remedy, rerun, destination):
         places = [_writable_alternative(), os.path.join(tempfile.gettempdir(), "python-packages")]
         place = min([p for p in places if _is_writable(p)] or places[-1:], key=len) if (
             remedy == "path-length") else places[0]
-        fix["command"] = {
-            "space": "free some space in %s and run the same command again, or install "
-                     "elsewhere: " % destination.lib_dir,
-            "disk": "install on another disk: ",
-            "path-length": "install into a folder with a shorter path: "}.get(
-                remedy, "") + rerun(target=place)
+        fix["command"] = ("free some space in %s and run the same command again, or: "
+                          % destination.lib_dir if remedy == "space" else "") + rerun(
+                              target=place)
         if destination.kind != "target":
             fix["then"] = "PYTHONPATH=%s python ..." % place
         return fix
@@ -9031,8 +9031,7 @@ def _sandbox_fix(remedy, rerun, destination):
             "ask for a sandbox with a larger file-size limit (`ulimit -f`), then run: " + rerun()
             if remedy == "file-size" else rerun(jobs=1))
         return fix
-    fix["command"] = rerun(jobs=1) if remedy == "memory" else (
-        "run the same command again: " + rerun())
+    fix["command"] = rerun(jobs=1) if remedy == "memory" else rerun()
     return fix
 
 
@@ -9311,8 +9310,8 @@ class _Installer(object):
         if cause is not None:  # the sandbox's doing, never the wheel's: fixed here
             journaled = staging is not None and os.path.isfile(os.path.join(staging, "READY"))
             self.problems.append(Problem(
-                "not-writable", wheel.filename, "%s while installing %s; %s%s" % (
-                    cause[0], wheel.filename, "its commit was cut short, and the next run "
+                "not-writable", wheel.filename, "%s could not be installed: %s; %s%s" % (
+                    wheel.filename, cause[0], "its commit was cut short, and the next run "
                     "of bootstrap.py rolls it back" if journaled else "nothing of it was "
                     "installed", still),
                 fix=_sandbox_fix(cause[1], self.rerun or _install_rerun(()), self.destination),
@@ -9537,7 +9536,7 @@ def _as_call(command, place):
         return None
     keywords = collections.OrderedDict(
         (key, getattr(args, key, None)) for key in ("require", "profile", "target", "overlay",
-                                                   "budget"))
+                                                   "budget", "jobs"))
     keywords["upgrade"] = args.upgrade or None
     keywords = collections.OrderedDict((k, v) for k, v in keywords.items() if v is not None)
     if place == "tool":
