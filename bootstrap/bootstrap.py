@@ -56,16 +56,16 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #     206-2319   pure   3. The standards: names, versions, specifiers, markers, requirements, tags, metadata
 #    2320-2881   pure   4. Profile: the interpreter as data, and the wheels it takes
 #    2882-3412   pure   5. Problems and reports: the model, the codes, the renderings
-#    3413-4687   I/O    6. Intake: the bundle a user uploaded
-#    4688-5066   I/O    7. Wheels and sdists
-#    5067-6213   pure   8. Resolution
-#    6214-6614   pure   9. Fixes
-#    6615-6864   I/O    10. check: the dry run
-#    6865-8635   I/O    11. Installation: source, validator, destination, journal
-#    8636-8866   I/O    12. Environment modes
-#    8867-9512   I/O    13. install: check, install, verify, report
-#    9513-10245  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10246-10271  I/O    15. main
+#    3413-4697   I/O    6. Intake: the bundle a user uploaded
+#    4698-5076   I/O    7. Wheels and sdists
+#    5077-6223   pure   8. Resolution
+#    6224-6624   pure   9. Fixes
+#    6625-6875   I/O    10. check: the dry run
+#    6876-8663   I/O    11. Installation: source, validator, destination, journal
+#    8664-8894   I/O    12. Environment modes
+#    8895-9541   I/O    13. install: check, install, verify, report
+#    9542-10274  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10275-10300  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -3820,6 +3820,16 @@ _SANDBOX_ERRNOS = (("ENOSPC", "space"), ("EDQUOT", "space"), ("EACCES", "permiss
                    ("ENAMETOOLONG", "path-length"), ("EIO", "disk"))
 
 
+def _load_error_modules():
+    """Import now what saying why the sandbox failed needs (resource, shlex): at the open-file
+    limit, an import then fails like the write it would explain."""
+    import shlex  # noqa: F401  (_quote)
+    try:
+        import resource  # noqa: F401
+    except ImportError:  # Windows, Pyodide
+        pass
+
+
 def _resource_limit(name):
     """(soft, hard) of the resource limit ``name`` ("RLIMIT_FSIZE"), None for unlimited; None
     where limits cannot be read (Windows, Pyodide)."""
@@ -6852,6 +6862,7 @@ def check(bundles, require=None, profile=None, upgrade=False, work_dir=None, lim
     if isinstance(bundles, str):
         bundles = [bundles]
     profile_argument = profile if isinstance(profile, str) else None
+    _load_error_modules()
     problem = _work_dir_problem(work_dir)
     if problem is not None:
         return build_report("check", _load_profile(profile), None, None, [problem], bundles)
@@ -7072,6 +7083,24 @@ def _staged_path(staging, key, relative, made):
         _makedirs(parent)
         made.add(parent)
     return path
+
+
+def _remove_tree(path):
+    """Remove a folder and all it holds, as far as it can: shutil.rmtree, then, for what that
+    left (it holds a descriptor per level: at the open-file limit it meets EMFILE), a walk
+    from the bottom up that holds one at a time."""
+    import shutil
+    shutil.rmtree(path, ignore_errors=True)
+    if not os.path.lexists(path):
+        return
+    for folder, dirs, files in os.walk(path, topdown=False):
+        for name in files + dirs:
+            try:
+                (os.rmdir if name in dirs and not os.path.islink(os.path.join(folder, name))
+                 else os.remove)(os.path.join(folder, name))
+            except OSError:
+                pass
+    _remove_empty(path)
 
 
 def _extract_members(path, staging, members, shebang):
@@ -7673,9 +7702,8 @@ class _WheelInstall(object):
     def discard(self):
         """Remove the staging folder, unless its journal has started a commit (then only a
         rollback or the next run may touch it)."""
-        import shutil
         if not os.path.isfile(os.path.join(self.staging, "READY")):
-            shutil.rmtree(self.staging, ignore_errors=True)
+            _remove_tree(self.staging)
 
     def _stage_path(self, key, relative):
         return _staged_path(self.staging, key, relative, self.made)
@@ -9476,6 +9504,7 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
     callable (done, total, name, bytes); the default shows progress on a terminal or notebook.
     """
     bundles = [bundles] if isinstance(bundles, str) else list(bundles or find_uploads())
+    _load_error_modules()
     bundles, environments, problems = _unpack_environments(bundles, target)
     if (environments or problems) and not bundles:
         report = build_report("install", Profile.current(), None, None, problems, [],
