@@ -56,16 +56,16 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #     206-2319   pure   3. The standards: names, versions, specifiers, markers, requirements, tags, metadata
 #    2320-2881   pure   4. Profile: the interpreter as data, and the wheels it takes
 #    2882-3412   pure   5. Problems and reports: the model, the codes, the renderings
-#    3413-4697   I/O    6. Intake: the bundle a user uploaded
-#    4698-5076   I/O    7. Wheels and sdists
-#    5077-6223   pure   8. Resolution
-#    6224-6624   pure   9. Fixes
-#    6625-6875   I/O    10. check: the dry run
-#    6876-8663   I/O    11. Installation: source, validator, destination, journal
-#    8664-8894   I/O    12. Environment modes
-#    8895-9541   I/O    13. install: check, install, verify, report
-#    9542-10274  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10275-10300  I/O    15. main
+#    3413-4706   I/O    6. Intake: the bundle a user uploaded
+#    4707-5085   I/O    7. Wheels and sdists
+#    5086-6232   pure   8. Resolution
+#    6233-6633   pure   9. Fixes
+#    6634-6884   I/O    10. check: the dry run
+#    6885-8693   I/O    11. Installation: source, validator, destination, journal
+#    8694-8924   I/O    12. Environment modes
+#    8925-9596   I/O    13. install: check, install, verify, report
+#    9597-10329  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10330-10355  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -3820,14 +3820,23 @@ _SANDBOX_ERRNOS = (("ENOSPC", "space"), ("EDQUOT", "space"), ("EACCES", "permiss
                    ("ENAMETOOLONG", "path-length"), ("EIO", "disk"))
 
 
-def _load_error_modules():
-    """Import now what saying why the sandbox failed needs (resource, shlex): at the open-file
-    limit, an import then fails like the write it would explain."""
+def _load_modules_first(installing=False):
+    """Import now, in one thread, what saying why the sandbox failed needs (resource, shlex)
+    and, ``installing``, what the extraction threads import: at the open-file limit an import
+    fails like the write it would explain, and one failing in a thread can leave another
+    thread a module half made (AttributeError)."""
     import shlex  # noqa: F401  (_quote)
     try:
         import resource  # noqa: F401
     except ImportError:  # Windows, Pyodide
         pass
+    if installing:
+        for name in ("base64", "hashlib", "zipfile", "zlib", "shutil", "marshal", "pickle",
+                     "subprocess"):
+            try:
+                __import__(name)
+            except ImportError:  # a small build without zlib, no processes (Pyodide)
+                pass
 
 
 def _resource_limit(name):
@@ -6862,7 +6871,7 @@ def check(bundles, require=None, profile=None, upgrade=False, work_dir=None, lim
     if isinstance(bundles, str):
         bundles = [bundles]
     profile_argument = profile if isinstance(profile, str) else None
-    _load_error_modules()
+    _load_modules_first()
     problem = _work_dir_problem(work_dir)
     if problem is not None:
         return build_report("check", _load_profile(profile), None, None, [problem], bundles)
@@ -8205,6 +8214,27 @@ def recover_staging(lib_dir, scheme_for=None):
     return notes
 
 
+def _sweep_staging(lib_dir):
+    """Remove what the staging folder still holds that no journal needs (a staging without
+    READY, a commit or rollback that has ended): what a removal could not remove while other
+    threads held every descriptor the open-file limit allows. Then the folder, if empty."""
+    root = os.path.join(lib_dir, STAGING_DIR)
+    try:
+        entries = sorted(os.listdir(root))
+    except OSError:
+        return
+    for entry in entries:
+        staging = os.path.join(root, entry)
+        try:
+            with open(os.path.join(staging, "PHASE")) as f:
+                ended = f.read() in ("committed", "rolled-back")
+        except OSError:
+            ended = False
+        if ended or not os.path.isfile(os.path.join(staging, "READY")):
+            _remove_tree(staging)
+    _remove_empty(root)
+
+
 def _remove_empty(folder):
     try:
         os.rmdir(folder)
@@ -9147,6 +9177,10 @@ def _held_names(installation):
     return sorted(n for n in names if n.isidentifier())
 
 
+_NOTHING_OF_IT = "nothing of it was installed"
+_CUT_SHORT = "its commit was cut short, and the next run of bootstrap.py rolls it back"
+
+
 class _Installer(object):
     """Runs a Plan's installs, in parallel, within a time budget; collects results and problems."""
 
@@ -9154,6 +9188,7 @@ class _Installer(object):
                  bundle_wheels=(), rerun=None):
         import time
         self.rerun = rerun  # _install_rerun of this install, for the fixes of its problems
+        self.unrolled = []  # (problem index, staging) of commits whose rollback failed
         self.bundle_wheels = list(bundle_wheels)
         self.progress = progress or (lambda done, total, name, size: None)
         self.destination = destination
@@ -9264,6 +9299,7 @@ class _Installer(object):
             outcomes[index] = self._finish_one(candidate, installation, futures)
             self.progress(done, len(pending), candidate.name,
                           _file_size(installation.wheel.path))
+        self._roll_back_unrolled()
         if self.verifier is not None and self.workers is not None:
             self._start_warming()
         else:
@@ -9337,11 +9373,12 @@ class _Installer(object):
             error, MemoryError) else ("this sandbox ran out of memory", "memory"))
         if cause is not None:  # the sandbox's doing, never the wheel's: fixed here
             journaled = staging is not None and os.path.isfile(os.path.join(staging, "READY"))
+            if journaled:  # its rollback failed too: tried again once no thread holds files
+                self.unrolled.append((len(self.problems), staging))
             self.problems.append(Problem(
                 "not-writable", wheel.filename, "%s could not be installed: %s; %s%s" % (
-                    wheel.filename, cause[0], "its commit was cut short, and the next run "
-                    "of bootstrap.py rolls it back" if journaled else "nothing of it was "
-                    "installed", still),
+                    wheel.filename, cause[0], _CUT_SHORT if journaled else _NOTHING_OF_IT,
+                    still),
                 fix=_sandbox_fix(cause[1], self.rerun or _install_rerun(()), self.destination),
                 details=dict([("errno", _errno_name(error))] if _errno_name(error) else [])))
             return "failed"
@@ -9361,6 +9398,19 @@ class _Installer(object):
                                      wheel.filename, message + still,
                                      fix=_reupload_fix(wheel.filename)))
         return "failed"
+
+    def _roll_back_unrolled(self):
+        """Roll back again the commits whose rollback failed (at the open-file limit, while
+        other threads held files): once it succeeds, nothing of that wheel was installed."""
+        for index, staging in self.unrolled:
+            try:
+                rollback_staging(staging)
+            except (OSError, BootstrapError):
+                continue  # the journal stays: the next run rolls it back, as the problem says
+            problem = self.problems[index]
+            self.problems[index] = problem._replace(
+                message=problem.message.replace(_CUT_SHORT, _NOTHING_OF_IT))
+        self.unrolled = []
 
     def _replaced(self, candidate):
         """The installed distribution an install of ``candidate`` replaces, or None (a
@@ -9383,6 +9433,11 @@ class _Installer(object):
                 future.result()
             installation.finish(replaces=previous, owners=self._owners)
         except Exception as error:
+            for future in futures:  # the wheel's other chunks may still write to its staging
+                try:
+                    future.result()
+                except Exception:
+                    pass
             installation.discard()
             if not isinstance(error, (BootstrapError, OSError, ValueError, MemoryError)):
                 raise
@@ -9472,7 +9527,7 @@ def _make_usable(installer, profile):
     destination = installer.destination
     if installer.results:
         profile.installed_after = _target_profile(destination).installed
-    _remove_empty(os.path.join(destination.lib_dir, STAGING_DIR))
+    _sweep_staging(destination.lib_dir)
     if destination.kind == "overlay":
         _mark_overlay(destination.lib_dir)
         _activate_overlay(destination.lib_dir)
@@ -9504,7 +9559,7 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
     callable (done, total, name, bytes); the default shows progress on a terminal or notebook.
     """
     bundles = [bundles] if isinstance(bundles, str) else list(bundles or find_uploads())
-    _load_error_modules()
+    _load_modules_first(installing=True)
     bundles, environments, problems = _unpack_environments(bundles, target)
     if (environments or problems) and not bundles:
         report = build_report("install", Profile.current(), None, None, problems, [],
