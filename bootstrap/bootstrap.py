@@ -55,17 +55,17 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #     141-205    pure   2. Errors
 #     206-2319   pure   3. The standards: names, versions, specifiers, markers, requirements, tags, metadata
 #    2320-2881   pure   4. Profile: the interpreter as data, and the wheels it takes
-#    2882-3412   pure   5. Problems and reports: the model, the codes, the renderings
-#    3413-4706   I/O    6. Intake: the bundle a user uploaded
-#    4707-5085   I/O    7. Wheels and sdists
-#    5086-6232   pure   8. Resolution
-#    6233-6633   pure   9. Fixes
-#    6634-6884   I/O    10. check: the dry run
-#    6885-8693   I/O    11. Installation: source, validator, destination, journal
-#    8694-8924   I/O    12. Environment modes
-#    8925-9596   I/O    13. install: check, install, verify, report
-#    9597-10329  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10330-10355  I/O    15. main
+#    2882-3413   pure   5. Problems and reports: the model, the codes, the renderings
+#    3414-4708   I/O    6. Intake: the bundle a user uploaded
+#    4709-5087   I/O    7. Wheels and sdists
+#    5088-6234   pure   8. Resolution
+#    6235-6635   pure   9. Fixes
+#    6636-6886   I/O    10. check: the dry run
+#    6887-8695   I/O    11. Installation: source, validator, destination, journal
+#    8696-8926   I/O    12. Environment modes
+#    8927-9598   I/O    13. install: check, install, verify, report
+#    9599-10331  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10332-10357  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -2917,7 +2917,8 @@ CODES = (
     ("hash-mismatch", "hash-mismatch", "upload",
      "a file whose sha256 differs from its manifest or RECORD"),
     ("not-writable", "not-writable", "sandbox",
-     "the install location cannot be written, or the disk is full"),
+     "the install location cannot be written, the disk is full, or another limit of the "
+     "sandbox stopped a read or a write (ulimit -f, ulimit -n, PATH_MAX, EIO, ENOMEM)"),
     ("import-failed", "import-failed", "bundle",
      "an installed module does not import in a fresh interpreter"),
     ("restart-needed", "restart-needed", "restart",
@@ -3850,7 +3851,8 @@ def _resource_limit(name):
     return tuple(None if value == resource.RLIM_INFINITY else value for value in limits)
 
 
-def _short_path(path, keep=48):
+def _short_path(path, keep=120):
+    """``path``, or its two ends where it is longer than a line should be (ENAMETOOLONG)."""
     return path if len(path) <= 2 * keep + 3 else path[:keep] + "..." + path[-keep:]
 
 
