@@ -61,11 +61,11 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    5088-6234   pure   8. Resolution
 #    6235-6635   pure   9. Fixes
 #    6636-6886   I/O    10. check: the dry run
-#    6887-8695   I/O    11. Installation: source, validator, destination, journal
-#    8696-8926   I/O    12. Environment modes
-#    8927-9598   I/O    13. install: check, install, verify, report
-#    9599-10331  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10332-10357  I/O    15. main
+#    6887-8691   I/O    11. Installation: source, validator, destination, journal
+#    8692-8922   I/O    12. Environment modes
+#    8923-9596   I/O    13. install: check, install, verify, report
+#    9597-10329  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10330-10355  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -3908,12 +3908,12 @@ def _sandbox_cause(error, folder):
 
 def _limit_raise(name, flag):
     """The shell command that raises resource limit ``name`` to its hard limit (`ulimit -f
-    unlimited`), or None when the soft limit is the hard one already."""
+    unlimited`), or None when the soft limit is the hard one already. A finite file-size
+    limit is not named: shells count it in blocks of different sizes (bash 1024, dash 512)."""
     limit = _resource_limit(name)
-    if limit is None or limit[0] == limit[1]:
+    if limit is None or limit[0] == limit[1] or (flag == "f" and limit[1] is not None):
         return None
-    return "ulimit -%s %s" % (flag, "unlimited" if limit[1] is None else (
-        limit[1] if flag == "n" else "%d" % (limit[1] // 1024)))  # bash counts KiB for -f
+    return "ulimit -%s %s" % (flag, "unlimited" if limit[1] is None else limit[1])
 
 
 def _sandbox_error(error, folder, doing, subject=None):
@@ -8216,17 +8216,13 @@ def recover_staging(lib_dir, scheme_for=None):
     return notes
 
 
-def _sweep_staging(lib_dir):
-    """Remove what the staging folder still holds that no journal needs (a staging without
-    READY, a commit or rollback that has ended): what a removal could not remove while other
-    threads held every descriptor the open-file limit allows. Then the folder, if empty."""
-    root = os.path.join(lib_dir, STAGING_DIR)
-    try:
-        entries = sorted(os.listdir(root))
-    except OSError:
-        return
-    for entry in entries:
-        staging = os.path.join(root, entry)
+def _sweep_staging(lib_dir, stagings):
+    """Remove what this run's ``stagings`` still hold that no journal needs (no READY, or a
+    commit or rollback that has ended): what a removal could not remove while other threads
+    held every descriptor the open-file limit allows. Then the staging folder, if empty."""
+    for staging in stagings:
+        if not os.path.isdir(staging):
+            continue
         try:
             with open(os.path.join(staging, "PHASE")) as f:
                 ended = f.read() in ("committed", "rolled-back")
@@ -8234,7 +8230,7 @@ def _sweep_staging(lib_dir):
             ended = False
         if ended or not os.path.isfile(os.path.join(staging, "READY")):
             _remove_tree(staging)
-    _remove_empty(root)
+    _remove_empty(os.path.join(lib_dir, STAGING_DIR))
 
 
 def _remove_empty(folder):
@@ -9191,6 +9187,7 @@ class _Installer(object):
         import time
         self.rerun = rerun  # _install_rerun of this install, for the fixes of its problems
         self.unrolled = []  # (problem index, staging) of commits whose rollback failed
+        self.stagings = []  # the staging folder of each wheel prepared
         self.bundle_wheels = list(bundle_wheels)
         self.progress = progress or (lambda done, total, name, size: None)
         self.destination = destination
@@ -9290,6 +9287,7 @@ class _Installer(object):
                     candidate.name in self.root_names).prepare()))
             except (BootstrapError, OSError, ValueError, MemoryError) as error:
                 outcomes[index] = self._failed(wheel, error, self._replaced(candidate))
+        self.stagings = [installation.staging for _, _, installation in prepared]
         self.workers = self._extraction_workers(sum(len(i.members) for _, _, i in prepared))
         self.pool = _extraction_pool(self.jobs)
         extract = self.workers.extract if self.workers is not None else None
@@ -9529,7 +9527,7 @@ def _make_usable(installer, profile):
     destination = installer.destination
     if installer.results:
         profile.installed_after = _target_profile(destination).installed
-    _sweep_staging(destination.lib_dir)
+    _sweep_staging(destination.lib_dir, installer.stagings)
     if destination.kind == "overlay":
         _mark_overlay(destination.lib_dir)
         _activate_overlay(destination.lib_dir)
