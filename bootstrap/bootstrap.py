@@ -55,17 +55,17 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #     141-205    pure   2. Errors
 #     206-2319   pure   3. The standards: names, versions, specifiers, markers, requirements, tags, metadata
 #    2320-2881   pure   4. Profile: the interpreter as data, and the wheels it takes
-#    2882-3413   pure   5. Problems and reports: the model, the codes, the renderings
-#    3414-4708   I/O    6. Intake: the bundle a user uploaded
-#    4709-5087   I/O    7. Wheels and sdists
-#    5088-6234   pure   8. Resolution
-#    6235-6635   pure   9. Fixes
-#    6636-6886   I/O    10. check: the dry run
-#    6887-8691   I/O    11. Installation: source, validator, destination, journal
-#    8692-8922   I/O    12. Environment modes
-#    8923-9596   I/O    13. install: check, install, verify, report
-#    9597-10329  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10330-10355  I/O    15. main
+#    2882-3414   pure   5. Problems and reports: the model, the codes, the renderings
+#    3415-4720   I/O    6. Intake: the bundle a user uploaded
+#    4721-5099   I/O    7. Wheels and sdists
+#    5100-6246   pure   8. Resolution
+#    6247-6647   pure   9. Fixes
+#    6648-6898   I/O    10. check: the dry run
+#    6899-8703   I/O    11. Installation: source, validator, destination, journal
+#    8704-8934   I/O    12. Environment modes
+#    8935-9608   I/O    13. install: check, install, verify, report
+#    9609-10341  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10342-10367  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -3080,7 +3080,8 @@ def error_report(command, problem, target):
         report[key] = []
     report["problems"] = [problem.to_json()]
     report["fix"] = None
-    report["next_steps"] = ["On a machine with internet: %s" % problem.fix["command"]]
+    report["next_steps"] = ["%s: %s" % ("On a machine with internet" if problem.fix["where"]
+                                        == "online" else "Here", problem.fix["command"])]
     report["notes"] = []
     return report
 
@@ -3948,6 +3949,17 @@ def _raise_if_reading_failed(error, path):
     if cause is not None and cause[1] in ("disk", "open-files", "memory"):
         raise _sandbox_error(error, os.path.dirname(os.path.abspath(path)),
                              "reading %s" % os.path.basename(path), os.path.basename(path))
+
+
+def _limit_problem(error):
+    """The not-writable Problem of an OSError that a limit of the sandbox raised where nothing
+    expected one (at the open-file limit, an import; a full disk, a failing one), or None: it
+    is no bug of bootstrap's, and its fix is made here."""
+    here = _current_folder() or os.sep
+    cause = _sandbox_cause(error, here)
+    if cause is None or cause[1] in ("other", "permission"):
+        return None
+    return _problem_from_error(_sandbox_error(error, here, "running bootstrap.py"))
 
 
 def _errno_name(error):
@@ -9866,12 +9878,12 @@ def main(argv=None, out=None, err=None):
     except KeyboardInterrupt:
         err.write("bootstrap.py: interrupted\n")
         return 1
-    except Exception as error:  # bootstrap's own bug: reported as one, exit code 1
-        problem = internal_problem(error)
+    except Exception as error:  # bootstrap's own bug (or a limit): reported, exit code 1
+        problem = _limit_problem(error) or internal_problem(error)
         if args is not None and args.command in ("check", "install"):
             return _emit_report(_bug_report(args.command, problem), args, out)
         err.write("bootstrap.py: error: %s\n%s" % (problem.message,
-                                                   problem.details["traceback"]))
+                                                   problem.details.get("traceback", "")))
         return 1
 
 
