@@ -61,11 +61,11 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    5100-6246   pure   8. Resolution
 #    6247-6647   pure   9. Fixes
 #    6648-6898   I/O    10. check: the dry run
-#    6899-8703   I/O    11. Installation: source, validator, destination, journal
-#    8704-8934   I/O    12. Environment modes
-#    8935-9608   I/O    13. install: check, install, verify, report
-#    9609-10341  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10342-10367  I/O    15. main
+#    6899-8712   I/O    11. Installation: source, validator, destination, journal
+#    8713-8943   I/O    12. Environment modes
+#    8944-9626   I/O    13. install: check, install, verify, report
+#    9627-10359  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10360-10385  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -7220,7 +7220,11 @@ def _warm_imports(modules, folders, stop):
     public submodules of those that are packages (`import scipy.stats`, `matplotlib.pyplot`:
     what a user's first import names next). Only modules found in ``folders`` (what was
     installed). Stops once the file ``stop`` exists; returns how many modules it compiled or
-    found compiled. An import running beside it finds them warm."""
+    found compiled. An import running beside it finds them warm. Where this process writes no
+    bytecode (-B, PYTHONDONTWRITEBYTECODE: a worker's job done here, the worker gone), 0 at
+    once: it would compile for nothing."""
+    if sys.dont_write_bytecode:
+        return 0
     seen, specs = set(), {}
     count = _walk_imports(list(reversed(modules)), seen, specs, folders, stop)
     submodules = []
@@ -8398,8 +8402,9 @@ if __name__ == "__main__":
 
 
 def _interpreter_flags():
-    """Flags that make a child write the .pyc this interpreter reads (-O, pycache prefix)."""
-    flags = ["-O"] * min(2, sys.flags.optimize)
+    """Flags that make a child write the .pyc this interpreter reads (-O, pycache prefix):
+    as many -O as its level (-OOO, PYTHONOPTIMIZE=3: .opt-3.pyc, not -OO's .opt-2.pyc)."""
+    flags = ["-O"] * sys.flags.optimize
     prefix = getattr(sys, "pycache_prefix", None)
     if prefix:
         flags += ["-X", "pycache_prefix=" + prefix]
@@ -8408,8 +8413,12 @@ def _interpreter_flags():
 
 def _verify_command(arguments, extra_path):
     """(argv, env) of a verifying interpreter: it may write bytecode (PYTHONDONTWRITEBYTECODE
-    is not inherited: the .pyc it writes is the user's first import)."""
+    is not inherited: the .pyc it writes is the user's first import). Under -E or -I, as
+    here, its flags alone choose its .pyc: PYTHONOPTIMIZE and PYTHONPYCACHEPREFIX, which this
+    interpreter does not read, are not inherited either."""
     env = dict(os.environ)
+    for name in ("PYTHONOPTIMIZE", "PYTHONPYCACHEPREFIX") if sys.flags.ignore_environment else ():
+        env.pop(name, None)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     if extra_path:
         env["PYTHONPATH"] = os.pathsep.join([extra_path] + (
@@ -9482,8 +9491,15 @@ def _check_installed(installer, profile):
                               roots=installer.root_names, requires=installer.requires,
                               versions=versions, profile=profile, importer=verifier.results)
     finally:
-        verifier.stop()
-        installer.close()
+        _end_installer(installer)
+
+
+def _end_installer(installer):
+    """End what an installer started: its verifying interpreter, the warming, the extraction
+    workers (each end is idempotent)."""
+    if installer.verifier is not None:
+        installer.verifier.stop()
+    installer.close()
 
 
 def _unpack_environments(bundles, target):
@@ -9526,9 +9542,7 @@ def _run_installer(installer, plan, verify):
     try:
         installer.run(plan.install)
     except BaseException:
-        if installer.verifier is not None:
-            installer.verifier.stop()
-        installer.close()
+        _end_installer(installer)
         raise
     return installer
 
@@ -9596,7 +9610,11 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
             progress or Progress(), getattr(plan, "wheels", ()), _install_rerun(
                 bundles, _install_options(require, target, overlay, upgrade, budget,
                                           work_dir, verify, jobs, limits))), plan, verify)
-        _make_usable(installer, profile)
+        try:
+            _make_usable(installer, profile)
+        except BaseException:  # e.g. a KeyboardInterrupt: the children end with it
+            _end_installer(installer)
+            raise
         checked, verify_notes = _check_installed(installer, profile)
         problems += installer.problems + checked + _restart_needed(installer.results,
                                                                    installer.modules)

@@ -461,39 +461,12 @@ class TestHowItRuns:
                            "download_info": {"url": "http://127.0.0.1:9/files/" + filename,
                                              "archive_info": {"hashes": {"sha256": sha256}}}})
 
-    def _keep(self, target, filename, data, recorded):
+    def _keep(self, target, filename, data):
         os.makedirs(target.kept, exist_ok=True)
         with open(os.path.join(target.kept, filename), "wb") as f:
             f.write(data)
-        with open(os.path.join(target.kept, "kept.jsonl"), "a") as f:
-            f.write(json.dumps({"filename": filename, "url": "http://127.0.0.1:9/files/"
-                                + filename, "sha256": recorded}) + "\n")
 
-    def test_a_kept_file_pip_checked_is_shipped_without_reading_it(self, tmp_path, monkeypatch):
-        from tools import fetch
-        target = _target_config(tmp_path)
-        data = b"wheel bytes"
-        digest = hashlib.sha256(data).hexdigest()
-        self._keep(target, "alpha-1.0-py3-none-any.whl", data, digest)
-
-        def no_second_reading(path, sha256):
-            raise AssertionError("read again: %s" % path)
-
-        monkeypatch.setattr(fetch, "_sha256_ok", no_second_reading)
-        monkeypatch.setattr(target, "pip", lambda arguments: pytest.fail("pip ran"))
-        paths = target.download([self._item("alpha-1.0-py3-none-any.whl", digest)],
-                                str(tmp_path / "downloads"))
-        with open(paths["alpha"], "rb") as f:
-            assert f.read() == data
-
-    @pytest.mark.parametrize("recorded", ["other", None])
-    def test_a_kept_file_pip_did_not_vouch_for_is_checked(self, tmp_path, monkeypatch, recorded):
-        """Recorded for another sha256 (or for none), a kept file is read: with the wrong
-        content it is not shipped, pip is asked to download the wheel instead."""
-        target = _target_config(tmp_path)
-        wanted = hashlib.sha256(b"the real wheel").hexdigest()
-        self._keep(target, "alpha-1.0-py3-none-any.whl", b"something else",
-                   hashlib.sha256(b"something else").hexdigest() if recorded else None)
+    def _pip_asked(self, target, monkeypatch):
         asked = []
 
         def pip(arguments):
@@ -501,6 +474,28 @@ class TestHowItRuns:
             return subprocess.CompletedProcess(arguments, 1, "no network here")
 
         monkeypatch.setattr(target, "pip", pip)
+        return asked
+
+    def test_a_kept_file_with_the_index_sha256_is_shipped_without_pip(self, tmp_path,
+                                                                      monkeypatch):
+        target = _target_config(tmp_path)
+        data = b"the real wheel"
+        self._keep(target, "alpha-1.0-py3-none-any.whl", data)
+        asked = self._pip_asked(target, monkeypatch)
+        paths = target.download([self._item("alpha-1.0-py3-none-any.whl",
+                                            hashlib.sha256(data).hexdigest())],
+                                str(tmp_path / "downloads"))
+        assert asked == []
+        with open(paths["alpha"], "rb") as f:
+            assert f.read() == data
+
+    def test_a_kept_file_with_other_bytes_is_downloaded_again(self, tmp_path, monkeypatch):
+        """A kept file whose bytes are not the index's sha256 is not shipped: pip is asked
+        to download the wheel, by its URL and that sha256."""
+        target = _target_config(tmp_path)
+        wanted = hashlib.sha256(b"the real wheel").hexdigest()
+        self._keep(target, "alpha-1.0-py3-none-any.whl", b"something else")
+        asked = self._pip_asked(target, monkeypatch)
         from tools import fetch
         with pytest.raises(fetch.FetchError):
             target.download([self._item("alpha-1.0-py3-none-any.whl", wanted)],
@@ -542,6 +537,157 @@ class TestHowItRuns:
         # The zeros wheel deflates a thousandfold: only wheels stored as they are keep it whole
         assert os.path.getsize(output) > stored
         assert os.path.getsize(output) < stored + 20000  # bootstrap.py's 60 KB is deflated
+
+
+# -- what pip kept while it resolved ----------------------------------------------------------
+
+KEPT_ROOTS = ["python-dateutil", "markdown==3.5", "click==8.1.7", "importlib-metadata==8.5.0"]
+
+#: ``python -c DRIVE_BUILDER SETUP.json``: tools/bundle.py's main(), as its command line runs it,
+#: with two spies on tools/fetch.py: the first TargetPip.download (pip's in-process resolution
+#: has just kept its files) records the kept folder as pip left it, then, when SETUP names a
+#: file ("flip": a name's start), changes one byte of it; _sha256_ok names each file read.
+DRIVE_BUILDER = r"""
+import json, os, sys
+sys.path[:0] = [%(root)r, %(bootstrap)r, %(tests)r]
+from indexkit import sha256_of
+from tools import bundle, fetch
+with open(sys.argv[1]) as f:
+    setup = json.load(f)
+seen = {"kept": None, "hashed": []}
+
+def flip(path):
+    with open(path, "r+b") as f:
+        f.seek(os.path.getsize(path) // 2)
+        byte = f.read(1)
+        f.seek(-1, 1)
+        f.write(bytes([byte[0] ^ 0xFF]))
+
+original_download, original_sha256_ok = fetch.TargetPip.download, fetch._sha256_ok
+
+def download(self, items, dest):
+    if seen["kept"] is None:
+        names = sorted(os.listdir(self.kept))
+        seen["kept"] = dict((n, sha256_of(os.path.join(self.kept, n))) for n in names)
+        for name in names:
+            if setup.get("flip") and name.lower().startswith(setup["flip"]):
+                flip(os.path.join(self.kept, name))
+    return original_download(self, items, dest)
+
+def sha256_ok(path, sha256):
+    seen["hashed"].append(os.path.basename(path))
+    return original_sha256_ok(path, sha256)
+
+fetch.TargetPip.download, fetch._sha256_ok = download, sha256_ok
+seen["code"] = bundle.main(setup["args"])
+with open(setup["out"], "w") as f:
+    json.dump(seen, f)
+"""
+
+
+def _drive_builder(index, tmp_path, name, flip=None):
+    """tools/bundle.py for KEPT_ROOTS on TARGET311 (this interpreter, so that plain pip is the
+    oracle), driven by DRIVE_BUILDER in a process of its own, with its temporary folders in
+    ``world/tmp``, which it must leave as it found it. Returns (process, what the spies saw,
+    bundle path)."""
+    world, out = tmp_path / "world", tmp_path / "out"
+    (world / "tmp").mkdir(parents=True)
+    out.mkdir()
+    bundle_path = str(out / name)
+    setup = str(out / "setup.json")
+    with open(setup, "w") as f:
+        json.dump({"flip": flip, "out": str(out / "seen.json"), "args": KEPT_ROOTS + [
+            "--profile", TARGET311, "-o", bundle_path]}, f)
+    env = indexkit.tool_env(index.url)
+    env["TMPDIR"] = str(world / "tmp")
+    before = installkit.snapshot(str(world))
+    proc = indexkit.run([sys.executable, "-c", DRIVE_BUILDER % {
+        "root": ROOT, "bootstrap": os.path.join(ROOT, "bootstrap"),
+        "tests": os.path.join(ROOT, "tests")}, setup], env=env)
+    after = installkit.snapshot(str(world))
+    assert proc.returncode == 0, output_of(proc)
+    with open(str(out / "seen.json")) as f:
+        seen = json.load(f)
+    assert seen["code"] == 0, output_of(proc)
+    # nothing outside the builder's work folder was written, and that folder is gone
+    assert installkit.diff_trees(before, after, "before", "after") == []
+    return proc, seen, bundle_path
+
+
+@pytest.fixture(scope="module")
+def pip_oracle(index, tmp_path_factory):
+    """pip's own ``install --dry-run --ignore-installed --report`` for KEPT_ROOTS on this
+    interpreter, against the same index: {file name: (URL, sha256)}."""
+    report = str(tmp_path_factory.mktemp("oracle") / "report.json")
+    proc = indexkit.run([sys.executable, "-m", "pip", "install", "--dry-run", "--quiet",
+                         "--ignore-installed", "--report", report] + KEPT_ROOTS,
+                        env=indexkit.tool_env(index.url))
+    assert proc.returncode == 0, output_of(proc)
+    with open(report) as f:
+        data = json.load(f)
+    named = {}
+    for entry in data["install"]:
+        url = entry["download_info"]["url"]
+        named[url.rsplit("/", 1)[-1]] = (url, entry["download_info"]["archive_info"]["hashes"][
+            "sha256"])
+    return named
+
+
+@pytest.fixture(scope="module")
+def kept_clean(index, tmp_path_factory):
+    return _drive_builder(index, tmp_path_factory.mktemp("kept-clean"), "clean.tar.gz")
+
+
+@pytest.fixture(scope="module")
+def kept_flipped(index, tmp_path_factory):
+    """One byte of six's kept wheel changed after pip kept it."""
+    return _drive_builder(index, tmp_path_factory.mktemp("kept-flip"), "flip.tar.gz",
+                          flip="six-")
+
+
+def _assert_ships_the_index_files(index, bundle_path, oracle):
+    """The bundle holds exactly the files pip's oracle names, byte for byte the index's, with
+    their sha256 in the manifest."""
+    bundle = read_bundle(bundle_path)
+    assert bundle.wheel_files == sorted(oracle)
+    for name in bundle.wheel_files:
+        data = bundle.members["wheels/" + name]
+        assert hashlib.sha256(data).hexdigest() == oracle[name][1] == indexkit.sha256_of(
+            os.path.join(index.root, "files", name)), name
+    listed = dict((os.path.basename(e["path"]), e["sha256"]) for e in bundle.manifest["files"])
+    assert listed == dict((name, oracle[name][1]) for name in oracle)
+
+
+class TestKeptByPip:
+    """What real pip keeps (tools/pip_target.py, pip in the builder's process) while the real
+    builder resolves against the local index; pip's own --dry-run --report, run apart, is the
+    oracle. Each builder run is checked by _drive_builder to leave the world outside its work
+    folder as it was."""
+
+    def test_pip_keeps_what_it_installs_and_nothing_is_downloaded_twice(
+            self, kept_clean, index, pip_oracle):
+        proc, seen, bundle_path = kept_clean
+        # kept as pip left them: the oracle's files, with the index's sha256
+        assert seen["kept"] == dict((name, oracle[1]) for name, oracle in pip_oracle.items())
+        # each read once before it is shipped; no second pip download
+        assert sorted(seen["hashed"]) == sorted(pip_oracle)
+        assert "downloading" not in proc.stderr, output_of(proc)
+        _assert_ships_the_index_files(index, bundle_path, pip_oracle)
+
+    def test_a_kept_file_changed_after_pip_kept_it_is_downloaded_again(
+            self, kept_flipped, index, pip_oracle):
+        proc, seen, bundle_path = kept_flipped
+        assert [n for n in seen["hashed"] if n.startswith("six-")], seen["hashed"]
+        assert re.findall(r"downloading (\d+) wheels", proc.stderr) == ["1"], output_of(proc)
+        _assert_ships_the_index_files(index, bundle_path, pip_oracle)
+
+    @needs_py311
+    @needs_unshare
+    def test_the_bundle_passes_bootstraps_check(self, kept_flipped, tmp_path):
+        sandbox = Sandbox(tmp_path, PYTHON311)
+        upload = sandbox.upload(kept_flipped[2])
+        checked, report = sandbox.bootstrap_json("check", upload)
+        assert checked.returncode == 0 and report["status"] == "ok", output_of(checked)
 
 
 # -- profiles ---------------------------------------------------------------------------------

@@ -157,58 +157,42 @@ WARM_PACKAGE = {
 def _imports_by_ast(path):
     """Counter of (name, level, fromlist) of the import statements in a source file's module
     level and class bodies (not in functions or lambdas), read by ast."""
-    import ast
-    import warnings
-    with open(path, "rb") as source, warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # what the standard library's old escapes say
-        tree = ast.parse(source.read())
-    found, queue = collections.Counter(), [tree]
-    while queue:
-        node = queue.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            continue
-        if isinstance(node, ast.Import):
-            found.update((alias.name, 0, None) for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            found[(node.module or "", node.level,
-                   tuple(alias.name for alias in node.names))] += 1
-        queue.extend(ast.iter_child_nodes(node))
-    return found
+    return _ast_imports(path)[0]
 
 
 def _type_checking_imports_by_ast(path):
     """Counter of the imports _imports_by_ast counts that sit in an `if TYPE_CHECKING:` (or
     `if x.TYPE_CHECKING:`) block: those no running program executes."""
+    return _ast_imports(path)[1]
+
+
+def _ast_imports(path):
     import ast
     import warnings
     with open(path, "rb") as source, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # what the standard library's old escapes say
         tree = ast.parse(source.read())
-    found, queue = collections.Counter(), [tree]
+    found, typed, queue = collections.Counter(), collections.Counter(), [(tree, False)]
     while queue:
-        node = queue.pop()
+        node, typing_only = queue.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             continue
-        test = getattr(node, "test", None) if isinstance(node, ast.If) else None
+        if isinstance(node, ast.Import):
+            keys = [(alias.name, 0, None) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            keys = [(node.module or "", node.level, tuple(alias.name for alias in node.names))]
+        else:
+            keys = []
+        found.update(keys)
+        if typing_only:
+            typed.update(keys)
+        test = node.test if isinstance(node, ast.If) else None
         if getattr(test, "id", getattr(test, "attr", None)) == "TYPE_CHECKING":
-            for inner in node.body:
-                found.update(_imports_in(inner))
-            queue.extend(node.orelse)
-            continue
-        queue.extend(ast.iter_child_nodes(node))
-    return found
-
-
-def _imports_in(node):
-    import ast
-    found = collections.Counter()
-    for inner in ast.walk(node):
-        if isinstance(inner, ast.Import):
-            found.update((alias.name, 0, None) for alias in inner.names)
-        elif isinstance(inner, ast.ImportFrom):
-            found[(inner.module or "", inner.level,
-                   tuple(alias.name for alias in inner.names))] += 1
-    return found
+            queue.extend((inner, True) for inner in node.body)
+            queue.extend((inner, typing_only) for inner in node.orelse)
+        else:
+            queue.extend((inner, typing_only) for inner in ast.iter_child_nodes(node))
+    return found, typed
 
 
 def _without(found, left_out):

@@ -941,3 +941,31 @@ class TestWarming:
         assert with_warming["notes"] == without["notes"]
         assert [(i["name"], i["version"]) for i in with_warming["installed"]] == [
             (i["name"], i["version"]) for i in without["installed"]]
+
+    def test_an_interrupt_after_the_install_ends_every_child(self, tmp_path, make_wheel,
+                                                             monkeypatch):
+        """Ctrl-C in a notebook once the packages are placed (while they are made usable):
+        the interrupt reaches the caller, and the verifying interpreter, the warming and the
+        workers end with it; no child is left running in the kernel."""
+        before = children()
+        spy = Spy(monkeypatch)
+        started = []
+        plain_start = bootstrap._Verifier.start
+
+        def start(verifier, held):
+            plain_start(verifier, held)
+            started.append(verifier.process)
+
+        def interrupted(installer, profile):
+            raise KeyboardInterrupt
+        monkeypatch.setattr(bootstrap._Verifier, "start", start)
+        monkeypatch.setattr(bootstrap, "_make_usable", interrupted)
+        make_wheel("warmroot", "1.0", files={"warmroot/__init__.py": "import json\n"})
+        with pytest.raises(KeyboardInterrupt):
+            bootstrap.install([str(tmp_path / "wheels")], require=["warmroot"],
+                              target=str(tmp_path / "target"), progress=lambda *a: None,
+                              jobs=2)
+        assert spy.processes and [p for p in started if p is not None], (spy.started, started)
+        for verifier in started:
+            assert verifier.returncode is not None, "the verifier was never waited for"
+        assert_all_waited(spy, before)

@@ -267,16 +267,16 @@ class TargetPip(object):
     # -- downloading ---------------------------------------------------------------------
 
     def download(self, items, dest):
-        """Every item into ``dest``: wheels by one ``pip download --no-deps`` of their URLs,
-        sdists by their URL (sha256 checked). Returns {item name: path}."""
+        """Every item into ``dest``: what pip kept while it resolved, where it has the item's
+        sha256 when read again (one read: a changed kept file is not trusted on its word);
+        the other wheels by one ``pip download --no-deps`` of their URLs, sdists by their URL
+        (sha256 checked). Returns {item name: path}."""
         os.makedirs(dest, exist_ok=True)
         paths = {}
-        checked = self._kept_digests()
         for item in items:
             kept = os.path.join(self.kept, item.filename)
-            if item.name not in self.stubbed and os.path.isfile(kept) and (
-                    checked.get(item.filename) == item.sha256
-                    or _sha256_ok(kept, item.sha256)):
+            if item.name not in self.stubbed and os.path.isfile(kept) and _sha256_ok(
+                    kept, item.sha256):
                 target = os.path.join(dest if item.is_wheel else self.sdists, item.filename)
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 if not os.path.exists(target):
@@ -301,20 +301,6 @@ class TargetPip(object):
             elif not item.is_wheel:
                 paths[item.name] = fetch_url(item.url, self.sdists, item.sha256)
         return paths
-
-    def _kept_digests(self):
-        """{kept file name: the sha256 pip held it to or computed from it} (kept.jsonl,
-        written by tools/pip_target.py); a file it names needs no second reading."""
-        digests = {}
-        try:
-            with open(os.path.join(self.kept, "kept.jsonl")) as f:
-                for line in f:
-                    record = json.loads(line)
-                    if record.get("sha256"):
-                        digests[record["filename"]] = record["sha256"]
-        except (OSError, ValueError):
-            return {}
-        return digests
 
 
 def platform_packages(profile):

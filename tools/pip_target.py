@@ -23,11 +23,10 @@ Patches, each on one documented seam of pip, before pip's own main() runs:
 * preparing an sdist's metadata that fails here (a setup.py that refuses this interpreter) is
   recorded in the failures file (project, version, URL) before pip reports its error;
 * every file pip downloads while it resolves is kept (hard-linked) in ``keep_dir``, so that a
-  dry run's downloads need no second pip process; ``kept.jsonl`` there records, per kept file,
-  its URL and the sha256 pip checked it against (the index's) or computed from it, so the
-  caller need not read it again; the distribution pip prepared from it is the one
-  ``--report`` describes (pip would otherwise open every wheel twice more: once for the
-  report, once for its "Would install" line).
+  dry run's downloads need no second pip process (the caller hashes each kept file once before
+  it ships it: a file changed after pip kept it is downloaded again); the distribution pip
+  prepared from it is the one ``--report`` describes (pip would otherwise open every wheel
+  twice more: once for the report, once for its "Would install" line).
 """
 
 import json
@@ -116,7 +115,6 @@ def _patch_sdist_failures(path):
 
 
 def _patch_keep_downloads(folder):
-    import shutil
     from pip._internal.operations import prepare
 
     original = prepare.RequirementPreparer._prepare_linked_requirement
@@ -130,30 +128,20 @@ def _patch_keep_downloads(folder):
             target = os.path.join(folder, link.filename)
             if not os.path.exists(target):
                 os.makedirs(folder, exist_ok=True)
-                try:
-                    os.link(path, target)
-                except OSError:
-                    shutil.copyfile(path, target)
-                _record_kept(folder, link, req)
+                link_or_copy(path, target)
         return dist
 
     prepare.RequirementPreparer._prepare_linked_requirement = _prepare_linked_requirement
     _patch_get_dist()
 
 
-def _record_kept(folder, link, req):
-    """One line of kept.jsonl: the kept file, its URL, and the sha256 pip checked it against
-    (the link's, from the index) or computed from it; None when pip has neither."""
-    info = getattr(req, "download_info", None)
-    archive = getattr(info, "archive_info", None)
-    sha256 = (getattr(archive, "hashes", None) or {}).get("sha256")
-    # pip held the file to the link's sha256 (download_info's is the link's then)
-    checked = link.hash_name == "sha256" and not getattr(req, "has_hash_options", True)
-    computed = link.hash is None and not getattr(req, "is_wheel_from_cache", True)
-    record = {"filename": link.filename, "url": link.url_without_fragment,
-              "sha256": sha256 if (checked or computed) else None}
-    with open(os.path.join(folder, "kept.jsonl"), "a") as f:
-        f.write(json.dumps(record) + "\n")
+def link_or_copy(source, target):
+    """A hard link (no second copy of a large wheel), or a copy across file systems."""
+    try:
+        os.link(source, target)
+    except OSError:
+        import shutil
+        shutil.copy2(source, target)
 
 
 def _patch_get_dist():

@@ -68,18 +68,24 @@ def render_map(found):
 
 def with_map(text):
     """``text`` with a true map (inserted above the first banner when there is none)."""
+    return mapped(text)[0]
+
+
+def mapped(text):
+    """(with_map(text), the map's lines). The map has a line per section, so its length is
+    known before its line numbers are: a block of that length goes in first, and the map is
+    rendered once."""
     lines = text.split("\n")
     span = map_span(lines)
     if span is None:
         first = next(i for i, line in enumerate(lines) if BANNER_RE.match(line))
         lines[first:first] = [""]  # the blank line between the map and the first banner
         span = (first, first)
+    count = len(sections(lines))
+    lines[span[0]:span[1]] = [""] * (len(MAP_HEAD) + count + 1)  # MAP_HEAD, the rows, MAP_LAST
     block = render_map(sections(lines))
-    for _ in range(3):  # the map's length is fixed by the number of sections: one pass settles
-        lines[span[0]:span[1]] = block
-        span = (span[0], span[0] + len(block))
-        block = render_map(sections(lines))
-    return "\n".join(lines)
+    lines[span[0]:span[0] + len(block)] = block
+    return "\n".join(lines), block
 
 
 def main(argv=None):
@@ -90,7 +96,7 @@ def main(argv=None):
     options = parser.parse_args(argv)
     with open(options.path, encoding="utf-8", newline="") as stream:
         text = stream.read()
-    fresh = with_map(text)
+    fresh, block = mapped(text)
     if options.write and fresh != text:
         with open(options.path, "w", encoding="utf-8", newline="") as stream:
             stream.write(fresh)
@@ -98,7 +104,7 @@ def main(argv=None):
         print("the map of sections in %s is stale: run python tools/sections.py --write"
               % options.path)
         return 1
-    for row in render_map(sections(fresh.split("\n")))[len(MAP_HEAD):-1]:
+    for row in block[len(MAP_HEAD):-1]:
         print(row[1:].strip())
     return 0
 

@@ -18,6 +18,8 @@ from packaging.version import Version
 
 import bootstrap  # the single-file bootstrap.py: its own file is the copy every bundle carries
 
+from .pip_target import link_or_copy  # tools/bundle.py's too
+
 BUNDLE_SCHEMA = "sandbox-bootstrap.bundle/1"
 BOOTSTRAP_PY = os.path.splitext(os.path.abspath(bootstrap.__file__))[0] + ".py"
 
@@ -138,14 +140,6 @@ def write_bundle(files, roots, profile, output, notes=(), max_part_size=None, pr
     if max_part_size and os.path.getsize(output) > max_part_size:
         return split(output, max_part_size)
     return [output]
-
-
-def link_or_copy(source, target):
-    """A hard link (no second copy of a large wheel), or a copy across file systems."""
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
 
 
 #: Members that are compressed archives already (wheels, sdists): deflating them again cost
