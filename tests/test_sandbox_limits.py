@@ -407,3 +407,32 @@ class TestIntake:
             assert problem["fix"]["where"] == "sandbox"
             assert problem["fix"]["command"].startswith("ulimit -n "), problem
             assert "upload" not in problem["fix"]["command"].lower(), problem
+
+
+class TestRerun:
+    """A fix repeats the install it fixes: the same uploads and options, with only what the
+    fix changes (--target, --jobs). Oracle: bootstrap's own command-line parser."""
+
+    ARGS = ["install", "bundle.tar.gz", "my uploads/extra.whl", "--require", "a>=1",
+            "--require", "b; python_version > '3'", "--target", "/t", "--budget", "30",
+            "--work-dir", "/w w", "--jobs", "3", "--upgrade", "--no-verify",
+            "--max-members", "99", "--max-nesting", "2", "--max-upload-size", "1000"]
+
+    @staticmethod
+    def _parse(words):
+        import bootstrap
+        return vars(bootstrap._build_parser("install").parse_args(words))
+
+    @pytest.mark.parametrize("changes", [{}, {"jobs": 1}, {"target": "/x y/python-packages"}],
+                             ids=["same", "jobs", "target"])
+    def test_the_fix_repeats_every_option(self, changes):
+        import shlex
+
+        import bootstrap
+        args = bootstrap._build_parser("install").parse_args(self.ARGS)
+        rerun = bootstrap._install_rerun(args.bundles, bootstrap._install_options(
+            args.require, args.target, args.overlay, args.upgrade, args.budget, args.work_dir,
+            not args.no_verify, args.jobs, bootstrap._intake_limits(args)))
+        words = shlex.split(rerun(**changes))
+        assert words[:2] == ["python", "bootstrap.py"], words
+        assert self._parse(words[2:]) == dict(self._parse(self.ARGS), **changes)
