@@ -9416,8 +9416,8 @@ class _Installer(object):
         else:
             code, message = "invalid-wheel", "%s cannot be installed: %s" % (wheel.filename, error)
         self.problems.append(Problem(code if code in PROBLEM_CODES else "invalid-wheel",
-                                     wheel.filename, message + still,
-                                     fix=_reupload_fix(wheel.filename)))
+                                     wheel.filename, message + still, fix=getattr(
+                                         error, "fix", None) or _reupload_fix(wheel.filename)))
         return "failed"
 
     def _roll_back_unrolled(self):
