@@ -55,17 +55,17 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #     141-205    pure   2. Errors
 #     206-2319   pure   3. The standards: names, versions, specifiers, markers, requirements, tags, metadata
 #    2320-2881   pure   4. Profile: the interpreter as data, and the wheels it takes
-#    2882-3412   pure   5. Problems and reports: the model, the codes, the renderings
-#    3413-4558   I/O    6. Intake: the bundle a user uploaded
-#    4559-4935   I/O    7. Wheels and sdists
-#    4936-6082   pure   8. Resolution
-#    6083-6483   pure   9. Fixes
-#    6484-6731   I/O    10. check: the dry run
-#    6732-8505   I/O    11. Installation: source, validator, destination, journal
-#    8506-8736   I/O    12. Environment modes
-#    8737-9320   I/O    13. install: check, install, verify, report
-#    9321-10053  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10054-10079  I/O    15. main
+#    2882-3414   pure   5. Problems and reports: the model, the codes, the renderings
+#    3415-4720   I/O    6. Intake: the bundle a user uploaded
+#    4721-5099   I/O    7. Wheels and sdists
+#    5100-6246   pure   8. Resolution
+#    6247-6647   pure   9. Fixes
+#    6648-6898   I/O    10. check: the dry run
+#    6899-8712   I/O    11. Installation: source, validator, destination, journal
+#    8713-8943   I/O    12. Environment modes
+#    8944-9626   I/O    13. install: check, install, verify, report
+#    9627-10359  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10360-10385  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -2917,7 +2917,8 @@ CODES = (
     ("hash-mismatch", "hash-mismatch", "upload",
      "a file whose sha256 differs from its manifest or RECORD"),
     ("not-writable", "not-writable", "sandbox",
-     "the install location cannot be written, or the disk is full"),
+     "the install location cannot be written, the disk is full, or another limit of the "
+     "sandbox stopped a read or a write (ulimit -f, ulimit -n, PATH_MAX, EIO, ENOMEM)"),
     ("import-failed", "import-failed", "bundle",
      "an installed module does not import in a fresh interpreter"),
     ("restart-needed", "restart-needed", "restart",
@@ -3079,7 +3080,8 @@ def error_report(command, problem, target):
         report[key] = []
     report["problems"] = [problem.to_json()]
     report["fix"] = None
-    report["next_steps"] = ["On a machine with internet: %s" % problem.fix["command"]]
+    report["next_steps"] = ["%s: %s" % ("On a machine with internet" if problem.fix["where"]
+                                        == "online" else "Here", problem.fix["command"])]
     report["notes"] = []
     return report
 
@@ -3609,6 +3611,7 @@ def _sniff(path):
         with open(path, "rb") as f:
             head = f.read(512)
     except OSError as error:
+        _raise_if_reading_failed(error, path)
         raise ArchiveError("cannot read %s: %s" % (path, error.strerror or error), path)
     if head[:2] == b"\x1f\x8b":
         return "gz"
@@ -3805,6 +3808,166 @@ def _is_corrupt_error(error):
     return type(error).__module__ in ("zlib", "_lzma", "lzma")  # zlib.error, LZMAError
 
 
+# -- The sandbox's own failures ---------------------------------------------------------------
+# An OSError with an errno is what the sandbox did to a read or a write: a full disk, a
+# permission, one of its limits (`ulimit -f`: EFBIG, since CPython ignores SIGXFSZ; `ulimit
+# -n`: EMFILE), a path longer than the system takes, a failing disk, no memory. It is never
+# what a file holds (a corrupt archive raises its module's error, or an OSError with no errno:
+# gzip's BadGzipFile), so its fix is made in the sandbox, never by another upload.
+
+#: errno names, and the kind of remedy that changes the outcome (_sandbox_cause).
+_SANDBOX_ERRNOS = (("ENOSPC", "space"), ("EDQUOT", "space"), ("EACCES", "permission"),
+                   ("EPERM", "permission"), ("EROFS", "permission"), ("EFBIG", "file-size"),
+                   ("EMFILE", "open-files"), ("ENFILE", "open-files"), ("ENOMEM", "memory"),
+                   ("ENAMETOOLONG", "path-length"), ("EIO", "disk"))
+
+
+def _load_modules_first(installing=False):
+    """Import now, in one thread, what saying why the sandbox failed needs (resource, shlex)
+    and, ``installing``, what the extraction threads import: at the open-file limit an import
+    fails like the write it would explain, and one failing in a thread can leave another
+    thread a module half made (AttributeError)."""
+    import shlex  # noqa: F401  (_quote)
+    try:
+        import resource  # noqa: F401
+    except ImportError:  # Windows, Pyodide
+        pass
+    if installing:
+        for name in ("base64", "hashlib", "zipfile", "zlib", "shutil", "marshal", "pickle",
+                     "subprocess"):
+            try:
+                __import__(name)
+            except ImportError:  # a small build without zlib, no processes (Pyodide)
+                pass
+
+
+def _resource_limit(name):
+    """(soft, hard) of the resource limit ``name`` ("RLIMIT_FSIZE"), None for unlimited; None
+    where limits cannot be read (Windows, Pyodide)."""
+    try:
+        import resource
+        limits = resource.getrlimit(getattr(resource, name))
+    except (ImportError, AttributeError, OSError, ValueError):
+        return None
+    return tuple(None if value == resource.RLIM_INFINITY else value for value in limits)
+
+
+def _short_path(path, keep=120):
+    """``path``, or its two ends where it is longer than a line should be (ENAMETOOLONG)."""
+    return path if len(path) <= 2 * keep + 3 else path[:keep] + "..." + path[-keep:]
+
+
+def _path_limits(folder):
+    """(PATH_MAX, NAME_MAX) of the file system under ``folder`` (POSIX's least, unknown)."""
+    limits = []
+    for name, least in (("PC_PATH_MAX", 4096), ("PC_NAME_MAX", 255)):
+        try:
+            limits.append(os.pathconf(_nearest_existing(folder) or os.sep, name))
+        except (OSError, ValueError, AttributeError):
+            limits.append(least)
+    return tuple(limits)
+
+
+def _sandbox_cause(error, folder):
+    """(why, remedy) of an OSError the sandbox caused, or None (no errno: the file is corrupt;
+    not an OSError). ``why`` says what happened (the errno's meaning, its name, the path and
+    the limit involved); ``remedy`` is the kind in _SANDBOX_ERRNOS ("other" for the rest).
+    ``folder``: where it was written (the path, when the error names none)."""
+    if not isinstance(error, OSError) or error.errno is None:
+        return None
+    import errno as errnos
+    remedy = dict((getattr(errnos, name), kind) for name, kind in _SANDBOX_ERRNOS
+                  if hasattr(errnos, name)).get(error.errno, "other")
+    path = _short_path(error.filename if isinstance(error.filename, str) else folder)
+    text = "%s, %s" % (error.strerror or os.strerror(error.errno),
+                       errnos.errorcode.get(error.errno, "errno %d" % error.errno))
+    if remedy == "space":
+        return "no space left in %s (%s)" % (folder, text), remedy
+    if remedy == "permission":
+        return "no permission to write %s (%s)" % (path, text), remedy
+    if remedy == "file-size":
+        limit = _resource_limit("RLIMIT_FSIZE") or (None, None)
+        return (("%s could not be written whole (%s): the file-size limit of this process "
+                 "(RLIMIT_FSIZE, `ulimit -f`) is %d bytes" % (path, text, limit[0]))
+                if limit[0] is not None else "%s is larger than the file system under %s "
+                "holds (%s)" % (path, folder, text)), remedy
+    if remedy == "open-files" and error.errno == errnos.EMFILE:
+        limit = _resource_limit("RLIMIT_NOFILE") or (None, None)
+        return ("too many files open at once in this process, opening %s (%s): the open-file "
+                "limit (RLIMIT_NOFILE, `ulimit -n`) is %s" % (path, text, limit[0])), remedy
+    if remedy == "path-length":
+        full = error.filename if isinstance(error.filename, str) else ""
+        return ("a path is longer than this system takes (%s): %s is %d characters, a name in "
+                "it at most %d, where the limits are %d (PATH_MAX) and %d (NAME_MAX)" % ((
+                    text, path, len(full), max([len(p) for p in full.split(os.sep)] + [0]))
+                    + _path_limits(folder))), remedy
+    return {"disk": "the disk failed to read or write %s (%s)",
+            "memory": "this sandbox ran out of memory at %s (%s)",
+            "open-files": "the system's table of open files is full, opening %s (%s)"}.get(
+                remedy, "the sandbox refused %s (%s)") % (path, text), remedy
+
+
+def _limit_raise(name, flag):
+    """The shell command that raises resource limit ``name`` to its hard limit (`ulimit -f
+    unlimited`), or None when the soft limit is the hard one already. A finite file-size
+    limit is not named: shells count it in blocks of different sizes (bash 1024, dash 512)."""
+    limit = _resource_limit(name)
+    if limit is None or limit[0] == limit[1] or (flag == "f" and limit[1] is not None):
+        return None
+    return "ulimit -%s %s" % (flag, "unlimited" if limit[1] is None else limit[1])
+
+
+def _sandbox_error(error, folder, doing, subject=None):
+    """The not-writable BootstrapError of an OSError the sandbox caused while ``doing`` (e.g.
+    "reading bundle.tar.gz"), with a fix that is made here and then the same command again;
+    None for an error that is not the sandbox's (_sandbox_cause)."""
+    cause = _sandbox_cause(error, folder)
+    if cause is None:
+        return None
+    why, remedy = cause
+    first = {
+        "space": "free some space in %s, or pass --work-dir DIR on a disk with room" % folder,
+        "permission": "pass --work-dir DIR naming a folder this user can write",
+        "file-size": _limit_raise("RLIMIT_FSIZE", "f") or "ask for a sandbox with a larger "
+        "file-size limit (`ulimit -f`)",
+        "open-files": _limit_raise("RLIMIT_NOFILE", "n") or "close what holds files open",
+        "memory": "free some memory (end other programs)",
+        "path-length": "pass --work-dir DIR naming a folder with a shorter path",
+        "disk": "copy the uploads to another disk, and pass --work-dir DIR on that disk"}.get(
+            remedy)
+    result = BootstrapError("%s while %s" % (why, doing), subject or folder,
+                            code="not-writable")
+    result.fix = {"where": "sandbox", "command": (first + ", then " if first else "") +
+                  "run the same command again"}
+    return result
+
+
+def _raise_if_reading_failed(error, path):
+    """Raise the not-writable error of an OSError that reading the upload ``path`` met where the
+    sandbox failed, not the file (a disk's I/O error, too many open files, no memory)."""
+    cause = _sandbox_cause(error, os.path.dirname(os.path.abspath(path)))
+    if cause is not None and cause[1] in ("disk", "open-files", "memory"):
+        raise _sandbox_error(error, os.path.dirname(os.path.abspath(path)),
+                             "reading %s" % os.path.basename(path), os.path.basename(path))
+
+
+def _limit_problem(error):
+    """The not-writable Problem of an OSError that a limit of the sandbox raised where nothing
+    expected one (at the open-file limit, an import; a full disk, a failing one), or None: it
+    is no bug of bootstrap's, and its fix is made here."""
+    here = _current_folder() or os.sep
+    cause = _sandbox_cause(error, here)
+    if cause is None or cause[1] in ("other", "permission"):
+        return None
+    return _problem_from_error(_sandbox_error(error, here, "running bootstrap.py"))
+
+
+def _errno_name(error):
+    """The symbol of an OSError's errno ("EFBIG"), or None."""
+    import errno as errnos
+    return errnos.errorcode.get(getattr(error, "errno", None) or 0)
+
+
 def _read_archive(path, dest, extract):
     """Run ``extract(path, dest, notes)``, turning every failure into an ArchiveError."""
     import errno
@@ -3820,13 +3983,12 @@ def _read_archive(path, dest, extract):
         if _is_corrupt_error(error):
             raise ArchiveError("%s is truncated or corrupt (%s); upload it again"
                                % (path, error or type(error).__name__), path)
-        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise BootstrapError("no space left in %s while extracting %s; free some space or "
-                                 "pass --work-dir on a larger disk" % (dest.root, path),
-                                 dest.root, code="not-writable")
         if isinstance(error, OSError) and error.errno in (errno.ENAMETOOLONG, errno.EILSEQ):
             raise UnsafeMemberError("%s: a member's path is too long or not a valid name "
                                     "here (%s); refused" % (path, error.strerror), path)
+        sandbox = _sandbox_error(error, dest.root, "extracting %s" % path)
+        if sandbox is not None:
+            raise sandbox
         raise
     links = [note for note in notes if note.startswith("skipped link ")]
     if len(links) > 5:  # thousands of links make one line, not thousands
@@ -4587,6 +4749,7 @@ class Wheel(object):
                 if not _zip_ends_properly(self.path):
                     raise zipfile.BadZipFile("its zip directory is missing")
             except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+                _raise_if_reading_failed(error, self.path)
                 raise ArchiveError("%s is truncated or corrupt (%s); upload it again"
                                    % (self.filename, error), self.filename)
             self._members = collections.OrderedDict((info.filename, info) for info in infos)
@@ -4607,6 +4770,7 @@ class Wheel(object):
                 with zipfile.ZipFile(self.path) as archive:
                     data = archive.read(info)
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as error:
+            _raise_if_reading_failed(error, self.path)
             raise ArchiveError("%s is truncated or corrupt (%s); upload it again"
                                % (self.filename, error), self.filename)
         finally:
@@ -6621,7 +6785,9 @@ def _read_wheels(bundle, profile, excluded):
             problems.append(Problem("invalid-wheel", os.path.basename(item.path), error.message,
                                     fix=_reupload_fix(item.path)))
             continue
-        except ArchiveError as error:
+        except BootstrapError as error:  # corrupt, or the sandbox failed to read it
+            if not isinstance(error, ArchiveError) and error.code != "not-writable":
+                raise
             problems.append(_problem_from_error(error))
             continue
         wheels.append(wheel)
@@ -6719,6 +6885,7 @@ def check(bundles, require=None, profile=None, upgrade=False, work_dir=None, lim
     if isinstance(bundles, str):
         bundles = [bundles]
     profile_argument = profile if isinstance(profile, str) else None
+    _load_modules_first()
     problem = _work_dir_problem(work_dir)
     if problem is not None:
         return build_report("check", _load_profile(profile), None, None, [problem], bundles)
@@ -6941,6 +7108,24 @@ def _staged_path(staging, key, relative, made):
     return path
 
 
+def _remove_tree(path):
+    """Remove a folder and all it holds, as far as it can: shutil.rmtree, then, for what that
+    left (it holds a descriptor per level: at the open-file limit it meets EMFILE), a walk
+    from the bottom up that holds one at a time."""
+    import shutil
+    shutil.rmtree(path, ignore_errors=True)
+    if not os.path.lexists(path):
+        return
+    for folder, dirs, files in os.walk(path, topdown=False):
+        for name in files + dirs:
+            try:
+                (os.rmdir if name in dirs and not os.path.islink(os.path.join(folder, name))
+                 else os.remove)(os.path.join(folder, name))
+            except OSError:
+                pass
+    _remove_empty(path)
+
+
 def _extract_members(path, staging, members, shebang):
     """Write ``members`` of the wheel at ``path`` into ``staging``, hashing each as it goes;
     returns (installed rows (key, relative, digest, size), RECORD mismatches). Several calls
@@ -6971,32 +7156,38 @@ def _extract_members(path, staging, members, shebang):
 def _write_members(archive, raw, members, staging, shebang):
     import hashlib
     installed, mismatches, made = [], [], set()
-    for member in members:
-        key, relative, expected = member.key, member.relative, member.expected
-        path = _staged_path(staging, key, relative, made)
-        other = _record_hasher(expected[0] if expected else None)
-        strong = bool(expected and (expected[0] == "sha256" or other is not None))
-        data = (raw.read(member, check_crc=not strong)
-                if member.file_size <= _CHUNK or key == "scripts" else None)
-        if data is None:  # large: stream it; another compression: zipfile streams it
-            streamed = raw.stream(member, path, check_crc=not strong, other=other)
-            digest, size = streamed or _stream_member(archive(), member, path, other)
-        else:
-            digest, size = hashlib.sha256(data), len(data)
-            if other is not None:
-                other.update(data)
-        text = _urlsafe_digest(digest)
-        problem = _record_mismatch(member.filename, expected, text, other)
-        if problem:
-            mismatches.append(problem)
-        if data is not None:
-            if key == "scripts" and data.startswith(b"#!python"):
-                data = _rewrite_shebang(data, shebang)
-                text, size = _urlsafe_digest(hashlib.sha256(data)), len(data)
-            _write_new_file(path, data, member.executable)
-        elif member.executable:
-            os.chmod(path, 0o755)
-        installed.append((key, relative, text, size))
+    path = staging
+    try:
+        for member in members:
+            key, relative, expected = member.key, member.relative, member.expected
+            path = _staged_path(staging, key, relative, made)
+            other = _record_hasher(expected[0] if expected else None)
+            strong = bool(expected and (expected[0] == "sha256" or other is not None))
+            data = (raw.read(member, check_crc=not strong)
+                    if member.file_size <= _CHUNK or key == "scripts" else None)
+            if data is None:  # large: stream it; another compression: zipfile streams it
+                streamed = raw.stream(member, path, check_crc=not strong, other=other)
+                digest, size = streamed or _stream_member(archive(), member, path, other)
+            else:
+                digest, size = hashlib.sha256(data), len(data)
+                if other is not None:
+                    other.update(data)
+            text = _urlsafe_digest(digest)
+            problem = _record_mismatch(member.filename, expected, text, other)
+            if problem:
+                mismatches.append(problem)
+            if data is not None:
+                if key == "scripts" and data.startswith(b"#!python"):
+                    data = _rewrite_shebang(data, shebang)
+                    text, size = _urlsafe_digest(hashlib.sha256(data)), len(data)
+                _write_new_file(path, data, member.executable)
+            elif member.executable:
+                os.chmod(path, 0o755)
+            installed.append((key, relative, text, size))
+    except OSError as error:  # a write() error names no file: the one being written
+        if error.filename is None and error.errno is not None:
+            error.filename = path
+        raise
     return installed, mismatches
 
 
@@ -7538,9 +7729,8 @@ class _WheelInstall(object):
     def discard(self):
         """Remove the staging folder, unless its journal has started a commit (then only a
         rollback or the next run may touch it)."""
-        import shutil
         if not os.path.isfile(os.path.join(self.staging, "READY")):
-            shutil.rmtree(self.staging, ignore_errors=True)
+            _remove_tree(self.staging)
 
     def _stage_path(self, key, relative):
         return _staged_path(self.staging, key, relative, self.made)
@@ -8040,6 +8230,23 @@ def recover_staging(lib_dir, scheme_for=None):
             notes.append("discarded the incomplete staging of %s from an interrupted run" % entry)
     _remove_empty(root)
     return notes
+
+
+def _sweep_staging(lib_dir, stagings):
+    """Remove what this run's ``stagings`` still hold that no journal needs (no READY, or a
+    commit or rollback that has ended): what a removal could not remove while other threads
+    held every descriptor the open-file limit allows. Then the staging folder, if empty."""
+    for staging in stagings:
+        if not os.path.isdir(staging):
+            continue
+        try:
+            with open(os.path.join(staging, "PHASE")) as f:
+                ended = f.read() in ("committed", "rolled-back")
+        except OSError:
+            ended = False
+        if ended or not os.path.isfile(os.path.join(staging, "READY")):
+            _remove_tree(staging)
+    _remove_empty(os.path.join(lib_dir, STAGING_DIR))
 
 
 def _remove_empty(folder):
@@ -8839,6 +9046,72 @@ def choose_destination(target=None, bundles=()):
                               "then": "PYTHONPATH=%s python ..." % path})
 
 
+def _install_rerun(bundles, options=()):
+    """A function of (target=None, jobs=None) giving the command `python bootstrap.py install`
+    that repeats an install: its uploads and ``options`` (command-line words), with another
+    --target (which replaces a --target or --overlay) or --jobs."""
+    def command(target=None, jobs=None):
+        words, skip = [], False
+        for word in options:
+            if skip:
+                skip = False
+            elif (target and word in ("--target", "--overlay")) or (jobs and word == "--jobs"):
+                skip = True
+            else:
+                words.append(word)
+        words += ["--target", target] if target else []
+        words += ["--jobs", str(jobs)] if jobs else []
+        return "python bootstrap.py install %s" % " ".join(
+            ([_quote(b) for b in bundles] or ["BUNDLE"]) + [_quote(w) for w in words])
+    return command
+
+
+def _install_options(require, target, overlay, upgrade, budget, work_dir, verify, jobs, limits):
+    """The command-line words of install()'s arguments (for _install_rerun)."""
+    words = []
+    for requirement in require or ():
+        words += ["--require", requirement]
+    for flag, value in (("--target", target), ("--overlay", overlay), ("--budget", budget),
+                        ("--work-dir", work_dir), ("--jobs", jobs)):
+        if value is not None:
+            words += [flag, str(value)]
+    words += (["--upgrade"] if upgrade else []) + ([] if verify else ["--no-verify"])
+    limits = limits or DEFAULT_LIMITS
+    if limits.max_ratio is None and limits.max_total != DEFAULT_LIMITS.max_total:
+        words += ["--max-upload-size", str(limits.max_total)]
+    if limits.max_members != DEFAULT_LIMITS.max_members:
+        words += ["--max-members", str(limits.max_members)]
+    if limits.max_depth != DEFAULT_LIMITS.max_depth:
+        words += ["--max-nesting", str(limits.max_depth)]
+    return words
+
+
+def _sandbox_fix(remedy, rerun, destination):
+    """The fix of an install that the sandbox stopped (``remedy``: a kind of _SANDBOX_ERRNOS):
+    a command run here that changes the outcome, phrased from ``rerun`` (_install_rerun)."""
+    fix = collections.OrderedDict([("where", "sandbox")])
+    if remedy in ("space", "permission", "disk", "path-length"):
+        import tempfile
+        places = [_writable_alternative(), os.path.join(tempfile.gettempdir(), "python-packages")]
+        place = min([p for p in places if _is_writable(p)] or places[-1:], key=len) if (
+            remedy == "path-length") else places[0]
+        fix["command"] = ("free some space in %s and run the same command again, or: "
+                          % destination.lib_dir if remedy == "space" else "") + rerun(
+                              target=place)
+        if destination.kind != "target":
+            fix["then"] = "PYTHONPATH=%s python ..." % place
+        return fix
+    if remedy in ("file-size", "open-files"):
+        raised = _limit_raise(*{"file-size": ("RLIMIT_FSIZE", "f"),
+                                "open-files": ("RLIMIT_NOFILE", "n")}[remedy])
+        fix["command"] = (raised + " && " + rerun()) if raised else (
+            "ask for a sandbox with a larger file-size limit (`ulimit -f`), then run: " + rerun()
+            if remedy == "file-size" else rerun(jobs=1))
+        return fix
+    fix["command"] = rerun(jobs=1) if remedy == "memory" else rerun()
+    return fix
+
+
 def _target_profile(destination):
     """This interpreter's profile, seen from the install destination: a --target folder is
     self-contained (only what it holds counts as installed, as with pip --target); an overlay
@@ -8923,12 +9196,19 @@ def _held_names(installation):
     return sorted(n for n in names if n.isidentifier())
 
 
+_NOTHING_OF_IT = "nothing of it was installed"
+_CUT_SHORT = "its commit was cut short, and the next run of bootstrap.py rolls it back"
+
+
 class _Installer(object):
     """Runs a Plan's installs, in parallel, within a time budget; collects results and problems."""
 
     def __init__(self, destination, profile, roots, budget, jobs, work, progress=None,
-                 bundle_wheels=()):
+                 bundle_wheels=(), rerun=None):
         import time
+        self.rerun = rerun  # _install_rerun of this install, for the fixes of its problems
+        self.unrolled = []  # (problem index, staging) of commits whose rollback failed
+        self.stagings = []  # the staging folder of each wheel prepared
         self.bundle_wheels = list(bundle_wheels)
         self.progress = progress or (lambda done, total, name, size: None)
         self.destination = destination
@@ -9026,8 +9306,9 @@ class _Installer(object):
                 prepared.append((index, candidate, _WheelInstall(
                     wheel, self.destination.scheme(candidate.name),
                     candidate.name in self.root_names).prepare()))
-            except (BootstrapError, OSError, ValueError) as error:
+            except (BootstrapError, OSError, ValueError, MemoryError) as error:
                 outcomes[index] = self._failed(wheel, error, self._replaced(candidate))
+        self.stagings = [installation.staging for _, _, installation in prepared]
         self.workers = self._extraction_workers(sum(len(i.members) for _, _, i in prepared))
         self.pool = _extraction_pool(self.jobs)
         extract = self.workers.extract if self.workers is not None else None
@@ -9039,6 +9320,7 @@ class _Installer(object):
             outcomes[index] = self._finish_one(candidate, installation, futures)
             self.progress(done, len(pending), candidate.name,
                           _file_size(installation.wheel.path))
+        self._roll_back_unrolled()
         if self.verifier is not None and self.workers is not None:
             self._start_warming()
         else:
@@ -9103,20 +9385,23 @@ class _Installer(object):
             self.verifier.placed(self.held.pop(candidate.name, ()),
                                  modules if candidate.name in self.root_names else ())
 
-    def _failed(self, wheel, error, kept=None):
-        import errno
+    def _failed(self, wheel, error, kept=None, staging=None):
+        """Record why ``wheel`` was not installed (``kept``: the distribution still there;
+        ``staging``: its staging folder, whose journal may have begun a commit)."""
         still = ("; %s %s is still installed, as it was" % (kept.name, kept.version)
                  if kept is not None else "")
-        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EACCES,
-                                                          errno.EPERM, errno.EROFS):
-            where = self.destination.lib_dir
-            reason = ("no space left" if error.errno in (errno.ENOSPC, errno.EDQUOT)
-                      else "no permission to write")
+        cause = (_sandbox_cause(error, self.destination.lib_dir) if not isinstance(
+            error, MemoryError) else ("this sandbox ran out of memory", "memory"))
+        if cause is not None:  # the sandbox's doing, never the wheel's: fixed here
+            journaled = staging is not None and os.path.isfile(os.path.join(staging, "READY"))
+            if journaled:  # its rollback failed too: tried again once no thread holds files
+                self.unrolled.append((len(self.problems), staging))
             self.problems.append(Problem(
-                "not-writable", wheel.filename, "%s in %s while installing %s; nothing of it was "
-                "installed%s" % (reason, where, wheel.filename, still),
-                fix={"where": "sandbox", "command": "free some space in %s, or rerun with "
-                     "--target %s" % (where, _quote(_writable_alternative()))}))
+                "not-writable", wheel.filename, "%s could not be installed: %s; %s%s" % (
+                    wheel.filename, cause[0], _CUT_SHORT if journaled else _NOTHING_OF_IT,
+                    still),
+                fix=_sandbox_fix(cause[1], self.rerun or _install_rerun(()), self.destination),
+                details=dict([("errno", _errno_name(error))] if _errno_name(error) else [])))
             return "failed"
         if isinstance(error, FileConflict):
             self.problems.append(Problem(
@@ -9131,9 +9416,22 @@ class _Installer(object):
         else:
             code, message = "invalid-wheel", "%s cannot be installed: %s" % (wheel.filename, error)
         self.problems.append(Problem(code if code in PROBLEM_CODES else "invalid-wheel",
-                                     wheel.filename, message + still,
-                                     fix=_reupload_fix(wheel.filename)))
+                                     wheel.filename, message + still, fix=getattr(
+                                         error, "fix", None) or _reupload_fix(wheel.filename)))
         return "failed"
+
+    def _roll_back_unrolled(self):
+        """Roll back again the commits whose rollback failed (at the open-file limit, while
+        other threads held files): once it succeeds, nothing of that wheel was installed."""
+        for index, staging in self.unrolled:
+            try:
+                rollback_staging(staging)
+            except (OSError, BootstrapError):
+                continue  # the journal stays: the next run rolls it back, as the problem says
+            problem = self.problems[index]
+            self.problems[index] = problem._replace(
+                message=problem.message.replace(_CUT_SHORT, _NOTHING_OF_IT))
+        self.unrolled = []
 
     def _replaced(self, candidate):
         """The installed distribution an install of ``candidate`` replaces, or None (a
@@ -9156,11 +9454,16 @@ class _Installer(object):
                 future.result()
             installation.finish(replaces=previous, owners=self._owners)
         except Exception as error:
+            for future in futures:  # the wheel's other chunks may still write to its staging
+                try:
+                    future.result()
+                except Exception:
+                    pass
             installation.discard()
-            if not isinstance(error, (BootstrapError, OSError, ValueError)):
+            if not isinstance(error, (BootstrapError, OSError, ValueError, MemoryError)):
                 raise
             self._placed(candidate, ())
-            return self._failed(wheel, error, kept=previous)
+            return self._failed(wheel, error, kept=previous, staging=installation.staging)
         self.owner_index = None  # the installed files changed
         self.notes.extend(wheel.notes)
         self.modules[candidate.name] = installation.top_level_modules()
@@ -9250,7 +9553,7 @@ def _make_usable(installer, profile):
     destination = installer.destination
     if installer.results:
         profile.installed_after = _target_profile(destination).installed
-    _remove_empty(os.path.join(destination.lib_dir, STAGING_DIR))
+    _sweep_staging(destination.lib_dir, installer.stagings)
     if destination.kind == "overlay":
         _mark_overlay(destination.lib_dir)
         _activate_overlay(destination.lib_dir)
@@ -9282,6 +9585,7 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
     callable (done, total, name, bytes); the default shows progress on a terminal or notebook.
     """
     bundles = [bundles] if isinstance(bundles, str) else list(bundles or find_uploads())
+    _load_modules_first(installing=True)
     bundles, environments, problems = _unpack_environments(bundles, target)
     if (environments or problems) and not bundles:
         report = build_report("install", Profile.current(), None, None, problems, [],
@@ -9303,7 +9607,9 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
                                 sdists, notes=notes + ["nothing was installed: fix the uploads"])
         installer = _run_installer(_Installer(
             destination, profile, [Requirement(r) for r in plan.roots], budget, jobs, work,
-            progress or Progress(), getattr(plan, "wheels", ())), plan, verify)
+            progress or Progress(), getattr(plan, "wheels", ()), _install_rerun(
+                bundles, _install_options(require, target, overlay, upgrade, budget,
+                                          work_dir, verify, jobs, limits))), plan, verify)
         try:
             _make_usable(installer, profile)
         except BaseException:  # e.g. a KeyboardInterrupt: the children end with it
@@ -9344,7 +9650,7 @@ def _as_call(command, place):
         return None
     keywords = collections.OrderedDict(
         (key, getattr(args, key, None)) for key in ("require", "profile", "target", "overlay",
-                                                   "budget"))
+                                                   "budget", "jobs"))
     keywords["upgrade"] = args.upgrade or None
     keywords = collections.OrderedDict((k, v) for k, v in keywords.items() if v is not None)
     if place == "tool":
@@ -9590,12 +9896,12 @@ def main(argv=None, out=None, err=None):
     except KeyboardInterrupt:
         err.write("bootstrap.py: interrupted\n")
         return 1
-    except Exception as error:  # bootstrap's own bug: reported as one, exit code 1
-        problem = internal_problem(error)
+    except Exception as error:  # bootstrap's own bug (or a limit): reported, exit code 1
+        problem = _limit_problem(error) or internal_problem(error)
         if args is not None and args.command in ("check", "install"):
             return _emit_report(_bug_report(args.command, problem), args, out)
         err.write("bootstrap.py: error: %s\n%s" % (problem.message,
-                                                   problem.details["traceback"]))
+                                                   problem.details.get("traceback", "")))
         return 1
 
 

@@ -1,0 +1,438 @@
+"""Installs that the sandbox stops, not the wheel (bootstrap.py sections 6, 11 and 13): the
+bootstrap CLI runs in a child process under a real resource limit (setrlimit in preexec_fn),
+never a mock, through extraction threads and through extraction workers.
+
+    TestFileSizeLimit   RLIMIT_FSIZE below a member's size: CPython ignores SIGXFSZ, so the
+                        write fails with EFBIG (in a worker, the OSError crosses the pipe
+                        pickled, errno and path kept)
+    TestOpenFileLimit   RLIMIT_NOFILE from the lowest value at which bootstrap runs up to the
+                        first at which the install succeeds: every failure on the way is the
+                        sandbox's (EMFILE), never the upload's; its fix, raising the limit or
+                        --jobs 1 where it cannot be raised, is run and works
+    TestPathTooLong     a --target so deep that a staged member's path passes PATH_MAX
+                        (ENAMETOOLONG)
+    TestIntake          EMFILE while intake reads the uploads (a folder of wheels, a .tar.gz):
+                        not-writable, never corrupt-archive
+
+For each: the problem's code (not-writable), a message that names the cause (the errno, the
+limit and its value, or the path's length), a fix made in the sandbox that never says to upload
+again, exit code 1 (a failure of the sandbox, not of the input: 2 is for input problems), the
+target tree exactly as it was, no staging folder left. The fix is then run verbatim in a shell
+(`python bootstrap.py` being this interpreter and this bootstrap.py, in the folder where the
+failing command ran), under the same limit, and the install must then equal pip's --target
+tree. The worker path is proved taken by a driver that records, in the child, every worker
+started and every outcome a worker sent back.
+"""
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from installkit import (  # noqa: E402
+    BOOTSTRAP_DIR, BOOTSTRAP_PY, STAGING_DIR, clean_env, diff_trees, snapshot, strictly_complete)
+from test_workers import pip_target, target_tree  # noqa: E402
+from wheelmaker import make_wheel  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="resource limits as Linux sets them")
+
+#: Runs bootstrap's main() as the CLI does, recording in this child which extraction workers
+#: started and what each sent back ("done", "coded": a BootstrapError's fields, "raised": an
+#: exception pickled), then prints them on stderr as one SPY line.
+DRIVER = r'''
+import json, sys
+sys.dont_write_bytecode = True  # under a file-size limit, a .pyc would be cut short
+sys.path.insert(0, sys.argv[1])
+import bootstrap
+started, outcomes = [], []
+plain_start, plain_outcome = bootstrap._start_worker, bootstrap._worker_outcome
+
+
+def start():
+    process = plain_start()
+    started.append(process is not None)
+    return process
+
+
+def outcome(value):
+    outcomes.append(value[0])
+    return plain_outcome(value)
+
+
+bootstrap._start_worker, bootstrap._worker_outcome = start, outcome
+code = bootstrap.main(sys.argv[2:])
+sys.stderr.write("SPY %s\n" % json.dumps({"started": started, "outcomes": outcomes}))
+sys.exit(code)
+'''
+
+BIG = 300 * 1024  # the largest member of bigpkg
+JOBS = "2"  # two extraction threads, or two workers for a bundle past _WORKER_MEMBERS
+
+
+def _limited(kind, soft, hard=None):
+    """A preexec_fn setting resource limit ``kind`` to ``soft`` (``hard``: the hard limit too;
+    default: left as it is, so that a fix may raise the soft one)."""
+    def apply():
+        current = resource.getrlimit(kind)
+        resource.setrlimit(kind, (soft, current[1] if hard is None else hard))
+    return apply
+
+
+def _members(count, big=True):
+    files = dict(("%%s/m%04d.py" % i, "v = %d\n" % i) for i in range(count))
+    if big:
+        files["%s/blob.bin"] = os.urandom(BIG)
+    return files
+
+
+def _wheel(folder, name, count, big=True):
+    files = dict((path % name, data) for path, data in _members(count, big).items())
+    files[name + "/__init__.py"] = "def main():\n    return 0\n"
+    return make_wheel(folder, name, "1.0", files=files, entry_points={
+        "console_scripts": {name + "-cli": name + ":main"}})
+
+
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory):
+    """threads: bigpkg (a 300 KB member, 20 modules, a console script), under
+    _WORKER_MEMBERS; workers: manypkg, the same past it (2100 modules); several: three
+    packages of 40 modules (for the open-file limit: threads writing at once); already: a
+    package the target holds before each test."""
+    import bootstrap
+    base = tmp_path_factory.mktemp("limits")
+    made = {"threads": base / "threads", "workers": base / "workers",
+            "several": base / "several", "already": base / "already"}
+    _wheel(made["threads"], "bigpkg", 20)
+    _wheel(made["workers"], "manypkg", max(2100, bootstrap._WORKER_MEMBERS + 50))
+    for name in ("alpha", "beta", "gamma"):
+        _wheel(made["several"], name, 40, big=False)
+    make_wheel(made["already"], "already", "1.0")
+    return dict((key, str(value)) for key, value in made.items())
+
+
+class Scene(object):
+    """A sandbox's folders: cwd (bootstrap.py uploaded there), TMPDIR, and a --target that
+    already holds a package and a file of the user's."""
+
+    def __init__(self, root, bundles, target=None, preinstall=True):
+        self.root = str(root)
+        self.cwd = os.path.join(self.root, "cwd")
+        self.tmp = os.path.join(self.root, "tmp")
+        for folder in (self.cwd, self.tmp):
+            os.makedirs(folder)
+        os.symlink(BOOTSTRAP_PY, os.path.join(self.cwd, "bootstrap.py"))
+        self.target = target or os.path.join(self.root, "target")
+        os.makedirs(self.target, exist_ok=True)
+        with open(os.path.join(self.target, "notes.txt"), "w") as f:
+            f.write("the user's own file\n")
+        if preinstall:
+            proc = self.run([sys.executable, BOOTSTRAP_PY, "install", bundles["already"],
+                             "--target", self.target, "--no-verify", "--json"])
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+        self.before = snapshot(self.target)
+
+    def env(self):
+        env = clean_env(TMPDIR=self.tmp)
+        env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+        return env
+
+    def run(self, cmd, limit=None, shell=False):
+        return subprocess.run(cmd, cwd=self.cwd, env=self.env(), preexec_fn=limit, shell=shell,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True, timeout=300)
+
+    def install(self, bundle, limit, *args):
+        """The install CLI through DRIVER, under ``limit``: (process, report or None, spy or
+        None: no SPY line, the interpreter stopped before bootstrap ran)."""
+        proc = self.run([sys.executable, "-c", DRIVER, BOOTSTRAP_DIR, "install", bundle,
+                         "--target", self.target, "--no-verify", "--jobs", JOBS, "--json"]
+                        + list(args), limit)
+        spies = [line[4:] for line in proc.stderr.splitlines() if line.startswith("SPY ")]
+        try:
+            report = json.loads(proc.stdout)
+        except ValueError:
+            report = None
+        return proc, report, json.loads(spies[0]) if spies else None
+
+    def run_fix(self, fix, limit):
+        """The fix's command, verbatim, in a shell in the same folder under the same limit."""
+        assert fix["where"] == "sandbox", fix
+        proc = self.run(fix["command"], limit, shell=True)
+        assert proc.returncode == 0, (fix, proc.stdout[-3000:], proc.stderr[-3000:])
+        return proc
+
+    def assert_unchanged(self):
+        after = snapshot(self.target)
+        assert after == self.before, sorted(set(after) ^ set(self.before)) or [
+            path for path in after if after[path] != self.before.get(path)]
+        assert not os.path.exists(os.path.join(self.target, STAGING_DIR))
+
+    def assert_only(self, names):
+        """What the target held is as it was, each of ``names`` (what the report says it
+        installed) is there whole, and nothing of any other package, nor a staging folder."""
+        after = snapshot(self.target)
+        assert [p for p in self.before if after.get(p) != self.before[p]] == []
+        assert strictly_complete(self.target, before=set(
+            os.path.join(self.target, p) for p in self.before)) == []
+        tops = set(p.split("/")[0] for p in after if p not in self.before) - {"bin"}
+        assert tops == set(n for name in names for n in (name, name + "-1.0.dist-info")), (
+            sorted(tops), names)
+
+    def assert_pip_tree(self, bundle, names, target=None):
+        """``target`` (default: this scene's) holds what it held, as it was, and ``names``
+        exactly as pip --target installs them from ``bundle``."""
+        target = target or self.target
+        after = snapshot(target)
+        assert [p for p in self.before if after.get(p) != self.before[p]] == []
+        oracle = os.path.join(self.root, "pip-target")
+        pip_target(bundle, names, oracle)
+        tree = dict((p, e) for p, e in target_tree(target).items() if p not in self.before)
+        differences = diff_trees(target_tree(oracle), tree, "pip", "bootstrap")
+        assert differences == [], "\n".join(differences)
+        assert strictly_complete(target, before=set(
+            os.path.join(target, p) for p in self.before)) == []
+
+
+def _bootstrap_traceback(proc):
+    """Whether a traceback went through bootstrap.py (at the lowest open-file limits, hashlib
+    logs its own, importing _hashlib: the interpreter's, not bootstrap's)."""
+    return 'bootstrap.py", line' in proc.stdout + proc.stderr
+
+
+def assert_refused(proc, report, wheel, words, errno):
+    """One not-writable problem for ``wheel`` that names its cause (``words``, the errno's
+    name); a fix in the sandbox that never says upload; exit code 1; nothing installed."""
+    assert report is not None, proc.stderr[-3000:]
+    assert not _bootstrap_traceback(proc), proc.stderr[-3000:]
+    problems = report["problems"]
+    assert [(p["code"], p["subject"]) for p in problems] == [("not-writable", wheel)], problems
+    problem = problems[0]
+    for word in words + [errno]:
+        assert word in problem["message"], (word, problem)
+    assert problem["errno"] == errno, problem
+    assert "nothing of it was installed" in problem["message"], problem
+    assert problem["fix"]["where"] == "sandbox", problem
+    assert "upload" not in problem["fix"]["command"].lower(), problem
+    assert report["installed"] == [], report
+    assert proc.returncode == 1, (proc.returncode, problems)
+    return problem
+
+
+def _wheel_name(bundle):
+    return sorted(os.listdir(bundle))[0]
+
+
+class TestFileSizeLimit:
+    @pytest.mark.parametrize("path", ["threads", "workers"])
+    def test_efbig_is_the_limit_and_raising_it_installs(self, tmp_path, bundles, path):
+        scene = Scene(tmp_path, bundles)
+        limit = _limited(resource.RLIMIT_FSIZE, BIG // 2)
+        proc, report, spy = scene.install(bundles[path], limit)
+        problem = assert_refused(proc, report, _wheel_name(bundles[path]), [
+            "RLIMIT_FSIZE", "ulimit -f", "%d bytes" % (BIG // 2), "blob.bin"], "EFBIG")
+        if path == "workers":  # a worker wrote it, and sent the OSError back pickled
+            assert spy["started"] and all(spy["started"]), spy
+            assert "raised" in spy["outcomes"], spy
+        else:
+            assert spy["started"] == [], spy
+        scene.assert_unchanged()
+        assert problem["fix"]["command"].startswith("ulimit -f unlimited && python bootstrap.py "
+                                                    "install "), problem
+        scene.run_fix(problem["fix"], limit)
+        scene.assert_pip_tree(bundles[path], ["bigpkg" if path == "threads" else "manypkg"])
+
+    def test_a_hard_limit_says_so_and_never_upload(self, tmp_path, bundles):
+        scene = Scene(tmp_path, bundles)
+        proc, report, _ = scene.install(bundles["threads"], _limited(
+            resource.RLIMIT_FSIZE, BIG // 2, BIG // 2))
+        problem = assert_refused(proc, report, _wheel_name(bundles["threads"]),
+                                 ["RLIMIT_FSIZE"], "EFBIG")
+        assert problem["fix"]["command"].startswith("ask for a sandbox with a larger file-size "
+                                                    "limit"), problem
+        scene.assert_unchanged()
+
+
+class TestOpenFileLimit:
+    def _scan(self, tmp_path, bundles, path, hard=False):
+        """Install ``path``'s bundle under RLIMIT_NOFILE = n, from the least n at which
+        bootstrap runs until one succeeds: [(n, report, spy)] of the failures."""
+        failures = []
+        for n in range(4, 64):
+            scene = Scene(tmp_path / ("n%d" % n), bundles, preinstall=False)
+            limit = _limited(resource.RLIMIT_NOFILE, n, n if hard else None)
+            proc, report, spy = scene.install(bundles[path], limit)
+            scene.spy = spy
+            if spy is None:  # main() never returned: the interpreter could not start or
+                # import bootstrap, or its C runtime aborted (3.8: "libgcc_s.so.1 must be
+                # installed for pthread_exit to work", when a thread exits at the limit)
+                assert report is None and not _bootstrap_traceback(proc), proc.stderr[-2000:]
+                continue
+            assert report is not None and not _bootstrap_traceback(proc), proc.stderr[-3000:]
+            if proc.returncode == 0:
+                assert report["status"] == "ok" and report["problems"] == [], report
+                assert strictly_complete(scene.target, before={
+                    os.path.join(scene.target, "notes.txt")}) == []
+                return failures, scene
+            assert proc.returncode == 1, (n, proc.returncode, report["problems"])
+            installed = [item["name"] for item in report["installed"]]
+            for problem in report["problems"]:
+                assert problem["code"] == "not-writable", (n, problem)
+                assert "EMFILE" in problem["message"], (n, problem)
+                assert "RLIMIT_NOFILE" in problem["message"], (n, problem)
+                assert "is %d" % n in problem["message"], (n, problem)
+                assert "upload" not in problem["fix"]["command"].lower(), (n, problem)
+            scene.assert_only(installed)
+            failures.append((n, report, spy, scene, limit))
+        raise AssertionError("no RLIMIT_NOFILE below 64 let the install succeed")
+
+    def test_every_failure_is_the_limit_and_raising_it_installs(self, tmp_path, bundles):
+        path = "several"
+        failures, _ = self._scan(tmp_path, bundles, path)
+        installing = [f for f in failures if any(
+            "could not be installed" in p["message"] for p in f[1]["problems"])]
+        assert installing, [f[1]["problems"] for f in failures]
+        n, report, spy, scene, limit = installing[-1]
+        assert spy["started"] == [], spy
+        problem = [p for p in report["problems"] if "could not be installed" in p["message"]][0]
+        assert problem["fix"]["command"].startswith("ulimit -n %d && python bootstrap.py "
+                                                    % resource.getrlimit(
+                                                        resource.RLIMIT_NOFILE)[1]), problem
+        scene.run_fix(problem["fix"], limit)
+        scene.assert_pip_tree(bundles[path], sorted(
+            name.split("-")[0] for name in os.listdir(bundles[path])))
+
+    def test_workers_every_failure_is_the_limit(self, tmp_path, bundles):
+        """A bundle past _WORKER_MEMBERS: below the open-file limit at which the install runs
+        through workers, each value fails as the sandbox's (EMFILE) or installs in threads
+        (a worker that cannot start leaves its thread to extract)."""
+        failures, scene = self._scan(tmp_path, bundles, "workers")
+        assert failures, "the least limit at which bootstrap runs must fail"
+        print("open-file limits that failed: %s; installed at %d, workers %s" % (
+            [f[0] for f in failures], failures[-1][0] + 1, scene.spy))
+        scene.before = {"notes.txt": scene.before["notes.txt"]}
+        scene.assert_pip_tree(bundles["workers"], ["manypkg"])
+
+    def test_where_the_limit_cannot_be_raised_jobs_1_installs(self, tmp_path, bundles):
+        failures, _ = self._scan(tmp_path, bundles, "several", hard=True)
+        installing = [f for f in failures if any(
+            "could not be installed" in p["message"] for p in f[1]["problems"])]
+        assert installing, [f[1]["problems"] for f in failures]
+        n, report, spy, scene, limit = installing[-1]
+        problem = [p for p in report["problems"] if "could not be installed" in p["message"]][0]
+        assert problem["fix"]["command"].startswith("python bootstrap.py install "), problem
+        assert problem["fix"]["command"].endswith(" --jobs 1"), problem
+        scene.run_fix(problem["fix"], limit)
+        assert strictly_complete(scene.target, before={
+            os.path.join(scene.target, "notes.txt")}) == []
+        assert sorted(d for d in os.listdir(scene.target) if d.endswith(".dist-info")) == [
+            "alpha-1.0.dist-info", "beta-1.0.dist-info", "gamma-1.0.dist-info"]
+
+
+def _deep_folder(base, length):
+    """A folder made under ``base`` whose path is ``length`` characters long."""
+    path = str(base)
+    while length - len(path) > 250:
+        path = os.path.join(path, "d" * 200)
+    path = os.path.join(path, "e" * (length - len(path) - 1))
+    assert len(path) == length, len(path)
+    os.makedirs(path)
+    return path
+
+
+class TestPathTooLong:
+    @pytest.mark.parametrize("path", ["threads", "workers"])
+    def test_enametoolong_is_the_path_and_a_shorter_target_installs(self, tmp_path, bundles,
+                                                                     path):
+        name = "bigpkg" if path == "threads" else "manypkg"
+        path_max = os.pathconf(str(tmp_path), "PC_PATH_MAX")
+        staging = len("/%s/%s-1.0/purelib" % (STAGING_DIR, name))
+        # the staging folder and its purelib fit; purelib/NAME does not
+        target = _deep_folder(tmp_path / "deep", path_max - staging - 2)
+        scene = Scene(tmp_path, bundles, target=target, preinstall=False)
+        proc, report, spy = scene.install(bundles[path], None)
+        problem = assert_refused(proc, report, _wheel_name(bundles[path]), [
+            "PATH_MAX", "%d (PATH_MAX)" % path_max, "characters"], "ENAMETOOLONG")
+        if path == "workers":
+            assert spy["started"] and all(spy["started"]), spy
+            assert "raised" in spy["outcomes"], spy
+        else:
+            assert spy["started"] == [], spy
+        scene.assert_unchanged()
+        command = problem["fix"]["command"]
+        assert command.startswith("python bootstrap.py install ") and target not in command, \
+            problem
+        scene.run_fix(problem["fix"], None)
+        short = command.split("--target ")[1].split(" ")[0]
+        assert short.startswith(str(tmp_path)), command  # TMPDIR or the cwd: never elsewhere
+        scene.before = {}
+        scene.assert_pip_tree(bundles[path], [name], target=short)
+
+
+class TestIntake:
+    @pytest.mark.parametrize("form", ["folder", "tar.gz"])
+    def test_emfile_reading_the_uploads_is_not_a_corrupt_archive(self, tmp_path, bundles,
+                                                                  form):
+        """The least RLIMIT_NOFILE at which bootstrap runs fails while it reads the uploads;
+        with a bundle of three wheels, each one at every value up to success."""
+        upload = bundles["several"]
+        if form == "tar.gz":
+            upload = str(tmp_path / "several.tar.gz")
+            subprocess.run(["tar", "-czf", upload, "-C", os.path.dirname(bundles["several"]),
+                            "several"], check=True)
+        reading = []
+        for n in range(4, 64):
+            scene = Scene(tmp_path / ("n%d" % n), bundles, preinstall=False)
+            proc, report, spy = scene.install(upload, _limited(resource.RLIMIT_NOFILE, n))
+            if spy is None:
+                continue
+            assert report is not None and not _bootstrap_traceback(proc), proc.stderr[-3000:]
+            codes = set(p["code"] for p in report["problems"])
+            assert codes <= {"not-writable"}, (n, report["problems"])
+            if proc.returncode == 0:
+                break
+            assert proc.returncode == 1, (n, report["problems"])
+            reading.extend(p for p in report["problems"] if " while reading " in p["message"]
+                           or " while extracting " in p["message"])
+            scene.assert_only([item["name"] for item in report["installed"]])
+        assert reading, "no RLIMIT_NOFILE failed while reading the uploads"
+        for problem in reading:
+            assert "RLIMIT_NOFILE" in problem["message"] and "EMFILE" in problem["message"]
+            assert problem["fix"]["where"] == "sandbox"
+            assert problem["fix"]["command"].startswith("ulimit -n "), problem
+            assert "upload" not in problem["fix"]["command"].lower(), problem
+
+
+class TestRerun:
+    """A fix repeats the install it fixes: the same uploads and options, with only what the
+    fix changes (--target, --jobs). Oracle: bootstrap's own command-line parser."""
+
+    ARGS = ["install", "bundle.tar.gz", "my uploads/extra.whl", "--require", "a>=1",
+            "--require", "b; python_version > '3'", "--target", "/t", "--budget", "30",
+            "--work-dir", "/w w", "--jobs", "3", "--upgrade", "--no-verify",
+            "--max-members", "99", "--max-nesting", "2", "--max-upload-size", "1000"]
+
+    @staticmethod
+    def _parse(words):
+        import bootstrap
+        return vars(bootstrap._build_parser("install").parse_args(words))
+
+    @pytest.mark.parametrize("changes", [{}, {"jobs": 1}, {"target": "/x y/python-packages"}],
+                             ids=["same", "jobs", "target"])
+    def test_the_fix_repeats_every_option(self, changes):
+        import shlex
+
+        import bootstrap
+        args = bootstrap._build_parser("install").parse_args(self.ARGS)
+        rerun = bootstrap._install_rerun(args.bundles, bootstrap._install_options(
+            args.require, args.target, args.overlay, args.upgrade, args.budget, args.work_dir,
+            not args.no_verify, args.jobs, bootstrap._intake_limits(args)))
+        words = shlex.split(rerun(**changes))
+        assert words[:2] == ["python", "bootstrap.py"], words
+        assert self._parse(words[2:]) == dict(self._parse(self.ARGS), **changes)
