@@ -907,6 +907,8 @@ class TestWarming:
             from_workers.append(plain_outcome(outcome))
             return from_workers[-1]
         monkeypatch.setattr(bootstrap, "_WORKER_MEMBERS", 0)
+        # the install makes its target importable here (usable at once): not for later tests
+        monkeypatch.setattr(sys, "path", list(sys.path))
         monkeypatch.setattr(bootstrap._ExtractionWorkers, "warm", warm_spy)
         monkeypatch.setattr(bootstrap, "_worker_outcome", outcome_spy)
         if not warm:
