@@ -62,10 +62,10 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    6247-6647   pure   9. Fixes
 #    6648-6898   I/O    10. check: the dry run
 #    6899-8712   I/O    11. Installation: source, validator, destination, journal
-#    8713-8943   I/O    12. Environment modes
-#    8944-9626   I/O    13. install: check, install, verify, report
-#    9627-10359  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10360-10385  I/O    15. main
+#    8713-8945   I/O    12. Environment modes
+#    8946-9629   I/O    13. install: check, install, verify, report
+#    9630-10362  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10363-10388  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -8738,8 +8738,10 @@ def write_activation(folder):
                                          % pth if pth else ""))])
 
 
-def _activate_overlay(folder):
-    """Put an overlay first on sys.path, so its packages take precedence over the base."""
+def _activate_first(folder):
+    """Put a folder first on sys.path, so its packages take precedence over the base: an
+    overlay; a --target folder, as its verifying interpreter and its activation (PYTHONPATH)
+    see it, not the base's older copy of a package beside the folder's new one."""
     import importlib
     import site
     if folder in sys.path:
@@ -9556,7 +9558,8 @@ def _make_usable(installer, profile):
     _sweep_staging(destination.lib_dir, installer.stagings)
     if destination.kind == "overlay":
         _mark_overlay(destination.lib_dir)
-        _activate_overlay(destination.lib_dir)
+    if destination.kind in ("overlay", "target"):
+        _activate_first(destination.lib_dir)
     else:
         _activate(destination.lib_dir, installer.pth_files)
 

@@ -326,6 +326,19 @@ def baked(tmp_path, make_wheel):
     return builder, bundle, tmp_path
 
 
+_TARGET_SCRIPT = r"""
+BUNDLE, FOLDER = sys.argv[1], sys.argv[2]
+out = {"path_before": list(sys.path)}
+report = bootstrap.install([BUNDLE], target=FOLDER)
+out["status"] = report["status"]
+out["pythonpath"] = report["activation"]["pythonpath"]
+out["path_after"] = list(sys.path)
+import appdep
+out["appdep"] = [appdep.__version__, appdep.__file__]
+print(json.dumps(out))
+"""
+
+
 def _activation_env(pythonpath_assignment):
     """The environment a fresh process gets from the printed ``PYTHONPATH=...`` line."""
     words = shlex.split(pythonpath_assignment)
@@ -392,6 +405,28 @@ class TestBakedRuntime:
         text = run([builder.python, BOOTSTRAP_PY, "install", str(bundle), "--target",
                     str(tmp / "again")], check=True).stdout
         assert "PYTHONPATH=" + shlex.quote(str(tmp / "again")) in text, text
+
+    def test_in_this_process_the_target_is_what_imports(self, baked, make_wheel):
+        """Installed from a notebook (the API) into --target, while the base holds an older
+        appdep: the running interpreter imports the target's appdep 2.0, as the verifying
+        interpreter did and as the printed activation (PYTHONPATH) does; never the base's
+        1.0 beside the target's app, silently mixed."""
+        builder, _, tmp = baked
+        folder = tmp / "newer"
+        make_wheel("appdep", "2.0", files={"appdep/__init__.py": _pkg("2.0")})
+        bundle = tmp / "newer-wheels"
+        os.makedirs(str(bundle))
+        shutil.copy(str(tmp / "wheels" / "appdep-2.0-py3-none-any.whl"), str(bundle))
+        out = run_script(builder.python, "sys.argv[1:] = %r\n" % [str(bundle), str(folder)]
+                         + _TARGET_SCRIPT, env=clean_env())
+        assert out["status"] == "ok", out
+        assert out["appdep"][0] == "2.0" and out["appdep"][1].startswith(str(folder) + os.sep)
+        fresh = run([builder.python, "-c", "import appdep; print(appdep.__version__)"],
+                    env=_activation_env(out["pythonpath"]), check=True)
+        assert fresh.stdout.strip() == "2.0"
+        # only the folder was added to the path, and the base still has its own appdep
+        assert [p for p in out["path_after"] if p not in out["path_before"]] == [str(folder)]
+        assert installed_versions(builder.site_packages) == {"appdep": "1.0"}
 
     def test_json_build_fails_on_a_problem(self, baked, make_wheel):
         builder, bundle, tmp = baked
