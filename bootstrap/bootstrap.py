@@ -61,11 +61,11 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    5100-6246   pure   8. Resolution
 #    6247-6647   pure   9. Fixes
 #    6648-6898   I/O    10. check: the dry run
-#    6899-8712   I/O    11. Installation: source, validator, destination, journal
-#    8713-8945   I/O    12. Environment modes
-#    8946-9629   I/O    13. install: check, install, verify, report
-#    9630-10362  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10363-10388  I/O    15. main
+#    6899-8730   I/O    11. Installation: source, validator, destination, journal
+#    8731-8963   I/O    12. Environment modes
+#    8964-9649   I/O    13. install: check, install, verify, report
+#    9650-10382  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10383-10408  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -8411,11 +8411,28 @@ def _interpreter_flags():
     return flags
 
 
+def _cuts_bytecode():
+    """Whether this process may not write a file past some size (RLIMIT_FSIZE, `ulimit -f`).
+    CPython does not check that a .pyc was written whole: past the limit it leaves one cut
+    short, and every later import of that module fails (EOFError: marshal data too short).
+    Then no bytecode is written for the user: no warming, a verifier run with -B."""
+    limit = _resource_limit("RLIMIT_FSIZE")
+    return limit is not None and limit[0] is not None
+
+
+_CUT_BYTECODE_NOTE = (
+    "this sandbox limits the size of a file (ulimit -f): no bytecode was written, since "
+    "CPython leaves a .pyc past the limit cut short, which breaks that module's next import; "
+    "set PYTHONDONTWRITEBYTECODE=1 for the programs that import these packages, or raise "
+    "the limit (ulimit -f unlimited)")
+
+
 def _verify_command(arguments, extra_path):
     """(argv, env) of a verifying interpreter: it may write bytecode (PYTHONDONTWRITEBYTECODE
-    is not inherited: the .pyc it writes is the user's first import). Under -E or -I, as
-    here, its flags alone choose its .pyc: PYTHONOPTIMIZE and PYTHONPYCACHEPREFIX, which this
-    interpreter does not read, are not inherited either."""
+    is not inherited: the .pyc it writes is the user's first import), unless a file-size limit
+    would cut it short (_cuts_bytecode: -B). Under -E or -I, as here, its flags alone choose
+    its .pyc: PYTHONOPTIMIZE and PYTHONPYCACHEPREFIX, which this interpreter does not read,
+    are not inherited either."""
     env = dict(os.environ)
     for name in ("PYTHONOPTIMIZE", "PYTHONPYCACHEPREFIX") if sys.flags.ignore_environment else ():
         env.pop(name, None)
@@ -8423,7 +8440,8 @@ def _verify_command(arguments, extra_path):
     if extra_path:
         env["PYTHONPATH"] = os.pathsep.join([extra_path] + (
             [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    return [sys.executable] + _interpreter_flags() + ["-c", _VERIFY_CODE] + list(arguments), env
+    flags = _interpreter_flags() + (["-B"] if _cuts_bytecode() else [])
+    return [sys.executable] + flags + ["-c", _VERIFY_CODE] + list(arguments), env
 
 
 class _Verifier(object):
@@ -9334,7 +9352,7 @@ class _Installer(object):
         needs a core too) compiles ahead of it what those imports will run, so that more of it
         is warm when the verifier gets there. close() stops it."""
         modules = list(self.verifier.queued)
-        if not modules:
+        if not modules or _cuts_bytecode():
             return
         scheme = self.destination.scheme("")
         folders = sorted(set([scheme.purelib, scheme.platlib]))
@@ -9619,6 +9637,8 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
             _end_installer(installer)
             raise
         checked, verify_notes = _check_installed(installer, profile)
+        if installer.results and _cuts_bytecode():
+            verify_notes.append(_CUT_BYTECODE_NOTE)
         problems += installer.problems + checked + _restart_needed(installer.results,
                                                                    installer.modules)
         report = build_report("install", profile, bundle, plan, problems, bundles, verdicts,

@@ -259,6 +259,45 @@ class TestFileSizeLimit:
         scene.assert_unchanged()
 
 
+#: A module whose bytecode is far larger than its source: 120 different string constants of
+#: 4 KB each, folded by the compiler (~490 KB of .pyc from ~3 KB of source).
+FOLDED = "".join('C%d = "%04d" * 1024\n' % (i, i) for i in range(120))
+
+
+class TestFileSizeLimitAndBytecode:
+    """Every file of the wheels fits under the limit, but one module's .pyc does not: CPython
+    writes a .pyc cut short there (it does not check the write), and each later import of
+    the module fails. With verification (and, past _WORKER_MEMBERS, the warming) on, the
+    install writes no bytecode and says why; the user's first import, under the same limit,
+    works (the oracle: a real import)."""
+
+    @pytest.mark.parametrize("path", ["threads", "workers"])
+    def test_no_bytecode_is_cut_short_and_the_first_import_works(self, tmp_path, bundles,
+                                                                 path):
+        bundle = tmp_path / "bundle"
+        shutil.copytree(bundles[path], str(bundle))
+        make_wheel(str(bundle), "folded", "1.0", files={"folded/__init__.py": FOLDED})
+        scene = Scene(tmp_path / "scene", bundles)
+        limit = _limited(resource.RLIMIT_FSIZE, 400 * 1024)  # > blob.bin (300 KB), < the .pyc
+        proc = scene.run([sys.executable, "-c", DRIVER, BOOTSTRAP_DIR, "install", str(bundle),
+                          "--target", scene.target, "--jobs", JOBS, "--json"], limit)
+        report = json.loads(proc.stdout)
+        assert proc.returncode == 0 and report["status"] == "ok", (proc.stderr[-3000:], report)
+        spy = json.loads([line[4:] for line in proc.stderr.splitlines()
+                          if line.startswith("SPY ")][0])
+        assert bool(spy["started"]) is (path == "workers"), spy
+        assert any("ulimit -f" in note and "PYTHONDONTWRITEBYTECODE" in note
+                   for note in report["notes"]), report["notes"]
+        assert [p for p in snapshot(scene.target, skip=()) if p.endswith(".pyc")] == []
+        env = dict(scene.env(), PYTHONPATH=scene.target)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        imported = subprocess.run(
+            [sys.executable, "-c", "import folded; print(len(folded.C119))"], env=env,
+            preexec_fn=limit, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            universal_newlines=True)
+        assert imported.returncode == 0 and imported.stdout.strip() == "4096", imported.stderr
+
+
 class TestOpenFileLimit:
     def _scan(self, tmp_path, bundles, path, hard=False):
         """Install ``path``'s bundle under RLIMIT_NOFILE = n, from the least n at which
