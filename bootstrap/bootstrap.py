@@ -61,11 +61,11 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    5100-6246   pure   8. Resolution
 #    6247-6647   pure   9. Fixes
 #    6648-6898   I/O    10. check: the dry run
-#    6899-8730   I/O    11. Installation: source, validator, destination, journal
-#    8731-8963   I/O    12. Environment modes
-#    8964-9649   I/O    13. install: check, install, verify, report
-#    9650-10382  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10383-10408  I/O    15. main
+#    6899-8735   I/O    11. Installation: source, validator, destination, journal
+#    8736-8968   I/O    12. Environment modes
+#    8969-9654   I/O    13. install: check, install, verify, report
+#    9655-10387  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10388-10413  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -8412,12 +8412,17 @@ def _interpreter_flags():
 
 
 def _cuts_bytecode():
-    """Whether this process may not write a file past some size (RLIMIT_FSIZE, `ulimit -f`).
-    CPython does not check that a .pyc was written whole: past the limit it leaves one cut
-    short, and every later import of that module fails (EOFError: marshal data too short).
-    Then no bytecode is written for the user: no warming, a verifier run with -B."""
+    """Whether this process may not write a file past a size a .pyc can reach (RLIMIT_FSIZE,
+    `ulimit -f`, below _PYC_ROOM). CPython does not check that a .pyc was written whole: past
+    the limit it leaves one cut short, and every later import of that module fails (EOFError:
+    marshal data too short). Then no bytecode is written for the user: no warming, a verifier
+    run with -B."""
     limit = _resource_limit("RLIMIT_FSIZE")
-    return limit is not None and limit[0] is not None
+    return limit is not None and limit[0] is not None and limit[0] < _PYC_ROOM
+
+
+#: A file-size limit from this size up leaves every .pyc whole (the largest are a few MB).
+_PYC_ROOM = 256 * 1024 * 1024
 
 
 _CUT_BYTECODE_NOTE = (
