@@ -62,10 +62,10 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    6247-6647   pure   9. Fixes
 #    6648-6898   I/O    10. check: the dry run
 #    6899-8735   I/O    11. Installation: source, validator, destination, journal
-#    8736-8968   I/O    12. Environment modes
-#    8969-9654   I/O    13. install: check, install, verify, report
-#    9655-10387  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10388-10413  I/O    15. main
+#    8736-8971   I/O    12. Environment modes
+#    8972-9657   I/O    13. install: check, install, verify, report
+#    9658-10390  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10391-10416  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -8744,8 +8744,10 @@ def _restart_needed(results, modules_by_package):
 
 
 def write_activation(folder):
-    """How to activate a --target folder in another process (baked runtimes): PYTHONPATH, or
-    a .pth file written beside the folder (not in it: the folder holds only packages)."""
+    """How to activate a --target folder in another process (baked runtimes): PYTHONPATH (the
+    folder before the runtime's own packages, as the verifier saw it), or a .pth file written
+    beside the folder (not in it: the folder holds only packages), which puts it after them:
+    for a runtime that holds no other version of these packages."""
     folder = os.path.abspath(folder.rstrip(os.sep))
     pth = folder + "-activate.pth"
     try:
@@ -8757,7 +8759,8 @@ def write_activation(folder):
         ("pythonpath", "PYTHONPATH=%s" % _quote(folder)),
         ("pth_file", pth),
         ("pth_line", folder),
-        ("how", "set PYTHONPATH=%s%s" % (folder, ", or copy %s into the runtime's site-packages"
+        ("how", "set PYTHONPATH=%s%s" % (folder, ", or copy %s into the runtime's site-packages "
+                                         "(it then comes after the runtime's own packages)"
                                          % pth if pth else ""))])
 
 
