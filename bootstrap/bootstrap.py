@@ -63,9 +63,9 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    6648-6898   I/O    10. check: the dry run
 #    6899-8735   I/O    11. Installation: source, validator, destination, journal
 #    8736-8971   I/O    12. Environment modes
-#    8972-9657   I/O    13. install: check, install, verify, report
-#    9658-10390  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10391-10416  I/O    15. main
+#    8972-9687   I/O    13. install: check, install, verify, report
+#    9688-10420  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10421-10446  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -9136,6 +9136,11 @@ def _sandbox_fix(remedy, rerun, destination):
             "ask for a sandbox with a larger file-size limit (`ulimit -f`), then run: " + rerun()
             if remedy == "file-size" else rerun(jobs=1))
         return fix
+    if remedy == "processes":  # shells name this limit apart (bash -u, dash -p): said before
+        fix["before"] = ("end other processes of this user, or raise its limit on processes "
+                         "(RLIMIT_NPROC: `ulimit -u N` in bash, `ulimit -p N` in sh)")
+        fix["command"] = rerun()
+        return fix
     fix["command"] = rerun(jobs=1) if remedy == "memory" else rerun()
     return fix
 
@@ -9162,9 +9167,30 @@ def _build_environment(backend_wheels, folder):
     return folder
 
 
+def _build_kept_from_starting(sdist, error):
+    """The build-failed error of a build that a limit of the sandbox kept from starting its
+    process: the number of processes (EAGAIN), open files, memory. Processes can start here,
+    so no other bundle is needed: the same command, once the limit allows it (``remedy``,
+    the kind _sandbox_fix phrases the fix from)."""
+    import errno
+    if error.errno == errno.EAGAIN:
+        limit = _resource_limit("RLIMIT_NPROC")
+        why = "the limit on this user's processes (RLIMIT_NPROC, `ulimit -u`%s) is reached (%s, " \
+              "EAGAIN)" % (": %d" % limit[0] if limit and limit[0] is not None else "",
+                           error.strerror or os.strerror(error.errno))
+        remedy = "processes"
+    else:
+        why, remedy = _sandbox_cause(error, os.path.dirname(os.path.abspath(sdist.path)))
+    result = BootstrapError("building %s offline could not start its process: %s" % (
+        sdist.filename, why), sdist.filename, code="build-failed")
+    result.remedy = remedy
+    return result
+
+
 def _build_sdist(sdist, out_dir, backend_wheels=()):
     """Build a wheel from an sdist offline with pip and the build backend: this interpreter's
     own, or the wheels of it that the bundle ships (put on PYTHONPATH for this build only)."""
+    import errno
     import subprocess
     _makedirs(out_dir)
     env = dict(os.environ, PIP_CONFIG_FILE=os.devnull, PIP_NO_INPUT="1",
@@ -9180,7 +9206,9 @@ def _build_sdist(sdist, out_dir, backend_wheels=()):
     try:
         proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               universal_newlines=True, env=env)
-    except OSError as error:  # no processes here after all: a capability, not a crash
+    except OSError as error:  # no processes here after all (a capability), or a limit
+        if errno.errorcode.get(error.errno) in ("EAGAIN", "EMFILE", "ENFILE", "ENOMEM"):
+            raise _build_kept_from_starting(sdist, error)
         raise BootstrapError("building %s needs a process, and none can start here (%s): a "
                              "wheel built for this platform is needed" % (sdist.filename, error),
                              sdist.filename, code="build-failed")
@@ -9274,12 +9302,14 @@ class _Installer(object):
                     wheel = _build_sdist(candidate.sdist, os.path.join(self.work, "built"),
                                          self._backend_wheels(candidate.sdist))
                 except BootstrapError as error:
-                    self.problems.append(Problem(error.code, error.subject, error.message,
-                                                fix={"where": "online", "command":
-                                                     "python tools/bundle.py %s==%s --profile "
-                                                     "sandbox-profile.json -o %s" % (
-                                                         candidate.name, candidate.version,
-                                                         FIX_BUNDLE_NAME)}))
+                    remedy = getattr(error, "remedy", None)
+                    self.problems.append(Problem(
+                        error.code, error.subject, error.message, fix=_sandbox_fix(
+                            remedy, self.rerun or _install_rerun(()), self.destination)
+                        if remedy else {"where": "online", "command": "python tools/bundle.py "
+                                        "%s==%s --profile sandbox-profile.json -o %s" % (
+                                            candidate.name, candidate.version,
+                                            FIX_BUNDLE_NAME)}))
                     continue
             wheels.append((candidate, wheel))
         # Largest first, and members (not wheels) shared among the workers: one big wheel's

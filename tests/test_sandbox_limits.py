@@ -9,6 +9,12 @@ never a mock, through extraction threads and through extraction workers.
                         first at which the install succeeds: every failure on the way is the
                         sandbox's (EMFILE), never the upload's; its fix, raising the limit or
                         --jobs 1 where it cannot be raised, is run and works
+    TestFileSizeLimitAndBytecode
+                        every file fits under RLIMIT_FSIZE but a module's .pyc does not: no
+                        bytecode is written (CPython would leave it cut short), the first
+                        import works
+    TestProcessLimit    RLIMIT_NPROC reached as an sdist's build starts (EAGAIN), as user
+                        nobody: the limit is named, and the fix, run once it allows, installs
     TestPathTooLong     a --target so deep that a staged member's path passes PATH_MAX
                         (ENAMETOOLONG)
     TestIntake          EMFILE while intake reads the uploads (a folder of wheels, a .tar.gz):
@@ -36,7 +42,9 @@ import pytest
 if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from installkit import (  # noqa: E402
-    BOOTSTRAP_DIR, BOOTSTRAP_PY, STAGING_DIR, clean_env, diff_trees, snapshot, strictly_complete)
+    BOOTSTRAP_DIR, BOOTSTRAP_PY, STAGING_DIR, clean_env, diff_trees, installed_versions,
+    snapshot, strictly_complete)
+import realwheels  # noqa: E402
 from test_workers import pip_target, target_tree  # noqa: E402
 from wheelmaker import make_wheel  # noqa: E402
 
@@ -296,6 +304,81 @@ class TestFileSizeLimitAndBytecode:
             preexec_fn=limit, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             universal_newlines=True)
         assert imported.returncode == 0 and imported.stdout.strip() == "4096", imported.stderr
+
+
+class TestProcessLimit:
+    """RLIMIT_NPROC reached as an sdist's build starts its process (EAGAIN). Root is not held
+    to that limit, so the install runs as user nobody, with a venv of the system's Python (one
+    nobody can run) that has the build backend (setuptools, wheel); the real jieba sdist.
+    Processes can start here: the problem is build-failed, says which limit, and its fix is
+    made in the sandbox (never another bundle); its command, run verbatim as nobody once the
+    limit allows, installs jieba whole."""
+
+    NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+    @pytest.fixture
+    def place(self):
+        if not hasattr(os, "geteuid") or os.geteuid() != 0:
+            pytest.skip("needs root to run the install as user nobody")
+        for tool in ("setpriv", "prlimit", "/usr/bin/python3"):
+            if not shutil.which(tool):
+                pytest.skip("%s is missing" % tool)
+        import tempfile
+        folder = tempfile.mkdtemp(prefix="sandbox-bootstrap-nproc-")
+        try:
+            os.chmod(folder, 0o777)
+            venv = os.path.join(folder, "venv")
+            made = subprocess.run(["/usr/bin/python3", "-m", "venv", venv],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            if made.returncode != 0:
+                pytest.skip("the system's Python makes no venv with pip: %s" % made.stdout[-200:])
+            backend = realwheels.require_set("crcmod-build")
+            subprocess.run([os.path.join(venv, "bin", "python"), "-m", "pip", "install", "-q",
+                            "--no-index", "--find-links", backend, "wheel"], check=True,
+                           env=clean_env())
+            sdist = os.path.join(realwheels.require_set("jieba-sdist"), "jieba-0.42.1.tar.gz")
+            for source in (BOOTSTRAP_PY, sdist):
+                shutil.copy(source, folder)
+            subprocess.run(["chmod", "-R", "a+rwX", folder], check=True)
+            yield folder, venv
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _as_nobody(self, place, command, nproc=None):
+        folder, venv = place
+        limit = []
+        if nproc is not None:
+            hard = resource.getrlimit(resource.RLIMIT_NPROC)[1]
+            limit = ["prlimit", "--nproc=%d:%s" % (nproc, "unlimited" if hard ==
+                                                   resource.RLIM_INFINITY else hard)]
+        env = ["env", "-i", "HOME=" + folder,
+               "PATH=%s:/usr/bin:/bin" % os.path.join(venv, "bin")]
+        return subprocess.run(limit + self.NOBODY + env + command, cwd=folder,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=300)
+
+    def test_the_limit_is_named_and_the_fix_installs(self, place):
+        folder, venv = place
+        target = os.path.join(folder, "target")
+        proc = self._as_nobody(place, [os.path.join(venv, "bin", "python"), "bootstrap.py",
+                                       "install", "jieba-0.42.1.tar.gz", "--target", target,
+                                       "--no-verify", "--json"], nproc=1)
+        if not proc.stdout.strip().startswith("{"):  # nobody runs other processes here
+            pytest.skip("the install could not start as nobody: %s" % proc.stderr[-300:])
+        report = json.loads(proc.stdout)
+        assert proc.returncode == 1, (proc.stderr[-2000:], report)
+        [problem] = report["problems"]
+        assert problem["code"] == "build-failed", problem
+        for said in ("RLIMIT_NPROC", "ulimit -u", "EAGAIN", "jieba-0.42.1.tar.gz"):
+            assert said in problem["message"], (said, problem)
+        fix = problem["fix"]
+        assert fix["where"] == "sandbox" and "upload" not in fix["command"], fix
+        assert "RLIMIT_NPROC" in fix["before"], fix
+        assert not os.path.isdir(target) or installed_versions(target) == {}
+        done = self._as_nobody(place, ["sh", "-c", fix["command"]])
+        assert done.returncode == 0, (fix, done.stdout[-2000:], done.stderr[-2000:])
+        assert installed_versions(target) == {"jieba": "0.42.1"}
+        assert strictly_complete(target) == []
 
 
 class TestOpenFileLimit:
