@@ -59,13 +59,13 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    3415-4720   I/O    6. Intake: the bundle a user uploaded
 #    4721-5099   I/O    7. Wheels and sdists
 #    5100-6246   pure   8. Resolution
-#    6247-6647   pure   9. Fixes
-#    6648-6898   I/O    10. check: the dry run
-#    6899-8735   I/O    11. Installation: source, validator, destination, journal
-#    8736-8971   I/O    12. Environment modes
-#    8972-9687   I/O    13. install: check, install, verify, report
-#    9688-10420  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10421-10446  I/O    15. main
+#    6247-6649   pure   9. Fixes
+#    6650-6900   I/O    10. check: the dry run
+#    6901-8737   I/O    11. Installation: source, validator, destination, journal
+#    8738-8973   I/O    12. Environment modes
+#    8974-9689   I/O    13. install: check, install, verify, report
+#    9690-10422  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10423-10448  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -6578,7 +6578,9 @@ def _next_steps(command, status, problems, fix, bundles):
     for problem in problems:
         fix_item = problem["fix"] or {}
         if fix_item.get("where") == "sandbox":
-            steps.append("In the sandbox: %s" % fix_item["command"])
+            steps.append("In the sandbox: %s%s" % (
+                fix_item["before"] + ", then run: " if fix_item.get("before") else "",
+                fix_item["command"]))
     if status == "ok" and command == "check":
         steps.append("Everything fits: python bootstrap.py install %s"
                      % " ".join(_quote(b) for b in bundles))

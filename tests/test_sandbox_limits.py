@@ -374,6 +374,8 @@ class TestProcessLimit:
         fix = problem["fix"]
         assert fix["where"] == "sandbox" and "upload" not in fix["command"], fix
         assert "RLIMIT_NPROC" in fix["before"], fix
+        assert report["next_steps"] == ["In the sandbox: %s, then run: %s" % (
+            fix["before"], fix["command"])], report["next_steps"]
         assert not os.path.isdir(target) or installed_versions(target) == {}
         done = self._as_nobody(place, ["sh", "-c", fix["command"]])
         assert done.returncode == 0, (fix, done.stdout[-2000:], done.stderr[-2000:])
