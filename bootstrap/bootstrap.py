@@ -56,16 +56,16 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #     206-2319   pure   3. The standards: names, versions, specifiers, markers, requirements, tags, metadata
 #    2320-2881   pure   4. Profile: the interpreter as data, and the wheels it takes
 #    2882-3414   pure   5. Problems and reports: the model, the codes, the renderings
-#    3415-4720   I/O    6. Intake: the bundle a user uploaded
-#    4721-5099   I/O    7. Wheels and sdists
-#    5100-6246   pure   8. Resolution
-#    6247-6649   pure   9. Fixes
-#    6650-6900   I/O    10. check: the dry run
-#    6901-8737   I/O    11. Installation: source, validator, destination, journal
-#    8738-8973   I/O    12. Environment modes
-#    8974-9689   I/O    13. install: check, install, verify, report
-#    9690-10422  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10423-10448  I/O    15. main
+#    3415-4721   I/O    6. Intake: the bundle a user uploaded
+#    4722-5100   I/O    7. Wheels and sdists
+#    5101-6247   pure   8. Resolution
+#    6248-6650   pure   9. Fixes
+#    6651-6901   I/O    10. check: the dry run
+#    6902-8744   I/O    11. Installation: source, validator, destination, journal
+#    8745-8980   I/O    12. Environment modes
+#    8981-9692   I/O    13. install: check, install, verify, report
+#    9693-10425  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10426-10451  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -3945,10 +3945,11 @@ def _sandbox_error(error, folder, doing, subject=None):
 def _raise_if_reading_failed(error, path):
     """Raise the not-writable error of an OSError that reading the upload ``path`` met where the
     sandbox failed, not the file (a disk's I/O error, too many open files, no memory)."""
-    cause = _sandbox_cause(error, os.path.dirname(os.path.abspath(path)))
+    folder = os.path.dirname(os.path.abspath(path))
+    cause = _sandbox_cause(error, folder)
     if cause is not None and cause[1] in ("disk", "open-files", "memory"):
-        raise _sandbox_error(error, os.path.dirname(os.path.abspath(path)),
-                             "reading %s" % os.path.basename(path), os.path.basename(path))
+        raise _sandbox_error(error, folder, "reading %s" % os.path.basename(path),
+                             os.path.basename(path))
 
 
 def _limit_problem(error):
@@ -8011,16 +8012,23 @@ def _set_phase(staging, journal, phase):
     _write_atomically(staging, "PHASE", phase)
 
 
-def _journal_phase(staging, journal):
-    """The phase of a journal read from READY: PHASE's word, else READY's own; one that
-    names none of the phases is an UnsafeMemberError (the journal is left alone)."""
+def _phase_word(staging):
+    """The word in a staging folder's PHASE file, or None where it has none."""
     import errno
     try:
         with open(os.path.join(staging, "PHASE")) as f:
-            phase = f.read()
+            return f.read()
     except OSError as error:
         if error.errno != errno.ENOENT:
             raise
+        return None
+
+
+def _journal_phase(staging, journal):
+    """The phase of a journal read from READY: PHASE's word, else READY's own; one that
+    names none of the phases is an UnsafeMemberError (the journal is left alone)."""
+    phase = _phase_word(staging)
+    if phase is None:
         phase = journal.get("phase")
     if phase not in _PHASES:
         raise UnsafeMemberError("%s: the journal's phase %r is none of %s" % (
@@ -8242,8 +8250,7 @@ def _sweep_staging(lib_dir, stagings):
         if not os.path.isdir(staging):
             continue
         try:
-            with open(os.path.join(staging, "PHASE")) as f:
-                ended = f.read() in ("committed", "rolled-back")
+            ended = _phase_word(staging) in ("committed", "rolled-back")
         except OSError:
             ended = False
         if ended or not os.path.isfile(os.path.join(staging, "READY")):
@@ -9192,7 +9199,6 @@ def _build_kept_from_starting(sdist, error):
 def _build_sdist(sdist, out_dir, backend_wheels=()):
     """Build a wheel from an sdist offline with pip and the build backend: this interpreter's
     own, or the wheels of it that the bundle ships (put on PYTHONPATH for this build only)."""
-    import errno
     import subprocess
     _makedirs(out_dir)
     env = dict(os.environ, PIP_CONFIG_FILE=os.devnull, PIP_NO_INPUT="1",
@@ -9209,7 +9215,7 @@ def _build_sdist(sdist, out_dir, backend_wheels=()):
         proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               universal_newlines=True, env=env)
     except OSError as error:  # no processes here after all (a capability), or a limit
-        if errno.errorcode.get(error.errno) in ("EAGAIN", "EMFILE", "ENFILE", "ENOMEM"):
+        if _errno_name(error) in ("EAGAIN", "EMFILE", "ENFILE", "ENOMEM"):
             raise _build_kept_from_starting(sdist, error)
         raise BootstrapError("building %s needs a process, and none can start here (%s): a "
                              "wheel built for this platform is needed" % (sdist.filename, error),
@@ -9453,6 +9459,7 @@ class _Installer(object):
         cause = (_sandbox_cause(error, self.destination.lib_dir) if not isinstance(
             error, MemoryError) else ("this sandbox ran out of memory", "memory"))
         if cause is not None:  # the sandbox's doing, never the wheel's: fixed here
+            name = _errno_name(error)
             journaled = staging is not None and os.path.isfile(os.path.join(staging, "READY"))
             if journaled:  # its rollback failed too: tried again once no thread holds files
                 self.unrolled.append((len(self.problems), staging))
@@ -9461,7 +9468,7 @@ class _Installer(object):
                     wheel.filename, cause[0], _CUT_SHORT if journaled else _NOTHING_OF_IT,
                     still),
                 fix=_sandbox_fix(cause[1], self.rerun or _install_rerun(()), self.destination),
-                details=dict([("errno", _errno_name(error))] if _errno_name(error) else [])))
+                details=dict([("errno", name)] if name else [])))
             return "failed"
         if isinstance(error, FileConflict):
             self.problems.append(Problem(
@@ -9545,13 +9552,10 @@ def _check_installed(installer, profile):
     verifier = installer.verifier
     if verifier is None:
         return [], []
-    try:
-        versions = dict((item["name"], item["version"]) for item in installer.results)
-        return verify_imports(installer.modules, verifier.extra_path,
-                              roots=installer.root_names, requires=installer.requires,
-                              versions=versions, profile=profile, importer=verifier.results)
-    finally:
-        _end_installer(installer)
+    versions = dict((item["name"], item["version"]) for item in installer.results)
+    return verify_imports(installer.modules, verifier.extra_path,
+                          roots=installer.root_names, requires=installer.requires,
+                          versions=versions, profile=profile, importer=verifier.results)
 
 
 def _end_installer(installer):
@@ -9673,10 +9677,9 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
                                           work_dir, verify, jobs, limits))), plan, verify)
         try:
             _make_usable(installer, profile)
-        except BaseException:  # e.g. a KeyboardInterrupt: the children end with it
+            checked, verify_notes = _check_installed(installer, profile)
+        finally:  # also on an error or a KeyboardInterrupt: the children end with it
             _end_installer(installer)
-            raise
-        checked, verify_notes = _check_installed(installer, profile)
         if installer.results and _cuts_bytecode():
             verify_notes.append(_CUT_BYTECODE_NOTE)
         problems += installer.problems + checked + _restart_needed(installer.results,

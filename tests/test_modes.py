@@ -413,10 +413,10 @@ class TestBakedRuntime:
         1.0 beside the target's app, silently mixed."""
         builder, _, tmp = baked
         folder = tmp / "newer"
-        make_wheel("appdep", "2.0", files={"appdep/__init__.py": _pkg("2.0")})
         bundle = tmp / "newer-wheels"
         os.makedirs(str(bundle))
-        shutil.copy(str(tmp / "wheels" / "appdep-2.0-py3-none-any.whl"), str(bundle))
+        shutil.copy(str(make_wheel("appdep", "2.0", files={"appdep/__init__.py": _pkg("2.0")})),
+                    str(bundle))
         out = run_script(builder.python, "sys.argv[1:] = %r\n" % [str(bundle), str(folder)]
                          + _TARGET_SCRIPT, env=clean_env())
         assert out["status"] == "ok", out

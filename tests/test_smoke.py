@@ -154,19 +154,11 @@ WARM_PACKAGE = {
 }
 
 
-def _imports_by_ast(path):
-    """Counter of (name, level, fromlist) of the import statements in a source file's module
-    level and class bodies (not in functions or lambdas), read by ast."""
-    return _ast_imports(path)[0]
-
-
-def _type_checking_imports_by_ast(path):
-    """Counter of the imports _imports_by_ast counts that sit in an `if TYPE_CHECKING:` (or
-    `if x.TYPE_CHECKING:`) block: those no running program executes."""
-    return _ast_imports(path)[1]
-
-
 def _ast_imports(path):
+    """(every import, those in an `if TYPE_CHECKING:` or `if x.TYPE_CHECKING:` block, which no
+    running program executes): Counters of (name, level, fromlist) of the import statements
+    in a source file's module level and class bodies (not in functions or lambdas), read by
+    ast."""
     import ast
     import warnings
     with open(path, "rb") as source, warnings.catch_warnings():
@@ -250,9 +242,9 @@ class TestWarming:
                 except (SyntaxError, ValueError):
                     continue
             found = bootstrap._import_statements(code)
-            type_checking = _type_checking_imports_by_ast(path)
+            by_ast, type_checking = _ast_imports(path)
             assert found == _without(_imports_by_dis(code), type_checking), path
-            assert not collections.Counter(found) - _imports_by_ast(path), path
+            assert not collections.Counter(found) - by_ast, path
             checked += 1
             typed += bool(type_checking)
         return checked, typed
@@ -329,8 +321,7 @@ class TestWarming:
         # The oracle: a fresh interpreter imports the package, then its public submodule h,
         # from the folder; the modules it ran from there are the ones compiled, and it
         # rewrites none of their .pyc.
-        env = clean_env()
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env = clean_env()  # no PYTHON* variable: the import writes bytecode
         ran = json.loads(subprocess.run(
             [sys.executable, "-c", "import json, sys; sys.path.insert(0, sys.argv[1]); "
              "import warmpkg, warmpkg.h, warmpkg.hdep, warmpkg.sub; print(json.dumps(sorted("

@@ -1019,11 +1019,17 @@ MEMORY_DRIVER = r'''
 import sys
 sys.path.insert(0, sys.argv[1])
 import bootstrap
+outcomes, plain_outcome = [], bootstrap._worker_outcome
+def outcome(value):  # what came back over a worker's pipe
+    outcomes.append(value[0])
+    return plain_outcome(value)
+bootstrap._worker_outcome = outcome
 if sys.argv[4] == "workers":
     bootstrap._WORKER_MEMBERS = 0
 report = bootstrap.install([sys.argv[2]], target=sys.argv[3], verify=False, jobs=2,
                            progress=lambda *a: None)
 assert report["status"] == "ok", report["problems"]
+assert ("done" in outcomes) is (sys.argv[4] == "workers"), outcomes  # the path it names
 '''
 
 

@@ -33,7 +33,6 @@ warmdep.sub (what `import warmroot` runs; the verifier compiles them too) and wa
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time

@@ -58,12 +58,9 @@ from installkit import (  # noqa: E402
     installed_versions, run, snapshot, strictly_complete)
 import realwheels  # noqa: E402
 from test_install import mounts  # noqa: E402,F401  (the fixture: tmpfs that always unmounts)
+from test_install import PARITY_NAMES, PARITY_STUBS  # noqa: E402  (the same real wheels)
 from wheelmaker import make_wheel as write_wheel  # noqa: E402
 
-PARITY_NAMES = ("greenlet", "jaraco.functools", "jsonpointer", "markupsafe", "notebook_shim",
-                "pyflakes", "six")
-#: what pip --no-deps leaves out and bootstrap would miss: stub wheels in the same bundle
-PARITY_STUBS = (("more-itertools", "10.0.0"), ("jupyter-server", "2.0.0"))
 #: a made wheel whose members zipfile must read (bzip2, lzma: not what _RawZip reads), one of
 #: them larger than a chunk, and a stored executable one
 ODD_COMPRESSION = "oddzip"
