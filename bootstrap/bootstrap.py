@@ -55,17 +55,17 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #     141-205    pure   2. Errors
 #     206-2319   pure   3. The standards: names, versions, specifiers, markers, requirements, tags, metadata
 #    2320-2881   pure   4. Profile: the interpreter as data, and the wheels it takes
-#    2882-3414   pure   5. Problems and reports: the model, the codes, the renderings
-#    3415-4721   I/O    6. Intake: the bundle a user uploaded
-#    4722-5100   I/O    7. Wheels and sdists
-#    5101-6247   pure   8. Resolution
-#    6248-6650   pure   9. Fixes
-#    6651-6901   I/O    10. check: the dry run
-#    6902-8744   I/O    11. Installation: source, validator, destination, journal
-#    8745-8980   I/O    12. Environment modes
-#    8981-9692   I/O    13. install: check, install, verify, report
-#    9693-10425  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10426-10451  I/O    15. main
+#    2882-3419   pure   5. Problems and reports: the model, the codes, the renderings
+#    3420-4863   I/O    6. Intake: the bundle a user uploaded
+#    4864-5242   I/O    7. Wheels and sdists
+#    5243-6389   pure   8. Resolution
+#    6390-6792   pure   9. Fixes
+#    6793-7058   I/O    10. check: the dry run
+#    7059-8905   I/O    11. Installation: source, validator, destination, journal
+#    8906-9141   I/O    12. Environment modes
+#    9142-9798   I/O    13. install: check, install, verify, report
+#    9799-10531  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10532-10557  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -2952,7 +2952,9 @@ PROBLEM_CODES = tuple(code for code, reported_as, _, _ in CODES if code == repor
 
 class Problem(collections.namedtuple(
         "Problem", "code subject message required_by fix details")):
-    """One thing that is wrong, with what to do about it."""
+    """One thing that is wrong, with what to do about it. ``details`` are code-specific facts;
+    one whose key starts with "_" is for the command that attaches the fix, not the report
+    (the folder that a not-writable problem's ``remedy`` concerns)."""
 
     __slots__ = ()
 
@@ -2967,7 +2969,7 @@ class Problem(collections.namedtuple(
             ("code", self.code), ("subject", self.subject),
             ("required_by", list(self.required_by)), ("message", self.message),
             ("fix", self.fix)])
-        data.update(sorted(self.details.items()))
+        data.update(sorted((k, v) for k, v in self.details.items() if not k.startswith("_")))
         return data
 
 
@@ -2979,10 +2981,13 @@ def _problem_from_error(error):
     if row is None or row.reported_as in (None, "internal-error"):
         return internal_problem(error)
     fix = getattr(error, "fix", None)
-    if fix is None and row.code == "not-writable":  # the disk, not the upload: make room
-        fix = {"where": "sandbox", "command": "free some space, or rerun with --work-dir DIR "
-               "on a disk with room"}
-    elif fix is None and row.fix == "rebuild":  # the same file fails the same way
+    remedy = getattr(error, "remedy", None)
+    if fix is None and remedy:  # the sandbox's doing: the command that ran phrases its fix
+        details = (("errno", getattr(error, "errno", None)), ("remedy", remedy),
+                   ("_folder", getattr(error, "folder", None)))
+        return Problem(row.reported_as, error.subject, error.message,
+                       details=dict((k, v) for k, v in details if v is not None))
+    if fix is None and row.fix == "rebuild":  # the same file fails the same way
         fix = {"where": "online", "command": "do not install %s: build a new bundle from "
                "trusted sources (python tools/bundle.py REQUIREMENT... --profile "
                "sandbox-profile.json -o bundle.tar.gz)" % os.path.basename(error.subject or "it")}
@@ -3773,10 +3778,11 @@ def _check_free_space(folder, needed, archive):
         return
     free = stat.f_bavail * stat.f_frsize
     if needed > free:
-        raise BootstrapError("%s needs %d MB to extract but %s has only %d MB free; free some "
-                             "space or pass --work-dir on a larger disk"
-                             % (archive, needed // 1024 ** 2 + 1, folder, free // 1024 ** 2),
-                             archive, code="not-writable")
+        error = BootstrapError("%s needs %d MB to extract but %s has only %d MB free"
+                               % (archive, needed // 1024 ** 2 + 1, folder, free // 1024 ** 2),
+                               archive, code="not-writable")
+        error.remedy, error.folder = "space", folder  # fixed by the command (_sandbox_fix)
+        raise error
 
 
 def _archive_read_errors():
@@ -3919,26 +3925,16 @@ def _limit_raise(name, flag):
 
 def _sandbox_error(error, folder, doing, subject=None):
     """The not-writable BootstrapError of an OSError the sandbox caused while ``doing`` (e.g.
-    "reading bundle.tar.gz"), with a fix that is made here and then the same command again;
-    None for an error that is not the sandbox's (_sandbox_cause)."""
+    "reading bundle.tar.gz") at ``folder``, or None for an error that is not the sandbox's
+    (_sandbox_cause). It carries no fix, only its ``remedy`` (the kind) and ``folder``: the
+    command that knows its own command line phrases the fix (_with_sandbox_fixes)."""
     cause = _sandbox_cause(error, folder)
     if cause is None:
         return None
     why, remedy = cause
-    first = {
-        "space": "free some space in %s, or pass --work-dir DIR on a disk with room" % folder,
-        "permission": "pass --work-dir DIR naming a folder this user can write",
-        "file-size": _limit_raise("RLIMIT_FSIZE", "f") or "ask for a sandbox with a larger "
-        "file-size limit (`ulimit -f`)",
-        "open-files": _limit_raise("RLIMIT_NOFILE", "n") or "close what holds files open",
-        "memory": "free some memory (end other programs)",
-        "path-length": "pass --work-dir DIR naming a folder with a shorter path",
-        "disk": "copy the uploads to another disk, and pass --work-dir DIR on that disk"}.get(
-            remedy)
     result = BootstrapError("%s while %s" % (why, doing), subject or folder,
                             code="not-writable")
-    result.fix = {"where": "sandbox", "command": (first + ", then " if first else "") +
-                  "run the same command again"}
+    result.remedy, result.folder, result.errno = remedy, folder, _errno_name(error)
     return result
 
 
@@ -3952,21 +3948,166 @@ def _raise_if_reading_failed(error, path):
                              os.path.basename(path))
 
 
-def _limit_problem(error):
+def _limit_problem(error, rerun):
     """The not-writable Problem of an OSError that a limit of the sandbox raised where nothing
     expected one (at the open-file limit, an import; a full disk, a failing one), or None: it
-    is no bug of bootstrap's, and its fix is made here."""
+    is no bug of bootstrap's, and its fix is ``rerun`` (_rerun_command: the command that
+    failed) once the limit allows it."""
     here = _current_folder() or os.sep
     cause = _sandbox_cause(error, here)
     if cause is None or cause[1] in ("other", "permission"):
         return None
-    return _problem_from_error(_sandbox_error(error, here, "running bootstrap.py"))
+    folder = (os.path.dirname(os.path.abspath(error.filename))
+              if isinstance(error.filename, str) else here)
+    name = _errno_name(error)
+    return Problem("not-writable", here, "%s while running bootstrap.py" % cause[0],
+                   fix=_sandbox_fix(cause[1], rerun, folder),
+                   details=dict([("errno", name)] if name else []))
 
 
 def _errno_name(error):
     """The symbol of an OSError's errno ("EFBIG"), or None."""
     import errno as errnos
     return errnos.errorcode.get(getattr(error, "errno", None) or 0)
+
+
+# -- The fix of what the sandbox stopped: the command that repeats it, changed ----------------
+# Only the command that ran knows its command line (install: its uploads and options; check:
+# its own; main: argv): it phrases the fix of a not-writable problem from the problem's remedy
+# (the kind of _SANDBOX_ERRNOS) as the exact command that repeats it so that it works (a
+# `ulimit` raised first, another --target or --work-dir, --jobs 1), with what only the user can
+# do first, if anything, in ``before``. Rendering phrases that command where the user is.
+
+
+def _rerun_command(words):
+    """A function of (target=None, jobs=None, work_dir=None) giving the command `python
+    bootstrap.py WORDS` (``words``: a command and its arguments) with another --target (which
+    replaces a --target or --overlay), --jobs or --work-dir."""
+    def command(target=None, jobs=None, work_dir=None):
+        flags = set((["--target", "--overlay"] if target else []) + (["--jobs"] if jobs else [])
+                    + (["--work-dir"] if work_dir else []))
+        kept, skip = [], False
+        for word in words:
+            if skip:
+                skip = False
+            elif word in flags:
+                skip = True
+            elif word.split("=", 1)[0] not in flags or not word.startswith("--"):
+                kept.append(word)
+        for flag, value in (("--target", target), ("--work-dir", work_dir), ("--jobs", jobs)):
+            kept += [flag, str(value)] if value else []
+        return "python bootstrap.py %s" % " ".join(_quote(word) for word in kept)
+    return command
+
+
+def _limit_options(limits):
+    """The command-line words of intake ``limits`` other than the defaults (for a rerun)."""
+    words = []
+    limits = limits or DEFAULT_LIMITS
+    if limits.max_ratio is None and limits.max_total != DEFAULT_LIMITS.max_total:
+        words += ["--max-upload-size", str(limits.max_total)]
+    if limits.max_members != DEFAULT_LIMITS.max_members:
+        words += ["--max-members", str(limits.max_members)]
+    if limits.max_depth != DEFAULT_LIMITS.max_depth:
+        words += ["--max-nesting", str(limits.max_depth)]
+    return words
+
+
+def _device(path):
+    try:
+        return os.stat(_nearest_existing(os.path.abspath(path)) or os.sep).st_dev
+    except OSError:
+        return None
+
+
+def _writable_alternative(name="python-packages", away_from=None, shortest=False):
+    """A folder this process can write, for a not-writable fix (--target it, or --work-dir):
+    /mnt/data/NAME, NAME in the current folder or in the temporary one. ``away_from``: not in
+    that folder, nor on its disk (it is full, or failing): None when no such folder can be
+    written. ``shortest``: the shortest path of those that can be written."""
+    import tempfile
+    candidates = []
+    if os.path.isdir("/mnt/data"):
+        candidates.append("/mnt/data/" + name)
+    candidates.append(os.path.join(_current_folder() or tempfile.gettempdir(), name))
+    candidates.append(os.path.join(tempfile.gettempdir(), name))
+    writable = [path for path in candidates if _is_writable(path)]
+    if away_from is not None:
+        return next((path for path in writable if _device(path) != _device(away_from)
+                     and not _is_within(path, away_from)), None)
+    if shortest:
+        return min(writable or candidates[-1:], key=len)
+    return (writable or candidates[-1:])[0]
+
+
+def _is_within(path, folder):
+    """Whether ``path`` is ``folder`` or inside it."""
+    path, folder = os.path.abspath(path), os.path.abspath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+#: What only the user can do first, where no option of the command changes the outcome.
+_SANDBOX_BEFORE = {
+    "space": "free some space in %s",
+    "permission": "let this user write %s",
+    "path-length": "move what is in %s to a folder with a shorter path",
+    "disk": "make sure the disk under %s can be read and written again (an I/O error)",
+    "file-size": "ask for a sandbox with a larger file-size limit (`ulimit -f`)",
+    "open-files": "close what holds files open, or ask for a sandbox with a larger open-file "
+                  "limit (`ulimit -n`)",
+    "memory": "free some memory (end other programs)",
+    "processes": "end other processes of this user, or raise its limit on processes "
+                 "(RLIMIT_NPROC: `ulimit -u N` in bash, `ulimit -p N` in sh)"}
+
+
+def _sandbox_fix(remedy, rerun, folder=None, moves=None, parallel=False, activate=False):
+    """The fix of a command that the sandbox stopped at ``folder`` (``remedy``: a kind of
+    _SANDBOX_ERRNOS, or "processes"): ``rerun`` (_rerun_command) changed so that it works, as
+    a command run here verbatim, and what must be done first, if anything, in ``before``.
+    ``moves``: the option that takes the work away from ``folder`` ("target", "work_dir"), if
+    one does; ``parallel``: --jobs 1 lowers what it holds at once (open files, memory);
+    ``activate``: a folder moved to with --target must then be put on PYTHONPATH."""
+    fix = collections.OrderedDict([("where", "sandbox")])
+    if remedy in ("space", "permission", "disk", "path-length") and moves and folder:
+        place = _writable_alternative(
+            "python-packages" if moves == "target" else "bootstrap-work",
+            away_from=folder if remedy in ("space", "disk") else None,
+            shortest=remedy == "path-length")
+        if place is not None and not _is_within(place, folder):
+            fix["command"] = rerun(**{moves: place})
+            if activate and moves == "target":
+                fix["then"] = "PYTHONPATH=%s python ..." % place
+            return fix
+    raised = {"file-size": ("RLIMIT_FSIZE", "f"), "open-files": ("RLIMIT_NOFILE", "n")}.get(
+        remedy)
+    raised = raised and _limit_raise(*raised)
+    if raised:
+        fix["command"] = raised + " && " + rerun()
+        return fix
+    if parallel and remedy in ("open-files", "memory"):
+        fix["command"] = rerun(jobs=1)
+        return fix
+    if remedy in _SANDBOX_BEFORE:
+        fix["before"] = _SANDBOX_BEFORE[remedy] % folder if "%s" in _SANDBOX_BEFORE[
+            remedy] else _SANDBOX_BEFORE[remedy]
+    fix["command"] = rerun()
+    return fix
+
+
+def _with_sandbox_fixes(problems, rerun, work_folders=(), parallel=False):
+    """``problems``, each that the sandbox caused (its ``remedy`` in its details, no fix yet)
+    with its fix: ``rerun`` (_rerun_command: the command that met it) as _sandbox_fix changes
+    it; --work-dir moves the work away from a folder within ``work_folders``."""
+    fixed = []
+    for problem in problems:
+        remedy = problem.details.get("remedy")
+        if problem.fix is None and remedy:
+            folder = problem.details.get("_folder")
+            moves = "work_dir" if folder and any(
+                _is_within(folder, work) for work in work_folders if work) else None
+            problem = problem._replace(fix=_sandbox_fix(remedy, rerun, folder, moves, parallel))
+        fixed.append(problem)
+    return fixed
 
 
 def _read_archive(path, dest, extract):
@@ -4621,7 +4762,8 @@ class _Intake(object):
 
 def _work_dir_problem(work_dir):
     """A not-writable Problem when ``work_dir`` (--work-dir) cannot hold a work folder: a
-    file, a folder that cannot be written or made. None when it can, or when not given."""
+    file, a folder that cannot be written or made. None when it can, or when not given. Its
+    fix is another --work-dir, phrased by the command that ran (_with_sandbox_fixes)."""
     if not work_dir:
         return None
     import tempfile
@@ -4631,10 +4773,10 @@ def _work_dir_problem(work_dir):
     except OSError as error:
         reason = ("it is a file, not a folder" if os.path.isfile(work_dir)
                   else error.strerror or str(error))
+        details = dict([("remedy", "permission"), ("_folder", work_dir)] + (
+            [("errno", _errno_name(error))] if _errno_name(error) else []))
         return Problem("not-writable", work_dir, "--work-dir %s cannot hold a work folder: %s"
-                       % (work_dir, reason), fix={
-                           "where": "sandbox", "command": "rerun with --work-dir naming a "
-                           "folder that can be written, or without --work-dir"})
+                       % (work_dir, reason), details=details)
     return None
 
 
@@ -6883,20 +7025,35 @@ def plan_bundle(bundles, work, require=None, profile=None, upgrade=False, shadow
     return profile, bundle, plan, problems, verdicts, sdists
 
 
+def _check_rerun(bundles, require, profile, upgrade, work_dir, limits):
+    """_rerun_command of a check: `python bootstrap.py check` with its uploads and options (a
+    profile given as data, not as a file, cannot be named)."""
+    words = ["check"] + (list(bundles) or ["BUNDLE"])
+    for requirement in require or ():
+        words += ["--require", requirement]
+    for flag, value in (("--profile", profile if isinstance(profile, str) else None),
+                        ("--work-dir", work_dir)):
+        words += [flag, value] if value else []
+    return _rerun_command(words + (["--upgrade"] if upgrade else []) + _limit_options(limits))
+
+
 def check(bundles, require=None, profile=None, upgrade=False, work_dir=None, limits=None):
     """Dry run: which wheels fit, what would be installed, what is missing. Returns a Report."""
     if isinstance(bundles, str):
         bundles = [bundles]
     profile_argument = profile if isinstance(profile, str) else None
+    rerun = _check_rerun(bundles, require, profile, upgrade, work_dir, limits)
     _load_modules_first()
     problem = _work_dir_problem(work_dir)
     if problem is not None:
-        return build_report("check", _load_profile(profile), None, None, [problem], bundles)
+        return build_report("check", _load_profile(profile), None, None, _with_sandbox_fixes(
+            [problem], rerun, [work_dir]), bundles)
     with _WorkDir(work_dir) as work:
         profile, bundle, plan, problems, verdicts, sdists = plan_bundle(
             bundles, work, require, profile, upgrade, limits=limits)
-        return build_report("check", profile, bundle, plan, problems, bundles, verdicts, sdists,
-                            profile_argument=profile_argument)
+        return build_report("check", profile, bundle, plan, _with_sandbox_fixes(
+            problems, rerun, [work]), bundles, verdicts, sdists,
+            profile_argument=profile_argument)
 
 
 # == 11. Installation: source, validator, destination, journal (I/O) ==========================
@@ -7475,7 +7632,8 @@ def _serve_extraction(source, sink):
         try:
             outcome = ("done", _WORKER_JOBS[job[0]](*job[1:]))
         except BootstrapError as error:  # its class is this module's: sent as its fields
-            outcome = ("coded", error.code, error.message, error.subject)
+            outcome = ("coded", error.code, error.message, error.subject, tuple(getattr(
+                error, name, None) for name in ("remedy", "folder", "errno")))
         except Exception as error:  # OSError, zipfile's and zlib's errors: as they are
             try:
                 pickle.dumps(error, 4)
@@ -7576,8 +7734,11 @@ def _worker_outcome(outcome):
     """The result of a worker's job; its error raised again here."""
     if outcome[0] == "done":
         return outcome[1]
-    if outcome[0] == "coded":
-        raise BootstrapError(outcome[2], outcome[3], code=outcome[1])
+    if outcome[0] == "coded":  # with the remedy of a sandbox's error (_sandbox_error)
+        error = BootstrapError(outcome[2], outcome[3], code=outcome[1])
+        if outcome[4][0]:
+            error.remedy, error.folder, error.errno = outcome[4]
+        raise error
     raise outcome[1]
 
 
@@ -9044,20 +9205,6 @@ class Destination(collections.namedtuple("Destination", "kind lib_dir target_dir
         return install_scheme(dist_name, target=self.target_dir, user=self.user)
 
 
-def _writable_alternative():
-    """A folder this process can write, for the not-writable fix (--target it)."""
-    import tempfile
-    candidates = []
-    if os.path.isdir("/mnt/data"):
-        candidates.append("/mnt/data/python-packages")
-    candidates.append(os.path.join(_current_folder() or tempfile.gettempdir(), "python-packages"))
-    candidates.append(os.path.join(tempfile.gettempdir(), "python-packages"))
-    for path in candidates:
-        if _is_writable(path):
-            return path
-    return candidates[-1]
-
-
 def choose_destination(target=None, bundles=()):
     """The Destination of an install, or a not-writable Problem naming what works instead."""
     if target:
@@ -9084,23 +9231,9 @@ def choose_destination(target=None, bundles=()):
 
 
 def _install_rerun(bundles, options=()):
-    """A function of (target=None, jobs=None) giving the command `python bootstrap.py install`
-    that repeats an install: its uploads and ``options`` (command-line words), with another
-    --target (which replaces a --target or --overlay) or --jobs."""
-    def command(target=None, jobs=None):
-        words, skip = [], False
-        for word in options:
-            if skip:
-                skip = False
-            elif (target and word in ("--target", "--overlay")) or (jobs and word == "--jobs"):
-                skip = True
-            else:
-                words.append(word)
-        words += ["--target", target] if target else []
-        words += ["--jobs", str(jobs)] if jobs else []
-        return "python bootstrap.py install %s" % " ".join(
-            ([_quote(b) for b in bundles] or ["BUNDLE"]) + [_quote(w) for w in words])
-    return command
+    """_rerun_command of an install: `python bootstrap.py install` with its uploads and
+    ``options`` (command-line words)."""
+    return _rerun_command(["install"] + (list(bundles) or ["BUNDLE"]) + list(options))
 
 
 def _install_options(require, target, overlay, upgrade, budget, work_dir, verify, jobs, limits):
@@ -9113,45 +9246,7 @@ def _install_options(require, target, overlay, upgrade, budget, work_dir, verify
         if value is not None:
             words += [flag, str(value)]
     words += (["--upgrade"] if upgrade else []) + ([] if verify else ["--no-verify"])
-    limits = limits or DEFAULT_LIMITS
-    if limits.max_ratio is None and limits.max_total != DEFAULT_LIMITS.max_total:
-        words += ["--max-upload-size", str(limits.max_total)]
-    if limits.max_members != DEFAULT_LIMITS.max_members:
-        words += ["--max-members", str(limits.max_members)]
-    if limits.max_depth != DEFAULT_LIMITS.max_depth:
-        words += ["--max-nesting", str(limits.max_depth)]
-    return words
-
-
-def _sandbox_fix(remedy, rerun, destination):
-    """The fix of an install that the sandbox stopped (``remedy``: a kind of _SANDBOX_ERRNOS):
-    a command run here that changes the outcome, phrased from ``rerun`` (_install_rerun)."""
-    fix = collections.OrderedDict([("where", "sandbox")])
-    if remedy in ("space", "permission", "disk", "path-length"):
-        import tempfile
-        places = [_writable_alternative(), os.path.join(tempfile.gettempdir(), "python-packages")]
-        place = min([p for p in places if _is_writable(p)] or places[-1:], key=len) if (
-            remedy == "path-length") else places[0]
-        fix["command"] = ("free some space in %s and run the same command again, or: "
-                          % destination.lib_dir if remedy == "space" else "") + rerun(
-                              target=place)
-        if destination.kind != "target":
-            fix["then"] = "PYTHONPATH=%s python ..." % place
-        return fix
-    if remedy in ("file-size", "open-files"):
-        raised = _limit_raise(*{"file-size": ("RLIMIT_FSIZE", "f"),
-                                "open-files": ("RLIMIT_NOFILE", "n")}[remedy])
-        fix["command"] = (raised + " && " + rerun()) if raised else (
-            "ask for a sandbox with a larger file-size limit (`ulimit -f`), then run: " + rerun()
-            if remedy == "file-size" else rerun(jobs=1))
-        return fix
-    if remedy == "processes":  # shells name this limit apart (bash -u, dash -p): said before
-        fix["before"] = ("end other processes of this user, or raise its limit on processes "
-                         "(RLIMIT_NPROC: `ulimit -u N` in bash, `ulimit -p N` in sh)")
-        fix["command"] = rerun()
-        return fix
-    fix["command"] = rerun(jobs=1) if remedy == "memory" else rerun()
-    return fix
+    return words + _limit_options(limits)
 
 
 def _target_profile(destination):
@@ -9297,6 +9392,9 @@ class _Installer(object):
         self.pool = self.workers = None  # extraction threads, and their worker processes
         self.warm_stop = None  # a file: once it exists, the warming worker stops
 
+    def _rerun(self):
+        return self.rerun or _install_rerun(())
+
     def _out_of_time(self):
         import time
         return self.deadline is not None and time.monotonic() > self.deadline
@@ -9313,7 +9411,7 @@ class _Installer(object):
                     remedy = getattr(error, "remedy", None)
                     self.problems.append(Problem(
                         error.code, error.subject, error.message, fix=_sandbox_fix(
-                            remedy, self.rerun or _install_rerun(()), self.destination)
+                            remedy, self._rerun(), parallel=True)
                         if remedy else {"where": "online", "command": "python tools/bundle.py "
                                         "%s==%s --profile sandbox-profile.json -o %s" % (
                                             candidate.name, candidate.version,
@@ -9467,8 +9565,14 @@ class _Installer(object):
                 "not-writable", wheel.filename, "%s could not be installed: %s; %s%s" % (
                     wheel.filename, cause[0], _CUT_SHORT if journaled else _NOTHING_OF_IT,
                     still),
-                fix=_sandbox_fix(cause[1], self.rerun or _install_rerun(()), self.destination),
+                fix=_sandbox_fix(cause[1], self._rerun(), self.destination.lib_dir, "target",
+                                 True, self.destination.kind != "target"),
                 details=dict([("errno", name)] if name else [])))
+            return "failed"
+        if getattr(error, "remedy", None):  # the sandbox stopped reading it: fixed here too
+            problem = _problem_from_error(error)
+            self.problems.extend(_with_sandbox_fixes([problem._replace(
+                message=problem.message + still)], self._rerun(), [self.work], True))
             return "failed"
         if isinstance(error, FileConflict):
             self.problems.append(Problem(
@@ -9577,8 +9681,8 @@ def _unpack_environments(bundles, target):
         try:
             environments.append(unpack_conda_env(upload, target))
         except BootstrapError as error:
-            if error.code in ("corrupt-archive", "unsafe-archive-member"):
-                problems.append(_problem_from_error(error))
+            if error.code in ("corrupt-archive", "unsafe-archive-member", "not-writable"):
+                problems.append(_problem_from_error(error))  # a sandbox's: fixed by install()
                 continue
             problems.append(Problem("environment-failed", error.subject, error.message,
                                     fix=getattr(error, "fix", None) or {
@@ -9650,8 +9754,11 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
     callable (done, total, name, bytes); the default shows progress on a terminal or notebook.
     """
     bundles = [bundles] if isinstance(bundles, str) else list(bundles or find_uploads())
+    rerun = _install_rerun(bundles, _install_options(require, target, overlay, upgrade, budget,
+                                                     work_dir, verify, jobs, limits))
     _load_modules_first(installing=True)
     bundles, environments, problems = _unpack_environments(bundles, target)
+    problems = _with_sandbox_fixes(problems, rerun)
     if (environments or problems) and not bundles:
         report = build_report("install", Profile.current(), None, None, problems, [],
                               installed=[])
@@ -9659,22 +9766,21 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
         return report
     destination, problem = _install_destination(target, overlay, bundles, work_dir)
     if problem is not None:
-        return build_report("install", Profile.current(), None, None, [problem], bundles)
+        return build_report("install", Profile.current(), None, None, _with_sandbox_fixes(
+            [problem], rerun, [work_dir]), bundles)
     _makedirs(destination.lib_dir)
     with _WorkDir(work_dir) as work, _Lock(destination.lib_dir):
         notes = recover_staging(destination.lib_dir, destination.scheme)
         profile, bundle, plan, found, verdicts, sdists = plan_bundle(
             bundles, work, require, _target_profile(destination), upgrade,
             shadow=destination.lib_dir if destination.kind == "target" else None, limits=limits)
-        problems = found + problems
+        problems = _with_sandbox_fixes(found, rerun, [work]) + problems
         if any(p.code in _INPUT_PROBLEMS for p in problems):
             return build_report("install", profile, bundle, plan, problems, bundles, verdicts,
                                 sdists, notes=notes + ["nothing was installed: fix the uploads"])
         installer = _run_installer(_Installer(
             destination, profile, [Requirement(r) for r in plan.roots], budget, jobs, work,
-            progress or Progress(), getattr(plan, "wheels", ()), _install_rerun(
-                bundles, _install_options(require, target, overlay, upgrade, budget,
-                                          work_dir, verify, jobs, limits))), plan, verify)
+            progress or Progress(), getattr(plan, "wheels", ()), rerun), plan, verify)
         try:
             _make_usable(installer, profile)
             checked, verify_notes = _check_installed(installer, profile)
@@ -9716,7 +9822,7 @@ def _as_call(command, place):
         return None
     keywords = collections.OrderedDict(
         (key, getattr(args, key, None)) for key in ("require", "profile", "target", "overlay",
-                                                   "budget", "jobs"))
+                                                   "budget", "jobs", "work_dir"))
     keywords["upgrade"] = args.upgrade or None
     keywords = collections.OrderedDict((k, v) for k, v in keywords.items() if v is not None)
     if place == "tool":
@@ -9963,7 +10069,7 @@ def main(argv=None, out=None, err=None):
         err.write("bootstrap.py: interrupted\n")
         return 1
     except Exception as error:  # bootstrap's own bug (or a limit): reported, exit code 1
-        problem = _limit_problem(error) or internal_problem(error)
+        problem = _limit_problem(error, _rerun_command(argv)) or internal_problem(error)
         if args is not None and args.command in ("check", "install"):
             return _emit_report(_bug_report(args.command, problem), args, out)
         err.write("bootstrap.py: error: %s\n%s" % (problem.message,
