@@ -23,7 +23,7 @@ import zlib
 
 import pytest
 
-from installkit import bootstrap, diff_trees, find_python, snapshot
+from installkit import BOOTSTRAP_PY, bootstrap, clean_env, diff_trees, find_python, run, snapshot
 from wheelmaker import make_wheel
 
 PYTHON = find_python("3.11") or sys.executable
@@ -381,8 +381,21 @@ class TestNamesAndArguments:
         assert result.returncode == 1, result
         assert result.codes() == ["not-writable"], result.report
         assert "Traceback" not in result.stderr
-        assert "is a file" in result.problems("not-writable")[0]["message"]
+        [problem] = result.problems("not-writable")
+        assert "is a file" in problem["message"]
         assert diff_trees(before, snapshot(str(tmp_path)), "before", "after") == []
+        # the fix: the same check with a --work-dir that can be, run verbatim where
+        # bootstrap.py is
+        work = str(area.outside / "bootstrap-work")  # the first folder that can be written
+        assert problem["fix"] == {"where": "sandbox", "command": "python bootstrap.py check "
+                                  "%s --work-dir %s" % (wheel, work)}, problem
+        here = tmp_path / "here"
+        here.mkdir()
+        os.symlink(BOOTSTRAP_PY, str(here / "bootstrap.py"))
+        done = run(["sh", "-c", problem["fix"]["command"]], cwd=str(here), env=clean_env(
+            PATH=os.path.dirname(PYTHON) + os.pathsep + os.environ.get("PATH", "")))
+        assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-2000:])
+        assert os.listdir(work) == []
 
     def test_deleted_current_folder(self, area, tmp_path):
         wheel = make_wheel(str(area.outside), "fine", "1.0")

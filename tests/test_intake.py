@@ -770,14 +770,23 @@ class TestSplitUploads:
 
 class TestFreeSpace:
     """An upload that would not fit where it is extracted is refused before anything is
-    written: not-writable (the disk, not the upload, is the problem), and the fix is space."""
+    written: not-writable (the disk, not the upload, is the problem), and the fix is the same
+    check with another --work-dir, on a disk with room: run verbatim, it succeeds."""
 
-    def test_zip_larger_than_the_free_space_is_refused_up_front(self, tmp_path):
+    def test_zip_larger_than_the_free_space_is_refused_up_front(self, tmp_path, wheels,
+                                                                monkeypatch):
         if os.geteuid() != 0:
             pytest.skip("mounting a small tmpfs needs root")
+        if os.path.isdir("/mnt/data"):  # the fix would name /mnt/data/bootstrap-work first
+            pytest.skip("this machine has a /mnt/data of its own")
         small = tmp_path / "small"
         small.mkdir()
+        here = tmp_path / "here"  # the current folder: bootstrap.py is there, as uploaded
+        here.mkdir()
+        os.symlink(bootstrap.__file__, str(here / "bootstrap.py"))
+        monkeypatch.chdir(str(here))
         import subprocess
+        import sys
         if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1M", "tmpfs", str(small)]
                           ).returncode != 0:
             pytest.skip("cannot mount a tmpfs here")
@@ -785,16 +794,27 @@ class TestFreeSpace:
             upload = tmp_path / "big.zip"
             with zipfile.ZipFile(str(upload), "w", zipfile.ZIP_DEFLATED) as archive:
                 archive.writestr("wheels/blob.bin", b"\0" * (4 * 1024 * 1024))
+                archive.write(wheels[1], "wheels/" + os.path.basename(wheels[1]))
             report = bootstrap.check([str(upload)], work_dir=str(small))
             assert problem_codes(report) == ["not-writable"], report["problems"]
             problem = report["problems"][0]
             assert "MB free" in problem["message"] and "big.zip" in problem["message"]
-            assert problem["fix"]["where"] == "sandbox"
-            assert "upload" not in problem["fix"]["command"], problem["fix"]
+            assert problem["remedy"] == "space", problem
             assert report.exit_code == 1
             assert os.listdir(str(small)) == []
         finally:
             subprocess.run(["umount", str(small)])
+        work = str(here / "bootstrap-work")  # the first folder that can be written
+        assert problem["fix"] == {"where": "sandbox", "command": "python bootstrap.py check "
+                                  "%s --work-dir %s" % (upload, work)}, problem
+        env = dict((k, v) for k, v in os.environ.items() if not k.startswith("PIP_"))
+        env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+        done = subprocess.run(problem["fix"]["command"], shell=True, cwd=str(here), env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=120)
+        assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-2000:])
+        assert "zz-beta" in done.stdout, done.stdout
+        assert os.listdir(work) == []
 
 
 class TestSplitNames:

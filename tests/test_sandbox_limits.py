@@ -17,15 +17,20 @@ never a mock, through extraction threads and through extraction workers.
                         nobody: the limit is named, and the fix, run once it allows, installs
     TestPathTooLong     a --target so deep that a staged member's path passes PATH_MAX
                         (ENAMETOOLONG)
-    TestIntake          EMFILE while intake reads the uploads (a folder of wheels, a .tar.gz):
-                        not-writable, never corrupt-archive
+    TestIntake          the sandbox stops intake: EMFILE while it reads the uploads (a folder
+                        of wheels, a .tar.gz), EFBIG while it extracts a .tar.gz (a limit that
+                        can be raised, and one that cannot), a --work-dir on a full disk
+                        (refused up front, and ENOSPC while extracting): not-writable, never
+                        corrupt-archive, and the fix, run verbatim, installs
 
 For each: the problem's code (not-writable), a message that names the cause (the errno, the
 limit and its value, or the path's length), a fix made in the sandbox that never says to upload
-again, exit code 1 (a failure of the sandbox, not of the input: 2 is for input problems), the
-target tree exactly as it was, no staging folder left. The fix is then run verbatim in a shell
-(`python bootstrap.py` being this interpreter and this bootstrap.py, in the folder where the
-failing command ran), under the same limit, and the install must then equal pip's --target
+again and whose command is bootstrap's own command line (after a `ulimit` at most: what only
+the user can do is said apart, in `before`), exit code 1 (a failure of the sandbox, not of the
+input: 2 is for input problems), the target tree exactly as it was, no staging folder left. The
+fix is then run verbatim in a shell (`python bootstrap.py` being this interpreter and this
+bootstrap.py, in the folder where the failing command ran), under the same limit (or, where
+`before` asks for a larger one, without it), and the install must then equal pip's --target
 tree. The worker path is proved taken by a driver that records, in the child, every worker
 started and every outcome a worker sent back.
 """
@@ -257,9 +262,13 @@ class TestFileSizeLimit:
             resource.RLIMIT_FSIZE, BIG // 2, BIG // 2))
         problem = assert_refused(proc, report, _wheel_name(bundles["threads"]),
                                  ["RLIMIT_FSIZE"], "EFBIG")
-        assert problem["fix"]["command"].startswith("ask for a sandbox with a larger file-size "
-                                                    "limit"), problem
+        fix = problem["fix"]
+        assert fix["before"].startswith("ask for a sandbox with a larger file-size limit"), fix
+        assert report["next_steps"] == ["In the sandbox: %s, then run: %s" % (
+            fix["before"], fix["command"])], report["next_steps"]
         scene.assert_unchanged()
+        scene.run_fix(fix, None)  # once the sandbox's limit allows it, the command installs
+        scene.assert_pip_tree(bundles["threads"], ["bigpkg"])
 
 
 #: A module whose bytecode is far larger than its source: 120 different string constants of
@@ -407,7 +416,7 @@ class TestOpenFileLimit:
                 assert "EMFILE" in problem["message"], (n, problem)
                 assert "RLIMIT_NOFILE" in problem["message"], (n, problem)
                 assert "is %d" % n in problem["message"], (n, problem)
-                assert "upload" not in problem["fix"]["command"].lower(), (n, problem)
+                assert_runnable(problem["fix"])
             scene.assert_only(installed)
             failures.append((n, report, spy, scene, limit))
         raise AssertionError("no RLIMIT_NOFILE below 64 let the install succeed")
@@ -495,17 +504,43 @@ class TestPathTooLong:
         scene.assert_pip_tree(bundles[path], [name], target=short)
 
 
+def _tar_gz(tmp_path, folder):
+    """A .tar.gz of ``folder`` made by GNU tar, in ``tmp_path``."""
+    upload = str(tmp_path / (os.path.basename(folder) + ".tar.gz"))
+    subprocess.run(["tar", "-czf", upload, "-C", os.path.dirname(folder),
+                    os.path.basename(folder)], check=True)
+    return upload
+
+
+def assert_runnable(fix):
+    """A sandbox fix whose command a shell runs as it is: bootstrap's own command line, after
+    a `ulimit` at most; what only the user can do is said apart, in ``before``."""
+    import shlex
+
+    import bootstrap
+    assert fix["where"] == "sandbox", fix
+    words = shlex.split(fix["command"])
+    if words[0] == "ulimit":
+        assert words[1] in ("-n", "-f") and words[3] == "&&", fix
+        words = words[4:]
+    assert words[:2] == ["python", "bootstrap.py"], fix
+    bootstrap._build_parser(words[2]).parse_args(words[2:])  # bootstrap's own command line
+
+
 class TestIntake:
+    """The sandbox stops intake (reading the uploads, extracting an archive into the work
+    folder): not-writable, and a fix that is the same install changed so that it works (the
+    limit raised first, another --work-dir), run verbatim under the same limit."""
+
     @pytest.mark.parametrize("form", ["folder", "tar.gz"])
     def test_emfile_reading_the_uploads_is_not_a_corrupt_archive(self, tmp_path, bundles,
                                                                   form):
         """The least RLIMIT_NOFILE at which bootstrap runs fails while it reads the uploads;
-        with a bundle of three wheels, each one at every value up to success."""
+        with a bundle of three wheels, each one at every value up to success. The fix of the
+        first and of the last value that failed reading, run verbatim, installs."""
         upload = bundles["several"]
         if form == "tar.gz":
-            upload = str(tmp_path / "several.tar.gz")
-            subprocess.run(["tar", "-czf", upload, "-C", os.path.dirname(bundles["several"]),
-                            "several"], check=True)
+            upload = _tar_gz(tmp_path, bundles["several"])
         reading = []
         for n in range(4, 64):
             scene = Scene(tmp_path / ("n%d" % n), bundles, preinstall=False)
@@ -518,17 +553,96 @@ class TestIntake:
             if proc.returncode == 0:
                 break
             assert proc.returncode == 1, (n, report["problems"])
-            reading.extend(p for p in report["problems"] if " while reading " in p["message"]
+            for problem in report["problems"]:
+                assert_runnable(problem["fix"])
+            reading.extend((p, scene, n) for p in report["problems"]
+                           if " while reading " in p["message"]
                            or " while extracting " in p["message"])
             scene.assert_only([item["name"] for item in report["installed"]])
         else:
             raise AssertionError("no RLIMIT_NOFILE below 64 let the install succeed")
         assert reading, "no RLIMIT_NOFILE failed while reading the uploads"
-        for problem in reading:
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        for problem, _, _ in reading:
             assert "RLIMIT_NOFILE" in problem["message"] and "EMFILE" in problem["message"]
-            assert problem["fix"]["where"] == "sandbox"
-            assert problem["fix"]["command"].startswith("ulimit -n "), problem
-            assert "upload" not in problem["fix"]["command"].lower(), problem
+            assert (problem["errno"], problem["remedy"]) == ("EMFILE", "open-files"), problem
+            assert problem["fix"]["command"].startswith(
+                "ulimit -n %d && python bootstrap.py install " % hard), problem
+        for problem, scene, n in [reading[0]] + [r for r in reading[-1:] if r[2] != reading[0][2]]:
+            scene.run_fix(problem["fix"], _limited(resource.RLIMIT_NOFILE, n))
+            scene.assert_pip_tree(bundles["several"], ["alpha", "beta", "gamma"])
+
+    @pytest.mark.parametrize("hard", [False, True], ids=["soft", "hard"])
+    def test_efbig_extracting_an_archive_and_its_fix_installs(self, tmp_path, bundles, hard):
+        """A .tar.gz whose wheel is larger than RLIMIT_FSIZE: extracting it into the work
+        folder fails (EFBIG). Its fix raises the limit first (run verbatim under the same
+        limit), or, where the hard limit is that low, says so in ``before`` and is the same
+        install (run once the limit allows it)."""
+        upload = _tar_gz(tmp_path, bundles["threads"])
+        scene = Scene(tmp_path / "scene", bundles)
+        limit = _limited(resource.RLIMIT_FSIZE, BIG // 2, BIG // 2 if hard else None)
+        proc, report, _ = scene.install(upload, limit)
+        assert proc.returncode == 1 and not _bootstrap_traceback(proc), proc.stderr[-3000:]
+        [problem] = report["problems"]
+        assert problem["code"] == "not-writable", problem
+        for said in ("while extracting", "RLIMIT_FSIZE", "%d bytes" % (BIG // 2), "EFBIG"):
+            assert said in problem["message"], (said, problem)
+        fix = problem["fix"]
+        assert_runnable(fix)
+        scene.assert_unchanged()
+        if hard:
+            assert fix["before"].startswith("ask for a sandbox with a larger file-size limit")
+            assert fix["command"].startswith("python bootstrap.py install "), fix
+            limit = None
+        else:
+            assert "before" not in fix, fix
+            assert fix["command"].startswith("ulimit -f unlimited && python bootstrap.py "
+                                             "install "), fix
+        scene.run_fix(fix, limit)
+        scene.assert_pip_tree(bundles["threads"], ["bigpkg"])
+
+    @pytest.mark.parametrize("padding", ["random", "zeros"])
+    def test_a_full_work_folder_and_another_work_dir_installs(self, tmp_path, bundles,
+                                                               padding):
+        """--work-dir on a disk too small for the extracted upload (a 1 MB tmpfs): not-writable
+        (space), refused up front where the .tar.gz itself is larger than the free space
+        (random padding), met while extracting where it is not (zeros: ENOSPC). Its fix is the
+        same install with another --work-dir, on another disk, where the work folder is made
+        and removed again; run verbatim, it installs."""
+        if not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("mount"):
+            pytest.skip("mounting a small tmpfs needs root")
+        if os.path.isdir("/mnt/data"):  # the fix would name /mnt/data/bootstrap-work first
+            pytest.skip("this machine has a /mnt/data of its own")
+        small = tmp_path / "small"
+        small.mkdir()
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1M", "tmpfs", str(small)]
+                          ).returncode != 0:
+            pytest.skip("cannot mount a tmpfs here")
+        try:
+            folder = tmp_path / "uploads" / "bundle"
+            shutil.copytree(bundles["threads"], str(folder))
+            with open(str(folder / "padding.bin"), "wb") as f:  # 2 MB more to extract
+                f.write(os.urandom(2 << 20) if padding == "random" else b"\0" * (2 << 20))
+            upload = _tar_gz(tmp_path, str(folder))
+            scene = Scene(tmp_path / "scene", bundles)
+            proc, report, _ = scene.install(upload, None, "--work-dir", str(small))
+            assert proc.returncode == 1 and not _bootstrap_traceback(proc), proc.stderr[-3000:]
+            [problem] = report["problems"]
+            assert problem["code"] == "not-writable" and problem["remedy"] == "space", problem
+            assert ("MB free" if padding == "random" else "ENOSPC") in problem["message"], \
+                problem
+            fix = problem["fix"]
+            assert_runnable(fix)
+            assert "before" not in fix, fix
+            assert os.listdir(str(small)) == []
+            scene.assert_unchanged()
+        finally:
+            subprocess.run(["umount", str(small)])
+        work = fix["command"].split("--work-dir ")[1].split(" ")[0]
+        assert work == os.path.join(scene.cwd, "bootstrap-work"), fix  # the first writable
+        scene.run_fix(fix, None)
+        scene.assert_pip_tree(bundles["threads"], ["bigpkg"])
+        assert os.listdir(work) == []
 
 
 class TestRerun:
