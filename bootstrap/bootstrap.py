@@ -55,17 +55,17 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #     141-205    pure   2. Errors
 #     206-2319   pure   3. The standards: names, versions, specifiers, markers, requirements, tags, metadata
 #    2320-2881   pure   4. Profile: the interpreter as data, and the wheels it takes
-#    2882-3419   pure   5. Problems and reports: the model, the codes, the renderings
-#    3420-4863   I/O    6. Intake: the bundle a user uploaded
-#    4864-5242   I/O    7. Wheels and sdists
-#    5243-6389   pure   8. Resolution
-#    6390-6792   pure   9. Fixes
-#    6793-7058   I/O    10. check: the dry run
-#    7059-8905   I/O    11. Installation: source, validator, destination, journal
-#    8906-9141   I/O    12. Environment modes
-#    9142-9798   I/O    13. install: check, install, verify, report
-#    9799-10531  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10532-10557  I/O    15. main
+#    2882-3421   pure   5. Problems and reports: the model, the codes, the renderings
+#    3422-4865   I/O    6. Intake: the bundle a user uploaded
+#    4866-5244   I/O    7. Wheels and sdists
+#    5245-6391   pure   8. Resolution
+#    6392-6794   pure   9. Fixes
+#    6795-7060   I/O    10. check: the dry run
+#    7061-8907   I/O    11. Installation: source, validator, destination, journal
+#    8908-9143   I/O    12. Environment modes
+#    9144-9800   I/O    13. install: check, install, verify, report
+#    9801-10533  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10534-10559  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -3085,8 +3085,10 @@ def error_report(command, problem, target):
         report[key] = []
     report["problems"] = [problem.to_json()]
     report["fix"] = None
-    report["next_steps"] = ["%s: %s" % ("On a machine with internet" if problem.fix["where"]
-                                        == "online" else "Here", problem.fix["command"])]
+    report["next_steps"] = ["%s: %s%s" % (
+        "On a machine with internet" if problem.fix["where"] == "online" else "Here",
+        problem.fix["before"] + ", then run: " if problem.fix.get("before") else "",
+        problem.fix["command"])]
     report["notes"] = []
     return report
 
