@@ -3964,7 +3964,7 @@ def _limit_problem(error, rerun):
     name = _errno_name(error)
     return Problem("not-writable", here, "%s while running bootstrap.py" % cause[0],
                    fix=_sandbox_fix(cause[1], rerun, folder),
-                   details=dict([("errno", name)] if name else []))
+                   details=dict([("remedy", cause[1])] + ([("errno", name)] if name else [])))
 
 
 def _errno_name(error):
@@ -9581,7 +9581,7 @@ class _Installer(object):
                     still),
                 fix=_sandbox_fix(cause[1], self._rerun(), self.destination.lib_dir, "target",
                                  True, self.destination.kind != "target"),
-                details=dict([("errno", name)] if name else [])))
+                details=dict([("remedy", cause[1])] + ([("errno", name)] if name else []))))
             return "failed"
         if getattr(error, "remedy", None):  # the sandbox stopped reading it: fixed here too
             problem = _problem_from_error(error)

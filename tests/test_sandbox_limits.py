@@ -225,6 +225,7 @@ def assert_refused(proc, report, wheel, words, errno):
     for word in words + [errno]:
         assert word in problem["message"], (word, problem)
     assert problem["errno"] == errno, problem
+    assert problem["remedy"] == {"EFBIG": "file-size", "ENAMETOOLONG": "path-length"}[errno]
     assert "nothing of it was installed" in problem["message"], problem
     assert problem["fix"]["where"] == "sandbox", problem
     assert "upload" not in problem["fix"]["command"].lower(), problem
@@ -646,29 +647,62 @@ class TestIntake:
 
 
 class TestRerun:
-    """A fix repeats the install it fixes: the same uploads and options, with only what the
-    fix changes (--target, --jobs). Oracle: bootstrap's own command-line parser."""
+    """A fix repeats the command it fixes: the same uploads and options, with only what the
+    fix changes (--target, --jobs, --work-dir): an install's, a check's, and main's own
+    command line (its argv). Oracle: bootstrap's own command-line parser."""
 
     ARGS = ["install", "bundle.tar.gz", "my uploads/extra.whl", "--require", "a>=1",
             "--require", "b; python_version > '3'", "--target", "/t", "--budget", "30",
             "--work-dir", "/w w", "--jobs", "3", "--upgrade", "--no-verify",
             "--max-members", "99", "--max-nesting", "2", "--max-upload-size", "1000"]
+    CHECK = ["check", "bundle.tar.gz", "my uploads/extra.whl", "--require", "a>=1",
+             "--profile", "sandbox profile.json", "--work-dir", "/w w", "--upgrade",
+             "--max-members", "99", "--max-nesting", "2", "--max-upload-size", "1000"]
+    CHANGES = [{}, {"jobs": 1}, {"target": "/x y/python-packages"},
+               {"work_dir": "/x y/bootstrap-work"}]
+    IDS = ["same", "jobs", "target", "work_dir"]
 
     @staticmethod
     def _parse(words):
         import bootstrap
-        return vars(bootstrap._build_parser("install").parse_args(words))
+        return vars(bootstrap._build_parser(words[0]).parse_args(words))
 
-    @pytest.mark.parametrize("changes", [{}, {"jobs": 1}, {"target": "/x y/python-packages"}],
-                             ids=["same", "jobs", "target"])
-    def test_the_fix_repeats_every_option(self, changes):
+    def _assert_repeats(self, command, args, changes):
         import shlex
+        words = shlex.split(command)
+        assert words[:2] == ["python", "bootstrap.py"], words
+        assert self._parse(words[2:]) == dict(self._parse(args), **changes)
 
+    @pytest.mark.parametrize("changes", CHANGES, ids=IDS)
+    def test_the_fix_repeats_every_option(self, changes):
         import bootstrap
         args = bootstrap._build_parser("install").parse_args(self.ARGS)
         rerun = bootstrap._install_rerun(args.bundles, bootstrap._install_options(
             args.require, args.target, args.overlay, args.upgrade, args.budget, args.work_dir,
             not args.no_verify, args.jobs, bootstrap._intake_limits(args)))
-        words = shlex.split(rerun(**changes))
-        assert words[:2] == ["python", "bootstrap.py"], words
-        assert self._parse(words[2:]) == dict(self._parse(self.ARGS), **changes)
+        self._assert_repeats(rerun(**changes), self.ARGS, changes)
+
+    @pytest.mark.parametrize("changes", [{}, {"work_dir": "/x y/bootstrap-work"}],
+                             ids=["same", "work_dir"])
+    def test_a_checks_fix_repeats_the_check(self, changes):
+        import bootstrap
+        args = bootstrap._build_parser("check").parse_args(self.CHECK)
+        rerun = bootstrap._check_rerun(args.bundles, args.require, args.profile, args.upgrade,
+                                       args.work_dir, bootstrap._intake_limits(args))
+        self._assert_repeats(rerun(**changes), self.CHECK, changes)
+
+    @pytest.mark.parametrize("changes", CHANGES, ids=IDS)
+    def test_mains_fix_repeats_its_argv(self, changes):
+        """What main() saw, options written `--flag=value` too (_limit_problem's fix)."""
+        import bootstrap
+        argv = ["install", "--target=/t", "--jobs=3", "bundle.tar.gz", "--work-dir=/w w",
+                "--json"]
+        self._assert_repeats(bootstrap._rerun_command(argv)(**changes), argv, changes)
+
+    def test_a_notebook_reads_the_work_dir_of_a_fix(self):
+        """Where the user is in a notebook, a fix's --work-dir is the call's work_dir."""
+        import bootstrap
+        command = bootstrap._check_rerun(["b.tar.gz"], None, None, False, None, None)(
+            work_dir="/x y/bootstrap-work")
+        assert bootstrap._phrase_command(command[len("python bootstrap.py "):], "notebook") \
+            == "bootstrap.check(['b.tar.gz'], work_dir='/x y/bootstrap-work')"
