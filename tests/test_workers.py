@@ -613,52 +613,6 @@ def many(tmp_path_factory):
     return {"bundle": bundle, "names": names, "pip": target_tree(base / "pip")}
 
 
-#: bootstrap's CLI, ended by SIGKILL at the N-th call of a step (KILL_AT=STEP:N): frame, just
-#: after a job is sent to a worker once both workers run (that one is writing members), or
-#: ready, just before the journal marks a package ready (for the last package: every job is
-#: done, the workers wait for the next). It first prints its workers' pids: WORKERS pid pid.
-KILL_DRIVER = r'''
-import os, signal, sys, threading
-sys.path.insert(0, sys.argv[1])
-import bootstrap
-step, count = os.environ["KILL_AT"].split(":")
-started, calls, lock = [], {"frame": 0, "ready": 0}, threading.Lock()
-plain_start, plain_frame = bootstrap._start_worker, bootstrap._write_frame
-plain_ready = bootstrap._mark_ready
-
-
-def start():
-    process = plain_start()
-    started.append(process)
-    return process
-
-
-def reached(name):
-    with lock:
-        calls[name] += 1
-        if name == step and calls[name] == int(count):
-            sys.stderr.write("WORKERS %s\n" % " ".join(str(p.pid) for p in started if p))
-            sys.stderr.flush()
-            os.kill(os.getpid(), signal.SIGKILL)
-
-
-def write_frame(stream, value):
-    plain_frame(stream, value)
-    if len([p for p in started if p]) == 2:
-        reached("frame")
-
-
-def mark_ready(*args):
-    reached("ready")
-    return plain_ready(*args)
-
-
-bootstrap._start_worker, bootstrap._write_frame = start, write_frame
-bootstrap._mark_ready = mark_ready
-sys.exit(bootstrap.main(sys.argv[2:]))
-'''
-
-
 def _state(pid):
     """The process's state letter, or None once it is gone."""
     try:
@@ -674,11 +628,12 @@ class TestParentKilled:
     pipe, idle ones the end of their stdin). Nothing is half installed; a rerun finishes."""
 
     def _killed_then_rerun(self, many, tmp_path, kill_at):
+        """The CLI with 2 jobs SIGKILLed at ``kill_at`` (installkit's KILL_DRIVER: frame, just
+        after a job is sent to a worker once both workers run, so that one is writing members;
+        ready, just before the journal marks a package ready), then the same command again."""
         target = tmp_path / "target"
-        arguments = ["install", str(many["bundle"]), "--target", str(target), "--jobs", "2",
-                     "--no-verify", "--json", "--work-dir", str(tmp_path / "work")]
-        proc = run([sys.executable, "-c", KILL_DRIVER, kit.BOOTSTRAP_DIR] + arguments,
-                   env=clean_env(KILL_AT=kill_at))
+        proc, _ = kit.run_hooked_install(many["bundle"], target, "--jobs", "2",
+                                         KILL_AT=kill_at, KILL_BY="SIGKILL")
         assert proc.returncode == -signal.SIGKILL, proc
         lines = [line.split()[1:] for line in proc.stderr.splitlines()
                  if line.startswith("WORKERS")]
@@ -692,7 +647,8 @@ class TestParentKilled:
                        if _state(pid) not in (None, "Z"))
         assert running == {}, "workers still running after their parent died: %s" % running
         assert half_installed(str(target)) == []
-        rerun = kit.Result(run([sys.executable, BOOTSTRAP_PY] + arguments))
+        rerun = kit.Result(run([sys.executable, BOOTSTRAP_PY] + kit.install_args(
+            many["bundle"], target, "--jobs", "2")))
         assert rerun.returncode == 0, rerun
         assert rerun.codes() == [], rerun
         assert installed_versions(str(target)) == dict((n, "1.0") for n in many["names"])
