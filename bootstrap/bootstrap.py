@@ -61,11 +61,11 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    5101-6247   pure   8. Resolution
 #    6248-6650   pure   9. Fixes
 #    6651-6901   I/O    10. check: the dry run
-#    6902-8744   I/O    11. Installation: source, validator, destination, journal
-#    8745-8980   I/O    12. Environment modes
-#    8981-9692   I/O    13. install: check, install, verify, report
-#    9693-10425  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10426-10451  I/O    15. main
+#    6902-8745   I/O    11. Installation: source, validator, destination, journal
+#    8746-8992   I/O    12. Environment modes
+#    8993-9704   I/O    13. install: check, install, verify, report
+#    9705-10437  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10438-10463  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -8442,19 +8442,20 @@ _CUT_BYTECODE_NOTE = (
 
 
 def _verify_command(arguments, extra_path):
-    """(argv, env) of a verifying interpreter: it may write bytecode (PYTHONDONTWRITEBYTECODE
-    is not inherited: the .pyc it writes is the user's first import), unless a file-size limit
-    would cut it short (_cuts_bytecode: -B). Under -E or -I, as here, its flags alone choose
-    its .pyc: PYTHONOPTIMIZE and PYTHONPYCACHEPREFIX, which this interpreter does not read,
-    are not inherited either."""
-    env = dict(os.environ)
-    for name in ("PYTHONOPTIMIZE", "PYTHONPYCACHEPREFIX") if sys.flags.ignore_environment else ():
-        env.pop(name, None)
+    """(argv, env) of a verifying interpreter: it sees the packages as this one does, the
+    folder ``extra_path`` first (PYTHONPATH). Under -E or -I, as here, no PYTHON* variable
+    reaches it (a PYTHONPATH module shadowing the standard library, PYTHONWARNINGS=error:
+    neither is what this interpreter saw); under -s or -I, nor does the user's site-packages
+    folder. It may write bytecode (the .pyc it writes is the user's first import), unless a
+    file-size limit would cut it short (_cuts_bytecode: -B); its flags alone choose that .pyc."""
+    env = dict((name, value) for name, value in os.environ.items()
+               if not (sys.flags.ignore_environment and name.startswith("PYTHON")))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     if extra_path:
         env["PYTHONPATH"] = os.pathsep.join([extra_path] + (
             [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    flags = _interpreter_flags() + (["-B"] if _cuts_bytecode() else [])
+    flags = _interpreter_flags() + (["-s"] if sys.flags.no_user_site else []) + (
+        ["-B"] if _cuts_bytecode() else [])
     return [sys.executable] + flags + ["-c", _VERIFY_CODE] + list(arguments), env
 
 
@@ -8753,24 +8754,35 @@ def _restart_needed(results, modules_by_package):
 
 
 def write_activation(folder):
-    """How to activate a --target folder in another process (baked runtimes): PYTHONPATH (the
-    folder before the runtime's own packages, as the verifier saw it), or a .pth file written
-    beside the folder (not in it: the folder holds only packages), which puts it after them:
-    for a runtime that holds no other version of these packages."""
+    """How to activate a --target folder in another process (baked runtimes): PYTHONPATH, or a
+    .pth file written beside the folder (not in it: the folder holds only packages) to copy
+    into the runtime's site-packages. Both put the folder before the runtime's own packages,
+    as the verifying interpreter saw it: a runtime's older copy of a package never wins over
+    the folder's. A .pth line that names a folder would append it, after them; so the line
+    is an import line that inserts it, ASCII whatever the path (site reads .pth files in the
+    locale's encoding before 3.13)."""
     folder = os.path.abspath(folder.rstrip(os.sep))
     pth = folder + "-activate.pth"
+    line = _pth_line(folder)
     try:
         with open(pth, "w") as f:
-            f.write(folder + "\n")
+            f.write(line + "\n")
     except OSError:
         pth = None
     return collections.OrderedDict([
         ("pythonpath", "PYTHONPATH=%s" % _quote(folder)),
         ("pth_file", pth),
-        ("pth_line", folder),
+        ("pth_line", line),
         ("how", "set PYTHONPATH=%s%s" % (folder, ", or copy %s into the runtime's site-packages "
-                                         "(it then comes after the runtime's own packages)"
-                                         % pth if pth else ""))])
+                                         "(it too puts the folder before the runtime's own "
+                                         "packages)" % pth if pth else ""))])
+
+
+def _pth_line(folder):
+    """The .pth line that puts ``folder`` first on sys.path, where PYTHONPATH would (site reads
+    .pth files before the script's folder is put in front), once."""
+    literal = ascii(folder)
+    return "import sys; %s in sys.path or sys.path.insert(0, %s)" % (literal, literal)
 
 
 def _activate_first(folder):

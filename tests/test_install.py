@@ -488,7 +488,8 @@ class TestDestination:
         assert sorted(os.listdir(str(parent))) == ["target", "target-activate.pth",
                                                    "unrelated.txt"]
         assert (parent / "unrelated.txt").read_text() == "mine\n"
-        assert (parent / "target-activate.pth").read_text() == str(parent / "target") + "\n"
+        assert (parent / "target-activate.pth").read_text() == (
+            result.report["activation"]["pth_line"] + "\n")
         assert result.report["activation"]["pth_file"] == str(parent / "target-activate.pth")
 
     def test_venv_site_packages_when_writable(self, tmp_path):
@@ -1387,6 +1388,34 @@ class TestVerification:
         assert report["status"] in ("partial", "failed") and report.exit_code == 1
         for name in ("verifymissing", "verifylib", "verifyext", "verifycrash"):
             assert name not in sys.modules  # verified in a subprocess, not here
+
+    @pytest.mark.parametrize("flag", ["-E", "-I"])
+    def test_under_E_the_verifier_reads_no_python_variable_either(self, tmp_path, flag):
+        """``python -E bootstrap.py`` ignores PYTHONPATH and PYTHONWARNINGS; so does its
+        verifying interpreter: a PYTHONPATH json.py that shadows the standard library, and
+        warnings made errors, break neither the root's import there nor here (the oracle:
+        this interpreter with the same flag and environment imports the root from the
+        target)."""
+        folder = wheel_dir(tmp_path, "w")
+        write_wheel(folder, "flagroot", "1.0", files={
+            "flagroot/__init__.py": "import json, warnings\n"
+                                    "warnings.warn('old', DeprecationWarning)\n"})
+        junk = tmp_path / "junk"
+        junk.mkdir()
+        (junk / "json.py").write_text("raise ImportError('the PYTHONPATH json')\n")
+        target = tmp_path / "target"
+        env = kit.clean_env(PYTHONPATH=str(junk), PYTHONWARNINGS="error")
+        result = kit.Result(kit.run([sys.executable, flag, BOOTSTRAP_PY, "install", str(folder),
+                                     "--target", str(target), "--json"], env=env))
+        assert result.returncode == 0 and result.codes() == [], result
+        assert result.installed() == {"flagroot": "1.0"}, result
+        oracle = kit.run([sys.executable, flag, "-c", "import sys; sys.path.insert(0, %r); "
+                          "import flagroot" % str(target)], env=env)
+        assert oracle.returncode == 0, oracle.stderr
+        # the same environment without the flag is what the verifier used to see: it fails
+        plain = kit.run([sys.executable, "-c", "import flagroot"], env=dict(
+            env, PYTHONPATH=os.pathsep.join([str(target), str(junk)])))
+        assert plain.returncode != 0 and "PYTHONPATH json" in plain.stderr, plain.stderr
 
     def test_no_verify_skips_the_imports(self, tmp_path):
         folder = wheel_dir(tmp_path, "w")

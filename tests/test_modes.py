@@ -367,8 +367,8 @@ class TestBakedRuntime:
             activation = result.report["activation"]
             pth = str(folder) + "-activate.pth"
             assert activation["pth_file"] == pth
-            assert open(pth).read().strip() == str(folder)
-            assert activation["pth_line"] == str(folder)
+            assert open(pth).read() == activation["pth_line"] + "\n"
+            assert str(folder) in activation["pth_line"]
             assert activation["pythonpath"] == "PYTHONPATH=" + shlex.quote(str(folder))
             assert sorted(os.listdir(os.path.dirname(pth))) == sorted(
                 [os.path.basename(str(folder)), os.path.basename(pth)])
@@ -427,6 +427,31 @@ class TestBakedRuntime:
         # only the folder was added to the path, and the base still has its own appdep
         assert [p for p in out["path_after"] if p not in out["path_before"]] == [str(folder)]
         assert installed_versions(builder.site_packages) == {"appdep": "1.0"}
+
+    def test_the_pth_file_puts_the_folder_before_the_runtimes_packages(self, baked, make_wheel):
+        """The .pth activation copied into a runtime whose site-packages holds an older appdep:
+        the folder's appdep 2.0 is what imports, and sys.path is the one the PYTHONPATH
+        activation gives (the verifying interpreter's), for a path with a quote, a space and
+        a non-ASCII letter, in a C locale."""
+        builder, _, tmp = baked
+        bundle = tmp / "newer-wheels"
+        os.makedirs(str(bundle))
+        shutil.copy(str(make_wheel("appdep", "2.0", files={"appdep/__init__.py": _pkg("2.0")})),
+                    str(bundle))
+        folder = tmp / "run time" / "it's-f\u00f6lder"
+        result = bootstrap(builder.python, "install", bundle, "--target", folder)
+        assert result.returncode == 0, result
+        activation = result.report["activation"]
+        code = "import json, sys, appdep; print(json.dumps([appdep.__version__, sys.path]))"
+        by_env = json.loads(run([builder.python, "-c", code], env=_activation_env(
+            activation["pythonpath"]), check=True).stdout)
+        assert by_env[0] == "2.0"
+        assert installed_versions(builder.site_packages) == {"appdep": "1.0"}
+        shutil.copy(activation["pth_file"], builder.site_packages)
+        by_pth = json.loads(run([builder.python, "-c", code], env=clean_env(LC_ALL="C"),
+                                check=True).stdout)
+        assert by_pth == by_env
+        assert by_pth[1].count(str(folder)) == 1
 
     def test_json_build_fails_on_a_problem(self, baked, make_wheel):
         builder, bundle, tmp = baked
