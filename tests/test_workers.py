@@ -318,6 +318,19 @@ class TestDeadWorkers:
         assert spy.started == [None, None]
         assert spy.by_workers == 0 and spy.here == parity["members"]
 
+    def test_this_module_cannot_be_marshalled_for_it(self, parity, tmp_path, monkeypatch):
+        """At a memory limit (`ulimit -v`), marshal.dumps of this module fails as CPython 3.11
+        does when its table cannot grow: ValueError("unmarshallable object"). The worker is
+        ended and its thread extracts here: never "the wheel cannot be installed"."""
+        import marshal
+
+        def dumps(value, *args):
+            raise ValueError("unmarshallable object")
+        monkeypatch.setattr(marshal, "dumps", dumps)
+        spy = self._install(parity, tmp_path, monkeypatch)
+        assert spy.started == [None, None]
+        assert spy.by_workers == 0 and spy.here == parity["members"]
+
     def test_another_python_version_behind_sys_executable(self, parity, tmp_path,
                                                           monkeypatch):
         other = find_python("3.10") or find_python("3.12")
