@@ -7712,7 +7712,9 @@ def _start_worker():
         process.stdin.write(struct.pack("<I", len(code)))
         process.stdin.write(code)
         process.stdin.flush()
-    except OSError:  # it has exited already (another interpreter behind sys.executable)
+    except (OSError, ValueError, MemoryError):
+        # it has exited already (another interpreter behind sys.executable); or, at a memory
+        # limit, marshal could not allocate ("unmarshallable object"): the wheel is not at fault
         _end_worker(process)
         return None
     return process

@@ -9,6 +9,8 @@ run against it with pip's configuration neutralised, and sandbox-like venvs with
 * ``tool_env(index_url)``: an environment in which pip sees no configuration but the index:
   PIP_CONFIG_FILE=/dev/null, PIP_INDEX_URL, no find-links, extra index or constraint.
 * ``run_bundle(args, index_url)``: ``python tools/bundle.py ARGS`` in the repository root.
+* ``pip_dry_run(args, env)``: what pip's own ``install --dry-run --report`` would install for
+  ARGS (the oracle of the builder's resolution).
 * ``Sandbox(path, python)``: a venv with ``bootstrap.py`` copied beside it (as an upload would
   be), whose commands run under ``unshare -rn`` (no network) with pip's configuration
   neutralised.
@@ -202,6 +204,16 @@ def run_shell_command(command, index_url, cwd=ROOT):
     if words and words[0] in ("python", "python3"):
         words[0] = sys.executable
     return run(words, cwd=cwd, env=tool_env(index_url))
+
+
+def pip_dry_run(args, env, cwd=None):
+    """The ``install`` entries of pip's own ``install --dry-run --ignore-installed --report -``
+    for ARGS, run quietly by this interpreter in ``env`` (e.g. tool_env's): the oracle of what
+    the builder resolves and fetches."""
+    proc = run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed",
+                "--report", "-", "--quiet"] + [str(arg) for arg in args], cwd=cwd, env=env)
+    assert proc.returncode == 0, output_of(proc)
+    return json.loads(proc.stdout)["install"]
 
 
 def output_of(proc):

@@ -407,41 +407,65 @@ def python_tag():
     return "cp%d%d" % sys.version_info[:2]
 
 
-#: bootstrap's CLI with its commit steps hooked: KILL_AT=STEP:N ends the process (os._exit, as
-#: abrupt as SIGKILL) at the N-th call of STEP; FAIL_AT=STEP:N raises OSError(errno FAIL_ERRNO)
-#: there instead (a read-only folder, a full disk). STEP: move (_move_into: every rename of a
-#: commit or rollback), ready (_mark_ready), phase (_set_phase: every journal rewrite), rmtree
-#: (removing a journaled staging folder). Prints CALLS {...} on stderr.
+#: bootstrap's CLI with its commit steps hooked: KILL_AT=STEP:N ends the process at the N-th
+#: call of STEP, after it prints WORKERS PID... on stderr (the extraction workers started so
+#: far): os._exit(77), as abrupt as SIGKILL, or with KILL_BY=SIGKILL a real SIGKILL of itself
+#: (its workers see their parent die). FAIL_AT=STEP:N raises OSError(errno FAIL_ERRNO) there
+#: instead (a read-only folder, a full disk). STEP: move (_move_into: every rename of a commit
+#: or rollback), ready (_mark_ready), phase (_set_phase: every journal rewrite), rmtree
+#: (removing a journaled staging folder), frame (just after _write_frame sent a job to a
+#: worker, counted once two workers run). Prints CALLS {...} on stderr.
 KILL_DRIVER = r'''
-import errno, json, os, shutil, sys
+import errno, json, os, shutil, signal, sys, threading
 sys.path.insert(0, sys.argv[1])
 import bootstrap
 kill, n = os.environ.get("KILL_AT", "none:0").split(":")
 fail, k = os.environ.get("FAIL_AT", "none:0").split(":")
 n, k = int(n), int(k)
-calls = {"move": 0, "ready": 0, "phase": 0, "rmtree": 0}
+calls = {"move": 0, "ready": 0, "phase": 0, "rmtree": 0, "frame": 0}
+started, lock = [], threading.Lock()
 
-def hooked(name, original):
-    def wrapper(*args, **kwargs):
+def end():
+    sys.stderr.write("WORKERS %s\n" % " ".join(str(p.pid) for p in started if p))
+    sys.stderr.flush()
+    if os.environ.get("KILL_BY") == "SIGKILL":
+        os.kill(os.getpid(), signal.SIGKILL)
+    os._exit(77)
+
+def reached(name):
+    with lock:
         calls[name] += 1
         if kill == name and calls[name] == n:
-            os._exit(77)
+            end()
         if fail == name and calls[name] == k:
             number = getattr(errno, os.environ.get("FAIL_ERRNO", "EROFS"))
             raise OSError(number, os.strerror(number))
+
+def hooked(name, original):
+    def wrapper(*args, **kwargs):
+        reached(name)
         return original(*args, **kwargs)
     return wrapper
+
+def start_worker(plain=bootstrap._start_worker):
+    process = plain()
+    started.append(process)
+    return process
+
+def write_frame(stream, value, plain=bootstrap._write_frame):
+    plain(stream, value)
+    if len([p for p in started if p]) == 2:
+        reached("frame")
 
 bootstrap._move_into = hooked("move", bootstrap._move_into)
 bootstrap._mark_ready = hooked("ready", bootstrap._mark_ready)
 bootstrap._set_phase = hooked("phase", bootstrap._set_phase)
+bootstrap._start_worker, bootstrap._write_frame = start_worker, write_frame
 _rmtree = shutil.rmtree
 def rmtree(path, *args, **kwargs):
     if bootstrap.STAGING_DIR + os.sep in str(path) and os.path.isfile(
             os.path.join(str(path), "READY")):
-        calls["rmtree"] += 1
-        if kill == "rmtree" and calls["rmtree"] == n:
-            os._exit(77)
+        reached("rmtree")
     return _rmtree(path, *args, **kwargs)
 shutil.rmtree = rmtree
 code = bootstrap.main(sys.argv[2:])
@@ -450,12 +474,20 @@ sys.exit(code)
 '''
 
 
+def install_args(bundle, target, *args):
+    """The CLI arguments of run_hooked_install: `install BUNDLE ARGS --target TARGET
+    --no-verify --json --work-dir TARGET-work` (its rerun without the driver takes them too).
+    A killed run cannot remove its work folder, so it is made next to the target, not in
+    /tmp."""
+    return (["install", str(bundle)] + [str(arg) for arg in args]
+            + ["--target", str(target), "--no-verify", "--json", "--work-dir",
+               str(target) + "-work"])
+
+
 def run_hooked_install(bundle, target, *args, **hooks):
-    """(process, {step: calls}) of `install BUNDLE --target TARGET ARGS` through KILL_DRIVER
-    with ``hooks`` (KILL_AT=..., FAIL_AT=...) in its environment. A killed run cannot remove
-    its work folder, so it is made next to the target, not in /tmp."""
-    proc = run([sys.executable, "-c", KILL_DRIVER, BOOTSTRAP_DIR, "install", str(bundle)]
-               + list(args) + ["--target", str(target), "--no-verify", "--json",
-                               "--work-dir", str(target) + "-work"], env=clean_env(**hooks))
+    """(process, {step: calls}) of install_args(BUNDLE, TARGET, ARGS) through KILL_DRIVER
+    with ``hooks`` (KILL_AT=..., KILL_BY=..., FAIL_AT=...) in its environment."""
+    proc = run([sys.executable, "-c", KILL_DRIVER, BOOTSTRAP_DIR]
+               + install_args(bundle, target, *args), env=clean_env(**hooks))
     calls = [line for line in proc.stderr.splitlines() if line.startswith("CALLS ")]
     return proc, json.loads(calls[-1][len("CALLS "):]) if calls else None

@@ -183,14 +183,13 @@ def private(private_wheels, tmp_path_factory):
 
 
 def pip_report(args, default_index, cwd, **env):
-    """{name: version} of ``pip install --dry-run --report`` with the builder's default index
-    (PIP_INDEX_URL, as tool_env gives the builder) and no other pip configuration."""
-    proc = run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed",
-                "--report", "-", "--quiet"] + list(args), cwd=cwd,
-               env=clean_env(PIP_INDEX_URL=default_index, PIP_NO_CACHE_DIR="1", **env))
-    assert proc.returncode == 0, output_of(proc)
+    """{name: version} of pip's ``install --dry-run --report`` (indexkit.pip_dry_run) with the
+    builder's default index (PIP_INDEX_URL, as tool_env gives the builder) and no other pip
+    configuration."""
+    installs = indexkit.pip_dry_run(args, clean_env(
+        PIP_INDEX_URL=default_index, PIP_NO_CACHE_DIR="1", **env), cwd=cwd)
     return {bootstrap.canonicalize_name(item["metadata"]["name"]): item["metadata"]["version"]
-            for item in json.loads(proc.stdout)["install"]}
+            for item in installs}
 
 
 class TestIndexOptions:

@@ -615,18 +615,11 @@ def _drive_builder(index, tmp_path, name, flip=None):
 
 
 @pytest.fixture(scope="module")
-def pip_oracle(index, tmp_path_factory):
-    """pip's own ``install --dry-run --ignore-installed --report`` for KEPT_ROOTS on this
-    interpreter, against the same index: {file name: (URL, sha256)}."""
-    report = str(tmp_path_factory.mktemp("oracle") / "report.json")
-    proc = indexkit.run([sys.executable, "-m", "pip", "install", "--dry-run", "--quiet",
-                         "--ignore-installed", "--report", report] + KEPT_ROOTS,
-                        env=indexkit.tool_env(index.url))
-    assert proc.returncode == 0, output_of(proc)
-    with open(report) as f:
-        data = json.load(f)
+def pip_oracle(index):
+    """pip's own ``install --dry-run --ignore-installed --report`` (indexkit.pip_dry_run) for
+    KEPT_ROOTS on this interpreter, against the same index: {file name: (URL, sha256)}."""
     named = {}
-    for entry in data["install"]:
+    for entry in indexkit.pip_dry_run(KEPT_ROOTS, indexkit.tool_env(index.url)):
         url = entry["download_info"]["url"]
         named[url.rsplit("/", 1)[-1]] = (url, entry["download_info"]["archive_info"]["hashes"][
             "sha256"])

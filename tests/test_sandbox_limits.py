@@ -50,8 +50,8 @@ from installkit import (  # noqa: E402
     BOOTSTRAP_DIR, BOOTSTRAP_PY, STAGING_DIR, clean_env, diff_trees, installed_versions,
     snapshot, strictly_complete)
 import realwheels  # noqa: E402
-from test_workers import pip_target, target_tree  # noqa: E402
 from wheelmaker import make_wheel  # noqa: E402
+from workerkit import pip_target, target_tree  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="resource limits as Linux sets them")

@@ -16,13 +16,15 @@ _Installer._start_warming, close).
                         caller's environment (and the first two under -E, which ignores them),
                         through workers (the threshold forced to 0), verifying, the walk whole:
                         a fresh interpreter with the same flags importing the roots and the
-                        public submodule finds every .pyc it needs and rewrites none; an -O run
-                        writes no plain .pyc, a prefix run nothing beside the packages. -OO
-                        with a prefix on the oldest and newest Python from `pyenv root`; under
-                        -B, PYTHONDONTWRITEBYTECODE and -E the verifier alone (no warming)
-                        writes the import's .pyc; bootstrap.py itself run with -O and a prefix
-                        on a bundle of _WORKER_MEMBERS files; the pinned real web stack
-                        (bench-web: fastapi, flask, httpx, requests, sqlalchemy) under -O.
+                        public submodule finds every .pyc it needs, and one that writes
+                        bytecode (the same flags; without -B / PYTHONDONTWRITEBYTECODE, which
+                        choose no .pyc) rewrites none; an -O run writes no plain .pyc, a
+                        prefix run nothing beside the packages. -OO with a prefix on the
+                        oldest and newest Python from `pyenv root`; under -B,
+                        PYTHONDONTWRITEBYTECODE and -E the verifier alone (no warming) writes
+                        the import's .pyc; bootstrap.py itself run with -O and a prefix on a
+                        bundle of _WORKER_MEMBERS files; the pinned real web stack (bench-web:
+                        fastapi, flask, httpx, requests, sqlalchemy) under -O.
 
 The walk of the made bundle compiles five modules: warmroot, warmroot.inner, warmdep,
 warmdep.sub (what `import warmroot` runs; the verifier compiles them too) and warmroot.extra
@@ -34,6 +36,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 
@@ -45,8 +48,8 @@ if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from installkit import BOOTSTRAP_PY, clean_env, find_python, run, snapshot  # noqa: E402
 import realwheels  # noqa: E402
-from test_workers import (  # noqa: E402
-    Spy, _behind, _exits_at_once, assert_all_waited, children)
+from workerkit import (  # noqa: E402
+    Spy, assert_all_waited, behind, children, exits_at_once)
 
 #: every module the full walk compiles, and the modules `import warmroot` runs
 WALKED = ["warmdep", "warmdep.sub", "warmroot", "warmroot.extra", "warmroot.inner"]
@@ -189,9 +192,9 @@ class TestWithoutAWorker:
     def _dead_worker(self, monkeypatch, how):
         """Spy's start of workers for each way the warm job's worker is gone."""
         if how == "exits-at-once":
-            return _exits_at_once
+            return exits_at_once
         if how == "no-interpreter":
-            return _behind(os.path.join(os.sep, "nonexistent", "python3"))
+            return behind(os.path.join(os.sep, "nonexistent", "python3"))
         if how == "no-interpreter-for-any-child":
             # the verifier imports in this process too: as its subprocess would, it does not
             # find warmoutside (which it would compile: it is the import, not the walk)
@@ -209,7 +212,7 @@ class TestWithoutAWorker:
         plain_start, plain_warming = bootstrap._start_worker, bootstrap._Installer._start_warming
 
         def start():
-            return _exits_at_once() if killed else plain_start()
+            return exits_at_once() if killed else plain_start()
 
         def start_warming(installer):
             for process in installer.workers.started:
@@ -255,7 +258,7 @@ class TestWithoutAWorker:
             [("warmroot/__init__.py", "".join("from . import m%d\n" % i for i in range(300)))]
             + [("warmroot/m%d.py" % i, "VALUE = %d\n" % i) for i in range(300)]))
         before = children()
-        spy = Spy(monkeypatch, start=_behind(os.path.join(os.sep, "nonexistent", "python3")))
+        spy = Spy(monkeypatch, start=behind(os.path.join(os.sep, "nonexistent", "python3")))
         walks = Walks(monkeypatch)
         looked, second = [], threading.Event()
         plain_find = bootstrap._find_module
@@ -287,7 +290,7 @@ class TestWithoutAWorker:
         baseline = self._baseline(tmp_path, monkeypatch)
         monkeypatch.setattr(sys, "dont_write_bytecode", True)
         before = children()
-        spy = Spy(monkeypatch, start=_behind(os.path.join(os.sep, "nonexistent", "python3")))
+        spy = Spy(monkeypatch, start=behind(os.path.join(os.sep, "nonexistent", "python3")))
         walks = Walks(monkeypatch)
         looked, plain_find = [], bootstrap._find_module
         monkeypatch.setattr(bootstrap, "_find_module",
@@ -352,11 +355,13 @@ sys.exit(namespace["main"](sys.argv[2:]))
 
 #: A fresh interpreter imports the modules named, from the folder first on its path; prints
 #: each module it ran from there with the .pyc its loader reads (cache_from_source: its flags).
+#: Then the probe: it imports warmprobe from a folder of its own (last on its path), and prints
+#: whether that module's .pyc was there before, and after (whether it writes bytecode).
 ORACLE = r'''
 import importlib, importlib.util, json, os, sys
 sys.path.insert(0, sys.argv[1])
 folder = os.path.realpath(sys.argv[1])
-for name in sys.argv[2:]:
+for name in sys.argv[3:]:
     importlib.import_module(name)
 ran = {}
 for name, module in sorted(sys.modules.items()):
@@ -364,7 +369,11 @@ for name, module in sorted(sys.modules.items()):
     if source and source.endswith(".py") and os.path.realpath(source).startswith(
             folder + os.sep):
         ran[name] = importlib.util.cache_from_source(source)
-print(json.dumps(ran))
+probe = importlib.util.cache_from_source(os.path.join(sys.argv[2], "warmprobe.py"))
+had = os.path.exists(probe)
+sys.path.append(sys.argv[2])
+import warmprobe
+print(json.dumps({"ran": ran, "probe": [had, os.path.exists(probe)]}))
 '''
 
 #: name: (command-line flags, environment), {prefix} standing for a pycache prefix folder
@@ -414,22 +423,46 @@ def install_with(python, flags, env, bundle, target, work, require, wait, warmin
 
 
 def import_fresh(python, flags, env, target, modules):
-    """{module: its .pyc} of what a fresh interpreter with ``flags`` ran from ``target``."""
-    proc = run([python] + flags + ["-c", ORACLE, str(target)] + list(modules), env=env)
+    """({module: its .pyc} of what a fresh interpreter with ``flags`` ran from ``target``,
+    [whether a module with no .pyc had one before its import, and after]: the probe, a new
+    folder beside the target holding warmprobe.py)."""
+    probe = tempfile.mkdtemp(prefix="probe-", dir=os.path.dirname(str(target)))
+    with open(os.path.join(probe, "warmprobe.py"), "w") as f:
+        f.write("VALUE = 0\n")
+    proc = run([python] + flags + ["-c", ORACLE, str(target), probe] + list(modules), env=env)
     assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+    out = json.loads(proc.stdout)
+    return out["ran"], out["probe"]
+
+
+def writing(flags, env):
+    """``flags`` and ``env`` without -B and PYTHONDONTWRITEBYTECODE: they choose no .pyc, only
+    whether one is written, so the interpreter reads the same .pyc, and rewrites a stale one."""
+    return ([flag for flag in flags if flag != "-B"],
+            dict((k, v) for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"))
 
 
 def assert_warm_for(python, flags, env, target, caches, modules):
     """A fresh interpreter with the same flags imports ``modules``: every .pyc it reads was
-    there before, and it rewrites none (nor writes another) under ``caches``."""
+    there before. One that writes bytecode (the same flags; under -B or
+    PYTHONDONTWRITEBYTECODE, without them: writing()) imports them too, and rewrites none (nor
+    writes another) under ``caches``: had a .pyc been stale (its source's mtime or size not
+    the one it records), it would have rewritten it. That it would is checked first: it wrote
+    the .pyc of the probe, a module that had none."""
     before = pycs(caches)
-    ran = import_fresh(python, flags, env, target, modules)
+    ran, probe = import_fresh(python, flags, env, target, modules)
     assert ran, "nothing ran from %s" % target
     missing = sorted(name for name, cache in ran.items()
                      if os.path.relpath(cache, str(caches)) not in before)
     assert missing == [], "not compiled ahead: %s" % missing
     assert pycs(caches) == before
+    writer_flags, writer_env = writing(flags, env)
+    if (writer_flags, writer_env) != (flags, env):
+        writer_ran, probe = import_fresh(python, writer_flags, writer_env, target, modules)
+        assert writer_ran == ran  # the same modules, the same .pyc
+        assert pycs(caches) == before, "rewritten (stale) by an interpreter that writes .pyc"
+    assert probe == [False, True], "the interpreter checked writes no bytecode: %s %s" % (
+        flags, probe)
     return ran
 
 

@@ -32,9 +32,7 @@ worker (``_extract_members`` in this module only ever runs in this process). The
 shebangs compare byte for byte.
 """
 
-import csv
 import functools
-import io
 import json
 import os
 import shutil
@@ -42,7 +40,6 @@ import signal
 import struct
 import subprocess
 import sys
-import threading
 import time
 import zipfile
 
@@ -54,121 +51,27 @@ if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import installkit as kit  # noqa: E402
 from installkit import (  # noqa: E402
-    BOOTSTRAP_PY, STAGING_DIR, bundled_pip, clean_env, diff_trees, find_python, half_installed,
+    BOOTSTRAP_PY, STAGING_DIR, clean_env, diff_trees, find_python, half_installed,
     installed_versions, run, snapshot, strictly_complete)
 import realwheels  # noqa: E402
 from test_install import mounts  # noqa: E402,F401  (the fixture: tmpfs that always unmounts)
 from test_install import PARITY_NAMES, PARITY_STUBS  # noqa: E402  (the same real wheels)
 from wheelmaker import make_wheel as write_wheel  # noqa: E402
+from workerkit import (  # noqa: E402
+    OUR_HEADERS, Spy, assert_all_waited, behind, children, exits_at_once, pip_target,
+    target_tree)
 
 #: a made wheel whose members zipfile must read (bzip2, lzma: not what _RawZip reads), one of
 #: them larger than a chunk, and a stored executable one
 ODD_COMPRESSION = "oddzip"
 ALL_NAMES = PARITY_NAMES + tuple(name for name, _ in PARITY_STUBS) + (ODD_COMPRESSION,)
-#: pip in a venv puts headers under include/site/python3.X/NAME; --target, as bootstrap does
-#: it, under include/python/NAME (tests/test_install.py TestDestination)
-PIP_HEADERS = "include/site/python%d.%d" % sys.version_info[:2]
-OUR_HEADERS = "include/python"
 
 needs_cp311 = pytest.mark.skipif(
     sys.version_info[:2] != (3, 11), reason="the install-parity wheels are cp311; this "
     "interpreter is %d.%d" % sys.version_info[:2])
 
 
-# -- what the extraction path did -----------------------------------------------------------------
-
-
-#: What turns a worker's outcome into its result here (or raises its error again).
-_OUTCOME = "_worker_outcome"
-
-
-class Spy(object):
-    """Records, in this process: every _start_worker result (a Popen, or None), the members
-    written here (_extract_members: the thread path, and a thread whose worker is gone), and
-    the members a worker wrote (the outcomes this process received). ``workers`` False: the
-    thread path (the threshold out of reach)."""
-
-    def __init__(self, patch, workers=True, start=None):
-        self.started = []
-        self.here = 0
-        self.by_workers = 0
-        self.jobs = {}  # worker pid -> job frames sent to it
-        self.outcomes = []  # the kind of each outcome a worker sent: done, coded, raised
-        self.lock = threading.Lock()
-        plain_start = start or bootstrap._start_worker
-        plain_extract = bootstrap._extract_members
-        plain_outcome = getattr(bootstrap, _OUTCOME)
-        plain_frame = bootstrap._write_frame
-
-        def start_worker():
-            process = plain_start()
-            with self.lock:
-                self.started.append(process)
-            return process
-
-        def extract_members(path, staging, members, shebang):
-            with self.lock:
-                self.here += len(members)
-            return plain_extract(path, staging, members, shebang)
-
-        def worker_outcome(outcome):
-            with self.lock:
-                self.outcomes.append(outcome[0])
-            result = plain_outcome(outcome)
-            if isinstance(result, tuple):  # an extraction's (installed, mismatches), not a
-                with self.lock:            # warming's count
-                    self.by_workers += len(result[0])
-            return result
-
-        def write_frame(stream, value):
-            with self.lock:
-                for process in self.processes:
-                    if process.stdin is stream:
-                        self.jobs[process.pid] = self.jobs.get(process.pid, 0) + 1
-            return plain_frame(stream, value)
-
-        patch.setattr(bootstrap, "_WORKER_MEMBERS", 0 if workers else 10 ** 9)
-        patch.setattr(bootstrap, "_start_worker", start_worker)
-        patch.setattr(bootstrap, "_extract_members", extract_members)
-        patch.setattr(bootstrap, _OUTCOME, worker_outcome)
-        patch.setattr(bootstrap, "_write_frame", write_frame)
-
-    @property
-    def processes(self):
-        return [process for process in self.started if process is not None]
-
-
-def children():
-    """{pid: state} of this process's child processes, zombies included (from /proc)."""
-    return children_of(os.getpid())
-
-
-def children_of(parent):
-    found = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as f:
-                text = f.read()
-        except OSError:
-            continue
-        fields = text[text.rindex(")") + 2:].split()
-        if int(fields[1]) == parent:
-            found[int(entry)] = fields[0]
-    return found
-
-
-def assert_all_waited(spy, before):
-    """No child process left: every worker reaped (waited, its pipes closed), no new child of
-    this process, zombie or running."""
-    for process in spy.processes:
-        assert process.returncode is not None, "worker %d was never waited for" % process.pid
-        assert process.stdin.closed and process.stdout.closed, process
-        with pytest.raises(ChildProcessError):
-            os.waitpid(process.pid, os.WNOHANG)
-    left = {pid: state for pid, state in children().items() if pid not in before}
-    assert left == {}, "child processes left behind (pid: state): %s" % left
+# -- installing in this process (tests/workerkit.py spies on it) ---------------------------------
 
 
 def install(bundle, target, require=(), **kwargs):
@@ -196,54 +99,9 @@ def member_count(folder):
     return count
 
 
-# -- pip's tree as bootstrap's --target lays it out --------------------------------------------
-
-
-def pip_target(bundle, names, target):
-    """``pip install --no-deps --target TARGET NAMES`` from ``bundle`` only, offline."""
-    pip = bundled_pip(sys.executable)
-    if pip is None:
-        pytest.skip("%s has no bundled pip wheel (ensurepip)" % sys.executable)
-    run([sys.executable, os.path.join(pip, "pip"), "install", "--no-deps", "--no-compile",
-         "--no-index", "--no-cache-dir", "--find-links", str(bundle), "--target", str(target)]
-        + list(names), check=True)
-
-
-def _target_path(path):
-    """A path as --target lays it out: pip's RECORD writes ../../bin/x (relative to its
-    temporary lib/python) and headers under include/site/python3.X."""
-    if path.startswith("../../"):
-        path = path[len("../../"):]
-    if path == PIP_HEADERS or path.startswith(PIP_HEADERS + "/"):
-        path = OUR_HEADERS + path[len(PIP_HEADERS):]
-    return path
-
-
-def _normalise(relative, content):
-    """INSTALLER differs by design; RECORD: its rows (INSTALLER's aside) in --target terms,
-    sorted, whatever the line ends."""
-    if relative.endswith(".dist-info/INSTALLER"):
-        return b"<installer>"
-    if relative.endswith(".dist-info/RECORD"):
-        rows = sorted(tuple([_target_path(row[0])] + row[1:])
-                      for row in csv.reader(io.StringIO(content.decode("utf-8")))
-                      if row and not row[0].endswith(".dist-info/INSTALLER"))
-        return repr(rows).encode("utf-8")
-    return content
-
-
-def target_tree(root):
-    """A --target tree to hold against pip's: normalised contents, pip's header folder moved
-    where --target puts it (the same bytes and modes)."""
-    tree = {}
-    for relative, entry in snapshot(str(root), normalise=_normalise).items():
-        if relative in ("include/site", ".bootstrap.lock"):
-            continue  # pip's venv-only folder level; bootstrap's lock file (empty)
-        tree[_target_path(relative)] = entry
-    return tree
-
-
 def assert_pip_tree(target, pip_tree, label):
+    """``target`` is pip's tree (tests/workerkit.py target_tree), complete, every RECORD
+    row true."""
     differences = diff_trees(pip_tree, target_tree(target), "pip", label)
     assert not differences, "\n".join(differences)
     assert strictly_complete(str(target)) == []
@@ -421,33 +279,6 @@ def _extract_members(path, staging, members, shebang):
 '''
 
 
-def _exits_at_once():
-    """A 'worker' that exits with 1 before reading anything, with the pipes a worker has:
-    gone before its first job is sent (which meets a broken pipe)."""
-    process = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(1)"],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL)
-    process.wait()
-    return process
-
-
-def _behind(executable):
-    """_start_worker with ``executable`` as sys.executable while it starts the process (the
-    rest of the install, shebangs included, keeps the real one)."""
-    lock = threading.Lock()
-    real = sys.executable
-    plain = bootstrap._start_worker
-
-    def start():
-        with lock:
-            sys.executable = executable
-            try:
-                return plain()
-            finally:
-                sys.executable = real
-    return start
-
-
 @needs_cp311
 class TestDeadWorkers:
     def _install(self, parity, tmp_path, monkeypatch, start=None):
@@ -462,8 +293,8 @@ class TestDeadWorkers:
         assert spy.here + spy.by_workers == parity["members"]
         return spy
 
-    def test_a_worker_that_exits_at_once(self, parity, tmp_path, monkeypatch):
-        spy = self._install(parity, tmp_path, monkeypatch, start=_exits_at_once)
+    def test_a_worker_thatexits_at_once(self, parity, tmp_path, monkeypatch):
+        spy = self._install(parity, tmp_path, monkeypatch, start=exits_at_once)
         assert [p.returncode for p in spy.processes] == [1, 1]
         assert spy.by_workers == 0 and spy.here == parity["members"]
 
@@ -483,7 +314,20 @@ class TestDeadWorkers:
 
     def test_no_interpreter_behind_sys_executable(self, parity, tmp_path, monkeypatch):
         spy = self._install(parity, tmp_path, monkeypatch,
-                            start=_behind(str(tmp_path / "no-such-python")))
+                            start=behind(str(tmp_path / "no-such-python")))
+        assert spy.started == [None, None]
+        assert spy.by_workers == 0 and spy.here == parity["members"]
+
+    def test_this_module_cannot_be_marshalled_for_it(self, parity, tmp_path, monkeypatch):
+        """At a memory limit (`ulimit -v`), marshal.dumps of this module fails as CPython 3.11
+        does when its table cannot grow: ValueError("unmarshallable object"). The worker is
+        ended and its thread extracts here: never "the wheel cannot be installed"."""
+        import marshal
+
+        def dumps(value, *args):
+            raise ValueError("unmarshallable object")
+        monkeypatch.setattr(marshal, "dumps", dumps)
+        spy = self._install(parity, tmp_path, monkeypatch)
         assert spy.started == [None, None]
         assert spy.by_workers == 0 and spy.here == parity["members"]
 
@@ -493,7 +337,7 @@ class TestDeadWorkers:
         if other is None:
             pytest.skip("no CPython 3.10 or 3.12 on this machine to stand behind "
                         "sys.executable")
-        spy = self._install(parity, tmp_path, monkeypatch, start=_behind(other))
+        spy = self._install(parity, tmp_path, monkeypatch, start=behind(other))
         assert spy.started == [None, None]  # it exits (3) on the version check: ended, None
         assert spy.by_workers == 0 and spy.here == parity["members"]
 
@@ -782,52 +626,6 @@ def many(tmp_path_factory):
     return {"bundle": bundle, "names": names, "pip": target_tree(base / "pip")}
 
 
-#: bootstrap's CLI, ended by SIGKILL at the N-th call of a step (KILL_AT=STEP:N): frame, just
-#: after a job is sent to a worker once both workers run (that one is writing members), or
-#: ready, just before the journal marks a package ready (for the last package: every job is
-#: done, the workers wait for the next). It first prints its workers' pids: WORKERS pid pid.
-KILL_DRIVER = r'''
-import os, signal, sys, threading
-sys.path.insert(0, sys.argv[1])
-import bootstrap
-step, count = os.environ["KILL_AT"].split(":")
-started, calls, lock = [], {"frame": 0, "ready": 0}, threading.Lock()
-plain_start, plain_frame = bootstrap._start_worker, bootstrap._write_frame
-plain_ready = bootstrap._mark_ready
-
-
-def start():
-    process = plain_start()
-    started.append(process)
-    return process
-
-
-def reached(name):
-    with lock:
-        calls[name] += 1
-        if name == step and calls[name] == int(count):
-            sys.stderr.write("WORKERS %s\n" % " ".join(str(p.pid) for p in started if p))
-            sys.stderr.flush()
-            os.kill(os.getpid(), signal.SIGKILL)
-
-
-def write_frame(stream, value):
-    plain_frame(stream, value)
-    if len([p for p in started if p]) == 2:
-        reached("frame")
-
-
-def mark_ready(*args):
-    reached("ready")
-    return plain_ready(*args)
-
-
-bootstrap._start_worker, bootstrap._write_frame = start, write_frame
-bootstrap._mark_ready = mark_ready
-sys.exit(bootstrap.main(sys.argv[2:]))
-'''
-
-
 def _state(pid):
     """The process's state letter, or None once it is gone."""
     try:
@@ -843,11 +641,12 @@ class TestParentKilled:
     pipe, idle ones the end of their stdin). Nothing is half installed; a rerun finishes."""
 
     def _killed_then_rerun(self, many, tmp_path, kill_at):
+        """The CLI with 2 jobs SIGKILLed at ``kill_at`` (installkit's KILL_DRIVER: frame, just
+        after a job is sent to a worker once both workers run, so that one is writing members;
+        ready, just before the journal marks a package ready), then the same command again."""
         target = tmp_path / "target"
-        arguments = ["install", str(many["bundle"]), "--target", str(target), "--jobs", "2",
-                     "--no-verify", "--json", "--work-dir", str(tmp_path / "work")]
-        proc = run([sys.executable, "-c", KILL_DRIVER, kit.BOOTSTRAP_DIR] + arguments,
-                   env=clean_env(KILL_AT=kill_at))
+        proc, _ = kit.run_hooked_install(many["bundle"], target, "--jobs", "2",
+                                         KILL_AT=kill_at, KILL_BY="SIGKILL")
         assert proc.returncode == -signal.SIGKILL, proc
         lines = [line.split()[1:] for line in proc.stderr.splitlines()
                  if line.startswith("WORKERS")]
@@ -861,7 +660,8 @@ class TestParentKilled:
                        if _state(pid) not in (None, "Z"))
         assert running == {}, "workers still running after their parent died: %s" % running
         assert half_installed(str(target)) == []
-        rerun = kit.Result(run([sys.executable, BOOTSTRAP_PY] + arguments))
+        rerun = kit.Result(run([sys.executable, BOOTSTRAP_PY] + kit.install_args(
+            many["bundle"], target, "--jobs", "2")))
         assert rerun.returncode == 0, rerun
         assert rerun.codes() == [], rerun
         assert installed_versions(str(target)) == dict((n, "1.0") for n in many["names"])
