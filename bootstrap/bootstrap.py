@@ -61,11 +61,11 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    5245-6391   pure   8. Resolution
 #    6392-6794   pure   9. Fixes
 #    6795-7060   I/O    10. check: the dry run
-#    7061-8908   I/O    11. Installation: source, validator, destination, journal
-#    8909-9155   I/O    12. Environment modes
-#    9156-9812   I/O    13. install: check, install, verify, report
-#    9813-10545  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10546-10571  I/O    15. main
+#    7061-8910   I/O    11. Installation: source, validator, destination, journal
+#    8911-9157   I/O    12. Environment modes
+#    9158-9814   I/O    13. install: check, install, verify, report
+#    9815-10547  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10548-10573  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
