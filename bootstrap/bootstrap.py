@@ -54,18 +54,18 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #       1-140    pure   1. Glossary, version gate and imports
 #     141-205    pure   2. Errors
 #     206-2319   pure   3. The standards: names, versions, specifiers, markers, requirements, tags, metadata
-#    2320-2881   pure   4. Profile: the interpreter as data, and the wheels it takes
-#    2882-3421   pure   5. Problems and reports: the model, the codes, the renderings
-#    3422-4865   I/O    6. Intake: the bundle a user uploaded
-#    4866-5244   I/O    7. Wheels and sdists
-#    5245-6391   pure   8. Resolution
-#    6392-6794   pure   9. Fixes
-#    6795-7060   I/O    10. check: the dry run
-#    7061-8910   I/O    11. Installation: source, validator, destination, journal
-#    8911-9157   I/O    12. Environment modes
-#    9158-9814   I/O    13. install: check, install, verify, report
-#    9815-10547  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10548-10573  I/O    15. main
+#    2320-2907   pure   4. Profile: the interpreter as data, and the wheels it takes
+#    2908-3450   pure   5. Problems and reports: the model, the codes, the renderings
+#    3451-4916   I/O    6. Intake: the bundle a user uploaded
+#    4917-5295   I/O    7. Wheels and sdists
+#    5296-6442   pure   8. Resolution
+#    6443-6845   pure   9. Fixes
+#    6846-7111   I/O    10. check: the dry run
+#    7112-8974   I/O    11. Installation: source, validator, destination, journal
+#    8975-9221   I/O    12. Environment modes
+#    9222-9898   I/O    13. install: check, install, verify, report
+#    9899-10637  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10638-10663  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -2455,9 +2455,20 @@ def _detect_layer():
 _NO_PROCESSES_PLATFORMS = ("emscripten", "wasi")
 
 
+#: The address space a thread needs beyond what this process maps: its stack, and with glibc
+#: a malloc arena (64 MB reserved per thread, most of it never touched).
+_THREAD_ROOM = 192 * 1024 * 1024
+
+
 def _can_start_threads():
-    """Whether a thread can be started here (emscripten/wasi builds usually cannot)."""
+    """Whether a thread can be started here (emscripten/wasi builds usually cannot). Not tried
+    under an address-space limit (`ulimit -v`) that leaves less than _THREAD_ROOM: there, the
+    new thread can fail to allocate its own start, and CPython's Thread.start then waits for
+    it without end."""
     if sys.platform in _NO_PROCESSES_PLATFORMS:
+        return False
+    room = _address_space_room()
+    if room is not None and room < _THREAD_ROOM:
         return False
     try:
         import threading
@@ -2467,6 +2478,21 @@ def _can_start_threads():
         return True
     except (ImportError, RuntimeError, OSError):
         return False
+
+
+def _address_space_room():
+    """Bytes this process may still map under its address-space limit (RLIMIT_AS), or None
+    (no limit, or no /proc to read what it maps)."""
+    try:
+        import resource
+        limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if limit == resource.RLIM_INFINITY:
+            return None
+        with open("/proc/self/statm") as f:
+            mapped = int(f.read().split()[0]) * resource.getpagesize()
+    except (ImportError, AttributeError, OSError, ValueError, IndexError):
+        return None
+    return limit - mapped
 
 
 def _can_start_processes():
@@ -3123,7 +3149,10 @@ class ProfileReport(Report):
 
 def _dump_json(data):
     """The JSON text of a report (or a profile, a manifest): what --json prints."""
-    return json.dumps(data, indent=2, sort_keys=False) + "\n"
+    try:
+        return json.dumps(data, indent=2, sort_keys=False) + "\n"
+    except MemoryError:  # indented, json encodes in Python; compact, in C, with less memory
+        return json.dumps(data) + "\n"
 
 
 #: The online command that builds a bundle: (the tool, the target or profile file).
@@ -3918,11 +3947,13 @@ def _sandbox_cause(error, folder):
 def _limit_raise(name, flag):
     """The shell command that raises resource limit ``name`` to its hard limit (`ulimit -f
     unlimited`), or None when the soft limit is the hard one already. A finite file-size
-    limit is not named: shells count it in blocks of different sizes (bash 1024, dash 512)."""
+    limit is not named: shells count it in blocks of different sizes (bash 1024, dash 512);
+    memory (`ulimit -v`, RLIMIT_AS) both count in KiB."""
     limit = _resource_limit(name)
     if limit is None or limit[0] == limit[1] or (flag == "f" and limit[1] is not None):
         return None
-    return "ulimit -%s %s" % (flag, "unlimited" if limit[1] is None else limit[1])
+    return "ulimit -%s %s" % (flag, "unlimited" if limit[1] is None else
+                              limit[1] // 1024 if flag == "v" else limit[1])
 
 
 def _sandbox_error(error, folder, doing, subject=None):
@@ -3950,12 +3981,19 @@ def _raise_if_reading_failed(error, path):
                              os.path.basename(path))
 
 
-def _limit_problem(error, rerun):
-    """The not-writable Problem of an OSError that a limit of the sandbox raised where nothing
-    expected one (at the open-file limit, an import; a full disk, a failing one), or None: it
-    is no bug of bootstrap's, and its fix is ``rerun`` (_rerun_command: the command that
-    failed) once the limit allows it."""
+def _limit_problem(error, rerun, parallel=False):
+    """The not-writable Problem of an OSError (or MemoryError) that a limit of the sandbox
+    raised where nothing expected one (at the open-file limit, an import; a full disk, a
+    failing one; at a memory limit, anything), or None: it is no bug of bootstrap's, and its
+    fix is ``rerun`` (_rerun_command: the command that failed) once the limit allows it
+    (``parallel``: with --jobs 1, which holds less at once). Made without importing anything:
+    under a memory limit an import fails too."""
     here = _current_folder() or os.sep
+    if isinstance(error, MemoryError):
+        return Problem("not-writable", here, "this sandbox ran out of memory while running "
+                       "bootstrap.py (a limit on its memory: `ulimit -v`, a container's)",
+                       fix=_sandbox_fix("memory", rerun, here, parallel=parallel),
+                       details={"remedy": "memory"})
     cause = _sandbox_cause(error, here)
     if cause is None or cause[1] in ("other", "permission"):
         return None
@@ -4057,7 +4095,8 @@ _SANDBOX_BEFORE = {
     "file-size": "ask for a sandbox with a larger file-size limit (`ulimit -f`)",
     "open-files": "close what holds files open, or ask for a sandbox with a larger open-file "
                   "limit (`ulimit -n`)",
-    "memory": "free some memory (end other programs)",
+    "memory": "free some memory (end other programs), or ask for a sandbox with more memory "
+              "(`ulimit -v`, a container's limit)",
     "processes": "end other processes of this user, or raise its limit on processes "
                  "(RLIMIT_NPROC: `ulimit -u N` in bash, `ulimit -p N` in sh)"}
 
@@ -4080,13 +4119,13 @@ def _sandbox_fix(remedy, rerun, folder=None, moves=None, parallel=False, activat
             if activate and moves == "target":
                 fix["then"] = "PYTHONPATH=%s python ..." % place
             return fix
-    raised = {"file-size": ("RLIMIT_FSIZE", "f"), "open-files": ("RLIMIT_NOFILE", "n")}.get(
-        remedy)
+    raised = {"file-size": ("RLIMIT_FSIZE", "f"), "open-files": ("RLIMIT_NOFILE", "n"),
+              "memory": ("RLIMIT_AS", "v")}.get(remedy)
     raised = raised and _limit_raise(*raised)
     if raised:
         fix["command"] = raised + " && " + rerun()
         return fix
-    if parallel and remedy in ("open-files", "memory"):
+    if parallel and remedy in ("open-files", "memory") and rerun(jobs=1) != rerun():
         fix["command"] = rerun(jobs=1)
         return fix
     if remedy in _SANDBOX_BEFORE:
@@ -4189,12 +4228,24 @@ def _inflate_bounded(raw, declared, archive, name):
     lies about its size is refused, never inflated (a 1.5 MB wheel cannot take gigabytes)."""
     import zlib
     inflater = zlib.decompressobj(-15)
-    data = inflater.decompress(raw, declared + 1)
+    data = _inflate(inflater.decompress, raw, declared + 1)
     if len(data) <= declared and not inflater.unconsumed_tail:
-        data += inflater.flush()
+        data += _inflate(inflater.flush)
     if len(data) > declared or inflater.unconsumed_tail:
         raise _bomb(archive, name, declared)
     return data
+
+
+def _inflate(step, *args):
+    """``step(*args)``, a zlib inflater's decompress or flush; zlib's Z_MEM_ERROR ("Error -4")
+    raised as the MemoryError it is (the sandbox's memory, not a corrupt member)."""
+    import zlib
+    try:
+        return step(*args)
+    except zlib.error as error:
+        if str(error).startswith("Error -4 "):
+            raise MemoryError("zlib could not allocate memory to inflate (%s)" % error)
+        raise
 
 
 def _bomb(archive, name, declared):
@@ -5127,13 +5178,13 @@ class _RawZip(object):
                 tail = next(raw, b"")
                 if not tail:
                     break
-            block = inflater.decompress(tail, _CHUNK)
+            block = _inflate(inflater.decompress, tail, _CHUNK)
             tail = inflater.unconsumed_tail
             size += len(block)
             if size > info.file_size:
                 raise _bomb(self.file.name, info.filename, info.file_size)
             yield block
-        block = inflater.flush()
+        block = _inflate(inflater.flush)
         if size + len(block) > info.file_size:
             raise _bomb(self.file.name, info.filename, info.file_size)
         yield block
@@ -8503,13 +8554,17 @@ class _Lock(object):
 _VERIFY_CODE = r"""
 import importlib, json, os, sys
 
-def missing_module(error):
+def chain(error):
     seen = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
-        if isinstance(error, ModuleNotFoundError) and error.name:
-            return error.name
+        yield error
         error = error.__cause__ or error.__context__
+
+def missing_module(error):
+    for link in chain(error):
+        if isinstance(link, ModuleNotFoundError) and link.name:
+            return link.name
     return None
 
 def try_imports(names):
@@ -8519,9 +8574,13 @@ def try_imports(names):
             importlib.import_module(name)
             results[name] = None
         except BaseException as error:
-            text = str(error).strip().splitlines()
-            results[name] = {"error": "%s: %s" % (type(error).__name__, text[-1] if text else ""),
-                             "missing": missing_module(error)}
+            # out of memory anywhere in the chain is the cause, whatever a fallback then
+            # raised (an optional module tried after a failed import)
+            memory = [link for link in chain(error) if isinstance(link, MemoryError)]
+            shown = memory[0] if memory else error
+            text = str(shown).strip().splitlines()
+            results[name] = {"error": "%s: %s" % (type(shown).__name__, text[-1] if text else ""),
+                             "missing": None if memory else missing_module(error)}
     return results
 
 class Held(object):
@@ -8778,6 +8837,11 @@ def _declared(requires, name):
 def _verify_failure(package, version, module, error, profile):
     """The import-failed Problem of a root's module, with a fix that can change the outcome."""
     text, missing = error["error"], error.get("missing")
+    if text.startswith("MemoryError"):  # the sandbox's memory, not the wheel: fixed here
+        return Problem("import-failed", module, "%s (from %s) does not import: %s; %s is "
+                       "installed, but importing it needs more memory than this sandbox "
+                       "gives" % (module, package, text, package), required_by=[package],
+                       details={"remedy": "memory"})
     if missing:
         requirement = missing.split(".")[0].lstrip("_").replace("_", "-") or missing
         message = "%s (from %s) does not import: %s; %s is not installed here" % (
@@ -9666,16 +9730,36 @@ class _Installer(object):
         return "ok"
 
 
-def _check_installed(installer, profile):
-    """(problems, notes) of verifying the roots the installer placed (none without its
-    verifier: --no-verify)."""
+def _check_installed(installer, profile, satisfied=()):
+    """(problems, notes) of verifying the roots: those the installer placed, and those
+    already installed (``satisfied``: Candidates), so that an install run again over a root
+    that does not import never says OK; none without its verifier (--no-verify)."""
     verifier = installer.verifier
     if verifier is None:
         return [], []
+    modules, requires = dict(installer.modules), dict(installer.requires)
     versions = dict((item["name"], item["version"]) for item in installer.results)
-    return verify_imports(installer.modules, verifier.extra_path,
-                          roots=installer.root_names, requires=installer.requires,
-                          versions=versions, profile=profile, importer=verifier.results)
+    for candidate in satisfied:
+        if candidate.name in installer.root_names and candidate.name not in modules:
+            modules[candidate.name] = _installed_modules(installer, candidate)
+            requires[candidate.name] = candidate.requires
+            versions[candidate.name] = str(candidate.version)
+    problems, notes = verify_imports(modules, verifier.extra_path, roots=installer.root_names,
+                                     requires=requires, versions=versions, profile=profile,
+                                     importer=verifier.results)
+    return _with_sandbox_fixes(problems, installer._rerun()), notes
+
+
+def _installed_modules(installer, candidate):
+    """The top-level modules of an installed distribution, from its RECORD ([] without
+    one: a distribution that no installer recorded is not verified)."""
+    installed = installer.installed_by_name.get(candidate.name)
+    location = getattr(installed, "location", None)
+    dist_info = location and _installed_dist_info(location, candidate.name, candidate.version)
+    if not dist_info:
+        return []
+    relatives = [os.path.relpath(path, location) for path in _distribution_paths(dist_info)]
+    return _top_level_modules([r.replace(os.sep, "/") for r in relatives], location)
 
 
 def _end_installer(installer):
@@ -9799,7 +9883,7 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
             progress or Progress(), getattr(plan, "wheels", ()), rerun), plan, verify)
         try:
             _make_usable(installer, profile)
-            checked, verify_notes = _check_installed(installer, profile)
+            checked, verify_notes = _check_installed(installer, profile, plan.satisfied)
         finally:  # also on an error or a KeyboardInterrupt: the children end with it
             _end_installer(installer)
         if installer.results and _cuts_bytecode():
@@ -10085,7 +10169,13 @@ def main(argv=None, out=None, err=None):
         err.write("bootstrap.py: interrupted\n")
         return 1
     except Exception as error:  # bootstrap's own bug (or a limit): reported, exit code 1
-        problem = _limit_problem(error, _rerun_command(argv)) or internal_problem(error)
+        if isinstance(error, MemoryError):  # let go of the frames of what ran out of memory
+            error.__traceback__ = error.__context__ = error.__cause__ = None
+        rerun, parallel = _rerun_command(argv), bool(args and args.command == "install")
+        try:
+            problem = _limit_problem(error, rerun, parallel) or internal_problem(error)
+        except MemoryError as tight:  # describing a bug (its traceback) took more memory
+            problem = _limit_problem(tight, rerun, parallel)
         if args is not None and args.command in ("check", "install"):
             return _emit_report(_bug_report(args.command, problem), args, out)
         err.write("bootstrap.py: error: %s\n%s" % (problem.message,

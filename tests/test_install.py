@@ -1417,6 +1417,33 @@ class TestVerification:
             env, PYTHONPATH=os.pathsep.join([str(target), str(junk)])))
         assert plain.returncode != 0 and "PYTHONPATH json" in plain.stderr, plain.stderr
 
+    def test_a_rerun_verifies_the_roots_already_installed(self, tmp_path):
+        """The same install run again over a root that does not import: the root is already
+        satisfied, and still import-failed (the first run's fix said to run it again once
+        something changed: it must not say OK when nothing did); a root that imports stays ok,
+        and its import ran again (it counts its imports in a file)."""
+        folder = wheel_dir(tmp_path, "w")
+        count = tmp_path / "imports.txt"
+        write_wheel(folder, "rerunbroken", "1.0", files={
+            "rerunbroken/__init__.py": "raise ImportError('libgone.so.1: cannot open shared "
+                                       "object file')\n"})
+        write_wheel(folder, "rerunfine", "1.0", files={
+            "rerunfine/__init__.py": "with open(%r, 'a') as f:\n    f.write('x')\n" % str(count)})
+        target = tmp_path / "target"
+        for run in ("first", "again"):
+            result = cli("install", folder, "--target", target, "--require", "rerunbroken",
+                         "--require", "rerunfine")
+            assert result.returncode == 1, (run, result)
+            failed = [(p["code"], p["subject"]) for p in result.report["problems"]]
+            assert failed == [("import-failed", "rerunbroken")], (run, failed)
+            names = "installed" if run == "first" else "satisfied"
+            assert sorted(i["name"] for i in result.report[names]) == [
+                "rerunbroken", "rerunfine"], (run, result.report)
+        assert count.read_text() == "xx"
+        result = cli("install", folder, "--target", target, "--require", "rerunfine")
+        assert result.returncode == 0 and result.report["status"] == "ok", result
+        assert count.read_text() == "xxx"
+
     def test_no_verify_skips_the_imports(self, tmp_path):
         folder = wheel_dir(tmp_path, "w")
         write_wheel(folder, "verifymissing", "1.0", files={

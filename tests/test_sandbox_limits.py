@@ -17,6 +17,14 @@ never a mock, through extraction threads and through extraction workers.
                         nobody: the limit is named, and the fix, run once it allows, installs
     TestPathTooLong     a --target so deep that a staged member's path passes PATH_MAX
                         (ENAMETOOLONG)
+    TestMemoryLimit     RLIMIT_AS (`ulimit -v`): a root whose import needs more memory than
+                        the limit leaves is import-failed as the sandbox's, never a wheel to
+                        rebuild, and raising the limit (the fix, run verbatim) verifies it; a
+                        scan of limits from where the interpreter cannot start to where the
+                        install succeeds, through workers: every run ends (CPython's
+                        Thread.start waits without end where a new thread cannot allocate its
+                        start: none is started without room), and every failure is memory
+                        with a fix made here, never a bug, a corrupt member or an upload
     TestIntake          the sandbox stops intake: EMFILE while it reads the uploads (a folder
                         of wheels, a .tar.gz), EFBIG while it extracts a .tar.gz (a limit that
                         can be raised, and one that cannot), a --work-dir on a full disk
@@ -465,6 +473,113 @@ class TestOpenFileLimit:
         scene.assert_pip_tree(bundles["several"], ["alpha", "beta", "gamma"])
 
 
+#: What importing hungry allocates: more than TIGHT leaves, as a large library's import does.
+HUNGRY_BYTES = 256 * 1024 * 1024
+#: An address-space limit at which bootstrap itself runs (without threads: too little room).
+TIGHT = 160 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def hungry(tmp_path_factory):
+    """hungry (its import allocates HUNGRY_BYTES) and calm, a plain package."""
+    folder = tmp_path_factory.mktemp("hungry")
+    make_wheel(folder, "hungry", "1.0", files={
+        "hungry/__init__.py": "BUFFER = bytearray(%d)\n" % HUNGRY_BYTES})
+    make_wheel(folder, "calm", "1.0")
+    return str(folder)
+
+
+class TestMemoryLimit:
+    def _install(self, scene, bundle, limit, *requires):
+        words = [word for name in requires for word in ("--require", name)]
+        proc = scene.run([sys.executable, "bootstrap.py", "install", bundle, "--target",
+                          scene.target, "--json"] + words, limit)
+        try:
+            return proc, json.loads(proc.stdout)
+        except ValueError:
+            return proc, None
+
+    def _import_hungry(self, scene, limit):
+        """``import hungry`` from the target, in a fresh interpreter under ``limit``."""
+        return subprocess.run([sys.executable, "-c", "import hungry"], env=dict(
+            scene.env(), PYTHONPATH=scene.target), preexec_fn=limit, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+
+    def _assert_memory_problem(self, proc, report):
+        assert report is not None and not _bootstrap_traceback(proc), proc.stderr[-3000:]
+        assert proc.returncode == 1, (proc.returncode, report["problems"])
+        assert report["status"] == "partial", report
+        assert sorted(i["name"] for i in report["installed"]) == ["calm", "hungry"], report
+        problems = report["problems"]
+        assert [(p["code"], p["subject"]) for p in problems] == [
+            ("import-failed", "hungry")], problems
+        problem = problems[0]
+        assert problem["remedy"] == "memory", problem
+        assert "MemoryError" in problem["message"], problem
+        assert "needs more memory than this sandbox gives" in problem["message"], problem
+        assert "upload" not in json.dumps(problem["fix"]).lower(), problem
+        assert_runnable(problem["fix"])
+        return problem
+
+    def test_an_import_past_the_limit_is_the_sandboxs_and_raising_it_verifies(
+            self, tmp_path, hungry):
+        scene = Scene(tmp_path, {}, preinstall=False)
+        limit = _limited(resource.RLIMIT_AS, TIGHT)
+        proc, report = self._install(scene, hungry, limit, "hungry", "calm")
+        problem = self._assert_memory_problem(proc, report)
+        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+        raised = "unlimited" if hard == resource.RLIM_INFINITY else str(hard // 1024)
+        assert problem["fix"]["command"].startswith(
+            "ulimit -v %s && python bootstrap.py install " % raised), problem
+        # the oracle: the limit, not the wheel, stops the import
+        under = self._import_hungry(scene, limit)
+        assert under.returncode != 0 and "MemoryError" in under.stderr, under.stderr
+        assert self._import_hungry(scene, None).returncode == 0
+        fixed = scene.run_fix(problem["fix"], limit)
+        assert fixed.stdout.startswith("install: OK"), fixed.stdout[-3000:]
+
+    def test_a_hard_limit_says_so_and_the_same_install_verifies_once_it_allows(
+            self, tmp_path, hungry):
+        scene = Scene(tmp_path, {}, preinstall=False)
+        limit = _limited(resource.RLIMIT_AS, TIGHT, TIGHT)
+        proc, report = self._install(scene, hungry, limit, "hungry", "calm")
+        problem = self._assert_memory_problem(proc, report)
+        assert "more memory" in problem["fix"]["before"], problem
+        assert problem["fix"]["command"].startswith("python bootstrap.py install "), problem
+        fixed = scene.run_fix(problem["fix"], None)
+        assert fixed.stdout.startswith("install: OK"), fixed.stdout[-3000:]
+
+    def test_a_scan_of_limits_through_workers_ends_and_blames_only_memory(
+            self, tmp_path, bundles):
+        outcomes = []
+        for megabytes in range(30, 200, 10):
+            scene = Scene(tmp_path / ("as%d" % megabytes), bundles, preinstall=False)
+            limit = _limited(resource.RLIMIT_AS, megabytes * 1024 * 1024)
+            proc, report = self._install(scene, bundles["workers"], limit)  # ends, or raises
+            if report is None:  # the interpreter could not start, or import bootstrap
+                assert proc.returncode != 0 and not _bootstrap_traceback(proc), (
+                    megabytes, proc.stderr[-3000:])
+                outcomes.append((megabytes, "no-interpreter"))
+                continue
+            assert not _bootstrap_traceback(proc), (megabytes, proc.stderr[-3000:])
+            if proc.returncode == 0:
+                assert report["status"] == "ok" and report["problems"] == [], report
+                scene.assert_pip_tree(bundles["workers"], ["manypkg"])
+                outcomes.append((megabytes, "ok"))
+                continue
+            assert proc.returncode == 1, (megabytes, proc.returncode, report["problems"])
+            for problem in report["problems"]:
+                assert problem.get("remedy") == "memory", (megabytes, problem)
+                assert "upload" not in json.dumps(problem["fix"]).lower(), problem
+                assert_runnable(problem["fix"])
+            installed = [item["name"] for item in report["installed"]]
+            if report["problems"][0]["code"] == "not-writable":
+                scene.assert_only(installed)
+            outcomes.append((megabytes, "memory"))
+        kinds = [kind for _, kind in outcomes]
+        assert "memory" in kinds and kinds[-1] == "ok", outcomes
+
+
 def _deep_folder(base, length):
     """A folder made under ``base`` whose path is ``length`` characters long."""
     path = str(base)
@@ -522,7 +637,7 @@ def assert_runnable(fix):
     assert fix["where"] == "sandbox", fix
     words = shlex.split(fix["command"])
     if words[0] == "ulimit":
-        assert words[1] in ("-n", "-f") and words[3] == "&&", fix
+        assert words[1] in ("-n", "-f", "-v") and words[3] == "&&", fix
         words = words[4:]
     assert words[:2] == ["python", "bootstrap.py"], fix
     bootstrap._build_parser(words[2]).parse_args(words[2:])  # bootstrap's own command line
