@@ -56,16 +56,16 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #     206-2319   pure   3. The standards: names, versions, specifiers, markers, requirements, tags, metadata
 #    2320-2907   pure   4. Profile: the interpreter as data, and the wheels it takes
 #    2908-3450   pure   5. Problems and reports: the model, the codes, the renderings
-#    3451-4916   I/O    6. Intake: the bundle a user uploaded
-#    4917-5295   I/O    7. Wheels and sdists
-#    5296-6442   pure   8. Resolution
-#    6443-6845   pure   9. Fixes
-#    6846-7111   I/O    10. check: the dry run
-#    7112-8974   I/O    11. Installation: source, validator, destination, journal
-#    8975-9221   I/O    12. Environment modes
-#    9222-9898   I/O    13. install: check, install, verify, report
-#    9899-10637  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10638-10663  I/O    15. main
+#    3451-4920   I/O    6. Intake: the bundle a user uploaded
+#    4921-5299   I/O    7. Wheels and sdists
+#    5300-6446   pure   8. Resolution
+#    6447-6850   pure   9. Fixes
+#    6851-7117   I/O    10. check: the dry run
+#    7118-8980   I/O    11. Installation: source, validator, destination, journal
+#    8981-9227   I/O    12. Environment modes
+#    9228-9906   I/O    13. install: check, install, verify, report
+#    9907-10646  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10647-10672  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -4019,15 +4019,19 @@ def _errno_name(error):
 # do first, if anything, in ``before``. Rendering phrases that command where the user is.
 
 
-def _rerun_command(words):
-    """A function of (target=None, jobs=None, work_dir=None) giving the command `python
-    bootstrap.py WORDS` (``words``: a command and its arguments) with another --target (which
-    replaces a --target or --overlay), --jobs or --work-dir."""
-    def command(target=None, jobs=None, work_dir=None):
+def _rerun_command(words, uploads=None):
+    """A function of (target=None, jobs=None, work_dir=None, add=()) giving the command
+    `python bootstrap.py WORDS` (``words``: a command and its arguments) with another --target
+    (which replaces a --target or --overlay), --jobs or --work-dir, and more uploads (``add``:
+    after the command's ``uploads`` first words, its uploads, where the parser reads them)."""
+    def command(target=None, jobs=None, work_dir=None, add=()):
         flags = set((["--target", "--overlay"] if target else []) + (["--jobs"] if jobs else [])
                     + (["--work-dir"] if work_dir else []))
         kept, skip = [], False
-        for word in words:
+        given = list(words)
+        if add:
+            given[1 + (uploads or 0):1 + (uploads or 0)] = list(add)
+        for word in given:
             if skip:
                 skip = False
             elif word in flags:
@@ -6757,18 +6761,16 @@ def _candidate_json(candidate):
     return data
 
 
-def _next_steps(command, status, problems, fix, bundles):
+def _next_steps(command, status, problems, fix, bundles, again):
     """What to do next, in order, each step ending in the CLI command it needs (rendering
-    phrases that command for where the user is: see Phrasing)."""
+    phrases that command for where the user is: see Phrasing). ``again``: the command that
+    ran, with the fix bundle added to its uploads and its options kept."""
     steps = []
     online = [p for p in problems if p["fix"] and p["fix"].get("where") == "online"]
     if fix and FIX_BUNDLE_NAME in fix["command"]:
         steps.append("On a machine with internet, run: %s" % fix["command"])
-        folder = os.path.dirname(bundles[0]) if bundles else ""
-        steps.append("Upload %s next to the bundle, then run %s again with both bundles: "
-                     "python bootstrap.py %s %s" % (FIX_BUNDLE_NAME, command, command, " ".join(
-                         _quote(b) for b in list(bundles) + [os.path.join(folder,
-                                                                          FIX_BUNDLE_NAME)])))
+        steps.append("Upload %s next to the bundle, then run %s again with both bundles: %s"
+                     % (FIX_BUNDLE_NAME, command, again))
     elif online:
         steps.append("On a machine with internet: %s" % online[0]["fix"]["command"])
     for problem in problems:
@@ -6804,9 +6806,10 @@ def _report_status(plan, problems, installed=None):
 def build_report(command, profile, bundle, plan, problems, bundles, verdicts=(), sdists=(),
                  rerun=None, profile_argument=None, notes=(), installed=None):
     """The Report of a check, or of an install (``installed``: the packages it placed; None
-    when it stopped before installing)."""
-    rerun = rerun or "python bootstrap.py %s %s" % (command, " ".join(_quote(b) for b in bundles))
-    fixed, fix = attach_fixes(problems, profile, plan.fetch if plan else [], rerun,
+    when it stopped before installing). ``rerun``: _rerun_command of the command that ran, its
+    options kept in every step that runs it again (default: its uploads alone)."""
+    rerun = rerun or _rerun_command([command] + list(bundles), len(bundles))
+    fixed, fix = attach_fixes(problems, profile, plan.fetch if plan else [], rerun(),
                               profile_argument, bundles, plan.roots if plan else [],
                               plan.blocked if plan else [])
     problems_json = sorted((p.to_json() for p in fixed), key=lambda p: (p["code"], p["subject"]))
@@ -6830,7 +6833,9 @@ def build_report(command, profile, bundle, plan, problems, bundles, verdicts=(),
     report["skipped"] = plan.skipped if plan else []
     report["problems"] = problems_json
     report["fix"] = fix
-    report["next_steps"] = _next_steps(command, status, problems_json, fix, bundles)
+    folder = os.path.dirname(bundles[0]) if bundles else ""
+    report["next_steps"] = _next_steps(command, status, problems_json, fix, bundles, rerun(
+        add=[os.path.join(folder, FIX_BUNDLE_NAME)]))
     report["notes"] = list(notes) + (list(bundle.notes) if bundle else [])
     return report
 
@@ -7087,7 +7092,8 @@ def _check_rerun(bundles, require, profile, upgrade, work_dir, limits):
     for flag, value in (("--profile", profile if isinstance(profile, str) else None),
                         ("--work-dir", work_dir)):
         words += [flag, value] if value else []
-    return _rerun_command(words + (["--upgrade"] if upgrade else []) + _limit_options(limits))
+    return _rerun_command(words + (["--upgrade"] if upgrade else []) + _limit_options(limits),
+                          len(list(bundles) or ["BUNDLE"]))
 
 
 def check(bundles, require=None, profile=None, upgrade=False, work_dir=None, limits=None):
@@ -7100,12 +7106,12 @@ def check(bundles, require=None, profile=None, upgrade=False, work_dir=None, lim
     problem = _work_dir_problem(work_dir)
     if problem is not None:
         return build_report("check", _load_profile(profile), None, None, _with_sandbox_fixes(
-            [problem], rerun, [work_dir]), bundles)
+            [problem], rerun, [work_dir]), bundles, rerun=rerun)
     with _WorkDir(work_dir) as work:
         profile, bundle, plan, problems, verdicts, sdists = plan_bundle(
             bundles, work, require, profile, upgrade, limits=limits)
         return build_report("check", profile, bundle, plan, _with_sandbox_fixes(
-            problems, rerun, [work]), bundles, verdicts, sdists,
+            problems, rerun, [work]), bundles, verdicts, sdists, rerun=rerun,
             profile_argument=profile_argument)
 
 
@@ -9313,7 +9319,8 @@ def choose_destination(target=None, bundles=()):
 def _install_rerun(bundles, options=()):
     """_rerun_command of an install: `python bootstrap.py install` with its uploads and
     ``options`` (command-line words)."""
-    return _rerun_command(["install"] + (list(bundles) or ["BUNDLE"]) + list(options))
+    uploads = list(bundles) or ["BUNDLE"]
+    return _rerun_command(["install"] + uploads + list(options), len(uploads))
 
 
 def _install_options(require, target, overlay, upgrade, budget, work_dir, verify, jobs, limits):
@@ -9861,13 +9868,13 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
     problems = _with_sandbox_fixes(problems, rerun)
     if (environments or problems) and not bundles:
         report = build_report("install", Profile.current(), None, None, problems, [],
-                              installed=[])
+                              rerun=rerun, installed=[])
         report["environments"] = environments
         return report
     destination, problem = _install_destination(target, overlay, bundles, work_dir)
     if problem is not None:
         return build_report("install", Profile.current(), None, None, _with_sandbox_fixes(
-            [problem], rerun, [work_dir]), bundles)
+            [problem], rerun, [work_dir]), bundles, rerun=rerun)
     _makedirs(destination.lib_dir)
     with _WorkDir(work_dir) as work, _Lock(destination.lib_dir):
         notes = recover_staging(destination.lib_dir, destination.scheme)
@@ -9877,7 +9884,8 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
         problems = _with_sandbox_fixes(found, rerun, [work]) + problems
         if any(p.code in _INPUT_PROBLEMS for p in problems):
             return build_report("install", profile, bundle, plan, problems, bundles, verdicts,
-                                sdists, notes=notes + ["nothing was installed: fix the uploads"])
+                                sdists, rerun=rerun,
+                                notes=notes + ["nothing was installed: fix the uploads"])
         installer = _run_installer(_Installer(
             destination, profile, [Requirement(r) for r in plan.roots], budget, jobs, work,
             progress or Progress(), getattr(plan, "wheels", ()), rerun), plan, verify)
@@ -9891,7 +9899,7 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
         problems += installer.problems + checked + _restart_needed(installer.results,
                                                                    installer.modules)
         report = build_report("install", profile, bundle, plan, problems, bundles, verdicts,
-                              sdists, notes=notes + installer.notes + verify_notes,
+                              sdists, rerun=rerun, notes=notes + installer.notes + verify_notes,
                               installed=installer.results)
     return _installed_facts(report, installer, profile, environments)
 
@@ -9924,6 +9932,7 @@ def _as_call(command, place):
         (key, getattr(args, key, None)) for key in ("require", "profile", "target", "overlay",
                                                    "budget", "jobs", "work_dir"))
     keywords["upgrade"] = args.upgrade or None
+    keywords["verify"] = False if getattr(args, "no_verify", False) else None
     keywords = collections.OrderedDict((k, v) for k, v in keywords.items() if v is not None)
     if place == "tool":
         name = "sandbox_" + args.command

@@ -642,3 +642,50 @@ def test_a_root_built_for_another_interpreter_is_repaired_by_the_fix(index, univ
     imported = sandbox.run(["-c", "import speedext; print(speedext.BUILT_FOR)"])
     assert imported.returncode == 0 and imported.stdout.strip() == "cp311", output_of(imported)
     assert sandbox.installed() == {"speedext": "1.0"}
+
+
+# -- the next steps, followed word for word -----------------------------------------------------
+
+def test_the_next_steps_run_verbatim_keep_the_installs_options(index, universe, sandbox_for,
+                                                                tmp_path):
+    """An install into a --target with --require and --jobs 1: python-dateutil uploaded alone,
+    six missing. The report's steps are followed word for word: the online fix, then 'Upload
+    bundle-fix.tar.gz next to the bundle, then run install again with both bundles: <command>'.
+    That command keeps every option of the first (it named only the two uploads, so the second
+    install went into the sandbox's site-packages, not the --target, and verified another
+    root set): both packages land in the target, nothing in site-packages, and the root
+    imports through the printed activation."""
+    sandbox = sandbox_for("311", False, [], tmp_path / "sandbox")
+    before = sandbox.installed()
+    upload = os.path.basename(sandbox.upload(os.path.join(universe, universe_file(
+        universe, "python-dateutil", "2.9.0.post0", "311"))))
+    target = os.path.join(sandbox.data, "packages")
+    proc, report = sandbox.bootstrap_json("install", upload, "--target", target,
+                                          "--require", "python-dateutil", "--jobs", "1")
+    assert report["status"] != "ok" and report["installed"] == [], json.dumps(report, indent=1)
+    steps = report["next_steps"]
+    assert len(steps) == 2 and steps[0].startswith("On a machine with internet, run: "), steps
+    folder = os.path.join(str(tmp_path), "online")
+    os.makedirs(folder)
+    shutil.copyfile(report["fix"]["profile_file"], os.path.join(folder, "sandbox-profile.json"))
+    done = online(steps[0].split(": ", 1)[1], index, folder)
+    assert done.returncode == 0, output_of(done)
+    lead, command = steps[1].split(": ", 1)
+    assert lead == ("Upload bundle-fix.tar.gz next to the bundle, then run install again "
+                    "with both bundles"), steps[1]
+    shutil.copyfile(os.path.join(folder, "bundle-fix.tar.gz"),
+                    os.path.join(sandbox.data, "bundle-fix.tar.gz"))  # next to the upload
+    words = shlex.split(command)
+    assert words[:2] == ["python", "bootstrap.py"], command
+    proc = sandbox.run([sandbox.bootstrap_py] + words[2:] + ["--json"])
+    again = json.loads(proc.stdout)
+    assert again["status"] == "ok", json.dumps(again, indent=1)
+    assert again["roots"] == ["python-dateutil"], again["roots"]
+    assert sorted(i["name"] for i in again["installed"]) == ["python-dateutil", "six"], (
+        again["installed"])  # the root waited for its closure: never half-installed
+    assert sorted(d for d in os.listdir(target) if d.endswith(".dist-info")) == [
+        "python_dateutil-2.9.0.post0.dist-info", "six-1.17.0.dist-info"]
+    assert sandbox.installed() == before
+    env = installkit.clean_env(PYTHONPATH=target)
+    imported = installkit.run([sandbox.python, "-c", "import dateutil.parser, six"], env=env)
+    assert imported.returncode == 0, output_of(imported)
