@@ -56,10 +56,10 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #     206-2319   pure   3. The standards: names, versions, specifiers, markers, requirements, tags, metadata
 #    2320-2907   pure   4. Profile: the interpreter as data, and the wheels it takes
 #    2908-3450   pure   5. Problems and reports: the model, the codes, the renderings
-#    3451-4920   I/O    6. Intake: the bundle a user uploaded
-#    4921-5299   I/O    7. Wheels and sdists
-#    5300-6446   pure   8. Resolution
-#    6447-6850   pure   9. Fixes
+#    3451-4895   I/O    6. Intake: the bundle a user uploaded
+#    4896-5274   I/O    7. Wheels and sdists
+#    5275-6421   pure   8. Resolution
+#    6422-6850   pure   9. Fixes
 #    6851-7117   I/O    10. check: the dry run
 #    7118-8980   I/O    11. Installation: source, validator, destination, journal
 #    8981-9227   I/O    12. Environment modes
@@ -4019,31 +4019,6 @@ def _errno_name(error):
 # do first, if anything, in ``before``. Rendering phrases that command where the user is.
 
 
-def _rerun_command(words, uploads=None):
-    """A function of (target=None, jobs=None, work_dir=None, add=()) giving the command
-    `python bootstrap.py WORDS` (``words``: a command and its arguments) with another --target
-    (which replaces a --target or --overlay), --jobs or --work-dir, and more uploads (``add``:
-    after the command's ``uploads`` first words, its uploads, where the parser reads them)."""
-    def command(target=None, jobs=None, work_dir=None, add=()):
-        flags = set((["--target", "--overlay"] if target else []) + (["--jobs"] if jobs else [])
-                    + (["--work-dir"] if work_dir else []))
-        kept, skip = [], False
-        given = list(words)
-        if add:
-            given[1 + (uploads or 0):1 + (uploads or 0)] = list(add)
-        for word in given:
-            if skip:
-                skip = False
-            elif word in flags:
-                skip = True
-            elif word.split("=", 1)[0] not in flags or not word.startswith("--"):
-                kept.append(word)
-        for flag, value in (("--target", target), ("--work-dir", work_dir), ("--jobs", jobs)):
-            kept += [flag, str(value)] if value else []
-        return "python bootstrap.py %s" % " ".join(_quote(word) for word in kept)
-    return command
-
-
 def _limit_options(limits):
     """The command-line words of intake ``limits`` other than the defaults (for a rerun)."""
     words = []
@@ -6748,6 +6723,31 @@ def _bundle_command(target):
 
 # -- The report of a check (SPEC 2.4) ---------------------------------------------------------
 # What a check found, as a Report (see "Problems and reports"), with its fixes attached.
+
+
+def _rerun_command(words, uploads=None):
+    """A function of (target=None, jobs=None, work_dir=None, add=()) giving the command
+    `python bootstrap.py WORDS` (``words``: a command and its arguments) with another --target
+    (which replaces a --target or --overlay), --jobs or --work-dir, and more uploads (``add``:
+    after the command's ``uploads`` first words, its uploads, where the parser reads them)."""
+    def command(target=None, jobs=None, work_dir=None, add=()):
+        flags = set((["--target", "--overlay"] if target else []) + (["--jobs"] if jobs else [])
+                    + (["--work-dir"] if work_dir else []))
+        kept, skip = [], False
+        given = list(words)
+        if add:
+            given[1 + (uploads or 0):1 + (uploads or 0)] = list(add)
+        for word in given:
+            if skip:
+                skip = False
+            elif word in flags:
+                skip = True
+            elif word.split("=", 1)[0] not in flags or not word.startswith("--"):
+                kept.append(word)
+        for flag, value in (("--target", target), ("--work-dir", work_dir), ("--jobs", jobs)):
+            kept += [flag, str(value)] if value else []
+        return "python bootstrap.py %s" % " ".join(_quote(word) for word in kept)
+    return command
 
 
 def _candidate_json(candidate):
