@@ -59,13 +59,13 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    3451-4895   I/O    6. Intake: the bundle a user uploaded
 #    4896-5274   I/O    7. Wheels and sdists
 #    5275-6421   pure   8. Resolution
-#    6422-6850   pure   9. Fixes
-#    6851-7117   I/O    10. check: the dry run
-#    7118-8980   I/O    11. Installation: source, validator, destination, journal
-#    8981-9227   I/O    12. Environment modes
-#    9228-9906   I/O    13. install: check, install, verify, report
-#    9907-10646  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10647-10672  I/O    15. main
+#    6422-6851   pure   9. Fixes
+#    6852-7131   I/O    10. check: the dry run
+#    7132-8994   I/O    11. Installation: source, validator, destination, journal
+#    8995-9241   I/O    12. Environment modes
+#    9242-9920   I/O    13. install: check, install, verify, report
+#    9921-10660  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10661-10686  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -6761,10 +6761,11 @@ def _candidate_json(candidate):
     return data
 
 
-def _next_steps(command, status, problems, fix, bundles, again):
+def _next_steps(command, status, problems, fix, bundles, again, fits=None):
     """What to do next, in order, each step ending in the CLI command it needs (rendering
     phrases that command for where the user is: see Phrasing). ``again``: the command that
-    ran, with the fix bundle added to its uploads and its options kept."""
+    ran, with the fix bundle added to its uploads and its options kept; ``fits``: the install
+    that a check found everything for (its uploads alone by default)."""
     steps = []
     online = [p for p in problems if p["fix"] and p["fix"].get("where") == "online"]
     if fix and FIX_BUNDLE_NAME in fix["command"]:
@@ -6780,8 +6781,8 @@ def _next_steps(command, status, problems, fix, bundles, again):
                 fix_item["before"] + ", then run: " if fix_item.get("before") else "",
                 fix_item["command"]))
     if status == "ok" and command == "check":
-        steps.append("Everything fits: python bootstrap.py install %s"
-                     % " ".join(_quote(b) for b in bundles))
+        steps.append("Everything fits: %s" % (fits or "python bootstrap.py install %s" % " ".join(
+            _quote(b) for b in bundles)))
     result = []
     for step in steps:
         if step not in result:
@@ -6804,7 +6805,7 @@ def _report_status(plan, problems, installed=None):
 
 
 def build_report(command, profile, bundle, plan, problems, bundles, verdicts=(), sdists=(),
-                 rerun=None, profile_argument=None, notes=(), installed=None):
+                 rerun=None, profile_argument=None, notes=(), installed=None, fits=None):
     """The Report of a check, or of an install (``installed``: the packages it placed; None
     when it stopped before installing). ``rerun``: _rerun_command of the command that ran, its
     options kept in every step that runs it again (default: its uploads alone)."""
@@ -6835,7 +6836,7 @@ def build_report(command, profile, bundle, plan, problems, bundles, verdicts=(),
     report["fix"] = fix
     folder = os.path.dirname(bundles[0]) if bundles else ""
     report["next_steps"] = _next_steps(command, status, problems_json, fix, bundles, rerun(
-        add=[os.path.join(folder, FIX_BUNDLE_NAME)]))
+        add=[os.path.join(folder, FIX_BUNDLE_NAME)]), fits)
     report["notes"] = list(notes) + (list(bundle.notes) if bundle else [])
     return report
 
@@ -7096,12 +7097,25 @@ def _check_rerun(bundles, require, profile, upgrade, work_dir, limits):
                           len(list(bundles) or ["BUNDLE"]))
 
 
+def _fits_command(bundles, require, profile, upgrade, work_dir, limits):
+    """The install of what a check found fits: its uploads, requirements, --upgrade and limits;
+    its --work-dir too unless the check was for another interpreter (--profile: the install
+    runs elsewhere)."""
+    words = ["install"] + (list(bundles) or ["BUNDLE"])
+    for requirement in require or ():
+        words += ["--require", requirement]
+    if work_dir and profile is None:
+        words += ["--work-dir", work_dir]
+    return _rerun_command(words + (["--upgrade"] if upgrade else []) + _limit_options(limits))()
+
+
 def check(bundles, require=None, profile=None, upgrade=False, work_dir=None, limits=None):
     """Dry run: which wheels fit, what would be installed, what is missing. Returns a Report."""
     if isinstance(bundles, str):
         bundles = [bundles]
     profile_argument = profile if isinstance(profile, str) else None
     rerun = _check_rerun(bundles, require, profile, upgrade, work_dir, limits)
+    fits = _fits_command(bundles, require, profile, upgrade, work_dir, limits)
     _load_modules_first()
     problem = _work_dir_problem(work_dir)
     if problem is not None:
@@ -7112,7 +7126,7 @@ def check(bundles, require=None, profile=None, upgrade=False, work_dir=None, lim
             bundles, work, require, profile, upgrade, limits=limits)
         return build_report("check", profile, bundle, plan, _with_sandbox_fixes(
             problems, rerun, [work]), bundles, verdicts, sdists, rerun=rerun,
-            profile_argument=profile_argument)
+            profile_argument=profile_argument, fits=fits)
 
 
 # == 11. Installation: source, validator, destination, journal (I/O) ==========================

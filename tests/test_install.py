@@ -1444,6 +1444,29 @@ class TestVerification:
         assert result.returncode == 0 and result.report["status"] == "ok", result
         assert count.read_text() == "xxx"
 
+    def test_a_checks_everything_fits_step_installs_what_was_checked(self, tmp_path):
+        """check --require fitroot --work-dir W: 'Everything fits: <command>', run word for
+        word in a venv, installs fitroot and its dependency, not the bundle's other root (it
+        named the uploads alone, which installs every root of the bundle)."""
+        folder = wheel_dir(tmp_path, "w")
+        write_wheel(folder, "fitroot", "1.0", requires=["fitdep"])
+        write_wheel(folder, "fitdep", "1.0")
+        write_wheel(folder, "fitother", "1.0")
+        work = tmp_path / "work"
+        work.mkdir()
+        env = venv(tmp_path)
+        result = cli("check", folder, "--require", "fitroot", "--work-dir", work,
+                     python=env.python)
+        assert result.returncode == 0 and result.report["status"] == "ok", result
+        (step,) = result.report["next_steps"]
+        lead, command = step.split(": ", 1)
+        assert lead == "Everything fits", step
+        words = shlex.split(command)
+        assert words[:3] == ["python", "bootstrap.py", "install"], step
+        proc = kit.run([env.python, BOOTSTRAP_PY] + words[2:])
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert installed_versions(env.site_packages) == {"fitroot": "1.0", "fitdep": "1.0"}
+
     def test_no_verify_skips_the_imports(self, tmp_path):
         folder = wheel_dir(tmp_path, "w")
         write_wheel(folder, "verifymissing", "1.0", files={
