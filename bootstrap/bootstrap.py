@@ -56,16 +56,16 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #     206-2319   pure   3. The standards: names, versions, specifiers, markers, requirements, tags, metadata
 #    2320-2907   pure   4. Profile: the interpreter as data, and the wheels it takes
 #    2908-3450   pure   5. Problems and reports: the model, the codes, the renderings
-#    3451-4895   I/O    6. Intake: the bundle a user uploaded
-#    4896-5274   I/O    7. Wheels and sdists
-#    5275-6421   pure   8. Resolution
-#    6422-6851   pure   9. Fixes
-#    6852-7131   I/O    10. check: the dry run
+#    3451-4894   I/O    6. Intake: the bundle a user uploaded
+#    4895-5273   I/O    7. Wheels and sdists
+#    5274-6420   pure   8. Resolution
+#    6421-6849   pure   9. Fixes
+#    6850-7131   I/O    10. check: the dry run
 #    7132-8994   I/O    11. Installation: source, validator, destination, journal
 #    8995-9241   I/O    12. Environment modes
-#    9242-9920   I/O    13. install: check, install, verify, report
-#    9921-10660  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10661-10686  I/O    15. main
+#    9242-9919   I/O    13. install: check, install, verify, report
+#    9920-10659  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10660-10685  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -3909,7 +3909,11 @@ def _sandbox_cause(error, folder):
     """(why, remedy) of an OSError the sandbox caused, or None (no errno: the file is corrupt;
     not an OSError). ``why`` says what happened (the errno's meaning, its name, the path and
     the limit involved); ``remedy`` is the kind in _SANDBOX_ERRNOS ("other" for the rest).
-    ``folder``: where it was written (the path, when the error names none)."""
+    ``folder``: where it was written (the path, when the error names none). A MemoryError
+    is the sandbox's memory too."""
+    if isinstance(error, MemoryError):
+        return ("this sandbox ran out of memory (a limit on its memory: `ulimit -v`, a "
+                "container's)", "memory")
     if not isinstance(error, OSError) or error.errno is None:
         return None
     import errno as errnos
@@ -3989,19 +3993,14 @@ def _limit_problem(error, rerun, parallel=False):
     (``parallel``: with --jobs 1, which holds less at once). Made without importing anything:
     under a memory limit an import fails too."""
     here = _current_folder() or os.sep
-    if isinstance(error, MemoryError):
-        return Problem("not-writable", here, "this sandbox ran out of memory while running "
-                       "bootstrap.py (a limit on its memory: `ulimit -v`, a container's)",
-                       fix=_sandbox_fix("memory", rerun, here, parallel=parallel),
-                       details={"remedy": "memory"})
     cause = _sandbox_cause(error, here)
     if cause is None or cause[1] in ("other", "permission"):
         return None
-    folder = (os.path.dirname(os.path.abspath(error.filename))
-              if isinstance(error.filename, str) else here)
+    filename = getattr(error, "filename", None)
+    folder = os.path.dirname(os.path.abspath(filename)) if isinstance(filename, str) else here
     name = _errno_name(error)
     return Problem("not-writable", here, "%s while running bootstrap.py" % cause[0],
-                   fix=_sandbox_fix(cause[1], rerun, folder),
+                   fix=_sandbox_fix(cause[1], rerun, folder, parallel=parallel),
                    details=dict([("remedy", cause[1])] + ([("errno", name)] if name else [])))
 
 
@@ -6765,7 +6764,7 @@ def _next_steps(command, status, problems, fix, bundles, again, fits=None):
     """What to do next, in order, each step ending in the CLI command it needs (rendering
     phrases that command for where the user is: see Phrasing). ``again``: the command that
     ran, with the fix bundle added to its uploads and its options kept; ``fits``: the install
-    that a check found everything for (its uploads alone by default)."""
+    that a check found everything for (_fits_command)."""
     steps = []
     online = [p for p in problems if p["fix"] and p["fix"].get("where") == "online"]
     if fix and FIX_BUNDLE_NAME in fix["command"]:
@@ -6781,8 +6780,7 @@ def _next_steps(command, status, problems, fix, bundles, again, fits=None):
                 fix_item["before"] + ", then run: " if fix_item.get("before") else "",
                 fix_item["command"]))
     if status == "ok" and command == "check":
-        steps.append("Everything fits: %s" % (fits or "python bootstrap.py install %s" % " ".join(
-            _quote(b) for b in bundles)))
+        steps.append("Everything fits: %s" % fits)
     result = []
     for step in steps:
         if step not in result:
@@ -7084,16 +7082,22 @@ def plan_bundle(bundles, work, require=None, profile=None, upgrade=False, shadow
     return profile, bundle, plan, problems, verdicts, sdists
 
 
-def _check_rerun(bundles, require, profile, upgrade, work_dir, limits):
-    """_rerun_command of a check: `python bootstrap.py check` with its uploads and options (a
-    profile given as data, not as a file, cannot be named)."""
-    words = ["check"] + (list(bundles) or ["BUNDLE"])
+def _request_words(bundles, require, profile, upgrade, work_dir, limits):
+    """The uploads and options of a check as command-line words (a profile given as data, not
+    as a file, cannot be named)."""
+    words = list(bundles) or ["BUNDLE"]
     for requirement in require or ():
         words += ["--require", requirement]
     for flag, value in (("--profile", profile if isinstance(profile, str) else None),
                         ("--work-dir", work_dir)):
         words += [flag, value] if value else []
-    return _rerun_command(words + (["--upgrade"] if upgrade else []) + _limit_options(limits),
+    return words + (["--upgrade"] if upgrade else []) + _limit_options(limits)
+
+
+def _check_rerun(bundles, require, profile, upgrade, work_dir, limits):
+    """_rerun_command of a check: `python bootstrap.py check` with its uploads and options."""
+    return _rerun_command(["check"] + _request_words(bundles, require, profile, upgrade,
+                                                     work_dir, limits),
                           len(list(bundles) or ["BUNDLE"]))
 
 
@@ -7101,12 +7105,8 @@ def _fits_command(bundles, require, profile, upgrade, work_dir, limits):
     """The install of what a check found fits: its uploads, requirements, --upgrade and limits;
     its --work-dir too unless the check was for another interpreter (--profile: the install
     runs elsewhere)."""
-    words = ["install"] + (list(bundles) or ["BUNDLE"])
-    for requirement in require or ():
-        words += ["--require", requirement]
-    if work_dir and profile is None:
-        words += ["--work-dir", work_dir]
-    return _rerun_command(words + (["--upgrade"] if upgrade else []) + _limit_options(limits))()
+    return _rerun_command(["install"] + _request_words(
+        bundles, require, None, upgrade, work_dir if profile is None else None, limits))()
 
 
 def check(bundles, require=None, profile=None, upgrade=False, work_dir=None, limits=None):
@@ -7120,7 +7120,7 @@ def check(bundles, require=None, profile=None, upgrade=False, work_dir=None, lim
     problem = _work_dir_problem(work_dir)
     if problem is not None:
         return build_report("check", _load_profile(profile), None, None, _with_sandbox_fixes(
-            [problem], rerun, [work_dir]), bundles, rerun=rerun)
+            [problem], rerun, [work_dir]), bundles, rerun=rerun, fits=fits)
     with _WorkDir(work_dir) as work:
         profile, bundle, plan, problems, verdicts, sdists = plan_bundle(
             bundles, work, require, profile, upgrade, limits=limits)
@@ -9655,8 +9655,7 @@ class _Installer(object):
         ``staging``: its staging folder, whose journal may have begun a commit)."""
         still = ("; %s %s is still installed, as it was" % (kept.name, kept.version)
                  if kept is not None else "")
-        cause = (_sandbox_cause(error, self.destination.lib_dir) if not isinstance(
-            error, MemoryError) else ("this sandbox ran out of memory", "memory"))
+        cause = _sandbox_cause(error, self.destination.lib_dir)
         if cause is not None:  # the sandbox's doing, never the wheel's: fixed here
             name = _errno_name(error)
             journaled = staging is not None and os.path.isfile(os.path.join(staging, "READY"))
