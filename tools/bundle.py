@@ -6,6 +6,7 @@
                            [--target TARGET] [--can-compile] [--no-pip]
                            [--installed NAME==VERSION ...] [--reinstall NAME ...]
                            [-i URL] [--extra-index-url URL] [-f URL] [--no-index]
+                           [--trusted-host HOST]
 
 It resolves for the TARGET's marker environment and tags, not this machine's: pip's own
 backtracking resolver runs as if in the sandbox (tools/pip_target.py, tools/fetch.py), with
@@ -42,6 +43,7 @@ written; --force overrides only the former); 2 usage error or unusable input.
 
 import argparse
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -59,7 +61,8 @@ if not __package__:  # `python tools/bundle.py` in a checkout: import the folder
             "packaging", "pip_requirements_parser", "tomli_w")):
         sys.stderr.write("bundle.py: error: the bundle builder needs packaging, wheel, tomli-w "
                          "and pip-requirements-parser; install them with: %s -m pip install "
-                         "packaging wheel tomli-w pip-requirements-parser\n" % sys.executable)
+                         "packaging wheel tomli-w pip-requirements-parser\n"
+                         % shlex.quote(sys.executable))
         sys.exit(2)
 
 import bootstrap  # noqa: E402  (the single-file bootstrap.py, for its resolver and check)
@@ -87,6 +90,7 @@ class Builder(object):
         self.errors = []
         self.notes = []
         self.replaces = []       # (name, installed version, shipped version)
+        self.unbuilt = []        # NAME==VERSION of compiled sdists the target cannot build
         os.makedirs(self.wheels)
 
     @property
@@ -162,10 +166,10 @@ class Builder(object):
                 info = bootstrap.read_sdist(sdist)
                 self.errors.append(
                     "%s has compiled code and no wheel for %s, and the profile does not say the "
-                    "sandbox has a compiler and Python headers: build it on a machine matching "
-                    "the target (`pip wheel --no-deps %s==%s -w wheels/` there) and add the "
-                    "wheel to the bundle, or pass --can-compile if the sandbox has a compiler"
-                    % (name, self.profile.target_tag, info.name, info.version))
+                    "sandbox has a compiler and Python headers: it must be built on a machine "
+                    "matching the target (see below)" % (name, self.profile.target_tag))
+                self.unbuilt.append("%s==%s" % (bootstrap.canonicalize_name(info.name),
+                                                info.version))
                 continue
             shutil.copy2(sdist, self.wheels)
             self.kinds[name] = "sdist"
@@ -329,6 +333,8 @@ def parse_args(argv):
     parser.add_argument("-f", "--find-links", action="append", default=[], metavar="URL",
                         help="a folder or page of links pip looks in as well (repeatable)")
     parser.add_argument("--no-index", action="store_true", help="pip uses no index at all")
+    parser.add_argument("--trusted-host", action="append", default=[], metavar="HOST",
+                        help="a host pip trusts without valid HTTPS (repeatable)")
     parser.add_argument("--profile", required=True,
                         help="a profile file (bootstrap.py inspect -o), a target string such as "
                              "cp311-cp311-manylinux_2_36_x86_64, or a preset: %s"
@@ -466,8 +472,76 @@ def _reinstalled(args, files):
     return sorted(set(bootstrap.canonicalize_name(n) for n in args.reinstall) & shipped)
 
 
+# -- What to do next: the command that ran, changed -------------------------------------------
+# Every command this tool tells its user to run runs verbatim in the folder this run ran in, and
+# keeps every option this run was given (requirements, -r files, index options, --profile and
+# --target, -o, ...): only what the step changes differs (rerun_command). A step for another
+# machine (pip there) carries this run's index options.
+
+
+def _python_word():
+    """This interpreter as a command word: its name when PATH finds this very file under it
+    (``python`` in an active venv), else its path."""
+    name = os.path.basename(sys.executable)
+    found = shutil.which(name)
+    if found and os.path.abspath(found) == os.path.abspath(sys.executable):
+        return name
+    return sys.executable
+
+
+def _tool_words():
+    """The words that start this tool again from the folder it runs in: the console script,
+    ``python -m sandbox_bundle.bundle``, or ``python PATH/bundle.py`` with the path as typed."""
+    script = sys.argv[0] if sys.argv else ""
+    if __package__ == "sandbox_bundle":
+        name = os.path.basename(script)
+        if name.startswith("sandbox-bundle"):
+            found = shutil.which(name)
+            same = found and os.path.abspath(found) == os.path.abspath(script)
+            return [name if same else script]
+        return [_python_word(), "-m", "sandbox_bundle.bundle"]
+    if os.path.basename(script) == "bundle.py" and os.path.isfile(script):
+        return [_python_word(), script]
+    return [_python_word(), os.path.abspath(__file__)]  # main() called from Python
+
+
+def rerun_command(argv, add=()):
+    """The command that ran (``argv``: its arguments as given) as one line to run verbatim in
+    the same folder, with the option groups ``add`` (e.g. ``[["--force"]]``) added where the
+    parser reads them as options (before a ``--``); a group given already is not repeated."""
+    words = list(argv)
+    end = words.index("--") if "--" in words else len(words)
+    for group in add:
+        group = list(group)
+        if not any(words[i:i + len(group)] == group for i in range(end)):
+            words[end:end] = group
+            end += len(group)
+    return " ".join(shlex.quote(word) for word in _tool_words() + words)
+
+
+def unbuilt_steps(unbuilt, profile, index, argv):
+    """(what, command) for compiled sdists the target cannot build (``unbuilt``: NAME==VERSION):
+    pip wheel on a machine matching the target, with this run's index options, into a folder
+    that this run, repeated with --find-links to it, then ships from; or this run repeated with
+    --can-compile when the sandbox can run a build at all (it can start processes)."""
+    if not unbuilt:
+        return []
+    folder = "wheels-%s" % profile.target_tag
+    pip = ["pip", "wheel", "--no-deps", "-w", folder] + index.arguments() + list(unbuilt)
+    steps = [("on a machine matching %s (Python %s), run" % (
+                 profile.target_tag, profile.marker_environment.get("python_version")),
+              " ".join(shlex.quote(word) for word in pip)),
+             ("then, with its folder %s copied here, run" % folder,
+              rerun_command(argv, [["--find-links", folder]]))]
+    if (profile.sandbox or {}).get("processes") is not False:
+        steps.append(("or, if the sandbox has a C compiler and Python headers, run",
+                      rerun_command(argv, [["--can-compile"]])))
+    return steps
+
+
 def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse_args(argv)
 
     def log(message):
         sys.stderr.write("%s: %s\n" % (PROG, message))
@@ -475,7 +549,8 @@ def main(argv=None):
     try:
         profile = load_profile(args, log)
         given = read_requirements(args.requirement, IndexOptions(
-            args.index_url, args.extra_index_url, args.find_links, args.no_index))
+            args.index_url, args.extra_index_url, args.find_links, args.no_index,
+            args.trusted_host))
         roots = list(args.requirements) + given.requirements
         for root in roots + given.constraints:
             bootstrap.Requirement(root)
@@ -502,9 +577,13 @@ def main(argv=None):
         builder.notes.extend(platform_notes(platform))
         for note in builder.notes:
             log(note)
-        summary = [line for line in bootstrap.render_report(report).splitlines()
-                   if not line.startswith("Next:")]  # next steps name this tool's scratch folder
+        # The check's own fix and next steps are for a sandbox: here they would run this tool
+        # again without this run's options, on its scratch folder; this tool says what to do.
+        summary = [line for line in bootstrap.render_report(dict(report, fix=None)).splitlines()
+                   if not line.startswith("Next:")]
         sys.stderr.write("\n".join(summary) + "\n")
+        for what, command in unbuilt_steps(builder.unbuilt, profile, given.index, argv):
+            log("%s: %s" % (what, command))
         mismatched = hash_errors(builder.files(), given.hashes, work)
         for error in mismatched:
             log("error: %s" % error)
@@ -513,7 +592,8 @@ def main(argv=None):
                 "override hashes)")
             return 1
         if len(platform) < len(report["problems"]) and not report.ok and not args.force:
-            log("not written: the bundle would not install as it is (--force writes it anyway)")
+            log("not written: the bundle would not install as it is; to write it anyway, run: "
+                "%s" % rerun_command(argv, [["--force"]]))
             return 1
         written = write.write_bundle(
             builder.files(), roots, profile, args.output, builder.notes,
