@@ -524,6 +524,37 @@ class TestFollowedVerbatim:
         assert [k for f, k in kinds.items() if f.startswith("setuptools-")] == ["build-backend"]
         assert bundle.manifest["target"] == TARGET311
 
+    def test_a_compiled_sdist_for_pyodide_is_completed_by_the_printed_command(self, index,
+                                                                              tmp_path):
+        """For Pyodide (no processes, no pip wheel for it) the step names Pyodide's toolchain
+        and no pip command; its command is this run with --find-links to the folder named, and
+        with a wheel for the target there (made here: the toolchain's output), it completes
+        the bundle with every option kept. crcmod is taken out of the preset's Pyodide packages
+        so that it must ship."""
+        from wheelmaker import make_wheel
+        env, cwd = _user_env(), str(tmp_path)
+        with open(os.path.join(profiles.PRESETS, "jupyterlite.json")) as f:
+            data = json.load(f)
+        del data["sandbox"]["pyodide"]["packages"]["crcmod"]
+        with open(os.path.join(cwd, "lite.json"), "w") as f:
+            json.dump(data, f)
+        args = ["crcmod==1.7", "--profile", "lite.json", "-o", "crcmod.tar.gz", "-i", index.url]
+        first = indexkit.run([sys.executable, indexkit.BUNDLE_PY] + args, cwd=cwd, env=env)
+        assert first.returncode == 1, output_of(first)
+        assert "pip wheel" not in first.stderr and "--can-compile" not in first.stderr
+        rerun = _told(first.stderr, "Pyodide's toolchain")
+        words = shlex.split(rerun)
+        folder = words[-1]
+        assert words == ["python", indexkit.BUNDLE_PY] + args + ["--find-links", folder]
+        assert folder in first.stderr.split(" then run: ")[0], output_of(first)
+        wheel = make_wheel(os.path.join(cwd, folder), "crcmod", "1.7",
+                           tag="-".join(data["target"].split("-")))
+        completed = _follow(rerun, cwd, env)
+        assert completed.returncode == 0, output_of(completed)
+        bundle = read_bundle(os.path.join(cwd, "crcmod.tar.gz"))
+        assert bundle.wheel_files == [wheel.name]
+        assert bundle.manifest["target"] == data["target"]
+
 
 # -- how the builder gets there: pip in its own process, kept downloads, the archive ----------
 

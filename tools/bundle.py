@@ -523,20 +523,23 @@ def unbuilt_steps(unbuilt, profile, index, argv):
     """(what, command) for compiled sdists the target cannot build (``unbuilt``: NAME==VERSION):
     pip wheel on a machine matching the target, with this run's index options, into a folder
     that this run, repeated with --find-links to it, then ships from; or this run repeated with
-    --can-compile when the sandbox can run a build at all (it can start processes)."""
+    --can-compile. A sandbox that starts no processes (Pyodide) builds nothing, and pip builds
+    no wheel for it: its wheels come from Pyodide's own toolchain, into that folder."""
     if not unbuilt:
         return []
     folder = "wheels-%s" % profile.target_tag
+    rerun = rerun_command(argv, [["--find-links", folder]])
+    if (profile.sandbox or {}).get("processes") is False:
+        return [("build wheels of %s for %s with Pyodide's toolchain (pyodide-build) into the "
+                 "folder %s here, then run" % (", ".join(unbuilt), profile.target_tag, folder),
+                 rerun)]
     pip = ["pip", "wheel", "--no-deps", "-w", folder] + index.arguments() + list(unbuilt)
-    steps = [("on a machine matching %s (Python %s), run" % (
-                 profile.target_tag, profile.marker_environment.get("python_version")),
-              " ".join(shlex.quote(word) for word in pip)),
-             ("then, with its folder %s copied here, run" % folder,
-              rerun_command(argv, [["--find-links", folder]]))]
-    if (profile.sandbox or {}).get("processes") is not False:
-        steps.append(("or, if the sandbox has a C compiler and Python headers, run",
-                      rerun_command(argv, [["--can-compile"]])))
-    return steps
+    return [("on a machine matching %s (Python %s), run" % (
+                profile.target_tag, profile.marker_environment.get("python_version")),
+             " ".join(shlex.quote(word) for word in pip)),
+            ("then, with its folder %s copied here, run" % folder, rerun),
+            ("or, if the sandbox has a C compiler and Python headers, run",
+             rerun_command(argv, [["--can-compile"]]))]
 
 
 def main(argv=None):
