@@ -37,6 +37,12 @@ Index options (``--index-url``, ``--extra-index-url``, ``--find-links``, ``--no-
 given to every pip process the builder runs (resolving, downloading, building sdists), so a
 file compiled against a private index is fetched from that index, not from PyPI.
 
+When it stops, every command it prints runs as printed in the folder it ran in and keeps every
+option of the run (rerun_command): the same run with --force (write a bundle the check refuses),
+with --can-compile, or with --find-links to the folder of wheels that the printed ``pip wheel``
+(with the run's index options) built on a machine matching the target. The check's own fix is
+not shown: it is a sandbox's, and would run this tool again without the run's options.
+
 Exit codes: 0 written; 1 the bundle would not install, or a file breaks a --hash (nothing
 written; --force overrides only the former); 2 usage error or unusable input.
 """
