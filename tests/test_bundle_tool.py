@@ -555,29 +555,6 @@ class TestFollowedVerbatim:
         assert bundle.wheel_files == [wheel.name]
         assert bundle.manifest["target"] == data["target"]
 
-    def test_the_missing_libraries_command_installs_what_the_builder_needs(self, tmp_path):
-        """A venv (at a path with a space) that has pip but none of the builder's libraries:
-        bundle.py says which command installs them; followed word for word against an index
-        of those libraries' real wheels, the builder then runs."""
-        deps = realwheels.require_set("builder-deps")
-        root = str(tmp_path / "index")
-        indexkit.build_index(root, [os.path.join(deps, n) for n in sorted(os.listdir(deps))])
-        venv = str(tmp_path / "my venv")
-        made = indexkit.run([sys.executable, "-m", "venv", venv], env=indexkit.clean_env())
-        assert made.returncode == 0, output_of(made)
-        python = os.path.join(venv, "bin", "python")
-        with LocalIndex(root) as served:
-            env = indexkit.tool_env(served.url)
-            first = indexkit.run([python, indexkit.BUNDLE_PY, "--help"], cwd=str(tmp_path),
-                                 env=env)
-            assert first.returncode == 2, output_of(first)
-            command = first.stderr.strip().split("install them with: ", 1)[1]
-            assert shlex.split(command)[0] == python, command
-            installed = _follow(command, str(tmp_path), env)
-            assert installed.returncode == 0, output_of(installed)
-        again = indexkit.run([python, indexkit.BUNDLE_PY, "--help"], cwd=str(tmp_path), env=env)
-        assert again.returncode == 0 and "--profile" in again.stdout, output_of(again)
-
 
 # -- how the builder gets there: pip in its own process, kept downloads, the archive ----------
 

@@ -209,3 +209,24 @@ class TestCheckout:
         lines = proc.stderr.splitlines()
         assert len(lines) == 1 and "pip install" in lines[0] and "packaging" in lines[0], lines
         assert proc.stdout == "" and not os.path.exists(str(tmp_path / "b.tar.gz"))
+
+    @pytest.mark.parametrize("with_pip", [False, True], ids=["without-pip", "with-pip"])
+    def test_the_install_command_run_as_printed_lets_the_builder_run(self, with_pip,
+                                                                      tmp_path):
+        """The command the one line gives, run as printed by a POSIX shell (the venv at a
+        path with a space; without pip it gets pip first) against an index of the pinned
+        builder-deps wheels, installs what the builder needs: it then runs."""
+        deps = realwheels.require_set("builder-deps")
+        root = str(tmp_path / "index")
+        indexkit.build_index(root, [os.path.join(deps, n) for n in sorted(os.listdir(deps))])
+        venv = Venv(tmp_path / "my venv", sys.executable, with_pip=with_pip)
+        bundle_py = os.path.join(ROOT, "tools", "bundle.py")
+        with indexkit.LocalIndex(root) as served:
+            env = indexkit.tool_env(served.url)
+            first = run([venv.python, bundle_py, "--help"], cwd=str(tmp_path), env=env)
+            assert first.returncode == 2, first.stdout + first.stderr
+            command = first.stderr.strip().split("install them with: ", 1)[1]
+            installed = run(["sh", "-c", command], cwd=str(tmp_path), env=env)
+            assert installed.returncode == 0, command + installed.stdout + installed.stderr
+        again = run([venv.python, bundle_py, "--help"], cwd=str(tmp_path), env=env)
+        assert again.returncode == 0 and "--profile" in again.stdout, again.stderr

@@ -63,12 +63,15 @@ if not __package__:  # `python tools/bundle.py` in a checkout: import the folder
             sys.path.insert(0, _path)
     __package__ = "tools"
     import importlib.util  # found, not imported: pip-requirements-parser alone takes ~0.1 s
-    if not all(importlib.util.find_spec(name) for name in (
-            "packaging", "pip_requirements_parser", "tomli_w")):
-        sys.stderr.write("bundle.py: error: the bundle builder needs packaging, wheel, tomli-w "
-                         "and pip-requirements-parser; install them with: %s -m pip install "
-                         "packaging wheel tomli-w pip-requirements-parser\n"
-                         % shlex.quote(sys.executable))
+    _missing = [name for name in ("pip", "packaging", "pip_requirements_parser", "tomli_w")
+                if not importlib.util.find_spec(name)]
+    if _missing:  # the command runs as printed: with pip first where this Python has none
+        _python = shlex.quote(sys.executable)
+        sys.stderr.write("bundle.py: error: the bundle builder needs pip, packaging, wheel, "
+                         "tomli-w and pip-requirements-parser; install them with: %s%s -m pip "
+                         "install packaging wheel tomli-w pip-requirements-parser\n" % (
+                             "%s -m ensurepip && " % _python if "pip" in _missing else "",
+                             _python))
         sys.exit(2)
 
 import bootstrap  # noqa: E402  (the single-file bootstrap.py, for its resolver and check)
