@@ -489,7 +489,7 @@ class TestFollowedVerbatim:
         folder = pip[pip.index("-w") + 1]
         assert pip == ["pip", "wheel", "--no-deps", "-w", folder, "--index-url", index.url,
                        "--trusted-host", "127.0.0.1", "crcmod==1.7"], pip
-        rerun = _told(first.stderr, "copied here")
+        rerun = _told(first.stderr, "then copy its folder")
         assert shlex.split(rerun) == ["python", indexkit.BUNDLE_PY] + args + [
             "--find-links", folder]
         compile_ = _told(first.stderr, "C compiler")
@@ -554,6 +554,43 @@ class TestFollowedVerbatim:
         bundle = read_bundle(os.path.join(cwd, "crcmod.tar.gz"))
         assert bundle.wheel_files == [wheel.name]
         assert bundle.manifest["target"] == data["target"]
+
+    @needs_py311
+    def test_a_compiled_sdist_in_hash_checking_mode(self, index, tmp_path):
+        """The requirements file pins crcmod's sdist by --hash: the step after pip wheel says
+        the wheel's hash must be added (as pip's hash-checking mode needs); with it added, the
+        command runs as printed, keeps -r, and ships the wheel; the --can-compile one ships the
+        sdist whose hash was given."""
+        if sys.version_info[:2] != (3, 11) or os.uname().machine != "x86_64":
+            pytest.skip("this machine does not match %s" % TARGET311)
+        env, cwd = _user_env(), str(tmp_path)
+        sdist = os.path.join(realwheels.require_set("crcmod-build"), "crcmod-1.7.tar.gz")
+        line = "crcmod==1.7 --hash=sha256:%s" % indexkit.sha256_of(sdist)
+        with open(os.path.join(cwd, "requirements.txt"), "w") as f:
+            f.write(line + "\n")
+        args = ["-r", "requirements.txt", "--profile", TARGET311, "-o", "crcmod.tar.gz",
+                "-i", index.url]
+        first = indexkit.run([sys.executable, indexkit.BUNDLE_PY] + args, cwd=cwd, env=env)
+        assert first.returncode == 1, output_of(first)
+        pip = _told(first.stderr, "on a machine matching")
+        rerun = _told(first.stderr, "--hash=sha256:... to its requirement's line")
+        folder = shlex.split(rerun)[-1]
+        assert shlex.split(rerun) == ["python", indexkit.BUNDLE_PY] + args + [
+            "--find-links", folder]
+        built = _follow(pip, cwd, env)
+        assert built.returncode == 0, output_of(built)
+        [wheel] = os.listdir(os.path.join(cwd, folder))
+        with open(os.path.join(cwd, "requirements.txt"), "w") as f:
+            f.write("%s --hash=sha256:%s\n" % (line, indexkit.sha256_of(
+                os.path.join(cwd, folder, wheel))))
+        completed = _follow(rerun, cwd, env)
+        assert completed.returncode == 0, output_of(completed)
+        assert read_bundle(os.path.join(cwd, "crcmod.tar.gz")).wheel_files == [wheel]
+        os.remove(os.path.join(cwd, "crcmod.tar.gz"))
+        compiled = _follow(_told(first.stderr, "C compiler"), cwd, env)
+        assert compiled.returncode == 0, output_of(compiled)
+        files = read_bundle(os.path.join(cwd, "crcmod.tar.gz")).wheel_files
+        assert "crcmod-1.7.tar.gz" in files, files
 
 
 # -- how the builder gets there: pip in its own process, kept downloads, the archive ----------

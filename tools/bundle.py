@@ -528,25 +528,29 @@ def rerun_command(argv, add=()):
     return " ".join(shlex.quote(word) for word in _tool_words() + words)
 
 
-def unbuilt_steps(unbuilt, profile, index, argv):
+def unbuilt_steps(unbuilt, profile, index, argv, hashed=False):
     """(what, command) for compiled sdists the target cannot build (``unbuilt``: NAME==VERSION):
     pip wheel on a machine matching the target, with this run's index options, into a folder
     that this run, repeated with --find-links to it, then ships from; or this run repeated with
     --can-compile. A sandbox that starts no processes (Pyodide) builds nothing, and pip builds
-    no wheel for it: its wheels come from Pyodide's own toolchain, into that folder."""
+    no wheel for it: its wheels come from Pyodide's own toolchain, into that folder. ``hashed``:
+    the requirements have --hash values (pip's hash-checking mode), which a wheel built
+    elsewhere must then be given, as pip would need."""
     if not unbuilt:
         return []
     folder = "wheels-%s" % profile.target_tag
     rerun = rerun_command(argv, [["--find-links", folder]])
+    hashes = (", add each wheel's --hash=sha256:... to its requirement's line (the "
+              "requirements are hash-checked)" if hashed else "")
     if (profile.sandbox or {}).get("processes") is False:
         return [("build wheels of %s for %s with Pyodide's toolchain (pyodide-build) into the "
-                 "folder %s here, then run" % (", ".join(unbuilt), profile.target_tag, folder),
-                 rerun)]
+                 "folder %s here%s, then run" % (", ".join(unbuilt), profile.target_tag, folder,
+                                                 hashes), rerun)]
     pip = ["pip", "wheel", "--no-deps", "-w", folder] + index.arguments() + list(unbuilt)
     return [("on a machine matching %s (Python %s), run" % (
                 profile.target_tag, profile.marker_environment.get("python_version")),
              " ".join(shlex.quote(word) for word in pip)),
-            ("then, with its folder %s copied here, run" % folder, rerun),
+            ("then copy its folder %s here%s, and run" % (folder, hashes), rerun),
             ("or, if the sandbox has a C compiler and Python headers, run",
              rerun_command(argv, [["--can-compile"]]))]
 
@@ -594,7 +598,8 @@ def main(argv=None):
         summary = [line for line in bootstrap.render_report(dict(report, fix=None)).splitlines()
                    if not line.startswith("Next:")]
         sys.stderr.write("\n".join(summary) + "\n")
-        for what, command in unbuilt_steps(builder.unbuilt, profile, given.index, argv):
+        for what, command in unbuilt_steps(builder.unbuilt, profile, given.index, argv,
+                                          bool(given.hashes)):
             log("%s: %s" % (what, command))
         mismatched = hash_errors(builder.files(), given.hashes, work)
         for error in mismatched:
