@@ -592,6 +592,41 @@ class TestFollowedVerbatim:
         files = read_bundle(os.path.join(cwd, "crcmod.tar.gz")).wheel_files
         assert "crcmod-1.7.tar.gz" in files, files
 
+    @needs_py311
+    def test_pip_wheel_keeps_a_file_index_url_that_drops_the_configured_extra_index(
+            self, index, tmp_path):
+        """The requirements file's --index-url (a private index with crcmod and its build
+        backend) drops the extra index pip.conf configures, for every pip the builder runs; the
+        printed pip wheel keeps that too: run as printed, it builds from the private index and
+        never asks the configured one."""
+        if sys.version_info[:2] != (3, 11) or os.uname().machine != "x86_64":
+            pytest.skip("this machine does not match %s" % TARGET311)
+        backend = realwheels.require_set("crcmod-build")
+        root = str(tmp_path / "private")
+        indexkit.build_index(root, [os.path.join(backend, n) for n in sorted(os.listdir(backend))])
+        cwd = str(tmp_path / "work")
+        os.makedirs(cwd)
+        config = os.path.join(cwd, "pip.conf")
+        with open(config, "w") as f:
+            f.write("[global]\nextra-index-url = %s\n" % index.url)
+        env = dict(_user_env(), PIP_CONFIG_FILE=config)
+        asked = len(index.requests)
+        with LocalIndex(root) as private:
+            with open(os.path.join(cwd, "requirements.txt"), "w") as f:
+                f.write("--index-url %s\ncrcmod==1.7\n" % private.url)
+            args = ["-r", "requirements.txt", "--profile", TARGET311, "-o", "crcmod.tar.gz"]
+            first = indexkit.run([sys.executable, indexkit.BUNDLE_PY] + args, cwd=cwd, env=env)
+            assert first.returncode == 1, output_of(first)
+            pip = shlex.split(_told(first.stderr, "on a machine matching"))
+            assert pip[:3] == ["env", "PIP_EXTRA_INDEX_URL= ", "pip"], pip
+            assert pip[-3:] == ["--index-url", private.url, "crcmod==1.7"], pip
+            built = _follow(" ".join(shlex.quote(word) for word in pip), cwd, env)
+            assert built.returncode == 0, output_of(built)
+            assert private.files_served(), private.requests
+        assert [w for w in os.listdir(os.path.join(cwd, pip[pip.index("-w") + 1]))
+                if w.startswith("crcmod-1.7-")], os.listdir(cwd)
+        assert index.requests[asked:] == [], "the configured extra index was asked"
+
 
 # -- how the builder gets there: pip in its own process, kept downloads, the archive ----------
 

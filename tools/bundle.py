@@ -530,7 +530,8 @@ def rerun_command(argv, add=()):
 
 def unbuilt_steps(unbuilt, profile, index, argv, hashed=False):
     """(what, command) for compiled sdists the target cannot build (``unbuilt``: NAME==VERSION):
-    pip wheel on a machine matching the target, with this run's index options, into a folder
+    pip wheel on a machine matching the target, with this run's index options (and what they
+    imply for pip's configuration: IndexOptions.environment, through ``env``), into a folder
     that this run, repeated with --find-links to it, then ships from; or this run repeated with
     --can-compile. A sandbox that starts no processes (Pyodide) builds nothing, and pip builds
     no wheel for it: its wheels come from Pyodide's own toolchain, into that folder. ``hashed``:
@@ -546,7 +547,9 @@ def unbuilt_steps(unbuilt, profile, index, argv, hashed=False):
         return [("build wheels of %s for %s with Pyodide's toolchain (pyodide-build) into the "
                  "folder %s here%s, then run" % (", ".join(unbuilt), profile.target_tag, folder,
                                                  hashes), rerun)]
-    pip = ["pip", "wheel", "--no-deps", "-w", folder] + index.arguments() + list(unbuilt)
+    setting = ["%s=%s" % item for item in sorted(index.environment().items())]
+    pip = (["env"] + setting if setting else []) + ["pip", "wheel", "--no-deps", "-w", folder]
+    pip += index.arguments() + list(unbuilt)
     return [("on a machine matching %s (Python %s), run" % (
                 profile.target_tag, profile.marker_environment.get("python_version")),
              " ".join(shlex.quote(word) for word in pip)),
