@@ -56,16 +56,16 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #     206-2319   pure   3. The standards: names, versions, specifiers, markers, requirements, tags, metadata
 #    2320-2907   pure   4. Profile: the interpreter as data, and the wheels it takes
 #    2908-3457   pure   5. Problems and reports: the model, the codes, the renderings
-#    3458-4913   I/O    6. Intake: the bundle a user uploaded
-#    4914-5292   I/O    7. Wheels and sdists
-#    5293-6439   pure   8. Resolution
-#    6440-6896   pure   9. Fixes
-#    6897-7192   I/O    10. check: the dry run
-#    7193-9055   I/O    11. Installation: source, validator, destination, journal
-#    9056-9302   I/O    12. Environment modes
-#    9303-10016  I/O    13. install: check, install, verify, report
-#   10017-10786  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10787-10812  I/O    15. main
+#    3458-4914   I/O    6. Intake: the bundle a user uploaded
+#    4915-5293   I/O    7. Wheels and sdists
+#    5294-6440   pure   8. Resolution
+#    6441-6904   pure   9. Fixes
+#    6905-7200   I/O    10. check: the dry run
+#    7201-9063   I/O    11. Installation: source, validator, destination, journal
+#    9064-9314   I/O    12. Environment modes
+#    9315-10022  I/O    13. install: check, install, verify, report
+#   10023-10792  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10793-10818  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -4083,7 +4083,8 @@ _SANDBOX_BEFORE = {
     "memory": "free some memory (end other programs), or ask for a sandbox with more memory "
               "(`ulimit -v`, a container's limit)",
     "processes": "end other processes of this user, or raise its limit on processes "
-                 "(RLIMIT_NPROC: `ulimit -u N` in bash, `ulimit -p N` in sh)"}
+                 "(RLIMIT_NPROC: `ulimit -u N` in bash, `ulimit -p N` in sh)",
+    "occupied": "move %s away (or remove it)"}
 
 
 def _sandbox_fix(remedy, rerun, folder=None, moves=None, parallel=False, activate=False):
@@ -6744,18 +6745,18 @@ def _bundle_command(target):
 
 
 def _rerun_command(words, uploads=None):
-    """A function of (target=None, jobs=None, work_dir=None, add=(), limit=None) giving the
-    command `python bootstrap.py WORDS` (``words``: a command and its arguments) with another
-    --target (which replaces a --target or --overlay), --jobs or --work-dir, an intake limit
+    """A function of (target=None, jobs=None, work_dir=None, add=(), limit=None, overlay=None)
+    giving the command `python bootstrap.py WORDS` (``words``: a command and its arguments)
+    with another --target or --overlay (either replaces both), --jobs or --work-dir, an intake limit
     (``limit``: its option and value, such as ("--max-members", "120000")), and more uploads
     (``add``: after the command's ``uploads`` first words, its uploads, where the parser reads
     them)."""
-    def command(target=None, jobs=None, work_dir=None, add=(), limit=None):
-        changed = [("--target", target), ("--work-dir", work_dir), ("--jobs", jobs)] + (
-            [limit] if limit else [])
+    def command(target=None, jobs=None, work_dir=None, add=(), limit=None, overlay=None):
+        changed = [("--target", target), ("--overlay", overlay), ("--work-dir", work_dir),
+                   ("--jobs", jobs)] + ([limit] if limit else [])
         flags = set(flag for flag, value in changed if value)
-        if target:
-            flags.add("--overlay")
+        if target or overlay:  # one destination: either replaces the other
+            flags.update(["--target", "--overlay"])
         kept, skip = [], False
         given = list(words)
         if add:
@@ -6771,6 +6772,13 @@ def _rerun_command(words, uploads=None):
             kept += [flag, str(value)] if value else []
         return "python bootstrap.py %s" % " ".join(_quote(word) for word in kept)
     return command
+
+
+def _install_rerun(bundles, options=()):
+    """_rerun_command of an install: `python bootstrap.py install` with its uploads and
+    ``options`` (command-line words)."""
+    uploads = list(bundles) or ["BUNDLE"]
+    return _rerun_command(["install"] + uploads + list(options), len(uploads))
 
 
 def _candidate_json(candidate):
@@ -9117,9 +9125,12 @@ def _mark_overlay(folder):
             json.dump({"base_prefix": sys.prefix, "created_by": "sandbox-bootstrap"}, f)
 
 
-def _claim_overlay(folder, bundles=()):
+def _claim_overlay(folder, bundles=(), rerun=None):
     """Make ``folder`` an overlay (its marker written first), or the not-writable Problem
-    that says why not: an overlay is made only in an empty folder or one bootstrap made."""
+    that says why not: an overlay is made only in an empty folder or one bootstrap made. Its
+    fix is the install (``rerun``: _rerun_command; default: the uploads alone) with another
+    --overlay."""
+    rerun = rerun or _install_rerun(bundles)
     folder = os.path.abspath(folder)
     try:
         entries = sorted(os.listdir(folder)) if os.path.isdir(folder) else None
@@ -9130,15 +9141,17 @@ def _claim_overlay(folder, bundles=()):
                 "not-writable", folder, "%s already holds files that bootstrap did not put "
                 "there (%s); an overlay is made only in an empty folder, so that `overlay "
                 "--reset` can never remove anything else" % (folder, _short(entries, 3)),
-                fix={"where": "sandbox", "command": "python bootstrap.py install %s --overlay "
-                     "%s" % (" ".join(_quote(b) for b in bundles) or "BUNDLE",
-                             _quote(folder.rstrip(os.sep) + "-overlay"))})
+                fix={"where": "sandbox", "command": rerun(
+                    overlay=folder.rstrip(os.sep) + "-overlay")})
         _makedirs(folder)
         _mark_overlay(folder)
     except OSError as error:
+        elsewhere = _writable_alternative("python-overlay", away_from=folder)
         return Problem("not-writable", folder, "%s cannot be made an overlay: %s" % (
-            folder, error.strerror or error), fix={"where": "sandbox", "command": "choose "
-                                                   "another --overlay folder"})
+            folder, error.strerror or error), fix=collections.OrderedDict(
+                [("where", "sandbox")] + ([("command", rerun(overlay=elsewhere))] if elsewhere
+                                          else [("before", "let this user write %s" % folder),
+                                                ("command", rerun())])))
     return None
 
 
@@ -9235,8 +9248,7 @@ def _refuse_existing(path, folder):
         error = BootstrapError("%s already exists; %s is unpacked only into a new folder, so "
                                "nothing there is overwritten" % (folder, os.path.basename(path)),
                                folder, code="environment-failed")
-        error.fix = {"where": "sandbox", "command": "move %s away (or remove it), then rerun "
-                     "the same install" % _quote(folder)}
+        error.remedy, error.folder = "occupied", folder  # the install phrases its fix
         raise error
 
 
@@ -9366,7 +9378,7 @@ class Destination(collections.namedtuple("Destination", "kind lib_dir target_dir
         return install_scheme(dist_name, target=self.target_dir, user=self.user)
 
 
-def choose_destination(target=None, bundles=()):
+def choose_destination(target=None, bundles=(), rerun=None):
     """The Destination of an install, or a not-writable Problem naming what works instead."""
     if target:
         target = os.path.abspath(target)
@@ -9382,20 +9394,12 @@ def choose_destination(target=None, bundles=()):
             return Destination("user-site", user_path, None, True), None
         subject = paths["purelib"]
     path = _writable_alternative()
-    command = "python bootstrap.py install %s --target %s" % (
-        " ".join(_quote(b) for b in bundles) or "BUNDLE", _quote(path))
+    command = (rerun or _install_rerun(bundles))(target=path)
     return None, Problem("not-writable", subject,
                          "%s cannot be written by this user; install into a folder that can be, "
                          "and put it on PYTHONPATH" % subject,
                          fix={"where": "sandbox", "command": command,
                               "then": "PYTHONPATH=%s python ..." % path})
-
-
-def _install_rerun(bundles, options=()):
-    """_rerun_command of an install: `python bootstrap.py install` with its uploads and
-    ``options`` (command-line words)."""
-    uploads = list(bundles) or ["BUNDLE"]
-    return _rerun_command(["install"] + uploads + list(options), len(uploads))
 
 
 def _install_options(require, target, overlay, upgrade, budget, work_dir, verify, jobs, limits):
@@ -9893,7 +9897,8 @@ def _unpack_environments(bundles, target):
         try:
             environments.append(unpack_conda_env(upload, target))
         except BootstrapError as error:
-            if error.code in ("corrupt-archive", "unsafe-archive-member", "not-writable"):
+            if error.code in ("corrupt-archive", "unsafe-archive-member", "not-writable") or \
+                    getattr(error, "remedy", None):
                 problems.append(_problem_from_error(error))  # a sandbox's: fixed by install()
                 continue
             problems.append(Problem("environment-failed", error.subject, error.message,
@@ -9904,13 +9909,14 @@ def _unpack_environments(bundles, target):
     return others, environments, problems
 
 
-def _install_destination(target, overlay, bundles, work_dir):
-    """(Destination, None) of an install, or (None, the Problem that stops it)."""
-    destination, problem = choose_destination(overlay or target, bundles)
+def _install_destination(target, overlay, bundles, work_dir, rerun):
+    """(Destination, None) of an install, or (None, the Problem that stops it, whose fix is
+    the install, ``rerun``, changed)."""
+    destination, problem = choose_destination(overlay or target, bundles, rerun)
     problem = problem or _work_dir_problem(work_dir)
     if problem is None and overlay:
         destination = destination._replace(kind="overlay")
-        problem = _claim_overlay(overlay, bundles)
+        problem = _claim_overlay(overlay, bundles, rerun)
     return (None, problem) if problem is not None else (destination, None)
 
 
@@ -9981,7 +9987,7 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
                               rerun=rerun, installed=[])
         report["environments"] = environments
         return report
-    destination, problem = _install_destination(target, overlay, bundles, work_dir)
+    destination, problem = _install_destination(target, overlay, bundles, work_dir, rerun)
     if problem is not None:
         return build_report("install", Profile.current(), None, None, _with_sandbox_fixes(
             [problem], rerun, [work_dir]), bundles, rerun=rerun)

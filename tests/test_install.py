@@ -519,13 +519,18 @@ class TestDestination:
         work = tmp_path / "cwd"
         work.mkdir()
         mounts.read_only(env.site_packages)
-        result = cli("install", folder, python=env.python, cwd=work)
+        asked = ["install", str(folder), "--require", "ropkg", "--jobs", "1", "--no-verify"]
+        result = cli(*asked, python=env.python, cwd=work)
         assert_clean(result)
         problems = result.problems("not-writable")
         assert len(problems) == 1 and result.returncode == 1, result
         problem = problems[0]
         assert problem["subject"] == env.site_packages
         assert problem["fix"]["where"] == "sandbox"
+        words = shlex.split(problem["fix"]["command"])  # the same install, into a --target
+        target = words[words.index("--target") + 1]
+        parse = bootstrap._build_parser("install").parse_args
+        assert vars(parse(words[2:])) == vars(parse(asked + ["--target", target])), words
         fixed = self._run_fix(problem["fix"], env.python, str(folder), work)
         assert fixed.returncode == 0, fixed
         location = fixed.report["location"]

@@ -781,6 +781,8 @@ class TestKilledUpgrade:
 
 class TestModes:
     def test_an_overlay_is_never_made_over_a_folder_with_files(self, scene):
+        """Its fix is the same install into an overlay beside it, every option kept; run
+        verbatim, it installs there."""
         bundle = scene.folder("w")
         write_wheel(bundle, "pkg", "1.0")
         before = scene.snapshot()
@@ -789,8 +791,16 @@ class TestModes:
         assert_clean(result)
         problem = only_problem(result, "not-writable")
         assert "precious.txt" in problem["message"], problem
-        assert "--overlay" in problem["fix"]["command"], problem
+        beside = str(scene.outside) + "-overlay"
+        assert problem["fix"] == {"where": "sandbox", "command": "python bootstrap.py install "
+                                  "%s --work-dir %s --no-verify --overlay %s" % (
+                                      bundle, scene.work, beside)}, problem
         assert scene.changes(before) == []
+        shutil.copy(kit.BOOTSTRAP_PY, str(scene.root / "bootstrap.py"))
+        done = kit.run_step(problem["fix"]["command"], scene.root)
+        assert done.returncode == 0, done
+        assert installed_versions(beside) == {"pkg": "1.0"}
+        assert scene.changes(before, allowed=(os.path.basename(beside), "bootstrap.py")) == []
 
     def test_reset_removes_only_what_bootstrap_put_there(self, scene):
         bundle = scene.folder("w")
@@ -843,7 +853,9 @@ class TestModes:
         assert_clean(result)
         problem = only_problem(result, "environment-failed")
         assert "already exists" in problem["message"], problem
-        assert "move" in problem["fix"]["command"], problem
+        assert problem["fix"] == {
+            "where": "sandbox", "before": "move %s away (or remove it)" % scene.outside,
+            "command": "python bootstrap.py install %s --target %s" % (archive, scene.outside)}
         assert scene.changes(before) == []
 
     @pytest.mark.parametrize("kind,name,code", [
