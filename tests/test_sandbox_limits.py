@@ -821,3 +821,134 @@ class TestRerun:
             work_dir="/x y/bootstrap-work")
         assert bootstrap._phrase_command(command[len("python bootstrap.py "):], "notebook") \
             == "bootstrap.check(['b.tar.gz'], work_dir='/x y/bootstrap-work')"
+
+
+#: DRIVER's twin for a memory limit met inside zlib: runs main() as the CLI does and, at the
+#: first zlib inflater made for a member being extracted (_extract_members is on the stack),
+#: sets RLIMIT_AS (soft) to the address space this process has, then takes every block of the
+#: heap that would hold zlib's 32 KB window (bytes of 32 KB less a little, until MemoryError):
+#: the inflater's first decompress must allocate its window and cannot, a real ENOMEM inside
+#: zlib (Z_MEM_ERROR, "Error -4"). Nothing of bootstrap is replaced: the inflater is wrapped
+#: only to record zlib's own error. sys.argv[2]: "release" lets go of the blocks as zlib fails
+#: (the failing step's memory comes back as it unwinds), "hold" keeps them to the end (the
+#: sandbox stays full: whatever bootstrap does next meets the limit too). Prints
+#: SPY {"armed": 0|1, "zlib": [zlib's errors]} on stderr.
+ZLIB_DRIVER = r'''
+import json, os, resource, sys, zlib
+sys.dont_write_bytecode = True
+sys.path.insert(0, sys.argv[1])
+import bootstrap
+mode, plain, held = sys.argv[2], zlib.decompressobj, []
+seen = {"armed": 0, "zlib": []}
+
+
+class Inflater(object):
+    def __init__(self, real):
+        self.real = real
+
+    def decompress(self, *args):
+        try:
+            return self.real.decompress(*args)
+        except zlib.error as error:
+            seen["zlib"].append(str(error))
+            if mode == "release":
+                del held[:]
+            raise
+
+    def flush(self, *args):
+        return self.real.flush(*args)
+
+    @property
+    def unconsumed_tail(self):
+        return self.real.unconsumed_tail
+
+
+def extracting():
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_name != "_extract_members":
+        frame = frame.f_back
+    return frame is not None
+
+
+def decompressobj(*args):
+    real = plain(*args)
+    if seen["armed"] or not extracting():
+        return real
+    seen["armed"] = 1
+    with open("/proc/self/statm") as f:
+        size = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    resource.setrlimit(resource.RLIMIT_AS, (size, resource.getrlimit(resource.RLIMIT_AS)[1]))
+    try:
+        while True:
+            held.append(bytes(32 * 1024 - 64))
+    except MemoryError:
+        pass
+    return Inflater(real)
+
+
+zlib.decompressobj = decompressobj
+code = bootstrap.main(sys.argv[3:])
+sys.stderr.write("SPY %s\n" % json.dumps(seen))
+sys.exit(code)
+'''
+
+#: A soft RLIMIT_AS under which no CPython starts (the fix's `ulimit -v` must raise it first).
+STARVED = 30 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """small: a package of a few small deflated modules (each read whole, not streamed)."""
+    folder = tmp_path_factory.mktemp("small")
+    files = dict(("small/m%02d.py" % i, "v = %d\n" % i * 40) for i in range(5))
+    files["small/__init__.py"] = "X = 1\n" * 50
+    make_wheel(folder, "small", "1.0", files=files)
+    return str(folder)
+
+
+class TestInflateOutOfMemory:
+    """zlib cannot allocate its window while bootstrap inflates a wheel's member, under a real
+    RLIMIT_AS (ZLIB_DRIVER): its Z_MEM_ERROR ("Error -4 while decompressing data") is the
+    sandbox's memory, never a corrupt member nor a bug. The fix raises the limit (`ulimit -v`)
+    and, run verbatim under a limit at which no interpreter starts, installs what pip
+    installs."""
+
+    def _install(self, scene, bundle, mode):
+        proc = scene.run([sys.executable, "-c", ZLIB_DRIVER, BOOTSTRAP_DIR, mode, "install",
+                          bundle, "--target", scene.target, "--no-verify", "--jobs", "1",
+                          "--json"])
+        spies = [line[4:] for line in proc.stderr.splitlines() if line.startswith("SPY ")]
+        assert spies, proc.stderr[-3000:]
+        spy = json.loads(spies[0])
+        assert spy["armed"] == 1 and spy["zlib"] == ["Error -4 while decompressing data"], spy
+        assert proc.returncode == 1 and not _bootstrap_traceback(proc), proc.stderr[-3000:]
+        return json.loads(proc.stdout)  # valid JSON, even where the process stayed full
+
+    def _fix_installs(self, scene, fix, bundle):
+        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+        raised = "unlimited" if hard == resource.RLIM_INFINITY else str(hard // 1024)
+        prefix = "ulimit -v %s && " % raised
+        assert fix["command"].startswith(prefix + "python bootstrap.py install "), fix
+        assert_runnable(fix)
+        starved = _limited(resource.RLIMIT_AS, STARVED)
+        # the oracle: without raising the limit, the same command cannot even start
+        alone = scene.run(fix["command"][len(prefix):], starved, shell=True)
+        assert alone.returncode != 0 and not _bootstrap_traceback(alone), alone.stdout[-2000:]
+        scene.run_fix(fix, starved)
+        scene.assert_pip_tree(bundle, ["small"])
+
+    def test_the_installer_reports_memory_and_raising_the_limit_installs(self, tmp_path,
+                                                                         small):
+        scene = Scene(tmp_path, {}, preinstall=False)
+        report = self._install(scene, small, "release")
+        [problem] = report["problems"]
+        assert (problem["code"], problem["subject"]) == (
+            "not-writable", "small-1.0-py3-none-any.whl"), problem
+        assert problem["remedy"] == "memory", problem
+        for said in ("could not be installed", "ran out of memory", "ulimit -v",
+                     "nothing of it was installed"):
+            assert said in problem["message"], (said, problem)
+        assert "upload" not in json.dumps(problem).lower(), problem
+        assert report["installed"] == [], report
+        scene.assert_unchanged()
+        self._fix_installs(scene, problem["fix"], small)
