@@ -25,6 +25,12 @@ never a mock, through extraction threads and through extraction workers.
                         Thread.start waits without end where a new thread cannot allocate its
                         start: none is started without room), and every failure is memory
                         with a fix made here, never a bug, a corrupt member or an upload
+    TestInflateOutOfMemory
+                        RLIMIT_AS reached as zlib allocates its window to inflate a member
+                        (Z_MEM_ERROR, "Error -4"): memory, never a corrupt member; and where
+                        the sandbox stays full, main() reports the next OSError (ENOMEM,
+                        outside the installer) as the sandbox's too; each fix, run verbatim
+                        where no interpreter starts, installs
     TestIntake          the sandbox stops intake: EMFILE while it reads the uploads (a folder
                         of wheels, a .tar.gz), EFBIG while it extracts a .tar.gz (a limit that
                         can be raised, and one that cannot), a --work-dir on a full disk
@@ -952,3 +958,26 @@ class TestInflateOutOfMemory:
         assert report["installed"] == [], report
         scene.assert_unchanged()
         self._fix_installs(scene, problem["fix"], small)
+
+    def test_where_the_sandbox_stays_full_main_reports_it_and_the_fix_installs(self, tmp_path,
+                                                                             small):
+        """The blocks are held to the end: after zlib's failure, what the install does next
+        meets the limit too, outside the installer (listing the target to activate it: ENOMEM,
+        an OSError). main() reports it as the sandbox's (_limit_problem), never a bug: valid
+        JSON, not-writable (memory, ENOMEM), and a fix that, run verbatim where no interpreter
+        starts, installs what pip installs and leaves no staging folder."""
+        scene = Scene(tmp_path, {}, preinstall=False)
+        report = self._install(scene, small, "hold")
+        [problem] = report["problems"]
+        assert problem["code"] == "not-writable", problem
+        assert (problem["remedy"], problem["errno"]) == ("memory", "ENOMEM"), problem
+        for said in ("ran out of memory", "ENOMEM", "while running bootstrap.py"):
+            assert said in problem["message"], (said, problem)
+        assert "upload" not in json.dumps(problem).lower(), problem
+        assert report["installed"] == [], report
+        # nothing installed: at most the staging folder the next run clears
+        after = snapshot(scene.target)
+        assert dict((p, e) for p, e in after.items()
+                    if p.split(os.sep)[0] != STAGING_DIR) == scene.before, sorted(after)
+        self._fix_installs(scene, problem["fix"], small)
+        assert not os.path.exists(os.path.join(scene.target, STAGING_DIR))
