@@ -55,17 +55,17 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #     141-205    pure   2. Errors
 #     206-2319   pure   3. The standards: names, versions, specifiers, markers, requirements, tags, metadata
 #    2320-2907   pure   4. Profile: the interpreter as data, and the wheels it takes
-#    2908-3450   pure   5. Problems and reports: the model, the codes, the renderings
-#    3451-4894   I/O    6. Intake: the bundle a user uploaded
-#    4895-5273   I/O    7. Wheels and sdists
-#    5274-6420   pure   8. Resolution
-#    6421-6849   pure   9. Fixes
-#    6850-7131   I/O    10. check: the dry run
-#    7132-8994   I/O    11. Installation: source, validator, destination, journal
-#    8995-9241   I/O    12. Environment modes
-#    9242-9919   I/O    13. install: check, install, verify, report
-#    9920-10659  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10660-10685  I/O    15. main
+#    2908-3451   pure   5. Problems and reports: the model, the codes, the renderings
+#    3452-4895   I/O    6. Intake: the bundle a user uploaded
+#    4896-5274   I/O    7. Wheels and sdists
+#    5275-6421   pure   8. Resolution
+#    6422-6850   pure   9. Fixes
+#    6851-7132   I/O    10. check: the dry run
+#    7133-8995   I/O    11. Installation: source, validator, destination, journal
+#    8996-9242   I/O    12. Environment modes
+#    9243-9920   I/O    13. install: check, install, verify, report
+#    9921-10660  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10661-10686  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -3152,7 +3152,8 @@ def _dump_json(data):
     try:
         return json.dumps(data, indent=2, sort_keys=False) + "\n"
     except MemoryError:  # indented, json encodes in Python; compact, in C, with less memory
-        return json.dumps(data) + "\n"
+        pass  # once out of this block: the failed attempt's frames (its chunks) let go
+    return json.dumps(data) + "\n"
 
 
 #: The online command that builds a bundle: (the tool, the target or profile file).

@@ -31,6 +31,11 @@ never a mock, through extraction threads and through extraction workers.
                         the sandbox stays full, main() reports the next OSError (ENOMEM,
                         outside the installer) as the sandbox's too; each fix, run verbatim
                         where no interpreter starts, installs
+    TestReportOutOfMemory
+                        RLIMIT_AS reached as bootstrap encodes its JSON (the --json report,
+                        the profile file): the indented encoding runs out of memory, and the
+                        compact one, made once the failed attempt has let go of what it held,
+                        is the same JSON (read back: equal to the run without the limit)
     TestIntake          the sandbox stops intake: EMFILE while it reads the uploads (a folder
                         of wheels, a .tar.gz), EFBIG while it extracts a .tar.gz (a limit that
                         can be raised, and one that cannot), a --work-dir on a full disk
@@ -981,3 +986,105 @@ class TestInflateOutOfMemory:
                     if p.split(os.sep)[0] != STAGING_DIR) == scene.before, sorted(after)
         self._fix_installs(scene, problem["fix"], small)
         assert not os.path.exists(os.path.join(scene.target, STAGING_DIR))
+
+
+#: Runs main() as the CLI does and, at the first indented json.dumps made inside the function
+#: named by sys.argv[2] (_emit_report: the --json output; write_profile_file: the profile file
+#: a check writes next to the uploads), sets RLIMIT_AS (soft) to the address space this
+#: process has and takes every free block of the heap and of CPython's small-object pools
+#: (bytes of each size, until MemoryError) into a local of the frame that calls json: the
+#: indented encoding then runs out of memory, as it does at a real limit once what it built
+#: (its chunks, held by its frames) has taken the room. That memory goes when the frames do,
+#: as the failed encoding's own does. Nothing of bootstrap is replaced: json.dumps is wrapped
+#: to arm the limit and to record the kind of each call (preallocated: nothing to allocate
+#: where nothing can be). Prints SPY ["indented" | "compact", ...] on stderr.
+DUMP_DRIVER = r'''
+import json, os, resource, sys
+sys.dont_write_bytecode = True
+sys.path.insert(0, sys.argv[1])
+import bootstrap
+where, plain, seen, count = sys.argv[2], json.dumps, [None] * 16, [0]
+#: bytes of exactly each size of a malloc block, then of each pool size class (48 to 512)
+SIZES = [32768 - 33, 4096 - 33, 1024 - 33] + [size - 33 for size in range(512, 47, -16)]
+
+
+def fill(slots):
+    with open("/proc/self/statm") as f:
+        size = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    resource.setrlimit(resource.RLIMIT_AS, (size, resource.getrlimit(resource.RLIMIT_AS)[1]))
+    i = k = 0
+    while k < len(SIZES):
+        try:
+            while i < len(slots):
+                slots[i] = bytes(SIZES[k])
+                i += 1
+        except MemoryError:
+            pass
+        k += 1
+
+
+def within():
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_name != where:
+        frame = frame.f_back
+    return frame is not None
+
+
+def dumps(data, **options):
+    if not within() or count[0] > 12:
+        return plain(data, **options)
+    seen[count[0]] = "indented" if options.get("indent") else "compact"
+    count[0] += 1
+    if count[0] == 1 and options.get("indent"):
+        held = [None] * (1 << 20)  # made before the limit: nothing grows under it
+        fill(held)
+    return plain(data, **options)
+
+
+json.dumps = dumps
+code = bootstrap.main(sys.argv[3:])
+sys.stderr.write("SPY %s\n" % plain(seen[:count[0]]))
+sys.exit(code)
+'''
+
+
+class TestReportOutOfMemory:
+    """The JSON that bootstrap writes (the --json report; the profile file next to the
+    uploads) meets a real RLIMIT_AS as it is encoded (DUMP_DRIVER): the indented encoding runs
+    out of memory, and the compact one, made once the failed attempt has let go of what it
+    held, is written instead. Oracle: the same check without the limit; the JSON read back is
+    equal, and it is the check's own report (its problem), never a report of the limit."""
+
+    MISSING = ["missing%02d" % i for i in range(10)]
+
+    def _check(self, scene, bundle, driver):
+        """(stdout, the profile file, SPY or None) of `check BUNDLE --require small --require
+        MISSING... --json`, through DUMP_DRIVER armed in ``driver`` (None: the plain CLI)."""
+        words = [word for name in ["small"] + self.MISSING for word in ("--require", name)]
+        command = [sys.executable] + (["-c", DUMP_DRIVER, BOOTSTRAP_DIR, driver] if driver else
+                                      ["bootstrap.py"]) + ["check", bundle] + words + ["--json"]
+        proc = scene.run(command)
+        spies = [line[4:] for line in proc.stderr.splitlines() if line.startswith("SPY ")]
+        assert proc.returncode == 1 and not _bootstrap_traceback(proc), proc.stderr[-3000:]
+        with open(os.path.join(os.path.dirname(bundle), "sandbox-profile.json")) as f:
+            return proc.stdout, f.read(), json.loads(spies[0]) if spies else None
+
+    @pytest.mark.parametrize("where", ["_emit_report", "write_profile_file"])
+    def test_out_of_memory_the_json_is_compact_and_the_same(self, tmp_path, small, where):
+        bundle = str(tmp_path / "uploads")
+        shutil.copytree(small, bundle)
+        scene = Scene(tmp_path / "scene", {}, preinstall=False)
+        before = snapshot(str(tmp_path))
+        stdout, profile, _ = self._check(scene, bundle, None)
+        expected = json.loads(stdout)
+        assert sorted((p["code"], p["subject"]) for p in expected["problems"]) == [
+            ("missing-dependency", name) for name in self.MISSING], expected["problems"]
+        out, written, spy = self._check(scene, bundle, where)
+        assert spy == ["indented", "compact"], spy  # the indented one failed: compact made
+        limited = out if where == "_emit_report" else written
+        assert limited.endswith("\n") and "\n" not in limited[:-1], limited[:300]  # compact
+        assert json.loads(out) == expected
+        assert json.loads(written) == json.loads(profile)
+        after = snapshot(str(tmp_path))  # the profile file by the uploads, and nothing else
+        assert sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p)) \
+            == ["sandbox-profile.json"]
