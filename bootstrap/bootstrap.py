@@ -3152,7 +3152,7 @@ def _dump_json(data):
     try:
         return json.dumps(data, indent=2, sort_keys=False) + "\n"
     except MemoryError:  # indented, json encodes in Python; compact, in C, with less memory
-        pass  # once out of this block: the failed attempt's frames (its chunks) let go
+        pass  # out of this block, the failed attempt's frames let go (encode's: its chunks)
     return json.dumps(data) + "\n"
 
 

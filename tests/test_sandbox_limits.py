@@ -993,9 +993,10 @@ class TestInflateOutOfMemory:
 #: a check writes next to the uploads), sets RLIMIT_AS (soft) to the address space this
 #: process has and takes every free block of the heap and of CPython's small-object pools
 #: (bytes of each size, until MemoryError) into a local of the frame that calls json: the
-#: indented encoding then runs out of memory, as it does at a real limit once what it built
-#: (its chunks, held by its frames) has taken the room. That memory goes when the frames do,
-#: as the failed encoding's own does. Nothing of bootstrap is replaced: json.dumps is wrapped
+#: indented encoding then runs out of memory with that memory held by a frame of the failed
+#: call, as at a real limit where ''.join of its chunks fails (JSONEncoder.encode's frame holds
+#: them all): the memory goes when the frames do. Nothing of bootstrap is replaced: json.dumps
+#: is wrapped
 #: to arm the limit and to record the kind of each call (preallocated: nothing to allocate
 #: where nothing can be). Prints SPY ["indented" | "compact", ...] on stderr.
 DUMP_DRIVER = r'''
