@@ -996,9 +996,8 @@ class TestInflateOutOfMemory:
 #: indented encoding then runs out of memory with that memory held by a frame of the failed
 #: call, as at a real limit where ''.join of its chunks fails (JSONEncoder.encode's frame holds
 #: them all): the memory goes when the frames do. Nothing of bootstrap is replaced: json.dumps
-#: is wrapped
-#: to arm the limit and to record the kind of each call (preallocated: nothing to allocate
-#: where nothing can be). Prints SPY ["indented" | "compact", ...] on stderr.
+#: is wrapped to arm the limit and to record the kind of each call (preallocated: nothing to
+#: allocate where nothing can be). Prints SPY ["indented" | "compact", ...] on stderr.
 DUMP_DRIVER = r'''
 import json, os, resource, sys
 sys.dont_write_bytecode = True
