@@ -947,6 +947,11 @@ class TestInflateOutOfMemory:
         assert alone.returncode != 0 and not _bootstrap_traceback(alone), alone.stdout[-2000:]
         scene.run_fix(fix, starved)
         scene.assert_pip_tree(bundle, ["small"])
+        # nothing left behind: no work folder in TMPDIR, nothing in the cwd but bootstrap.py,
+        # beside the target only its activation file (and pip's tree, the oracle's)
+        assert os.listdir(scene.tmp) == [] and os.listdir(scene.cwd) == ["bootstrap.py"]
+        assert sorted(os.listdir(scene.root)) == ["cwd", "pip-target", "target",
+                                                  "target-activate.pth", "tmp"]
 
     def test_the_installer_reports_memory_and_raising_the_limit_installs(self, tmp_path,
                                                                          small):
