@@ -55,17 +55,17 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #     141-205    pure   2. Errors
 #     206-2319   pure   3. The standards: names, versions, specifiers, markers, requirements, tags, metadata
 #    2320-2907   pure   4. Profile: the interpreter as data, and the wheels it takes
-#    2908-3451   pure   5. Problems and reports: the model, the codes, the renderings
-#    3452-4895   I/O    6. Intake: the bundle a user uploaded
-#    4896-5274   I/O    7. Wheels and sdists
-#    5275-6421   pure   8. Resolution
-#    6422-6850   pure   9. Fixes
-#    6851-7132   I/O    10. check: the dry run
-#    7133-8995   I/O    11. Installation: source, validator, destination, journal
-#    8996-9242   I/O    12. Environment modes
-#    9243-9920   I/O    13. install: check, install, verify, report
-#    9921-10660  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10661-10686  I/O    15. main
+#    2908-3458   pure   5. Problems and reports: the model, the codes, the renderings
+#    3459-4914   I/O    6. Intake: the bundle a user uploaded
+#    4915-5293   I/O    7. Wheels and sdists
+#    5294-6440   pure   8. Resolution
+#    6441-6897   pure   9. Fixes
+#    6898-7193   I/O    10. check: the dry run
+#    7194-9056   I/O    11. Installation: source, validator, destination, journal
+#    9057-9303   I/O    12. Environment modes
+#    9304-10017  I/O    13. install: check, install, verify, report
+#   10018-10787  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10788-10813  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -3008,6 +3008,10 @@ def _problem_from_error(error):
         return internal_problem(error)
     fix = getattr(error, "fix", None)
     remedy = getattr(error, "remedy", None)
+    limit = getattr(error, "limit", None)
+    if fix is None and limit:  # an intake limit: the command that ran, with it raised, fixes it
+        return Problem(row.reported_as, error.subject, error.message,
+                       details={"_limit": list(limit)})
     if fix is None and remedy:  # the sandbox's doing: the command that ran phrases its fix
         details = (("errno", getattr(error, "errno", None)), ("remedy", remedy),
                    ("_folder", getattr(error, "folder", None)))
@@ -3241,6 +3245,8 @@ def render_report(report, max_problems=8, place="cli"):
                                       for p in report.get("problems") or []], max_problems))
     lines.extend(_listed("Notes", report.get("notes") or [], 3))
     fix = report.get("fix")
+    if any(p["code"] in _INPUT_PROBLEMS for p in report.get("problems") or []):
+        fix = None  # what is missing is known once every upload is read: the steps say so
     if fix:
         lines.append("Fix, online, one command for everything missing:")
         lines.append("  " + fix["command"])
@@ -3369,8 +3375,9 @@ def _report_fixes(report):
         item = problem.get("fix") or {}
         if not item.get("command") or (fix and item.get("command") == fix["command"]):
             continue
+        lead = item["before"] + ", then run:" if item.get("before") else ""
         entry = ("for %s %s" % (problem["code"], problem["subject"]), item.get("where"),
-                 [("", "".join(phrasing.phrase(item["command"])))])
+                 [(lead, "".join(phrasing.phrase(item["command"])))])
         if entry not in fixes:
             fixes.append(entry)
     if fix:
@@ -3589,8 +3596,7 @@ class _Budget(object):
     def _refuse(self, what, flag, value):
         error = UnsafeMemberError("%s %s: refused (if you trust it, rerun with %s %s)"
                                   % (self.upload, what, flag, value), self.upload)
-        error.fix = {"where": "sandbox", "command": "only if you trust %s: rerun with %s %s"
-                     % (os.path.basename(self.upload), flag, value)}
+        error.limit = (flag, str(value))  # the command that ran phrases the fix: it, raised
         error.whole_upload = True  # the upload's budget is spent: stop reading all of it
         raise error
 
@@ -3629,16 +3635,17 @@ class _Budget(object):
                          "--max-nesting", self.limits.max_depth * 2)
 
 
-def _intake_limits(args=None):
-    """DEFAULT_LIMITS with the command line's --max-upload-size, --max-members and
-    --max-nesting; an explicit size replaces the ratio (the user vouches for the upload)."""
-    limits = DEFAULT_LIMITS
-    if getattr(args, "max_upload_size", None) is not None:
-        limits = limits._replace(max_total=args.max_upload_size, max_ratio=None)
-    if getattr(args, "max_members", None) is not None:
-        limits = limits._replace(max_members=args.max_members)
-    if getattr(args, "max_nesting", None) is not None:
-        limits = limits._replace(max_depth=args.max_nesting)
+def _intake_limits(max_upload_size=None, max_members=None, max_nesting=None, limits=None):
+    """``limits`` (DEFAULT_LIMITS) with --max-upload-size (bytes, or a size such as 16G),
+    --max-members and --max-nesting, as the command line, a notebook's call and a tool call
+    give them; an explicit size replaces the ratio (the user vouches for the upload)."""
+    limits = limits or DEFAULT_LIMITS
+    if max_upload_size is not None:
+        limits = limits._replace(max_total=_parse_size(max_upload_size), max_ratio=None)
+    if max_members is not None:
+        limits = limits._replace(max_members=int(max_members))
+    if max_nesting is not None:
+        limits = limits._replace(max_depth=int(max_nesting))
     return limits
 
 
@@ -4114,6 +4121,15 @@ def _sandbox_fix(remedy, rerun, folder=None, moves=None, parallel=False, activat
     return fix
 
 
+def _intake_limit_fix(upload, limit, rerun):
+    """The fix of an upload an intake limit refused (``limit``: the option that raises it and
+    its new value): the command that met it with that option, run only if the upload is
+    trusted (the limit is what keeps a bomb out)."""
+    return collections.OrderedDict([
+        ("where", "sandbox"), ("before", "only if you trust %s" % os.path.basename(upload)),
+        ("command", rerun(limit=tuple(limit)))])
+
+
 def _with_sandbox_fixes(problems, rerun, work_folders=(), parallel=False):
     """``problems``, each that the sandbox caused (its ``remedy`` in its details, no fix yet)
     with its fix: ``rerun`` (_rerun_command: the command that met it) as _sandbox_fix changes
@@ -4121,7 +4137,10 @@ def _with_sandbox_fixes(problems, rerun, work_folders=(), parallel=False):
     fixed = []
     for problem in problems:
         remedy = problem.details.get("remedy")
-        if problem.fix is None and remedy:
+        if problem.fix is None and problem.details.get("_limit"):
+            problem = problem._replace(fix=_intake_limit_fix(
+                problem.subject, problem.details["_limit"], rerun))
+        elif problem.fix is None and remedy:
             folder = problem.details.get("_folder")
             moves = "work_dir" if folder and any(
                 _is_within(folder, work) for work in work_folders if work) else None
@@ -6726,13 +6745,18 @@ def _bundle_command(target):
 
 
 def _rerun_command(words, uploads=None):
-    """A function of (target=None, jobs=None, work_dir=None, add=()) giving the command
-    `python bootstrap.py WORDS` (``words``: a command and its arguments) with another --target
-    (which replaces a --target or --overlay), --jobs or --work-dir, and more uploads (``add``:
-    after the command's ``uploads`` first words, its uploads, where the parser reads them)."""
-    def command(target=None, jobs=None, work_dir=None, add=()):
-        flags = set((["--target", "--overlay"] if target else []) + (["--jobs"] if jobs else [])
-                    + (["--work-dir"] if work_dir else []))
+    """A function of (target=None, jobs=None, work_dir=None, add=(), limit=None) giving the
+    command `python bootstrap.py WORDS` (``words``: a command and its arguments) with another
+    --target (which replaces a --target or --overlay), --jobs or --work-dir, an intake limit
+    (``limit``: its option and value, such as ("--max-members", "120000")), and more uploads
+    (``add``: after the command's ``uploads`` first words, its uploads, where the parser reads
+    them)."""
+    def command(target=None, jobs=None, work_dir=None, add=(), limit=None):
+        changed = [("--target", target), ("--work-dir", work_dir), ("--jobs", jobs)] + (
+            [limit] if limit else [])
+        flags = set(flag for flag, value in changed if value)
+        if target:
+            flags.add("--overlay")
         kept, skip = [], False
         given = list(words)
         if add:
@@ -6744,7 +6768,7 @@ def _rerun_command(words, uploads=None):
                 skip = True
             elif word.split("=", 1)[0] not in flags or not word.startswith("--"):
                 kept.append(word)
-        for flag, value in (("--target", target), ("--work-dir", work_dir), ("--jobs", jobs)):
+        for flag, value in changed:
             kept += [flag, str(value)] if value else []
         return "python bootstrap.py %s" % " ".join(_quote(word) for word in kept)
     return command
@@ -6761,17 +6785,22 @@ def _candidate_json(candidate):
     return data
 
 
-def _next_steps(command, status, problems, fix, bundles, again, fits=None):
+def _next_steps(command, status, problems, fix, bundles, rerun, fits=None):
     """What to do next, in order, each step ending in the CLI command it needs (rendering
-    phrases that command for where the user is: see Phrasing). ``again``: the command that
-    ran, with the fix bundle added to its uploads and its options kept; ``fits``: the install
-    that a check found everything for (_fits_command)."""
+    phrases that command for where the user is: see Phrasing). ``rerun``: _rerun_command of
+    the command that ran (its options kept); ``fits``: the install that a check found
+    everything for (_fits_command). An upload that cannot be read is fixed first (_upload_steps)."""
+    unread = [p for p in problems if p["code"] in _INPUT_PROBLEMS and p["fix"]]
+    if unread:
+        return _upload_steps(command, unread, rerun())
     steps = []
     online = [p for p in problems if p["fix"] and p["fix"].get("where") == "online"]
     if fix and FIX_BUNDLE_NAME in fix["command"]:
+        folder = os.path.dirname(bundles[0]) if bundles else ""
         steps.append("On a machine with internet, run: %s" % fix["command"])
         steps.append("Upload %s next to the bundle, then run %s again with both bundles: %s"
-                     % (FIX_BUNDLE_NAME, command, again))
+                     % (FIX_BUNDLE_NAME, command, rerun(add=[os.path.join(folder,
+                                                                         FIX_BUNDLE_NAME)])))
     elif online:
         steps.append("On a machine with internet: %s" % online[0]["fix"]["command"])
     for problem in problems:
@@ -6787,6 +6816,26 @@ def _next_steps(command, status, problems, fix, bundles, again, fits=None):
         if step not in result:
             result.append(step)
     return result
+
+
+def _upload_steps(command, problems, again):
+    """The steps of a report whose uploads cannot all be read (``problems``: a corrupt or
+    refused upload, a broken wheel in it): an install stops at them, so every command run
+    with those uploads fails the same way, and what is missing is known only once each is
+    read. First what fixes each (upload it again, online; or, in the sandbox, the command with
+    a limit raised), then the command again (``again``) where no fix already runs it."""
+    steps = []
+    for where in ("online", "sandbox"):
+        for problem in problems:
+            fix = problem["fix"]
+            if (fix.get("where") == "sandbox") != (where == "sandbox"):
+                continue
+            steps.append(("In the sandbox: %s%s" % (
+                fix["before"] + ", then run: " if fix.get("before") else "", fix["command"]))
+                if where == "sandbox" else "On a machine with internet: %s" % fix["command"])
+    if not any(p["fix"].get("where") == "sandbox" for p in problems):
+        steps.append("Then run %s again: %s" % (command, again))
+    return sorted(set(steps), key=steps.index)
 
 
 def _report_status(plan, problems, installed=None):
@@ -6833,9 +6882,7 @@ def build_report(command, profile, bundle, plan, problems, bundles, verdicts=(),
     report["skipped"] = plan.skipped if plan else []
     report["problems"] = problems_json
     report["fix"] = fix
-    folder = os.path.dirname(bundles[0]) if bundles else ""
-    report["next_steps"] = _next_steps(command, status, problems_json, fix, bundles, rerun(
-        add=[os.path.join(folder, FIX_BUNDLE_NAME)]), fits)
+    report["next_steps"] = _next_steps(command, status, problems_json, fix, bundles, rerun, fits)
     report["notes"] = list(notes) + (list(bundle.notes) if bundle else [])
     return report
 
@@ -7095,6 +7142,14 @@ def _request_words(bundles, require, profile, upgrade, work_dir, limits):
     return words + (["--upgrade"] if upgrade else []) + _limit_options(limits)
 
 
+def _api_limits(limits, max_upload_size, max_members, max_nesting):
+    """The intake limits of a check() or install() call; UsageError for a size that is none."""
+    try:
+        return _intake_limits(max_upload_size, max_members, max_nesting, limits)
+    except (argparse.ArgumentTypeError, TypeError, ValueError) as error:
+        raise UsageError("intake limits: %s" % error, "limits")
+
+
 def _check_rerun(bundles, require, profile, upgrade, work_dir, limits):
     """_rerun_command of a check: `python bootstrap.py check` with its uploads and options."""
     return _rerun_command(["check"] + _request_words(bundles, require, profile, upgrade,
@@ -7110,10 +7165,16 @@ def _fits_command(bundles, require, profile, upgrade, work_dir, limits):
         bundles, require, None, upgrade, work_dir if profile is None else None, limits))()
 
 
-def check(bundles, require=None, profile=None, upgrade=False, work_dir=None, limits=None):
-    """Dry run: which wheels fit, what would be installed, what is missing. Returns a Report."""
+def check(bundles, require=None, profile=None, upgrade=False, work_dir=None, limits=None,
+          max_upload_size=None, max_members=None, max_nesting=None):
+    """Dry run: which wheels fit, what would be installed, what is missing. Returns a Report.
+
+    ``max_upload_size`` (bytes, or a size such as "16G"), ``max_members``, ``max_nesting``:
+    the intake limits of --max-upload-size, --max-members, --max-nesting (``limits``: all of
+    them, as IntakeLimits)."""
     if isinstance(bundles, str):
         bundles = [bundles]
+    limits = _api_limits(limits, max_upload_size, max_members, max_nesting)
     profile_argument = profile if isinstance(profile, str) else None
     rerun = _check_rerun(bundles, require, profile, upgrade, work_dir, limits)
     fits = _fits_command(bundles, require, profile, upgrade, work_dir, limits)
@@ -9438,6 +9499,32 @@ def _file_size(path):
         return 0
 
 
+class _OutOfTime(Exception):
+    """A wheel's extraction was not begun before the time budget ran out: it is skipped."""
+
+
+class _BudgetedExtraction(object):
+    """Extract a chunk of a wheel's members (by ``extract``: an extraction worker's, or None:
+    in this thread) unless the time budget has run out (``out_of_time()``) before the wheel's
+    first chunk began: a wheel begun is extracted whole, one not begun is skipped (_OutOfTime),
+    and the first wheel always begins, so that each run places one package at least."""
+
+    def __init__(self, extract, out_of_time):
+        import threading
+        self.extract = extract
+        self.out_of_time = out_of_time
+        self.begun = set()  # the staging folders of the wheels begun
+        self.lock = threading.Lock()
+
+    def __call__(self, installation, chunk):
+        with self.lock:
+            if installation.staging not in self.begun:
+                if self.begun and self.out_of_time():
+                    raise _OutOfTime(installation.wheel.filename)
+                self.begun.add(installation.staging)
+        installation.extract(chunk, extract=self.extract)
+
+
 def _held_names(installation):
     """The top-level import names a prepared wheel installs into the lib folders; None when it
     installs a .pth file (which can add any name)."""
@@ -9465,7 +9552,7 @@ class _Installer(object):
     """Runs a Plan's installs, in parallel, within a time budget; collects results and problems."""
 
     def __init__(self, destination, profile, roots, budget, jobs, work, progress=None,
-                 bundle_wheels=(), rerun=None):
+                 bundle_wheels=(), rerun=None, started=None):
         import time
         self.rerun = rerun  # _install_rerun of this install, for the fixes of its problems
         self.unrolled = []  # (problem index, staging) of commits whose rollback failed
@@ -9477,7 +9564,8 @@ class _Installer(object):
         self.build_installed = set(d.name for d in (profile.build_installed
                                                     or profile.installed))
         self.root_names = set(r.key for r in roots)
-        self.deadline = time.monotonic() + budget if budget else None
+        # the budget counts from ``started`` (the command's start: reading the uploads too)
+        self.deadline = (started or time.monotonic()) + budget if budget else None
         if jobs is not None and jobs < 1:
             raise UsageError("--jobs must be 1 or more, not %s" % jobs, "--jobs")
         self.jobs = jobs or _usable_cores()
@@ -9529,9 +9617,9 @@ class _Installer(object):
             self.problems.append(Problem(
                 "budget-exhausted", "install",
                 "the time budget ran out before %d of %d packages (%s); what is installed is "
-                "complete" % (len(skipped), len(wheels), _short([c.name for c, _ in skipped])),
-                fix={"where": "sandbox", "command": "run the same install command again: it "
-                     "continues where it stopped"}))
+                "complete; the same command continues where it stopped" % (
+                    len(skipped), len(wheels), _short([c.name for c, _ in skipped])),
+                fix={"where": "sandbox", "command": self._rerun()()}))
 
     def _backend_wheels(self, sdist):
         """The bundle's wheels that provide an sdist's build requirements missing here, with
@@ -9565,7 +9653,7 @@ class _Installer(object):
         outcomes = [None] * len(wheels)
         prepared = []
         for index, (candidate, wheel) in enumerate(wheels):
-            if self._out_of_time():
+            if prepared and self._out_of_time():  # the first always goes: a rerun progresses
                 outcomes[index] = "budget"
                 continue
             try:
@@ -9577,9 +9665,10 @@ class _Installer(object):
         self.stagings = [installation.staging for _, _, installation in prepared]
         self.workers = self._extraction_workers(sum(len(i.members) for _, _, i in prepared))
         self.pool = _extraction_pool(self.jobs)
-        extract = self.workers.extract if self.workers is not None else None
+        extract = _BudgetedExtraction(
+            self.workers.extract if self.workers is not None else None, self._out_of_time)
         pending = [(index, candidate, installation, [
-            _submit(self.pool, functools.partial(installation.extract, extract=extract), chunk)
+            _submit(self.pool, functools.partial(extract, installation), chunk)
             for chunk in installation.chunks()]) for index, candidate, installation in prepared]
         self._start_verifier([(c, i) for _, c, i in prepared])
         for done, (index, candidate, installation, futures) in enumerate(pending, 1):
@@ -9732,6 +9821,9 @@ class _Installer(object):
                 except Exception:
                     pass
             installation.discard()
+            if isinstance(error, _OutOfTime):  # not begun before the budget ran out
+                self._placed(candidate, ())
+                return "budget"
             if not isinstance(error, (BootstrapError, OSError, ValueError, MemoryError)):
                 raise
             self._placed(candidate, ())
@@ -9868,13 +9960,18 @@ def _installed_facts(report, installer, profile, environments):
 
 
 def install(bundles=None, require=None, target=None, upgrade=False, budget=None, work_dir=None,
-            verify=True, jobs=None, progress=None, overlay=None, limits=None):
+            verify=True, jobs=None, progress=None, overlay=None, limits=None,
+            max_upload_size=None, max_members=None, max_nesting=None):
     """Check, install, verify imports, report. Returns a Report (installed, problems, ...).
 
     Without ``bundles``, installs the uploads found by find_uploads(). ``progress`` is a
     callable (done, total, name, bytes); the default shows progress on a terminal or notebook.
+    ``max_upload_size``, ``max_members``, ``max_nesting``: the intake limits, as check's.
     """
+    import time
+    started = time.monotonic()  # where the time budget starts
     bundles = [bundles] if isinstance(bundles, str) else list(bundles or find_uploads())
+    limits = _api_limits(limits, max_upload_size, max_members, max_nesting)
     rerun = _install_rerun(bundles, _install_options(require, target, overlay, upgrade, budget,
                                                      work_dir, verify, jobs, limits))
     _load_modules_first(installing=True)
@@ -9902,7 +9999,7 @@ def install(bundles=None, require=None, target=None, upgrade=False, budget=None,
                                 notes=notes + ["nothing was installed: fix the uploads"])
         installer = _run_installer(_Installer(
             destination, profile, [Requirement(r) for r in plan.roots], budget, jobs, work,
-            progress or Progress(), getattr(plan, "wheels", ()), rerun), plan, verify)
+            progress or Progress(), getattr(plan, "wheels", ()), rerun, started), plan, verify)
         try:
             _make_usable(installer, profile)
             checked, verify_notes = _check_installed(installer, profile, plan.satisfied)
@@ -9944,7 +10041,9 @@ def _as_call(command, place):
         return None
     keywords = collections.OrderedDict(
         (key, getattr(args, key, None)) for key in ("require", "profile", "target", "overlay",
-                                                   "budget", "jobs", "work_dir"))
+                                                   "budget", "jobs", "work_dir",
+                                                   "max_upload_size", "max_members",
+                                                   "max_nesting"))
     keywords["upgrade"] = args.upgrade or None
     keywords["verify"] = False if getattr(args, "no_verify", False) else None
     keywords = collections.OrderedDict((k, v) for k, v in keywords.items() if v is not None)
@@ -10117,9 +10216,14 @@ def _emit_report(report, args, out):
     return report.exit_code
 
 
+def _limits_of(args):
+    """The intake limits of the command line's arguments."""
+    return _intake_limits(args.max_upload_size, args.max_members, args.max_nesting)
+
+
 def _command_check(args, out):
     report = check(args.bundles, require=args.require, profile=args.profile,
-                   upgrade=args.upgrade, work_dir=args.work_dir, limits=_intake_limits(args))
+                   upgrade=args.upgrade, work_dir=args.work_dir, limits=_limits_of(args))
     return _emit_report(report, args, out)
 
 
@@ -10128,7 +10232,7 @@ def _command_install(args, out):
                      upgrade=args.upgrade, budget=args.budget, work_dir=args.work_dir,
                      verify=not args.no_verify, jobs=args.jobs,
                      progress=Progress(quiet=args.json), overlay=args.overlay,
-                     limits=_intake_limits(args))
+                     limits=_limits_of(args))
     return _emit_report(report, args, out)
 
 
@@ -10395,6 +10499,22 @@ PROFILE_OUTPUT_SCHEMA = {
         "installed": {"type": "array", "items": {"type": "object"}}},
     "required": ["schema", "target", "marker_environment", "compatible_tags"]}
 
+#: The intake limits a tool call may raise, as --max-upload-size, --max-members and
+#: --max-nesting do (only for an upload the caller trusts: they keep decompression bombs out).
+_INTAKE_PROPERTIES = [
+    ("max_upload_size", {"type": "integer", "exclusiveMinimum": 0,
+                         "description": "bytes an upload may expand to (only if trusted)"}),
+    ("max_members", {"type": "integer", "exclusiveMinimum": 0,
+                     "description": "files an upload may hold (only if trusted)"}),
+    ("max_nesting", {"type": "integer", "exclusiveMinimum": 0,
+                     "description": "how deep archives may nest in an upload (only if trusted)"})]
+
+
+def _with_intake_limits(properties):
+    """A tool's ``properties``, then the intake limits it takes."""
+    return collections.OrderedDict(list(properties.items()) + _INTAKE_PROPERTIES)
+
+
 TOOLS = [
     ("sandbox_inspect",
      "Describe this Python interpreter: version, platform, libc, wheel tags, where packages "
@@ -10405,20 +10525,20 @@ TOOLS = [
      "Dry run on uploaded bundles (wheels, archives, folders): which wheels fit this "
      "interpreter and why not, what would be installed, and what is missing, without "
      "installing anything. " + _FIX_HELP,
-     {"type": "object", "properties": {
+     {"type": "object", "properties": _with_intake_limits({
          "bundles": {"type": "array", "items": {"type": "string"}, "minItems": 1,
                      "description": "paths of uploaded archives, wheels or folders"},
          "require": {"type": "array", "items": {"type": "string"},
                      "description": "root requirements (PEP 508); default: the bundle's"},
          "profile": {"type": "string",
-                     "description": "a profile JSON file to judge for another interpreter"}},
+                     "description": "a profile JSON file to judge for another interpreter"}}),
       "required": ["bundles"], "additionalProperties": False}),
     ("sandbox_install",
      "Install uploaded bundles offline into this interpreter (or `target`), verify that the "
      "new modules import, and report. With no `bundles`, uses the uploads found in /mnt/data, "
      "the notebook's folder and the current folder. Never upgrades a preinstalled package "
      "unless `upgrade` is true. " + _FIX_HELP,
-     {"type": "object", "properties": {
+     {"type": "object", "properties": _with_intake_limits({
          "bundles": {"type": "array", "items": {"type": "string"},
                      "description": "paths of uploaded archives, wheels or folders"},
          "require": {"type": "array", "items": {"type": "string"},
@@ -10426,7 +10546,7 @@ TOOLS = [
          "target": {"type": "string", "description": "install into this folder instead"},
          "upgrade": {"type": "boolean", "description": "allow replacing preinstalled packages"},
          "budget": {"type": "number", "exclusiveMinimum": 0,
-                    "description": "seconds; stops cleanly between packages, rerun continues"}},
+                    "description": "seconds; stops cleanly between packages, rerun continues"}}),
       "additionalProperties": False}),
 ]
 
@@ -10500,13 +10620,18 @@ def call_tool(name, arguments):
         return inspect()
     if name == "sandbox_check":
         report = check(arguments["bundles"], require=arguments.get("require"),
-                       profile=arguments.get("profile"))
+                       profile=arguments.get("profile"), **_intake_arguments(arguments))
     else:
         report = install(arguments.get("bundles") or find_uploads(),
                          require=arguments.get("require"), target=arguments.get("target"),
                          upgrade=bool(arguments.get("upgrade")), budget=arguments.get("budget"),
-                         progress=Progress(quiet=True))
+                         progress=Progress(quiet=True), **_intake_arguments(arguments))
     return _phrase_report(report, "tool")
+
+
+def _intake_arguments(arguments):
+    """The intake limits a tool call gives, as check()'s and install()'s keywords."""
+    return dict((name, arguments[name]) for name, _ in _INTAKE_PROPERTIES if name in arguments)
 
 
 def _validate_arguments(name, schema, arguments):
@@ -10516,22 +10641,24 @@ def _validate_arguments(name, schema, arguments):
     for key in schema.get("required", ()):
         if key not in arguments:
             problems.append("%s is required" % key)
-    kinds = {"string": str, "boolean": bool, "number": (int, float), "array": list}
+    kinds = {"string": str, "boolean": bool, "number": (int, float), "integer": int,
+             "array": list}
     for key, value in arguments.items():
         if key not in properties:
             problems.append("unknown argument %s (this tool takes: %s)" % (
                 key, ", ".join(properties) or "no arguments"))
             continue
         expected = properties[key]["type"]
-        if not isinstance(value, kinds[expected]) or (expected == "number" and isinstance(
-                value, bool)):
+        if not isinstance(value, kinds[expected]) or (expected in ("number", "integer")
+                                                      and isinstance(value, bool)):
             problems.append("%s must be %s %s" % (key, "an" if expected[0] in "aeiou" else "a",
                                                    expected))
         elif expected == "array" and not all(isinstance(v, str) for v in value):
             problems.append("%s must be a list of strings" % key)
         elif expected == "array" and len(value) < properties[key].get("minItems", 0):
             problems.append("%s must not be empty" % key)
-        elif expected == "number" and value <= properties[key].get("exclusiveMinimum", value - 1):
+        elif expected in ("number", "integer") and value <= properties[key].get(
+                "exclusiveMinimum", value - 1):
             problems.append("%s must be positive" % key)
     if problems:
         raise UsageError("%s: %s" % (name, "; ".join(problems)), name)

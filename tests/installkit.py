@@ -87,6 +87,18 @@ def run(cmd, cwd=None, env=None, timeout=TIMEOUT, check=False):
     return proc
 
 
+def run_step(command, cwd, python=None, timeout=TIMEOUT):
+    """A report's step or fix command, verbatim, in a shell in ``cwd`` (which holds
+    bootstrap.py), as a user types it: ``python`` (default: this interpreter) is the
+    `python` first on PATH; none of this machine's pip or Python settings."""
+    env = clean_env()
+    env["PATH"] = os.path.dirname(str(python or sys.executable)) + os.pathsep + env.get(
+        "PATH", "")
+    return subprocess.run(command, shell=True, cwd=str(cwd), env=env, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=timeout)
+
+
 def bundled_pip(python):
     """The pip wheel that ``python``'s ensurepip carries (runnable as ``python WHEEL/pip``)."""
     proc = run([python, "-c", "import ensurepip, os; print(os.path.dirname(ensurepip.__file__))"])

@@ -17,6 +17,7 @@ import io
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -408,6 +409,223 @@ class TestCheckBeforeWriting:
         assert "frozenlist" in proc.stderr
         bundle = read_bundle(output)
         assert bundle.manifest["roots"] == ["frozenlist==1.5.0"]
+
+
+# -- what the builder tells its user to run, followed word for word ---------------------------
+# Every command the builder prints runs verbatim in the folder it ran in and keeps every option
+# of the run that printed it; only what the step changes differs. The user's shell here: this
+# interpreter's venv active (``python`` and ``pip`` are its own), pip configured with an index
+# that answers nothing, so only the index options the commands carry can find a file.
+
+def _user_env():
+    folder = os.path.dirname(sys.executable)
+    if not os.path.isfile(os.path.join(folder, "pip")):
+        pytest.skip("%s has no pip beside it: not an active venv's shell" % sys.executable)
+    env = indexkit.tool_env(NO_INDEX)
+    env["PATH"] = folder + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def _told(stderr, what):
+    """The one command that a line of ``stderr`` with ``what`` in it says to run."""
+    commands = [line.split(" run: ", 1)[1] for line in stderr.splitlines()
+                if what in line and " run: " in line]
+    assert len(commands) == 1, stderr
+    return commands[0]
+
+
+def _follow(command, cwd, env):
+    """The printed command, as printed (shlex.split: what a POSIX shell runs)."""
+    return indexkit.run(shlex.split(command), cwd=cwd, env=env)
+
+
+class TestFollowedVerbatim:
+    def test_a_bundle_that_fails_the_check_is_written_by_the_force_command(self, index,
+                                                                           tmp_path):
+        """frozenlist 1.5.0 has only a macOS wheel: the check fails; the printed command is this
+        run with --force (same index, profile and output), and it writes that bundle."""
+        env, cwd = _user_env(), str(tmp_path)
+        os.makedirs(os.path.join(cwd, "out"))
+        args = ["frozenlist==1.5.0", "--profile", TARGET38, "-o", "out/frozen.tar.gz",
+                "-i", index.url]
+        first = indexkit.run([sys.executable, indexkit.BUNDLE_PY] + args, cwd=cwd, env=env)
+        assert first.returncode == 1, output_of(first)
+        assert os.listdir(os.path.join(cwd, "out")) == []
+        command = _told(first.stderr, "to write it anyway")
+        # the check's own fix (for a sandbox: this tool without -i and -o, or pip download
+        # without -i) is not shown: the one command is this run's, changed
+        commands = [line for line in first.stderr.splitlines()
+                    if "bundle.py frozenlist" in line or "pip download" in line]
+        assert commands == ["%s: not written: the bundle would not install as it is; to write "
+                            "it anyway, run: %s" % ("bundle.py", command)], output_of(first)
+        assert shlex.split(command) == ["python", indexkit.BUNDLE_PY] + args + ["--force"]
+        before = installkit.snapshot(cwd)
+        forced = _follow(command, cwd, env)
+        assert forced.returncode == 0, output_of(forced)
+        changed = installkit.diff_trees(before, installkit.snapshot(cwd), "before", "after")
+        assert changed == ["only in after: out/frozen.tar.gz"], changed
+        bundle = read_bundle(os.path.join(cwd, "out", "frozen.tar.gz"))
+        assert bundle.manifest["target"] == TARGET38
+        assert bundle.manifest["roots"] == ["frozenlist==1.5.0"]
+
+    @needs_py311
+    @needs_unshare
+    def test_a_compiled_sdist_is_completed_by_the_printed_commands(self, index, tmp_path):
+        """crcmod 1.7 (an sdist with a C extension) for a target that says nothing of a
+        compiler: the build stops. Followed word for word, pip wheel on a matching machine
+        (this one) and the run repeated with --find-links to its folder give a bundle that
+        installs and imports offline; the run repeated with --can-compile ships the sdist with
+        its build backend. Every command keeps -i, --trusted-host, --profile and -o."""
+        if sys.version_info[:2] != (3, 11) or os.uname().machine != "x86_64":
+            pytest.skip("this machine does not match %s" % TARGET311)
+        env, cwd = _user_env(), str(tmp_path / "work")
+        os.makedirs(cwd)
+        args = ["crcmod==1.7", "--profile", TARGET311, "-o", "crcmod.tar.gz", "-i", index.url,
+                "--trusted-host", "127.0.0.1"]
+        first = indexkit.run([sys.executable, indexkit.BUNDLE_PY] + args, cwd=cwd, env=env)
+        assert first.returncode == 1, output_of(first)
+        assert os.listdir(cwd) == []
+        pip = shlex.split(_told(first.stderr, "on a machine matching %s" % TARGET311))
+        folder = pip[pip.index("-w") + 1]
+        assert pip == ["pip", "wheel", "--no-deps", "-w", folder, "--index-url", index.url,
+                       "--trusted-host", "127.0.0.1", "crcmod==1.7"], pip
+        rerun = _told(first.stderr, "then copy its folder")
+        assert shlex.split(rerun) == ["python", indexkit.BUNDLE_PY] + args + [
+            "--find-links", folder]
+        compile_ = _told(first.stderr, "C compiler")
+        assert shlex.split(compile_) == ["python", indexkit.BUNDLE_PY] + args + [
+            "--can-compile"]
+
+        built = _follow(" ".join(shlex.quote(word) for word in pip), cwd, env)
+        assert built.returncode == 0, output_of(built)
+        [wheel] = os.listdir(os.path.join(cwd, folder))
+        assert wheel.startswith("crcmod-1.7-cp311-cp311-") and wheel.endswith(".whl"), wheel
+        completed = _follow(rerun, cwd, env)
+        assert completed.returncode == 0, output_of(completed)
+        bundle = read_bundle(os.path.join(cwd, "crcmod.tar.gz"))
+        assert bundle.wheel_files == [wheel]
+        assert bundle.members["wheels/" + wheel] == open(
+            os.path.join(cwd, folder, wheel), "rb").read()
+        assert (bundle.manifest["target"], bundle.manifest["roots"]) == (TARGET311,
+                                                                         ["crcmod==1.7"])
+        sandbox = Sandbox(tmp_path / "sandbox", PYTHON311)
+        installed, report = sandbox.bootstrap_json(
+            "install", sandbox.upload(os.path.join(cwd, "crcmod.tar.gz")))
+        assert installed.returncode == 0 and report["status"] == "ok", output_of(installed)
+        imported = sandbox.imports("crcmod._crcfunext")
+        assert imported.returncode == 0, output_of(imported)
+
+        os.remove(os.path.join(cwd, "crcmod.tar.gz"))
+        compiled = _follow(compile_, cwd, env)
+        assert compiled.returncode == 0, output_of(compiled)
+        bundle = read_bundle(os.path.join(cwd, "crcmod.tar.gz"))
+        kinds = dict((os.path.basename(e["path"]), e["kind"]) for e in bundle.manifest["files"])
+        assert kinds["crcmod-1.7.tar.gz"] == "sdist", kinds
+        assert [k for f, k in kinds.items() if f.startswith("setuptools-")] == ["build-backend"]
+        assert bundle.manifest["target"] == TARGET311
+
+    def test_a_compiled_sdist_for_pyodide_is_completed_by_the_printed_command(self, index,
+                                                                              tmp_path):
+        """For Pyodide (no processes, no pip wheel for it) the step names Pyodide's toolchain
+        and no pip command; its command is this run with --find-links to the folder named, and
+        with a wheel for the target there (made here: the toolchain's output), it completes
+        the bundle with every option kept. crcmod is taken out of the preset's Pyodide packages
+        so that it must ship."""
+        from wheelmaker import make_wheel
+        env, cwd = _user_env(), str(tmp_path)
+        with open(os.path.join(profiles.PRESETS, "jupyterlite.json")) as f:
+            data = json.load(f)
+        del data["sandbox"]["pyodide"]["packages"]["crcmod"]
+        with open(os.path.join(cwd, "lite.json"), "w") as f:
+            json.dump(data, f)
+        args = ["crcmod==1.7", "--profile", "lite.json", "-o", "crcmod.tar.gz", "-i", index.url]
+        first = indexkit.run([sys.executable, indexkit.BUNDLE_PY] + args, cwd=cwd, env=env)
+        assert first.returncode == 1, output_of(first)
+        assert "pip wheel" not in first.stderr and "--can-compile" not in first.stderr
+        rerun = _told(first.stderr, "Pyodide's toolchain")
+        words = shlex.split(rerun)
+        folder = words[-1]
+        assert words == ["python", indexkit.BUNDLE_PY] + args + ["--find-links", folder]
+        assert folder in first.stderr.split(" then run: ")[0], output_of(first)
+        wheel = make_wheel(os.path.join(cwd, folder), "crcmod", "1.7",
+                           tag="-".join(data["target"].split("-")))
+        completed = _follow(rerun, cwd, env)
+        assert completed.returncode == 0, output_of(completed)
+        bundle = read_bundle(os.path.join(cwd, "crcmod.tar.gz"))
+        assert bundle.wheel_files == [wheel.name]
+        assert bundle.manifest["target"] == data["target"]
+
+    @needs_py311
+    def test_a_compiled_sdist_in_hash_checking_mode(self, index, tmp_path):
+        """The requirements file pins crcmod's sdist by --hash: the step after pip wheel says
+        the wheel's hash must be added (as pip's hash-checking mode needs); with it added, the
+        command runs as printed, keeps -r, and ships the wheel; the --can-compile one ships the
+        sdist whose hash was given."""
+        if sys.version_info[:2] != (3, 11) or os.uname().machine != "x86_64":
+            pytest.skip("this machine does not match %s" % TARGET311)
+        env, cwd = _user_env(), str(tmp_path)
+        sdist = os.path.join(realwheels.require_set("crcmod-build"), "crcmod-1.7.tar.gz")
+        line = "crcmod==1.7 --hash=sha256:%s" % indexkit.sha256_of(sdist)
+        with open(os.path.join(cwd, "requirements.txt"), "w") as f:
+            f.write(line + "\n")
+        args = ["-r", "requirements.txt", "--profile", TARGET311, "-o", "crcmod.tar.gz",
+                "-i", index.url]
+        first = indexkit.run([sys.executable, indexkit.BUNDLE_PY] + args, cwd=cwd, env=env)
+        assert first.returncode == 1, output_of(first)
+        pip = _told(first.stderr, "on a machine matching")
+        rerun = _told(first.stderr, "--hash=sha256:... to its requirement's line")
+        folder = shlex.split(rerun)[-1]
+        assert shlex.split(rerun) == ["python", indexkit.BUNDLE_PY] + args + [
+            "--find-links", folder]
+        built = _follow(pip, cwd, env)
+        assert built.returncode == 0, output_of(built)
+        [wheel] = os.listdir(os.path.join(cwd, folder))
+        with open(os.path.join(cwd, "requirements.txt"), "w") as f:
+            f.write("%s --hash=sha256:%s\n" % (line, indexkit.sha256_of(
+                os.path.join(cwd, folder, wheel))))
+        completed = _follow(rerun, cwd, env)
+        assert completed.returncode == 0, output_of(completed)
+        assert read_bundle(os.path.join(cwd, "crcmod.tar.gz")).wheel_files == [wheel]
+        os.remove(os.path.join(cwd, "crcmod.tar.gz"))
+        compiled = _follow(_told(first.stderr, "C compiler"), cwd, env)
+        assert compiled.returncode == 0, output_of(compiled)
+        files = read_bundle(os.path.join(cwd, "crcmod.tar.gz")).wheel_files
+        assert "crcmod-1.7.tar.gz" in files, files
+
+    @needs_py311
+    def test_pip_wheel_keeps_a_file_index_url_that_drops_the_configured_extra_index(
+            self, index, tmp_path):
+        """The requirements file's --index-url (a private index with crcmod and its build
+        backend) drops the extra index pip.conf configures, for every pip the builder runs; the
+        printed pip wheel keeps that too: run as printed, it builds from the private index and
+        never asks the configured one."""
+        if sys.version_info[:2] != (3, 11) or os.uname().machine != "x86_64":
+            pytest.skip("this machine does not match %s" % TARGET311)
+        backend = realwheels.require_set("crcmod-build")
+        root = str(tmp_path / "private")
+        indexkit.build_index(root, [os.path.join(backend, n) for n in sorted(os.listdir(backend))])
+        cwd = str(tmp_path / "work")
+        os.makedirs(cwd)
+        config = os.path.join(cwd, "pip.conf")
+        with open(config, "w") as f:
+            f.write("[global]\nextra-index-url = %s\n" % index.url)
+        env = dict(_user_env(), PIP_CONFIG_FILE=config)
+        asked = len(index.requests)
+        with LocalIndex(root) as private:
+            with open(os.path.join(cwd, "requirements.txt"), "w") as f:
+                f.write("--index-url %s\ncrcmod==1.7\n" % private.url)
+            args = ["-r", "requirements.txt", "--profile", TARGET311, "-o", "crcmod.tar.gz"]
+            first = indexkit.run([sys.executable, indexkit.BUNDLE_PY] + args, cwd=cwd, env=env)
+            assert first.returncode == 1, output_of(first)
+            pip = shlex.split(_told(first.stderr, "on a machine matching"))
+            assert pip[:3] == ["env", "PIP_EXTRA_INDEX_URL= ", "pip"], pip
+            assert pip[-3:] == ["--index-url", private.url, "crcmod==1.7"], pip
+            built = _follow(" ".join(shlex.quote(word) for word in pip), cwd, env)
+            assert built.returncode == 0, output_of(built)
+            assert private.files_served(), private.requests
+        assert [w for w in os.listdir(os.path.join(cwd, pip[pip.index("-w") + 1]))
+                if w.startswith("crcmod-1.7-")], os.listdir(cwd)
+        assert index.requests[asked:] == [], "the configured extra index was asked"
 
 
 # -- how the builder gets there: pip in its own process, kept downloads, the archive ----------

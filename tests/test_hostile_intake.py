@@ -16,6 +16,7 @@ import gzip
 import io
 import json
 import os
+import shlex
 import struct
 import sys
 import tarfile
@@ -23,7 +24,8 @@ import zlib
 
 import pytest
 
-from installkit import BOOTSTRAP_PY, bootstrap, clean_env, diff_trees, find_python, run, snapshot
+from installkit import (BOOTSTRAP_PY, bootstrap, clean_env, diff_trees, find_python, run,
+                        run_step, snapshot)
 from wheelmaker import make_wheel
 
 PYTHON = find_python("3.11") or sys.executable
@@ -407,3 +409,104 @@ class TestNamesAndArguments:
         assert result.returncode == 0, result
         assert [w["name"] for w in result.report["would_install"]] == ["fine"]
         assert result.stderr == ""
+
+
+class TestStepsOfAnUploadThatCannotBeRead:
+    """An upload over an intake limit is refused with the command that met it, the limit raised
+    and every other option kept, to run only if the upload is trusted; a cut upload is uploaded
+    again, then the same command runs. Either comes first: until the upload is read, what is
+    missing is unknown, and every command with it fails the same way. Followed word for word
+    (a shell at the command line; the Python call a notebook shows; the tool call an agent
+    gets) the steps install what the first command asked for, where it asked. The upload is
+    the commonest tarball shape, made by GNU tar (`tar czf b.tgz -C dir .`): three wheels and a
+    docs folder of 30 files, 35 members, against a --max-members of 20 the user gave."""
+
+    @pytest.fixture
+    def scene(self, tmp_path):
+        content = tmp_path / "content"
+        (content / "docs").mkdir(parents=True)
+        for index in range(30):
+            (content / "docs" / ("page%02d.txt" % index)).write_text("page %d\n" % index)
+        make_wheel(content, "pkga", "1.0", requires=["pkgb"])
+        make_wheel(content, "pkgb", "1.0")
+        make_wheel(content, "pkgc", "1.0")  # a root without --require: must not be installed
+        folder = tmp_path / "sandbox"
+        folder.mkdir()
+        run(["tar", "czf", str(folder / "b.tgz"), "-C", str(content), "."], check=True)
+        members = run(["tar", "tzf", str(folder / "b.tgz")], check=True).stdout.split()
+        assert "./" in members and len(members) == 35, members
+        with open(BOOTSTRAP_PY) as source:
+            (folder / "bootstrap.py").write_text(source.read())
+        return folder
+
+    @staticmethod
+    def installed(target):
+        return sorted(name for name in os.listdir(str(target)) if name.endswith(".dist-info"))
+
+    def test_at_the_command_line(self, scene):
+        target = scene / "packages dir"
+        first = bootstrap(PYTHON, "install", "b.tgz", "--require", "pkga", "--target",
+                          str(target), "--no-verify", "--max-members", "20", cwd=str(scene))
+        assert first.returncode == 2, first
+        problems = first.problems(UNSAFE)
+        # pkga is in the refused upload: missing as far as this run can tell
+        assert sorted(p["code"] for p in first.report["problems"]) == [
+            "missing-dependency", UNSAFE], first.report
+        assert problems[0]["fix"] == {
+            "where": "sandbox", "before": "only if you trust b.tgz",
+            "command": "python bootstrap.py install b.tgz --require pkga --target %s "
+                       "--no-verify --max-members 80" % shlex.quote(str(target))}, problems[0]
+        assert not target.exists() or self.installed(target) == []
+        # the one step: what the problem says, before building anything online (what is
+        # missing is known once the upload is read)
+        assert first.report["next_steps"] == ["In the sandbox: only if you trust b.tgz, then "
+                                              "run: " + problems[0]["fix"]["command"]]
+        proc = run_step(problems[0]["fix"]["command"], scene, PYTHON)
+        assert proc.returncode == 0, (proc.stdout, proc.stderr)
+        assert self.installed(target) == ["pkga-1.0.dist-info", "pkgb-1.0.dist-info"]
+
+    def test_in_a_notebook_and_as_a_tool_call(self, scene, monkeypatch):
+        import bootstrap as module
+        monkeypatch.chdir(str(scene))
+        target = scene / "packages dir"
+        report = module.install(["b.tgz"], require=["pkga"], target=str(target), verify=False,
+                                max_members=20, progress=lambda *a: None)
+        (fix,) = [p["fix"] for p in module._phrase_report(report, "notebook")["problems"]
+                  if p["code"] == UNSAFE]
+        assert fix["before"] == "only if you trust b.tgz", fix
+        assert fix["command"] == ("bootstrap.install(['b.tgz'], require=['pkga'], target=%r, "
+                                  "max_members=80, verify=False)" % str(target)), fix
+        again = eval(fix["command"], {"bootstrap": module})
+        assert again["status"] == "ok", again["problems"]
+        assert self.installed(target) == ["pkga-1.0.dist-info", "pkgb-1.0.dist-info"]
+
+        other = scene / "tool target"
+        refused = module.call_tool("sandbox_install", {
+            "bundles": ["b.tgz"], "require": ["pkga"], "target": str(other), "max_members": 20})
+        (step,) = [p["fix"]["command"] for p in refused["problems"] if p["code"] == UNSAFE]
+        assert refused["next_steps"] == ["In the sandbox: only if you trust b.tgz, then run: "
+                                         + step], refused["next_steps"]
+        name, _, arguments = step.partition(" with arguments ")
+        assert name == "sandbox_install" and json.loads(arguments) == {
+            "bundles": ["b.tgz"], "require": ["pkga"], "target": str(other),
+            "max_members": 80}, step
+        assert module.call_tool(name, json.loads(arguments))["status"] == "ok"
+        assert self.installed(other) == ["pkga-1.0.dist-info", "pkgb-1.0.dist-info"]
+
+    def test_a_cut_upload_is_uploaded_again_then_the_command_runs_again(self, scene):
+        upload = scene / "b.tgz"
+        whole = upload.read_bytes()
+        run(["truncate", "-s", str(len(whole) // 2), str(upload)], check=True)  # a cut upload
+        target = scene / "packages dir"
+        first = bootstrap(PYTHON, "install", "b.tgz", "--require", "pkga", "--target",
+                          str(target), "--no-verify", cwd=str(scene))
+        assert first.returncode == 2 and first.problems(CORRUPT), first
+        again = "python bootstrap.py install b.tgz --require pkga --target %s --no-verify" % (
+            shlex.quote(str(target)))
+        assert first.report["next_steps"] == [
+            "On a machine with internet: upload b.tgz again (complete, unmodified)",
+            "Then run install again: " + again], first.report["next_steps"]
+        upload.write_bytes(whole)  # uploaded again
+        proc = run_step(first.report["next_steps"][1].split(": ", 1)[1], scene, PYTHON)
+        assert proc.returncode == 0, (proc.stdout, proc.stderr)
+        assert self.installed(target) == ["pkga-1.0.dist-info", "pkgb-1.0.dist-info"]

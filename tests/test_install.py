@@ -874,21 +874,64 @@ class TestBudget:
             (name, version) for name, version in expected.items() if name not in first)
         assert installed_versions(str(target)) == expected
 
+    @pytest.mark.parametrize("jobs", [1, 2])
+    def test_the_budget_runs_out_while_unpacking(self, tmp_path, monkeypatch, jobs):
+        """Every package is prepared at once, then unpacked: a budget that runs out while the
+        first is being unpacked leaves out every package not begun by then (their staging
+        folders removed), and the fix, run verbatim, installs them. (Before, a budget was
+        only read while preparing: every package was unpacked however long it took.)"""
+        budget = 2.0
+        bundle = wheel_dir(tmp_path, "w")
+        expected = many_wheels(bundle)
+        target = tmp_path / "target"
+        extract, begun = bootstrap._WheelInstall.extract, []
+
+        def slow_first(installation, members, **keywords):
+            if installation.wheel.name not in begun:
+                begun.append(installation.wheel.name)
+                if len(begun) <= jobs:  # the first on each thread outlasts the budget
+                    time.sleep(budget + 0.5)
+            return extract(installation, members, **keywords)
+        monkeypatch.setattr(bootstrap._WheelInstall, "extract", slow_first)
+        report = bootstrap.install([str(bundle)], target=str(target), budget=budget,
+                                   jobs=jobs, verify=False, progress=lambda *a: None)
+        monkeypatch.undo()
+        first = dict((i["name"], i["version"]) for i in report["installed"])
+        assert len(first) == jobs and set(first.items()) <= set(expected.items()), report
+        assert [p["code"] for p in report["problems"]] == ["budget-exhausted"], report
+        assert installed_versions(str(target)) == first
+        assert strictly_complete(str(target)) == []
+        assert bootstrap.STAGING_DIR not in os.listdir(str(target))
+        (problem,) = report["problems"]
+        shutil.copy(kit.BOOTSTRAP_PY, str(tmp_path / "bootstrap.py"))
+        rerun = kit.run_step(problem["fix"]["command"], tmp_path)
+        assert rerun.returncode == 0, rerun
+        assert installed_versions(str(target)) == expected
+
     def test_tiny_budget_stops_cleanly_and_a_rerun_continues(self, tmp_path):
         bundle = wheel_dir(tmp_path, "w")
         expected = many_wheels(bundle)
         target = tmp_path / "target"
-        result = cli("install", bundle, "--target", target, "--budget", "0.0001")
+        shutil.copy(kit.BOOTSTRAP_PY, str(tmp_path / "bootstrap.py"))
+        result = cli("install", "w", "--target", "target", "--budget", "0.0001", "--jobs", "1",
+                     cwd=tmp_path)
         assert_clean(result)
         problems = result.problems("budget-exhausted")
         assert len(problems) == 1, result
-        assert problems[0]["fix"]["where"] == "sandbox"
+        assert problems[0]["fix"] == {"where": "sandbox", "command": "python bootstrap.py "
+                                      "install w --target target --budget 0.0001 --jobs 1"}
         assert result.returncode == 1
         assert result.report["status"] != "ok"
         assert strictly_complete(str(target)) == []
         assert len(result.installed()) < len(expected)
         assert installed_versions(str(target)) == result.installed()
-        rerun = cli("install", bundle, "--target", target)
+        for _ in expected:  # the fix, verbatim, again: each run places one package at least
+            done = len(installed_versions(str(target)))
+            rerun = kit.run_step(problems[0]["fix"]["command"], tmp_path)
+            assert strictly_complete(str(target)) == []
+            if len(installed_versions(str(target))) == len(expected):
+                break
+            assert rerun.returncode == 1 and len(installed_versions(str(target))) > done, rerun
         assert rerun.returncode == 0, rerun
         assert installed_versions(str(target)) == expected
         assert strictly_complete(str(target)) == []

@@ -145,13 +145,21 @@ class TestToolSchema:
                 else:
                     assert value["type"] == [original["type"], "null"]
 
+    LIMITS = {"max_upload_size": None, "max_members": None, "max_nesting": None}
+
     @pytest.mark.parametrize("name,arguments,valid", [
-        ("sandbox_check", {"bundles": ["a.tar.gz"], "require": None, "profile": None}, True),
+        ("sandbox_check", dict(LIMITS, bundles=["a.tar.gz"], require=None, profile=None), True),
         ("sandbox_check", {"bundles": ["a.tar.gz"]}, False),  # strict: all keys present
-        ("sandbox_install", {"bundles": None, "require": None, "target": None,
-                             "upgrade": None, "budget": None}, True),
-        ("sandbox_install", {"bundles": None, "require": None, "target": None,
-                             "upgrade": None, "budget": 0}, False),
+        ("sandbox_install", dict(LIMITS, bundles=None, require=None, target=None,
+                                 upgrade=None, budget=None), True),
+        ("sandbox_install", dict(LIMITS, bundles=None, require=None, target=None,
+                                 upgrade=None, budget=0), False),
+        ("sandbox_install", dict(LIMITS, bundles=None, require=None, target=None,
+                                 upgrade=None, budget=None, max_members=120000), True),
+        ("sandbox_install", dict(LIMITS, bundles=None, require=None, target=None,
+                                 upgrade=None, budget=None, max_members=0), False),
+        ("sandbox_check", dict(LIMITS, bundles=["a.tar.gz"], require=None, profile=None,
+                               max_upload_size="16G"), False),  # bytes, a number
     ])
     def test_responses_strict_schemas_judge_arguments(self, name, arguments, valid, responses,
                                                       jsonschema):
@@ -544,6 +552,10 @@ class TestJsonRpc:
         ("sandbox_install", {"budget": True}),
         ("sandbox_install", {"upgrade": "yes"}),
         ("sandbox_install", {"targets": "/t"}),
+        ("sandbox_install", {"max_members": 0}),
+        ("sandbox_install", {"max_members": 1.5}),
+        ("sandbox_install", {"max_nesting": True}),
+        ("sandbox_check", {"bundles": ["a.tar.gz"], "max_upload_size": "16G"}),
     ])
     def test_arguments_the_schema_refuses_are_refused(self, server, name, arguments):
         jsonschema = pytest.importorskip("jsonschema")

@@ -198,6 +198,29 @@ class TestInstalled:
         report = json.loads(checked.stdout)
         assert checked.returncode == 0 and report["would_install"][0]["name"] == "six", report
 
+    def test_sandbox_bundle_prints_its_own_command_and_it_runs_as_printed(self, installed,
+                                                                          index, tmp_path):
+        """In a shell with the venv active, a bundle the check refuses (six 9.9 does not exist)
+        is not written; the command to write it anyway is `sandbox-bundle` with this run's
+        options and --force, and run as printed it writes that bundle."""
+        import shlex
+        venv, _ = installed
+        env = indexkit.tool_env("http://127.0.0.1:9/simple/")  # only -i finds anything
+        env["PATH"] = venv.bin + os.pathsep + env.get("PATH", "")
+        args = ["six==9.9", "--profile", "cp311-cp311-manylinux_2_36_x86_64", "-o", "b.tar.gz",
+                "-i", index.url]
+        first = run([os.path.join(venv.bin, "sandbox-bundle")] + args, cwd=str(tmp_path),
+                    env=env)
+        assert first.returncode == 1, indexkit.output_of(first)
+        [command] = [line.split(" run: ", 1)[1] for line in first.stderr.splitlines()
+                     if "to write it anyway, run: " in line]
+        assert shlex.split(command) == ["sandbox-bundle"] + args + ["--force"], command
+        assert os.listdir(str(tmp_path)) == []
+        forced = run(shlex.split(command), cwd=str(tmp_path), env=env)
+        assert forced.returncode == 0, indexkit.output_of(forced)
+        bundle = indexkit.read_bundle(str(tmp_path / "b.tar.gz"))
+        assert bundle.manifest["roots"] == ["six==9.9"] and bundle.wheel_files == []
+
 
 class TestCheckout:
     def test_bundle_py_without_packaging_says_what_to_install(self, tmp_path):
@@ -209,3 +232,24 @@ class TestCheckout:
         lines = proc.stderr.splitlines()
         assert len(lines) == 1 and "pip install" in lines[0] and "packaging" in lines[0], lines
         assert proc.stdout == "" and not os.path.exists(str(tmp_path / "b.tar.gz"))
+
+    @pytest.mark.parametrize("with_pip", [False, True], ids=["without-pip", "with-pip"])
+    def test_the_install_command_run_as_printed_lets_the_builder_run(self, with_pip,
+                                                                      tmp_path):
+        """The command the one line gives, run as printed by a POSIX shell (the venv at a
+        path with a space; without pip it gets pip first) against an index of the pinned
+        builder-deps wheels, installs what the builder needs: it then runs."""
+        deps = realwheels.require_set("builder-deps")
+        root = str(tmp_path / "index")
+        indexkit.build_index(root, [os.path.join(deps, n) for n in sorted(os.listdir(deps))])
+        venv = Venv(tmp_path / "my venv", sys.executable, with_pip=with_pip)
+        bundle_py = os.path.join(ROOT, "tools", "bundle.py")
+        with indexkit.LocalIndex(root) as served:
+            env = indexkit.tool_env(served.url)
+            first = run([venv.python, bundle_py, "--help"], cwd=str(tmp_path), env=env)
+            assert first.returncode == 2, first.stdout + first.stderr
+            command = first.stderr.strip().split("install them with: ", 1)[1]
+            installed = run(["sh", "-c", command], cwd=str(tmp_path), env=env)
+            assert installed.returncode == 0, command + installed.stdout + installed.stderr
+        again = run([venv.python, bundle_py, "--help"], cwd=str(tmp_path), env=env)
+        assert again.returncode == 0 and "--profile" in again.stdout, again.stderr

@@ -774,8 +774,8 @@ class TestIntake:
 
 class TestRerun:
     """A fix repeats the command it fixes: the same uploads and options, with only what the
-    fix changes (--target, --jobs, --work-dir): an install's, a check's, and main's own
-    command line (its argv). Oracle: bootstrap's own command-line parser."""
+    fix changes (--target, --jobs, --work-dir, an intake limit): an install's, a check's, and
+    main's own command line (its argv). Oracle: bootstrap's own command-line parser."""
 
     ARGS = ["install", "bundle.tar.gz", "my uploads/extra.whl", "--require", "a>=1",
             "--require", "b; python_version > '3'", "--target", "/t", "--budget", "30",
@@ -785,8 +785,9 @@ class TestRerun:
              "--profile", "sandbox profile.json", "--work-dir", "/w w", "--upgrade",
              "--max-members", "99", "--max-nesting", "2", "--max-upload-size", "1000"]
     CHANGES = [{}, {"jobs": 1}, {"target": "/x y/python-packages"},
-               {"work_dir": "/x y/bootstrap-work"}]
-    IDS = ["same", "jobs", "target", "work_dir"]
+               {"work_dir": "/x y/bootstrap-work"}, {"limit": ("--max-members", "400")},
+               {"limit": ("--max-upload-size", "1.5G")}]
+    IDS = ["same", "jobs", "target", "work_dir", "members", "size"]
 
     @staticmethod
     def _parse(words):
@@ -797,7 +798,9 @@ class TestRerun:
         import shlex
         words = shlex.split(command)
         assert words[:2] == ["python", "bootstrap.py"], words
-        assert self._parse(words[2:]) == dict(self._parse(args), **changes)
+        limit = list(changes.get("limit", ()))  # the option as the user would add it
+        changes = dict((key, value) for key, value in changes.items() if key != "limit")
+        assert self._parse(words[2:]) == dict(self._parse(args + limit), **changes)
 
     @pytest.mark.parametrize("changes", CHANGES, ids=IDS)
     def test_the_fix_repeats_every_option(self, changes):
@@ -805,16 +808,17 @@ class TestRerun:
         args = bootstrap._build_parser("install").parse_args(self.ARGS)
         rerun = bootstrap._install_rerun(args.bundles, bootstrap._install_options(
             args.require, args.target, args.overlay, args.upgrade, args.budget, args.work_dir,
-            not args.no_verify, args.jobs, bootstrap._intake_limits(args)))
+            not args.no_verify, args.jobs, bootstrap._limits_of(args)))
         self._assert_repeats(rerun(**changes), self.ARGS, changes)
 
-    @pytest.mark.parametrize("changes", [{}, {"work_dir": "/x y/bootstrap-work"}],
-                             ids=["same", "work_dir"])
+    @pytest.mark.parametrize("changes", [{}, {"work_dir": "/x y/bootstrap-work"},
+                                         {"limit": ("--max-nesting", "8")}],
+                             ids=["same", "work_dir", "nesting"])
     def test_a_checks_fix_repeats_the_check(self, changes):
         import bootstrap
         args = bootstrap._build_parser("check").parse_args(self.CHECK)
         rerun = bootstrap._check_rerun(args.bundles, args.require, args.profile, args.upgrade,
-                                       args.work_dir, bootstrap._intake_limits(args))
+                                       args.work_dir, bootstrap._limits_of(args))
         self._assert_repeats(rerun(**changes), self.CHECK, changes)
 
     @pytest.mark.parametrize("changes", CHANGES, ids=IDS)

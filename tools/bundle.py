@@ -6,6 +6,7 @@
                            [--target TARGET] [--can-compile] [--no-pip]
                            [--installed NAME==VERSION ...] [--reinstall NAME ...]
                            [-i URL] [--extra-index-url URL] [-f URL] [--no-index]
+                           [--trusted-host HOST]
 
 It resolves for the TARGET's marker environment and tags, not this machine's: pip's own
 backtracking resolver runs as if in the sandbox (tools/pip_target.py, tools/fetch.py), with
@@ -36,12 +37,19 @@ Index options (``--index-url``, ``--extra-index-url``, ``--find-links``, ``--no-
 given to every pip process the builder runs (resolving, downloading, building sdists), so a
 file compiled against a private index is fetched from that index, not from PyPI.
 
+When it stops, every command it prints runs as printed in the folder it ran in and keeps every
+option of the run (rerun_command): the same run with --force (write a bundle the check refuses),
+with --can-compile, or with --find-links to the folder of wheels that the printed ``pip wheel``
+(with the run's index options) built on a machine matching the target. The check's own fix is
+not shown: it is a sandbox's, and would run this tool again without the run's options.
+
 Exit codes: 0 written; 1 the bundle would not install, or a file breaks a --hash (nothing
 written; --force overrides only the former); 2 usage error or unusable input.
 """
 
 import argparse
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -55,11 +63,15 @@ if not __package__:  # `python tools/bundle.py` in a checkout: import the folder
             sys.path.insert(0, _path)
     __package__ = "tools"
     import importlib.util  # found, not imported: pip-requirements-parser alone takes ~0.1 s
-    if not all(importlib.util.find_spec(name) for name in (
-            "packaging", "pip_requirements_parser", "tomli_w")):
-        sys.stderr.write("bundle.py: error: the bundle builder needs packaging, wheel, tomli-w "
-                         "and pip-requirements-parser; install them with: %s -m pip install "
-                         "packaging wheel tomli-w pip-requirements-parser\n" % sys.executable)
+    _missing = [name for name in ("pip", "packaging", "pip_requirements_parser", "tomli_w")
+                if not importlib.util.find_spec(name)]
+    if _missing:  # the command runs as printed: with pip first where this Python has none
+        _python = shlex.quote(sys.executable)
+        sys.stderr.write("bundle.py: error: the bundle builder needs pip, packaging, wheel, "
+                         "tomli-w and pip-requirements-parser; install them with: %s%s -m pip "
+                         "install packaging wheel tomli-w pip-requirements-parser\n" % (
+                             "%s -m ensurepip && " % _python if "pip" in _missing else "",
+                             _python))
         sys.exit(2)
 
 import bootstrap  # noqa: E402  (the single-file bootstrap.py, for its resolver and check)
@@ -87,6 +99,7 @@ class Builder(object):
         self.errors = []
         self.notes = []
         self.replaces = []       # (name, installed version, shipped version)
+        self.unbuilt = []        # NAME==VERSION of compiled sdists the target cannot build
         os.makedirs(self.wheels)
 
     @property
@@ -162,10 +175,10 @@ class Builder(object):
                 info = bootstrap.read_sdist(sdist)
                 self.errors.append(
                     "%s has compiled code and no wheel for %s, and the profile does not say the "
-                    "sandbox has a compiler and Python headers: build it on a machine matching "
-                    "the target (`pip wheel --no-deps %s==%s -w wheels/` there) and add the "
-                    "wheel to the bundle, or pass --can-compile if the sandbox has a compiler"
-                    % (name, self.profile.target_tag, info.name, info.version))
+                    "sandbox has a compiler and Python headers: it must be built on a machine "
+                    "matching the target (see below)" % (name, self.profile.target_tag))
+                self.unbuilt.append("%s==%s" % (bootstrap.canonicalize_name(info.name),
+                                                info.version))
                 continue
             shutil.copy2(sdist, self.wheels)
             self.kinds[name] = "sdist"
@@ -329,6 +342,8 @@ def parse_args(argv):
     parser.add_argument("-f", "--find-links", action="append", default=[], metavar="URL",
                         help="a folder or page of links pip looks in as well (repeatable)")
     parser.add_argument("--no-index", action="store_true", help="pip uses no index at all")
+    parser.add_argument("--trusted-host", action="append", default=[], metavar="HOST",
+                        help="a host pip trusts without valid HTTPS (repeatable)")
     parser.add_argument("--profile", required=True,
                         help="a profile file (bootstrap.py inspect -o), a target string such as "
                              "cp311-cp311-manylinux_2_36_x86_64, or a preset: %s"
@@ -466,8 +481,86 @@ def _reinstalled(args, files):
     return sorted(set(bootstrap.canonicalize_name(n) for n in args.reinstall) & shipped)
 
 
+# -- What to do next: the command that ran, changed -------------------------------------------
+# Every command this tool tells its user to run runs verbatim in the folder this run ran in, and
+# keeps every option this run was given (requirements, -r files, index options, --profile and
+# --target, -o, ...): only what the step changes differs (rerun_command). A step for another
+# machine (pip there) carries this run's index options.
+
+
+def _python_word():
+    """This interpreter as a command word: its name when PATH finds this very file under it
+    (``python`` in an active venv), else its path."""
+    name = os.path.basename(sys.executable)
+    found = shutil.which(name)
+    if found and os.path.abspath(found) == os.path.abspath(sys.executable):
+        return name
+    return sys.executable
+
+
+def _tool_words():
+    """The words that start this tool again from the folder it runs in: the console script,
+    ``python -m sandbox_bundle.bundle``, or ``python PATH/bundle.py`` with the path as typed."""
+    script = sys.argv[0] if sys.argv else ""
+    if __package__ == "sandbox_bundle":
+        name = os.path.basename(script)
+        if name.startswith("sandbox-bundle"):
+            found = shutil.which(name)
+            same = found and os.path.abspath(found) == os.path.abspath(script)
+            return [name if same else script]
+        return [_python_word(), "-m", "sandbox_bundle.bundle"]
+    if os.path.basename(script) == "bundle.py" and os.path.isfile(script):
+        return [_python_word(), script]
+    return [_python_word(), os.path.abspath(__file__)]  # main() called from Python
+
+
+def rerun_command(argv, add=()):
+    """The command that ran (``argv``: its arguments as given) as one line to run verbatim in
+    the same folder, with the option groups ``add`` (e.g. ``[["--force"]]``) added where the
+    parser reads them as options (before a ``--``); a group given already is not repeated."""
+    words = list(argv)
+    end = words.index("--") if "--" in words else len(words)
+    for group in add:
+        group = list(group)
+        if not any(words[i:i + len(group)] == group for i in range(end)):
+            words[end:end] = group
+            end += len(group)
+    return " ".join(shlex.quote(word) for word in _tool_words() + words)
+
+
+def unbuilt_steps(unbuilt, profile, index, argv, hashed=False):
+    """(what, command) for compiled sdists the target cannot build (``unbuilt``: NAME==VERSION):
+    pip wheel on a machine matching the target, with this run's index options (and what they
+    imply for pip's configuration: IndexOptions.environment, through ``env``), into a folder
+    that this run, repeated with --find-links to it, then ships from; or this run repeated with
+    --can-compile. A sandbox that starts no processes (Pyodide) builds nothing, and pip builds
+    no wheel for it: its wheels come from Pyodide's own toolchain, into that folder. ``hashed``:
+    the requirements have --hash values (pip's hash-checking mode), which a wheel built
+    elsewhere must then be given, as pip would need."""
+    if not unbuilt:
+        return []
+    folder = "wheels-%s" % profile.target_tag
+    rerun = rerun_command(argv, [["--find-links", folder]])
+    hashes = (", add each wheel's --hash=sha256:... to its requirement's line (the "
+              "requirements are hash-checked)" if hashed else "")
+    if (profile.sandbox or {}).get("processes") is False:
+        return [("build wheels of %s for %s with Pyodide's toolchain (pyodide-build) into the "
+                 "folder %s here%s, then run" % (", ".join(unbuilt), profile.target_tag, folder,
+                                                 hashes), rerun)]
+    setting = ["%s=%s" % item for item in sorted(index.environment().items())]
+    pip = (["env"] + setting if setting else []) + ["pip", "wheel", "--no-deps", "-w", folder]
+    pip += index.arguments() + list(unbuilt)
+    return [("on a machine matching %s (Python %s), run" % (
+                profile.target_tag, profile.marker_environment.get("python_version")),
+             " ".join(shlex.quote(word) for word in pip)),
+            ("then copy its folder %s here%s, and run" % (folder, hashes), rerun),
+            ("or, if the sandbox has a C compiler and Python headers, run",
+             rerun_command(argv, [["--can-compile"]]))]
+
+
 def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse_args(argv)
 
     def log(message):
         sys.stderr.write("%s: %s\n" % (PROG, message))
@@ -475,7 +568,8 @@ def main(argv=None):
     try:
         profile = load_profile(args, log)
         given = read_requirements(args.requirement, IndexOptions(
-            args.index_url, args.extra_index_url, args.find_links, args.no_index))
+            args.index_url, args.extra_index_url, args.find_links, args.no_index,
+            args.trusted_host))
         roots = list(args.requirements) + given.requirements
         for root in roots + given.constraints:
             bootstrap.Requirement(root)
@@ -502,9 +596,14 @@ def main(argv=None):
         builder.notes.extend(platform_notes(platform))
         for note in builder.notes:
             log(note)
-        summary = [line for line in bootstrap.render_report(report).splitlines()
-                   if not line.startswith("Next:")]  # next steps name this tool's scratch folder
+        # The check's own fix and next steps are for a sandbox: here they would run this tool
+        # again without this run's options, on its scratch folder; this tool says what to do.
+        summary = [line for line in bootstrap.render_report(dict(report, fix=None)).splitlines()
+                   if not line.startswith("Next:")]
         sys.stderr.write("\n".join(summary) + "\n")
+        for what, command in unbuilt_steps(builder.unbuilt, profile, given.index, argv,
+                                          bool(given.hashes)):
+            log("%s: %s" % (what, command))
         mismatched = hash_errors(builder.files(), given.hashes, work)
         for error in mismatched:
             log("error: %s" % error)
@@ -513,7 +612,8 @@ def main(argv=None):
                 "override hashes)")
             return 1
         if len(platform) < len(report["problems"]) and not report.ok and not args.force:
-            log("not written: the bundle would not install as it is (--force writes it anyway)")
+            log("not written: the bundle would not install as it is; to write it anyway, run: "
+                "%s" % rerun_command(argv, [["--force"]]))
             return 1
         written = write.write_bundle(
             builder.files(), roots, profile, args.output, builder.notes,
