@@ -55,17 +55,17 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #     141-205    pure   2. Errors
 #     206-2319   pure   3. The standards: names, versions, specifiers, markers, requirements, tags, metadata
 #    2320-2907   pure   4. Profile: the interpreter as data, and the wheels it takes
-#    2908-3457   pure   5. Problems and reports: the model, the codes, the renderings
-#    3458-4914   I/O    6. Intake: the bundle a user uploaded
-#    4915-5293   I/O    7. Wheels and sdists
-#    5294-6440   pure   8. Resolution
-#    6441-6904   pure   9. Fixes
-#    6905-7200   I/O    10. check: the dry run
-#    7201-9063   I/O    11. Installation: source, validator, destination, journal
-#    9064-9314   I/O    12. Environment modes
-#    9315-10022  I/O    13. install: check, install, verify, report
-#   10023-10792  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10793-10818  I/O    15. main
+#    2908-3458   pure   5. Problems and reports: the model, the codes, the renderings
+#    3459-4915   I/O    6. Intake: the bundle a user uploaded
+#    4916-5294   I/O    7. Wheels and sdists
+#    5295-6441   pure   8. Resolution
+#    6442-6905   pure   9. Fixes
+#    6906-7201   I/O    10. check: the dry run
+#    7202-9064   I/O    11. Installation: source, validator, destination, journal
+#    9065-9315   I/O    12. Environment modes
+#    9316-10023  I/O    13. install: check, install, verify, report
+#   10024-10793  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10794-10819  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -3156,7 +3156,8 @@ def _dump_json(data):
     try:
         return json.dumps(data, indent=2, sort_keys=False) + "\n"
     except MemoryError:  # indented, json encodes in Python; compact, in C, with less memory
-        return json.dumps(data) + "\n"
+        pass  # out of this block, the failed attempt's frames let go (encode's: its chunks)
+    return json.dumps(data) + "\n"
 
 
 #: The online command that builds a bundle: (the tool, the target or profile file).

@@ -1465,6 +1465,63 @@ class TestVerification:
             env, PYTHONPATH=os.pathsep.join([str(target), str(junk)])))
         assert plain.returncode != 0 and "PYTHONPATH json" in plain.stderr, plain.stderr
 
+    @pytest.mark.parametrize("flag", ["-s", "-I", None], ids=["s", "I", "none"])
+    def test_under_s_the_verifier_reads_no_user_site_either(self, tmp_path, flag):
+        """``python -s bootstrap.py`` (and -I) does not read the user's site-packages; nor does
+        its verifying interpreter. A real user site (~/.local, HOME in tmp_path, a pyenv
+        CPython: a venv reads none) holds a broken usersroot and a .pth that puts that
+        folder first, so an interpreter that reads it imports the user's usersroot, not the
+        target's. The verifier's verdict is what this interpreter, with the same flag and
+        environment, imports with the target first (the oracle): under -s and -I it works,
+        without a flag it fails (the user site is read there, and is read by the verifier)."""
+        python = kit.find_python("%d.%d" % sys.version_info[:2])
+        if python is None:
+            pytest.skip("no CPython %d.%d from pyenv or PATH" % sys.version_info[:2])
+        folder = wheel_dir(tmp_path, "w")
+        write_wheel(folder, "usersroot", "1.0", files={"usersroot/__init__.py": "OK = 1\n"})
+        home = tmp_path / "home"  # not PYTHONUSERBASE: under -I, the verifier reads no PYTHON*
+        home.mkdir()
+        env = kit.clean_env(HOME=home)
+        user_site = kit.run([python, "-c", "import site; print(site.getusersitepackages())"],
+                            env=env, check=True).stdout.strip()
+        assert user_site.startswith(str(home)), user_site
+        os.makedirs(os.path.join(user_site, "usersroot"))
+        with open(os.path.join(user_site, "usersroot", "__init__.py"), "w") as f:
+            f.write("raise ImportError('the user site usersroot')\n")
+        with open(os.path.join(user_site, "first.pth"), "w") as f:
+            f.write("import sys; sys.path.insert(0, %r)\n" % user_site)
+        cwd, target = tmp_path / "cwd", tmp_path / "target"
+        cwd.mkdir()
+        before = kit.snapshot(str(tmp_path))
+        flags = [flag] if flag else []
+        result = kit.Result(kit.run([python] + flags + [BOOTSTRAP_PY, "install", str(folder),
+                                                       "--target", str(target), "--json"],
+                                    cwd=cwd, env=env))
+        assert result.installed() == {"usersroot": "1.0"}, result
+        # the oracle: this interpreter, the same flag and environment, the target first
+        # (PYTHONPATH, as the report says; under -I, which ignores it, in sys.path)
+        probe = "import sys; sys.path.insert(0, %r); import usersroot" % str(target)
+        oracle = kit.run([python] + flags + ["-c", probe] if flag == "-I" else
+                         [python] + flags + ["-c", "import usersroot"],
+                         env=dict(env, PYTHONPATH=str(target)))
+        if flag is None:
+            assert "the user site usersroot" in oracle.stderr, oracle.stderr
+            assert result.returncode == 1 and result.codes() == ["import-failed"], result
+            assert "the user site usersroot" in result.problems("import-failed")[0][
+                "message"], result
+        else:
+            assert oracle.returncode == 0, oracle.stderr
+            assert result.returncode == 0 and result.codes() == [], result
+        # nothing changed but the target, its activation file, and (where a root failed)
+        # the profile its online fix names
+        after = kit.snapshot(str(tmp_path))
+        made = ["target-activate.pth"] + ["sandbox-profile.json"] * (flag is None)
+        assert [p for p in set(before) | set(after) if before.get(p) != after.get(p)
+                and p.split(os.sep)[0] not in ["target"] + made] == [], sorted(
+            set(after) ^ set(before))
+        assert sorted(p for p in set(after) - set(before) if os.sep not in p) == sorted(
+            ["target"] + made)
+
     def test_a_rerun_verifies_the_roots_already_installed(self, tmp_path):
         """The same install run again over a root that does not import: the root is already
         satisfied, and still import-failed (the first run's fix said to run it again once

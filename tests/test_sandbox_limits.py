@@ -25,6 +25,17 @@ never a mock, through extraction threads and through extraction workers.
                         Thread.start waits without end where a new thread cannot allocate its
                         start: none is started without room), and every failure is memory
                         with a fix made here, never a bug, a corrupt member or an upload
+    TestInflateOutOfMemory
+                        RLIMIT_AS reached as zlib allocates its window to inflate a member
+                        (Z_MEM_ERROR, "Error -4"): memory, never a corrupt member; and where
+                        the sandbox stays full, main() reports the next OSError (ENOMEM,
+                        outside the installer) as the sandbox's too; each fix, run verbatim
+                        where no interpreter starts, installs
+    TestReportOutOfMemory
+                        RLIMIT_AS reached as bootstrap encodes its JSON (the --json report,
+                        the profile file): the indented encoding runs out of memory, and the
+                        compact one, made once the failed attempt has let go of what it held,
+                        is the same JSON (read back: equal to the run without the limit)
     TestIntake          the sandbox stops intake: EMFILE while it reads the uploads (a folder
                         of wheels, a .tar.gz), EFBIG while it extracts a .tar.gz (a limit that
                         can be raised, and one that cannot), a --work-dir on a full disk
@@ -825,3 +836,264 @@ class TestRerun:
             work_dir="/x y/bootstrap-work")
         assert bootstrap._phrase_command(command[len("python bootstrap.py "):], "notebook") \
             == "bootstrap.check(['b.tar.gz'], work_dir='/x y/bootstrap-work')"
+
+
+#: DRIVER's twin for a memory limit met inside zlib: runs main() as the CLI does and, at the
+#: first zlib inflater made for a member being extracted (_extract_members is on the stack),
+#: sets RLIMIT_AS (soft) to the address space this process has, then takes every block of the
+#: heap that would hold zlib's 32 KB window (bytes of 32 KB less a little, until MemoryError):
+#: the inflater's first decompress must allocate its window and cannot, a real ENOMEM inside
+#: zlib (Z_MEM_ERROR, "Error -4"). Nothing of bootstrap is replaced: the inflater is wrapped
+#: only to record zlib's own error. sys.argv[2]: "release" lets go of the blocks as zlib fails
+#: (the failing step's memory comes back as it unwinds), "hold" keeps them to the end (the
+#: sandbox stays full: whatever bootstrap does next meets the limit too). Prints
+#: SPY {"armed": 0|1, "zlib": [zlib's errors]} on stderr.
+ZLIB_DRIVER = r'''
+import json, os, resource, sys, zlib
+sys.dont_write_bytecode = True
+sys.path.insert(0, sys.argv[1])
+import bootstrap
+mode, plain, held = sys.argv[2], zlib.decompressobj, []
+seen = {"armed": 0, "zlib": []}
+
+
+class Inflater(object):
+    def __init__(self, real):
+        self.real = real
+
+    def decompress(self, *args):
+        try:
+            return self.real.decompress(*args)
+        except zlib.error as error:
+            seen["zlib"].append(str(error))
+            if mode == "release":
+                del held[:]
+            raise
+
+    def flush(self, *args):
+        return self.real.flush(*args)
+
+    @property
+    def unconsumed_tail(self):
+        return self.real.unconsumed_tail
+
+
+def extracting():
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_name != "_extract_members":
+        frame = frame.f_back
+    return frame is not None
+
+
+def decompressobj(*args):
+    real = plain(*args)
+    if seen["armed"] or not extracting():
+        return real
+    seen["armed"] = 1
+    with open("/proc/self/statm") as f:
+        size = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    resource.setrlimit(resource.RLIMIT_AS, (size, resource.getrlimit(resource.RLIMIT_AS)[1]))
+    try:
+        while True:
+            held.append(bytes(32 * 1024 - 64))
+    except MemoryError:
+        pass
+    return Inflater(real)
+
+
+zlib.decompressobj = decompressobj
+code = bootstrap.main(sys.argv[3:])
+sys.stderr.write("SPY %s\n" % json.dumps(seen))
+sys.exit(code)
+'''
+
+#: A soft RLIMIT_AS under which no CPython starts (the fix's `ulimit -v` must raise it first).
+STARVED = 30 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """small: a package of a few small deflated modules (each read whole, not streamed)."""
+    folder = tmp_path_factory.mktemp("small")
+    files = dict(("small/m%02d.py" % i, "v = %d\n" % i * 40) for i in range(5))
+    files["small/__init__.py"] = "X = 1\n" * 50
+    make_wheel(folder, "small", "1.0", files=files)
+    return str(folder)
+
+
+class TestInflateOutOfMemory:
+    """zlib cannot allocate its window while bootstrap inflates a wheel's member, under a real
+    RLIMIT_AS (ZLIB_DRIVER): its Z_MEM_ERROR ("Error -4 while decompressing data") is the
+    sandbox's memory, never a corrupt member nor a bug. The fix raises the limit (`ulimit -v`)
+    and, run verbatim under a limit at which no interpreter starts, installs what pip
+    installs."""
+
+    def _install(self, scene, bundle, mode):
+        proc = scene.run([sys.executable, "-c", ZLIB_DRIVER, BOOTSTRAP_DIR, mode, "install",
+                          bundle, "--target", scene.target, "--no-verify", "--jobs", "1",
+                          "--json"])
+        spies = [line[4:] for line in proc.stderr.splitlines() if line.startswith("SPY ")]
+        assert spies, proc.stderr[-3000:]
+        spy = json.loads(spies[0])
+        assert spy["armed"] == 1 and spy["zlib"] == ["Error -4 while decompressing data"], spy
+        assert proc.returncode == 1 and not _bootstrap_traceback(proc), proc.stderr[-3000:]
+        return json.loads(proc.stdout)  # valid JSON, even where the process stayed full
+
+    def _fix_installs(self, scene, fix, bundle):
+        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+        raised = "unlimited" if hard == resource.RLIM_INFINITY else str(hard // 1024)
+        prefix = "ulimit -v %s && " % raised
+        assert fix["command"].startswith(prefix + "python bootstrap.py install "), fix
+        assert_runnable(fix)
+        starved = _limited(resource.RLIMIT_AS, STARVED)
+        # the oracle: without raising the limit, the same command cannot even start
+        alone = scene.run(fix["command"][len(prefix):], starved, shell=True)
+        assert alone.returncode != 0 and not _bootstrap_traceback(alone), alone.stdout[-2000:]
+        scene.run_fix(fix, starved)
+        scene.assert_pip_tree(bundle, ["small"])
+        # nothing left behind: no work folder in TMPDIR, nothing in the cwd but bootstrap.py,
+        # beside the target only its activation file (and pip's tree, the oracle's)
+        assert os.listdir(scene.tmp) == [] and os.listdir(scene.cwd) == ["bootstrap.py"]
+        assert sorted(os.listdir(scene.root)) == ["cwd", "pip-target", "target",
+                                                  "target-activate.pth", "tmp"]
+
+    def test_the_installer_reports_memory_and_raising_the_limit_installs(self, tmp_path,
+                                                                         small):
+        scene = Scene(tmp_path, {}, preinstall=False)
+        report = self._install(scene, small, "release")
+        [problem] = report["problems"]
+        assert (problem["code"], problem["subject"]) == (
+            "not-writable", "small-1.0-py3-none-any.whl"), problem
+        assert problem["remedy"] == "memory", problem
+        for said in ("could not be installed", "ran out of memory", "ulimit -v",
+                     "nothing of it was installed"):
+            assert said in problem["message"], (said, problem)
+        assert "upload" not in json.dumps(problem).lower(), problem
+        assert report["installed"] == [], report
+        scene.assert_unchanged()
+        self._fix_installs(scene, problem["fix"], small)
+
+    def test_where_the_sandbox_stays_full_main_reports_it_and_the_fix_installs(self, tmp_path,
+                                                                             small):
+        """The blocks are held to the end: after zlib's failure, what the install does next
+        meets the limit too, outside the installer (listing the target to activate it: ENOMEM,
+        an OSError). main() reports it as the sandbox's (_limit_problem), never a bug: valid
+        JSON, not-writable (memory, ENOMEM), and a fix that, run verbatim where no interpreter
+        starts, installs what pip installs and leaves no staging folder."""
+        scene = Scene(tmp_path, {}, preinstall=False)
+        report = self._install(scene, small, "hold")
+        [problem] = report["problems"]
+        assert problem["code"] == "not-writable", problem
+        assert (problem["remedy"], problem["errno"]) == ("memory", "ENOMEM"), problem
+        for said in ("ran out of memory", "ENOMEM", "while running bootstrap.py"):
+            assert said in problem["message"], (said, problem)
+        assert "upload" not in json.dumps(problem).lower(), problem
+        assert report["installed"] == [], report
+        # nothing installed: at most the staging folder the next run clears
+        after = snapshot(scene.target)
+        assert dict((p, e) for p, e in after.items()
+                    if p.split(os.sep)[0] != STAGING_DIR) == scene.before, sorted(after)
+        self._fix_installs(scene, problem["fix"], small)
+        assert not os.path.exists(os.path.join(scene.target, STAGING_DIR))
+
+
+#: Runs main() as the CLI does and, at the first indented json.dumps made inside the function
+#: named by sys.argv[2] (_emit_report: the --json output; write_profile_file: the profile file
+#: a check writes next to the uploads), sets RLIMIT_AS (soft) to the address space this
+#: process has and takes every free block of the heap and of CPython's small-object pools
+#: (bytes of each size, until MemoryError) into a local of the frame that calls json: the
+#: indented encoding then runs out of memory with that memory held by a frame of the failed
+#: call, as at a real limit where ''.join of its chunks fails (JSONEncoder.encode's frame holds
+#: them all): the memory goes when the frames do. Nothing of bootstrap is replaced: json.dumps
+#: is wrapped to arm the limit and to record the kind of each call (preallocated: nothing to
+#: allocate where nothing can be). Prints SPY ["indented" | "compact", ...] on stderr.
+DUMP_DRIVER = r'''
+import json, os, resource, sys
+sys.dont_write_bytecode = True
+sys.path.insert(0, sys.argv[1])
+import bootstrap
+where, plain, seen, count = sys.argv[2], json.dumps, [None] * 16, [0]
+#: bytes of exactly each size of a malloc block, then of each pool size class (48 to 512)
+SIZES = [32768 - 33, 4096 - 33, 1024 - 33] + [size - 33 for size in range(512, 47, -16)]
+
+
+def fill(slots):
+    with open("/proc/self/statm") as f:
+        size = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    resource.setrlimit(resource.RLIMIT_AS, (size, resource.getrlimit(resource.RLIMIT_AS)[1]))
+    i = k = 0
+    while k < len(SIZES):
+        try:
+            while i < len(slots):
+                slots[i] = bytes(SIZES[k])
+                i += 1
+        except MemoryError:
+            pass
+        k += 1
+
+
+def within():
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_name != where:
+        frame = frame.f_back
+    return frame is not None
+
+
+def dumps(data, **options):
+    if not within() or count[0] > 12:
+        return plain(data, **options)
+    seen[count[0]] = "indented" if options.get("indent") else "compact"
+    count[0] += 1
+    if count[0] == 1 and options.get("indent"):
+        held = [None] * (1 << 20)  # made before the limit: nothing grows under it
+        fill(held)
+    return plain(data, **options)
+
+
+json.dumps = dumps
+code = bootstrap.main(sys.argv[3:])
+sys.stderr.write("SPY %s\n" % plain(seen[:count[0]]))
+sys.exit(code)
+'''
+
+
+class TestReportOutOfMemory:
+    """The JSON that bootstrap writes (the --json report; the profile file next to the
+    uploads) meets a real RLIMIT_AS as it is encoded (DUMP_DRIVER): the indented encoding runs
+    out of memory, and the compact one, made once the failed attempt has let go of what it
+    held, is written instead. Oracle: the same check without the limit; the JSON read back is
+    equal, and it is the check's own report (its problem), never a report of the limit."""
+
+    MISSING = ["missing%02d" % i for i in range(10)]
+
+    def _check(self, scene, bundle, driver):
+        """(stdout, the profile file, SPY or None) of `check BUNDLE --require small --require
+        MISSING... --json`, through DUMP_DRIVER armed in ``driver`` (None: the plain CLI)."""
+        words = [word for name in ["small"] + self.MISSING for word in ("--require", name)]
+        command = [sys.executable] + (["-c", DUMP_DRIVER, BOOTSTRAP_DIR, driver] if driver else
+                                      ["bootstrap.py"]) + ["check", bundle] + words + ["--json"]
+        proc = scene.run(command)
+        spies = [line[4:] for line in proc.stderr.splitlines() if line.startswith("SPY ")]
+        assert proc.returncode == 1 and not _bootstrap_traceback(proc), proc.stderr[-3000:]
+        with open(os.path.join(os.path.dirname(bundle), "sandbox-profile.json")) as f:
+            return proc.stdout, f.read(), json.loads(spies[0]) if spies else None
+
+    @pytest.mark.parametrize("where", ["_emit_report", "write_profile_file"])
+    def test_out_of_memory_the_json_is_compact_and_the_same(self, tmp_path, small, where):
+        bundle = str(tmp_path / "uploads")
+        shutil.copytree(small, bundle)
+        scene = Scene(tmp_path / "scene", {}, preinstall=False)
+        before = snapshot(str(tmp_path))
+        stdout, profile, _ = self._check(scene, bundle, None)
+        expected = json.loads(stdout)
+        assert sorted((p["code"], p["subject"]) for p in expected["problems"]) == [
+            ("missing-dependency", name) for name in self.MISSING], expected["problems"]
+        out, written, spy = self._check(scene, bundle, where)
+        assert spy == ["indented", "compact"], spy  # the indented one failed: compact made
+        limited = out if where == "_emit_report" else written
+        assert limited.endswith("\n") and "\n" not in limited[:-1], limited[:300]  # compact
+        assert json.loads(out) == expected
+        assert json.loads(written) == json.loads(profile)
+        after = snapshot(str(tmp_path))  # the profile file by the uploads, and nothing else
+        assert sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p)) \
+            == ["sandbox-profile.json"]
