@@ -56,16 +56,16 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #     206-2319   pure   3. The standards: names, versions, specifiers, markers, requirements, tags, metadata
 #    2320-2907   pure   4. Profile: the interpreter as data, and the wheels it takes
 #    2908-3458   pure   5. Problems and reports: the model, the codes, the renderings
-#    3459-4915   I/O    6. Intake: the bundle a user uploaded
-#    4916-5294   I/O    7. Wheels and sdists
-#    5295-6441   pure   8. Resolution
-#    6442-6905   pure   9. Fixes
-#    6906-7201   I/O    10. check: the dry run
-#    7202-9064   I/O    11. Installation: source, validator, destination, journal
-#    9065-9315   I/O    12. Environment modes
-#    9316-10023  I/O    13. install: check, install, verify, report
-#   10024-10793  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10794-10819  I/O    15. main
+#    3459-4925   I/O    6. Intake: the bundle a user uploaded
+#    4926-5304   I/O    7. Wheels and sdists
+#    5305-6451   pure   8. Resolution
+#    6452-6915   pure   9. Fixes
+#    6916-7211   I/O    10. check: the dry run
+#    7212-9074   I/O    11. Installation: source, validator, destination, journal
+#    9075-9325   I/O    12. Environment modes
+#    9326-10033  I/O    13. install: check, install, verify, report
+#   10034-10803  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10804-10829  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -3879,7 +3879,7 @@ def _load_modules_first(installing=False):
         pass
     if installing:
         for name in ("base64", "hashlib", "zipfile", "zlib", "shutil", "marshal", "pickle",
-                     "subprocess"):
+                     "subprocess", "csv"):
             try:
                 __import__(name)
             except ImportError:  # a small build without zlib, no processes (Pyodide)
@@ -3913,15 +3913,25 @@ def _path_limits(folder):
     return tuple(limits)
 
 
+#: What the dynamic loader says (dlerror) when it cannot map a shared object for lack of
+#: memory (ENOMEM), as an ImportError of the module being loaded.
+_LOAD_ENOMEM = ("failed to map segment from shared object", ": Cannot allocate memory")
+
+
 def _sandbox_cause(error, folder):
     """(why, remedy) of an OSError the sandbox caused, or None (no errno: the file is corrupt;
     not an OSError). ``why`` says what happened (the errno's meaning, its name, the path and
     the limit involved); ``remedy`` is the kind in _SANDBOX_ERRNOS ("other" for the rest).
     ``folder``: where it was written (the path, when the error names none). A MemoryError
-    is the sandbox's memory too."""
+    is the sandbox's memory too, and so is a compiled module that could not be mapped into
+    memory (the dynamic loader's ENOMEM: an ImportError)."""
     if isinstance(error, MemoryError):
         return ("this sandbox ran out of memory (a limit on its memory: `ulimit -v`, a "
                 "container's)", "memory")
+    if isinstance(error, ImportError) and any(text in str(error) for text in _LOAD_ENOMEM):
+        return ("this sandbox ran out of memory loading the compiled module %s (a limit on "
+                "its memory: `ulimit -v`, a container's)" % (error.name or "of an import"),
+                "memory")
     if not isinstance(error, OSError) or error.errno is None:
         return None
     import errno as errnos
