@@ -58,14 +58,14 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    2908-3458   pure   5. Problems and reports: the model, the codes, the renderings
 #    3459-4925   I/O    6. Intake: the bundle a user uploaded
 #    4926-5304   I/O    7. Wheels and sdists
-#    5305-6451   pure   8. Resolution
-#    6452-6915   pure   9. Fixes
-#    6916-7211   I/O    10. check: the dry run
-#    7212-9074   I/O    11. Installation: source, validator, destination, journal
-#    9075-9325   I/O    12. Environment modes
-#    9326-10033  I/O    13. install: check, install, verify, report
-#   10034-10803  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10804-10829  I/O    15. main
+#    5305-6455   pure   8. Resolution
+#    6456-6919   pure   9. Fixes
+#    6920-7215   I/O    10. check: the dry run
+#    7216-9078   I/O    11. Installation: source, validator, destination, journal
+#    9079-9329   I/O    12. Environment modes
+#    9330-10037  I/O    13. install: check, install, verify, report
+#   10038-10807  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10808-10833  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -5560,6 +5560,7 @@ class _Resolver(object):
         self.rejected = collections.defaultdict(list)  # name -> [(why, Candidate or Sdist)]
         self.problems = []
         self.fetch = collections.OrderedDict()     # requirement text -> True
+        self.fetched = {}                           # name -> its requirement text in fetch
         self.conflicts = collections.OrderedDict()  # name -> [{"requirement", "required_by"}]
         self.conflict_kinds = {}                    # name -> range, available, missing, ...
         self.conflict_roots = {}                    # name -> the roots that reach it
@@ -6040,6 +6041,8 @@ class _Resolver(object):
         saved, self.placeholders = self.placeholders, {}
         rest = list(rest)
         for item in blocked:
+            if item[1].name in saved:  # the root itself has no usable candidate: none can help
+                continue
             try:
                 self.solve([n for _, n in rest + [item]])
                 rest.append(item)
@@ -6301,12 +6304,13 @@ class _Resolver(object):
 
     def _add_fetch(self, name, requirement):
         """One entry per project in the online fix; an exact pin wins over a range."""
-        for existing in list(self.fetch):
-            if Requirement(existing).key == name:
-                if "==" in existing:
-                    return
-                del self.fetch[existing]
+        existing = self.fetched.get(name)
+        if existing is not None:
+            if "==" in existing:
+                return
+            del self.fetch[existing]
         self.fetch[requirement] = True
+        self.fetched[name] = requirement
 
     def _chain(self, name):
         """The path from a root down to ``name``'s first requirer, as labels."""
