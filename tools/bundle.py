@@ -43,11 +43,17 @@ with --can-compile, or with --find-links to the folder of wheels that the printe
 (with the run's index options) built on a machine matching the target. The check's own fix is
 not shown: it is a sandbox's, and would run this tool again without the run's options.
 
-Exit codes: 0 written; 1 the bundle would not install, or a file breaks a --hash (nothing
+When the target already has every requirement (installed, or among Pyodide's packages),
+nothing ships: the output says so, and the bundle written holds no file, only its manifest
+(roots, target), so that the sandbox's install of it says that they are already satisfied there
+(after the micropip line, for Pyodide's) rather than the builder leaving no file behind.
+
+Exit codes: 0 written (also when nothing ships); 1 the bundle would not install, or a file breaks a --hash (nothing
 written; --force overrides only the former); 2 usage error or unusable input.
 """
 
 import argparse
+import json
 import os
 import shlex
 import shutil
@@ -437,6 +443,34 @@ def platform_notes(problems):
                 fix["command"], fix["alt"])]
 
 
+def checked_uploads(builder, roots, profile, work):
+    """What the check before writing reads: the wheels folder; when nothing ships, a folder
+    that holds only the manifest the bundle will have: bootstrap's check tells a bundle empty
+    on purpose (a manifest that lists no file) from an upload that holds nothing."""
+    if builder.files() or builder.errors:
+        return [builder.wheels]
+    folder = os.path.join(work, "manifest-only")
+    os.makedirs(folder)
+    with open(os.path.join(folder, "manifest.json"), "w") as f:
+        json.dump(write.manifest([], roots, profile), f)
+    return [folder]
+
+
+def nothing_to_ship(report, platform):
+    """The line that says that nothing ships (``report``: the check of a bundle that holds no
+    file, and whose problems are only ``platform``'s, what the sandbox's own installer
+    provides): what the target already has, and what its install of the bundle then says."""
+    have = ["%s %s (installed)" % (item["name"], item["version"]) for item in report["satisfied"]]
+    for problem in platform:
+        have.append("%s %s (from %s's own packages)" % (
+            bootstrap.Requirement(problem["subject"]).key, problem.get("available_version"),
+            problem["available_from"].capitalize()))
+    return ("nothing to ship: the target already provides every requirement: %s; the bundle holds no "
+            "file, and installing it there reports them already satisfied%s" % (
+                ", ".join(sorted(have)),
+                " once the line above has loaded them" if platform else ""))
+
+
 def hash_errors(files, hashes, work):
     """Why shipped files break the requirements' ``--hash`` values (as pip's hash-checking
     mode: once one requirement has hashes, every shipped project needs them, but an sdist's
@@ -588,12 +622,16 @@ def main(argv=None):
                                        given.index)
         for error in builder.errors:
             log(error)
-        report = bootstrap.check([builder.wheels], require=roots, profile=profile,
-                                 upgrade=builder.needs_upgrade)
+        report = bootstrap.check(checked_uploads(builder, roots, profile, work), require=roots,
+                                 profile=profile, upgrade=builder.needs_upgrade)
         # What the sandbox's own installer provides (Pyodide's packages) is not shipped: the
         # check names each, and the notes the one line that loads them there, first.
         platform = [p for p in report["problems"] if p.get("available_from")]
         builder.notes.extend(platform_notes(platform))
+        empty = not builder.files() and not builder.errors and len(platform) == len(
+            report["problems"])
+        if empty:  # written all the same: the sandbox's install says that nothing is missing
+            builder.notes.append(nothing_to_ship(report, platform))
         for note in builder.notes:
             log(note)
         # The check's own fix and next steps are for a sandbox: here they would run this tool
