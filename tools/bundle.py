@@ -465,8 +465,8 @@ def nothing_to_ship(report, platform):
         have.append("%s %s (from %s's own packages)" % (
             bootstrap.Requirement(problem["subject"]).key, problem.get("available_version"),
             problem["available_from"].capitalize()))
-    return ("nothing to ship: the target already provides every requirement: %s; the bundle holds no "
-            "file, and installing it there reports them already satisfied%s" % (
+    return ("nothing to ship: the target already provides every requirement: %s; the bundle "
+            "holds no file, and installing it there reports them already satisfied%s" % (
                 ", ".join(sorted(have)),
                 " once the line above has loaded them" if platform else ""))
 
