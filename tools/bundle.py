@@ -48,8 +48,9 @@ nothing ships: the output says so, and the bundle written holds no file, only it
 (roots, target), so that the sandbox's install of it says that they are already satisfied there
 (after the micropip line, for Pyodide's) rather than the builder leaving no file behind.
 
-Exit codes: 0 written (also when nothing ships); 1 the bundle would not install, or a file breaks a --hash (nothing
-written; --force overrides only the former); 2 usage error or unusable input.
+Exit codes: 0 written (also when nothing ships); 1 the bundle would not install, or a file
+breaks a --hash (nothing written; --force overrides only the former); 2 usage error or
+unusable input.
 """
 
 import argparse
