@@ -257,6 +257,158 @@ class TestDelta:
         assert "--upgrade" not in proc.stderr, output_of(proc)
 
 
+# -- nothing to ship --------------------------------------------------------------------------
+# When the target already has every requirement (installed, or among Pyodide's own packages),
+# the builder says so, exits 0 and writes a bundle that holds no file: its manifest names the
+# roots and the target, and the sandbox's install of it reports them already satisfied, and
+# changes nothing; where they are not there after all, the install fails on those roots.
+
+def _trees(sandbox):
+    return {"venv": installkit.snapshot(sandbox.venv), "data": installkit.snapshot(sandbox.data)}
+
+
+def _changed(before, after):
+    return [line for name in sorted(before)
+            for line in installkit.diff_trees(before[name], after[name], "before", "after")]
+
+
+def _problems(report):
+    return sorted((p["code"], p["subject"]) for p in report["problems"])
+
+
+def _told_nothing_ships(proc, output):
+    """The builder's run said "nothing to ship" (and not "not written"), exit 0, and wrote
+    ``output`` alone: a bundle that holds no file. Returns its manifest."""
+    assert proc.returncode == 0, output_of(proc)
+    assert proc.stdout.splitlines() == [output], output_of(proc)
+    assert "nothing to ship" in proc.stderr and "not written" not in proc.stderr, output_of(proc)
+    bundle = read_bundle(output)
+    assert bundle.wheel_files == [] and bundle.manifest["files"] == [], bundle.members.keys()
+    assert sorted(bundle.members) == ["bootstrap.py", "manifest.json", "pylock.toml"]
+    return bundle.manifest
+
+
+def _lite_profile(folder, installed=()):
+    """The jupyterlite preset as a file, with ``installed`` ((name, version): what micropip
+    loaded in the sandbox since) listed as installed distributions."""
+    with open(os.path.join(profiles.PRESETS, "jupyterlite.json")) as f:
+        data = json.load(f)
+    for name, version in installed:
+        data["installed"].append({"name": name, "version": version, "requires": [],
+                                  "location": data["paths"]["purelib"]})
+    path = os.path.join(str(folder), "lite-%d.json" % len(installed))
+    with open(path, "w") as f:
+        json.dump(data, f)
+    return path
+
+
+def _check_for(bundle, profile):
+    """(process, JSON report) of ``bootstrap.py check BUNDLE --profile PROFILE`` (what the
+    sandbox of that profile would say; only reads)."""
+    proc = indexkit.run([sys.executable, indexkit.BOOTSTRAP_PY, "check", bundle, "--profile",
+                         profile, "--json"], env=indexkit.clean_env())
+    try:
+        return proc, json.loads(proc.stdout)
+    except ValueError:
+        raise AssertionError("no JSON report:\n%s" % output_of(proc))
+
+
+class TestNothingToShip:
+    def test_a_sandbox_that_has_everything_gets_an_empty_bundle_that_installs(
+            self, six_sandbox, index, tmp_path):
+        """six with the profile of a venv that has six 1.16.0: exit 0, nothing ships, and the
+        install in that venv (offline) says six 1.16.0 is already satisfied, installs nothing
+        and changes nothing in the venv or beside the upload."""
+        sandbox, profile = six_sandbox
+        output = str(tmp_path / "six.tar.gz")
+        proc = run_bundle(["six", "--profile", profile, "-o", output], index.url)
+        manifest = _told_nothing_ships(proc, output)
+        assert "six 1.16.0" in proc.stderr, output_of(proc)
+        assert manifest["roots"] == ["six"]
+        assert [n for n in manifest["notes"] if n.startswith("nothing to ship")], manifest
+        upload = sandbox.upload(output)
+        before = _trees(sandbox)
+        for command in ("check", "install"):
+            done, report = sandbox.bootstrap_json(command, upload)
+            assert done.returncode == 0 and report["status"] == "ok", output_of(done)
+            assert report["problems"] == [], output_of(done)
+            assert [(i["name"], i["version"]) for i in report["satisfied"]] == [
+                ("six", "1.16.0")], output_of(done)
+            assert report["would_install"] == [], output_of(done)
+        assert _changed(before, _trees(sandbox)) == []
+        assert sandbox.installed().get("six") == "1.16.0"
+
+    @needs_py311
+    @needs_unshare
+    def test_the_empty_bundle_fails_where_the_root_is_missing(self, index, tmp_path):
+        """The same kind of bundle (built with --installed six==1.16.0) in a venv without six:
+        the install fails on six, the one root (not on an empty upload), installs nothing."""
+        output = str(tmp_path / "six.tar.gz")
+        proc = run_bundle(["six", "--profile", TARGET311, "--installed", "six==1.16.0", "-o",
+                           output], index.url)
+        _told_nothing_ships(proc, output)
+        sandbox = Sandbox(tmp_path / "bare", PYTHON311)
+        upload = sandbox.upload(output)
+        before = _trees(sandbox)
+        done, report = sandbox.bootstrap_json("install", upload)
+        assert done.returncode == 1 and report["status"] == "failed", output_of(done)
+        assert _problems(report) == [("missing-dependency", "six")], output_of(done)
+        # the one file a failed install writes: the profile its fix command names
+        assert _changed(before, _trees(sandbox)) == ["only in after: sandbox-profile.json"]
+        assert "sandbox-profile.json" in report["problems"][0]["fix"]["command"]
+        assert "six" not in sandbox.installed()
+
+    def test_an_upload_without_a_manifest_that_holds_nothing_is_still_refused(self, tmp_path):
+        """What the empty bundle is not: GNU tar of an empty wheels/ folder, no manifest."""
+        os.makedirs(str(tmp_path / "up" / "wheels"))
+        archive = str(tmp_path / "empty.tar.gz")
+        tar = indexkit.run(["tar", "-czf", archive, "-C", str(tmp_path / "up"), "wheels"])
+        assert tar.returncode == 0, output_of(tar)
+        proc = indexkit.run([sys.executable, indexkit.BOOTSTRAP_PY, "check", archive, "--json"],
+                            env=indexkit.clean_env())
+        report = json.loads(proc.stdout)
+        assert proc.returncode == 1 and report["status"] == "failed", output_of(proc)
+        assert _problems(report) == [("missing-dependency", "wheels")], output_of(proc)
+        assert "hold no wheel and no sdist" in report["problems"][0]["message"]
+
+    def test_pyodide_packages_alone_give_an_empty_bundle_with_the_micropip_line(
+            self, index, tmp_path):
+        """crcmod for JupyterLite: Pyodide ships crcmod 1.7, so nothing ships; the bundle's
+        notes carry the micropip line; checked for the preset, crcmod is reported available
+        from Pyodide (nothing else); for the sandbox after micropip loaded it, satisfied."""
+        output = str(tmp_path / "crcmod.tar.gz")
+        proc = run_bundle(["crcmod", "--profile", "jupyterlite", "-o", output], index.url)
+        manifest = _told_nothing_ships(proc, output)
+        assert "crcmod 1.7 (from Pyodide's own packages)" in proc.stderr, output_of(proc)
+        assert [n for n in manifest["notes"] if 'micropip.install(["crcmod"])' in n], manifest
+        preset = _lite_profile(tmp_path)
+        done, report = _check_for(output, preset)
+        assert done.returncode == 1, output_of(done)
+        assert _problems(report) == [("missing-dependency", "crcmod")], output_of(done)
+        assert report["problems"][0]["available_from"] == "pyodide", output_of(done)
+        loaded = _lite_profile(tmp_path, [("crcmod", "1.7")])
+        done, report = _check_for(output, loaded)
+        assert done.returncode == 0 and report["status"] == "ok", output_of(done)
+        assert [(i["name"], i["version"]) for i in report["satisfied"]] == [("crcmod", "1.7")]
+        assert report["would_install"] == [], output_of(done)
+
+    def test_mixed_pyodide_ships_only_what_pyodide_lacks(self, index, tmp_path):
+        """crcmod (Pyodide's) and markdown 3.5 (not Pyodide's, pure): only markdown ships, and
+        for the sandbox after micropip loaded crcmod, the bundle would install markdown."""
+        output = str(tmp_path / "mixed.tar.gz")
+        proc = run_bundle(["crcmod", "markdown==3.5", "--profile", "jupyterlite", "-o", output],
+                          index.url)
+        assert proc.returncode == 0, output_of(proc)
+        assert "nothing to ship" not in proc.stderr, output_of(proc)
+        bundle = read_bundle(output)
+        assert bundle.wheel_files == ["Markdown-3.5-py3-none-any.whl"], bundle.wheel_files
+        assert [n for n in bundle.manifest["notes"] if 'micropip.install(["crcmod"])' in n]
+        done, report = _check_for(output, _lite_profile(tmp_path, [("crcmod", "1.7")]))
+        assert done.returncode == 0 and report["status"] == "ok", output_of(done)
+        assert [(i["name"], i["version"]) for i in report["would_install"]] == [
+            ("markdown", "3.5")], output_of(done)
+
+
 # -- split bundles ----------------------------------------------------------------------------
 
 PART_SIZE = 40 * 1024
