@@ -30,6 +30,7 @@ import indexkit  # noqa: E402
 import installkit  # noqa: E402
 import realwheels  # noqa: E402
 from indexkit import ROOT, LocalIndex, Sandbox, output_of, read_bundle, run_bundle  # noqa: E402
+from schemakit import validate_document  # noqa: E402
 
 sys.path.insert(0, ROOT)
 import bootstrap  # noqa: E402  (never a skip: a broken import is a failure)
@@ -255,6 +256,13 @@ class TestDelta:
         assert proc.returncode == 0, output_of(proc)
         assert read_bundle(output).projects == ["python-dateutil"]
         assert "--upgrade" not in proc.stderr, output_of(proc)
+        sandbox = six_sandbox[0]  # and the bundle installs there, with six kept as it is
+        installed, report = sandbox.bootstrap_json("install", sandbox.upload(output))
+        assert installed.returncode == 0 and report["status"] == "ok", output_of(installed)
+        assert [(i["name"], i["version"]) for i in report["satisfied"]] == [("six", "1.16.0")]
+        assert [i["name"] for i in report["installed"]] == ["python-dateutil"]
+        versions = sandbox.installed()
+        assert versions["six"] == "1.16.0" and versions["python-dateutil"] == "2.9.0.post0"
 
 
 # -- nothing to ship --------------------------------------------------------------------------
@@ -285,6 +293,11 @@ def _told_nothing_ships(proc, output):
     bundle = read_bundle(output)
     assert bundle.wheel_files == [] and bundle.manifest["files"] == [], bundle.members.keys()
     assert sorted(bundle.members) == ["bootstrap.py", "manifest.json", "pylock.toml"]
+    validate_document(bundle.manifest)
+    tomllib = pytest.importorskip("tomllib", reason="reading TOML needs Python 3.11")
+    from packaging import pylock
+    lock = pylock.Pylock.from_dict(tomllib.loads(bundle.pylock))
+    assert lock.packages == [], bundle.pylock
     return bundle.manifest
 
 
