@@ -60,12 +60,12 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    4926-5304   I/O    7. Wheels and sdists
 #    5305-6455   pure   8. Resolution
 #    6456-6919   pure   9. Fixes
-#    6920-7217   I/O    10. check: the dry run
-#    7218-9080   I/O    11. Installation: source, validator, destination, journal
-#    9081-9331   I/O    12. Environment modes
-#    9332-10039  I/O    13. install: check, install, verify, report
-#   10040-10809  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10810-10835  I/O    15. main
+#    6920-7218   I/O    10. check: the dry run
+#    7219-9081   I/O    11. Installation: source, validator, destination, journal
+#    9082-9332   I/O    12. Environment modes
+#    9333-10040  I/O    13. install: check, install, verify, report
+#   10041-10810  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10811-10836  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -7134,9 +7134,10 @@ def plan_bundle(bundles, work, require=None, profile=None, upgrade=False, shadow
     sdists, sdist_problems = _read_sdists(bundle)
     problems.extend(wheel_problems + sdist_problems)
     roots = _roots(require, bundle, wheels, sdists, profile.marker_environment)
-    # A bundle whose manifest lists no file (tools/bundle.py for a sandbox that has every root
-    # already) is empty on purpose: resolution says whether its roots are satisfied here.
-    if not bundle.wheels and not bundle.sdists and not problems and not bundle.manifests:
+    # A bundle whose manifest lists no file but roots (tools/bundle.py for a sandbox that has
+    # every root already) is empty on purpose: resolution says whether they are satisfied here.
+    if not bundle.wheels and not bundle.sdists and not problems and not (
+            bundle.manifests and roots):
         problems.append(Problem(
             "missing-dependency", "wheels", "the uploads (%s) hold no wheel and no sdist" % (
                 ", ".join(os.path.basename(u) for u in bundles) or "none found"),

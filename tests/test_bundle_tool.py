@@ -371,11 +371,20 @@ class TestNothingToShip:
         assert "sandbox-profile.json" in report["problems"][0]["fix"]["command"]
         assert "six" not in sandbox.installed()
 
-    def test_an_upload_without_a_manifest_that_holds_nothing_is_still_refused(self, tmp_path):
-        """What the empty bundle is not: GNU tar of an empty wheels/ folder, no manifest."""
+    @pytest.mark.parametrize("manifest", [None, []], ids=["no-manifest", "no-roots"])
+    def test_an_upload_that_holds_nothing_and_asks_nothing_is_still_refused(self, tmp_path,
+                                                                            manifest):
+        """What the empty bundle is not: GNU tar of an empty wheels/ folder, without a
+        manifest, or with one that names no roots (and no file)."""
         os.makedirs(str(tmp_path / "up" / "wheels"))
+        if manifest is not None:
+            with open(str(tmp_path / "up" / "manifest.json"), "w") as f:
+                json.dump({"schema": "sandbox-bootstrap.bundle/1", "created_by": "a test",
+                           "target": TARGET311, "roots": manifest, "python_version": "3.11",
+                           "files": [], "notes": []}, f)
         archive = str(tmp_path / "empty.tar.gz")
-        tar = indexkit.run(["tar", "-czf", archive, "-C", str(tmp_path / "up"), "wheels"])
+        tar = indexkit.run(["tar", "-czf", archive, "-C", str(tmp_path / "up")]
+                           + sorted(os.listdir(str(tmp_path / "up"))))
         assert tar.returncode == 0, output_of(tar)
         proc = indexkit.run([sys.executable, indexkit.BOOTSTRAP_PY, "check", archive, "--json"],
                             env=indexkit.clean_env())
