@@ -63,9 +63,9 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    6920-7215   I/O    10. check: the dry run
 #    7216-9078   I/O    11. Installation: source, validator, destination, journal
 #    9079-9329   I/O    12. Environment modes
-#    9330-10037  I/O    13. install: check, install, verify, report
-#   10038-10807  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10808-10833  I/O    15. main
+#    9330-10045  I/O    13. install: check, install, verify, report
+#   10046-10815  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10816-10841  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -9861,6 +9861,11 @@ class _Installer(object):
         return "ok"
 
 
+_BUDGET_UNVERIFIED_NOTE = (
+    "the roots were not imported: the time budget left packages they may need for the same "
+    "command, which imports them once every package is in place")
+
+
 def _check_installed(installer, profile, satisfied=()):
     """(problems, notes) of verifying the roots: those the installer placed, and those
     already installed (``satisfied``: Candidates), so that an install run again over a root
@@ -9868,6 +9873,9 @@ def _check_installed(installer, profile, satisfied=()):
     verifier = installer.verifier
     if verifier is None:
         return [], []
+    if any(problem.code == "budget-exhausted" for problem in installer.problems):
+        verifier.stop()  # the roots' closures are not all in place yet: the next run imports
+        return [], [_BUDGET_UNVERIFIED_NOTE]
     modules, requires = dict(installer.modules), dict(installer.requires)
     versions = dict((item["name"], item["version"]) for item in installer.results)
     for candidate in satisfied:
