@@ -63,9 +63,9 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    6920-7218   I/O    10. check: the dry run
 #    7219-9081   I/O    11. Installation: source, validator, destination, journal
 #    9082-9332   I/O    12. Environment modes
-#    9333-10040  I/O    13. install: check, install, verify, report
-#   10041-10810  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10811-10836  I/O    15. main
+#    9333-10060  I/O    13. install: check, install, verify, report
+#   10061-10830  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10831-10856  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -9528,7 +9528,8 @@ class _BudgetedExtraction(object):
     """Extract a chunk of a wheel's members (by ``extract``: an extraction worker's, or None:
     in this thread) unless the time budget has run out (``out_of_time()``) before the wheel's
     first chunk began: a wheel begun is extracted whole, one not begun is skipped (_OutOfTime),
-    and the first wheel always begins, so that each run places one package at least."""
+    and the first wheel always begins, so that each run places one package at least. Once
+    stopped (the install ends early), no chunk is extracted."""
 
     def __init__(self, extract, out_of_time):
         import threading
@@ -9536,8 +9537,14 @@ class _BudgetedExtraction(object):
         self.out_of_time = out_of_time
         self.begun = set()  # the staging folders of the wheels begun
         self.lock = threading.Lock()
+        self.stopped = False
+
+    def stop(self):
+        self.stopped = True
 
     def __call__(self, installation, chunk):
+        if self.stopped:
+            raise _OutOfTime("stopped before %s" % installation.wheel.filename)
         with self.lock:
             if installation.staging not in self.begun:
                 if self.begun and self.out_of_time():
@@ -9601,6 +9608,7 @@ class _Installer(object):
         self.verifier = None  # a _Verifier that imports the roots as their packages land
         self.held = {}  # {package: top-level names the verifier holds until it is placed}
         self.pool = self.workers = None  # extraction threads, and their worker processes
+        self.extraction = None  # what the threads run: a _BudgetedExtraction
         self.warm_stop = None  # a file: once it exists, the warming worker stops
 
     def _rerun(self):
@@ -9686,10 +9694,10 @@ class _Installer(object):
         self.stagings = [installation.staging for _, _, installation in prepared]
         self.workers = self._extraction_workers(sum(len(i.members) for _, _, i in prepared))
         self.pool = _extraction_pool(self.jobs)
-        extract = _BudgetedExtraction(
+        self.extraction = _BudgetedExtraction(
             self.workers.extract if self.workers is not None else None, self._out_of_time)
         pending = [(index, candidate, installation, [
-            _submit(self.pool, functools.partial(extract, installation), chunk)
+            _submit(self.pool, functools.partial(self.extraction, installation), chunk)
             for chunk in installation.chunks()]) for index, candidate, installation in prepared]
         self._start_verifier([(c, i) for _, c, i in prepared])
         for done, (index, candidate, installation, futures) in enumerate(pending, 1):
@@ -9719,7 +9727,11 @@ class _Installer(object):
                 self.warm_stop)
 
     def close(self):
-        """Stop the warming, end the extraction threads and workers (idempotent)."""
+        """Stop the warming, end the extraction threads and workers (idempotent). Chunks not
+        begun are not extracted (an interrupt, an error: nothing more is placed), so that the
+        threads end once those they hold are done."""
+        if self.extraction is not None:
+            self.extraction.stop()
         if self.warm_stop is not None:
             try:
                 with open(self.warm_stop, "w"):
@@ -9864,6 +9876,11 @@ class _Installer(object):
         return "ok"
 
 
+_BUDGET_UNVERIFIED_NOTE = (
+    "the roots were not imported: the time budget left packages they may need for the same "
+    "command, which imports them once every package is in place")
+
+
 def _check_installed(installer, profile, satisfied=()):
     """(problems, notes) of verifying the roots: those the installer placed, and those
     already installed (``satisfied``: Candidates), so that an install run again over a root
@@ -9871,6 +9888,9 @@ def _check_installed(installer, profile, satisfied=()):
     verifier = installer.verifier
     if verifier is None:
         return [], []
+    if any(problem.code == "budget-exhausted" for problem in installer.problems):
+        verifier.stop()  # the roots' closures are not all in place yet: the next run imports
+        return [], [_BUDGET_UNVERIFIED_NOTE]
     modules, requires = dict(installer.modules), dict(installer.requires)
     versions = dict((item["name"], item["version"]) for item in installer.results)
     for candidate in satisfied:

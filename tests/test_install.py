@@ -913,6 +913,38 @@ class TestBudget:
         assert rerun.returncode == 0, rerun
         assert installed_versions(str(target)) == expected
 
+    def test_a_root_whose_dependency_the_budget_left_out_is_verified_by_the_rerun(
+            self, tmp_path, monkeypatch):
+        """The root is unpacked first (the largest), its dependency is not begun before the
+        budget runs out: the root is not imported yet (its import would fail for want of
+        what the same command installs next, and the report would send the user online for a
+        package the bundle has); the rerun installs the dependency and imports the root."""
+        budget = 1.0
+        bundle = wheel_dir(tmp_path, "w")
+        write_wheel(bundle, "app", "1.0", requires=["dep"], files={
+            "app/__init__.py": "import dep\n", "app/big.py": "x = 1\n" * 200000})
+        write_wheel(bundle, "dep", "1.0")
+        target = tmp_path / "target"
+        extract = bootstrap._WheelInstall.extract
+
+        def slow_app(installation, members, **keywords):
+            if installation.wheel.name == "app":
+                time.sleep(budget + 0.5)
+            return extract(installation, members, **keywords)
+        monkeypatch.setattr(bootstrap._WheelInstall, "extract", slow_app)
+        report = bootstrap.install([str(bundle)], target=str(target), budget=budget, jobs=1,
+                                   progress=lambda *a: None)
+        monkeypatch.undo()
+        assert [p["code"] for p in report["problems"]] == ["budget-exhausted"], report
+        assert installed_versions(str(target)) == {"app": "1.0"}
+        assert report["fix"] is None and bootstrap._BUDGET_UNVERIFIED_NOTE in report["notes"]
+        shutil.copy(kit.BOOTSTRAP_PY, str(tmp_path / "bootstrap.py"))
+        (problem,) = report["problems"]
+        rerun = kit.run_step(problem["fix"]["command"] + " --json", tmp_path)
+        assert rerun.returncode == 0, rerun
+        assert json.loads(rerun.stdout)["problems"] == []
+        assert installed_versions(str(target)) == {"app": "1.0", "dep": "1.0"}
+
     def test_tiny_budget_stops_cleanly_and_a_rerun_continues(self, tmp_path):
         bundle = wheel_dir(tmp_path, "w")
         expected = many_wheels(bundle)

@@ -741,6 +741,36 @@ class TestWarming:
         assert [(i["name"], i["version"]) for i in with_warming["installed"]] == [
             (i["name"], i["version"]) for i in without["installed"]]
 
+    def test_an_interrupt_while_unpacking_unpacks_nothing_more(self, tmp_path, make_wheel,
+                                                               monkeypatch):
+        """Ctrl-C while the packages are being unpacked (the first is being placed): the
+        interrupt reaches the caller once the chunks the threads hold are done; those not
+        begun are never unpacked (before, every queued chunk was unpacked first: the whole
+        bundle, however long), nothing is placed, and the next run finds no staging left."""
+        extract, begun = bootstrap._WheelInstall.extract, []
+
+        def slow(installation, members, **keywords):
+            begun.append(installation.wheel.name)
+            time.sleep(0.2)
+            return extract(installation, members, **keywords)
+
+        def interrupted(installation, **keywords):
+            raise KeyboardInterrupt
+        for index in range(20):
+            make_wheel("stop%02d" % index, "1.0")
+        monkeypatch.setattr(bootstrap._WheelInstall, "extract", slow)
+        monkeypatch.setattr(bootstrap._WheelInstall, "finish", interrupted)
+        target = tmp_path / "target"
+        with pytest.raises(KeyboardInterrupt):
+            bootstrap.install([str(tmp_path / "wheels")], target=str(target), verify=False,
+                              progress=lambda *a: None, jobs=2)
+        monkeypatch.undo()
+        assert 1 <= len(begun) <= 4, begun  # the two threads' chunks then, no more
+        again = bootstrap.install([str(tmp_path / "wheels")], target=str(target),
+                                  verify=False, progress=lambda *a: None)
+        assert again["status"] == "ok" and len(again["installed"]) == 20, again["problems"]
+        assert bootstrap.STAGING_DIR not in os.listdir(str(target))
+
     def test_an_interrupt_after_the_install_ends_every_child(self, tmp_path, make_wheel,
                                                              monkeypatch):
         """Ctrl-C in a notebook once the packages are placed (while they are made usable):
