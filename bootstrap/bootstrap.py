@@ -59,13 +59,13 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #    3459-4925   I/O    6. Intake: the bundle a user uploaded
 #    4926-5304   I/O    7. Wheels and sdists
 #    5305-6455   pure   8. Resolution
-#    6456-6919   pure   9. Fixes
-#    6920-7218   I/O    10. check: the dry run
-#    7219-9081   I/O    11. Installation: source, validator, destination, journal
-#    9082-9332   I/O    12. Environment modes
-#    9333-10060  I/O    13. install: check, install, verify, report
-#   10061-10830  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10831-10856  I/O    15. main
+#    6456-6916   pure   9. Fixes
+#    6917-7215   I/O    10. check: the dry run
+#    7216-9078   I/O    11. Installation: source, validator, destination, journal
+#    9079-9329   I/O    12. Environment modes
+#    9330-10057  I/O    13. install: check, install, verify, report
+#   10058-10827  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10828-10853  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -6826,11 +6826,8 @@ def _next_steps(command, status, problems, fix, bundles, rerun, fits=None):
     elif online:
         steps.append("On a machine with internet: %s" % online[0]["fix"]["command"])
     for problem in problems:
-        fix_item = problem["fix"] or {}
-        if fix_item.get("where") == "sandbox":
-            steps.append("In the sandbox: %s%s" % (
-                fix_item["before"] + ", then run: " if fix_item.get("before") else "",
-                fix_item["command"]))
+        if (problem["fix"] or {}).get("where") == "sandbox":
+            steps.append(_sandbox_step(problem["fix"]))
     if status == "ok" and command == "check":
         steps.append("Everything fits: %s" % fits)
     result = []
@@ -6846,18 +6843,18 @@ def _upload_steps(command, problems, again):
     with those uploads fails the same way, and what is missing is known only once each is
     read. First what fixes each (upload it again, online; or, in the sandbox, the command with
     a limit raised), then the command again (``again``) where no fix already runs it."""
-    steps = []
-    for where in ("online", "sandbox"):
-        for problem in problems:
-            fix = problem["fix"]
-            if (fix.get("where") == "sandbox") != (where == "sandbox"):
-                continue
-            steps.append(("In the sandbox: %s%s" % (
-                fix["before"] + ", then run: " if fix.get("before") else "", fix["command"]))
-                if where == "sandbox" else "On a machine with internet: %s" % fix["command"])
-    if not any(p["fix"].get("where") == "sandbox" for p in problems):
-        steps.append("Then run %s again: %s" % (command, again))
+    online = ["On a machine with internet: %s" % p["fix"]["command"] for p in problems
+              if p["fix"].get("where") != "sandbox"]
+    here = [_sandbox_step(p["fix"]) for p in problems if p["fix"].get("where") == "sandbox"]
+    steps = online + here + ([] if here else ["Then run %s again: %s" % (command, again)])
     return sorted(set(steps), key=steps.index)
+
+
+def _sandbox_step(fix):
+    """The step of a fix in the sandbox: what only the user can do first, if anything, then
+    its command."""
+    return "In the sandbox: %s%s" % (fix["before"] + ", then run: " if fix.get("before") else "",
+                                     fix["command"])
 
 
 def _report_status(plan, problems, installed=None):
