@@ -56,13 +56,13 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #     206-2319   pure   3. The standards: names, versions, specifiers, markers, requirements, tags, metadata
 #    2320-2907   pure   4. Profile: the interpreter as data, and the wheels it takes
 #    2908-3458   pure   5. Problems and reports: the model, the codes, the renderings
-#    3459-4925   I/O    6. Intake: the bundle a user uploaded
-#    4926-5304   I/O    7. Wheels and sdists
-#    5305-6455   pure   8. Resolution
-#    6456-6916   pure   9. Fixes
-#    6917-7215   I/O    10. check: the dry run
-#    7216-9078   I/O    11. Installation: source, validator, destination, journal
-#    9079-9329   I/O    12. Environment modes
+#    3459-4927   I/O    6. Intake: the bundle a user uploaded
+#    4928-5306   I/O    7. Wheels and sdists
+#    5307-6457   pure   8. Resolution
+#    6458-6918   pure   9. Fixes
+#    6919-7217   I/O    10. check: the dry run
+#    7218-9080   I/O    11. Installation: source, validator, destination, journal
+#    9081-9329   I/O    12. Environment modes
 #    9330-10057  I/O    13. install: check, install, verify, report
 #   10058-10827  I/O    14. Entry points: the command line, the API, notebooks, MCP
 #   10828-10853  I/O    15. main
@@ -4102,13 +4102,15 @@ def _sandbox_fix(remedy, rerun, folder=None, moves=None, parallel=False, activat
     """The fix of a command that the sandbox stopped at ``folder`` (``remedy``: a kind of
     _SANDBOX_ERRNOS, or "processes"): ``rerun`` (_rerun_command) changed so that it works, as
     a command run here verbatim, and what must be done first, if anything, in ``before``.
-    ``moves``: the option that takes the work away from ``folder`` ("target", "work_dir"), if
-    one does; ``parallel``: --jobs 1 lowers what it holds at once (open files, memory);
-    ``activate``: a folder moved to with --target must then be put on PYTHONPATH."""
+    ``moves``: the option that takes the work away from ``folder`` ("target", "overlay",
+    "work_dir"), if one does; ``parallel``: --jobs 1 lowers what it holds at once (open
+    files, memory); ``activate``: a folder moved to with --target must then be put on
+    PYTHONPATH."""
     fix = collections.OrderedDict([("where", "sandbox")])
     if remedy in ("space", "permission", "disk", "path-length") and moves and folder:
         place = _writable_alternative(
-            "python-packages" if moves == "target" else "bootstrap-work",
+            {"target": "python-packages", "overlay": "python-overlay"}.get(moves,
+                                                                          "bootstrap-work"),
             away_from=folder if remedy in ("space", "disk") else None,
             shortest=remedy == "path-length")
         if place is not None and not _is_within(place, folder):
@@ -9161,12 +9163,10 @@ def _claim_overlay(folder, bundles=(), rerun=None):
         _makedirs(folder)
         _mark_overlay(folder)
     except OSError as error:
-        elsewhere = _writable_alternative("python-overlay", away_from=folder)
+        cause = _sandbox_cause(error, folder)
         return Problem("not-writable", folder, "%s cannot be made an overlay: %s" % (
-            folder, error.strerror or error), fix=collections.OrderedDict(
-                [("where", "sandbox")] + ([("command", rerun(overlay=elsewhere))] if elsewhere
-                                          else [("before", "let this user write %s" % folder),
-                                                ("command", rerun())])))
+            folder, error.strerror or error), fix=_sandbox_fix(
+                cause[1] if cause else "permission", rerun, folder, moves="overlay"))
     return None
 
 
