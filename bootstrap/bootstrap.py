@@ -55,17 +55,17 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #     141-205    pure   2. Errors
 #     206-2319   pure   3. The standards: names, versions, specifiers, markers, requirements, tags, metadata
 #    2320-2907   pure   4. Profile: the interpreter as data, and the wheels it takes
-#    2908-3458   pure   5. Problems and reports: the model, the codes, the renderings
-#    3459-4927   I/O    6. Intake: the bundle a user uploaded
-#    4928-5306   I/O    7. Wheels and sdists
-#    5307-6457   pure   8. Resolution
-#    6458-6918   pure   9. Fixes
-#    6919-7217   I/O    10. check: the dry run
-#    7218-9080   I/O    11. Installation: source, validator, destination, journal
-#    9081-9329   I/O    12. Environment modes
-#    9330-10057  I/O    13. install: check, install, verify, report
-#   10058-10827  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10828-10853  I/O    15. main
+#    2908-3465   pure   5. Problems and reports: the model, the codes, the renderings
+#    3466-4934   I/O    6. Intake: the bundle a user uploaded
+#    4935-5313   I/O    7. Wheels and sdists
+#    5314-6464   pure   8. Resolution
+#    6465-6925   pure   9. Fixes
+#    6926-7224   I/O    10. check: the dry run
+#    7225-9087   I/O    11. Installation: source, validator, destination, journal
+#    9088-9336   I/O    12. Environment modes
+#    9337-10064  I/O    13. install: check, install, verify, report
+#   10065-10834  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10835-10860  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -3244,9 +3244,7 @@ def render_report(report, max_problems=8, place="cli"):
     lines.extend(_listed("Problems", ["[%s] %s" % (p["code"], p["message"])
                                       for p in report.get("problems") or []], max_problems))
     lines.extend(_listed("Notes", report.get("notes") or [], 3))
-    fix = report.get("fix")
-    if any(p["code"] in _INPUT_PROBLEMS for p in report.get("problems") or []):
-        fix = None  # what is missing is known once every upload is read: the steps say so
+    fix = _shown_fix(report)
     if fix:
         lines.append("Fix, online, one command for everything missing:")
         lines.append("  " + fix["command"])
@@ -3365,15 +3363,24 @@ def _report_rows(report):
     return rows
 
 
+def _shown_fix(report):
+    """The report's one online fix for everything missing, as shown to people: none while an
+    upload cannot be read (what is missing is known once it is: the next steps say so)."""
+    if any(p["code"] in _INPUT_PROBLEMS for p in report.get("problems") or []):
+        return None
+    return report.get("fix")
+
+
 def _report_fixes(report):
     """[(label, where, [(lead, command)])]: each fix once, its command phrased for a
     notebook; the shared online fix (and its pip alternative) last."""
-    fix = report.get("fix")
+    fix = _shown_fix(report)
+    shared = (report.get("fix") or {}).get("command")  # shown once, last, if at all
     phrasing = _phrasing(report, "notebook")
     fixes = []
     for problem in report.get("problems") or []:
         item = problem.get("fix") or {}
-        if not item.get("command") or (fix and item.get("command") == fix["command"]):
+        if not item.get("command") or item.get("command") == shared:
             continue
         lead = item["before"] + ", then run:" if item.get("before") else ""
         entry = ("for %s %s" % (problem["code"], problem["subject"]), item.get("where"),
