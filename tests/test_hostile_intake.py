@@ -506,6 +506,10 @@ class TestStepsOfAnUploadThatCannotBeRead:
         assert first.report["next_steps"] == [
             "On a machine with internet: upload b.tgz again (complete, unmodified)",
             "Then run install again: " + again], first.report["next_steps"]
+        import bootstrap as module  # what people see: no online build of what is "missing"
+        assert "Fix, online" not in module.render_report(first.report)
+        assert [label for label, _, _ in module._report_fixes(first.report)] == [
+            "for corrupt-archive b.tgz"]
         upload.write_bytes(whole)  # uploaded again
         proc = run_step(first.report["next_steps"][1].split(": ", 1)[1], scene, PYTHON)
         assert proc.returncode == 0, (proc.stdout, proc.stderr)
