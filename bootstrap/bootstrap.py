@@ -55,17 +55,17 @@ Project names are always canonicalized (PEP 503) before they are compared.
 #     141-205    pure   2. Errors
 #     206-2319   pure   3. The standards: names, versions, specifiers, markers, requirements, tags, metadata
 #    2320-2907   pure   4. Profile: the interpreter as data, and the wheels it takes
-#    2908-3465   pure   5. Problems and reports: the model, the codes, the renderings
-#    3466-4934   I/O    6. Intake: the bundle a user uploaded
-#    4935-5313   I/O    7. Wheels and sdists
-#    5314-6464   pure   8. Resolution
+#    2908-3469   pure   5. Problems and reports: the model, the codes, the renderings
+#    3470-4938   I/O    6. Intake: the bundle a user uploaded
+#    4939-5317   I/O    7. Wheels and sdists
+#    5318-6464   pure   8. Resolution
 #    6465-6925   pure   9. Fixes
-#    6926-7224   I/O    10. check: the dry run
-#    7225-9087   I/O    11. Installation: source, validator, destination, journal
-#    9088-9336   I/O    12. Environment modes
-#    9337-10064  I/O    13. install: check, install, verify, report
-#   10065-10834  I/O    14. Entry points: the command line, the API, notebooks, MCP
-#   10835-10860  I/O    15. main
+#    6926-7233   I/O    10. check: the dry run
+#    7234-9096   I/O    11. Installation: source, validator, destination, journal
+#    9097-9343   I/O    12. Environment modes
+#    9344-10066  I/O    13. install: check, install, verify, report
+#   10067-10836  I/O    14. Entry points: the command line, the API, notebooks, MCP
+#   10837-10862  I/O    15. main
 # End of the map.
 
 # == 1. Glossary, version gate and imports (pure) =============================================
@@ -3363,12 +3363,16 @@ def _report_rows(report):
     return rows
 
 
+def _unread_uploads(problems):
+    """The problems (as JSON) of uploads that cannot be read (corrupt, refused, a broken
+    wheel in one): an install stops at them, so they are fixed first."""
+    return [p for p in problems if p["code"] in _INPUT_PROBLEMS and p["fix"]]
+
+
 def _shown_fix(report):
     """The report's one online fix for everything missing, as shown to people: none while an
     upload cannot be read (what is missing is known once it is: the next steps say so)."""
-    if any(p["code"] in _INPUT_PROBLEMS for p in report.get("problems") or []):
-        return None
-    return report.get("fix")
+    return None if _unread_uploads(report.get("problems") or []) else report.get("fix")
 
 
 def _report_fixes(report):
@@ -5568,8 +5572,7 @@ class _Resolver(object):
         self.max_rounds = max_rounds
         self.rejected = collections.defaultdict(list)  # name -> [(why, Candidate or Sdist)]
         self.problems = []
-        self.fetch = collections.OrderedDict()     # requirement text -> True
-        self.fetched = {}                           # name -> its requirement text in fetch
+        self.fetch = collections.OrderedDict()     # name -> requirement text, in order
         self.conflicts = collections.OrderedDict()  # name -> [{"requirement", "required_by"}]
         self.conflict_kinds = {}                    # name -> range, available, missing, ...
         self.conflict_roots = {}                    # name -> the roots that reach it
@@ -6313,13 +6316,10 @@ class _Resolver(object):
 
     def _add_fetch(self, name, requirement):
         """One entry per project in the online fix; an exact pin wins over a range."""
-        existing = self.fetched.get(name)
-        if existing is not None:
-            if "==" in existing:
-                return
-            del self.fetch[existing]
-        self.fetch[requirement] = True
-        self.fetched[name] = requirement
+        if "==" in self.fetch.get(name, ""):
+            return
+        self.fetch.pop(name, None)  # a range gives way to the newer entry, which goes last
+        self.fetch[name] = requirement
 
     def _chain(self, name):
         """The path from a root down to ``name``'s first requirer, as labels."""
@@ -6456,7 +6456,7 @@ def resolve(profile, wheels=(), sdists=(), roots=(), upgrade=False, verdicts=Non
             reason = "not needed by any root"
         skipped.append({"file": wheel.filename, "reason": reason})
     return Plan(install, satisfied, skipped, resolver.problems, [str(r) for r in roots],
-                sorted(resolver.blocked_texts), list(resolver.fetch),
+                sorted(resolver.blocked_texts), list(resolver.fetch.values()),
                 dict((name, {"kind": resolver.conflict_kinds[name], "requirements": items,
                              "roots": resolver.conflict_roots.get(name, [])})
                      for name, items in resolver.conflicts.items()))
@@ -6821,7 +6821,7 @@ def _next_steps(command, status, problems, fix, bundles, rerun, fits=None):
     phrases that command for where the user is: see Phrasing). ``rerun``: _rerun_command of
     the command that ran (its options kept); ``fits``: the install that a check found
     everything for (_fits_command). An upload that cannot be read is fixed first (_upload_steps)."""
-    unread = [p for p in problems if p["code"] in _INPUT_PROBLEMS and p["fix"]]
+    unread = _unread_uploads(problems)
     if unread:
         return _upload_steps(command, unread, rerun())
     steps = []
@@ -7161,16 +7161,25 @@ def plan_bundle(bundles, work, require=None, profile=None, upgrade=False, shadow
     return profile, bundle, plan, problems, verdicts, sdists
 
 
+def _option_words(require, values, upgrade, switches, limits):
+    """Command-line words of a check's or an install's options, in one order: --require for
+    each requirement, each (flag, value) of ``values`` that is given, --upgrade, the other
+    ``switches``, and the intake ``limits`` other than the defaults."""
+    words = []
+    for requirement in require or ():
+        words += ["--require", requirement]
+    for flag, value in values:
+        if value is not None:
+            words += [flag, str(value)]
+    return words + (["--upgrade"] if upgrade else []) + list(switches) + _limit_options(limits)
+
+
 def _request_words(bundles, require, profile, upgrade, work_dir, limits):
     """The uploads and options of a check as command-line words (a profile given as data, not
     as a file, cannot be named)."""
-    words = list(bundles) or ["BUNDLE"]
-    for requirement in require or ():
-        words += ["--require", requirement]
-    for flag, value in (("--profile", profile if isinstance(profile, str) else None),
-                        ("--work-dir", work_dir)):
-        words += [flag, value] if value else []
-    return words + (["--upgrade"] if upgrade else []) + _limit_options(limits)
+    return (list(bundles) or ["BUNDLE"]) + _option_words(
+        require, [("--profile", profile if isinstance(profile, str) and profile else None),
+                  ("--work-dir", work_dir or None)], upgrade, (), limits)
 
 
 def _api_limits(limits, max_upload_size, max_members, max_nesting):
@@ -9149,12 +9158,10 @@ def _mark_overlay(folder):
             json.dump({"base_prefix": sys.prefix, "created_by": "sandbox-bootstrap"}, f)
 
 
-def _claim_overlay(folder, bundles=(), rerun=None):
+def _claim_overlay(folder, rerun):
     """Make ``folder`` an overlay (its marker written first), or the not-writable Problem
     that says why not: an overlay is made only in an empty folder or one bootstrap made. Its
-    fix is the install (``rerun``: _rerun_command; default: the uploads alone) with another
-    --overlay."""
-    rerun = rerun or _install_rerun(bundles)
+    fix is the install (``rerun``: its _rerun_command) with another --overlay."""
     folder = os.path.abspath(folder)
     try:
         entries = sorted(os.listdir(folder)) if os.path.isdir(folder) else None
@@ -9426,15 +9433,10 @@ def choose_destination(target=None, bundles=(), rerun=None):
 
 def _install_options(require, target, overlay, upgrade, budget, work_dir, verify, jobs, limits):
     """The command-line words of install()'s arguments (for _install_rerun)."""
-    words = []
-    for requirement in require or ():
-        words += ["--require", requirement]
-    for flag, value in (("--target", target), ("--overlay", overlay), ("--budget", budget),
-                        ("--work-dir", work_dir), ("--jobs", jobs)):
-        if value is not None:
-            words += [flag, str(value)]
-    words += (["--upgrade"] if upgrade else []) + ([] if verify else ["--no-verify"])
-    return words + _limit_options(limits)
+    return _option_words(require, [("--target", target), ("--overlay", overlay),
+                                   ("--budget", budget), ("--work-dir", work_dir),
+                                   ("--jobs", jobs)], upgrade,
+                         [] if verify else ["--no-verify"], limits)
 
 
 def _target_profile(destination):
@@ -9958,7 +9960,7 @@ def _install_destination(target, overlay, bundles, work_dir, rerun):
     problem = problem or _work_dir_problem(work_dir)
     if problem is None and overlay:
         destination = destination._replace(kind="overlay")
-        problem = _claim_overlay(overlay, bundles, rerun)
+        problem = _claim_overlay(overlay, rerun)
     return (None, problem) if problem is not None else (destination, None)
 
 

@@ -514,3 +514,40 @@ class TestStepsOfAnUploadThatCannotBeRead:
         proc = run_step(first.report["next_steps"][1].split(": ", 1)[1], scene, PYTHON)
         assert proc.returncode == 0, (proc.stdout, proc.stderr)
         assert self.installed(target) == ["pkga-1.0.dist-info", "pkgb-1.0.dist-info"]
+
+    def test_a_bombs_size_fix_runs_verbatim(self, tmp_path):
+        """120 MB of zeros tarred by GNU tar (117 KB) expands past 200 times its size and the
+        64 MB floor: refused, with the same check at a larger --max-upload-size, which run
+        verbatim reads it (and judges its wheel)."""
+        content = tmp_path / "content"
+        content.mkdir()
+        make_wheel(content, "pkga", "1.0")
+        with open(str(content / "zeros.bin"), "wb") as f:
+            for _ in range(120):
+                f.write(b"\0" * MB)
+        folder = tmp_path / "sandbox"
+        folder.mkdir()
+        run(["tar", "czf", str(folder / "b.tgz"), "-C", str(content), "."], check=True)
+        with open(BOOTSTRAP_PY) as source:
+            (folder / "bootstrap.py").write_text(source.read())
+        first = bootstrap(PYTHON, "check", "b.tgz", cwd=str(folder))
+        problem = assert_refused(first, UNSAFE, 2, "decompression bomb")["fix"]
+        assert problem["before"] == "only if you trust b.tgz", problem
+        words = shlex.split(problem["command"])
+        assert words[:4] == ["python", "bootstrap.py", "check", "b.tgz"], words
+        assert words[4] == "--max-upload-size" and len(words) == 6, words
+        done = run_step(problem["command"] + " --json", folder, PYTHON)
+        report = json.loads(done.stdout)
+        assert done.returncode == 0 and report["status"] == "ok", report["problems"]
+        assert [w["file"] for w in report["wheels"]] == ["pkga-1.0-py3-none-any.whl"]
+
+    @pytest.mark.parametrize("size,refused", [("1K", True), ("16G", False)])
+    def test_a_calls_upload_size_is_a_size(self, scene, size, refused):
+        """From Python the limit is a size as the command line takes it (bytes or 16G):
+        1K refuses this 2 KB upload, 16G reads it; what is no size is a usage error."""
+        import bootstrap as module
+        upload = str(scene / "b.tgz")
+        report = module.check([upload], require=["pkga"], max_upload_size=size)
+        assert (UNSAFE in [p["code"] for p in report["problems"]]) is refused, report["problems"]
+        with pytest.raises(module.UsageError):
+            module.check([upload], max_upload_size="lots")
